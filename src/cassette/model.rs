@@ -1,0 +1,264 @@
+//! The in-memory cassette: what the matcher, the recorder and the conformance
+//! runner work on. Converted to and from the on-disk format in `format.rs`.
+
+use crate::http::{Request, Response};
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A named, ordered list of request/response exchanges.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cassette {
+    pub name: String,
+    pub provenance: Provenance,
+    pub interactions: Vec<Interaction>,
+}
+
+/// Where a cassette's content comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Provenance {
+    /// `recorded` (captured from a live endpoint) or `documented` (written
+    /// from published documentation, with `sources`).
+    pub kind: String,
+    pub endpoint: Option<String>,
+    pub service: Option<String>,
+    pub region: Option<String>,
+    pub recorded_at: Option<String>,
+    pub tool: Option<String>,
+    pub sources: Vec<String>,
+}
+
+/// One request and the response it got.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Interaction {
+    /// Milliseconds from the cassette's first request to this one.
+    pub elapsed_ms: u64,
+    pub note: Option<String>,
+    pub request: RecordedRequest,
+    pub response: RecordedResponse,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Path and query, as sent.
+    pub uri: String,
+    pub headers: Headers,
+    pub body: Body,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedResponse {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Body,
+}
+
+/// Header names lower-case; values in the order they were sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers(BTreeMap<String, Vec<String>>);
+
+/// A message body, kept in the most readable form that is still exact.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Empty,
+    Json(Value),
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl Provenance {
+    pub fn recorded(endpoint: &str, service: &str, region: &str, recorded_at: String) -> Self {
+        Self {
+            kind: "recorded".into(),
+            endpoint: Some(endpoint.into()),
+            service: Some(service.into()),
+            region: Some(region.into()),
+            recorded_at: Some(recorded_at),
+            tool: Some(concat!("proton-vcr ", env!("CARGO_PKG_VERSION")).into()),
+            sources: Vec::new(),
+        }
+    }
+}
+
+impl Headers {
+    pub fn append(&mut self, name: &str, value: String) {
+        self.0.entry(name.to_ascii_lowercase()).or_default().push(value);
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.0.remove(&name.to_ascii_lowercase());
+    }
+
+    /// The first value of a header.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.first()).map(String::as_str)
+    }
+
+    pub fn iter_grouped(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    /// Copies `headers`, leaving out the names in `skip` (lower-case) and
+    /// values that are not text.
+    pub fn from_http(headers: &HeaderMap, skip: &[&str]) -> Self {
+        let mut out = Self::default();
+        for (name, value) in headers {
+            if skip.contains(&name.as_str()) {
+                continue;
+            }
+            if let Ok(value) = value.to_str() {
+                out.append(name.as_str(), value.to_string());
+            }
+        }
+        out
+    }
+
+    pub fn to_http(&self) -> HeaderMap {
+        let mut out = HeaderMap::new();
+        for (name, values) in &self.0 {
+            let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+                continue;
+            };
+            for value in values {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    out.append(name.clone(), value);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Body {
+    /// JSON when the bytes parse as JSON, else text when UTF-8, else binary.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        if bytes.is_empty() {
+            return Body::Empty;
+        }
+        if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+            return Body::Json(value);
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Body::Text(text.to_string()),
+            Err(_) => Body::Binary(bytes.to_vec()),
+        }
+    }
+
+    /// The bytes to send; JSON is sent compact.
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Body::Empty => Bytes::new(),
+            Body::Json(value) => Bytes::from(value.to_string()),
+            Body::Text(text) => Bytes::from(text.clone()),
+            Body::Binary(bytes) => Bytes::from(bytes.clone()),
+        }
+    }
+
+    pub fn as_json(&self) -> Option<&Value> {
+        match self {
+            Body::Json(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Text form for logs and diffs.
+    pub fn describe(&self) -> String {
+        match self {
+            Body::Empty => String::new(),
+            Body::Json(value) => serde_json::to_string_pretty(value).unwrap_or_default(),
+            Body::Text(text) => text.clone(),
+            Body::Binary(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+}
+
+/// Headers that belong to signing or transport: never recorded, never matched.
+pub const TRANSPORT_HEADERS: &[&str] = &[
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+    "user-agent",
+    "x-amz-user-agent",
+    "amz-sdk-invocation-id",
+    "amz-sdk-request",
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "accept-encoding",
+    "expect",
+    "cookie",
+    "keep-alive",
+];
+
+/// Response headers that describe the transport, not the answer.
+pub const RESPONSE_TRANSPORT_HEADERS: &[&str] = &[
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+    "date",
+    "set-cookie",
+];
+
+impl RecordedRequest {
+    pub fn from_exchange(request: &Request) -> Self {
+        let uri = request
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_else(|| "/".to_string());
+        Self {
+            method: request.method.as_str().to_string(),
+            uri,
+            headers: Headers::from_http(&request.headers, TRANSPORT_HEADERS),
+            body: Body::from_bytes(&request.body),
+        }
+    }
+
+    /// The request as a client would send it (for conformance runs).
+    pub fn to_exchange(&self) -> Result<Request, String> {
+        let method = http::Method::from_bytes(self.method.as_bytes())
+            .map_err(|_| format!("`{}` is not an HTTP method", self.method))?;
+        let uri = self
+            .uri
+            .parse()
+            .map_err(|e| format!("`{}` is not a request target ({e})", self.uri))?;
+        Ok(Request {
+            method,
+            uri,
+            headers: self.headers.to_http(),
+            body: self.body.to_bytes(),
+        })
+    }
+}
+
+impl RecordedResponse {
+    pub fn from_exchange(response: &Response) -> Self {
+        Self {
+            status: response.status.as_u16(),
+            headers: Headers::from_http(&response.headers, RESPONSE_TRANSPORT_HEADERS),
+            body: Body::from_bytes(&response.body),
+        }
+    }
+
+    pub fn to_exchange(&self) -> Response {
+        Response {
+            status: StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: self.headers.to_http(),
+            body: self.body.to_bytes(),
+        }
+    }
+}
+
+/// A cassette with the file it came from.
+#[derive(Clone, Debug)]
+pub struct LoadedCassette {
+    pub path: PathBuf,
+    pub cassette: Cassette,
+}

@@ -1,0 +1,70 @@
+//! The command line: each flag is defined once, with its help, in the file of
+//! its subcommand; raw arguments become a `Config` for the library. This is
+//! the binary's edge, where errors become messages and exit codes.
+
+mod replay;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Record real AWS traffic, replay it offline, emulate AWS Proton, and check
+/// how faithful a mock is.
+///
+/// Quick start:
+///   proton-vcr conform                        check the built-in Proton mock against the shipped cassettes
+///   proton-vcr mock                           run the Proton emulator, then: aws proton ... --endpoint-url URL
+///   proton-vcr replay --cassette cassettes/   serve recorded traffic offline
+///   proton-vcr record --cassette out.json     record real traffic through a re-signing proxy
+///
+/// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=proton_vcr=debug) for more.
+#[derive(Debug, Parser)]
+#[command(name = "proton-vcr", version, verbatim_doc_comment, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve cassettes offline, matching requests the way AWS reads them.
+    Replay(replay::ReplayArgs),
+}
+
+/// Runs the parsed command line. Errors are bad input (exit 2) unless a
+/// command decides otherwise.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Replay(args) => replay::run(args).await,
+    }
+}
+
+/// Prints the `listening on` line first on stdout, flushed, so scripts can
+/// read the address when they bind port 0.
+pub(crate) fn announce(url: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on {url}");
+    let _ = out.flush();
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

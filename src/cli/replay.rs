@@ -1,0 +1,75 @@
+//! `proton-vcr replay`.
+
+use crate::cassette;
+use crate::http::Limits;
+use crate::matcher::{MatchOptions, Repeats, TokenPath};
+use crate::proxy::ReplayServer;
+use anyhow::Context;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Serve recorded AWS traffic offline.
+///
+/// Requests are matched by operation (X-Amz-Target) and JSON body for awsJson
+/// services, by method, path, query and body for the others. Signing and
+/// transport headers never count. Idempotency tokens (Proton's clientToken,
+/// plus any --token-path) are bound one to one: the first time a live token
+/// meets a recorded one they are paired for the rest of the replay, so SDK
+/// retries with fresh random tokens still replay.
+///
+/// Point a client at it:
+///   aws proton list-environments --endpoint-url http://127.0.0.1:4750
+///   AWS_ENDPOINT_URL_PROTON=http://127.0.0.1:4750 your-program
+///
+/// Admin routes: POST /__vcr/rewind starts the replay over; GET /__vcr/status
+/// shows how many interactions were used.
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ReplayArgs {
+    /// A cassette file, or a folder whose *.json files are all served.
+    #[arg(long, short = 'c', value_name = "PATH", default_value = "cassettes")]
+    pub cassette: PathBuf,
+
+    /// Address to listen on; port 0 picks a free port. Binds loopback unless told otherwise.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4750")]
+    pub listen: SocketAddr,
+
+    /// When every recorded answer to a request has been used: answer the last one again, or miss.
+    #[arg(long, value_enum, default_value_t = Repeats::Last)]
+    pub repeats: Repeats,
+
+    /// An extra JSON member holding an idempotency token, matched by binding:
+    /// `clientToken`, `$.outer.token` or `Operation:$.token`. Repeatable.
+    #[arg(long = "token-path", value_name = "PATH", value_parser = TokenPath::parse)]
+    pub token_paths: Vec<TokenPath>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+}
+
+pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let cassettes = cassette::load(&args.cassette)?;
+    let interactions: usize = cassettes.iter().map(|c| c.cassette.interactions.len()).sum();
+    let mut tokens = crate::model::proton_token_paths();
+    tokens.extend(args.token_paths);
+    let options = MatchOptions {
+        tokens,
+        repeats: args.repeats,
+    };
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        ..Limits::default()
+    };
+    let count = cassettes.len();
+    let server = ReplayServer::start(cassettes, options, args.listen, limits)
+        .await
+        .with_context(|| format!("cannot listen on {} (is the port in use? try --listen 127.0.0.1:0)", args.listen))?;
+    super::announce(&server.url());
+    tracing::info!(cassettes = count, interactions, "replaying {}", args.cassette.display());
+    super::shutdown_signal().await;
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,11 @@
+//! Everything HTTP: the buffered exchange types, AWS-shaped errors, the one
+//! serve loop used by every server in the tool, and the upstream client.
+//! Nothing outside this module touches hyper.
+
+pub mod error;
+pub mod exchange;
+pub mod serve;
+
+pub use error::{AwsError, Origin};
+pub use exchange::{Request, Response};
+pub use serve::{Handler, Limits, Server};

@@ -1,0 +1,217 @@
+//! The one serve loop, shared by replay, record and the mock: a TCP listener,
+//! hyper-util's auto (HTTP/1.1 + h2c) connection builder, a [`Handler`] that
+//! sees only buffered [`Request`]s, and a graceful shutdown.
+//!
+//! Reading the body happens here, once, under a size limit; a body over the
+//! limit gets an AWS-shaped 413 instead of a dropped connection. A client that
+//! takes too long to send its headers is cut off so it cannot hold a slot.
+
+use super::error::{AwsError, Origin};
+use super::exchange::{Request, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Something that answers buffered requests. Implementations never see hyper
+/// types, so they can be called directly in tests without a socket.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: Request) -> impl Future<Output = Response> + Send;
+}
+
+/// Limits applied to every connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running server. Dropping it stops accepting and ends the loop.
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds `addr` and serves `handler` on a background task.
+    pub async fn bind<H: Handler>(
+        addr: SocketAddr,
+        handler: Arc<H>,
+        limits: Limits,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Self::from_listener(listener, handler, limits)
+    }
+
+    /// Serves on a listener that is already bound.
+    pub fn from_listener<H: Handler>(
+        listener: TcpListener,
+        handler: Arc<H>,
+        limits: Limits,
+    ) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, handler, limits, stopped));
+        Ok(Self {
+            local_addr,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://HOST:PORT`, ready for `--endpoint-url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to ten seconds),
+    /// then returns.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn accept_loop<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait, don't spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopped.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        let service = service_fn(move |request: hyper::Request<Incoming>| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(serve_one(&*handler, request, limits).await) }
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after 10 s; closing them");
+    }
+}
+
+async fn serve_one<H: Handler>(
+    handler: &H,
+    request: hyper::Request<Incoming>,
+    limits: Limits,
+) -> hyper::Response<Full<Bytes>> {
+    let response = match buffer(request, limits.max_body_bytes).await {
+        Ok(request) => handler.handle(request).await,
+        Err(error) => error.to_response(),
+    };
+    into_hyper(response)
+}
+
+/// Reads the whole body once, under the size limit.
+pub async fn buffer(request: hyper::Request<Incoming>, max: usize) -> Result<Request, AwsError> {
+    let (parts, body) = request.into_parts();
+    let too_large = || {
+        AwsError::new(
+            Origin::TooLarge,
+            "RequestEntityTooLargeException",
+            format!("request body is larger than the limit of {max} bytes"),
+        )
+    };
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let body = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(error) => {
+            return Err(AwsError::new(
+                Origin::Client,
+                "SerializationException",
+                format!("could not read the request body: {error}"),
+            ));
+        }
+    };
+    Ok(Request {
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+        body,
+    })
+}
+
+fn into_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(response.body));
+    *out.status_mut() = response.status;
+    *out.headers_mut() = response.headers;
+    out
+}

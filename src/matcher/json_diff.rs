@@ -1,0 +1,81 @@
+//! JSON paths at which two values differ, e.g. `$.source.s3.key` or
+//! `$.tags[1].value`. Used to explain a replay miss and by the conformance
+//! diff.
+
+use serde_json::Value;
+
+/// Every path where `a` and `b` differ, in a stable order. A member present
+/// on one side only is a difference at that member's path.
+pub fn diff_paths(a: &Value, b: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(a, b, &mut String::from("$"), &mut out);
+    out
+}
+
+fn walk(a: &Value, b: &Value, path: &mut String, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let len = path.len();
+                push_member(path, key);
+                match (x.get(key), y.get(key)) {
+                    (Some(l), Some(r)) => walk(l, r, path, out),
+                    _ => out.push(path.clone()),
+                }
+                path.truncate(len);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            for i in 0..x.len().max(y.len()) {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                match (x.get(i), y.get(i)) {
+                    (Some(l), Some(r)) => walk(l, r, path, out),
+                    _ => out.push(path.clone()),
+                }
+                path.truncate(len);
+            }
+        }
+        (Value::Number(x), Value::Number(y)) if x.as_f64() == y.as_f64() => {}
+        _ if a == b => {}
+        _ => out.push(path.clone()),
+    }
+}
+
+/// Appends `.key`, or `["key"]` when the key is not a plain identifier.
+pub fn push_member(path: &mut String, key: &str) {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        path.push('.');
+        path.push_str(key);
+    } else {
+        path.push_str(&format!("[{}]", Value::String(key.to_string())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_nested_members_array_items_and_one_sided_members() {
+        let a = json!({"a": {"b": 1, "c": [1, 2]}, "d": "x", "only_a": true});
+        let b = json!({"a": {"b": 2, "c": [1, 3, 4]}, "d": "x", "odd key": 1});
+        assert_eq!(
+            diff_paths(&a, &b),
+            ["$.a.b", "$.a.c[1]", "$.a.c[2]", "$[\"odd key\"]", "$.only_a"]
+        );
+    }
+
+    #[test]
+    fn equal_numbers_in_different_notation_are_equal() {
+        assert!(diff_paths(&json!({"t": 1.0}), &json!({"t": 1})).is_empty());
+    }
+}

@@ -1,0 +1,122 @@
+//! Record and replay as phases of one request pipeline.
+//!
+//! ```text
+//! request ──> admin (/__vcr/...) ──> replay ──hit──> response
+//!                                      │miss
+//!                                      ├── no upstream ──> ReplayMissException (400)
+//!                                      └── upstream ──> strip client signature ──> re-sign
+//!                                                        ──> forward ──> record ──> response
+//! ```
+//! Each phase is optional: `replay` has only the replay phase, `record` only
+//! the forward and record phases, `replay --on-miss record` has all of them.
+
+pub mod replay;
+
+use crate::cassette::LoadedCassette;
+use crate::http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
+use crate::matcher::{MatchOptions, Matcher};
+use http::{Method, StatusCode};
+use replay::{Replay, miss_error};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Admin routes live under this prefix, outside every AWS route.
+pub const ADMIN_PREFIX: &str = "/__vcr/";
+
+/// The request pipeline.
+pub struct Proxy {
+    replay: Option<Replay>,
+}
+
+impl Proxy {
+    pub fn replay_only(matcher: Matcher) -> Self {
+        Self {
+            replay: Some(Replay::new(matcher)),
+        }
+    }
+
+    fn admin(&self, request: &Request) -> Response {
+        let path = request.uri.path();
+        match (&request.method, path.strip_prefix(ADMIN_PREFIX)) {
+            (&Method::POST, Some("rewind")) => match &self.replay {
+                Some(replay) => {
+                    replay.rewind();
+                    Response::json(StatusCode::OK, &json!({"rewound": true}))
+                }
+                None => admin_error(StatusCode::NOT_FOUND, "this proxy has no replay phase to rewind"),
+            },
+            (&Method::GET, Some("status")) => match &self.replay {
+                Some(replay) => Response::json(StatusCode::OK, &replay.status()),
+                None => Response::json(StatusCode::OK, &json!({})),
+            },
+            _ => admin_error(
+                StatusCode::NOT_FOUND,
+                &format!("no admin route {} {path}; there are POST {ADMIN_PREFIX}rewind and GET {ADMIN_PREFIX}status", request.method),
+            ),
+        }
+    }
+}
+
+fn admin_error(status: StatusCode, message: &str) -> Response {
+    Response::json(status, &json!({"__type": "AdminRouteException", "message": message}))
+}
+
+impl Handler for Proxy {
+    async fn handle(&self, request: Request) -> Response {
+        if request.uri.path().starts_with(ADMIN_PREFIX) {
+            return self.admin(&request);
+        }
+        let miss = match &self.replay {
+            Some(replay) => match replay.answer(&request) {
+                Ok(response) => return response,
+                Err(miss) => miss,
+            },
+            None => {
+                return AwsError::new(Origin::Internal, "InternalFailure", "this proxy has no phase that answers requests")
+                    .to_response_for(&request);
+            }
+        };
+        miss_error(&miss).to_response_for(&request)
+    }
+}
+
+/// A replay server running in this process: start it, point a client at
+/// [`ReplayServer::url`], stop it by dropping it or with `shutdown`.
+pub struct ReplayServer {
+    server: Server,
+    proxy: Arc<Proxy>,
+}
+
+impl ReplayServer {
+    /// Serves `cassettes` on `addr` (use `127.0.0.1:0` for a free port).
+    pub async fn start(
+        cassettes: Vec<LoadedCassette>,
+        options: MatchOptions,
+        addr: SocketAddr,
+        limits: Limits,
+    ) -> std::io::Result<Self> {
+        let proxy = Arc::new(Proxy::replay_only(Matcher::new(cassettes, options)));
+        let server = Server::bind(addr, proxy.clone(), limits).await?;
+        Ok(Self { server, proxy })
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Starts the replay over: every interaction unused, no token bound.
+    pub fn rewind(&self) {
+        if let Some(replay) = &self.proxy.replay {
+            replay.rewind();
+        }
+    }
+
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}

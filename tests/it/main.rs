@@ -1,0 +1,6 @@
+//! The one integration-test binary: every test drives the tool over
+//! loopback, with real AWS clients where it matters.
+
+mod support;
+
+mod replay;

@@ -1,0 +1,79 @@
+//! Helpers shared by every integration test: real AWS clients pointed at a
+//! local endpoint, and scratch cassettes.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Dummy credentials: clients must sign with something, nothing checks them.
+pub const DUMMY_AKID: &str = "AKIDDUMMYCLIENT00000";
+pub const DUMMY_SECRET: &str = "dummy-client-secret-not-used";
+
+/// A Rust SDK Proton client for `endpoint`, with dummy credentials and an
+/// HTTP client built on the ring TLS provider.
+pub fn proton_client(endpoint: &str) -> aws_sdk_proton::Client {
+    use aws_sdk_proton::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_proton::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(DUMMY_AKID, DUMMY_SECRET, None, None, "test"))
+        .endpoint_url(endpoint)
+        .http_client(http)
+        .build();
+    aws_sdk_proton::Client::from_conf(config)
+}
+
+/// Runs the AWS CLI (`aws ARGS... --endpoint-url endpoint`) with dummy
+/// credentials and no user configuration.
+pub fn aws_cli(endpoint: &str, args: &[&str]) -> Output {
+    let home = tempfile::tempdir().expect("temp dir");
+    Command::new("aws")
+        .args(args)
+        .args(["--endpoint-url", endpoint, "--output", "json"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", DUMMY_AKID)
+        .env("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", home.path().join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("credentials"))
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_RETRY_MODE", "standard")
+        .output()
+        .expect("the AWS CLI (`aws`) must be installed: .ci/run installs it with pip")
+}
+
+/// The CLI's stdout parsed as JSON; panics with its stderr when it failed.
+pub fn cli_json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "aws failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("aws printed no JSON ({e}): {}", String::from_utf8_lossy(&output.stdout))
+    })
+}
+
+/// Writes `cassette` as a file in `dir` and returns its path.
+pub fn write_cassette(dir: &Path, name: &str, cassette: &serde_json::Value) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(cassette).unwrap()).unwrap();
+    path
+}
+
+/// The repository root (for shipped cassettes and scenarios).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Path of the built `proton-vcr` binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_proton-vcr"))
+}
