@@ -24,10 +24,13 @@
 
 pub mod cassette;
 pub mod cli;
+pub mod conformance;
 mod http;
 pub mod matcher;
-mod model;
+pub mod mock;
+pub mod model;
 mod proxy;
+mod sigv4;
 
 pub use http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
 pub use matcher::{MatchOptions, Repeats, TokenPath};

@@ -1,0 +1,1 @@
+//! Conformance: cassette -> target -> normalise -> diff -> report. (Being written.)

@@ -1,0 +1,1 @@
+//! AWS Proton, emulated. (Being written.)

@@ -1,0 +1,1 @@
+//! SigV4: the only code that sees credentials. (Being written.)
