@@ -7,7 +7,7 @@ mod store;
 
 pub use format::FORMAT_V1;
 pub use model::{
-    Body, Cassette, Headers, Interaction, LoadedCassette, Provenance, RecordedRequest,
-    RecordedResponse, RESPONSE_TRANSPORT_HEADERS, TRANSPORT_HEADERS,
+    Body, Cassette, Headers, Interaction, LoadedCassette, Provenance, RESPONSE_TRANSPORT_HEADERS,
+    RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
 };
 pub use store::{CassetteError, load, load_file, parse, to_bytes, write_atomic};

@@ -18,7 +18,12 @@ use std::process::ExitCode;
 ///
 /// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=proton_vcr=debug) for more.
 #[derive(Debug, Parser)]
-#[command(name = "proton-vcr", version, verbatim_doc_comment, max_term_width = 100)]
+#[command(
+    name = "proton-vcr",
+    version,
+    verbatim_doc_comment,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -52,7 +52,10 @@ pub struct ReplayArgs {
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let cassettes = cassette::load(&args.cassette)?;
-    let interactions: usize = cassettes.iter().map(|c| c.cassette.interactions.len()).sum();
+    let interactions: usize = cassettes
+        .iter()
+        .map(|c| c.cassette.interactions.len())
+        .sum();
     let mut tokens = crate::model::proton_token_paths();
     tokens.extend(args.token_paths);
     let options = MatchOptions {
@@ -66,9 +69,19 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let count = cassettes.len();
     let server = ReplayServer::start(cassettes, options, args.listen, limits)
         .await
-        .with_context(|| format!("cannot listen on {} (is the port in use? try --listen 127.0.0.1:0)", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is the port in use? try --listen 127.0.0.1:0)",
+                args.listen
+            )
+        })?;
     super::announce(&server.url());
-    tracing::info!(cassettes = count, interactions, "replaying {}", args.cassette.display());
+    tracing::info!(
+        cassettes = count,
+        interactions,
+        "replaying {}",
+        args.cassette.display()
+    );
     super::shutdown_signal().await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)

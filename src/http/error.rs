@@ -70,7 +70,11 @@ impl AwsError {
         let request_id = uuid::Uuid::new_v4().to_string();
         let body = format!(
             "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
-            if self.origin == Origin::Client { "Sender" } else { "Receiver" },
+            if self.origin == Origin::Client {
+                "Sender"
+            } else {
+                "Receiver"
+            },
             xml_escape(self.short_code()),
             xml_escape(&self.message),
         );

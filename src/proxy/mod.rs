@@ -44,7 +44,10 @@ impl Proxy {
                     replay.rewind();
                     Response::json(StatusCode::OK, &json!({"rewound": true}))
                 }
-                None => admin_error(StatusCode::NOT_FOUND, "this proxy has no replay phase to rewind"),
+                None => admin_error(
+                    StatusCode::NOT_FOUND,
+                    "this proxy has no replay phase to rewind",
+                ),
             },
             (&Method::GET, Some("status")) => match &self.replay {
                 Some(replay) => Response::json(StatusCode::OK, &replay.status()),
@@ -52,14 +55,20 @@ impl Proxy {
             },
             _ => admin_error(
                 StatusCode::NOT_FOUND,
-                &format!("no admin route {} {path}; there are POST {ADMIN_PREFIX}rewind and GET {ADMIN_PREFIX}status", request.method),
+                &format!(
+                    "no admin route {} {path}; there are POST {ADMIN_PREFIX}rewind and GET {ADMIN_PREFIX}status",
+                    request.method
+                ),
             ),
         }
     }
 }
 
 fn admin_error(status: StatusCode, message: &str) -> Response {
-    Response::json(status, &json!({"__type": "AdminRouteException", "message": message}))
+    Response::json(
+        status,
+        &json!({"__type": "AdminRouteException", "message": message}),
+    )
 }
 
 impl Handler for Proxy {
@@ -73,8 +82,12 @@ impl Handler for Proxy {
                 Err(miss) => miss,
             },
             None => {
-                return AwsError::new(Origin::Internal, "InternalFailure", "this proxy has no phase that answers requests")
-                    .to_response_for(&request);
+                return AwsError::new(
+                    Origin::Internal,
+                    "InternalFailure",
+                    "this proxy has no phase that answers requests",
+                )
+                .to_response_for(&request);
             }
         };
         miss_error(&miss).to_response_for(&request)
