@@ -3,6 +3,7 @@
 
 mod format;
 mod model;
+pub mod secrets;
 mod store;
 
 pub use format::FORMAT_V1;

@@ -2,6 +2,7 @@
 //! its subcommand; raw arguments become a `Config` for the library. This is
 //! the binary's edge, where errors become messages and exit codes.
 
+mod cassette;
 mod replay;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve cassettes offline, matching requests the way AWS reads them.
     Replay(replay::ReplayArgs),
+    /// Work with cassette files (scan them for credentials).
+    Cassette(cassette::CassetteArgs),
 }
 
 /// Runs the parsed command line. Errors are bad input (exit 2) unless a
@@ -40,6 +43,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Replay(args) => replay::run(args).await,
+        Command::Cassette(args) => cassette::run(args).await,
     }
 }
 
