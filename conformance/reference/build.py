@@ -579,10 +579,12 @@ NOTE_ENV_REQUIRED = (
     "lastDeploymentSucceededAt equal to the deployment's start time follows the documented get "
     "output of a finished environment, its value before the first success is unevidenced."
 )
-NOTE_SVC_REQUIRED = (
-    "spec is required by the botocore model, so it is present although the documented create "
-    "output leaves it out."
-)
+def note_svc_required(output):
+    return (f"spec is required by the botocore model, so it is present although the documented {output} "
+            "output leaves it out.")
+
+
+NOTE_SVC_REQUIRED = note_svc_required("create-service")
 NOTE_CONFLICT_TEXT = (
     "The ConflictException message text is unevidenced (no public Proton ConflictException text "
     "exists for this operation); only the error type and status are documented."
@@ -606,7 +608,7 @@ NOTE_RENUMBER = (
     "next major version is 3 either way."
 )
 NOTE_TIMESTAMPS_PUBLISH = (
-    "lastModifiedAt moves to the time of the update, as in the documented "
+    "Members, and lastModifiedAt moving to the time of the update, as in the documented "
     "update-environment-template-version output."
 )
 
@@ -730,8 +732,7 @@ def publish_env_version(s, created, *, step="setup: publish version 1.0 so that 
             1, 0, created, now, "PUBLISHED", ENV_V1_DESC, registered=True, schema=ENV_V1_SCHEMA,
             recommended="0")},
         note=("Publishing the only (so highest) version makes it the recommended one: "
-              "recommendedMinorVersion \"0\", members as in the documented update-environment-template-version "
-              "output. " + NOTE_TIMESTAMPS_PUBLISH),
+              "recommendedMinorVersion \"0\". " + NOTE_TIMESTAMPS_PUBLISH),
         step=step,
     )
 
@@ -1282,8 +1283,10 @@ def ic_environment(rule):
     elif rule == "different-parameters":
         different = dict(ENV_CREATE_INPUT, spec=ENV_SPEC_OTHER)
         s.call(op, different, error=("ValidationException", MISMATCH_MESSAGE),
-               note=("Same name, different spec (api_stage_name): rejected. This is the case reported in "
-                     "aws-samples/aws-proton-cloudformation-sample-templates#58. " + NOTE_MISMATCH),
+               note=("Same name, different spec (api_stage_name): rejected. This is the very case of "
+                     "aws-samples/aws-proton-cloudformation-sample-templates#58 (CreateEnvironment with an existing "
+                     "name and different parameters), which shows the error text `Idempotent parameter mismatch`; "
+                     "status 400 as the API Reference lists for every client error."),
                step="rule under test: retry with a different spec", gap=RETRY_GAP_MS)
         s.call("GetEnvironment", {"name": ENV_NAME},
                {"environment": environment_doc(created, "IN_PROGRESS", spec=ENV_SPEC)},
@@ -1323,7 +1326,7 @@ def ic_service(rule):
         updated = s.call("UpdateService", {"description": SVC_DESC_UPDATED, "name": SVC_NAME},
                          lambda now: {"service": service_doc(created, now, "ACTIVE", description=SVC_DESC_UPDATED)},
                          note=("A description-only update: status stays ACTIVE, lastModifiedAt moves to the update, as "
-                               "in the documented update-service output. " + NOTE_SVC_REQUIRED),
+                               "in the documented update-service output. " + note_svc_required("update-service")),
                          step="setup: modify the service (new description)")
         s.call(op, dict(SVC_CREATE_INPUT),
                error=("ConflictException", f"Service {SVC_NAME} has been modified since it was created"),
@@ -1364,7 +1367,7 @@ def _delete_scenario(op, rule, noun, setup, delete_input, deleted_body, get_op, 
                      delete_note):
     summaries = {
         "retry-returns-metadata": f"Retrying {op} shortly after it succeeded returns 200 with the deleted {noun}'s metadata, although the {noun} no longer exists.",
-        "retry-returns-empty": f"Retrying {op} after the deleted {noun} no longer exists (2 hours later) returns 200 with an empty response.",
+        "retry-returns-empty": f"Retrying {op} after the deleted {noun} no longer exists (2 hours later, past the assumed 1-hour retention window) returns 200 with an empty response.",
     }
     s = Scenario(GROUP_DELETE, op, rule, summaries[rule])
     ctx = setup(s)
@@ -1519,7 +1522,8 @@ def ad_service(rule):
     deleted = s.call(op, {"name": SVC_NAME},
            lambda now: {"service": service_doc(created, now, "DELETE_IN_PROGRESS")},
            note=("Starts the delete of the service and its instance: DELETE_IN_PROGRESS. Members as in the "
-                 "documented delete-service output without a pipeline or repository. " + NOTE_SVC_REQUIRED +
+                 "documented delete-service output without a pipeline or repository. "
+                 + note_svc_required("delete-service") +
                  " lastModifiedAt moves to the delete (a status change, as creation's completion moves it); "
                  "unevidenced."),
            step="the original delete")
