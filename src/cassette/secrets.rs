@@ -36,7 +36,11 @@ fn rules() -> &'static [Rule] {
             accept,
         };
         vec![
-            rule("access key id", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b", |_| true),
+            rule(
+                "access key id",
+                r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
+                |_| true,
+            ),
             rule(
                 "session token",
                 r"(?:FwoGZXIvYXdzE|IQoJb3JpZ2luX2Vj|FQoGZXIvYXdzE)[A-Za-z0-9/+=]{16,}",
@@ -47,11 +51,25 @@ fn rules() -> &'static [Rule] {
                 r"(?:^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
                 looks_like_secret_key,
             ),
-            rule("authorization header", r#"(?i)"authorization"\s*:"#, |_| true),
-            rule("SigV4 authorization value", r"AWS4-HMAC-SHA256\s+Credential=", |_| true),
-            rule("security token header", r#"(?i)"x-amz-security-token"\s*:"#, |_| true),
+            rule("authorization header", r#"(?i)"authorization"\s*:"#, |_| {
+                true
+            }),
+            rule(
+                "SigV4 authorization value",
+                r"AWS4-HMAC-SHA256\s+Credential=",
+                |_| true,
+            ),
+            rule(
+                "security token header",
+                r#"(?i)"x-amz-security-token"\s*:"#,
+                |_| true,
+            ),
             rule("cookie header", r#"(?i)"(?:set-)?cookie"\s*:"#, |_| true),
-            rule("presigned URL signature", r"(?i)X-Amz-Signature=[0-9a-f]{16,}", |_| true),
+            rule(
+                "presigned URL signature",
+                r"(?i)X-Amz-Signature=[0-9a-f]{16,}",
+                |_| true,
+            ),
         ]
     })
 }
@@ -124,7 +142,11 @@ mod tests {
         let kinds: Vec<_> = scan(text).iter().map(|f| (f.line, f.kind)).collect();
         assert_eq!(
             kinds,
-            [(2, "access key id"), (3, "secret access key"), (4, "authorization header")]
+            [
+                (2, "access key id"),
+                (3, "secret access key"),
+                (4, "authorization header")
+            ]
         );
         assert!(scan(text).iter().all(|f| f.excerpt.chars().count() == 5));
     }

@@ -76,6 +76,14 @@ impl Handler for Proxy {
         if request.uri.path().starts_with(ADMIN_PREFIX) {
             return self.admin(&request);
         }
+        if request.headers.get_all("x-amz-target").iter().count() > 1 {
+            return AwsError::new(
+                Origin::Client,
+                "SerializationException",
+                "X-Amz-Target is sent more than once; send exactly one",
+            )
+            .to_response_for(&request);
+        }
         let miss = match &self.replay {
             Some(replay) => match replay.answer(&request) {
                 Ok(response) => return response,
