@@ -202,7 +202,7 @@ fn cassette_check_passes_shipped_cassettes_and_flags_a_planted_key_masked() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut leaky = one_call_cassette();
-    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
     leaky["interactions"][0]["request"]["headers"]["authorization"] = json!(
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261124/us-east-1/proton/aws4_request"
     );
