@@ -1,0 +1,200 @@
+"""Turns a run's raw figures (bench/out) into results.json, the markdown
+tables and the targets, and optionally writes the tables into BENCHMARKS.md
+between its markers.
+
+usage: python3 report.py OUT_DIR [--write BENCHMARKS.md] [--check]
+
+--check (the CI variant): exits 1 unless every section that was not skipped
+produced figures, and every proton-vcr server (and the ceiling) answered every
+request under load with a 2xx and no socket error. Speeds are not checked.
+"""
+
+import json
+import os
+import sys
+
+BEGIN = "<!-- bench:results:begin -->"
+END = "<!-- bench:results:end -->"
+OURS = {"proton-vcr", "proton-vcr-mock", "proton-vcr-record", "ceiling", "direct"}
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_json(path, default):
+    if not os.path.exists(path):
+        return default
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def point(points, section, server, conns):
+    for p in points:
+        if (p["section"], p["server"], p["connections"]) == (section, server, conns):
+            return p
+    return None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def fmt(value, spec):
+    return "n/a" if value is None else format(value, spec)
+
+
+def targets(points, cassettes, conformance):
+    """Each target: what, the bound, the measured value, met (None = not measured)."""
+    out = []
+
+    def add(name, bound, measured, ok):
+        out.append({"target": name, "bound": bound, "measured": measured,
+                    "met": None if measured is None else bool(ok(measured))})
+
+    ours = point(points, "replay", "proton-vcr", 64)
+    ceiling = point(points, "replay", "ceiling", 64)
+    wiremock = point(points, "replay", "wiremock", 64)
+    add("replay, 64 connections: throughput vs the ceiling", ">= 0.8x",
+        ratio(ours and ours["rps"], ceiling and ceiling["rps"]), lambda r: r >= 0.8)
+    add("replay, 64 connections: throughput vs WireMock", ">= 10x",
+        ratio(ours and ours["rps"], wiremock and wiremock["rps"]), lambda r: r >= 10)
+    add("replay, 64 connections: p99 latency (ms)", "<= 2 ms",
+        ours and ours["p99_us"] / 1e3, lambda v: v <= 2)
+    mock = point(points, "mock", "proton-vcr-mock", 64)
+    mock_ceiling = point(points, "mock", "ceiling", 64)
+    add("mock, 64 connections: throughput on the mix vs the ceiling", ">= 0.5x",
+        ratio(mock and mock["rps"], mock_ceiling and mock_ceiling["rps"]), lambda r: r >= 0.5)
+    proxied = point(points, "record", "proton-vcr-record", 1)
+    direct = point(points, "record", "direct", 1)
+    add("record proxy: median latency added (ms)", "<= 0.5 ms",
+        None if not (proxied and direct) else (proxied["p50_us"] - direct["p50_us"]) / 1e3,
+        lambda v: v <= 0.5)
+    by_size = {c["interactions"]: c for c in cassettes}
+    big = by_size.get(100_000)
+    add("cassette, 100k interactions: load + index (s)", "<= 1 s",
+        big and (big["load_ms"] + big["index_ms"]) / 1e3, lambda v: v <= 1)
+    add("cassette, 100k interactions: peak memory / file size", "<= 3x",
+        big and big["peak_kib"] * 1024 / big["file_bytes"], lambda v: v <= 3)
+    small = by_size.get(1_000)
+    add("cassette: matching cost at 100k / at 1k", "flat (<= 1.5x)",
+        ratio(big and big["match_ns"], small and small["match_ns"]), lambda r: r <= 1.5)
+    add("conformance: steps per second against the built-in mock", ">= 5000",
+        conformance.get("steps_per_s") if conformance else None, lambda v: v >= 5000)
+    return out
+
+
+def load_table(points, section, title, baseline):
+    rows = [p for p in points if p["section"] == section]
+    if not rows:
+        return []
+    lines = [f"### {title}", "",
+             "| connections | server | requests/s | p50 ms | p99 ms | x ceiling | server CPU s | errors |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for p in rows:
+        base = point(points, section, baseline, p["connections"])
+        errors = p["socket_errors"] + p["non_2xx"]
+        lines.append("| {} | {} | {:,.0f} | {:.3f} | {:.3f} | {} | {:.1f} | {} |".format(
+            p["connections"], p["server"], p["rps"], p["p50_us"] / 1e3, p["p99_us"] / 1e3,
+            fmt(ratio(p["rps"], base and base["rps"]), ".2f"), p["server_cpu_s"], errors))
+    return lines + [""]
+
+
+def markdown(results):
+    m = results["machine"]
+    points = results["points"]
+    lines = [
+        f"Run: `{'bench/run --tiny' if m.get('mode') == 'tiny' else 'bench/run'}`, "
+        f"{m.get('seconds_per_point')} s per point; {m.get('nproc')} cores ({m.get('cpu')}), "
+        f"{m.get('memory_gib')} GiB, Linux {m.get('kernel')}, {m.get('rustc')}, {m.get('wrk')}, {m.get('java')}.",
+        "",
+    ]
+    lines += load_table(points, "replay",
+                        "Replay server: one GetEnvironment call, `--repeats last`", "ceiling")
+    lines += load_table(points, "mock",
+                        "Mock: Get / List / create and its token retry", "ceiling")
+    lines += load_table(points, "record",
+                        "Record proxy against calling the HTTPS upstream directly", "direct")
+    if results["cassettes"]:
+        lines += ["### Cassettes", "",
+                  "| interactions | file MiB | load ms | index ms | peak MiB | peak / file | held MiB | match µs |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for c in results["cassettes"]:
+            lines.append("| {:,} | {:.1f} | {:.0f} | {:.0f} | {:.1f} | {:.2f} | {:.1f} | {:.2f} |".format(
+                c["interactions"], c["file_bytes"] / 2**20, c["load_ms"], c["index_ms"],
+                c["peak_kib"] / 1024, c["peak_kib"] * 1024 / c["file_bytes"],
+                c["held_kib"] / 1024, c["match_ns"] / 1e3))
+        lines.append("")
+    conf = results["conformance"]
+    if conf:
+        lines += ["### Conformance", "",
+                  "| steps | seconds | steps/s |", "|---:|---:|---:|",
+                  "| {} | {:.2f} | {:,.0f} |".format(conf["steps"], conf["seconds"], conf["steps_per_s"]), ""]
+    lines += ["### Targets", "", "| target | bound | measured | met |", "|---|---|---:|---|"]
+    for t in results["targets"]:
+        met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+        lines.append(f"| {t['target']} | {t['bound']} | {fmt(t['measured'], '.3g')} | {met} |")
+    if results["skipped"]:
+        lines += ["", "Skipped:", ""]
+        lines += [f"- {s['section']} / {s['name']}: {s['reason']}" for s in results["skipped"]]
+    return "\n".join(lines) + "\n"
+
+
+def check(results, out_dir):
+    problems = []
+    for p in results["points"]:
+        if p["requests"] == 0:
+            problems.append(f"{p['section']}/{p['server']} at {p['connections']}: no request completed")
+        elif p["server"] in OURS and (p["socket_errors"] or p["non_2xx"]):
+            problems.append(f"{p['section']}/{p['server']} at {p['connections']}: "
+                            f"{p['socket_errors']} socket errors, {p['non_2xx']} non-2xx answers")
+    skipped = {s["section"] for s in results["skipped"] if s["name"] == s["section"]}
+    if "replay" not in skipped and not any(p["section"] == "replay" for p in results["points"]):
+        problems.append("replay: no figures")
+    if "cassettes" not in skipped and not results["cassettes"]:
+        problems.append("cassettes: no figures")
+    return problems
+
+
+def main():
+    args = sys.argv[1:]
+    out_dir = args[0]
+    write = args[args.index("--write") + 1] if "--write" in args else None
+    cassettes = read_json(os.path.join(out_dir, "cassettes.json"), {}).get("cassettes", [])
+    conformance = read_json(os.path.join(out_dir, "conformance.json"), None)
+    points = read_jsonl(os.path.join(out_dir, "points.jsonl"))
+    results = {
+        "machine": read_json(os.path.join(out_dir, "machine.json"), {}),
+        "points": points,
+        "cassettes": cassettes,
+        "conformance": conformance,
+        "skipped": read_jsonl(os.path.join(out_dir, "skipped.jsonl")),
+        "targets": targets(points, cassettes, conformance),
+    }
+    with open(os.path.join(out_dir, "results.json"), "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+    table = markdown(results)
+    print(table)
+    if write:
+        with open(write, encoding="utf-8") as f:
+            text = f.read()
+        if BEGIN not in text or END not in text:
+            sys.exit(f"{write} has no {BEGIN} ... {END} markers to write between")
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        with open(write, "w", encoding="utf-8") as f:
+            f.write(f"{head}{BEGIN}\n{table}{END}{tail}")
+    if "--check" in args:
+        problems = check(results, out_dir)
+        for p in problems:
+            print(f"check: {p}", file=sys.stderr)
+        if problems:
+            sys.exit(1)
+        print("check: every section ran and every answer under load was right", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
