@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 const TARGET: &str = "AwsProton20200720";
 /// Requests timed per size; spread evenly through the cassette.
-const SAMPLES: usize = 2_000;
+const SAMPLES: usize = 1_000;
 /// Timed passes over the samples; the fastest is kept (the least disturbed).
 const PASSES: usize = 5;
 

@@ -6,7 +6,6 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A named, ordered list of request/response exchanges.
@@ -57,9 +56,12 @@ pub struct RecordedResponse {
     pub body: Body,
 }
 
-/// Header names lower-case; values in the order they were sent.
+/// Header names lower-case; values in the order they were sent. Kept as a
+/// list sorted by name: an interaction has a handful of headers, and a
+/// cassette of many interactions holds two of these per interaction, so the
+/// small flat form (one allocation) matters more than lookup speed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Headers(BTreeMap<String, Vec<String>>);
+pub struct Headers(Vec<(String, Vec<String>)>);
 
 /// A message body, kept in the most readable form that is still exact.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,23 +88,31 @@ impl Provenance {
 
 impl Headers {
     pub fn append(&mut self, name: &str, value: String) {
-        self.0
-            .entry(name.to_ascii_lowercase())
-            .or_default()
-            .push(value);
+        let name = name.to_ascii_lowercase();
+        match self.position(&name) {
+            Ok(i) => self.0[i].1.push(value),
+            Err(i) => self.0.insert(i, (name, vec![value])),
+        }
     }
 
     pub fn remove(&mut self, name: &str) {
-        self.0.remove(&name.to_ascii_lowercase());
+        if let Ok(i) = self.position(&name.to_ascii_lowercase()) {
+            self.0.remove(i);
+        }
     }
 
     /// The first value of a header.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).and_then(|v| v.first()).map(String::as_str)
+        let i = self.position(name).ok()?;
+        self.0[i].1.first().map(String::as_str)
     }
 
     pub fn iter_grouped(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
     }
 
     /// Copies `headers`, leaving out the names in `skip` (lower-case) and

@@ -9,8 +9,12 @@
 //! Signing and transport headers never take part. Idempotency tokens are left
 //! out of the comparison and matched by binding instead (see `tokens`).
 //!
-//! Interactions are indexed by a hash of that comparison key, so finding a
-//! candidate costs the same for a cassette of ten or of a hundred thousand.
+//! Interactions are indexed by a 128-bit hash of that comparison key (two
+//! independently seeded hashes, so an accidental or crafted collision is out
+//! of reach and a hit needs no second comparison), so finding a candidate
+//! costs the same for a cassette of ten or of a hundred thousand. A recorded
+//! response is turned into a sendable one the first time it is served, not at
+//! load: a large cassette loads faster and holds one form of each answer.
 
 mod json_diff;
 mod tokens;
@@ -22,7 +26,8 @@ use crate::cassette::{Body, LoadedCassette, RecordedRequest};
 use crate::http::{Request, Response};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, RandomState};
+use std::io::Write;
 
 /// What to do when every recorded answer to a request has been used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -44,19 +49,65 @@ pub struct MatchOptions {
 /// A request reduced to what matching compares.
 struct View {
     operation: String,
-    key: u64,
-    /// The body without its token members, for diagnostics.
-    body: Option<Value>,
-    canonical: String,
+    key: Key,
+    /// Operation, sorted query pairs and the body without its token members:
+    /// equal for two requests exactly when they match (tokens aside).
+    canonical: Vec<u8>,
     tokens: Vec<Option<String>>,
+}
+
+/// The hash of a request's canonical form.
+type Key = u128;
+
+/// The two independently seeded hashers that make a [`Key`].
+#[derive(Default)]
+struct KeyHasher(RandomState, RandomState);
+
+impl KeyHasher {
+    fn key(&self, canonical: &[u8]) -> Key {
+        (u128::from(self.0.hash_one(canonical)) << 64) | u128::from(self.1.hash_one(canonical))
+    }
+}
+
+/// The parts of a request that matching reads, borrowed from a live
+/// [`Request`] or a [`RecordedRequest`] alike.
+struct Parts<'a> {
+    method: &'a str,
+    uri: &'a str,
+    target: Option<&'a str>,
+    content_type: Option<&'a str>,
+    body: &'a Body,
+}
+
+impl<'a> Parts<'a> {
+    fn of_recorded(request: &'a RecordedRequest) -> Self {
+        Self {
+            method: &request.method,
+            uri: &request.uri,
+            target: request.headers.get("x-amz-target"),
+            content_type: request.headers.get("content-type"),
+            body: &request.body,
+        }
+    }
+
+    fn of_live(request: &'a Request, body: &'a Body) -> Self {
+        Self {
+            method: request.method.as_str(),
+            uri: request.uri.path_and_query().map_or("/", |pq| pq.as_str()),
+            target: request.header("x-amz-target"),
+            content_type: request.header("content-type"),
+            body,
+        }
+    }
 }
 
 struct Entry {
     cassette: usize,
     index: usize,
-    key: u64,
+    key: Key,
     tokens: Vec<Option<String>>,
-    response: Response,
+    /// Built from the recorded response when first served.
+    response: Option<Response>,
 }
 
 /// Where a served answer came from.
@@ -84,7 +135,8 @@ pub struct Matcher {
     cassettes: Vec<LoadedCassette>,
     options: MatchOptions,
     entries: Vec<Entry>,
-    buckets: HashMap<u64, Bucket>,
+    hasher: KeyHasher,
+    buckets: HashMap<Key, Bucket>,
     by_operation: HashMap<String, Vec<usize>>,
     used: Vec<bool>,
     bindings: TokenBindings,
@@ -104,6 +156,7 @@ impl Matcher {
             cassettes: Vec::new(),
             options,
             entries: Vec::new(),
+            hasher: KeyHasher::default(),
             buckets: HashMap::new(),
             by_operation: HashMap::new(),
             used: Vec::new(),
@@ -119,12 +172,7 @@ impl Matcher {
     pub fn add(&mut self, loaded: LoadedCassette) {
         let c = self.cassettes.len();
         for (i, interaction) in loaded.cassette.interactions.iter().enumerate() {
-            self.index(
-                c,
-                i,
-                &interaction.request,
-                interaction.response.to_exchange(),
-            );
+            self.index(c, i, &interaction.request, None);
         }
         self.cassettes.push(loaded);
     }
@@ -136,7 +184,7 @@ impl Matcher {
             .cassettes
             .get(cassette)
             .map_or(0, |c| c.cassette.interactions.len());
-        let id = self.index(cassette, index, request, response);
+        let id = self.index(cassette, index, request, Some(response));
         self.mark_used(id);
     }
 
@@ -145,9 +193,9 @@ impl Matcher {
         cassette: usize,
         index: usize,
         request: &RecordedRequest,
-        response: Response,
+        response: Option<Response>,
     ) -> usize {
-        let view = view_of_recorded(request, &self.options.tokens);
+        let view = self.view(&Parts::of_recorded(request));
         let id = self.entries.len();
         self.buckets.entry(view.key).or_default().entries.push(id);
         self.by_operation
@@ -200,8 +248,8 @@ impl Matcher {
 
     /// Finds the answer to `request`, marking it used and binding its tokens.
     pub fn answer(&mut self, request: &Request) -> Result<(Hit, Response), Miss> {
-        let recorded = RecordedRequest::from_exchange(request);
-        let view = view_of_recorded(&recorded, &self.options.tokens);
+        let body = Body::from_bytes(&request.body);
+        let view = self.view(&Parts::of_live(request, &body));
         if let Some(id) = self.find_unused(&view) {
             let tokens = self.entries[id].tokens.clone();
             self.bindings.bind(&view.tokens, &tokens);
@@ -210,25 +258,35 @@ impl Matcher {
         }
         if self.options.repeats == Repeats::Last {
             if let Some(id) = self.buckets.get(&view.key).and_then(|b| b.last_served) {
-                let entry = &self.entries[id];
-                if self.same_request(id, &view)
-                    && self.bindings.compatible(&view.tokens, &entry.tokens)
+                if self
+                    .bindings
+                    .compatible(&view.tokens, &self.entries[id].tokens)
                 {
                     return Ok(self.hit(id, true));
                 }
             }
         }
-        Err(self.explain_miss(&view))
+        Err(self.explain_miss(&Parts::of_live(request, &body), &view))
     }
 
-    fn hit(&self, id: usize, repeated: bool) -> (Hit, Response) {
+    fn hit(&mut self, id: usize, repeated: bool) -> (Hit, Response) {
         let entry = &self.entries[id];
         let hit = Hit {
             cassette: entry.cassette,
             interaction: entry.index,
             repeated,
         };
-        (hit, entry.response.clone())
+        if let Some(response) = &entry.response {
+            return (hit, response.clone());
+        }
+        let response = self
+            .cassettes
+            .get(entry.cassette)
+            .and_then(|c| c.cassette.interactions.get(entry.index))
+            .map(|i| i.response.to_exchange())
+            .unwrap_or_else(|| Response::new(http::StatusCode::INTERNAL_SERVER_ERROR));
+        self.entries[id].response = Some(response.clone());
+        (hit, response)
     }
 
     fn find_unused(&self, view: &View) -> Option<usize> {
@@ -240,19 +298,11 @@ impl Matcher {
             .find(|&id| {
                 self.bindings
                     .compatible(&view.tokens, &self.entries[id].tokens)
-                    && self.same_request(id, view)
             })
     }
 
-    /// Guards against a hash collision: compares the full canonical forms.
-    fn same_request(&self, id: usize, view: &View) -> bool {
-        match self.recorded_request(id) {
-            Some(request) => {
-                view_of_recorded(request, &self.options.tokens).canonical == view.canonical
-            }
-            // Recorded on the fly (`add_used`): the hash is all there is.
-            None => true,
-        }
+    fn view(&self, request: &Parts<'_>) -> View {
+        view_of(request, &self.options.tokens, &self.hasher)
     }
 
     fn recorded_request(&self, id: usize) -> Option<&RecordedRequest> {
@@ -265,7 +315,7 @@ impl Matcher {
             .map(|i| &i.request)
     }
 
-    fn explain_miss(&self, view: &View) -> Miss {
+    fn explain_miss(&self, live: &Parts<'_>, view: &View) -> Miss {
         let miss = |reason: String, detail: Option<String>| Miss {
             operation: view.operation.clone(),
             reason,
@@ -290,15 +340,21 @@ impl Matcher {
         };
         // Closest: fewest differing paths; among equals, a used call this
         // request is a retry of, then unused ones, then the earliest.
-        let live_body = view.body.clone().unwrap_or(Value::Null);
+        let live_body = match &live.body {
+            Body::Json(value) => without_tokens(value, &view.operation, &self.options.tokens),
+            _ => Value::Null,
+        };
         let mut best: Option<(usize, Vec<String>, Value)> = None;
         let mut used_retry = None;
         for &id in candidates {
             let Some(request) = self.recorded_request(id) else {
                 continue;
             };
-            let recorded = view_of_recorded(request, &self.options.tokens);
-            let recorded_body = recorded.body.unwrap_or(Value::Null);
+            let recorded = self.view(&Parts::of_recorded(request));
+            let recorded_body = match &request.body {
+                Body::Json(value) => without_tokens(value, &view.operation, &self.options.tokens),
+                _ => Value::Null,
+            };
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
                 paths.push("(query or non-JSON body)".to_string());
@@ -382,7 +438,11 @@ fn unified_diff(recorded: &Value, live: &Value) -> String {
 /// The operation a request calls: its `X-Amz-Target`, else method and path
 /// (and the query protocol's `Action`).
 pub fn operation_label(request: &RecordedRequest) -> String {
-    if let Some(target) = request.headers.get("x-amz-target") {
+    label_of(&Parts::of_recorded(request))
+}
+
+fn label_of(request: &Parts<'_>) -> String {
+    if let Some(target) = request.target {
         return target.to_string();
     }
     let path = request.uri.split('?').next().unwrap_or("/");
@@ -392,15 +452,14 @@ pub fn operation_label(request: &RecordedRequest) -> String {
     }
 }
 
-fn is_form(request: &RecordedRequest) -> bool {
+fn is_form(request: &Parts<'_>) -> bool {
     request
-        .headers
-        .get("content-type")
+        .content_type
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
-fn form_action(request: &RecordedRequest) -> Option<String> {
-    let Body::Text(text) = &request.body else {
+fn form_action(request: &Parts<'_>) -> Option<String> {
+    let Body::Text(text) = request.body else {
         return None;
     };
     if !is_form(request) {
@@ -412,55 +471,68 @@ fn form_action(request: &RecordedRequest) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-fn view_of_recorded(request: &RecordedRequest, token_paths: &[TokenPath]) -> View {
-    let operation = operation_label(request);
+/// A JSON body without the token members that apply to `operation`.
+fn without_tokens(value: &Value, operation: &str, token_paths: &[TokenPath]) -> Value {
+    let mut value = value.clone();
+    for path in token_paths.iter().filter(|p| p.applies_to(operation)) {
+        take_member(&mut value, &path.members);
+    }
+    value
+}
+
+fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -> View {
+    let operation = label_of(request);
     let applicable: Vec<&TokenPath> = token_paths
         .iter()
         .filter(|p| p.applies_to(&operation))
         .collect();
     let mut tokens = Vec::with_capacity(applicable.len());
-    let mut canonical = String::with_capacity(128);
-    canonical.push_str(&operation);
-    canonical.push('\n');
+    let mut canonical = Vec::with_capacity(128);
+    canonical.extend_from_slice(operation.as_bytes());
+    canonical.push(b'\n');
     let query = request.uri.split_once('?').map(|(_, q)| q).unwrap_or("");
     let mut query_pairs = form_pairs(query);
     query_pairs.sort();
-    for (k, v) in &query_pairs {
-        canonical.push_str(&format!("{k}={v}&"));
-    }
-    canonical.push('\n');
-    let mut body_json = None;
-    match &request.body {
+    push_pairs(&mut canonical, &query_pairs);
+    canonical.push(b'\n');
+    match request.body {
+        Body::Json(value) if applicable.is_empty() => write_json(&mut canonical, value),
         Body::Json(value) => {
             let mut value = value.clone();
             for path in &applicable {
                 tokens.push(take_member(&mut value, &path.members));
             }
-            canonical.push_str(&value.to_string());
-            body_json = Some(value);
+            write_json(&mut canonical, &value);
         }
         Body::Text(text) if is_form(request) => {
             tokens.extend(applicable.iter().map(|_| None));
             let mut pairs = form_pairs(text);
             pairs.sort();
-            for (k, v) in pairs {
-                canonical.push_str(&format!("{k}={v}&"));
-            }
+            push_pairs(&mut canonical, &pairs);
         }
         other => {
             tokens.extend(applicable.iter().map(|_| None));
-            canonical.push_str(&other.describe());
+            canonical.extend_from_slice(other.describe().as_bytes());
         }
     }
-    let mut hasher = DefaultHasher::new();
-    canonical.hash(&mut hasher);
     View {
         operation,
-        key: hasher.finish(),
-        body: body_json,
+        key: hasher.key(&canonical),
         canonical,
         tokens,
     }
+}
+
+fn push_pairs(out: &mut Vec<u8>, pairs: &[(String, String)]) {
+    for (k, v) in pairs {
+        let _ = write!(out, "{k}={v}&");
+    }
+}
+
+/// Compact JSON; serde_json sorts object keys, so key order never matters.
+fn write_json(out: &mut Vec<u8>, value: &Value) {
+    // Writing a `Value` into memory cannot fail.
+    let _ = serde_json::to_writer(out, value);
 }
 
 /// Removes the string at `members` from `value`, returning it.
