@@ -482,11 +482,8 @@ fn without_tokens(value: &Value, operation: &str, token_paths: &[TokenPath]) -> 
 
 fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -> View {
     let operation = label_of(request);
-    let applicable: Vec<&TokenPath> = token_paths
-        .iter()
-        .filter(|p| p.applies_to(&operation))
-        .collect();
-    let mut tokens = Vec::with_capacity(applicable.len());
+    let applicable = || token_paths.iter().filter(|p| p.applies_to(&operation));
+    let mut tokens = Vec::new();
     let mut canonical = Vec::with_capacity(128);
     canonical.extend_from_slice(operation.as_bytes());
     canonical.push(b'\n');
@@ -496,22 +493,22 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
     match request.body {
-        Body::Json(value) if applicable.is_empty() => write_json(&mut canonical, value),
+        Body::Json(value) if applicable().next().is_none() => write_json(&mut canonical, value),
         Body::Json(value) => {
             let mut value = value.clone();
-            for path in &applicable {
+            for path in applicable() {
                 tokens.push(take_member(&mut value, &path.members));
             }
             write_json(&mut canonical, &value);
         }
         Body::Text(text) if is_form(request) => {
-            tokens.extend(applicable.iter().map(|_| None));
+            tokens.extend(applicable().map(|_| None));
             let mut pairs = form_pairs(text);
             pairs.sort();
             push_pairs(&mut canonical, &pairs);
         }
         other => {
-            tokens.extend(applicable.iter().map(|_| None));
+            tokens.extend(applicable().map(|_| None));
             canonical.extend_from_slice(other.describe().as_bytes());
         }
     }

@@ -41,9 +41,17 @@ impl TokenPath {
     /// Whether this path applies to an operation label such as
     /// `AwsProton20200720.CreateEnvironmentTemplateVersion`.
     pub fn applies_to(&self, operation: &str) -> bool {
+        // Runs for every token path on every request: compares suffixes
+        // instead of splitting the label.
         match &self.operation {
             None => true,
-            Some(op) => operation == op || operation.rsplit('.').next() == Some(op.as_str()),
+            Some(op) => {
+                operation == op
+                    || (operation
+                        .strip_suffix(op.as_str())
+                        .is_some_and(|head| head.ends_with('.'))
+                        && !op.contains('.'))
+            }
         }
     }
 }
@@ -118,6 +126,11 @@ mod tests {
         assert_eq!(p.members, ["spec", "token"]);
         assert!(p.applies_to("Svc20200101.CreateThing"));
         assert!(!p.applies_to("Svc20200101.CreateOther"));
+        assert!(!p.applies_to("Svc20200101.PreCreateThing"));
+        assert!(p.applies_to("CreateThing"));
+        let dotted = TokenPath::parse("Svc.CreateThing:token").unwrap();
+        assert!(dotted.applies_to("Svc.CreateThing"));
+        assert!(!dotted.applies_to("Other.Svc.CreateThing"));
         assert_eq!(
             TokenPath::parse("clientToken").unwrap().members,
             ["clientToken"]
