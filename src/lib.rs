@@ -32,7 +32,13 @@ pub mod model;
 mod proxy;
 mod sigv4;
 
-pub use http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
+pub use cassette::WriteMode;
+pub use http::{
+    AwsError, Handler, Limits, Origin, Request, Response, Server, Upstream, UpstreamError,
+    UpstreamErrorKind, UpstreamOptions,
+};
 pub use matcher::{MatchOptions, Repeats, TokenPath};
 pub use model::proton_token_paths;
 pub use proxy::ReplayServer;
+pub use proxy::record::{RecordConfig, RecordError, RecordServer};
+pub use sigv4::{ClientKey, CredentialSource, StaticCredentials, verify_request};

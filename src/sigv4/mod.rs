@@ -15,6 +15,6 @@ mod scope;
 mod verify;
 
 pub use credentials::{CredentialSource, CredentialsError, Keyring, StaticCredentials};
-pub use resign::{PRESIGN_PARAMS, SIGNING_HEADERS, SignError, Signed, Signer, Unsigned, strip_client_signature};
-pub use scope::{ClientSignature, Scope, parse_credential, scope_from_host};
+pub use resign::{SignError, Signer, strip_client_signature};
+pub use scope::{Scope, scope_from_host};
 pub use verify::{ClientKey, verify_request};

@@ -138,11 +138,6 @@ impl Signer {
         self.keyring.region()
     }
 
-    /// See [`Keyring::find_secret`].
-    pub fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
-        self.keyring.find_secret(bytes)
-    }
-
     /// Signs `unsigned`, whose URI must already be the absolute upstream URI,
     /// for `scope`. Host is set from that URI.
     pub async fn sign(&self, unsigned: Unsigned, scope: &Scope) -> Result<Signed, SignError> {
@@ -196,6 +191,12 @@ impl Signer {
             request.headers.insert(name, value);
         }
         Ok(Signed { request, account_id })
+    }
+}
+
+impl crate::cassette::SecretScan for Signer {
+    fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
+        self.keyring.find_secret(bytes)
     }
 }
 
