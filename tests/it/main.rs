@@ -3,5 +3,6 @@
 
 mod support;
 
+mod fuzz_regressions;
 mod hardening;
 mod replay;
