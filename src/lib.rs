@@ -25,6 +25,8 @@
 pub mod cassette;
 pub mod cli;
 pub mod conformance;
+#[doc(hidden)]
+pub mod fuzz_entry;
 mod http;
 pub mod matcher;
 pub mod mock;

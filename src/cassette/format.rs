@@ -4,7 +4,9 @@
 //! Readers ignore fields they do not know (later versions may add some) but
 //! reject a `format` they do not know.
 
-use super::model::{Body, Cassette, Headers, Interaction, Provenance, RecordedRequest, RecordedResponse};
+use super::model::{
+    Body, Cassette, Headers, Interaction, Provenance, RecordedRequest, RecordedResponse,
+};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -145,7 +147,8 @@ impl InteractionV1 {
                 method: self.request.method,
                 uri: self.request.uri,
                 headers: headers_into_model(self.request.headers),
-                body: body_into_model(self.request.body).map_err(|e| format!("request body: {e}"))?,
+                body: body_into_model(self.request.body)
+                    .map_err(|e| format!("request body: {e}"))?,
             },
             response: RecordedResponse {
                 status: self.response.status,

@@ -4,13 +4,14 @@
 mod format;
 mod model;
 mod redact;
+pub mod secrets;
 mod store;
 mod writer;
 
 pub use format::FORMAT_V1;
 pub use model::{
-    Body, Cassette, Headers, Interaction, LoadedCassette, Provenance, RecordedRequest,
-    RecordedResponse, RESPONSE_TRANSPORT_HEADERS, TRANSPORT_HEADERS,
+    Body, Cassette, Headers, Interaction, LoadedCassette, Provenance, RESPONSE_TRANSPORT_HEADERS,
+    RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
 };
 pub use redact::{
     AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SecretScan, check_bytes,

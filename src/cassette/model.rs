@@ -86,7 +86,10 @@ impl Provenance {
 
 impl Headers {
     pub fn append(&mut self, name: &str, value: String) {
-        self.0.entry(name.to_ascii_lowercase()).or_default().push(value);
+        self.0
+            .entry(name.to_ascii_lowercase())
+            .or_default()
+            .push(value);
     }
 
     pub fn remove(&mut self, name: &str) {

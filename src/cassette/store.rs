@@ -60,7 +60,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
         }
     };
     check_format(path, &serde_json::Value::String(file.format.clone()))?;
-    file.into_model().map_err(|message| CassetteError::at(path, message))
+    file.into_model()
+        .map_err(|message| CassetteError::at(path, message))
 }
 
 fn check_format(path: &Path, format: &serde_json::Value) -> Result<(), CassetteError> {
@@ -122,7 +123,10 @@ pub fn load(path: &Path) -> Result<Vec<LoadedCassette>, CassetteError> {
     let mut files = Vec::new();
     collect_json_files(path, &mut files)?;
     if files.is_empty() {
-        return Err(CassetteError::at(path, "the folder holds no *.json cassette"));
+        return Err(CassetteError::at(
+            path,
+            "the folder holds no *.json cassette",
+        ));
     }
     files.sort();
     files.iter().map(|file| load_file(file)).collect()
@@ -132,7 +136,8 @@ fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Cassette
     let entries = std::fs::read_dir(dir)
         .map_err(|e| CassetteError::at(dir, format!("cannot list the folder: {e}")))?;
     for entry in entries {
-        let entry = entry.map_err(|e| CassetteError::at(dir, format!("cannot list the folder: {e}")))?;
+        let entry =
+            entry.map_err(|e| CassetteError::at(dir, format!("cannot list the folder: {e}")))?;
         let path = entry.path();
         let file_type = entry
             .file_type()

@@ -2,6 +2,7 @@
 //! its subcommand; raw arguments become a `Config` for the library. This is
 //! the binary's edge, where errors become messages and exit codes.
 
+mod cassette;
 mod record;
 mod replay;
 
@@ -19,7 +20,12 @@ use std::process::ExitCode;
 ///
 /// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=proton_vcr=debug) for more.
 #[derive(Debug, Parser)]
-#[command(name = "proton-vcr", version, verbatim_doc_comment, max_term_width = 100)]
+#[command(
+    name = "proton-vcr",
+    version,
+    verbatim_doc_comment,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -30,6 +36,8 @@ pub enum Command {
     /// Serve cassettes offline, matching requests the way AWS reads them.
     Replay(replay::ReplayArgs),
     Record(record::RecordArgs),
+    /// Work with cassette files (scan them for credentials).
+    Cassette(cassette::CassetteArgs),
 }
 
 /// Runs the parsed command line. Errors are bad input (exit 2) unless a
@@ -38,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Replay(args) => replay::run(args).await,
         Command::Record(args) => record::run(args).await,
+        Command::Cassette(args) => cassette::run(args).await,
     }
 }
 

@@ -93,9 +93,19 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let count = cassettes.len();
     let server = ReplayServer::start(cassettes, options, args.listen, limits)
         .await
-        .with_context(|| format!("cannot listen on {} (is the port in use? try --listen 127.0.0.1:0)", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is the port in use? try --listen 127.0.0.1:0)",
+                args.listen
+            )
+        })?;
     super::announce(&server.url());
-    tracing::info!(cassettes = count, interactions, "replaying {}", args.cassette.display());
+    tracing::info!(
+        cassettes = count,
+        interactions,
+        "replaying {}",
+        args.cassette.display()
+    );
     super::shutdown_signal().await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)

@@ -73,7 +73,11 @@ impl AwsError {
         let request_id = uuid::Uuid::new_v4().to_string();
         let body = format!(
             "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
-            if matches!(self.origin, Origin::Client | Origin::Forbidden) { "Sender" } else { "Receiver" },
+            if matches!(self.origin, Origin::Client | Origin::Forbidden) {
+                "Sender"
+            } else {
+                "Receiver"
+            },
             xml_escape(self.short_code()),
             xml_escape(&self.message),
         );

@@ -70,7 +70,13 @@ mod tests {
         let b = json!({"a": {"b": 2, "c": [1, 3, 4]}, "d": "x", "odd key": 1});
         assert_eq!(
             diff_paths(&a, &b),
-            ["$.a.b", "$.a.c[1]", "$.a.c[2]", "$[\"odd key\"]", "$.only_a"]
+            [
+                "$.a.b",
+                "$.a.c[1]",
+                "$.a.c[2]",
+                "$[\"odd key\"]",
+                "$.only_a"
+            ]
         );
     }
 

@@ -5,6 +5,7 @@
 //!   compared as JSON (key order and white space do not matter);
 //! - restJson and others: method, path, query (as a set of pairs) and the
 //!   body as JSON, as form pairs (the query protocol), or as bytes.
+//!
 //! Signing and transport headers never take part. Idempotency tokens are left
 //! out of the comparison and matched by binding instead (see `tokens`).
 //!
@@ -118,7 +119,12 @@ impl Matcher {
     pub fn add(&mut self, loaded: LoadedCassette) {
         let c = self.cassettes.len();
         for (i, interaction) in loaded.cassette.interactions.iter().enumerate() {
-            self.index(c, i, &interaction.request, interaction.response.to_exchange());
+            self.index(
+                c,
+                i,
+                &interaction.request,
+                interaction.response.to_exchange(),
+            );
         }
         self.cassettes.push(loaded);
     }
@@ -126,16 +132,28 @@ impl Matcher {
     /// Adds one exchange (e.g. one just recorded) as if it had been recorded
     /// and already used.
     pub fn add_used(&mut self, cassette: usize, request: &RecordedRequest, response: Response) {
-        let index = self.cassettes.get(cassette).map_or(0, |c| c.cassette.interactions.len());
+        let index = self
+            .cassettes
+            .get(cassette)
+            .map_or(0, |c| c.cassette.interactions.len());
         let id = self.index(cassette, index, request, response);
         self.mark_used(id);
     }
 
-    fn index(&mut self, cassette: usize, index: usize, request: &RecordedRequest, response: Response) -> usize {
+    fn index(
+        &mut self,
+        cassette: usize,
+        index: usize,
+        request: &RecordedRequest,
+        response: Response,
+    ) -> usize {
         let view = view_of_recorded(request, &self.options.tokens);
         let id = self.entries.len();
         self.buckets.entry(view.key).or_default().entries.push(id);
-        self.by_operation.entry(view.operation).or_default().push(id);
+        self.by_operation
+            .entry(view.operation)
+            .or_default()
+            .push(id);
         self.entries.push(Entry {
             cassette,
             index,
@@ -220,7 +238,8 @@ impl Matcher {
             .copied()
             .filter(|&id| !self.used[id])
             .find(|&id| {
-                self.bindings.compatible(&view.tokens, &self.entries[id].tokens)
+                self.bindings
+                    .compatible(&view.tokens, &self.entries[id].tokens)
                     && self.same_request(id, view)
             })
     }
@@ -228,7 +247,9 @@ impl Matcher {
     /// Guards against a hash collision: compares the full canonical forms.
     fn same_request(&self, id: usize, view: &View) -> bool {
         match self.recorded_request(id) {
-            Some(request) => view_of_recorded(request, &self.options.tokens).canonical == view.canonical,
+            Some(request) => {
+                view_of_recorded(request, &self.options.tokens).canonical == view.canonical
+            }
             // Recorded on the fly (`add_used`): the hash is all there is.
             None => true,
         }
@@ -258,34 +279,61 @@ impl Matcher {
                 format!(
                     "no recorded interaction for {}; the cassettes hold: {}",
                     view.operation,
-                    if known.is_empty() { "nothing".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
                 None,
             );
         };
-        // Closest: fewest differing paths; among equals, unused first, then earliest.
+        // Closest: fewest differing paths; among equals, a used call this
+        // request is a retry of, then unused ones, then the earliest.
         let live_body = view.body.clone().unwrap_or(Value::Null);
         let mut best: Option<(usize, Vec<String>, Value)> = None;
+        let mut used_retry = None;
         for &id in candidates {
-            let Some(request) = self.recorded_request(id) else { continue };
+            let Some(request) = self.recorded_request(id) else {
+                continue;
+            };
             let recorded = view_of_recorded(request, &self.options.tokens);
             let recorded_body = recorded.body.unwrap_or(Value::Null);
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
                 paths.push("(query or non-JSON body)".to_string());
             }
+            if paths.is_empty()
+                && self.used[id]
+                && self
+                    .bindings
+                    .compatible(&view.tokens, &self.entries[id].tokens)
+            {
+                used_retry = Some(id);
+            }
             let better = match &best {
                 None => true,
-                Some((b, bp, _)) => {
-                    (paths.len(), self.used[id]) < (bp.len(), self.used[*b])
-                }
+                Some((b, bp, _)) => (paths.len(), self.used[id]) < (bp.len(), self.used[*b]),
             };
             if better {
                 best = Some((id, paths, recorded_body));
             }
         }
+        if let Some(id) = used_retry {
+            return miss(
+                format!(
+                    "the matching recorded {} request ({}) was already used; run with `--repeats last` to answer it again, or POST /__vcr/rewind to start over",
+                    view.operation,
+                    self.describe(id)
+                ),
+                None,
+            );
+        }
         let Some((id, paths, recorded_body)) = best else {
-            return miss(format!("no recorded interaction for {}", view.operation), None);
+            return miss(
+                format!("no recorded interaction for {}", view.operation),
+                None,
+            );
         };
         let place = self.describe(id);
         if !paths.is_empty() {
@@ -297,15 +345,6 @@ impl Matcher {
                     paths.join(", ")
                 ),
                 Some(detail),
-            );
-        }
-        if self.used[id] {
-            return miss(
-                format!(
-                    "the matching recorded {} request ({place}) was already used; run with `--repeats last` to answer it again, or POST /__vcr/rewind to start over",
-                    view.operation
-                ),
-                None,
             );
         }
         miss(
@@ -361,7 +400,9 @@ fn is_form(request: &RecordedRequest) -> bool {
 }
 
 fn form_action(request: &RecordedRequest) -> Option<String> {
-    let Body::Text(text) = &request.body else { return None };
+    let Body::Text(text) = &request.body else {
+        return None;
+    };
     if !is_form(request) {
         return None;
     }
@@ -373,7 +414,10 @@ fn form_action(request: &RecordedRequest) -> Option<String> {
 
 fn view_of_recorded(request: &RecordedRequest, token_paths: &[TokenPath]) -> View {
     let operation = operation_label(request);
-    let applicable: Vec<&TokenPath> = token_paths.iter().filter(|p| p.applies_to(&operation)).collect();
+    let applicable: Vec<&TokenPath> = token_paths
+        .iter()
+        .filter(|p| p.applies_to(&operation))
+        .collect();
     let mut tokens = Vec::with_capacity(applicable.len());
     let mut canonical = String::with_capacity(128);
     canonical.push_str(&operation);
@@ -491,5 +535,78 @@ mod tests {
                 ("d".to_string(), String::new()),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+    use crate::cassette::{Cassette, Headers, Interaction, Provenance, RecordedResponse};
+    use serde_json::json;
+
+    fn request(token: &str) -> RecordedRequest {
+        let mut headers = Headers::default();
+        headers.append("x-amz-target", "Svc.CreateThing".into());
+        RecordedRequest {
+            method: "POST".into(),
+            uri: "/".into(),
+            headers,
+            body: Body::Json(json!({"clientToken": token, "name": "a"})),
+        }
+    }
+
+    fn matcher(tokens: &[&str], repeats: Repeats) -> Matcher {
+        let interactions = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Interaction {
+                elapsed_ms: i as u64,
+                note: None,
+                request: request(t),
+                response: RecordedResponse {
+                    status: 200,
+                    headers: Headers::default(),
+                    body: Body::Json(json!({"n": i})),
+                },
+            })
+            .collect();
+        let cassette = Cassette {
+            name: "t".into(),
+            provenance: Provenance::recorded("e", "s", "r", "t".into()),
+            interactions,
+        };
+        let options = MatchOptions {
+            tokens: vec![TokenPath::parse("clientToken").unwrap()],
+            repeats,
+        };
+        Matcher::new(
+            vec![LoadedCassette {
+                path: "t.json".into(),
+                cassette,
+            }],
+            options,
+        )
+    }
+
+    fn answer(m: &mut Matcher, token: &str) -> Result<Value, String> {
+        let live = request(token).to_exchange().unwrap();
+        m.answer(&live)
+            .map(|(_, r)| serde_json::from_slice(&r.body).unwrap())
+            .map_err(|miss| miss.reason)
+    }
+
+    #[test]
+    fn retries_follow_their_binding_and_new_tokens_take_unbound_calls() {
+        let mut m = matcher(&["r1", "r1", "r2"], Repeats::Strict);
+        assert_eq!(answer(&mut m, "a").unwrap(), json!({"n": 0}));
+        assert_eq!(answer(&mut m, "a").unwrap(), json!({"n": 1}));
+        assert!(answer(&mut m, "a").unwrap_err().contains("already used"));
+        assert_eq!(answer(&mut m, "b").unwrap(), json!({"n": 2}));
+        assert!(
+            answer(&mut m, "c").is_err(),
+            "every recorded token is bound"
+        );
+        m.rewind();
+        assert_eq!(answer(&mut m, "c").unwrap(), json!({"n": 0}));
     }
 }

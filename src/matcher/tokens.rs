@@ -118,7 +118,10 @@ mod tests {
         assert_eq!(p.members, ["spec", "token"]);
         assert!(p.applies_to("Svc20200101.CreateThing"));
         assert!(!p.applies_to("Svc20200101.CreateOther"));
-        assert_eq!(TokenPath::parse("clientToken").unwrap().members, ["clientToken"]);
+        assert_eq!(
+            TokenPath::parse("clientToken").unwrap().members,
+            ["clientToken"]
+        );
         assert!(TokenPath::parse("$.a..b").is_err());
     }
 }

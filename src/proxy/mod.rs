@@ -54,7 +54,10 @@ impl Proxy {
                     replay.rewind();
                     Response::json(StatusCode::OK, &json!({"rewound": true}))
                 }
-                None => admin_error(StatusCode::NOT_FOUND, "this proxy has no replay phase to rewind"),
+                None => admin_error(
+                    StatusCode::NOT_FOUND,
+                    "this proxy has no replay phase to rewind",
+                ),
             },
             (&Method::GET, Some("status")) => match &self.replay {
                 Some(replay) => Response::json(StatusCode::OK, &replay.status()),
@@ -62,20 +65,34 @@ impl Proxy {
             },
             _ => admin_error(
                 StatusCode::NOT_FOUND,
-                &format!("no admin route {} {path}; there are POST {ADMIN_PREFIX}rewind and GET {ADMIN_PREFIX}status", request.method),
+                &format!(
+                    "no admin route {} {path}; there are POST {ADMIN_PREFIX}rewind and GET {ADMIN_PREFIX}status",
+                    request.method
+                ),
             ),
         }
     }
 }
 
 fn admin_error(status: StatusCode, message: &str) -> Response {
-    Response::json(status, &json!({"__type": "AdminRouteException", "message": message}))
+    Response::json(
+        status,
+        &json!({"__type": "AdminRouteException", "message": message}),
+    )
 }
 
 impl Handler for Proxy {
     async fn handle(&self, request: Request) -> Response {
         if request.uri.path().starts_with(ADMIN_PREFIX) {
             return self.admin(&request);
+        }
+        if request.headers.get_all("x-amz-target").iter().count() > 1 {
+            return AwsError::new(
+                Origin::Client,
+                "SerializationException",
+                "X-Amz-Target is sent more than once; send exactly one",
+            )
+            .to_response_for(&request);
         }
         let start = self.record.as_ref().map(Record::begin);
         let miss = match &self.replay {

@@ -25,7 +25,11 @@ impl Replay {
     pub fn answer(&self, request: &Request) -> Result<Response, Miss> {
         let mut matcher = self.matcher.lock().unwrap_or_else(|p| p.into_inner());
         let (hit, response) = matcher.answer(request)?;
-        let Hit { cassette, interaction, repeated } = hit;
+        let Hit {
+            cassette,
+            interaction,
+            repeated,
+        } = hit;
         tracing::debug!(
             cassette = %matcher.cassettes().get(cassette).map_or("(recorded now)", |c| c.cassette.name.as_str()),
             interaction,
@@ -62,8 +66,14 @@ impl Replay {
 /// The client-facing error for a miss; the full diff goes to the log.
 pub fn miss_error(miss: &Miss) -> AwsError {
     match &miss.detail {
-        Some(detail) => tracing::warn!(operation = %miss.operation, "replay miss: {}\n{detail}", miss.reason),
+        Some(detail) => {
+            tracing::warn!(operation = %miss.operation, "replay miss: {}\n{detail}", miss.reason)
+        }
         None => tracing::warn!(operation = %miss.operation, "replay miss: {}", miss.reason),
     }
-    AwsError::new(Origin::Client, MISS_CODE, format!("proton-vcr replay: {}", miss.reason))
+    AwsError::new(
+        Origin::Client,
+        MISS_CODE,
+        format!("proton-vcr replay: {}", miss.reason),
+    )
 }

@@ -3,5 +3,7 @@
 
 mod support;
 
+mod fuzz_regressions;
+mod hardening;
 mod record;
 mod replay;

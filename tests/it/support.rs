@@ -21,7 +21,13 @@ pub fn proton_client(endpoint: &str) -> aws_sdk_proton::Client {
     let config = aws_sdk_proton::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(DUMMY_AKID, DUMMY_SECRET, None, None, "test"))
+        .credentials_provider(Credentials::new(
+            DUMMY_AKID,
+            DUMMY_SECRET,
+            None,
+            None,
+            "test",
+        ))
         .endpoint_url(endpoint)
         .http_client(http)
         .build();
@@ -42,7 +48,10 @@ pub fn aws_cli(endpoint: &str, args: &[&str]) -> Output {
         .env("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET)
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", home.path().join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_RETRY_MODE", "standard")
         .output()
@@ -57,7 +66,10 @@ pub fn cli_json(output: &Output) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("aws printed no JSON ({e}): {}", String::from_utf8_lossy(&output.stdout))
+        panic!(
+            "aws printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
     })
 }
 
@@ -76,4 +88,39 @@ pub fn repo_root() -> PathBuf {
 /// Path of the built `proton-vcr` binary.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_proton-vcr"))
+}
+
+/// Sends one plain HTTP/1.1 request; returns (status, body).
+pub async fn http(
+    base: &str,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    use http_body_util::{BodyExt, Full};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<bytes::Bytes>>();
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path_and_query}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(Full::new(bytes::Bytes::copy_from_slice(body)))
+        .unwrap();
+    let response = client
+        .request(request)
+        .await
+        .expect("request reaches the server");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, body)
 }

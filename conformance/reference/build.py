@@ -1,0 +1,1620 @@
+#!/usr/bin/env python3
+"""Build the reference scenarios and cassettes for the AWS Proton idempotency contract.
+
+Every request and response below is written by hand from public documentation:
+the "Ensuring Idempotency" section of the AWS Proton API Reference, the action
+pages of that reference, the sanitised AWS CLI output shown in the AWS Proton
+User Guide, the botocore model (member names, required members, waiters) and the
+public GitHub issues named in each file's sources. Nothing here is computed by
+an emulator: the helpers only format documented resource shapes so that the same
+resource looks the same in every interaction that shows it.
+
+Usage:
+    python3 conformance/reference/build.py          # (re)write the files
+    python3 conformance/reference/build.py --check  # verify the files are current
+
+Output (paths relative to the repository root):
+    conformance/scenarios/<group>/<operation-kebab>--<rule>.json
+    cassettes/proton/<group>/<operation-kebab>--<rule>.json
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCENARIO_DIR = os.path.join(ROOT, "conformance", "scenarios")
+CASSETTE_DIR = os.path.join(ROOT, "cassettes", "proton")
+
+# --------------------------------------------------------------------------
+# Fixed values (see conformance/README.md, "Interpretations")
+# --------------------------------------------------------------------------
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+# Only used by the environment account connection scenarios, where the calling
+# account (ACCOUNT) plays the environment account.
+MANAGEMENT_ACCOUNT = "111122223333"
+ENDPOINT = f"https://proton.{REGION}.amazonaws.com"
+RECORDED_AT = "2026-11-24T00:00:00.000Z"
+BASE_EPOCH = 1795478400  # 2026-11-24T00:00:00Z; elapsed_ms 0 is this instant
+TOOL = "proton-vcr 0.1.0"
+TARGET_PREFIX = "AwsProton20200720"
+ERROR_NAMESPACE = "com.amazonaws.proton.v20200720#"
+CONTENT_TYPE = "application/x-amz-json-1.0"
+
+POLL_MS = 30000            # no observation may fall between +1 s and +30 s
+POLL_TIMEOUT_MS = 600000
+ASYNC_DONE_MS = 30000      # an asynchronous transition completes 30 s after it starts
+RETRY_GAP_MS = 400         # "immediate" retries: 300-500 ms after the original call
+OBSERVE_GAP_MS = 800       # in-progress observations: at most 1000 ms after the action
+STEP_GAP_MS = 1000         # ordinary gap between consecutive calls
+AFTER_WAIT_GAP_MS = 250
+TOKEN_EXPIRY_WAIT_MS = 8 * 3600 * 1000 + 60 * 1000   # 8 h + 1 min
+TOMBSTONE_WAIT_MS = 2 * 3600 * 1000                 # twice the 1 h retention window
+
+MISMATCH_MESSAGE = "Idempotent parameter mismatch"
+
+# Realistic inputs: a serverless environment (DynamoDB table + API Gateway REST
+# API) and a Lambda service template deployed into it.
+ENV_TEMPLATE = "serverless-env"
+ENV_TEMPLATE_DISPLAY = "Serverless environment"
+ENV_TEMPLATE_DESC = "Shared DynamoDB table and API Gateway REST API for Lambda services"
+ENV_TEMPLATE_DESC_UPDATED = "Shared DynamoDB table and API Gateway REST API with access logging"
+ENV_TEMPLATE_DESC_OTHER = "DynamoDB table and HTTP API for Lambda services"
+
+SVC_TEMPLATE = "lambda-crud-svc"
+SVC_TEMPLATE_DISPLAY = "Lambda CRUD service"
+SVC_TEMPLATE_DESC = "Lambda handlers behind the environment's REST API that read and write DynamoDB items"
+SVC_TEMPLATE_DESC_UPDATED = "Lambda CRUD handlers with API Gateway proxy integration and DynamoDB access"
+SVC_TEMPLATE_DESC_OTHER = "Container service behind an Application Load Balancer"
+
+BUCKET = f"proton-templates-{ACCOUNT}-{REGION}"
+ENV_V1_KEY = "serverless-env/serverless-env-v1.tar.gz"
+ENV_V2_KEY = "serverless-env/serverless-env-v2.tar.gz"
+SVC_V1_KEY = "lambda-crud-svc/lambda-crud-svc-v1.tar.gz"
+SVC_V2_KEY = "lambda-crud-svc/lambda-crud-svc-v2.tar.gz"
+ENV_V1_DESC = "DynamoDB table and REST API"
+ENV_V2_DESC = "DynamoDB table with point-in-time recovery and REST API"
+SVC_V1_DESC = "Create, read, update and delete handlers"
+SVC_V1_DESC_OTHER = "Create, read, update and delete handlers with X-Ray tracing"
+SVC_V2_DESC = "CRUD handlers with X-Ray tracing"
+
+ENV_NAME = "dev-serverless"
+ENV_DESC_UPDATED = "Development environment for the orders API"
+SVC_NAME = "orders-api"
+SVC_DESC = "Orders REST API backed by DynamoDB"
+SVC_DESC_UPDATED = "Orders REST API (create, read, update, delete) backed by DynamoDB"
+SERVICE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/AWSProtonServiceRole"
+CONNECTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/proton-dev-serverless-provisioning"
+CONNECTION_ROLE_OTHER = f"arn:aws:iam::{ACCOUNT}:role/service-role/proton-dev-serverless-admin"
+
+ENV_SPEC = (
+    "proton: EnvironmentSpec\n"
+    "spec:\n"
+    "  table_name: \"orders\"\n"
+    "  table_billing_mode: \"PAY_PER_REQUEST\"\n"
+    "  api_stage_name: \"dev\"\n"
+)
+ENV_SPEC_OTHER = ENV_SPEC.replace("api_stage_name: \"dev\"", "api_stage_name: \"test\"")
+
+SVC_SPEC = (
+    "proton: ServiceSpec\n"
+    "instances:\n"
+    "  - name: \"orders-api-dev\"\n"
+    "    environment: \"dev-serverless\"\n"
+    "    spec:\n"
+    "      lambda_runtime: \"python3.12\"\n"
+    "      lambda_memory_size: 256\n"
+    "      resource_path: \"orders\"\n"
+)
+SVC_SPEC_OTHER = SVC_SPEC.replace("lambda_memory_size: 256", "lambda_memory_size: 512")
+
+# The `schema` member of a registered template version is the schema file of the
+# template bundle stored at the version's S3 source. These are the schema files
+# the scenarios assume the bundles contain.
+ENV_V1_SCHEMA = (
+    "schema:\n"
+    "  format:\n"
+    "    openapi: \"3.0.0\"\n"
+    "  environment_input_type: \"ServerlessEnvironmentInput\"\n"
+    "  types:\n"
+    "    ServerlessEnvironmentInput:\n"
+    "      type: object\n"
+    "      description: \"Inputs for the shared DynamoDB table and REST API\"\n"
+    "      properties:\n"
+    "        table_name:\n"
+    "          type: string\n"
+    "          description: \"Name of the DynamoDB table\"\n"
+    "        table_billing_mode:\n"
+    "          type: string\n"
+    "          description: \"DynamoDB billing mode\"\n"
+    "          default: \"PAY_PER_REQUEST\"\n"
+    "        api_stage_name:\n"
+    "          type: string\n"
+    "          description: \"API Gateway stage name\"\n"
+    "          default: \"dev\"\n"
+    "      required:\n"
+    "        - table_name\n"
+)
+ENV_V2_SCHEMA = ENV_V1_SCHEMA.replace(
+    "      required:\n",
+    "        point_in_time_recovery:\n"
+    "          type: boolean\n"
+    "          description: \"Enable point-in-time recovery on the table\"\n"
+    "          default: true\n"
+    "      required:\n",
+)
+SVC_V1_SCHEMA = (
+    "schema:\n"
+    "  format:\n"
+    "    openapi: \"3.0.0\"\n"
+    "  service_input_type: \"LambdaCrudServiceInput\"\n"
+    "  types:\n"
+    "    LambdaCrudServiceInput:\n"
+    "      type: object\n"
+    "      description: \"Inputs for the Lambda CRUD handlers\"\n"
+    "      properties:\n"
+    "        lambda_runtime:\n"
+    "          type: string\n"
+    "          description: \"Lambda runtime of the handlers\"\n"
+    "          default: \"python3.12\"\n"
+    "        lambda_memory_size:\n"
+    "          type: number\n"
+    "          description: \"Memory size of each handler in MB\"\n"
+    "          default: 128\n"
+    "        resource_path:\n"
+    "          type: string\n"
+    "          description: \"REST API resource path served by the handlers\"\n"
+    "      required:\n"
+    "        - resource_path\n"
+)
+SVC_V2_SCHEMA = SVC_V1_SCHEMA.replace(
+    "      required:\n",
+    "        tracing_mode:\n"
+    "          type: string\n"
+    "          description: \"X-Ray tracing mode of the handlers\"\n"
+    "          default: \"Active\"\n"
+    "      required:\n",
+)
+
+COMPATIBLE = [{"majorVersion": "1", "templateName": ENV_TEMPLATE}]
+
+# --------------------------------------------------------------------------
+# Sources
+# --------------------------------------------------------------------------
+
+API_REF = "https://docs.aws.amazon.com/proton/latest/APIReference"
+GUIDE = "https://docs.aws.amazon.com/proton/latest/userguide"
+WELCOME = f"{API_REF}/Welcome.html"
+BOTOCORE_MODEL = "https://github.com/boto/botocore/blob/develop/botocore/data/proton/2020-07-20/service-2.json"
+BOTOCORE_WAITERS = "https://github.com/boto/botocore/blob/develop/botocore/data/proton/2020-07-20/waiters-2.json"
+ISSUE_MISMATCH = "https://github.com/aws-samples/aws-proton-cloudformation-sample-templates/issues/58"
+ISSUE_ERROR_BODY = "https://github.com/aws/aws-proton-public-roadmap/issues/79"
+
+GUIDE_PAGE = {
+    "CreateEnvironmentTemplate": "template-create",
+    "CreateEnvironmentTemplateVersion": "template-create",
+    "GetEnvironmentTemplateVersion": "template-create",
+    "UpdateEnvironmentTemplateVersion": "template-create",
+    "CreateServiceTemplate": "template-create",
+    "CreateServiceTemplateVersion": "template-create",
+    "GetServiceTemplateVersion": "template-create",
+    "UpdateServiceTemplateVersion": "template-create",
+    "GetEnvironmentTemplate": "template-view",
+    "GetServiceTemplate": "template-view",
+    "ListEnvironmentTemplates": "template-view",
+    "ListServiceTemplates": "template-view",
+    "ListEnvironmentTemplateVersions": "template-view",
+    "ListServiceTemplateVersions": "template-view",
+    "UpdateEnvironmentTemplate": "template-update",
+    "UpdateServiceTemplate": "template-update",
+    "DeleteEnvironmentTemplate": "template-delete",
+    "DeleteEnvironmentTemplateVersion": "template-delete",
+    "DeleteServiceTemplate": "template-delete",
+    "DeleteServiceTemplateVersion": "template-delete",
+    "CreateEnvironment": "ag-create-env",
+    "GetEnvironment": "ag-env-view",
+    "ListEnvironments": "ag-env-view",
+    "UpdateEnvironment": "ag-env-update",
+    "DeleteEnvironment": "ag-env-delete",
+    "CreateService": "ag-create-svc",
+    "GetService": "ag-svc-view",
+    "ListServices": "ag-svc-view",
+    "UpdateService": "ag-svc-update",
+    "DeleteService": "ag-svc-delete",
+    "CreateEnvironmentAccountConnection": "ag-env-account-connections",
+    "GetEnvironmentAccountConnection": "ag-env-account-connections",
+    "ListEnvironmentAccountConnections": "ag-env-account-connections",
+    "DeleteEnvironmentAccountConnection": "ag-env-account-connections",
+}
+
+# --------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------
+
+
+def kebab(operation):
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", operation).lower()
+
+
+def uuid4_from(*parts):
+    """A fixed, well-formed UUID v4 derived from the given labels."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def ts(ms):
+    """JSON timestamp (epoch seconds, millisecond precision) for ms after BASE_EPOCH."""
+    seconds, millis = divmod(ms, 1000)
+    return float(f"{BASE_EPOCH + seconds}.{millis:03d}")
+
+
+def canonical(obj):
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def error_body(name, message):
+    return {"__type": ERROR_NAMESPACE + name, "message": message}
+
+
+def arn(resource):
+    return f"arn:aws:proton:{REGION}:{ACCOUNT}:{resource}"
+
+
+ENV_TEMPLATE_ARN = arn(f"environment-template/{ENV_TEMPLATE}")
+SVC_TEMPLATE_ARN = arn(f"service-template/{SVC_TEMPLATE}")
+ENV_ARN = arn(f"environment/{ENV_NAME}")
+SVC_ARN = arn(f"service/{SVC_NAME}")
+
+
+def env_version_arn(major, minor):
+    return f"{ENV_TEMPLATE_ARN}:{major}.{minor}"
+
+
+def svc_version_arn(major, minor):
+    return f"{SVC_TEMPLATE_ARN}:{major}.{minor}"
+
+
+def connection_arn(cid):
+    return arn(f"environment-account-connection/{cid}")
+
+
+def not_found(kind, resource_arn):
+    return ("ResourceNotFoundException", f"The requested {kind} does not exist: {resource_arn}")
+
+
+# --------------------------------------------------------------------------
+# Documented resource shapes
+#
+# Members: those shown by the User Guide's CLI output for the same kind of
+# response, plus every member the botocore model marks required. Optional
+# members appear only when their value is known (no nulls).
+# --------------------------------------------------------------------------
+
+
+def env_template_doc(created, modified, description=ENV_TEMPLATE_DESC):
+    return {
+        "arn": ENV_TEMPLATE_ARN,
+        "createdAt": ts(created),
+        "description": description,
+        "displayName": ENV_TEMPLATE_DISPLAY,
+        "lastModifiedAt": ts(modified),
+        "name": ENV_TEMPLATE,
+    }
+
+
+def svc_template_doc(created, modified, description=SVC_TEMPLATE_DESC):
+    return {
+        "arn": SVC_TEMPLATE_ARN,
+        "createdAt": ts(created),
+        "description": description,
+        "displayName": SVC_TEMPLATE_DISPLAY,
+        "lastModifiedAt": ts(modified),
+        "name": SVC_TEMPLATE,
+        "pipelineProvisioning": "CUSTOMER_MANAGED",
+    }
+
+
+def _version_doc(resource_arn, template, major, minor, created, modified, status, description,
+                 registered, schema, recommended):
+    doc = {
+        "arn": resource_arn,
+        "createdAt": ts(created),
+        "description": description,
+        "lastModifiedAt": ts(modified),
+        "majorVersion": str(major),
+        "minorVersion": str(minor),
+        "status": status,
+        "templateName": template,
+    }
+    if registered:
+        doc["statusMessage"] = ""
+    if schema is not None:
+        doc["schema"] = schema
+    if recommended is not None:
+        doc["recommendedMinorVersion"] = recommended
+    return doc
+
+
+def env_version_doc(major, minor, created, modified, status, description, *, registered=False,
+                    schema=None, recommended=None):
+    return _version_doc(env_version_arn(major, minor), ENV_TEMPLATE, major, minor, created, modified,
+                        status, description, registered, schema, recommended)
+
+
+def svc_version_doc(major, minor, created, modified, status, description, *, registered=False,
+                    schema=None, recommended=None, summary=False):
+    doc = _version_doc(svc_version_arn(major, minor), SVC_TEMPLATE, major, minor, created, modified,
+                       status, description, registered, schema, recommended)
+    if not summary:
+        doc["compatibleEnvironmentTemplates"] = [dict(c) for c in COMPATIBLE]
+    return doc
+
+
+def environment_doc(created, status, *, spec=None, description=None):
+    doc = {
+        "arn": ENV_ARN,
+        "createdAt": ts(created),
+        "deploymentStatus": status,
+        "lastDeploymentAttemptedAt": ts(created),
+        "lastDeploymentSucceededAt": ts(created),
+        "name": ENV_NAME,
+        "protonServiceRoleArn": SERVICE_ROLE,
+        "templateMajorVersion": "1",
+        "templateMinorVersion": "0",
+        "templateName": ENV_TEMPLATE,
+    }
+    if spec is not None:
+        doc["spec"] = spec
+    if description is not None:
+        doc["description"] = description
+    return doc
+
+
+def service_doc(created, modified, status, *, description=SVC_DESC, spec=SVC_SPEC, summary=False):
+    doc = {
+        "arn": SVC_ARN,
+        "createdAt": ts(created),
+        "description": description,
+        "lastModifiedAt": ts(modified),
+        "name": SVC_NAME,
+        "status": status,
+        "templateName": SVC_TEMPLATE,
+    }
+    if not summary:
+        doc["spec"] = spec
+    return doc
+
+
+def connection_doc(cid, requested, *, role=CONNECTION_ROLE, status="PENDING"):
+    return {
+        "arn": connection_arn(cid),
+        "environmentAccountId": ACCOUNT,
+        "environmentName": ENV_NAME,
+        "id": cid,
+        "lastModifiedAt": ts(requested),
+        "managementAccountId": MANAGEMENT_ACCOUNT,
+        "requestedAt": ts(requested),
+        "roleArn": role,
+        "status": status,
+    }
+
+
+# --------------------------------------------------------------------------
+# Scenario builder
+# --------------------------------------------------------------------------
+
+
+class Scenario:
+    def __init__(self, group, operation, rule, summary):
+        self.group = group
+        self.operation = operation
+        self.rule = rule
+        self.summary = summary
+        self.name = f"{group}/{kebab(operation)}--{rule}"
+        self.clock = None           # elapsed_ms of the latest interaction
+        self.steps = []
+        self.interactions = []
+        self.operations = []
+        self.errors = set()
+        self.polls = False
+
+    # time -------------------------------------------------------------
+    def _advance(self, gap, at):
+        if self.clock is None:
+            new = 0 if at is None else at
+        elif at is not None:
+            new = at
+        else:
+            new = self.clock + (STEP_GAP_MS if gap is None else gap)
+        if self.clock is not None and new < self.clock:
+            raise ValueError(f"{self.name}: elapsed_ms would go backwards")
+        self.clock = new
+        return new
+
+    def server_ms(self, elapsed):
+        """Server-side time of a request sent at `elapsed` (network + processing delay)."""
+        digest = hashlib.sha256(f"{self.name}\x1f{elapsed}".encode("utf-8")).digest()
+        return elapsed + 12 + digest[0] % 48
+
+    # recording ------------------------------------------------------------
+    def _record(self, operation, input_, status, body, note):
+        if operation not in self.operations:
+            self.operations.append(operation)
+        index = len(self.interactions)
+        response = {
+            "status": status,
+            "headers": {
+                "content-type": CONTENT_TYPE,
+                "x-amzn-requestid": uuid4_from(self.name, "request", str(index)),
+            },
+            "body": {"json": body},
+        }
+        interaction = {
+            "elapsed_ms": self.clock,
+            "request": {
+                "method": "POST",
+                "uri": "/",
+                "headers": {
+                    "content-type": CONTENT_TYPE,
+                    "x-amz-target": f"{TARGET_PREFIX}.{operation}",
+                },
+                "body": {"json": input_},
+            },
+            "response": response,
+        }
+        if note:
+            interaction["note"] = note
+        self.interactions.append(interaction)
+
+    def call(self, operation, input_, body=None, *, error=None, note, step, gap=None, at=None):
+        """One request. `body` may be a function of the server time (ms after BASE_EPOCH)."""
+        elapsed = self._advance(gap, at)
+        now = self.server_ms(elapsed)
+        if error is not None:
+            name, message = error
+            self.errors.add(name)
+            status, payload = 400, error_body(name, message)
+        else:
+            status, payload = 200, (body(now) if callable(body) else body)
+        self._record(operation, input_, status, payload, note)
+        entry = {"call": operation, "input": input_, "note": step}
+        if error is not None:
+            entry["expect_error"] = error[0]
+        self.steps.append(entry)
+        return now
+
+    def poll(self, operation, input_, path, values, polls, *, step):
+        """A polling step; `polls` is a list of (at, body, note) in time order."""
+        self.polls = True
+        for at, body, note in polls:
+            self._advance(None, at)
+            self._record(operation, input_, 200, body, note)
+        self.steps.append({
+            "call": operation,
+            "input": input_,
+            "until": {"path": path, "in": list(values)},
+            "poll_ms": POLL_MS,
+            "timeout_ms": POLL_TIMEOUT_MS,
+            "note": step,
+        })
+
+    def wait(self, ms, *, step):
+        self.clock += ms
+        self.steps.append({"wait_ms": ms, "note": step})
+
+    # output -----------------------------------------------------------------
+    def sources(self):
+        out = [WELCOME]
+        for op in self.operations:
+            out.append(f"{API_REF}/API_{op}.html")
+        for op in self.operations:
+            page = f"{GUIDE}/{GUIDE_PAGE[op]}.html"
+            if page not in out:
+                out.append(page)
+        out.append(BOTOCORE_MODEL)
+        if self.polls:
+            out.append(BOTOCORE_WAITERS)
+        if "ValidationException" in self.errors:
+            out.append(ISSUE_MISMATCH)
+        if self.errors:
+            out.append(ISSUE_ERROR_BODY)
+        return out
+
+    def scenario_json(self):
+        return {
+            "format": "proton-vcr.scenario/1",
+            "name": self.name,
+            "group": self.group,
+            "operation": self.operation,
+            "rule": self.rule,
+            "summary": self.summary,
+            "sources": self.sources(),
+            "steps": self.steps,
+        }
+
+    def cassette_json(self):
+        return {
+            "format": "proton-vcr.cassette/1",
+            "name": self.name,
+            "provenance": {
+                "kind": "documented",
+                "endpoint": ENDPOINT,
+                "service": "proton",
+                "region": REGION,
+                "recorded_at": RECORDED_AT,
+                "tool": TOOL,
+                "sources": self.sources(),
+            },
+            "interactions": self.interactions,
+        }
+
+
+# --------------------------------------------------------------------------
+# Documented fragments shared by several scenarios
+# --------------------------------------------------------------------------
+
+NOTE_VERSION_CREATED = (
+    "Members as in the documented create-environment-template-version output: a new version starts "
+    "in REGISTRATION_IN_PROGRESS, without schema or statusMessage."
+)
+NOTE_RECOMMENDED = (
+    "recommendedMinorVersion is left out until a minor version of this major version is published "
+    "(the guide says publishing makes a version Recommended; its CLI examples disagree on whether "
+    "a DRAFT version already shows the member)."
+)
+NOTE_SCHEMA = "schema is the schema file of the bundle at the version's S3 source (the value is the bundle the scenario assumes)."
+NOTE_REGISTERED = (
+    "Registration finished: status DRAFT, statusMessage \"\" and schema appear as in the documented "
+    "get output; lastModifiedAt is unchanged by registration (two of the three documented examples). "
+)
+NOTE_ENV_REQUIRED = (
+    "The botocore model marks lastDeploymentSucceededAt, templateMajorVersion and templateMinorVersion "
+    "required, so they are present although the documented create output leaves them out; "
+    "lastDeploymentSucceededAt equal to the deployment's start time follows the documented get "
+    "output of a finished environment, its value before the first success is unevidenced."
+)
+def note_svc_required(output):
+    return (f"spec is required by the botocore model, so it is present although the documented {output} "
+            "output leaves it out.")
+
+
+NOTE_SVC_REQUIRED = note_svc_required("create-service")
+NOTE_CONFLICT_TEXT = (
+    "The ConflictException message text is unevidenced (no public Proton ConflictException text "
+    "exists for this operation); only the error type and status are documented."
+)
+NOTE_MISMATCH = (
+    "Error text `Idempotent parameter mismatch` as reported for CreateEnvironment in "
+    "aws-samples/aws-proton-cloudformation-sample-templates#58; status 400 as the API Reference "
+    "lists for every client error."
+)
+NOTE_NOT_FOUND = (
+    "Message pattern `The requested <kind> does not exist: <arn>` from the error body quoted in "
+    "aws/aws-proton-public-roadmap#79."
+)
+NOTE_LIST_SHAPE = (
+    "No list output for this operation is documented; the items use the summary shape's members "
+    "with the values the resource has at this time."
+)
+NOTE_LIST_ORDER = "The order of the items is unevidenced (oldest first here)."
+NOTE_RENUMBER = (
+    "Whether Proton reuses the number of a deleted version is undocumented; with 2.0 still present the "
+    "next major version is 3 either way."
+)
+NOTE_TIMESTAMPS_PUBLISH = (
+    "Members, and lastModifiedAt moving to the time of the update, as in the documented "
+    "update-environment-template-version output."
+)
+
+
+def create_env_template(s, *, step="setup: create the environment template", gap=None, at=None):
+    return s.call(
+        "CreateEnvironmentTemplate",
+        {"description": ENV_TEMPLATE_DESC, "displayName": ENV_TEMPLATE_DISPLAY, "name": ENV_TEMPLATE},
+        lambda now: {"environmentTemplate": env_template_doc(now, now)},
+        note="Creates the environment template; members as in the documented create-environment-template output.",
+        step=step, gap=gap, at=at,
+    )
+
+
+def create_svc_template(s, *, step="setup: create the service template (no service pipeline)", gap=None, at=None):
+    return s.call(
+        "CreateServiceTemplate",
+        {
+            "description": SVC_TEMPLATE_DESC,
+            "displayName": SVC_TEMPLATE_DISPLAY,
+            "name": SVC_TEMPLATE,
+            "pipelineProvisioning": "CUSTOMER_MANAGED",
+        },
+        lambda now: {"serviceTemplate": svc_template_doc(now, now)},
+        note=("Creates the service template without a service pipeline; members as in the documented "
+              "create-service-template output with pipelineProvisioning CUSTOMER_MANAGED."),
+        step=step, gap=gap, at=at,
+    )
+
+
+def env_version_input(token, key=ENV_V1_KEY, description=ENV_V1_DESC):
+    return {
+        "clientToken": token,
+        "description": description,
+        "source": {"s3": {"bucket": BUCKET, "key": key}},
+        "templateName": ENV_TEMPLATE,
+    }
+
+
+def svc_version_input(token, key=SVC_V1_KEY, description=SVC_V1_DESC):
+    return {
+        "clientToken": token,
+        "compatibleEnvironmentTemplates": [dict(c) for c in COMPATIBLE],
+        "description": description,
+        "source": {"s3": {"bucket": BUCKET, "key": key}},
+        "templateName": SVC_TEMPLATE,
+    }
+
+
+def create_env_version(s, token, major, minor, *, key=ENV_V1_KEY, description=ENV_V1_DESC, note=None,
+                       step, gap=None, at=None):
+    return s.call(
+        "CreateEnvironmentTemplateVersion",
+        env_version_input(token, key, description),
+        lambda now: {"environmentTemplateVersion": env_version_doc(
+            major, minor, now, now, "REGISTRATION_IN_PROGRESS", description)},
+        note=note or (f"Omitting majorVersion creates a new major version: {major}.{minor}. " + NOTE_VERSION_CREATED),
+        step=step, gap=gap, at=at,
+    )
+
+
+def create_svc_version(s, token, major, minor, *, key=SVC_V1_KEY, description=SVC_V1_DESC, note=None,
+                       step, gap=None, at=None):
+    return s.call(
+        "CreateServiceTemplateVersion",
+        svc_version_input(token, key, description),
+        lambda now: {"serviceTemplateVersion": svc_version_doc(
+            major, minor, now, now, "REGISTRATION_IN_PROGRESS", description)},
+        note=note or (f"Omitting majorVersion creates a new major version: {major}.{minor}. Members as in the "
+                      "documented create-service-template-version output (the guide labels the member "
+                      "serviceTemplateMinorVersion; the botocore model names it serviceTemplateVersion)."),
+        step=step, gap=gap, at=at,
+    )
+
+
+def poll_env_version(s, create_at, created, major, minor, *, description=ENV_V1_DESC, schema=ENV_V1_SCHEMA,
+                     step="wait until the version is registered (the EnvironmentTemplateVersionRegistered waiter's success states)"):
+    s.poll(
+        "GetEnvironmentTemplateVersion",
+        {"majorVersion": str(major), "minorVersion": str(minor), "templateName": ENV_TEMPLATE},
+        "environmentTemplateVersion.status", ["DRAFT", "PUBLISHED"],
+        [
+            (create_at + OBSERVE_GAP_MS,
+             {"environmentTemplateVersion": env_version_doc(
+                 major, minor, created, created, "REGISTRATION_IN_PROGRESS", description)},
+             "First poll, shortly after the create: registration still in progress."),
+            (create_at + OBSERVE_GAP_MS + POLL_MS,
+             {"environmentTemplateVersion": env_version_doc(
+                 major, minor, created, created, "DRAFT", description, registered=True, schema=schema)},
+             NOTE_REGISTERED + NOTE_SCHEMA + " " + NOTE_RECOMMENDED),
+        ],
+        step=step,
+    )
+
+
+def poll_svc_version(s, create_at, created, major, minor, *, description=SVC_V1_DESC, schema=SVC_V1_SCHEMA,
+                     step="wait until the version is registered (the ServiceTemplateVersionRegistered waiter's success states)"):
+    s.poll(
+        "GetServiceTemplateVersion",
+        {"majorVersion": str(major), "minorVersion": str(minor), "templateName": SVC_TEMPLATE},
+        "serviceTemplateVersion.status", ["DRAFT", "PUBLISHED"],
+        [
+            (create_at + OBSERVE_GAP_MS,
+             {"serviceTemplateVersion": svc_version_doc(
+                 major, minor, created, created, "REGISTRATION_IN_PROGRESS", description)},
+             "First poll, shortly after the create: registration still in progress."),
+            (create_at + OBSERVE_GAP_MS + POLL_MS,
+             {"serviceTemplateVersion": svc_version_doc(
+                 major, minor, created, created, "DRAFT", description, registered=True, schema=schema)},
+             NOTE_REGISTERED + NOTE_SCHEMA + " " + NOTE_RECOMMENDED),
+        ],
+        step=step,
+    )
+
+
+def publish_env_version(s, created, *, step="setup: publish version 1.0 so that environments can be created from it"):
+    return s.call(
+        "UpdateEnvironmentTemplateVersion",
+        {"majorVersion": "1", "minorVersion": "0", "status": "PUBLISHED", "templateName": ENV_TEMPLATE},
+        lambda now: {"environmentTemplateVersion": env_version_doc(
+            1, 0, created, now, "PUBLISHED", ENV_V1_DESC, registered=True, schema=ENV_V1_SCHEMA,
+            recommended="0")},
+        note=("Publishing the only (so highest) version makes it the recommended one: "
+              "recommendedMinorVersion \"0\". " + NOTE_TIMESTAMPS_PUBLISH),
+        step=step,
+    )
+
+
+def publish_svc_version(s, created, *, step="setup: publish version 1.0 so that services can be created from it"):
+    return s.call(
+        "UpdateServiceTemplateVersion",
+        {"majorVersion": "1", "minorVersion": "0", "status": "PUBLISHED", "templateName": SVC_TEMPLATE},
+        lambda now: {"serviceTemplateVersion": svc_version_doc(
+            1, 0, created, now, "PUBLISHED", SVC_V1_DESC, registered=True, schema=SVC_V1_SCHEMA,
+            recommended="0")},
+        note=("Publishing the only (so highest) version makes it the recommended one: "
+              "recommendedMinorVersion \"0\", members as in the documented update-service-template-version "
+              "output. lastModifiedAt moves to the time of the update as in the documented environment "
+              "template example (the service template example leaves it unchanged; unevidenced which is right)."),
+        step=step,
+    )
+
+
+def setup_published_env_template(s):
+    """Environment template serverless-env with version 1.0 registered and published."""
+    create_env_template(s)
+    token = uuid4_from(s.name, "setup-env-version")
+    created = create_env_version(s, token, 1, 0, step="setup: register version 1.0 of the environment template")
+    create_at = s.clock
+    poll_env_version(s, create_at, created, 1, 0,
+                     step="setup: wait until version 1.0 is registered (EnvironmentTemplateVersionRegistered waiter's success states)")
+    publish_env_version(s, created)
+
+
+ENV_CREATE_INPUT = {
+    "name": ENV_NAME,
+    "protonServiceRoleArn": SERVICE_ROLE,
+    "spec": ENV_SPEC,
+    "templateMajorVersion": "1",
+    "templateName": ENV_TEMPLATE,
+}
+
+
+def create_environment(s, *, step, note=None, gap=None):
+    return s.call(
+        "CreateEnvironment", dict(ENV_CREATE_INPUT),
+        lambda now: {"environment": environment_doc(now, "IN_PROGRESS")},
+        note=note or ("Creates the environment from the recommended minor version of major version 1 (1.0); "
+                      "deployment IN_PROGRESS. Members as in the documented create-environment output. "
+                      + NOTE_ENV_REQUIRED),
+        step=step, gap=gap,
+    )
+
+
+def poll_environment(s, create_at, created, *, step):
+    s.poll(
+        "GetEnvironment", {"name": ENV_NAME}, "environment.deploymentStatus", ["SUCCEEDED"],
+        [
+            (create_at + OBSERVE_GAP_MS,
+             {"environment": environment_doc(created, "IN_PROGRESS", spec=ENV_SPEC)},
+             "First poll, shortly after the create: deployment still IN_PROGRESS. GetEnvironment shows spec, as in the documented get-environment output."),
+            (create_at + OBSERVE_GAP_MS + POLL_MS,
+             {"environment": environment_doc(created, "SUCCEEDED", spec=ENV_SPEC)},
+             ("Deployment SUCCEEDED (the EnvironmentDeployed waiter's success state). As in the documented "
+              "get-environment output, lastDeploymentSucceededAt equals the deployment's lastDeploymentAttemptedAt.")),
+        ],
+        step=step,
+    )
+
+
+def setup_environment(s):
+    """Published environment template plus environment dev-serverless, deployed."""
+    setup_published_env_template(s)
+    created = create_environment(s, step="setup: create the environment")
+    poll_environment(s, s.clock, created,
+                     step="setup: wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+
+
+def setup_published_svc_template(s):
+    create_svc_template(s)
+    token = uuid4_from(s.name, "setup-svc-version")
+    created = create_svc_version(s, token, 1, 0,
+                                 step="setup: register version 1.0 of the service template, compatible with serverless-env 1")
+    create_at = s.clock
+    poll_svc_version(s, create_at, created, 1, 0,
+                     step="setup: wait until version 1.0 is registered (ServiceTemplateVersionRegistered waiter's success states)")
+    publish_svc_version(s, created)
+
+
+SVC_CREATE_INPUT = {
+    "description": SVC_DESC,
+    "name": SVC_NAME,
+    "spec": SVC_SPEC,
+    "templateMajorVersion": "1",
+    "templateName": SVC_TEMPLATE,
+}
+
+
+def create_service(s, *, step, note=None):
+    return s.call(
+        "CreateService", dict(SVC_CREATE_INPUT),
+        lambda now: {"service": service_doc(now, now, "CREATE_IN_PROGRESS")},
+        note=note or ("Creates the service (one instance in dev-serverless, no pipeline): CREATE_IN_PROGRESS. "
+                      "Members as in the documented create-service output without a pipeline, plus description. "
+                      + NOTE_SVC_REQUIRED),
+        step=step,
+    )
+
+
+def poll_service(s, create_at, created, *, step):
+    done = created + ASYNC_DONE_MS
+    s.poll(
+        "GetService", {"name": SVC_NAME}, "service.status", ["ACTIVE"],
+        [
+            (create_at + OBSERVE_GAP_MS,
+             {"service": service_doc(created, created, "CREATE_IN_PROGRESS")},
+             "First poll, shortly after the create: still CREATE_IN_PROGRESS."),
+            (create_at + OBSERVE_GAP_MS + POLL_MS,
+             {"service": service_doc(created, done, "ACTIVE")},
+             ("ACTIVE (the ServiceCreated waiter's success state). As in the documented get-service output, "
+              "lastModifiedAt moves when creation completes; the completion time (30 s after the create) "
+              "is unevidenced.")),
+        ],
+        step=step,
+    )
+    return done
+
+
+def setup_service(s):
+    """Everything up to service orders-api, ACTIVE."""
+    setup_environment(s)
+    setup_published_svc_template(s)
+    created = create_service(s, step="setup: create the service")
+    done = poll_service(s, s.clock, created,
+                        step="setup: wait until the service is ACTIVE (ServiceCreated waiter's success state)")
+    return created, done
+
+
+def create_connection(s, token, cid, *, role=CONNECTION_ROLE, step, note=None, gap=None, at=None):
+    return s.call(
+        "CreateEnvironmentAccountConnection",
+        {
+            "clientToken": token,
+            "environmentName": ENV_NAME,
+            "managementAccountId": MANAGEMENT_ACCOUNT,
+            "roleArn": role,
+        },
+        lambda now: {"environmentAccountConnection": connection_doc(cid, now, role=role)},
+        note=note or ("Creates a connection request from this (environment) account to the management account: "
+                      "status PENDING, ARN with the environment account's ID, a new UUID id. Members as in the "
+                      "documented create-environment-account-connection output."),
+        step=step, gap=gap, at=at,
+    )
+
+
+LIST_CONNECTIONS_INPUT = {"requestedBy": "ENVIRONMENT_ACCOUNT"}
+
+
+# --------------------------------------------------------------------------
+# Group client-token-create
+# --------------------------------------------------------------------------
+
+GROUP_TOKEN = "client-token-create"
+
+
+def ct_env_version(rule):
+    op = "CreateEnvironmentTemplateVersion"
+    summaries = {
+        "same-parameters": "A retry with the same client token and the same parameters returns the original version 1.0 and creates nothing: the version list still holds one version.",
+        "different-parameters": "A retry with the same client token but a different source fails with ValidationException (Idempotent parameter mismatch) and creates nothing.",
+        "token-expired": "A retry with the same client token more than 8 hours after the original request creates a new version (2.0) next to the original 1.0.",
+        "retry-after-delete": "After the version the token created is deleted, a retry with the same client token creates a new version (3.0, numbered after the remaining 2.0).",
+    }
+    s = Scenario(GROUP_TOKEN, op, rule, summaries[rule])
+    token = uuid4_from(s.name, "client-token")
+    create_env_template(s)
+    created = create_env_version(s, token, 1, 0, step="the original request, with a fixed client token")
+    create_at = s.clock
+    first = {"environmentTemplateVersion": env_version_doc(1, 0, created, created, "REGISTRATION_IN_PROGRESS", ENV_V1_DESC)}
+
+    if rule == "same-parameters":
+        s.call(op, env_version_input(token), first,
+               note=("Same token, same parameters: the original version 1.0 (same ARN and createdAt), no new "
+                     "version. Returned as it is now, still REGISTRATION_IN_PROGRESS."),
+               step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+        poll_env_version(s, create_at, created, 1, 0)
+        s.call("ListEnvironmentTemplateVersions", {"templateName": ENV_TEMPLATE},
+               {"templateVersions": [env_version_doc(1, 0, created, created, "DRAFT", ENV_V1_DESC, registered=True)]},
+               note="Only version 1.0 exists: the retry created nothing. " + NOTE_LIST_SHAPE,
+               step="check: the template has exactly one version")
+    elif rule == "different-parameters":
+        s.call(op, env_version_input(token, key=ENV_V2_KEY), error=("ValidationException", MISMATCH_MESSAGE),
+               note="Same token, different source.s3.key: rejected. " + NOTE_MISMATCH,
+               step="rule under test: retry with the same client token but a different template bundle",
+               gap=RETRY_GAP_MS)
+        s.call("ListEnvironmentTemplateVersions", {"templateName": ENV_TEMPLATE},
+               {"templateVersions": [env_version_doc(1, 0, created, created, "REGISTRATION_IN_PROGRESS", ENV_V1_DESC)]},
+               note="Only the original version 1.0 exists, still registering. " + NOTE_LIST_SHAPE,
+               step="check: the failed retry created no version", at=create_at + OBSERVE_GAP_MS)
+    elif rule == "token-expired":
+        poll_env_version(s, create_at, created, 1, 0)
+        s.wait(TOKEN_EXPIRY_WAIT_MS, step="let the client token expire (8 hours after the request, plus 1 minute)")
+        new = s.call(op, env_version_input(token),
+                     lambda now: {"environmentTemplateVersion": env_version_doc(
+                         2, 0, now, now, "REGISTRATION_IN_PROGRESS", ENV_V1_DESC)},
+                     note=("The token has expired, so the same request creates a new resource. As the request has "
+                           "no majorVersion it is a new major version, 2.0 (the next major after 1). "
+                           + NOTE_VERSION_CREATED),
+                     step="rule under test: retry with the expired client token and the same parameters",
+                     gap=AFTER_WAIT_GAP_MS)
+        new_at = s.clock
+        s.call("ListEnvironmentTemplateVersions", {"templateName": ENV_TEMPLATE},
+               {"templateVersions": [
+                   env_version_doc(1, 0, created, created, "DRAFT", ENV_V1_DESC, registered=True),
+                   env_version_doc(2, 0, new, new, "REGISTRATION_IN_PROGRESS", ENV_V1_DESC),
+               ]},
+               note="Two versions now: the original 1.0 and the new 2.0. " + NOTE_LIST_SHAPE + " " + NOTE_LIST_ORDER,
+               step="check: the template now has two versions", at=new_at + OBSERVE_GAP_MS)
+    elif rule == "retry-after-delete":
+        poll_env_version(s, create_at, created, 1, 0)
+        other_token = uuid4_from(s.name, "client-token-2")
+        other = create_env_version(s, other_token, 2, 0, key=ENV_V2_KEY, description=ENV_V2_DESC,
+                                   step="setup: register a second major version (2.0) with another token, so that the numbering of the new resource does not depend on reuse of deleted numbers")
+        poll_env_version(s, s.clock, other, 2, 0, description=ENV_V2_DESC, schema=ENV_V2_SCHEMA,
+                         step="setup: wait until version 2.0 is registered")
+        s.call("DeleteEnvironmentTemplateVersion",
+               {"majorVersion": "1", "minorVersion": "0", "templateName": ENV_TEMPLATE},
+               {"environmentTemplateVersion": env_version_doc(1, 0, created, created, "DRAFT", ENV_V1_DESC, registered=True)},
+               note=("Deletes 1.0 (a DRAFT, not the recommended version; no other minor version of major 1). "
+                     "Returns its metadata as in the documented delete-environment-template-version output "
+                     "(statusMessage, no schema)."),
+               step="setup: delete the version the client token created")
+        s.call("GetEnvironmentTemplateVersion",
+               {"majorVersion": "1", "minorVersion": "0", "templateName": ENV_TEMPLATE},
+               error=not_found("environment template version", env_version_arn(1, 0)),
+               note="Version 1.0 is gone. " + NOTE_NOT_FOUND,
+               step="check: version 1.0 no longer exists", gap=RETRY_GAP_MS)
+        new = s.call(op, env_version_input(token),
+                     lambda now: {"environmentTemplateVersion": env_version_doc(
+                         3, 0, now, now, "REGISTRATION_IN_PROGRESS", ENV_V1_DESC)},
+                     note=("The original resource was deleted, so the retry creates a new one: no majorVersion, "
+                           "so a new major version after the highest existing one (2), i.e. 3.0. "
+                           + NOTE_RENUMBER + " " + NOTE_VERSION_CREATED),
+                     step="rule under test: retry with the same client token and parameters (token not expired)")
+        s.call("ListEnvironmentTemplateVersions", {"templateName": ENV_TEMPLATE},
+               {"templateVersions": [
+                   env_version_doc(2, 0, other, other, "DRAFT", ENV_V2_DESC, registered=True),
+                   env_version_doc(3, 0, new, new, "REGISTRATION_IN_PROGRESS", ENV_V1_DESC),
+               ]},
+               note="Versions 2.0 and the new 3.0; 1.0 stays deleted. " + NOTE_LIST_SHAPE + " " + NOTE_LIST_ORDER,
+               step="check: the retry created a new version", gap=OBSERVE_GAP_MS)
+    return s
+
+
+def ct_svc_version(rule):
+    op = "CreateServiceTemplateVersion"
+    summaries = {
+        "same-parameters": "A retry with the same client token and the same parameters returns the original version 1.0 and creates nothing: the version list still holds one version.",
+        "different-parameters": "A retry with the same client token but a different description fails with ValidationException (Idempotent parameter mismatch) and creates nothing.",
+        "token-expired": "A retry with the same client token more than 8 hours after the original request creates a new version (2.0) next to the original 1.0.",
+        "retry-after-delete": "After the version the token created is deleted, a retry with the same client token creates a new version (3.0, numbered after the remaining 2.0).",
+    }
+    s = Scenario(GROUP_TOKEN, op, rule, summaries[rule])
+    token = uuid4_from(s.name, "client-token")
+    setup_published_env_template(s)
+    create_svc_template(s)
+    created = create_svc_version(s, token, 1, 0, step="the original request, with a fixed client token")
+    create_at = s.clock
+    first = {"serviceTemplateVersion": svc_version_doc(1, 0, created, created, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC)}
+
+    if rule == "same-parameters":
+        s.call(op, svc_version_input(token), first,
+               note=("Same token, same parameters: the original version 1.0 (same ARN and createdAt), no new "
+                     "version. Returned as it is now, still REGISTRATION_IN_PROGRESS."),
+               step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+        poll_svc_version(s, create_at, created, 1, 0)
+        s.call("ListServiceTemplateVersions", {"templateName": SVC_TEMPLATE},
+               {"templateVersions": [svc_version_doc(1, 0, created, created, "DRAFT", SVC_V1_DESC, registered=True, summary=True)]},
+               note="Only version 1.0 exists: the retry created nothing. " + NOTE_LIST_SHAPE,
+               step="check: the template has exactly one version")
+    elif rule == "different-parameters":
+        s.call(op, svc_version_input(token, description=SVC_V1_DESC_OTHER),
+               error=("ValidationException", MISMATCH_MESSAGE),
+               note="Same token, different description: rejected. " + NOTE_MISMATCH,
+               step="rule under test: retry with the same client token but a different description",
+               gap=RETRY_GAP_MS)
+        s.call("ListServiceTemplateVersions", {"templateName": SVC_TEMPLATE},
+               {"templateVersions": [svc_version_doc(1, 0, created, created, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC, summary=True)]},
+               note="Only the original version 1.0 exists, still registering. " + NOTE_LIST_SHAPE,
+               step="check: the failed retry created no version", at=create_at + OBSERVE_GAP_MS)
+    elif rule == "token-expired":
+        poll_svc_version(s, create_at, created, 1, 0)
+        s.wait(TOKEN_EXPIRY_WAIT_MS, step="let the client token expire (8 hours after the request, plus 1 minute)")
+        new = s.call(op, svc_version_input(token),
+                     lambda now: {"serviceTemplateVersion": svc_version_doc(
+                         2, 0, now, now, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC)},
+                     note=("The token has expired, so the same request creates a new resource. As the request has "
+                           "no majorVersion it is a new major version, 2.0 (the next major after 1)."),
+                     step="rule under test: retry with the expired client token and the same parameters",
+                     gap=AFTER_WAIT_GAP_MS)
+        new_at = s.clock
+        s.call("ListServiceTemplateVersions", {"templateName": SVC_TEMPLATE},
+               {"templateVersions": [
+                   svc_version_doc(1, 0, created, created, "DRAFT", SVC_V1_DESC, registered=True, summary=True),
+                   svc_version_doc(2, 0, new, new, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC, summary=True),
+               ]},
+               note="Two versions now: the original 1.0 and the new 2.0. " + NOTE_LIST_SHAPE + " " + NOTE_LIST_ORDER,
+               step="check: the template now has two versions", at=new_at + OBSERVE_GAP_MS)
+    elif rule == "retry-after-delete":
+        poll_svc_version(s, create_at, created, 1, 0)
+        other_token = uuid4_from(s.name, "client-token-2")
+        other = create_svc_version(s, other_token, 2, 0, key=SVC_V2_KEY, description=SVC_V2_DESC,
+                                   step="setup: register a second major version (2.0) with another token, so that the numbering of the new resource does not depend on reuse of deleted numbers")
+        poll_svc_version(s, s.clock, other, 2, 0, description=SVC_V2_DESC, schema=SVC_V2_SCHEMA,
+                         step="setup: wait until version 2.0 is registered")
+        s.call("DeleteServiceTemplateVersion",
+               {"majorVersion": "1", "minorVersion": "0", "templateName": SVC_TEMPLATE},
+               {"serviceTemplateVersion": svc_version_doc(1, 0, created, created, "DRAFT", SVC_V1_DESC, registered=True)},
+               note=("Deletes 1.0 (a DRAFT, not the recommended version; no other minor version of major 1). "
+                     "Returns its metadata as in the documented delete-service-template-version output "
+                     "(statusMessage, no schema)."),
+               step="setup: delete the version the client token created")
+        s.call("GetServiceTemplateVersion",
+               {"majorVersion": "1", "minorVersion": "0", "templateName": SVC_TEMPLATE},
+               error=not_found("service template version", svc_version_arn(1, 0)),
+               note="Version 1.0 is gone. " + NOTE_NOT_FOUND + " That issue quotes this very kind of resource.",
+               step="check: version 1.0 no longer exists", gap=RETRY_GAP_MS)
+        new = s.call(op, svc_version_input(token),
+                     lambda now: {"serviceTemplateVersion": svc_version_doc(
+                         3, 0, now, now, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC)},
+                     note=("The original resource was deleted, so the retry creates a new one: no majorVersion, "
+                           "so a new major version after the highest existing one (2), i.e. 3.0. " + NOTE_RENUMBER),
+                     step="rule under test: retry with the same client token and parameters (token not expired)")
+        s.call("ListServiceTemplateVersions", {"templateName": SVC_TEMPLATE},
+               {"templateVersions": [
+                   svc_version_doc(2, 0, other, other, "DRAFT", SVC_V2_DESC, registered=True, summary=True),
+                   svc_version_doc(3, 0, new, new, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC, summary=True),
+               ]},
+               note="Versions 2.0 and the new 3.0; 1.0 stays deleted. " + NOTE_LIST_SHAPE + " " + NOTE_LIST_ORDER,
+               step="check: the retry created a new version", gap=OBSERVE_GAP_MS)
+    return s
+
+
+def ct_connection(rule):
+    op = "CreateEnvironmentAccountConnection"
+    summaries = {
+        "same-parameters": "A retry with the same client token and the same parameters returns the original PENDING connection (same id) and creates nothing: the list still holds one connection.",
+        "different-parameters": "A retry with the same client token but a different role fails with ValidationException (Idempotent parameter mismatch) and creates nothing.",
+        "token-expired": "A retry with the same client token more than 8 hours after the original request creates a second connection with a new id.",
+        "retry-after-delete": "After the connection the token created is deleted, a retry with the same client token creates a new connection with a new id.",
+    }
+    s = Scenario(GROUP_TOKEN, op, rule, summaries[rule])
+    token = uuid4_from(s.name, "client-token")
+    cid = uuid4_from(s.name, "connection-1")
+    created = create_connection(s, token, cid, step="the original request, with a fixed client token")
+    original = {"environmentAccountConnection": connection_doc(cid, created)}
+    list_note = (" No list output is documented: the items use the summary shape's members with the values "
+                 "the documented get output shows.")
+
+    if rule == "same-parameters":
+        s.call(op, {"clientToken": token, "environmentName": ENV_NAME, "managementAccountId": MANAGEMENT_ACCOUNT,
+                    "roleArn": CONNECTION_ROLE}, original,
+               note="Same token, same parameters: the original connection (same id, requestedAt), no new one.",
+               step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+        s.call("ListEnvironmentAccountConnections", dict(LIST_CONNECTIONS_INPUT),
+               {"environmentAccountConnections": [connection_doc(cid, created)]},
+               note="Exactly one connection requested by this account." + list_note,
+               step="check: the account has exactly one connection", gap=RETRY_GAP_MS)
+    elif rule == "different-parameters":
+        s.call(op, {"clientToken": token, "environmentName": ENV_NAME, "managementAccountId": MANAGEMENT_ACCOUNT,
+                    "roleArn": CONNECTION_ROLE_OTHER},
+               error=("ValidationException", MISMATCH_MESSAGE),
+               note="Same token, different roleArn: rejected. " + NOTE_MISMATCH,
+               step="rule under test: retry with the same client token but a different role", gap=RETRY_GAP_MS)
+        s.call("ListEnvironmentAccountConnections", dict(LIST_CONNECTIONS_INPUT),
+               {"environmentAccountConnections": [connection_doc(cid, created)]},
+               note="Only the original connection exists, with the original role." + list_note,
+               step="check: the failed retry created no connection", gap=RETRY_GAP_MS)
+    elif rule == "token-expired":
+        s.wait(TOKEN_EXPIRY_WAIT_MS, step="let the client token expire (8 hours after the request, plus 1 minute)")
+        cid2 = uuid4_from(s.name, "connection-2")
+        new = create_connection(s, token, cid2,
+                                note=("The token has expired, so the same request creates a new connection: new id "
+                                      "and ARN, new requestedAt, PENDING. No documented limit stops a second "
+                                      "connection for the same environment name (quota: 5 per environment account)."),
+                                step="rule under test: retry with the expired client token and the same parameters",
+                                gap=AFTER_WAIT_GAP_MS)
+        s.call("ListEnvironmentAccountConnections", dict(LIST_CONNECTIONS_INPUT),
+               {"environmentAccountConnections": [connection_doc(cid, created), connection_doc(cid2, new)]},
+               note="Two connections now." + list_note + " " + NOTE_LIST_ORDER,
+               step="check: the account now has two connections", gap=RETRY_GAP_MS)
+    elif rule == "retry-after-delete":
+        s.call("DeleteEnvironmentAccountConnection", {"id": cid}, original,
+               note=("Deletes the PENDING connection from the environment account; returns its metadata as in the "
+                     "documented delete-environment-account-connection output (status and lastModifiedAt as before "
+                     "the delete)."),
+               step="setup: delete the connection the client token created")
+        s.call("GetEnvironmentAccountConnection", {"id": cid},
+               error=not_found("environment account connection", connection_arn(cid)),
+               note=("The connection is gone. " + NOTE_NOT_FOUND + " Naming the connection by ARN rather than id "
+                     "is unevidenced."),
+               step="check: the connection no longer exists", gap=RETRY_GAP_MS)
+        cid2 = uuid4_from(s.name, "connection-2")
+        new = create_connection(s, token, cid2,
+                                note=("The original connection was deleted, so the retry creates a new one: new id "
+                                      "and ARN, new requestedAt, PENDING."),
+                                step="rule under test: retry with the same client token and parameters (token not expired)")
+        s.call("ListEnvironmentAccountConnections", dict(LIST_CONNECTIONS_INPUT),
+               {"environmentAccountConnections": [connection_doc(cid2, new)]},
+               note="Only the new connection exists." + list_note,
+               step="check: only the new connection exists", gap=RETRY_GAP_MS)
+    return s
+
+
+# --------------------------------------------------------------------------
+# Group idempotent-create
+# --------------------------------------------------------------------------
+
+GROUP_CREATE = "idempotent-create"
+
+ENV_TEMPLATE_INPUT = {"description": ENV_TEMPLATE_DESC, "displayName": ENV_TEMPLATE_DISPLAY, "name": ENV_TEMPLATE}
+SVC_TEMPLATE_INPUT = {"description": SVC_TEMPLATE_DESC, "displayName": SVC_TEMPLATE_DISPLAY, "name": SVC_TEMPLATE,
+                      "pipelineProvisioning": "CUSTOMER_MANAGED"}
+
+
+def ic_env_template(rule):
+    op = "CreateEnvironmentTemplate"
+    summaries = {
+        "same-parameters": "Retrying the create of an unmodified environment template returns the original template and creates nothing.",
+        "resource-modified": "After the template's description is updated, retrying the original create fails with ConflictException.",
+        "different-parameters": "Retrying the create with a different description fails with ValidationException (Idempotent parameter mismatch) and leaves the template unchanged.",
+    }
+    s = Scenario(GROUP_CREATE, op, rule, summaries[rule])
+    created = create_env_template(s, step="the original request")
+    original = {"environmentTemplate": env_template_doc(created, created)}
+    if rule == "same-parameters":
+        s.call(op, dict(ENV_TEMPLATE_INPUT), original,
+               note="Unmodified template, same parameters: the original template (same createdAt), nothing created.",
+               step="rule under test: retry with the same parameters", gap=RETRY_GAP_MS)
+        s.call("ListEnvironmentTemplates", {},
+               {"templates": [env_template_doc(created, created)]},
+               note="Exactly one environment template; members as in the documented list-environment-templates output (no recommendedVersion: nothing is published).",
+               step="check: the account has exactly one environment template", gap=RETRY_GAP_MS)
+    elif rule == "resource-modified":
+        updated = s.call("UpdateEnvironmentTemplate", {"description": ENV_TEMPLATE_DESC_UPDATED, "name": ENV_TEMPLATE},
+                         lambda now: {"environmentTemplate": env_template_doc(created, now, ENV_TEMPLATE_DESC_UPDATED)},
+                         note="Edits the description; lastModifiedAt moves to the update.",
+                         step="setup: modify the template (new description)")
+        s.call(op, dict(ENV_TEMPLATE_INPUT),
+               error=("ConflictException", f"Environment template {ENV_TEMPLATE} has been modified since it was created"),
+               note=("Same parameters as the original create, but the template was modified since: ConflictException, "
+                     "status 400. " + NOTE_CONFLICT_TEXT),
+               step="rule under test: retry the original create after the modification", gap=RETRY_GAP_MS)
+        s.call("GetEnvironmentTemplate", {"name": ENV_TEMPLATE},
+               {"environmentTemplate": env_template_doc(created, updated, ENV_TEMPLATE_DESC_UPDATED)},
+               note="The template keeps the updated description: the failed retry changed nothing.",
+               step="check: the template is as the update left it", gap=RETRY_GAP_MS)
+    elif rule == "different-parameters":
+        s.call(op, {"description": ENV_TEMPLATE_DESC_OTHER, "displayName": ENV_TEMPLATE_DISPLAY, "name": ENV_TEMPLATE},
+               error=("ValidationException", MISMATCH_MESSAGE),
+               note="Same name, different description: rejected. " + NOTE_MISMATCH,
+               step="rule under test: retry with a different description", gap=RETRY_GAP_MS)
+        s.call("GetEnvironmentTemplate", {"name": ENV_TEMPLATE}, original,
+               note="The template is unchanged.", step="check: the original template is unchanged", gap=RETRY_GAP_MS)
+    return s
+
+
+def ic_svc_template(rule):
+    op = "CreateServiceTemplate"
+    summaries = {
+        "same-parameters": "Retrying the create of an unmodified service template returns the original template and creates nothing.",
+        "resource-modified": "After the template's description is updated, retrying the original create fails with ConflictException.",
+        "different-parameters": "Retrying the create with a different description fails with ValidationException (Idempotent parameter mismatch) and leaves the template unchanged.",
+    }
+    s = Scenario(GROUP_CREATE, op, rule, summaries[rule])
+    created = create_svc_template(s, step="the original request")
+    original = {"serviceTemplate": svc_template_doc(created, created)}
+    if rule == "same-parameters":
+        s.call(op, dict(SVC_TEMPLATE_INPUT), original,
+               note="Unmodified template, same parameters: the original template (same createdAt), nothing created.",
+               step="rule under test: retry with the same parameters", gap=RETRY_GAP_MS)
+        s.call("ListServiceTemplates", {},
+               {"templates": [svc_template_doc(created, created)]},
+               note="Exactly one service template; members as in the environment template list output of the guide (no service template list output is documented).",
+               step="check: the account has exactly one service template", gap=RETRY_GAP_MS)
+    elif rule == "resource-modified":
+        updated = s.call("UpdateServiceTemplate", {"description": SVC_TEMPLATE_DESC_UPDATED, "name": SVC_TEMPLATE},
+                         lambda now: {"serviceTemplate": svc_template_doc(created, now, SVC_TEMPLATE_DESC_UPDATED)},
+                         note="Edits the description; lastModifiedAt moves to the update.",
+                         step="setup: modify the template (new description)")
+        s.call(op, dict(SVC_TEMPLATE_INPUT),
+               error=("ConflictException", f"Service template {SVC_TEMPLATE} has been modified since it was created"),
+               note=("Same parameters as the original create, but the template was modified since: ConflictException, "
+                     "status 400. " + NOTE_CONFLICT_TEXT),
+               step="rule under test: retry the original create after the modification", gap=RETRY_GAP_MS)
+        s.call("GetServiceTemplate", {"name": SVC_TEMPLATE},
+               {"serviceTemplate": svc_template_doc(created, updated, SVC_TEMPLATE_DESC_UPDATED)},
+               note="The template keeps the updated description: the failed retry changed nothing.",
+               step="check: the template is as the update left it", gap=RETRY_GAP_MS)
+    elif rule == "different-parameters":
+        s.call(op, {"description": SVC_TEMPLATE_DESC_OTHER, "displayName": SVC_TEMPLATE_DISPLAY, "name": SVC_TEMPLATE,
+                    "pipelineProvisioning": "CUSTOMER_MANAGED"},
+               error=("ValidationException", MISMATCH_MESSAGE),
+               note="Same name, different description: rejected. " + NOTE_MISMATCH,
+               step="rule under test: retry with a different description", gap=RETRY_GAP_MS)
+        s.call("GetServiceTemplate", {"name": SVC_TEMPLATE}, original,
+               note="The template is unchanged.", step="check: the original template is unchanged", gap=RETRY_GAP_MS)
+    return s
+
+
+def ic_environment(rule):
+    op = "CreateEnvironment"
+    summaries = {
+        "same-parameters": "Retrying the create of an unmodified environment returns the original environment, as it is at the time of the retry (IN_PROGRESS, later SUCCEEDED), and creates nothing.",
+        "resource-modified": "After the environment's description is updated, retrying the original create fails with ConflictException.",
+        "different-parameters": "Retrying the create with a different spec fails with ValidationException (Idempotent parameter mismatch) and leaves the environment unchanged.",
+    }
+    s = Scenario(GROUP_CREATE, op, rule, summaries[rule])
+    setup_published_env_template(s)
+    created = create_environment(s, step="the original request")
+    create_at = s.clock
+    if rule == "same-parameters":
+        s.call(op, dict(ENV_CREATE_INPUT), {"environment": environment_doc(created, "IN_PROGRESS")},
+               note="Unmodified environment, same parameters: the original environment (same createdAt), still IN_PROGRESS; no second deployment.",
+               step="rule under test: retry with the same parameters", gap=RETRY_GAP_MS)
+        poll_environment(s, create_at, created, step="wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+        s.call(op, dict(ENV_CREATE_INPUT), {"environment": environment_doc(created, "SUCCEEDED")},
+               note=("A retry after the deployment finished still succeeds and shows the current status, SUCCEEDED: "
+                     "the Welcome page says a retry's result may hold updated information such as the current "
+                     "creation status, so the finished deployment does not count as a modification."),
+               step="rule under test: retry again after the deployment finished", gap=RETRY_GAP_MS)
+        s.call("ListEnvironments", {},
+               {"environments": [environment_doc(created, "SUCCEEDED")]},
+               note="Exactly one environment. " + NOTE_LIST_SHAPE,
+               step="check: the account has exactly one environment", gap=RETRY_GAP_MS)
+    elif rule == "resource-modified":
+        poll_environment(s, create_at, created, step="wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+        s.call("UpdateEnvironment", {"deploymentType": "NONE", "description": ENV_DESC_UPDATED, "name": ENV_NAME},
+               {"environment": environment_doc(created, "SUCCEEDED", description=ENV_DESC_UPDATED)},
+               note=("deploymentType NONE updates metadata only: no deployment, timestamps unchanged, new description. "
+                     "Members as in the documented update-environment output."),
+               step="setup: modify the environment (new description, no deployment)")
+        s.call(op, dict(ENV_CREATE_INPUT),
+               error=("ConflictException", f"Environment {ENV_NAME} has been modified since it was created"),
+               note=("Same parameters as the original create, but the environment was modified since: "
+                     "ConflictException, status 400. " + NOTE_CONFLICT_TEXT),
+               step="rule under test: retry the original create after the modification", gap=RETRY_GAP_MS)
+        s.call("GetEnvironment", {"name": ENV_NAME},
+               {"environment": environment_doc(created, "SUCCEEDED", spec=ENV_SPEC, description=ENV_DESC_UPDATED)},
+               note="The environment is as the update left it: the failed retry changed nothing.",
+               step="check: the environment is as the update left it", gap=RETRY_GAP_MS)
+    elif rule == "different-parameters":
+        different = dict(ENV_CREATE_INPUT, spec=ENV_SPEC_OTHER)
+        s.call(op, different, error=("ValidationException", MISMATCH_MESSAGE),
+               note=("Same name, different spec (api_stage_name): rejected. This is the very case of "
+                     "aws-samples/aws-proton-cloudformation-sample-templates#58 (CreateEnvironment with an existing "
+                     "name and different parameters), which shows the error text `Idempotent parameter mismatch`; "
+                     "status 400 as the API Reference lists for every client error."),
+               step="rule under test: retry with a different spec", gap=RETRY_GAP_MS)
+        s.call("GetEnvironment", {"name": ENV_NAME},
+               {"environment": environment_doc(created, "IN_PROGRESS", spec=ENV_SPEC)},
+               note="The environment keeps the original spec and its first deployment, still IN_PROGRESS.",
+               step="check: the original environment is unchanged", at=create_at + OBSERVE_GAP_MS)
+    return s
+
+
+def ic_service(rule):
+    op = "CreateService"
+    summaries = {
+        "same-parameters": "Retrying the create of an unmodified service returns the original service, as it is at the time of the retry (CREATE_IN_PROGRESS, later ACTIVE), and creates nothing.",
+        "resource-modified": "After the service's description is updated, retrying the original create fails with ConflictException.",
+        "different-parameters": "Retrying the create with a different spec fails with ValidationException (Idempotent parameter mismatch) and leaves the service unchanged.",
+    }
+    s = Scenario(GROUP_CREATE, op, rule, summaries[rule])
+    setup_environment(s)
+    setup_published_svc_template(s)
+    created = create_service(s, step="the original request")
+    create_at = s.clock
+    if rule == "same-parameters":
+        s.call(op, dict(SVC_CREATE_INPUT), {"service": service_doc(created, created, "CREATE_IN_PROGRESS")},
+               note="Unmodified service, same parameters: the original service (same createdAt), still CREATE_IN_PROGRESS.",
+               step="rule under test: retry with the same parameters", gap=RETRY_GAP_MS)
+        done = poll_service(s, create_at, created, step="wait until the service is ACTIVE (ServiceCreated waiter's success state)")
+        s.call(op, dict(SVC_CREATE_INPUT), {"service": service_doc(created, done, "ACTIVE")},
+               note=("A retry after creation finished still succeeds and shows the current status, ACTIVE: the "
+                     "Welcome page says a retry's result may hold updated information such as the current creation "
+                     "status, so finishing the creation does not count as a modification."),
+               step="rule under test: retry again after the creation finished", gap=RETRY_GAP_MS)
+        s.call("ListServices", {},
+               {"services": [service_doc(created, done, "ACTIVE", summary=True)]},
+               note="Exactly one service. " + NOTE_LIST_SHAPE,
+               step="check: the account has exactly one service", gap=RETRY_GAP_MS)
+    elif rule == "resource-modified":
+        poll_service(s, create_at, created, step="wait until the service is ACTIVE (ServiceCreated waiter's success state)")
+        updated = s.call("UpdateService", {"description": SVC_DESC_UPDATED, "name": SVC_NAME},
+                         lambda now: {"service": service_doc(created, now, "ACTIVE", description=SVC_DESC_UPDATED)},
+                         note=("A description-only update: status stays ACTIVE, lastModifiedAt moves to the update, as "
+                               "in the documented update-service output. " + note_svc_required("update-service")),
+                         step="setup: modify the service (new description)")
+        s.call(op, dict(SVC_CREATE_INPUT),
+               error=("ConflictException", f"Service {SVC_NAME} has been modified since it was created"),
+               note=("Same parameters as the original create, but the service was modified since: ConflictException, "
+                     "status 400. " + NOTE_CONFLICT_TEXT),
+               step="rule under test: retry the original create after the modification", gap=RETRY_GAP_MS)
+        s.call("GetService", {"name": SVC_NAME},
+               {"service": service_doc(created, updated, "ACTIVE", description=SVC_DESC_UPDATED)},
+               note="The service is as the update left it: the failed retry changed nothing.",
+               step="check: the service is as the update left it", gap=RETRY_GAP_MS)
+    elif rule == "different-parameters":
+        s.call(op, dict(SVC_CREATE_INPUT, spec=SVC_SPEC_OTHER), error=("ValidationException", MISMATCH_MESSAGE),
+               note="Same name, different spec (lambda_memory_size): rejected. " + NOTE_MISMATCH,
+               step="rule under test: retry with a different spec", gap=RETRY_GAP_MS)
+        s.call("GetService", {"name": SVC_NAME},
+               {"service": service_doc(created, created, "CREATE_IN_PROGRESS")},
+               note="The service keeps the original spec, still CREATE_IN_PROGRESS.",
+               step="check: the original service is unchanged", at=create_at + OBSERVE_GAP_MS)
+    return s
+
+
+# --------------------------------------------------------------------------
+# Group idempotent-delete
+# --------------------------------------------------------------------------
+
+GROUP_DELETE = "idempotent-delete"
+NOTE_TOMBSTONE = (
+    "Interpretation: the deleted resource's metadata is kept for a retention window of 1 hour; "
+    "within it a retried delete returns that metadata."
+)
+NOTE_EMPTY = (
+    "More than 2 hours after the delete the resource no longer exists in any form: the retry still "
+    "succeeds (200) with an empty response, `{}`. Interpretation: the retention window is 1 hour."
+)
+
+
+def _delete_scenario(op, rule, noun, setup, delete_input, deleted_body, get_op, get_input, kind, resource_arn,
+                     delete_note):
+    summaries = {
+        "retry-returns-metadata": f"Retrying {op} shortly after it succeeded returns 200 with the deleted {noun}'s metadata, although the {noun} no longer exists.",
+        "retry-returns-empty": f"Retrying {op} after the deleted {noun} no longer exists (2 hours later, past the assumed 1-hour retention window) returns 200 with an empty response.",
+    }
+    s = Scenario(GROUP_DELETE, op, rule, summaries[rule])
+    ctx = setup(s)
+    body = deleted_body(ctx)
+    s.call(op, delete_input, body, note=delete_note, step="the original delete")
+    if rule == "retry-returns-metadata":
+        s.call(op, delete_input, body,
+               note=f"Retry shortly after the delete: 200 with the same metadata. " + NOTE_TOMBSTONE,
+               step="rule under test: retry the delete", gap=RETRY_GAP_MS)
+        s.call(get_op, get_input, error=not_found(kind, resource_arn),
+               note=f"The {noun} itself is gone. " + NOTE_NOT_FOUND,
+               step=f"check: the {noun} no longer exists", gap=RETRY_GAP_MS)
+    else:
+        s.call(get_op, get_input, error=not_found(kind, resource_arn),
+               note=f"The {noun} is gone. " + NOTE_NOT_FOUND,
+               step=f"check: the {noun} no longer exists", gap=RETRY_GAP_MS)
+        s.wait(TOMBSTONE_WAIT_MS, step="let 2 hours pass (twice the assumed 1-hour retention window)")
+        s.call(op, delete_input, {}, note=NOTE_EMPTY, step="rule under test: retry the delete",
+               gap=AFTER_WAIT_GAP_MS)
+    return s
+
+
+def id_env_template(rule):
+    def setup(s):
+        return create_env_template(s)
+    return _delete_scenario(
+        "DeleteEnvironmentTemplate", rule, "environment template", setup, {"name": ENV_TEMPLATE},
+        lambda created: {"environmentTemplate": env_template_doc(created, created)},
+        "GetEnvironmentTemplate", {"name": ENV_TEMPLATE}, "environment template", ENV_TEMPLATE_ARN,
+        "Deletes the template (it has no versions). Returns its metadata as in the documented delete-environment-template output.")
+
+
+def id_env_version(rule):
+    def setup(s):
+        create_env_template(s)
+        token = uuid4_from(s.name, "client-token")
+        created = create_env_version(s, token, 1, 0, step="setup: register version 1.0")
+        poll_env_version(s, s.clock, created, 1, 0, step="setup: wait until version 1.0 is registered (EnvironmentTemplateVersionRegistered waiter's success states)")
+        return created
+    return _delete_scenario(
+        "DeleteEnvironmentTemplateVersion", rule, "template version", setup,
+        {"majorVersion": "1", "minorVersion": "0", "templateName": ENV_TEMPLATE},
+        lambda created: {"environmentTemplateVersion": env_version_doc(1, 0, created, created, "DRAFT", ENV_V1_DESC, registered=True)},
+        "GetEnvironmentTemplateVersion", {"majorVersion": "1", "minorVersion": "0", "templateName": ENV_TEMPLATE},
+        "environment template version", env_version_arn(1, 0),
+        ("Deletes 1.0, the only version (DRAFT, so not the recommended one). Returns its metadata as in the "
+         "documented delete-environment-template-version output: status as before the delete, statusMessage, no schema."))
+
+
+def id_svc_template(rule):
+    def setup(s):
+        return create_svc_template(s)
+    return _delete_scenario(
+        "DeleteServiceTemplate", rule, "service template", setup, {"name": SVC_TEMPLATE},
+        lambda created: {"serviceTemplate": svc_template_doc(created, created)},
+        "GetServiceTemplate", {"name": SVC_TEMPLATE}, "service template", SVC_TEMPLATE_ARN,
+        "Deletes the template (it has no versions). Returns its metadata; members as in the documented delete-environment-template output, with pipelineProvisioning.")
+
+
+def id_svc_version(rule):
+    def setup(s):
+        setup_published_env_template(s)
+        create_svc_template(s)
+        token = uuid4_from(s.name, "client-token")
+        created = create_svc_version(s, token, 1, 0, step="setup: register version 1.0, compatible with serverless-env 1")
+        poll_svc_version(s, s.clock, created, 1, 0, step="setup: wait until version 1.0 is registered (ServiceTemplateVersionRegistered waiter's success states)")
+        return created
+    return _delete_scenario(
+        "DeleteServiceTemplateVersion", rule, "template version", setup,
+        {"majorVersion": "1", "minorVersion": "0", "templateName": SVC_TEMPLATE},
+        lambda created: {"serviceTemplateVersion": svc_version_doc(1, 0, created, created, "DRAFT", SVC_V1_DESC, registered=True)},
+        "GetServiceTemplateVersion", {"majorVersion": "1", "minorVersion": "0", "templateName": SVC_TEMPLATE},
+        "service template version", svc_version_arn(1, 0),
+        ("Deletes 1.0, the only version (DRAFT, so not the recommended one). Returns its metadata as in the "
+         "documented delete-service-template-version output: status as before the delete, statusMessage, "
+         "compatibleEnvironmentTemplates, no schema."))
+
+
+def id_connection(rule):
+    def setup(s):
+        token = uuid4_from(s.name, "client-token")
+        cid = uuid4_from(s.name, "connection-1")
+        requested = create_connection(s, token, cid, step="setup: request a connection to the management account")
+        return cid, requested
+
+    # The delete input needs the connection id, derived from the scenario name.
+    op = "DeleteEnvironmentAccountConnection"
+    name = f"{GROUP_DELETE}/{kebab(op)}--{rule}"
+    cid = uuid4_from(name, "connection-1")
+    return _delete_scenario(
+        op, rule, "connection", setup, {"id": cid},
+        lambda ctx: {"environmentAccountConnection": connection_doc(ctx[0], ctx[1])},
+        "GetEnvironmentAccountConnection", {"id": cid}, "environment account connection", connection_arn(cid),
+        ("Deletes the PENDING connection from the environment account. Returns its metadata as in the documented "
+         "delete-environment-account-connection output: status and lastModifiedAt as before the delete."))
+
+
+# --------------------------------------------------------------------------
+# Group async-delete
+# --------------------------------------------------------------------------
+
+GROUP_ASYNC = "async-delete"
+
+
+def ad_environment(rule):
+    op = "DeleteEnvironment"
+    summaries = {
+        "retry-in-progress": "Retrying DeleteEnvironment while the delete is DELETE_IN_PROGRESS returns 200 with the environment's details (DELETE_IN_PROGRESS) and starts nothing new.",
+        "retry-after-completion": "After the delete completed (GetEnvironment fails with ResourceNotFoundException), retrying DeleteEnvironment returns 200 with an empty response.",
+    }
+    s = Scenario(GROUP_ASYNC, op, rule, summaries[rule])
+    setup_published_env_template(s)
+    created = create_environment(s, step="setup: create the environment")
+    poll_environment(s, s.clock, created, step="setup: wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+    deleting = {"environment": environment_doc(created, "DELETE_IN_PROGRESS")}
+    s.call(op, {"name": ENV_NAME}, deleting,
+           note=("Starts the delete: DELETE_IN_PROGRESS. Members as in the documented delete-environment output; "
+                 "the deployment timestamps stay those of the last deployment."),
+           step="the original delete")
+    delete_at = s.clock
+    if rule == "retry-in-progress":
+        s.call(op, {"name": ENV_NAME}, deleting,
+               note="Retry while DELETE_IN_PROGRESS: the same details, nothing further done.",
+               step="rule under test: retry the delete while it is in progress", gap=RETRY_GAP_MS)
+        s.call("GetEnvironment", {"name": ENV_NAME},
+               {"environment": environment_doc(created, "DELETE_IN_PROGRESS", spec=ENV_SPEC)},
+               note="The environment is still DELETE_IN_PROGRESS.",
+               step="check: the delete is still in progress", at=delete_at + OBSERVE_GAP_MS)
+    else:
+        s.call("GetEnvironment", {"name": ENV_NAME},
+               {"environment": environment_doc(created, "DELETE_IN_PROGRESS", spec=ENV_SPEC)},
+               note="Shortly after the delete: DELETE_IN_PROGRESS.",
+               step="observe the delete in progress", at=delete_at + OBSERVE_GAP_MS)
+        s.wait(ASYNC_DONE_MS, step="let the delete finish")
+        s.call("GetEnvironment", {"name": ENV_NAME}, error=not_found("environment", ENV_ARN),
+               note="The delete completed: the environment no longer exists. " + NOTE_NOT_FOUND,
+               step="check: the environment no longer exists", gap=AFTER_WAIT_GAP_MS)
+        s.call(op, {"name": ENV_NAME}, {},
+               note="Retry after the delete completed: 200 with an empty response, `{}`.",
+               step="rule under test: retry the delete after it completed", gap=RETRY_GAP_MS)
+    return s
+
+
+def ad_service(rule):
+    op = "DeleteService"
+    summaries = {
+        "retry-in-progress": "Retrying DeleteService while the delete is DELETE_IN_PROGRESS returns 200 with the service's details (DELETE_IN_PROGRESS) and starts nothing new.",
+        "retry-after-completion": "After the delete completed (GetService fails with ResourceNotFoundException, as the ServiceDeleted waiter expects), retrying DeleteService returns 200 with an empty response.",
+    }
+    s = Scenario(GROUP_ASYNC, op, rule, summaries[rule])
+    created, _done = setup_service(s)
+    deleted = s.call(op, {"name": SVC_NAME},
+           lambda now: {"service": service_doc(created, now, "DELETE_IN_PROGRESS")},
+           note=("Starts the delete of the service and its instance: DELETE_IN_PROGRESS. Members as in the "
+                 "documented delete-service output without a pipeline or repository. "
+                 + note_svc_required("delete-service") +
+                 " lastModifiedAt moves to the delete (a status change, as creation's completion moves it); "
+                 "unevidenced."),
+           step="the original delete")
+    delete_at = s.clock
+    deleting = {"service": service_doc(created, deleted, "DELETE_IN_PROGRESS")}
+    if rule == "retry-in-progress":
+        s.call(op, {"name": SVC_NAME}, deleting,
+               note="Retry while DELETE_IN_PROGRESS: the same details, nothing further done.",
+               step="rule under test: retry the delete while it is in progress", gap=RETRY_GAP_MS)
+        s.call("GetService", {"name": SVC_NAME}, deleting,
+               note="The service is still DELETE_IN_PROGRESS.",
+               step="check: the delete is still in progress", at=delete_at + OBSERVE_GAP_MS)
+    else:
+        s.call("GetService", {"name": SVC_NAME}, deleting,
+               note="Shortly after the delete: DELETE_IN_PROGRESS.",
+               step="observe the delete in progress", at=delete_at + OBSERVE_GAP_MS)
+        s.wait(ASYNC_DONE_MS, step="let the delete finish")
+        s.call("GetService", {"name": SVC_NAME}, error=not_found("service", SVC_ARN),
+               note=("The delete completed: ResourceNotFoundException, the ServiceDeleted waiter's success "
+                     "condition. " + NOTE_NOT_FOUND),
+               step="check: the service no longer exists", gap=AFTER_WAIT_GAP_MS)
+        s.call(op, {"name": SVC_NAME}, {},
+               note="Retry after the delete completed: 200 with an empty response, `{}`.",
+               step="rule under test: retry the delete after it completed", gap=RETRY_GAP_MS)
+    return s
+
+
+# --------------------------------------------------------------------------
+# All scenarios
+# --------------------------------------------------------------------------
+
+
+def all_scenarios():
+    out = []
+    for rule in ("same-parameters", "different-parameters", "token-expired", "retry-after-delete"):
+        out += [ct_env_version(rule), ct_svc_version(rule), ct_connection(rule)]
+    for rule in ("same-parameters", "resource-modified", "different-parameters"):
+        out += [ic_env_template(rule), ic_svc_template(rule), ic_environment(rule), ic_service(rule)]
+    for rule in ("retry-returns-metadata", "retry-returns-empty"):
+        out += [id_env_template(rule), id_env_version(rule), id_svc_template(rule), id_svc_version(rule),
+                id_connection(rule)]
+    for rule in ("retry-in-progress", "retry-after-completion"):
+        out += [ad_environment(rule), ad_service(rule)]
+    out.sort(key=lambda s: s.name)
+    return out
+
+
+def rendered_files():
+    files = {}
+    for s in all_scenarios():
+        rel = f"{s.group}/{kebab(s.operation)}--{s.rule}.json"
+        files[os.path.join(SCENARIO_DIR, rel)] = canonical(s.scenario_json())
+        files[os.path.join(CASSETTE_DIR, rel)] = canonical(s.cassette_json())
+    return files
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="verify the files instead of writing them")
+    args = parser.parse_args()
+    files = rendered_files()
+    stale = []
+    for path, text in sorted(files.items()):
+        current = None
+        if os.path.exists(path):
+            with open(path, "r", encoding="utf-8") as fh:
+                current = fh.read()
+        if current == text:
+            continue
+        if args.check:
+            stale.append(path)
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+    extra = []
+    for base in (SCENARIO_DIR, CASSETTE_DIR):
+        for dirpath, _dirs, names in os.walk(base):
+            for n in names:
+                p = os.path.join(dirpath, n)
+                if n.endswith(".json") and p not in files:
+                    extra.append(p)
+    for p in sorted(extra):
+        print(f"not produced by this script: {os.path.relpath(p, ROOT)}", file=sys.stderr)
+    if args.check:
+        for p in stale:
+            print(f"out of date: {os.path.relpath(p, ROOT)}", file=sys.stderr)
+        return 1 if stale or extra else 0
+    print(f"{len(files) // 2} scenarios, {len(files)} files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

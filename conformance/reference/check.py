@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Check the reference scenarios and cassettes.
+
+    python3 conformance/reference/check.py
+
+Checks, for every cassette under cassettes/proton/ and its scenario under
+conformance/scenarios/:
+  * the file is canonical JSON (sorted keys, 2-space indent, trailing newline);
+  * the cassette follows format v1 (lower-case header names, non-decreasing
+    elapsed_ms starting at 0, UUID v4 request ids, awsJson1_0 request line);
+  * error responses are 400 with `__type` and `message`, and a scenario step's
+    expect_error names the error its interaction returns;
+  * every scenario step maps onto the interactions in order: a `call` step to
+    one interaction with the same operation and body, an `until` step to one or
+    more such interactions of which only the last satisfies the condition;
+  * the timeline: an in-progress state is only observed at most 1000 ms after
+    the action that started it; a finished state (or the resource being gone
+    after DELETE_IN_PROGRESS) only at least 30000 ms after it;
+  * nothing that looks like AWS credentials appears anywhere.
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+IN_PROGRESS = {"REGISTRATION_IN_PROGRESS", "IN_PROGRESS", "CREATE_IN_PROGRESS", "DELETE_IN_PROGRESS"}
+FINISHED = {"DRAFT", "SUCCEEDED", "ACTIVE"}
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+CREDENTIALS = re.compile(r"(AKIA|ASIA)[A-Z0-9]{12,}|authorization|x-amz-security-token|aws_secret_access_key",
+                         re.IGNORECASE)
+ARN_IN_MESSAGE = re.compile(r"(arn:aws:proton:\S+)$")
+
+
+def canonical(obj):
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def statuses(obj, found):
+    """Collect (arn, status) pairs from every object with an arn and a status."""
+    if isinstance(obj, dict):
+        status = obj.get("status", obj.get("deploymentStatus"))
+        if "arn" in obj and isinstance(status, str):
+            found.append((obj["arn"], status))
+        for value in obj.values():
+            statuses(value, found)
+    elif isinstance(obj, list):
+        for value in obj:
+            statuses(value, found)
+    return found
+
+
+def lookup(obj, path):
+    for part in path.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return None
+        obj = obj[part]
+    return obj
+
+
+def check_pair(scenario_path, cassette_path, problems):
+    def fail(msg):
+        problems.append(f"{os.path.relpath(cassette_path, ROOT)}: {msg}")
+
+    texts = {}
+    for path in (scenario_path, cassette_path):
+        with open(path, "r", encoding="utf-8") as fh:
+            texts[path] = fh.read()
+        if CREDENTIALS.search(texts[path]):
+            fail(f"{os.path.relpath(path, ROOT)} contains something that looks like a credential")
+    scenario = json.loads(texts[scenario_path])
+    cassette = json.loads(texts[cassette_path])
+    for path, obj in ((scenario_path, scenario), (cassette_path, cassette)):
+        if canonical(obj) != texts[path]:
+            fail(f"{os.path.relpath(path, ROOT)} is not canonical JSON")
+
+    rel = os.path.relpath(cassette_path, os.path.join(ROOT, "cassettes", "proton"))[:-len(".json")]
+    if cassette.get("format") != "proton-vcr.cassette/1" or cassette.get("name") != rel:
+        fail("format or name")
+    if scenario.get("format") != "proton-vcr.scenario/1" or scenario.get("name") != rel:
+        fail("scenario format or name")
+    if scenario["sources"] != cassette["provenance"]["sources"]:
+        fail("scenario and cassette sources differ")
+    if cassette["provenance"].get("kind") != "documented":
+        fail("provenance kind")
+
+    interactions = cassette["interactions"]
+    last = None
+    for n, it in enumerate(interactions):
+        if n == 0 and it["elapsed_ms"] != 0:
+            fail("first elapsed_ms is not 0")
+        if last is not None and it["elapsed_ms"] < last:
+            fail(f"interaction {n}: elapsed_ms goes backwards")
+        last = it["elapsed_ms"]
+        for part in ("request", "response"):
+            for name in it[part]["headers"]:
+                if name != name.lower():
+                    fail(f"interaction {n}: header {name} not lower-case")
+        req, resp = it["request"], it["response"]
+        if req["method"] != "POST" or req["uri"] != "/" or \
+                req["headers"].get("content-type") != "application/x-amz-json-1.0" or \
+                not req["headers"].get("x-amz-target", "").startswith("AwsProton20200720."):
+            fail(f"interaction {n}: request line or headers")
+        if not UUID4.match(resp["headers"].get("x-amzn-requestid", "")):
+            fail(f"interaction {n}: x-amzn-requestid is not a UUID v4")
+        body = resp.get("body", {}).get("json")
+        if resp["status"] != 200:
+            if resp["status"] != 400 or set(body) != {"__type", "message"} or \
+                    not body["__type"].startswith("com.amazonaws.proton.v20200720#"):
+                fail(f"interaction {n}: error response shape")
+
+    # scenario steps -> interactions
+    i = 0
+    for k, step in enumerate(scenario["steps"]):
+        if "wait_ms" in step:
+            continue
+        op = step["call"]
+        matched = []
+        while i < len(interactions):
+            it = interactions[i]
+            if it["request"]["headers"]["x-amz-target"] != f"AwsProton20200720.{op}" or \
+                    it["request"]["body"]["json"] != step["input"]:
+                break
+            matched.append(it)
+            i += 1
+            if "until" not in step:
+                break
+        if not matched:
+            fail(f"step {k} ({op}) has no interaction")
+            return
+        if "until" in step:
+            values = step["until"]["in"]
+            results = [lookup(m["response"]["body"]["json"], step["until"]["path"]) in values for m in matched]
+            if not results[-1] or any(results[:-1]):
+                fail(f"step {k} ({op}): only the last poll may satisfy the condition")
+        err = step.get("expect_error")
+        got = matched[-1]["response"]["body"]["json"].get("__type", "").split("#")[-1] or None
+        if err != got:
+            fail(f"step {k} ({op}): expect_error {err!r}, interaction returns {got!r}")
+    if i != len(interactions):
+        fail(f"{len(interactions) - i} interactions are not matched by scenario steps")
+
+    # timeline
+    state = {}  # arn -> (status, elapsed_ms of the action that started it)
+    for n, it in enumerate(interactions):
+        t = it["elapsed_ms"]
+        body = it["response"]["body"]["json"]
+        if it["response"]["status"] == 400:
+            m = ARN_IN_MESSAGE.search(body.get("message", ""))
+            if m and body["__type"].endswith("#ResourceNotFoundException") and m.group(1) in state:
+                prev, since = state[m.group(1)]
+                if prev == "DELETE_IN_PROGRESS" and t - since < 30000:
+                    fail(f"interaction {n}: gone only {t - since} ms after the delete started")
+            continue
+        for resource, status in statuses(body, []):
+            prev, since = state.get(resource, (None, None))
+            if status != prev:
+                if status in IN_PROGRESS:
+                    since = t
+                elif status in FINISHED and prev in IN_PROGRESS and t - since < 30000:
+                    fail(f"interaction {n}: {resource} {status} only {t - since} ms after the action")
+                state[resource] = (status, since if status in IN_PROGRESS else t)
+            elif status in IN_PROGRESS and t - since > 1000:
+                fail(f"interaction {n}: {resource} still {status} {t - since} ms after the action")
+
+
+def main():
+    problems = []
+    cassettes = sorted(glob.glob(os.path.join(ROOT, "cassettes", "proton", "*", "*.json")))
+    scenarios = sorted(glob.glob(os.path.join(ROOT, "conformance", "scenarios", "*", "*.json")))
+    rel_c = {os.path.relpath(p, os.path.join(ROOT, "cassettes", "proton")) for p in cassettes}
+    rel_s = {os.path.relpath(p, os.path.join(ROOT, "conformance", "scenarios")) for p in scenarios}
+    for missing in sorted(rel_c ^ rel_s):
+        problems.append(f"{missing}: scenario or cassette missing")
+    for rel in sorted(rel_c & rel_s):
+        check_pair(os.path.join(ROOT, "conformance", "scenarios", rel),
+                   os.path.join(ROOT, "cassettes", "proton", rel), problems)
+    for p in problems:
+        print(p, file=sys.stderr)
+    print(f"{len(rel_c & rel_s)} scenario/cassette pairs checked, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+//! `proton-vcr cassette`: tools for cassette files.
+
+use crate::cassette;
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Work with cassette files.
+#[derive(Debug, Args)]
+pub struct CassetteArgs {
+    #[command(subcommand)]
+    pub command: CassetteCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CassetteCommand {
+    /// Scan cassettes for anything credential-like; exit 1 on a finding.
+    ///
+    /// Looks for AWS access key ids (AKIA…, ASIA…), secret-key-shaped strings,
+    /// session tokens, Authorization / X-Amz-Security-Token / Cookie headers and
+    /// presigned URL signatures. Findings are printed masked, as
+    /// FILE:LINE:COLUMN. Every *.json file below a folder is scanned, whether
+    /// or not it parses.
+    ///
+    /// As a pre-commit hook (.git/hooks/pre-commit):
+    ///   proton-vcr cassette check cassettes/
+    /// As a CI step:
+    ///   proton-vcr cassette check cassettes/ || exit 1
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// Cassette files or folders.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+pub async fn run(args: CassetteArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        CassetteCommand::Check { paths } => check(&paths),
+    }
+}
+
+fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in paths {
+        collect(path, &mut files)?;
+    }
+    files.sort();
+    let mut findings = 0;
+    for file in &files {
+        let bytes = std::fs::read(file)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read ({e})", file.display()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        for finding in cassette::secrets::scan(&text) {
+            findings += 1;
+            println!(
+                "{}:{}:{}: {} ({})",
+                file.display(),
+                finding.line,
+                finding.column,
+                finding.kind,
+                finding.excerpt
+            );
+        }
+    }
+    if findings > 0 {
+        eprintln!(
+            "{findings} credential-like value(s) in {} file(s) scanned: remove them (re-record with `proton-vcr record`, which never writes them) before committing",
+            files.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    eprintln!("{} file(s) scanned: no credentials found", files.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let metadata = std::fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot open ({e})", path.display()))?;
+    if metadata.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot list ({e})", path.display()))?
+    {
+        let entry = entry.map_err(|e| anyhow::anyhow!("{}: cannot list ({e})", path.display()))?;
+        let child = entry.path();
+        if child.is_dir() {
+            collect(&child, out)?;
+        } else if child.extension().is_some_and(|e| e == "json") {
+            out.push(child);
+        }
+    }
+    Ok(())
+}
