@@ -57,8 +57,16 @@ impl fmt::Display for Leak {
 /// values and bodies (before any encoding hides them).
 pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Result<(), Leak> {
     let parts = [
-        ("request", &interaction.request.headers, &interaction.request.body),
-        ("response", &interaction.response.headers, &interaction.response.body),
+        (
+            "request",
+            &interaction.request.headers,
+            &interaction.request.body,
+        ),
+        (
+            "response",
+            &interaction.response.headers,
+            &interaction.response.body,
+        ),
     ];
     for (side, headers, body) in parts {
         for (name, values) in headers.iter_grouped() {
@@ -69,7 +77,10 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
                 });
             }
             for value in values {
-                if let Some(what) = scan.find_secret(value.as_bytes()).or_else(|| scan.find_secret(name.as_bytes())) {
+                if let Some(what) = scan
+                    .find_secret(value.as_bytes())
+                    .or_else(|| scan.find_secret(name.as_bytes()))
+                {
                     return Err(Leak {
                         what: what.to_string(),
                         place: format!("the {side} header `{name}`"),
@@ -160,7 +171,10 @@ impl AccountRedaction {
     pub fn apply(&mut self, bytes: &mut [u8]) {
         for pattern in [&*ARN_ACCOUNT, &*NAMED_ACCOUNT] {
             for captures in pattern.captures_iter(bytes) {
-                if let Some(id) = captures.get(1).and_then(|m| std::str::from_utf8(m.as_bytes()).ok()) {
+                if let Some(id) = captures
+                    .get(1)
+                    .and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
+                {
                     if id != self.replacement {
                         self.known.insert(id.to_string());
                     }
@@ -213,7 +227,9 @@ mod tests {
     fn learns_named_account_members_and_hints() {
         let mut redaction = AccountRedaction::new("000000000000").unwrap();
         redaction.learn("999988887777");
-        let mut text = b"<Account>111122223333</Account> {\"OwnerAccountId\": \"555566667777\"} 999988887777".to_vec();
+        let mut text =
+            b"<Account>111122223333</Account> {\"OwnerAccountId\": \"555566667777\"} 999988887777"
+                .to_vec();
         redaction.apply(&mut text);
         assert_eq!(
             String::from_utf8(text).unwrap(),
@@ -230,7 +246,10 @@ mod tests {
     struct Canary;
     impl SecretScan for Canary {
         fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
-            bytes.windows(6).any(|w| w == b"CANARY").then_some("the canary")
+            bytes
+                .windows(6)
+                .any(|w| w == b"CANARY")
+                .then_some("the canary")
         }
     }
 
@@ -255,10 +274,16 @@ mod tests {
         assert_eq!(check_interaction(&clean, &Canary), Ok(()));
         let mut leaky = clean.clone();
         leaky.response.body = Body::Binary(b"\x00CANARY".to_vec());
-        assert_eq!(check_interaction(&leaky, &Canary).unwrap_err().to_string(), "the canary in the response body");
+        assert_eq!(
+            check_interaction(&leaky, &Canary).unwrap_err().to_string(),
+            "the canary in the response body"
+        );
         let mut cookie = clean.clone();
         cookie.request.headers.append("Cookie", "a=b".into());
-        assert_eq!(check_interaction(&cookie, &Canary).unwrap_err().to_string(), "a `cookie` header in the request");
+        assert_eq!(
+            check_interaction(&cookie, &Canary).unwrap_err().to_string(),
+            "a `cookie` header in the request"
+        );
         let mut uri = clean;
         uri.request.uri = "/?t=CANARY".into();
         assert!(check_interaction(&uri, &Canary).is_err());

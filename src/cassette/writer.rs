@@ -16,7 +16,9 @@
 //! that would leak is refused, and the exchanges in it are not recorded.
 
 use super::model::{Cassette, Interaction};
-use super::redact::{AccountRedaction, Leak, SECRET_HEADERS, SecretScan, check_bytes, check_interaction};
+use super::redact::{
+    AccountRedaction, Leak, SECRET_HEADERS, SecretScan, check_bytes, check_interaction,
+};
 use super::store::{CassetteError, load_file, to_bytes, write_atomic};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -79,8 +81,11 @@ pub struct Entry {
     pub scope: Option<(String, String)>,
 }
 
+/// Told when an entry is on disk, or why it is not.
+type Done = oneshot::Sender<Result<(), WriteError>>;
+
 enum Job {
-    Write(Entry, oneshot::Sender<Result<(), WriteError>>),
+    Write(Box<Entry>, Done),
     Close(oneshot::Sender<()>),
 }
 
@@ -101,14 +106,20 @@ impl CassetteWriter {
     /// Opens `path` according to the mode and writes it once, so a path that
     /// cannot be written fails now. `fresh` gives the name and provenance of
     /// a new file; an appended file keeps its own.
-    pub fn open(path: &Path, fresh: Cassette, options: WriterOptions) -> Result<Self, CassetteError> {
+    pub fn open(
+        path: &Path,
+        fresh: Cassette,
+        options: WriterOptions,
+    ) -> Result<Self, CassetteError> {
         let error = |message: String| CassetteError {
             path: path.to_path_buf(),
             position: None,
             message,
         };
         if path.is_dir() {
-            return Err(error("is a folder; record into a cassette file (e.g. cassettes/my-scenario.json)".into()));
+            return Err(error(
+                "is a folder; record into a cassette file (e.g. cassettes/my-scenario.json)".into(),
+            ));
         }
         let exists = path.exists();
         let cassette = match (options.mode, exists) {
@@ -120,8 +131,23 @@ impl CassetteWriter {
             (WriteMode::Append, true) => load_file(path)?.cassette,
             _ => fresh,
         };
-        let base_ms = cassette.interactions.iter().map(|i| i.elapsed_ms).max().unwrap_or(0);
-        let keys = (0..cassette.interactions.len() as u64).map(|i| (0, StartKey { since_first: Duration::ZERO, seq: i })).collect();
+        let base_ms = cassette
+            .interactions
+            .iter()
+            .map(|i| i.elapsed_ms)
+            .max()
+            .unwrap_or(0);
+        let keys = (0..cassette.interactions.len() as u64)
+            .map(|i| {
+                (
+                    0,
+                    StartKey {
+                        since_first: Duration::ZERO,
+                        seq: i,
+                    },
+                )
+            })
+            .collect();
         let mut state = State {
             path: path.to_path_buf(),
             cassette,
@@ -151,7 +177,9 @@ impl CassetteWriter {
     /// Records `entry`; returns once the file holding it is in place.
     pub async fn write(&self, entry: Entry) -> Result<(), WriteError> {
         let (done, wait) = oneshot::channel();
-        self.jobs.send(Job::Write(entry, done)).map_err(|_| WriteError::Closed)?;
+        self.jobs
+            .send(Job::Write(Box::new(entry), done))
+            .map_err(|_| WriteError::Closed)?;
         wait.await.unwrap_or(Err(WriteError::Closed))
     }
 
@@ -203,12 +231,14 @@ impl State {
         }
     }
 
-    fn write_batch(&mut self, batch: Vec<(Entry, oneshot::Sender<Result<(), WriteError>>)>) {
+    fn write_batch(&mut self, batch: Vec<(Box<Entry>, Done)>) {
         let mut added = Vec::new();
         let mut waiting = Vec::new();
         for (entry, done) in batch {
             if let Err(leak) = check_interaction(&entry.interaction, &*self.scan) {
-                tracing::error!("not recorded: {leak} (the client gets a 500; nothing was written)");
+                tracing::error!(
+                    "not recorded: {leak} (the client gets a 500; nothing was written)"
+                );
                 let _ = done.send(Err(WriteError::Secret(leak)));
                 continue;
             }
@@ -254,7 +284,10 @@ impl State {
     fn write(&mut self) -> Result<(), WriteError> {
         for (i, interaction) in self.cassette.interactions.iter().enumerate() {
             for headers in [&interaction.request.headers, &interaction.response.headers] {
-                if let Some((name, _)) = headers.iter_grouped().find(|(name, _)| SECRET_HEADERS.contains(name)) {
+                if let Some((name, _)) = headers
+                    .iter_grouped()
+                    .find(|(name, _)| SECRET_HEADERS.contains(name))
+                {
                     return Err(WriteError::Secret(Leak {
                         what: format!("a `{name}` header"),
                         place: format!("interaction {i}"),
@@ -267,8 +300,12 @@ impl State {
             redaction.apply(&mut bytes);
         }
         check_bytes(&bytes, &*self.scan).map_err(WriteError::Secret)?;
-        write_atomic(&self.path, &bytes)
-            .map_err(|e| WriteError::Io(format!("cannot write the cassette {}: {e}", self.path.display())))
+        write_atomic(&self.path, &bytes).map_err(|e| {
+            WriteError::Io(format!(
+                "cannot write the cassette {}: {e}",
+                self.path.display()
+            ))
+        })
     }
 }
 
@@ -304,31 +341,53 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cassette::{Body, Headers, Provenance, RecordedRequest, RecordedResponse, load_file};
+    use crate::cassette::{
+        Body, Headers, Provenance, RecordedRequest, RecordedResponse, load_file,
+    };
 
     struct NoSecrets;
     impl SecretScan for NoSecrets {
         fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
-            bytes.windows(6).any(|w| w == b"SECRET").then_some("the canary")
+            bytes
+                .windows(6)
+                .any(|w| w == b"SECRET")
+                .then_some("the canary")
         }
     }
 
     fn fresh() -> Cassette {
         Cassette {
             name: "t".into(),
-            provenance: Provenance::recorded("http://127.0.0.1:1", "proton", "us-east-1", rfc3339(UNIX_EPOCH)),
+            provenance: Provenance::recorded(
+                "http://127.0.0.1:1",
+                "proton",
+                "us-east-1",
+                rfc3339(UNIX_EPOCH),
+            ),
             interactions: Vec::new(),
         }
     }
 
     fn entry(ms: u64, seq: u64, body: &str) -> Entry {
         Entry {
-            start: StartKey { since_first: Duration::from_millis(ms), seq },
+            start: StartKey {
+                since_first: Duration::from_millis(ms),
+                seq,
+            },
             interaction: Interaction {
                 elapsed_ms: 0,
                 note: None,
-                request: RecordedRequest { method: "POST".into(), uri: "/".into(), headers: Headers::default(), body: Body::Text(body.into()) },
-                response: RecordedResponse { status: 200, headers: Headers::default(), body: Body::Empty },
+                request: RecordedRequest {
+                    method: "POST".into(),
+                    uri: "/".into(),
+                    headers: Headers::default(),
+                    body: Body::Text(body.into()),
+                },
+                response: RecordedResponse {
+                    status: 200,
+                    headers: Headers::default(),
+                    body: Body::Empty,
+                },
             },
             account_hint: None,
             scope: None,
@@ -336,7 +395,11 @@ mod tests {
     }
 
     fn options(mode: WriteMode) -> WriterOptions {
-        WriterOptions { mode, scan: Arc::new(NoSecrets), redaction: None }
+        WriterOptions {
+            mode,
+            scan: Arc::new(NoSecrets),
+            redaction: None,
+        }
     }
 
     #[tokio::test]
@@ -344,16 +407,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.json");
         let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::New)).unwrap();
-        assert_eq!(load_file(&path).unwrap().cassette.interactions.len(), 0, "written at open");
+        assert_eq!(
+            load_file(&path).unwrap().cassette.interactions.len(),
+            0,
+            "written at open"
+        );
         writer.write(entry(30, 2, "late")).await.unwrap();
         writer.write(entry(10, 1, "early")).await.unwrap();
         let refused = writer.write(entry(20, 3, "a SECRET")).await.unwrap_err();
         assert!(matches!(refused, WriteError::Secret(_)), "{refused}");
         writer.close().await;
-        assert_eq!(writer.write(entry(40, 4, "after")).await, Err(WriteError::Closed));
+        assert_eq!(
+            writer.write(entry(40, 4, "after")).await,
+            Err(WriteError::Closed)
+        );
         let interactions = load_file(&path).unwrap().cassette.interactions;
-        let bodies: Vec<_> = interactions.iter().map(|i| (i.elapsed_ms, i.request.body.describe())).collect();
-        assert_eq!(bodies, [(10, "early".to_string()), (30, "late".to_string())]);
+        let bodies: Vec<_> = interactions
+            .iter()
+            .map(|i| (i.elapsed_ms, i.request.body.describe()))
+            .collect();
+        assert_eq!(
+            bodies,
+            [(10, "early".to_string()), (30, "late".to_string())]
+        );
     }
 
     #[tokio::test]
@@ -363,13 +439,24 @@ mod tests {
         let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::New)).unwrap();
         writer.write(entry(5, 0, "first run")).await.unwrap();
         writer.close().await;
-        let error = CassetteWriter::open(&path, fresh(), options(WriteMode::New)).err().unwrap();
+        let error = CassetteWriter::open(&path, fresh(), options(WriteMode::New))
+            .err()
+            .unwrap();
         assert!(error.to_string().contains("--mode append"), "{error}");
         let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::Append)).unwrap();
         writer.write(entry(0, 0, "second run")).await.unwrap();
         writer.close().await;
-        let bodies: Vec<_> = load_file(&path).unwrap().cassette.interactions.iter().map(|i| (i.elapsed_ms, i.request.body.describe())).collect();
-        assert_eq!(bodies, [(5, "first run".to_string()), (5, "second run".to_string())]);
+        let bodies: Vec<_> = load_file(&path)
+            .unwrap()
+            .cassette
+            .interactions
+            .iter()
+            .map(|i| (i.elapsed_ms, i.request.body.describe()))
+            .collect();
+        assert_eq!(
+            bodies,
+            [(5, "first run".to_string()), (5, "second run".to_string())]
+        );
         let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::Overwrite)).unwrap();
         writer.close().await;
         assert!(load_file(&path).unwrap().cassette.interactions.is_empty());
@@ -378,7 +465,13 @@ mod tests {
     #[test]
     fn formats_timestamps() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_millis(1_777_636_800_250)), "2026-05-01T12:00:00.250Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(1_777_636_800_250)),
+            "2026-05-01T12:00:00.250Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000Z"
+        );
     }
 }

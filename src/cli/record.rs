@@ -107,8 +107,18 @@ pub struct ForwardArgs {
 
 impl ForwardArgs {
     /// The configuration these flags describe, writing `cassette`.
-    pub fn into_config(self, cassette: PathBuf, listen: SocketAddr, max_body_bytes: usize) -> RecordConfig {
-        let mut config = RecordConfig::new(cassette, CredentialSource::Chain { profile: self.profile });
+    pub fn into_config(
+        self,
+        cassette: PathBuf,
+        listen: SocketAddr,
+        max_body_bytes: usize,
+    ) -> RecordConfig {
+        let mut config = RecordConfig::new(
+            cassette,
+            CredentialSource::Chain {
+                profile: self.profile,
+            },
+        );
         config.upstream = self.upstream;
         config.region = self.region;
         config.service = self.service;
@@ -131,7 +141,9 @@ impl ForwardArgs {
 }
 
 pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.forward.into_config(args.cassette, args.listen, args.max_body_bytes);
+    let mut config = args
+        .forward
+        .into_config(args.cassette, args.listen, args.max_body_bytes);
     config.mode = args.mode;
     config.name = args.name;
     serve(config).await

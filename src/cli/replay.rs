@@ -1,10 +1,10 @@
 //! `proton-vcr replay`.
 
+use super::record::ForwardArgs;
 use crate::cassette;
 use crate::http::Limits;
 use crate::matcher::{MatchOptions, Repeats, TokenPath};
 use crate::proxy::ReplayServer;
-use super::record::ForwardArgs;
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
@@ -80,12 +80,17 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         repeats: args.repeats,
     };
     if args.on_miss == OnMiss::Record {
-        let mut config = args.forward.into_config(args.cassette, args.listen, args.max_body_bytes);
+        let mut config = args
+            .forward
+            .into_config(args.cassette, args.listen, args.max_body_bytes);
         config.replay = Some(options);
         return super::record::serve(config).await;
     }
     let cassettes = cassette::load(&args.cassette)?;
-    let interactions: usize = cassettes.iter().map(|c| c.cassette.interactions.len()).sum();
+    let interactions: usize = cassettes
+        .iter()
+        .map(|c| c.cassette.interactions.len())
+        .sum();
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
         ..Limits::default()

@@ -90,15 +90,27 @@ impl fmt::Display for UpstreamError {
         let (what, hint) = match self.kind {
             UpstreamErrorKind::Config => ("cannot set up the upstream client", ""),
             UpstreamErrorKind::Dns => ("the host name does not resolve", "; check --upstream"),
-            UpstreamErrorKind::Refused => ("connection refused", "; is the endpoint up and the port right?"),
-            UpstreamErrorKind::Timeout => ("timed out", "; raise --connect-timeout or --upstream-timeout if the endpoint is slow"),
+            UpstreamErrorKind::Refused => (
+                "connection refused",
+                "; is the endpoint up and the port right?",
+            ),
+            UpstreamErrorKind::Timeout => (
+                "timed out",
+                "; raise --connect-timeout or --upstream-timeout if the endpoint is slow",
+            ),
             UpstreamErrorKind::Tls => (
                 "the TLS handshake failed",
                 "; for a private or test endpoint, pass its CA certificate with --upstream-ca",
             ),
-            UpstreamErrorKind::Reset => ("the connection was reset or closed before a full answer", ""),
+            UpstreamErrorKind::Reset => (
+                "the connection was reset or closed before a full answer",
+                "",
+            ),
             UpstreamErrorKind::TooLarge => ("the answer is larger than the response limit", ""),
-            UpstreamErrorKind::Protocol => ("the upstream did not answer in HTTP", "; is it the right port and scheme?"),
+            UpstreamErrorKind::Protocol => (
+                "the upstream did not answer in HTTP",
+                "; is it the right port and scheme?",
+            ),
         };
         write!(f, "{} ({what}: {}){hint}", self.target, self.detail)
     }
@@ -173,7 +185,9 @@ impl Upstream {
     /// reads the whole answer. Hop-by-hop headers are dropped both ways.
     pub async fn send(&self, request: &Request) -> Result<Response, UpstreamError> {
         let target = match (request.uri.scheme_str(), request.uri.authority()) {
-            (Some(scheme @ ("http" | "https")), Some(authority)) => format!("{scheme}://{authority}"),
+            (Some(scheme @ ("http" | "https")), Some(authority)) => {
+                format!("{scheme}://{authority}")
+            }
             _ => {
                 return Err(UpstreamError::new(
                     UpstreamErrorKind::Config,
@@ -236,18 +250,29 @@ fn without_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
 }
 
 fn add_pem_roots(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), UpstreamError> {
-    let config_error = |detail: String| UpstreamError::new(UpstreamErrorKind::Config, path.display().to_string(), detail);
-    let pem = std::fs::read(path).map_err(|e| config_error(format!("cannot read the CA file: {e}")))?;
+    let config_error = |detail: String| {
+        UpstreamError::new(
+            UpstreamErrorKind::Config,
+            path.display().to_string(),
+            detail,
+        )
+    };
+    let pem =
+        std::fs::read(path).map_err(|e| config_error(format!("cannot read the CA file: {e}")))?;
     let mut added = 0;
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
         let cert = cert.map_err(|e| config_error(format!("the CA file is not valid PEM: {e}")))?;
-        roots
-            .add(cert)
-            .map_err(|e| config_error(format!("the CA file holds a certificate rustls cannot use: {e}")))?;
+        roots.add(cert).map_err(|e| {
+            config_error(format!(
+                "the CA file holds a certificate rustls cannot use: {e}"
+            ))
+        })?;
         added += 1;
     }
     if added == 0 {
-        return Err(config_error("the CA file holds no `BEGIN CERTIFICATE` block".into()));
+        return Err(config_error(
+            "the CA file holds no `BEGIN CERTIFICATE` block".into(),
+        ));
     }
     Ok(())
 }
@@ -262,16 +287,20 @@ fn classify(error: &(dyn StdError + 'static), handshake: bool, target: &str) -> 
         if e.is::<rustls::Error>() {
             kind = Some(UpstreamErrorKind::Tls);
         } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
                 kind = Some(UpstreamErrorKind::Tls);
             } else {
                 use std::io::ErrorKind as K;
                 kind = kind.or(match io.kind() {
                     K::ConnectionRefused => Some(UpstreamErrorKind::Refused),
                     K::TimedOut => Some(UpstreamErrorKind::Timeout),
-                    K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
-                        Some(UpstreamErrorKind::Reset)
-                    }
+                    K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::BrokenPipe
+                    | K::UnexpectedEof => Some(UpstreamErrorKind::Reset),
                     _ => None,
                 });
             }
@@ -331,13 +360,19 @@ mod tests {
         let request = Request::new(Method::GET, &format!("http://{addr}/")).unwrap();
         let error = upstream.send(&request).await.unwrap_err();
         assert_eq!(error.kind, UpstreamErrorKind::Refused, "{error}");
-        assert!(error.to_aws_error().message.contains("connection refused"), "{error}");
+        assert!(
+            error.to_aws_error().message.contains("connection refused"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
     async fn a_relative_uri_is_a_config_error() {
         let upstream = Upstream::new(UpstreamOptions::default()).unwrap();
-        let error = upstream.send(&Request::new(Method::GET, "/x").unwrap()).await.unwrap_err();
+        let error = upstream
+            .send(&Request::new(Method::GET, "/x").unwrap())
+            .await
+            .unwrap_err();
         assert_eq!(error.kind, UpstreamErrorKind::Config);
     }
 
@@ -346,7 +381,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ca.pem");
         std::fs::write(&path, "not a certificate").unwrap();
-        let options = UpstreamOptions { ca_file: Some(path), ..Default::default() };
+        let options = UpstreamOptions {
+            ca_file: Some(path),
+            ..Default::default()
+        };
         let error = Upstream::new(options).err().unwrap();
         assert!(error.to_string().contains("BEGIN CERTIFICATE"), "{error}");
     }

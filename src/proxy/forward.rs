@@ -8,7 +8,9 @@
 
 use crate::http::upstream::HOP_BY_HOP;
 use crate::http::{AwsError, Origin, Request, Response, Upstream};
-use crate::sigv4::{ClientKey, Scope, SignError, Signer, scope_from_host, strip_client_signature, verify_request};
+use crate::sigv4::{
+    ClientKey, Scope, SignError, Signer, scope_from_host, strip_client_signature, verify_request,
+};
 use http::Uri;
 use std::sync::Arc;
 
@@ -53,9 +55,15 @@ impl Forward {
             .map_err(|e| format!("--upstream `{upstream_url}` is not a URL ({e})"))?;
         let scheme = match uri.scheme_str() {
             Some(scheme @ ("http" | "https")) => scheme,
-            _ => return Err(format!("--upstream `{upstream_url}` must start with https:// (or http:// for a local emulator)")),
+            _ => {
+                return Err(format!(
+                    "--upstream `{upstream_url}` must start with https:// (or http:// for a local emulator)"
+                ));
+            }
         };
-        let host = uri.host().ok_or_else(|| format!("--upstream `{upstream_url}` has no host"))?;
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("--upstream `{upstream_url}` has no host"))?;
         if uri.query().is_some() {
             return Err(format!("--upstream `{upstream_url}` must not have a query"));
         }
@@ -83,20 +91,36 @@ impl Forward {
     /// The scope a request with no SigV4 scope of its own is signed for, if
     /// the flags and the upstream host tell.
     pub fn fallback_scope(&self) -> Option<Scope> {
-        let host = self.base.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or("");
+        let host = self
+            .base
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or("");
         let guessed = scope_from_host(host);
-        let region = self.region.clone().or_else(|| guessed.as_ref().map(|s| s.region.clone()))?;
-        let service = self.service.clone().or_else(|| guessed.map(|s| s.service))?;
+        let region = self
+            .region
+            .clone()
+            .or_else(|| guessed.as_ref().map(|s| s.region.clone()))?;
+        let service = self
+            .service
+            .clone()
+            .or_else(|| guessed.map(|s| s.service))?;
         Some(Scope { region, service })
     }
 
     pub async fn forward(&self, request: &Request) -> Result<Forwarded, AwsError> {
         if let Some(key) = &self.client_key {
-            if let Err(reason) = verify_request(request, &key.access_key_id, &key.secret_access_key) {
+            if let Err(reason) = verify_request(request, &key.access_key_id, &key.secret_access_key)
+            {
                 tracing::warn!(method = %request.method, path = request.uri.path(), "rejected a client: {reason}");
                 return Err(AwsError::new(
                     Origin::Forbidden,
-                    if is_form(request) { "SignatureDoesNotMatch" } else { "InvalidSignatureException" },
+                    if is_form(request) {
+                        "SignatureDoesNotMatch"
+                    } else {
+                        "InvalidSignatureException"
+                    },
                     format!("proton-vcr: {reason}"),
                 ));
             }
@@ -115,15 +139,31 @@ impl Forward {
         let recorded = unsigned.request.clone();
         let target = format!("{}{}", self.base, recorded.uri);
         unsigned.request.uri = target.parse().map_err(|e| {
-            AwsError::new(Origin::Client, "InvalidRequest", format!("proton-vcr cannot forward to `{target}`: {e}"))
+            AwsError::new(
+                Origin::Client,
+                "InvalidRequest",
+                format!("proton-vcr cannot forward to `{target}`: {e}"),
+            )
         })?;
-        let signed = self.signer.sign(unsigned, &scope).await.map_err(|e| match e {
-            SignError::Credentials(e) => {
-                tracing::error!("{e}");
-                AwsError::new(Origin::Internal, "ProxyCredentialsException", format!("proton-vcr has no usable AWS credentials: {e}"))
-            }
-            SignError::Request(message) => AwsError::new(Origin::Client, "InvalidRequest", format!("proton-vcr: {message}")),
-        })?;
+        let signed = self
+            .signer
+            .sign(unsigned, &scope)
+            .await
+            .map_err(|e| match e {
+                SignError::Credentials(e) => {
+                    tracing::error!("{e}");
+                    AwsError::new(
+                        Origin::Internal,
+                        "ProxyCredentialsException",
+                        format!("proton-vcr has no usable AWS credentials: {e}"),
+                    )
+                }
+                SignError::Request(message) => AwsError::new(
+                    Origin::Client,
+                    "InvalidRequest",
+                    format!("proton-vcr: {message}"),
+                ),
+            })?;
         let response = self.upstream.send(&signed.request).await.map_err(|e| {
             tracing::warn!(method = %request.method, path = request.uri.path(), "not recorded: {e}");
             e.to_aws_error()

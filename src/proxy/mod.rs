@@ -105,8 +105,12 @@ impl Handler for Proxy {
         let Some(forward) = &self.forward else {
             return match &miss {
                 Some(miss) => miss_error(miss).to_response_for(&request),
-                None => AwsError::new(Origin::Internal, "InternalFailure", "this proxy has no phase that answers requests")
-                    .to_response_for(&request),
+                None => AwsError::new(
+                    Origin::Internal,
+                    "InternalFailure",
+                    "this proxy has no phase that answers requests",
+                )
+                .to_response_for(&request),
             };
         };
         if let Some(miss) = &miss {

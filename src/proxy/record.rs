@@ -10,8 +10,9 @@ use super::Proxy;
 use super::forward::{Forward, Forwarded};
 use super::replay::Replay;
 use crate::cassette::{
-    self, AccountRedaction, Cassette, CassetteError, CassetteWriter, Entry, Interaction, Provenance,
-    RecordedRequest, RecordedResponse, SecretScan, StartKey, WriteError, WriteMode, WriterOptions,
+    self, AccountRedaction, Cassette, CassetteError, CassetteWriter, Entry, Interaction,
+    Provenance, RecordedRequest, RecordedResponse, SecretScan, StartKey, WriteError, WriteMode,
+    WriterOptions,
 };
 use crate::http::{AwsError, Limits, Origin, Server, Upstream, UpstreamError, UpstreamOptions};
 use crate::matcher::{MatchOptions, Matcher};
@@ -61,7 +62,10 @@ impl Record {
                 response: RecordedResponse::from_exchange(&forwarded.response),
             },
             account_hint: forwarded.account_id.clone(),
-            scope: Some((forwarded.scope.region.clone(), forwarded.scope.service.clone())),
+            scope: Some((
+                forwarded.scope.region.clone(),
+                forwarded.scope.service.clone(),
+            )),
         };
         match self.writer.write(entry).await {
             Ok(()) => Ok(()),
@@ -76,7 +80,9 @@ impl Record {
             Err(error) => Err(AwsError::new(
                 Origin::Internal,
                 "RecordingFailedException",
-                format!("proton-vcr could not record this exchange ({error}); the upstream did process the request"),
+                format!(
+                    "proton-vcr could not record this exchange ({error}); the upstream did process the request"
+                ),
             )),
         }
     }
@@ -156,7 +162,10 @@ impl fmt::Display for RecordError {
             RecordError::Upstream(e) => write!(f, "{e}"),
             RecordError::Cassette(e) => write!(f, "{e}"),
             RecordError::Listen(addr, e) => {
-                write!(f, "cannot listen on {addr}: {e} (is the port in use? try --listen 127.0.0.1:0)")
+                write!(
+                    f,
+                    "cannot listen on {addr}: {e} (is the port in use? try --listen 127.0.0.1:0)"
+                )
             }
         }
     }
@@ -183,7 +192,10 @@ impl RecordServer {
             )));
         }
         if config.allow_remote && config.client_key.is_none() {
-            tracing::warn!("--allow-remote without --client-key: anyone who can reach {} spends your AWS credentials", config.listen);
+            tracing::warn!(
+                "--allow-remote without --client-key: anyone who can reach {} spends your AWS credentials",
+                config.listen
+            );
         }
         let redaction = config
             .redact_account_id
@@ -195,7 +207,10 @@ impl RecordServer {
             .await
             .map_err(RecordError::Credentials)?;
         let signer = Arc::new(Signer::new(keyring));
-        let upstream_url = match (&config.upstream, config.region.as_deref().or(signer.region())) {
+        let upstream_url = match (
+            &config.upstream,
+            config.region.as_deref().or(signer.region()),
+        ) {
             (Some(url), _) => url.clone(),
             (None, Some(region)) => format!("https://proton.{region}.amazonaws.com"),
             (None, None) => {
@@ -204,7 +219,8 @@ impl RecordServer {
                 ));
             }
         };
-        let upstream = Upstream::new(config.upstream_options.clone()).map_err(RecordError::Upstream)?;
+        let upstream =
+            Upstream::new(config.upstream_options.clone()).map_err(RecordError::Upstream)?;
         let forward = Forward::new(
             upstream,
             &upstream_url,
@@ -216,19 +232,30 @@ impl RecordServer {
         .map_err(RecordError::Config)?;
 
         let replay = match &config.replay {
-            Some(options) => Some(Replay::new(Matcher::new(replay_cassettes(&config)?, options.clone()))),
+            Some(options) => Some(Replay::new(Matcher::new(
+                replay_cassettes(&config)?,
+                options.clone(),
+            ))),
             None => None,
         };
-        let mode = if replay.is_some() { WriteMode::Append } else { config.mode };
+        let mode = if replay.is_some() {
+            WriteMode::Append
+        } else {
+            config.mode
+        };
         let fallback = forward.fallback_scope();
-        let mut provenance = Provenance::recorded(forward.base(), "", "", cassette::rfc3339(SystemTime::now()));
-        provenance.service = config.service.clone().or_else(|| fallback.as_ref().map(|s| s.service.clone()));
+        let mut provenance =
+            Provenance::recorded(forward.base(), "", "", cassette::rfc3339(SystemTime::now()));
+        provenance.service = config
+            .service
+            .clone()
+            .or_else(|| fallback.as_ref().map(|s| s.service.clone()));
         provenance.region = config.region.clone().or_else(|| fallback.map(|s| s.region));
         let name = config.name.clone().unwrap_or_else(|| {
-            config
-                .cassette
-                .file_stem()
-                .map_or_else(|| "recording".to_string(), |s| s.to_string_lossy().into_owned())
+            config.cassette.file_stem().map_or_else(
+                || "recording".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            )
         });
         let fresh = Cassette {
             name,
@@ -236,8 +263,16 @@ impl RecordServer {
             interactions: Vec::new(),
         };
         let scan: Arc<dyn SecretScan> = signer;
-        let writer = CassetteWriter::open(&config.cassette, fresh, WriterOptions { mode, scan, redaction })
-            .map_err(RecordError::Cassette)?;
+        let writer = CassetteWriter::open(
+            &config.cassette,
+            fresh,
+            WriterOptions {
+                mode,
+                scan,
+                redaction,
+            },
+        )
+        .map_err(RecordError::Cassette)?;
         let upstream = forward.base().to_string();
         let proxy = Arc::new(Proxy {
             replay,
@@ -296,5 +331,7 @@ fn replay_cassettes(config: &RecordConfig) -> Result<Vec<cassette::LoadedCassett
     if !config.cassette.exists() {
         return Ok(Vec::new());
     }
-    Ok(vec![cassette::load_file(&config.cassette).map_err(RecordError::Cassette)?])
+    Ok(vec![
+        cassette::load_file(&config.cassette).map_err(RecordError::Cassette)?,
+    ])
 }

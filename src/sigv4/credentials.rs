@@ -42,7 +42,10 @@ impl fmt::Debug for StaticCredentials {
         f.debug_struct("StaticCredentials")
             .field("access_key_id", &"** redacted **")
             .field("secret_access_key", &"** redacted **")
-            .field("session_token", &self.session_token.as_ref().map(|_| "** redacted **"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "** redacted **"),
+            )
             .finish()
     }
 }
@@ -83,7 +86,10 @@ struct Secrets {
 impl Keyring {
     /// Builds the provider and fetches credentials once, so a missing or
     /// expired login fails at start rather than on the first request.
-    pub async fn load(source: &CredentialSource, region: Option<&str>) -> Result<Self, CredentialsError> {
+    pub async fn load(
+        source: &CredentialSource,
+        region: Option<&str>,
+    ) -> Result<Self, CredentialsError> {
         let (provider, region) = match source {
             CredentialSource::Static(creds) => (
                 SharedCredentialsProvider::new(Credentials::new(
@@ -172,7 +178,11 @@ impl Keyring {
         let mut patterns = Vec::new();
         let mut needles = Vec::new();
         for (kind, value) in &seen.values {
-            for form in [value.clone(), percent_encode(value, false), percent_encode(value, true)] {
+            for form in [
+                value.clone(),
+                percent_encode(value, false),
+                percent_encode(value, true),
+            ] {
                 if !patterns.contains(&regex::escape(&form)) {
                     patterns.push(regex::escape(&form));
                     needles.push(*kind);
@@ -190,7 +200,11 @@ impl Keyring {
     pub fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
         let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
         match &seen.set {
-            Some(set) => set.matches(bytes).iter().next().and_then(|i| seen.needles.get(i).copied()),
+            Some(set) => set
+                .matches(bytes)
+                .iter()
+                .next()
+                .and_then(|i| seen.needles.get(i).copied()),
             None => seen
                 .values
                 .iter()
@@ -249,16 +263,36 @@ mod tests {
     #[tokio::test]
     async fn finds_every_secret_raw_or_percent_encoded() {
         let keyring = Keyring::load(&canary(), None).await.unwrap();
-        assert_eq!(keyring.find_secret(b"{\"k\":\"AKIACANARY0000000001\"}"), Some("the access key id in use"));
-        assert_eq!(keyring.find_secret(b"x canary/secret+key=0123456789abcdefghij y"), Some("the secret access key in use"));
-        assert_eq!(keyring.find_secret(b"t=canary%2Fsecret%2Bkey%3D0123456789abcdefghij"), Some("the secret access key in use"));
-        assert_eq!(keyring.find_secret(b"IQoJcanary%2f%2ftoken%2bvalue%3d%3d"), Some("the session token in use"));
-        assert_eq!(keyring.find_secret(b"nothing to see: AKIACANARY000000000"), None);
+        assert_eq!(
+            keyring.find_secret(b"{\"k\":\"AKIACANARY0000000001\"}"),
+            Some("the access key id in use")
+        );
+        assert_eq!(
+            keyring.find_secret(b"x canary/secret+key=0123456789abcdefghij y"),
+            Some("the secret access key in use")
+        );
+        assert_eq!(
+            keyring.find_secret(b"t=canary%2Fsecret%2Bkey%3D0123456789abcdefghij"),
+            Some("the secret access key in use")
+        );
+        assert_eq!(
+            keyring.find_secret(b"IQoJcanary%2f%2ftoken%2bvalue%3d%3d"),
+            Some("the session token in use")
+        );
+        assert_eq!(
+            keyring.find_secret(b"nothing to see: AKIACANARY000000000"),
+            None
+        );
     }
 
     #[test]
     fn debug_output_hides_static_credentials() {
         let text = format!("{:?}", canary());
-        assert!(!text.contains("AKIACANARY") && !text.contains("canary/secret") && !text.contains("IQoJ"), "{text}");
+        assert!(
+            !text.contains("AKIACANARY")
+                && !text.contains("canary/secret")
+                && !text.contains("IQoJ"),
+            "{text}"
+        );
     }
 }

@@ -74,12 +74,20 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
         .split('&')
         .filter(|segment| !segment.is_empty())
         .filter(|segment| {
-            let key = form_pairs(segment).into_iter().next().map(|(k, _)| k).unwrap_or_default();
+            let key = form_pairs(segment)
+                .into_iter()
+                .next()
+                .map(|(k, _)| k)
+                .unwrap_or_default();
             !PRESIGN_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
         })
         .collect();
     let path = request.uri.path();
-    let target = if kept.is_empty() { path.to_string() } else { format!("{path}?{}", kept.join("&")) };
+    let target = if kept.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
     // The target was taken from a parsed URI, so it parses again; if not, the
     // request keeps its URI minus nothing, which only loses the stripping of
     // presigned parameters on a request the upstream would reject anyway.
@@ -141,7 +149,11 @@ impl Signer {
     /// Signs `unsigned`, whose URI must already be the absolute upstream URI,
     /// for `scope`. Host is set from that URI.
     pub async fn sign(&self, unsigned: Unsigned, scope: &Scope) -> Result<Signed, SignError> {
-        let creds = self.keyring.credentials().await.map_err(SignError::Credentials)?;
+        let creds = self
+            .keyring
+            .credentials()
+            .await
+            .map_err(SignError::Credentials)?;
         let account_id = creds.account_id().map(|a| a.as_str().to_string());
         let identity: Identity = creds.into();
         let mut request = unsigned.request;
@@ -185,12 +197,19 @@ impl Signer {
         let (headers, _params) = instructions.into_parts();
         for header in headers {
             let name = HeaderName::from_static(header.name());
-            let mut value = HeaderValue::from_str(header.value())
-                .map_err(|_| SignError::Request(format!("the signer produced an invalid `{}` header", header.name())))?;
+            let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
+                SignError::Request(format!(
+                    "the signer produced an invalid `{}` header",
+                    header.name()
+                ))
+            })?;
             value.set_sensitive(header.sensitive());
             request.headers.insert(name, value);
         }
-        Ok(Signed { request, account_id })
+        Ok(Signed {
+            request,
+            account_id,
+        })
     }
 }
 
@@ -239,7 +258,10 @@ mod tests {
         .unwrap();
         for (name, value) in [
             ("host", "127.0.0.1:4751"),
-            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDDUMMY/20260501/eu-west-1/proton/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDDUMMY/20260501/eu-west-1/proton/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+            ),
             ("x-amz-date", "20260501T120000Z"),
             ("x-amz-security-token", "dummy-token"),
             ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
@@ -257,10 +279,16 @@ mod tests {
             assert!(!unsigned.request.headers.contains_key(*name), "{name} kept");
         }
         assert_eq!(unsigned.request.uri.to_string(), "/things?b=2&a=1");
-        assert_eq!(unsigned.request.header("x-amz-target"), Some("AwsProton20200720.ListEnvironments"));
+        assert_eq!(
+            unsigned.request.header("x-amz-target"),
+            Some("AwsProton20200720.ListEnvironments")
+        );
         assert_eq!(
             unsigned.client_scope,
-            Some(Scope { region: "eu-west-1".into(), service: "proton".into() }),
+            Some(Scope {
+                region: "eu-west-1".into(),
+                service: "proton".into()
+            }),
             "the Authorization scope wins over the query's"
         );
         assert!(unsigned.payload_header);
@@ -271,14 +299,26 @@ mod tests {
         let mut request = client_request();
         request.headers.remove("authorization");
         let unsigned = strip_client_signature(&request);
-        assert_eq!(unsigned.client_scope, Some(Scope { region: "us-west-2".into(), service: "sqs".into() }));
+        assert_eq!(
+            unsigned.client_scope,
+            Some(Scope {
+                region: "us-west-2".into(),
+                service: "sqs".into()
+            })
+        );
     }
 
     #[test]
     fn host_headers_leave_out_default_ports() {
         let host = |uri: &str| host_header(&uri.parse().unwrap());
-        assert_eq!(host("https://proton.us-east-1.amazonaws.com:443/"), Some("proton.us-east-1.amazonaws.com".into()));
-        assert_eq!(host("http://127.0.0.1:4566/"), Some("127.0.0.1:4566".into()));
+        assert_eq!(
+            host("https://proton.us-east-1.amazonaws.com:443/"),
+            Some("proton.us-east-1.amazonaws.com".into())
+        );
+        assert_eq!(
+            host("http://127.0.0.1:4566/"),
+            Some("127.0.0.1:4566".into())
+        );
         assert_eq!(host("/relative"), None);
     }
 
@@ -296,16 +336,30 @@ mod tests {
         .unwrap();
         let signer = Signer::new(keyring);
         let mut unsigned = strip_client_signature(&client_request());
-        unsigned.request.uri = "https://proton.eu-west-1.amazonaws.com/things?b=2&a=1".parse().unwrap();
-        let scope = Scope { region: "eu-west-1".into(), service: "proton".into() };
+        unsigned.request.uri = "https://proton.eu-west-1.amazonaws.com/things?b=2&a=1"
+            .parse()
+            .unwrap();
+        let scope = Scope {
+            region: "eu-west-1".into(),
+            service: "proton".into(),
+        };
         let signed = signer.sign(unsigned, &scope).await.unwrap().request;
-        assert_eq!(signed.header("host"), Some("proton.eu-west-1.amazonaws.com"));
+        assert_eq!(
+            signed.header("host"),
+            Some("proton.eu-west-1.amazonaws.com")
+        );
         let auth = ClientSignature::parse(signed.header("authorization").unwrap()).unwrap();
         assert_eq!(auth.access_key_id, "AKIAREAL000000000000");
         assert_eq!(auth.scope, scope);
         assert!(auth.signed_headers.contains(&"x-amz-target".to_string()));
-        assert!(auth.signed_headers.contains(&"x-amz-content-sha256".to_string()));
+        assert!(
+            auth.signed_headers
+                .contains(&"x-amz-content-sha256".to_string())
+        );
         assert_eq!(signed.header("x-amz-security-token"), Some("real-token"));
-        assert_ne!(signed.header("x-amz-content-sha256"), Some("UNSIGNED-PAYLOAD"));
+        assert_ne!(
+            signed.header("x-amz-content-sha256"),
+            Some("UNSIGNED-PAYLOAD")
+        );
     }
 }

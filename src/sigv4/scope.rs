@@ -36,7 +36,9 @@ impl ClientSignature {
         let mut signed_headers = None;
         let mut signature = None;
         for part in rest.split(',') {
-            let Some((key, value)) = part.trim().split_once('=') else { continue };
+            let Some((key, value)) = part.trim().split_once('=') else {
+                continue;
+            };
             match key.trim() {
                 "Credential" => credential = Some(value.trim()),
                 "SignedHeaders" => signed_headers = Some(value.trim()),
@@ -98,7 +100,11 @@ pub fn parse_credential(credential: &str) -> Result<(String, String, Scope), Str
 pub fn scope_from_host(host: &str) -> Option<Scope> {
     let host = host.to_ascii_lowercase();
     let host = host.rsplit_once(':').map_or(host.as_str(), |(h, port)| {
-        if port.chars().all(|c| c.is_ascii_digit()) { h } else { host.as_str() }
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host.as_str()
+        }
     });
     let (labels, china) = if let Some(rest) = host.strip_suffix(".amazonaws.com.cn") {
         (rest, true)
@@ -167,8 +173,12 @@ fn signing_name(prefix: &str) -> &str {
 fn looks_like_region(label: &str) -> bool {
     let parts: Vec<&str> = label.split('-').collect();
     parts.len() >= 3
-        && parts.first().is_some_and(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts.last().is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts
+            .first()
+            .is_some_and(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -189,18 +199,39 @@ mod tests {
         let parsed = ClientSignature::parse(auth).unwrap();
         assert_eq!(parsed.access_key_id, "AKIDEXAMPLE");
         assert_eq!(parsed.date, "20260501");
-        assert_eq!(parsed.scope, Scope { region: "eu-west-1".into(), service: "proton".into() });
-        assert_eq!(parsed.signed_headers, ["content-type", "host", "x-amz-date", "x-amz-target"]);
+        assert_eq!(
+            parsed.scope,
+            Scope {
+                region: "eu-west-1".into(),
+                service: "proton".into()
+            }
+        );
+        assert_eq!(
+            parsed.signed_headers,
+            ["content-type", "host", "x-amz-date", "x-amz-target"]
+        );
         assert_eq!(parsed.signature, "abc123");
     }
 
     #[test]
     fn rejects_malformed_authorization_headers_with_a_reason() {
-        assert!(ClientSignature::parse("Basic dXNlcjpwYXNz").unwrap_err().contains("AWS4-HMAC-SHA256"));
+        assert!(
+            ClientSignature::parse("Basic dXNlcjpwYXNz")
+                .unwrap_err()
+                .contains("AWS4-HMAC-SHA256")
+        );
         let no_scope = "AWS4-HMAC-SHA256 Credential=AKID/20260501/aws4_request, SignedHeaders=host, Signature=00";
-        assert!(ClientSignature::parse(no_scope).unwrap_err().contains("REGION/SERVICE"));
+        assert!(
+            ClientSignature::parse(no_scope)
+                .unwrap_err()
+                .contains("REGION/SERVICE")
+        );
         let no_signature = "AWS4-HMAC-SHA256 Credential=AKID/20260501/us-east-1/sts/aws4_request, SignedHeaders=host";
-        assert!(ClientSignature::parse(no_signature).unwrap_err().contains("Signature="));
+        assert!(
+            ClientSignature::parse(no_signature)
+                .unwrap_err()
+                .contains("Signature=")
+        );
     }
 
     #[test]
@@ -211,19 +242,52 @@ mod tests {
 
     #[test]
     fn guesses_scopes_from_common_hosts() {
-        assert_eq!(scope("proton.us-east-1.amazonaws.com"), pair("proton", "us-east-1"));
-        assert_eq!(scope("proton.eu-west-1.amazonaws.com:443"), pair("proton", "eu-west-1"));
+        assert_eq!(
+            scope("proton.us-east-1.amazonaws.com"),
+            pair("proton", "us-east-1")
+        );
+        assert_eq!(
+            scope("proton.eu-west-1.amazonaws.com:443"),
+            pair("proton", "eu-west-1")
+        );
         assert_eq!(scope("sts.amazonaws.com"), pair("sts", "us-east-1"));
         assert_eq!(scope("iam.amazonaws.com.cn"), pair("iam", "cn-north-1"));
-        assert_eq!(scope("sqs.ap-southeast-2.amazonaws.com"), pair("sqs", "ap-southeast-2"));
-        assert_eq!(scope("email.us-west-2.amazonaws.com"), pair("ses", "us-west-2"));
-        assert_eq!(scope("api.ecr.eu-central-1.amazonaws.com"), pair("ecr", "eu-central-1"));
-        assert_eq!(scope("runtime.sagemaker.us-east-2.amazonaws.com"), pair("sagemaker", "us-east-2"));
-        assert_eq!(scope("kms-fips.us-gov-west-1.amazonaws.com"), pair("kms", "us-gov-west-1"));
-        assert_eq!(scope("my-bucket.s3.us-west-2.amazonaws.com"), pair("s3", "us-west-2"));
-        assert_eq!(scope("s3.dualstack.eu-west-1.amazonaws.com"), pair("s3", "eu-west-1"));
-        assert_eq!(scope("abc123.execute-api.us-east-1.amazonaws.com"), pair("execute-api", "us-east-1"));
-        assert_eq!(scope("lambda.us-east-1.api.aws"), pair("lambda", "us-east-1"));
+        assert_eq!(
+            scope("sqs.ap-southeast-2.amazonaws.com"),
+            pair("sqs", "ap-southeast-2")
+        );
+        assert_eq!(
+            scope("email.us-west-2.amazonaws.com"),
+            pair("ses", "us-west-2")
+        );
+        assert_eq!(
+            scope("api.ecr.eu-central-1.amazonaws.com"),
+            pair("ecr", "eu-central-1")
+        );
+        assert_eq!(
+            scope("runtime.sagemaker.us-east-2.amazonaws.com"),
+            pair("sagemaker", "us-east-2")
+        );
+        assert_eq!(
+            scope("kms-fips.us-gov-west-1.amazonaws.com"),
+            pair("kms", "us-gov-west-1")
+        );
+        assert_eq!(
+            scope("my-bucket.s3.us-west-2.amazonaws.com"),
+            pair("s3", "us-west-2")
+        );
+        assert_eq!(
+            scope("s3.dualstack.eu-west-1.amazonaws.com"),
+            pair("s3", "eu-west-1")
+        );
+        assert_eq!(
+            scope("abc123.execute-api.us-east-1.amazonaws.com"),
+            pair("execute-api", "us-east-1")
+        );
+        assert_eq!(
+            scope("lambda.us-east-1.api.aws"),
+            pair("lambda", "us-east-1")
+        );
         assert_eq!(
             scope("refactor-spaces.us-east-1.amazonaws.com"),
             pair("refactor-spaces", "us-east-1")

@@ -10,7 +10,9 @@ use super::resign::settings_for;
 use super::scope::ClientSignature;
 use crate::http::Request;
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{PayloadChecksumKind, SessionTokenMode, SignableBody, SignableRequest, sign};
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, SessionTokenMode, SignableBody, SignableRequest, sign,
+};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use std::fmt;
@@ -34,7 +36,10 @@ impl ClientKey {
                 access_key_id: akid.to_string(),
                 secret_access_key: secret.to_string(),
             }),
-            _ => Err("expected ACCESS_KEY_ID:SECRET_ACCESS_KEY (the key your clients sign with)".to_string()),
+            _ => Err(
+                "expected ACCESS_KEY_ID:SECRET_ACCESS_KEY (the key your clients sign with)"
+                    .to_string(),
+            ),
         }
     }
 }
@@ -51,11 +56,20 @@ impl fmt::Debug for ClientKey {
 /// Checks that `request`, as received, carries a valid SigV4 header
 /// signature made with `access_key_id` and `secret_access_key`. `Err` says
 /// why not, in words a client can be shown (no secret in them).
-pub fn verify_request(request: &Request, access_key_id: &str, secret_access_key: &str) -> Result<(), String> {
+pub fn verify_request(
+    request: &Request,
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> Result<(), String> {
     verify_at(request, access_key_id, secret_access_key, SystemTime::now())
 }
 
-fn verify_at(request: &Request, access_key_id: &str, secret_access_key: &str, now: SystemTime) -> Result<(), String> {
+fn verify_at(
+    request: &Request,
+    access_key_id: &str,
+    secret_access_key: &str,
+    now: SystemTime,
+) -> Result<(), String> {
     let authorization = request.header("authorization").ok_or_else(|| {
         if request.uri.query().is_some_and(|q| q.contains("X-Amz-Signature")) {
             "presigned URLs are not accepted here; sign with the Authorization header".to_string()
@@ -65,14 +79,20 @@ fn verify_at(request: &Request, access_key_id: &str, secret_access_key: &str, no
     })?;
     let client = ClientSignature::parse(authorization)?;
     if client.access_key_id != access_key_id {
-        return Err("the request is signed with another access key id than the proxy's client key".into());
+        return Err(
+            "the request is signed with another access key id than the proxy's client key".into(),
+        );
     }
     let amz_date = request
         .header("x-amz-date")
         .ok_or("the request has no X-Amz-Date header")?;
-    let time = parse_amz_date(amz_date).ok_or_else(|| format!("X-Amz-Date `{amz_date}` is not YYYYMMDDTHHMMSSZ"))?;
+    let time = parse_amz_date(amz_date)
+        .ok_or_else(|| format!("X-Amz-Date `{amz_date}` is not YYYYMMDDTHHMMSSZ"))?;
     if !amz_date.starts_with(&client.date) {
-        return Err(format!("the credential scope date {} is not the date of X-Amz-Date {amz_date}", client.date));
+        return Err(format!(
+            "the credential scope date {} is not the date of X-Amz-Date {amz_date}",
+            client.date
+        ));
     }
     let skew = now.duration_since(time).unwrap_or_else(|e| e.duration());
     if skew > MAX_SKEW {
@@ -99,7 +119,11 @@ fn verify_at(request: &Request, access_key_id: &str, secret_access_key: &str, no
     };
     let mut settings = settings_for(&client.scope.service);
     settings.excluded_headers = None;
-    settings.session_token_mode = if token.is_some() { SessionTokenMode::Include } else { SessionTokenMode::Exclude };
+    settings.session_token_mode = if token.is_some() {
+        SessionTokenMode::Include
+    } else {
+        SessionTokenMode::Exclude
+    };
     let mut body = SignableBody::Bytes(&request.body);
     let content_sha = request.header("x-amz-content-sha256");
     if signs("x-amz-content-sha256") {
@@ -118,8 +142,17 @@ fn verify_at(request: &Request, access_key_id: &str, secret_access_key: &str, no
     // and adds x-amz-date, the token and the payload hash itself.
     let added_by_signer = ["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
     let mut headers: Vec<(&str, &str)> = Vec::new();
-    for name in client.signed_headers.iter().filter(|h| !added_by_signer.contains(&h.as_str())) {
-        let values: Vec<&str> = request.headers.get_all(name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
+    for name in client
+        .signed_headers
+        .iter()
+        .filter(|h| !added_by_signer.contains(&h.as_str()))
+    {
+        let values: Vec<&str> = request
+            .headers
+            .get_all(name.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if values.is_empty() {
             if name == "host" {
                 if let Some(authority) = request.uri.authority() {
@@ -131,12 +164,22 @@ fn verify_at(request: &Request, access_key_id: &str, secret_access_key: &str, no
         }
         headers.extend(values.into_iter().map(|v| (name.as_str(), v)));
     }
-    let host = headers.iter().find(|(n, _)| *n == "host").map(|(_, v)| *v).unwrap_or("localhost");
+    let host = headers
+        .iter()
+        .find(|(n, _)| *n == "host")
+        .map(|(_, v)| *v)
+        .unwrap_or("localhost");
     let path = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let uri = format!("http://{host}{path}");
 
-    let identity: Identity =
-        Credentials::new(access_key_id, secret_access_key, token, None, "proton-vcr-client-key").into();
+    let identity: Identity = Credentials::new(
+        access_key_id,
+        secret_access_key,
+        token,
+        None,
+        "proton-vcr-client-key",
+    )
+    .into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(&client.scope.region)
@@ -154,7 +197,9 @@ fn verify_at(request: &Request, access_key_id: &str, secret_access_key: &str, no
 
     if let (Some(sent), Some((_, computed))) = (
         content_sha,
-        instructions.headers().find(|(n, _)| *n == "x-amz-content-sha256"),
+        instructions
+            .headers()
+            .find(|(n, _)| *n == "x-amz-content-sha256"),
     ) {
         if signs("x-amz-content-sha256") && sent != "UNSIGNED-PAYLOAD" && sent != computed {
             return Err("X-Amz-Content-SHA256 is not the SHA-256 of the body".into());
@@ -170,7 +215,10 @@ fn verify_at(request: &Request, access_key_id: &str, secret_access_key: &str, no
     theirs.sort();
     theirs.dedup();
     if ours != theirs {
-        return Err(format!("SignedHeaders `{}` cannot be reproduced from the request", client.signed_headers.join(";")));
+        return Err(format!(
+            "SignedHeaders `{}` cannot be reproduced from the request",
+            client.signed_headers.join(";")
+        ));
     }
     if !constant_time_eq(expected.as_bytes(), client.signature.as_bytes()) {
         return Err("the signature does not match: check the client's secret key and that nothing rewrites the request on the way".into());
@@ -191,7 +239,12 @@ fn parse_amz_date(text: &str) -> Option<SystemTime> {
     let num = |range: std::ops::Range<usize>| -> Option<i64> { text.get(range)?.parse().ok() };
     let (year, month, day) = (num(0..4)?, num(4..6)?, num(6..8)?);
     let (hour, minute, second) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
@@ -220,12 +273,23 @@ mod tests {
     /// Signs like an SDK would: every header, with aws-sigv4's defaults.
     fn signed(secret: &str, token: Option<&str>, time: SystemTime) -> Request {
         let mut request = Request::new(Method::POST, "/?x=1").unwrap();
-        request.headers.insert("host", "127.0.0.1:4751".parse().unwrap());
-        request.headers.insert("content-type", "application/x-amz-json-1.0".parse().unwrap());
-        request.headers.insert("x-amz-target", "AwsProton20200720.ListEnvironments".parse().unwrap());
-        request.headers.insert("user-agent", "test/1.0".parse().unwrap());
+        request
+            .headers
+            .insert("host", "127.0.0.1:4751".parse().unwrap());
+        request.headers.insert(
+            "content-type",
+            "application/x-amz-json-1.0".parse().unwrap(),
+        );
+        request.headers.insert(
+            "x-amz-target",
+            "AwsProton20200720.ListEnvironments".parse().unwrap(),
+        );
+        request
+            .headers
+            .insert("user-agent", "test/1.0".parse().unwrap());
         request.body = bytes::Bytes::from_static(b"{}");
-        let identity: Identity = Credentials::new(AKID, secret, token.map(str::to_string), None, "t").into();
+        let identity: Identity =
+            Credentials::new(AKID, secret, token.map(str::to_string), None, "t").into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region("us-east-1")
@@ -235,12 +299,24 @@ mod tests {
             .build()
             .unwrap()
             .into();
-        let headers: Vec<(&str, &str)> =
-            request.headers.iter().map(|(n, v)| (n.as_str(), v.to_str().unwrap())).collect();
-        let signable = SignableRequest::new("POST", "http://127.0.0.1:4751/?x=1", headers.into_iter(), SignableBody::Bytes(b"{}")).unwrap();
+        let headers: Vec<(&str, &str)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+            .collect();
+        let signable = SignableRequest::new(
+            "POST",
+            "http://127.0.0.1:4751/?x=1",
+            headers.into_iter(),
+            SignableBody::Bytes(b"{}"),
+        )
+        .unwrap();
         let (instructions, _) = sign(signable, &params).unwrap().into_parts();
         for (name, value) in instructions.headers() {
-            request.headers.insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+            request.headers.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
         }
         request
     }
@@ -253,7 +329,13 @@ mod tests {
     fn accepts_a_request_signed_with_the_key() {
         let now = at(1_777_636_800);
         verify_at(&signed(SECRET, None, now), AKID, SECRET, now).unwrap();
-        verify_at(&signed(SECRET, Some("session-token"), now), AKID, SECRET, now + Duration::from_secs(60)).unwrap();
+        verify_at(
+            &signed(SECRET, Some("session-token"), now),
+            AKID,
+            SECRET,
+            now + Duration::from_secs(60),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -264,16 +346,27 @@ mod tests {
         let mut tampered = signed(SECRET, None, now);
         tampered.body = bytes::Bytes::from_static(b"{\"a\":1}");
         assert!(verify_at(&tampered, AKID, SECRET, now).is_err());
-        let stale = verify_at(&signed(SECRET, None, now), AKID, SECRET, now + Duration::from_secs(3600)).unwrap_err();
+        let stale = verify_at(
+            &signed(SECRET, None, now),
+            AKID,
+            SECRET,
+            now + Duration::from_secs(3600),
+        )
+        .unwrap_err();
         assert!(stale.contains("15 minutes"), "{stale}");
-        let other = verify_at(&signed(SECRET, None, now), "AKIDSOMEONEELSE", SECRET, now).unwrap_err();
+        let other =
+            verify_at(&signed(SECRET, None, now), "AKIDSOMEONEELSE", SECRET, now).unwrap_err();
         assert!(other.contains("another access key id"), "{other}");
     }
 
     #[test]
     fn rejects_unsigned_requests() {
         let request = Request::new(Method::GET, "/").unwrap();
-        assert!(verify_request(&request, AKID, SECRET).unwrap_err().contains("not signed"));
+        assert!(
+            verify_request(&request, AKID, SECRET)
+                .unwrap_err()
+                .contains("not signed")
+        );
     }
 
     #[test]
@@ -287,7 +380,10 @@ mod tests {
     #[test]
     fn client_keys_parse_and_hide_their_secret() {
         let key = ClientKey::parse("AKID:se:cret").unwrap();
-        assert_eq!((key.access_key_id.as_str(), key.secret_access_key.as_str()), ("AKID", "se:cret"));
+        assert_eq!(
+            (key.access_key_id.as_str(), key.secret_access_key.as_str()),
+            ("AKID", "se:cret")
+        );
         assert!(!format!("{key:?}").contains("se:cret"));
         assert!(ClientKey::parse("no-colon").is_err());
     }

@@ -10,8 +10,9 @@ use aws_sdk_proton::error::ProvideErrorMetadata;
 use http::Method;
 use proton_vcr::cassette::{self, Cassette, load_file};
 use proton_vcr::{
-    ClientKey, CredentialSource, MatchOptions, RecordConfig, RecordError, RecordServer, ReplayServer,
-    Request, Response, StaticCredentials, TokenPath, Upstream, UpstreamOptions, WriteMode,
+    ClientKey, CredentialSource, MatchOptions, RecordConfig, RecordError, RecordServer,
+    ReplayServer, Request, Response, StaticCredentials, TokenPath, Upstream, UpstreamOptions,
+    WriteMode,
 };
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -118,17 +119,26 @@ impl Drop for PyUpstream {
 
 /// Writes a CA and a certificate for 127.0.0.1 and localhost signed by it.
 fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    };
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "proton-vcr test CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "proton-vcr test CA");
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let mut params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
     std::fs::write(&paths.0, ca.pem()).unwrap();
     std::fs::write(&paths.1, cert.pem()).unwrap();
     std::fs::write(&paths.2, key.serialize_pem()).unwrap();
@@ -139,7 +149,10 @@ fn first_line(child: &mut Child, what: &str) -> String {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(!line.is_empty(), "{what} exited before announcing its address");
+    assert!(
+        !line.is_empty(),
+        "{what} exited before announcing its address"
+    );
     line.trim().to_string()
 }
 
@@ -170,7 +183,11 @@ async fn raw(base: &str, headers: &[(&'static str, &str)], body: &str) -> Respon
         request.headers.insert(*name, value.parse().unwrap());
     }
     request.body = body.to_string().into();
-    Upstream::new(UpstreamOptions::default()).unwrap().send(&request).await.unwrap()
+    Upstream::new(UpstreamOptions::default())
+        .unwrap()
+        .send(&request)
+        .await
+        .unwrap()
 }
 
 fn get_template_headers() -> Vec<(&'static str, &'static str)> {
@@ -184,11 +201,30 @@ fn get_template_headers() -> Vec<(&'static str, &'static str)> {
 fn assert_no_canary(path: &Path) -> Cassette {
     let bytes = std::fs::read(path).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    for secret in [CANARY_AKID, CANARY_SECRET, CANARY_TOKEN, "canary%2FSecret", "canary/Secret", "IQoJb3JpZ2lu"] {
-        assert!(!text.contains(secret), "{} holds a canary credential ({secret})", path.display());
+    for secret in [
+        CANARY_AKID,
+        CANARY_SECRET,
+        CANARY_TOKEN,
+        "canary%2FSecret",
+        "canary/Secret",
+        "IQoJb3JpZ2lu",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{} holds a canary credential ({secret})",
+            path.display()
+        );
     }
-    for header in ["\"authorization\"", "\"x-amz-security-token\"", "\"cookie\""] {
-        assert!(!text.contains(header), "{} holds a {header} header", path.display());
+    for header in [
+        "\"authorization\"",
+        "\"x-amz-security-token\"",
+        "\"cookie\"",
+    ] {
+        assert!(
+            !text.contains(header),
+            "{} holds a {header} header",
+            path.display()
+        );
     }
     load_file(path).unwrap().cassette
 }
@@ -230,18 +266,38 @@ async fn resigned_requests_pass_an_independent_botocore_check() {
     let server = RecordServer::start(config).await.unwrap();
     let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
 
-    let got = client.get_environment_template().name("t-sdk").send().await.unwrap();
+    let got = client
+        .get_environment_template()
+        .name("t-sdk")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.environment_template().map(|t| t.name()), Some("t-sdk"));
     client.list_environment_templates().send().await.unwrap();
-    let cli = aws_cli(&server.url(), &["proton", "get-environment-template", "--name", "t-cli"]).await;
-    assert_eq!(support::cli_json(&cli)["environmentTemplate"]["name"], "t-cli");
+    let cli = aws_cli(
+        &server.url(),
+        &["proton", "get-environment-template", "--name", "t-cli"],
+    )
+    .await;
+    assert_eq!(
+        support::cli_json(&cli)["environmentTemplate"]["name"],
+        "t-cli"
+    );
     // Unsigned and naming another host: still signed for, and sent to, the upstream only.
     let mut headers = get_template_headers();
     headers.push(("host", "evil.example.com"));
     let answer = raw(&server.url(), &headers, r#"{"name":"t-raw"}"#).await;
-    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     assert_eq!(answer.header("x-test-host"), Some(fx.upstream_host()));
-    assert_eq!(answer.header("x-test-signed-scope"), Some("eu-west-1/proton"));
+    assert_eq!(
+        answer.header("x-test-signed-scope"),
+        Some("eu-west-1/proton")
+    );
     server.shutdown().await;
 
     let log = fx.upstream.log();
@@ -252,11 +308,33 @@ async fn resigned_requests_pass_an_independent_botocore_check() {
     let scopes: Vec<_> = cassette
         .interactions
         .iter()
-        .map(|i| i.response.headers.get("x-test-signed-scope").unwrap_or_default().to_string())
+        .map(|i| {
+            i.response
+                .headers
+                .get("x-test-signed-scope")
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
-    assert_eq!(scopes, ["us-east-1/proton", "us-east-1/proton", "us-east-1/proton", "eu-west-1/proton"]);
-    assert!(cassette.interactions.iter().all(|i| i.response.headers.get("x-test-host") == Some(fx.upstream_host())));
-    assert_eq!(cassette.provenance.endpoint.as_deref(), Some(fx.upstream.url.as_str()));
+    assert_eq!(
+        scopes,
+        [
+            "us-east-1/proton",
+            "us-east-1/proton",
+            "us-east-1/proton",
+            "eu-west-1/proton"
+        ]
+    );
+    assert!(
+        cassette
+            .interactions
+            .iter()
+            .all(|i| i.response.headers.get("x-test-host") == Some(fx.upstream_host()))
+    );
+    assert_eq!(
+        cassette.provenance.endpoint.as_deref(),
+        Some(fx.upstream.url.as_str())
+    );
     assert_eq!(cassette.provenance.region.as_deref(), Some("eu-west-1"));
     assert_eq!(cassette.provenance.kind, "recorded");
 }
@@ -291,13 +369,31 @@ async fn the_upstream_rejects_a_wrong_signature_and_its_403_is_recorded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_holding_a_secret_is_withheld_and_not_recorded() {
     let fx = Fixture::start();
-    let server = RecordServer::start(fx.config("withheld.json")).await.unwrap();
+    let server = RecordServer::start(fx.config("withheld.json"))
+        .await
+        .unwrap();
     let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
     // The upstream echoes the Authorization it received: the canary key id.
-    let error = client.get_environment_template().name("echo-authorization").send().await.unwrap_err();
+    let error = client
+        .get_environment_template()
+        .name("echo-authorization")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), Some("RecordingRefusedException"), "{error:?}");
-    assert!(error.message().unwrap_or_default().contains("the access key id in use"), "{error:?}");
-    client.get_environment_template().name("after").send().await.unwrap();
+    assert!(
+        error
+            .message()
+            .unwrap_or_default()
+            .contains("the access key id in use"),
+        "{error:?}"
+    );
+    client
+        .get_environment_template()
+        .name("after")
+        .send()
+        .await
+        .unwrap();
     server.shutdown().await;
 
     let cassette = assert_no_canary(&fx.path("withheld.json"));
@@ -323,13 +419,21 @@ impl VcrProcess {
         let line = first_line(&mut child, "proton-vcr");
         let url = line
             .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}: {}", std::fs::read_to_string(&stderr).unwrap_or_default()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "unexpected first line {line:?}: {}",
+                    std::fs::read_to_string(&stderr).unwrap_or_default()
+                )
+            })
             .to_string();
         Self { child, url, stderr }
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         wait_with_timeout(&mut self.child, Duration::from_secs(20))
     }
@@ -365,7 +469,10 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitSt
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        assert!(start.elapsed() < limit, "proton-vcr did not exit within {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "proton-vcr did not exit within {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -393,7 +500,12 @@ async fn sigkill_keeps_every_answered_exchange_in_a_loadable_cassette() {
     let client = sdk(&proxy.url, DUMMY_AKID, DUMMY_SECRET);
     let sent: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
     for name in &sent {
-        client.get_environment_template().name(name).send().await.unwrap();
+        client
+            .get_environment_template()
+            .name(name)
+            .send()
+            .await
+            .unwrap();
     }
     proxy.child.kill().unwrap();
     proxy.child.wait().unwrap();
@@ -415,39 +527,65 @@ async fn sigterm_flushes_and_exits_zero() {
     let mut proxy = VcrProcess::spawn(&fx, &record_args(&fx, &cassette_arg));
     let client = sdk(&proxy.url, DUMMY_AKID, DUMMY_SECRET);
     for name in ["a", "b", "c"] {
-        client.get_environment_template().name(name).send().await.unwrap();
+        client
+            .get_environment_template()
+            .name(name)
+            .send()
+            .await
+            .unwrap();
     }
     let status = proxy.terminate();
-    assert!(status.success(), "{status:?}: {}", std::fs::read_to_string(&proxy.stderr).unwrap());
+    assert!(
+        status.success(),
+        "{status:?}: {}",
+        std::fs::read_to_string(&proxy.stderr).unwrap()
+    );
     assert_eq!(names(&assert_no_canary(&cassette)), ["a", "b", "c"]);
     let stderr = std::fs::read_to_string(&proxy.stderr).unwrap();
     for secret in [CANARY_AKID, CANARY_SECRET, CANARY_TOKEN] {
-        assert!(!stderr.contains(secret), "the log holds a canary credential");
+        assert!(
+            !stderr.contains(secret),
+            "the log holds a canary credential"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_clients_are_all_recorded_whole() {
     let fx = Fixture::start();
-    let server = RecordServer::start(fx.config("parallel.json")).await.unwrap();
+    let server = RecordServer::start(fx.config("parallel.json"))
+        .await
+        .unwrap();
     let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
     let started = Instant::now();
     let calls: Vec<_> = (0..32)
         .map(|i| {
             let client = client.clone();
-            tokio::spawn(async move { client.get_environment_template().name(format!("p{i:02}")).send().await })
+            tokio::spawn(async move {
+                client
+                    .get_environment_template()
+                    .name(format!("p{i:02}"))
+                    .send()
+                    .await
+            })
         })
         .collect();
     for call in calls {
         call.await.unwrap().unwrap();
     }
-    eprintln!("32 parallel recorded exchanges took {:?}", started.elapsed());
+    eprintln!(
+        "32 parallel recorded exchanges took {:?}",
+        started.elapsed()
+    );
     server.shutdown().await;
 
     let cassette = assert_no_canary(&fx.path("parallel.json"));
     assert_eq!(cassette.interactions.len(), 32);
     for interaction in &cassette.interactions {
-        assert_eq!(template_name(&interaction.request.body), template_name(&interaction.response.body));
+        assert_eq!(
+            template_name(&interaction.request.body),
+            template_name(&interaction.response.body)
+        );
     }
     let mut recorded = names(&cassette);
     recorded.sort();
@@ -460,20 +598,39 @@ async fn parallel_clients_are_all_recorded_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interactions_are_ordered_by_request_start_not_completion() {
     let fx = Fixture::start();
-    let server = RecordServer::start(fx.config("ordered.json")).await.unwrap();
+    let server = RecordServer::start(fx.config("ordered.json"))
+        .await
+        .unwrap();
     let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
     let slow = {
         let client = client.clone();
-        tokio::spawn(async move { client.get_environment_template().name("sleep-600").send().await })
+        tokio::spawn(async move {
+            client
+                .get_environment_template()
+                .name("sleep-600")
+                .send()
+                .await
+        })
     };
     // Wait until the slow request has reached the upstream, so it surely started first.
     let deadline = Instant::now() + Duration::from_secs(10);
     while fx.upstream.log().is_empty() {
-        assert!(Instant::now() < deadline, "the slow request never reached the upstream");
+        assert!(
+            Instant::now() < deadline,
+            "the slow request never reached the upstream"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    client.get_environment_template().name("quick").send().await.unwrap();
-    assert!(!slow.is_finished(), "the slow request must still be in flight");
+    client
+        .get_environment_template()
+        .name("quick")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !slow.is_finished(),
+        "the slow request must still be in flight"
+    );
     slow.await.unwrap().unwrap();
     server.shutdown().await;
 
@@ -485,7 +642,9 @@ async fn interactions_are_ordered_by_request_start_not_completion() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_protocols_record_then_replay_to_the_aws_cli() {
     let fx = Fixture::start();
-    let server = RecordServer::start(fx.config("protocols.json")).await.unwrap();
+    let server = RecordServer::start(fx.config("protocols.json"))
+        .await
+        .unwrap();
     let calls: [&[&str]; 3] = [
         &["proton", "get-environment-template", "--name", "web"],
         &[
@@ -515,20 +674,55 @@ async fn three_protocols_record_then_replay_to_the_aws_cli() {
     let scopes: Vec<_> = cassette
         .interactions
         .iter()
-        .map(|i| i.response.headers.get("x-test-signed-scope").unwrap_or_default().to_string())
+        .map(|i| {
+            i.response
+                .headers
+                .get("x-test-signed-scope")
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
-    assert_eq!(scopes, ["us-east-1/proton", "us-east-1/refactor-spaces", "us-east-1/sts"]);
-    let [json, rest, query] = &cassette.interactions[..] else { panic!("three interactions expected") };
-    assert_eq!(json.request.headers.get("x-amz-target"), Some("AwsProton20200720.GetEnvironmentTemplate"));
-    assert_eq!(rest.request.uri, "/environments/env-abcdefghij/applications/app-abcdefghij/services");
-    assert!(rest.request.body.as_json().is_some_and(|b| b.get("ClientToken").is_some()));
-    assert!(query.request.body.describe().contains("Action=GetCallerIdentity"));
+    assert_eq!(
+        scopes,
+        [
+            "us-east-1/proton",
+            "us-east-1/refactor-spaces",
+            "us-east-1/sts"
+        ]
+    );
+    let [json, rest, query] = &cassette.interactions[..] else {
+        panic!("three interactions expected")
+    };
+    assert_eq!(
+        json.request.headers.get("x-amz-target"),
+        Some("AwsProton20200720.GetEnvironmentTemplate")
+    );
+    assert_eq!(
+        rest.request.uri,
+        "/environments/env-abcdefghij/applications/app-abcdefghij/services"
+    );
+    assert!(
+        rest.request
+            .body
+            .as_json()
+            .is_some_and(|b| b.get("ClientToken").is_some())
+    );
+    assert!(
+        query
+            .request
+            .body
+            .describe()
+            .contains("Action=GetCallerIdentity")
+    );
 
     let mut tokens = proton_vcr::proton_token_paths();
     tokens.push(TokenPath::parse("ClientToken").unwrap());
     let replay = ReplayServer::start(
         cassette::load(&path).unwrap(),
-        MatchOptions { tokens, ..Default::default() },
+        MatchOptions {
+            tokens,
+            ..Default::default()
+        },
         "127.0.0.1:0".parse().unwrap(),
         Default::default(),
     )
@@ -539,7 +733,11 @@ async fn three_protocols_record_then_replay_to_the_aws_cli() {
         assert_eq!(&replayed, recorded, "{args:?}");
     }
     replay.shutdown().await;
-    assert_eq!(fx.upstream.log().len(), 3, "the replay must not reach the upstream");
+    assert_eq!(
+        fx.upstream.log().len(),
+        3,
+        "the replay must not reach the upstream"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -572,9 +770,15 @@ async fn transport_failures_answer_502_naming_the_cause_and_record_nothing() {
         let raw = error.raw_response().map(|r| r.status().as_u16());
         assert_eq!(raw, Some(502), "{error:?}");
         assert_eq!(error.code(), Some("UpstreamUnreachable"), "{error:?}");
-        assert!(error.message().unwrap_or_default().contains(cause), "{cause}: {error:?}");
+        assert!(
+            error.message().unwrap_or_default().contains(cause),
+            "{cause}: {error:?}"
+        );
         server.shutdown().await;
-        assert!(assert_no_canary(&path).interactions.is_empty(), "{cause}: recorded anyway");
+        assert!(
+            assert_no_canary(&path).interactions.is_empty(),
+            "{cause}: recorded anyway"
+        );
     }
 }
 
@@ -583,19 +787,28 @@ async fn mode_new_refuses_an_existing_cassette() {
     let fx = Fixture::start();
     let path = fx.path("existing.json");
     std::fs::write(&path, "keep me").unwrap();
-    let error = RecordServer::start(fx.config("existing.json")).await.err().unwrap();
+    let error = RecordServer::start(fx.config("existing.json"))
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(error, RecordError::Cassette(_)), "{error}");
     assert!(error.to_string().contains("--mode append"), "{error}");
 
     let path_arg = path.to_str().unwrap().to_string();
-    let output = vcr_command(&fx, &record_args(&fx, &path_arg)).output().unwrap();
+    let output = vcr_command(&fx, &record_args(&fx, &path_arg))
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
 
     let mut overwrite = fx.config("existing.json");
     overwrite.mode = WriteMode::Overwrite;
-    RecordServer::start(overwrite).await.unwrap().shutdown().await;
+    RecordServer::start(overwrite)
+        .await
+        .unwrap()
+        .shutdown()
+        .await;
     assert!(load_file(&path).unwrap().cassette.interactions.is_empty());
 }
 
@@ -611,8 +824,14 @@ async fn redact_account_id_rewrites_arns_in_the_cassette_only() {
         .send()
         .await
         .unwrap();
-    let arn = got.environment_template().map(|t| t.arn().to_string()).unwrap_or_default();
-    assert!(arn.contains(REAL_ACCOUNT), "the client gets the real answer: {arn}");
+    let arn = got
+        .environment_template()
+        .map(|t| t.arn().to_string())
+        .unwrap_or_default();
+    assert!(
+        arn.contains(REAL_ACCOUNT),
+        "the client gets the real answer: {arn}"
+    );
     let cli = aws_cli(&server.url(), &["sts", "get-caller-identity"]).await;
     assert_eq!(support::cli_json(&cli)["Account"], REAL_ACCOUNT);
     server.shutdown().await;
@@ -621,7 +840,10 @@ async fn redact_account_id_rewrites_arns_in_the_cassette_only() {
     assert_no_canary(&path);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains(REAL_ACCOUNT), "{text}");
-    assert!(text.contains("arn:aws:proton:us-east-1:123456789012:environment-template/r1"), "{text}");
+    assert!(
+        text.contains("arn:aws:proton:us-east-1:123456789012:environment-template/r1"),
+        "{text}"
+    );
     assert!(text.contains("<Account>123456789012</Account>"), "{text}");
 }
 
@@ -633,7 +855,10 @@ async fn listening_beyond_loopback_needs_allow_remote() {
     let error = RecordServer::start(config).await.err().unwrap();
     assert!(matches!(error, RecordError::Config(_)), "{error}");
     assert!(error.to_string().contains("--allow-remote"), "{error}");
-    assert!(!fx.path("remote.json").exists(), "nothing is written before the checks pass");
+    assert!(
+        !fx.path("remote.json").exists(),
+        "nothing is written before the checks pass"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -643,7 +868,12 @@ async fn a_client_key_lets_only_its_holders_through() {
     config.client_key = Some(ClientKey::parse(&format!("{DUMMY_AKID}:{DUMMY_SECRET}")).unwrap());
     let server = RecordServer::start(config).await.unwrap();
 
-    sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET).get_environment_template().name("holder").send().await.unwrap();
+    sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET)
+        .get_environment_template()
+        .name("holder")
+        .send()
+        .await
+        .unwrap();
     let error = sdk(&server.url(), DUMMY_AKID, "a-guessed-secret")
         .get_environment_template()
         .name("intruder")
@@ -652,12 +882,21 @@ async fn a_client_key_lets_only_its_holders_through() {
         .unwrap_err();
     assert_eq!(error.code(), Some("InvalidSignatureException"), "{error:?}");
     assert_eq!(error.raw_response().map(|r| r.status().as_u16()), Some(403));
-    let unsigned = raw(&server.url(), &get_template_headers(), r#"{"name":"anonymous"}"#).await;
+    let unsigned = raw(
+        &server.url(),
+        &get_template_headers(),
+        r#"{"name":"anonymous"}"#,
+    )
+    .await;
     assert_eq!(unsigned.status, 403);
     assert!(String::from_utf8_lossy(&unsigned.body).contains("not signed"));
     server.shutdown().await;
 
-    assert_eq!(fx.upstream.log().len(), 1, "only the key holder reached the upstream");
+    assert_eq!(
+        fx.upstream.log().len(),
+        1,
+        "only the key holder reached the upstream"
+    );
     assert_eq!(names(&assert_no_canary(&fx.path("keyed.json"))), ["holder"]);
 }
 
@@ -665,8 +904,15 @@ async fn a_client_key_lets_only_its_holders_through() {
 async fn replay_on_miss_record_appends_what_the_cassette_lacks() {
     let fx = Fixture::start();
     let path = fx.path("episodes.json");
-    let server = RecordServer::start(fx.config("episodes.json")).await.unwrap();
-    sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET).get_environment_template().name("seen").send().await.unwrap();
+    let server = RecordServer::start(fx.config("episodes.json"))
+        .await
+        .unwrap();
+    sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET)
+        .get_environment_template()
+        .name("seen")
+        .send()
+        .await
+        .unwrap();
     server.shutdown().await;
     assert_eq!(fx.upstream.log().len(), 1);
 
@@ -686,9 +932,23 @@ async fn replay_on_miss_record_appends_what_the_cassette_lacks() {
     ];
     let mut proxy = VcrProcess::spawn(&fx, &args);
     let client = sdk(&proxy.url, DUMMY_AKID, DUMMY_SECRET);
-    client.get_environment_template().name("seen").send().await.unwrap();
-    assert_eq!(fx.upstream.log().len(), 1, "a recorded request is replayed, not forwarded");
-    client.get_environment_template().name("new").send().await.unwrap();
+    client
+        .get_environment_template()
+        .name("seen")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.upstream.log().len(),
+        1,
+        "a recorded request is replayed, not forwarded"
+    );
+    client
+        .get_environment_template()
+        .name("new")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(fx.upstream.log().len(), 2, "a miss is forwarded");
     assert!(proxy.terminate().success());
 
@@ -699,5 +959,9 @@ async fn replay_on_miss_record_appends_what_the_cassette_lacks() {
     folder_args[2] = &folder;
     let output = vcr_command(&fx, &folder_args).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("is a folder"), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is a folder"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
