@@ -88,9 +88,8 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
     } else {
         format!("{path}?{}", kept.join("&"))
     };
-    // The target was taken from a parsed URI, so it parses again; if not, the
-    // request keeps its URI minus nothing, which only loses the stripping of
-    // presigned parameters on a request the upstream would reject anyway.
+    // Whole segments of a valid path and query form a valid one again; the
+    // result is origin-form even when the client sent an absolute URI.
     if let Ok(uri) = target.parse() {
         out.uri = uri;
     }
@@ -203,7 +202,8 @@ impl Signer {
                     header.name()
                 ))
             })?;
-            value.set_sensitive(header.sensitive());
+            // Sensitive values are shown as `Sensitive` by any HTTP-level debug log.
+            value.set_sensitive(true);
             request.headers.insert(name, value);
         }
         Ok(Signed {
