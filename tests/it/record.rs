@@ -965,3 +965,25 @@ async fn replay_on_miss_record_appends_what_the_cassette_lacks() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[tokio::test]
+async fn the_default_upstream_is_proton_in_the_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RecordConfig::new(dir.path().join("default.json"), canary());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.region = Some("eu-west-3".into());
+    let server = RecordServer::start(config).await.unwrap();
+    assert_eq!(server.upstream(), "https://proton.eu-west-3.amazonaws.com");
+    server.shutdown().await;
+    let cassette = load_file(&dir.path().join("default.json"))
+        .unwrap()
+        .cassette;
+    assert_eq!(cassette.name, "default");
+    assert_eq!(cassette.provenance.service.as_deref(), Some("proton"));
+    assert_eq!(cassette.provenance.region.as_deref(), Some("eu-west-3"));
+
+    let mut no_region = RecordConfig::new(dir.path().join("nowhere.json"), canary());
+    no_region.listen = "127.0.0.1:0".parse().unwrap();
+    let error = RecordServer::start(no_region).await.err().unwrap();
+    assert!(error.to_string().contains("--upstream"), "{error}");
+}
