@@ -21,14 +21,16 @@ const NOT_FORWARDED: &[&str] = &["accept-encoding"];
 
 /// Where requests go and how they are signed.
 pub struct Forward {
-    pub(super) upstream: Upstream,
+    upstream: Upstream,
     /// `scheme://authority` plus an optional base path, no trailing slash.
-    pub(super) base: String,
-    pub(super) signer: Arc<Signer>,
+    base: String,
+    /// What the upstream host name says about region and service.
+    host_scope: Option<Scope>,
+    signer: Arc<Signer>,
     /// `--region` / `--service`, used when the client sent no scope.
-    pub(super) region: Option<String>,
-    pub(super) service: Option<String>,
-    pub(super) client_key: Option<ClientKey>,
+    region: Option<String>,
+    service: Option<String>,
+    client_key: Option<ClientKey>,
 }
 
 /// A request answered by the upstream.
@@ -76,6 +78,7 @@ impl Forward {
         Ok(Self {
             upstream,
             base,
+            host_scope: scope_from_host(host),
             signer,
             region,
             service,
@@ -91,22 +94,17 @@ impl Forward {
     /// The scope a request with no SigV4 scope of its own is signed for, if
     /// the flags and the upstream host tell.
     pub fn fallback_scope(&self) -> Option<Scope> {
-        let host = self
-            .base
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or("");
-        let guessed = scope_from_host(host);
-        let region = self
-            .region
-            .clone()
-            .or_else(|| guessed.as_ref().map(|s| s.region.clone()))?;
-        let service = self
-            .service
-            .clone()
-            .or_else(|| guessed.map(|s| s.service))?;
-        Some(Scope { region, service })
+        let guessed = self.host_scope.as_ref();
+        Some(Scope {
+            region: self
+                .region
+                .clone()
+                .or_else(|| guessed.map(|s| s.region.clone()))?,
+            service: self
+                .service
+                .clone()
+                .or_else(|| guessed.map(|s| s.service.clone()))?,
+        })
     }
 
     pub async fn forward(&self, request: &Request) -> Result<Forwarded, AwsError> {

@@ -410,8 +410,12 @@ struct VcrProcess {
 
 impl VcrProcess {
     fn spawn(fx: &Fixture, args: &[&str]) -> Self {
+        Self::spawn_command(fx, vcr_command(fx, args))
+    }
+
+    fn spawn_command(fx: &Fixture, mut command: Command) -> Self {
         let stderr = fx.path(&format!("stderr-{}.log", uuid::Uuid::new_v4()));
-        let mut child = vcr_command(fx, args)
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
@@ -439,6 +443,17 @@ impl VcrProcess {
     }
 }
 
+/// The process's log holds none of the canary credentials.
+fn assert_log_clean(process: &VcrProcess) {
+    let log = std::fs::read_to_string(&process.stderr).unwrap();
+    for secret in [CANARY_AKID, CANARY_SECRET, CANARY_TOKEN] {
+        assert!(
+            !log.contains(secret),
+            "the log holds a canary credential ({secret})"
+        );
+    }
+}
+
 impl Drop for VcrProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -447,6 +462,27 @@ impl Drop for VcrProcess {
 }
 
 fn vcr_command(fx: &Fixture, args: &[&str]) -> Command {
+    let mut command = clean_command(fx, args, &fx.path("no-credentials"));
+    command
+        .env("AWS_ACCESS_KEY_ID", CANARY_AKID)
+        .env("AWS_SECRET_ACCESS_KEY", CANARY_SECRET)
+        .env("AWS_SESSION_TOKEN", CANARY_TOKEN);
+    command
+}
+
+/// The binary with the canary credentials only in a shared credentials
+/// file, as profile `recorder`.
+fn vcr_command_with_profile(fx: &Fixture, args: &[&str]) -> Command {
+    let credentials = fx.path("credentials");
+    std::fs::write(
+        &credentials,
+        format!("[recorder]\naws_access_key_id = {CANARY_AKID}\naws_secret_access_key = {CANARY_SECRET}\naws_session_token = {CANARY_TOKEN}\n"),
+    )
+    .unwrap();
+    clean_command(fx, args, &credentials)
+}
+
+fn clean_command(fx: &Fixture, args: &[&str], credentials: &Path) -> Command {
     let mut command = Command::new(support::binary());
     command
         .args(args)
@@ -454,11 +490,8 @@ fn vcr_command(fx: &Fixture, args: &[&str]) -> Command {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", fx.dir.path())
         .env("AWS_CONFIG_FILE", fx.path("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", fx.path("no-credentials"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", CANARY_AKID)
-        .env("AWS_SECRET_ACCESS_KEY", CANARY_SECRET)
-        .env("AWS_SESSION_TOKEN", CANARY_TOKEN)
         .env("RUST_LOG", "info");
     command
 }
@@ -509,6 +542,7 @@ async fn sigkill_keeps_every_answered_exchange_in_a_loadable_cassette() {
     }
     proxy.child.kill().unwrap();
     proxy.child.wait().unwrap();
+    assert_log_clean(&proxy);
 
     assert_eq!(names(&assert_no_canary(&cassette)), sent);
     let stray: Vec<_> = std::fs::read_dir(fx.dir.path())
@@ -520,11 +554,13 @@ async fn sigkill_keeps_every_answered_exchange_in_a_loadable_cassette() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_flushes_and_exits_zero() {
+async fn sigterm_flushes_and_exits_zero_recording_with_a_profile() {
     let fx = Fixture::start();
     let cassette = fx.path("terminated.json");
     let cassette_arg = cassette.to_str().unwrap().to_string();
-    let mut proxy = VcrProcess::spawn(&fx, &record_args(&fx, &cassette_arg));
+    let mut args = record_args(&fx, &cassette_arg);
+    args.extend(["--profile", "recorder"]);
+    let mut proxy = VcrProcess::spawn_command(&fx, vcr_command_with_profile(&fx, &args));
     let client = sdk(&proxy.url, DUMMY_AKID, DUMMY_SECRET);
     for name in ["a", "b", "c"] {
         client
@@ -541,13 +577,7 @@ async fn sigterm_flushes_and_exits_zero() {
         std::fs::read_to_string(&proxy.stderr).unwrap()
     );
     assert_eq!(names(&assert_no_canary(&cassette)), ["a", "b", "c"]);
-    let stderr = std::fs::read_to_string(&proxy.stderr).unwrap();
-    for secret in [CANARY_AKID, CANARY_SECRET, CANARY_TOKEN] {
-        assert!(
-            !stderr.contains(secret),
-            "the log holds a canary credential"
-        );
-    }
+    assert_log_clean(&proxy);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -951,6 +981,7 @@ async fn replay_on_miss_record_appends_what_the_cassette_lacks() {
         .unwrap();
     assert_eq!(fx.upstream.log().len(), 2, "a miss is forwarded");
     assert!(proxy.terminate().success());
+    assert_log_clean(&proxy);
 
     assert_eq!(names(&assert_no_canary(&path)), ["seen", "new"]);
 
