@@ -2,7 +2,9 @@
 //! its subcommand; raw arguments become a `Config` for the library. This is
 //! the binary's edge, where errors become messages and exit codes.
 
+mod conform;
 mod replay;
+mod scenario;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve cassettes offline, matching requests the way AWS reads them.
     Replay(replay::ReplayArgs),
+    Conform(conform::ConformArgs),
+    Scenario(scenario::ScenarioArgs),
 }
 
 /// Runs the parsed command line. Errors are bad input (exit 2) unless a
@@ -35,6 +39,8 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Replay(args) => replay::run(args).await,
+        Command::Conform(args) => conform::run(args).await,
+        Command::Scenario(args) => scenario::run(args).await,
     }
 }
 

@@ -133,7 +133,11 @@ impl Observed {
         if let Some(error) = &self.error {
             let _ = writeln!(out, "error: {error}");
         }
-        let _ = writeln!(out, "content-type: {}", self.content_type.as_deref().unwrap_or("(none)"));
+        let _ = writeln!(
+            out,
+            "content-type: {}",
+            self.content_type.as_deref().unwrap_or("(none)")
+        );
         match &self.body {
             ObservedBody::Empty => out.push_str("(empty body)\n"),
             ObservedBody::Json(value) => {
@@ -151,7 +155,11 @@ impl Observed {
     /// first `status`-like member found.
     pub fn summary(&self) -> String {
         if let Some(error) = &self.error {
-            return format!("{} {}", self.status, error.rsplit('#').next().unwrap_or(error));
+            return format!(
+                "{} {}",
+                self.status,
+                error.rsplit('#').next().unwrap_or(error)
+            );
         }
         match &self.body {
             ObservedBody::Json(value) => match find_status(value) {
@@ -178,7 +186,12 @@ fn find_status(value: &Value) -> Option<&str> {
 }
 
 /// Every difference between a recorded and a target response.
-pub fn compare(recorded: &Observed, target: &Observed, state: Option<usize>, out: &mut Vec<Difference>) {
+pub fn compare(
+    recorded: &Observed,
+    target: &Observed,
+    state: Option<usize>,
+    out: &mut Vec<Difference>,
+) {
     let scalar = |path: &str, r: Option<Value>, t: Option<Value>, out: &mut Vec<Difference>| {
         if r != t {
             out.push(Difference {
@@ -309,8 +322,14 @@ mod tests {
 
     #[test]
     fn error_type_is_lifted_out_of_the_body_and_compared_once() {
-        let r = observed(400, json!({"__type": "ns#ValidationException", "message": "m"}));
-        let t = observed(400, json!({"__type": "ns#ConflictException", "message": "m"}));
+        let r = observed(
+            400,
+            json!({"__type": "ns#ValidationException", "message": "m"}),
+        );
+        let t = observed(
+            400,
+            json!({"__type": "ns#ConflictException", "message": "m"}),
+        );
         let mut out = Vec::new();
         compare(&r, &t, None, &mut out);
         assert_eq!(out.len(), 1);
@@ -325,7 +344,14 @@ mod tests {
         let mut out = Vec::new();
         compare(&r, &t, Some(2), &mut out);
         let paths: Vec<_> = out.iter().map(|d| (d.path.as_str(), d.state)).collect();
-        assert_eq!(paths, [("$.a.b", Some(2)), ("$.a.c[1]", Some(2)), ("$.gone", Some(2))]);
+        assert_eq!(
+            paths,
+            [
+                ("$.a.b", Some(2)),
+                ("$.a.c[1]", Some(2)),
+                ("$.gone", Some(2))
+            ]
+        );
         assert_eq!(out[2].target, None);
     }
 

@@ -134,17 +134,26 @@ impl Deviations {
         }
         let mut entries = Vec::with_capacity(file.deviations.len());
         for (index, entry) in file.deviations.into_iter().enumerate() {
-            let at = |message: &str| error(format!("deviations[{index}] ({}): {message}", entry.cassette));
+            let at = |message: &str| {
+                error(format!(
+                    "deviations[{index}] ({}): {message}",
+                    entry.cassette
+                ))
+            };
             let step = match &entry.step {
                 StepV1::Number(0) => return Err(at("steps are numbered from 1")),
                 StepV1::Number(n) => StepRef::Step(*n),
                 StepV1::Word(word) if word == "all" => StepRef::All,
                 StepV1::Word(word) => {
-                    return Err(at(&format!("\"step\" is a number or \"all\", not {word:?}")));
+                    return Err(at(&format!(
+                        "\"step\" is a number or \"all\", not {word:?}"
+                    )));
                 }
             };
             if entry.paths.is_empty() {
-                return Err(at("\"paths\" is empty; list the paths this deviation accepts"));
+                return Err(at(
+                    "\"paths\" is empty; list the paths this deviation accepts",
+                ));
             }
             if let Some(bad) = entry.paths.iter().find(|p| !is_known_path(p)) {
                 return Err(at(&format!(
@@ -152,7 +161,9 @@ impl Deviations {
                 )));
             }
             if entry.reason.trim().is_empty() {
-                return Err(at("\"reason\" is empty; say why the difference is acceptable"));
+                return Err(at(
+                    "\"reason\" is empty; say why the difference is acceptable",
+                ));
             }
             if !is_date(&entry.date) {
                 return Err(at(&format!("\"date\" {:?} is not YYYY-MM-DD", entry.date)));
@@ -172,7 +183,13 @@ impl Deviations {
 
     /// The reason of the deviation accepting a difference at `path` in steps
     /// `first..=last` of `cassette`, marking it used.
-    pub fn accept(&mut self, cassette: &str, first: usize, last: usize, path: &str) -> Option<String> {
+    pub fn accept(
+        &mut self,
+        cassette: &str,
+        first: usize,
+        last: usize,
+        path: &str,
+    ) -> Option<String> {
         for (entry, used) in self.entries.iter().zip(self.used.iter_mut()) {
             if entry.cassette != cassette {
                 continue;
@@ -324,7 +341,10 @@ mod tests {
                 {"cassette": "other", "step": 1, "paths": ["status"], "reason": "r3", "date": "2026-11-24"}]}"#,
         )
         .unwrap();
-        assert_eq!(d.accept("c", 3, 3, "$.service.status").as_deref(), Some("r"));
+        assert_eq!(
+            d.accept("c", 3, 3, "$.service.status").as_deref(),
+            Some("r")
+        );
         assert_eq!(d.accept("c", 2, 4, "$.message").as_deref(), Some("r"));
         assert_eq!(d.accept("c", 2, 2, "$.message"), None);
         assert_eq!(d.accept("c", 3, 3, "$.services"), None);
@@ -340,9 +360,19 @@ mod tests {
             r#"{"format": "proton-vcr.deviations/1", "deviations": [
                 {"cassette": "c", "step": "some", "paths": ["$"], "reason": "r", "date": "2026-11-24"}]}"#,
         );
-        assert!(bad_step.unwrap_err().to_string().contains("deviations[0] (c)"));
+        assert!(
+            bad_step
+                .unwrap_err()
+                .to_string()
+                .contains("deviations[0] (c)")
+        );
         let bad_format = parse(r#"{"format": "proton-vcr.deviations/9", "deviations": []}"#);
-        assert!(bad_format.unwrap_err().to_string().contains("unknown format"));
+        assert!(
+            bad_format
+                .unwrap_err()
+                .to_string()
+                .contains("unknown format")
+        );
         let no_reason = parse(
             r#"{"format": "proton-vcr.deviations/1", "deviations": [
                 {"cassette": "c", "step": 1, "paths": ["$"], "reason": " ", "date": "2026-11-24"}]}"#,

@@ -34,7 +34,9 @@ pub mod scenario;
 mod target;
 
 pub use compare::{Difference, Observed, ObservedBody};
-pub use deviations::{DEVIATIONS_FORMAT_V1, Deviation, Deviations, DeviationsError, StepRef, today};
+pub use deviations::{
+    DEVIATIONS_FORMAT_V1, Deviation, Deviations, DeviationsError, StepRef, today,
+};
 pub use normalize::{JsonPathPattern, NormalizeRules, Normalizer, RuleError, UserRule};
 pub use progress::{Progress, Silent, TerminalProgress, human_duration};
 pub use report::{CassetteReport, Outcome, Report, StepReport, Waiter};

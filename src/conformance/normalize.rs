@@ -127,8 +127,10 @@ impl NormalizeRules {
 
     /// The built-in rules, with `extra` timestamp members besides the fallback list.
     pub fn with_timestamp_members(extra: Vec<String>) -> Self {
-        let mut timestamp_members: HashSet<String> =
-            FALLBACK_TIMESTAMP_MEMBERS.iter().map(|s| s.to_string()).collect();
+        let mut timestamp_members: HashSet<String> = FALLBACK_TIMESTAMP_MEMBERS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         timestamp_members.extend(extra);
         Self {
             timestamp_members,
@@ -249,7 +251,8 @@ impl UserRule {
             return Ok(UserRule::Path(JsonPathPattern::parse(selector)?, kind));
         }
         if let Some(source) = selector.strip_prefix('/').and_then(|s| s.strip_suffix('/')) {
-            let regex = regex::Regex::new(source).map_err(|e| format!("invalid regex `{source}`: {e}"))?;
+            let regex =
+                regex::Regex::new(source).map_err(|e| format!("invalid regex `{source}`: {e}"))?;
             return Ok(UserRule::Regex(regex, kind));
         }
         if selector.is_empty() {
@@ -261,7 +264,9 @@ impl UserRule {
 
 fn check_kind(kind: &str) -> Result<String, String> {
     let ok = kind.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if ok {
         Ok(kind.to_string())
     } else {
@@ -274,8 +279,14 @@ fn check_kind(kind: &str) -> Result<String, String> {
 impl JsonPathPattern {
     /// Parses `$`, `$.a.b`, `$.a[0]`, `$.a[*].b`, `$["odd key"]`, `$.a.*`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("`{text}` is not a JSON path ({why}); write e.g. `$.environment.spec` or `$.items[*].arn`");
-        let rest = text.strip_prefix('$').ok_or_else(|| bad("it must start with `$`"))?;
+        let bad = |why: &str| {
+            format!(
+                "`{text}` is not a JSON path ({why}); write e.g. `$.environment.spec` or `$.items[*].arn`"
+            )
+        };
+        let rest = text
+            .strip_prefix('$')
+            .ok_or_else(|| bad("it must start with `$`"))?;
         let mut segments = Vec::new();
         let mut chars = rest.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
@@ -300,7 +311,7 @@ impl JsonPathPattern {
                 '[' => {
                     let close = rest
                         .get(at..)
-                        .and_then(|tail| find_close(tail))
+                        .and_then(find_close)
                         .ok_or_else(|| bad("unclosed `[`"))?;
                     let inner = rest.get(at + 1..at + close).unwrap_or_default();
                     let segment = if inner == "*" {
@@ -523,9 +534,13 @@ impl<'r> Normalizer<'r> {
     /// ACCOUNT replaced and UUIDs in RESOURCE replaced.
     fn arn(&mut self, rest: &str) -> String {
         let mut parts = rest.splitn(5, ':');
-        let (Some(partition), Some(service), Some(region), Some(account), Some(resource)) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return format!("arn:{}", self.uuids(rest));
         };
         let region = if region.is_empty() {
@@ -567,10 +582,18 @@ mod tests {
     fn same_value_same_placeholder_numbered_per_kind_in_order_of_first_appearance() {
         let rules = NormalizeRules::default();
         let mut side = Normalizer::new(&rules);
-        let first = side.normalize(&json!({"createdAt": 1700000000.5, "lastModifiedAt": 1700000001.25}));
-        let retry = side.normalize(&json!({"createdAt": 1700000000.5, "lastModifiedAt": 1700000009}));
-        assert_eq!(first, json!({"createdAt": "<timestamp:1>", "lastModifiedAt": "<timestamp:2>"}));
-        assert_eq!(retry, json!({"createdAt": "<timestamp:1>", "lastModifiedAt": "<timestamp:3>"}));
+        let first =
+            side.normalize(&json!({"createdAt": 1700000000.5, "lastModifiedAt": 1700000001.25}));
+        let retry =
+            side.normalize(&json!({"createdAt": 1700000000.5, "lastModifiedAt": 1700000009}));
+        assert_eq!(
+            first,
+            json!({"createdAt": "<timestamp:1>", "lastModifiedAt": "<timestamp:2>"})
+        );
+        assert_eq!(
+            retry,
+            json!({"createdAt": "<timestamp:1>", "lastModifiedAt": "<timestamp:3>"})
+        );
     }
 
     #[test]
@@ -595,7 +618,10 @@ mod tests {
             })
         );
         // The connection's id and the UUID in its ARN are one identity.
-        assert_eq!(side.originals(ID_KIND), ["0f2a52b4-30c1-4b8d-a3a0-27b5c7f3cbb9"]);
+        assert_eq!(
+            side.originals(ID_KIND),
+            ["0f2a52b4-30c1-4b8d-a3a0-27b5c7f3cbb9"]
+        );
     }
 
     #[test]
@@ -632,10 +658,22 @@ mod tests {
 
     #[test]
     fn bad_rules_say_what_to_write() {
-        assert!(UserRule::parse("nokind").unwrap_err().contains("SELECTOR=KIND"));
-        assert!(UserRule::parse("x=Bad Kind").unwrap_err().contains("lower-case"));
+        assert!(
+            UserRule::parse("nokind")
+                .unwrap_err()
+                .contains("SELECTOR=KIND")
+        );
+        assert!(
+            UserRule::parse("x=Bad Kind")
+                .unwrap_err()
+                .contains("lower-case")
+        );
         assert!(UserRule::parse("$.a[=k").unwrap_err().contains("unclosed"));
-        assert!(UserRule::parse("/(/=k").unwrap_err().contains("invalid regex"));
+        assert!(
+            UserRule::parse("/(/=k")
+                .unwrap_err()
+                .contains("invalid regex")
+        );
     }
 
     #[test]

@@ -60,7 +60,11 @@ impl TerminalProgress {
         if now.duration_since(self.started) < SHOW_AFTER && !force {
             return;
         }
-        if !force && self.last_draw.is_some_and(|t| now.duration_since(t) < REDRAW_EVERY) {
+        if !force
+            && self
+                .last_draw
+                .is_some_and(|t| now.duration_since(t) < REDRAW_EVERY)
+        {
             return;
         }
         self.last_draw = Some(now);

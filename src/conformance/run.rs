@@ -63,16 +63,30 @@ impl Default for ConformOptions {
 #[derive(Debug)]
 pub enum RunError {
     /// A recorded request cannot be sent as it is written.
-    Input { cassette: String, step: usize, message: String },
+    Input {
+        cassette: String,
+        step: usize,
+        message: String,
+    },
     /// The target's reset or clock failed: the run cannot be trusted.
-    Target { cassette: String, error: TargetError },
+    Target {
+        cassette: String,
+        error: TargetError,
+    },
 }
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RunError::Input { cassette, step, message } => {
-                write!(f, "{cassette}: step {step}: the recorded request cannot be sent: {message}")
+            RunError::Input {
+                cassette,
+                step,
+                message,
+            } => {
+                write!(
+                    f,
+                    "{cassette}: step {step}: the recorded request cannot be sent: {message}"
+                )
             }
             RunError::Target { cassette, error } => {
                 write!(f, "{cassette}: the target's {error}")
@@ -93,7 +107,12 @@ pub async fn conform(
     progress: &mut dyn Progress,
 ) -> Result<Report, RunError> {
     let prepared = prepare(cassettes)?;
-    progress.begin(cassettes.iter().map(|c| c.cassette.interactions.len()).sum());
+    progress.begin(
+        cassettes
+            .iter()
+            .map(|c| c.cassette.interactions.len())
+            .sum(),
+    );
     let mut reports = Vec::with_capacity(cassettes.len());
     for (loaded, requests) in cassettes.iter().zip(&prepared) {
         let mut run = CassetteRun {
@@ -159,11 +178,18 @@ fn prepare(cassettes: &[LoadedCassette]) -> Result<Vec<Vec<Request>>, RunError> 
                 .iter()
                 .enumerate()
                 .map(|(i, interaction)| {
-                    interaction.request.to_exchange().map_err(|message| RunError::Input {
-                        cassette: format!("{} ({})", loaded.cassette.name, loaded.path.display()),
-                        step: i + 1,
-                        message,
-                    })
+                    interaction
+                        .request
+                        .to_exchange()
+                        .map_err(|message| RunError::Input {
+                            cassette: format!(
+                                "{} ({})",
+                                loaded.cassette.name,
+                                loaded.path.display()
+                            ),
+                            step: i + 1,
+                            message,
+                        })
                 })
                 .collect()
         })
@@ -225,7 +251,8 @@ impl CassetteRun<'_, '_> {
         let interaction = &self.loaded.cassette.interactions[index];
         let mut step = new_step(interaction, index..index + 1);
         let recorded = Observed::from_recorded(&interaction.response, &mut self.recorded_side);
-        self.move_clock(interaction.elapsed_ms, &step.operation).await?;
+        self.move_clock(interaction.elapsed_ms, &step.operation)
+            .await?;
         let sent = self.send(index).await;
         self.progress.step(&self.loaded.cassette.name);
         let response = match sent {
@@ -257,11 +284,14 @@ impl CassetteRun<'_, '_> {
         let recorded_states = distinct(recorded);
         let mut seen = Vec::with_capacity(interactions.len());
         for (index, interaction) in range.clone().zip(interactions) {
-            self.move_clock(interaction.elapsed_ms, &step.operation).await?;
+            self.move_clock(interaction.elapsed_ms, &step.operation)
+                .await?;
             let sent = self.send(index).await;
             self.progress.step(&self.loaded.cassette.name);
             match sent {
-                Ok(response) => seen.push(Observed::from_response(&response, &mut self.target_side)),
+                Ok(response) => {
+                    seen.push(Observed::from_response(&response, &mut self.target_side))
+                }
                 Err(error) => return Ok(failed(step, error)),
             }
         }
@@ -276,7 +306,9 @@ impl CassetteRun<'_, '_> {
             elapsed += interval;
             self.move_clock(elapsed, &step.operation).await?;
             match self.send(range.start).await {
-                Ok(response) => seen.push(Observed::from_response(&response, &mut self.target_side)),
+                Ok(response) => {
+                    seen.push(Observed::from_response(&response, &mut self.target_side))
+                }
                 Err(error) => return Ok(failed(step, error)),
             }
         }
@@ -296,7 +328,10 @@ impl CassetteRun<'_, '_> {
             });
         }
         if !step.differences.is_empty() {
-            step.diff = unified_diff(&render_states(&recorded_states), &render_states(&target_states));
+            step.diff = unified_diff(
+                &render_states(&recorded_states),
+                &render_states(&target_states),
+            );
         }
         step.waiter = Some(Waiter {
             polls_recorded: interactions.len(),
@@ -385,7 +420,9 @@ fn is_read(request: &RecordedRequest) -> bool {
     match request.headers.get("x-amz-target") {
         Some(target) => {
             let op = target.rsplit('.').next().unwrap_or(target);
-            ["Get", "List", "Describe"].iter().any(|p| op.starts_with(p))
+            ["Get", "List", "Describe"]
+                .iter()
+                .any(|p| op.starts_with(p))
         }
         None => matches!(request.method.as_str(), "GET" | "HEAD"),
     }
@@ -399,7 +436,10 @@ pub fn group_steps(interactions: &[Interaction]) -> Vec<Range<usize>> {
     while let Some(first) = interactions.get(start) {
         let mut end = start + 1;
         if is_read(&first.request) {
-            while interactions.get(end).is_some_and(|i| i.request == first.request) {
+            while interactions
+                .get(end)
+                .is_some_and(|i| i.request == first.request)
+            {
                 end += 1;
             }
         }

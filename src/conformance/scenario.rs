@@ -126,7 +126,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Scenario, ScenarioError> {
         message,
     };
     let file: ScenarioV1 = serde_json::from_slice(bytes).map_err(|e| {
-        error(format!("not a scenario: {e} (see docs/conformance.md for the format)"))
+        error(format!(
+            "not a scenario: {e} (see docs/conformance.md for the format)"
+        ))
     })?;
     if file.format != SCENARIO_FORMAT_V1 {
         return Err(error(format!(
@@ -142,12 +144,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Scenario, ScenarioError> {
                 if operation.is_empty() || !operation.chars().all(|c| c.is_ascii_alphanumeric()) {
                     return Err(at(&format!("{operation:?} is not an operation name")));
                 }
-                let input = step.input.unwrap_or_else(|| Value::Object(Default::default()));
+                let input = step
+                    .input
+                    .unwrap_or_else(|| Value::Object(Default::default()));
                 if !input.is_object() {
                     return Err(at("\"input\" must be a JSON object"));
                 }
                 if step.until.as_ref().is_some_and(|u| u.one_of.is_empty()) {
-                    return Err(at("\"until\".\"in\" is empty: list the values that end the poll"));
+                    return Err(at(
+                        "\"until\".\"in\" is empty: list the values that end the poll",
+                    ));
                 }
                 ScenarioStep::Call(Call {
                     operation,
@@ -162,7 +168,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Scenario, ScenarioError> {
                     expect_error: step.expect_error,
                 })
             }
-            (None, Some(ms)) => ScenarioStep::Wait { ms, note: step.note },
+            (None, Some(ms)) => ScenarioStep::Wait {
+                ms,
+                note: step.note,
+            },
             _ => return Err(at("a step has either \"call\" or \"wait_ms\"")),
         };
         steps.push(step);
@@ -185,17 +194,23 @@ pub fn load(path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
         path: path.to_path_buf(),
         message,
     };
-    let metadata = std::fs::metadata(path)
-        .map_err(|e| error(path, format!("cannot open ({e}); give a scenario file or a folder of them")))?;
+    let metadata = std::fs::metadata(path).map_err(|e| {
+        error(
+            path,
+            format!("cannot open ({e}); give a scenario file or a folder of them"),
+        )
+    })?;
     let mut files = Vec::new();
     if metadata.is_file() {
         files.push(path.to_path_buf());
     } else {
         let mut pending = vec![path.to_path_buf()];
         while let Some(dir) = pending.pop() {
-            let entries = std::fs::read_dir(&dir).map_err(|e| error(&dir, format!("cannot list the folder: {e}")))?;
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|e| error(&dir, format!("cannot list the folder: {e}")))?;
             for entry in entries {
-                let entry = entry.map_err(|e| error(&dir, format!("cannot list the folder: {e}")))?;
+                let entry =
+                    entry.map_err(|e| error(&dir, format!("cannot list the folder: {e}")))?;
                 let path = entry.path();
                 if path.is_dir() {
                     pending.push(path);
@@ -212,7 +227,8 @@ pub fn load(path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
     files
         .iter()
         .map(|file| {
-            let bytes = std::fs::read(file).map_err(|e| error(file, format!("cannot read: {e}")))?;
+            let bytes =
+                std::fs::read(file).map_err(|e| error(file, format!("cannot read: {e}")))?;
             parse(file, &bytes)
         })
         .collect()
@@ -256,7 +272,10 @@ pub async fn run_scenario(
     if target.can_reset() {
         target.reset().await?;
     }
-    let mut clock = Clock { target, elapsed_ms: 0 };
+    let mut clock = Clock {
+        target,
+        elapsed_ms: 0,
+    };
     if target.has_clock() {
         target.set_clock_ms(0).await?;
     }
@@ -292,7 +311,12 @@ struct Clock<'a> {
 }
 
 impl Clock<'_> {
-    async fn advance(&mut self, ms: u64, label: &str, progress: &mut dyn Progress) -> Result<(), TargetError> {
+    async fn advance(
+        &mut self,
+        ms: u64,
+        label: &str,
+        progress: &mut dyn Progress,
+    ) -> Result<(), TargetError> {
         self.elapsed_ms += ms;
         if self.target.has_clock() {
             self.target.set_clock_ms(self.elapsed_ms).await
@@ -338,7 +362,10 @@ async fn run_call(
                 return Ok(run);
             }
             (Some(expected), _) => {
-                run.result = format!("expected {expected}, got {}", describe(&response, error.as_deref()));
+                run.result = format!(
+                    "expected {expected}, got {}",
+                    describe(&response, error.as_deref())
+                );
                 return Ok(run);
             }
             (None, Some(_)) => {
@@ -369,20 +396,26 @@ async fn run_call(
             return Ok(run);
         }
         waited += call.poll_ms;
-        clock.advance(call.poll_ms, &call.operation, progress).await?;
+        clock
+            .advance(call.poll_ms, &call.operation, progress)
+            .await?;
     }
 }
 
 /// The awsJson 1.0 request for a call.
 fn aws_json_request(call: &Call) -> Result<Request, TargetError> {
-    let fail = |message: String| TargetError { action: "send", message };
+    let fail = |message: String| TargetError {
+        action: "send",
+        message,
+    };
     let mut request = Request::new(Method::POST, "/").map_err(|e| fail(e.to_string()))?;
     let prefix = crate::model::Model::proton().target_prefix();
     let target = HeaderValue::from_str(&format!("{prefix}.{}", call.operation))
         .map_err(|e| fail(format!("bad operation name {:?}: {e}", call.operation)))?;
-    request
-        .headers
-        .insert("content-type", HeaderValue::from_static(crate::http::exchange::AWS_JSON_1_0));
+    request.headers.insert(
+        "content-type",
+        HeaderValue::from_static(crate::http::exchange::AWS_JSON_1_0),
+    );
     request.headers.insert("x-amz-target", target);
     request.body = call.input.to_string().into();
     Ok(request)
@@ -424,11 +457,12 @@ fn describe(response: &Response, error: Option<&str>) -> String {
 /// The value at a dotted path (`a.b`, `$.a.b`, `items.0.status`).
 fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     let path = path.strip_prefix("$.").unwrap_or(path);
-    path.split('.').try_fold(value, |current, key| match current {
-        Value::Object(members) => members.get(key),
-        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-        _ => None,
-    })
+    path.split('.')
+        .try_fold(value, |current, key| match current {
+            Value::Object(members) => members.get(key),
+            Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -450,14 +484,23 @@ mod tests {
         });
         let scenario = parse(Path::new("s.json"), text.to_string().as_bytes()).unwrap();
         assert_eq!(scenario.steps.len(), 4);
-        let ScenarioStep::Call(poll) = &scenario.steps[1] else { panic!("a call") };
+        let ScenarioStep::Call(poll) = &scenario.steps[1] else {
+            panic!("a call")
+        };
         assert_eq!((poll.poll_ms, poll.timeout_ms), (5000, DEFAULT_TIMEOUT_MS));
-        assert_eq!(scenario.steps[2], ScenarioStep::Wait { ms: 28_860_000, note: Some("token expires".into()) });
+        assert_eq!(
+            scenario.steps[2],
+            ScenarioStep::Wait {
+                ms: 28_860_000,
+                note: Some("token expires".into())
+            }
+        );
     }
 
     #[test]
     fn rejects_steps_that_are_neither_call_nor_wait() {
-        let text = json!({"format": "proton-vcr.scenario/1", "name": "n", "steps": [{"note": "?"}]});
+        let text =
+            json!({"format": "proton-vcr.scenario/1", "name": "n", "steps": [{"note": "?"}]});
         let error = parse(Path::new("s.json"), text.to_string().as_bytes()).unwrap_err();
         assert!(error.to_string().contains("steps[0]"), "{error}");
         let text = json!({"format": "proton-vcr.scenario/2", "name": "n", "steps": []});

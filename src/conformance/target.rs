@@ -197,12 +197,21 @@ impl UrlTarget {
             .map_err(|e| format!("cannot build the request URL: {e}"))
     }
 
-    async fn exchange(&self, action: &'static str, request: hyper::Request<Full<Bytes>>) -> Result<Response, TargetError> {
+    async fn exchange(
+        &self,
+        action: &'static str,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> Result<Response, TargetError> {
         let fail = |message: String| TargetError { action, message };
         let url = request.uri().to_string();
         let sent = tokio::time::timeout(self.timeout, self.client.request(request))
             .await
-            .map_err(|_| fail(format!("{url} did not answer within {} s", self.timeout.as_secs())))?
+            .map_err(|_| {
+                fail(format!(
+                    "{url} did not answer within {} s",
+                    self.timeout.as_secs()
+                ))
+            })?
             .map_err(|e| fail(format!("cannot reach {url}: {}", error_chain(&e))))?;
         let (parts, body) = sent.into_parts();
         let body = Limited::new(body, MAX_RESPONSE_BYTES)
@@ -217,7 +226,12 @@ impl UrlTarget {
         })
     }
 
-    async fn admin_post(&self, action: &'static str, url: &str, body: String) -> Result<(), TargetError> {
+    async fn admin_post(
+        &self,
+        action: &'static str,
+        url: &str,
+        body: String,
+    ) -> Result<(), TargetError> {
         let request = hyper::Request::post(url)
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body)))
@@ -234,7 +248,10 @@ impl UrlTarget {
             message: format!(
                 "POST {url} answered {} {}; check the target's admin URL (--reset-url / --clock-url)",
                 response.status,
-                String::from_utf8_lossy(&response.body).chars().take(200).collect::<String>()
+                String::from_utf8_lossy(&response.body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
             ),
         })
     }
@@ -284,10 +301,12 @@ impl Target for UrlTarget {
             if let Some(headers) = builder.headers_mut() {
                 *headers = request.headers;
             }
-            let outgoing = builder.body(Full::new(request.body)).map_err(|e| TargetError {
-                action: "send",
-                message: format!("cannot build the request: {e}"),
-            })?;
+            let outgoing = builder
+                .body(Full::new(request.body))
+                .map_err(|e| TargetError {
+                    action: "send",
+                    message: format!("cannot build the request: {e}"),
+                })?;
             self.exchange("send", outgoing).await
         })
     }
@@ -302,7 +321,9 @@ fn check_http_url(url: &str) -> Result<http::Uri, String> {
         Some("https") => Err(format!(
             "`{url}`: only plain http:// targets are supported; put a local mock or proxy in front"
         )),
-        _ => Err(format!("`{url}` is not an http:// URL with a host (e.g. http://127.0.0.1:4566)")),
+        _ => Err(format!(
+            "`{url}` is not an http:// URL with a host (e.g. http://127.0.0.1:4566)"
+        )),
     }
 }
 

@@ -5,6 +5,7 @@
 //!   compared as JSON (key order and white space do not matter);
 //! - restJson and others: method, path, query (as a set of pairs) and the
 //!   body as JSON, as form pairs (the query protocol), or as bytes.
+//!
 //! Signing and transport headers never take part. Idempotency tokens are left
 //! out of the comparison and matched by binding instead (see `tokens`).
 //!

@@ -3,4 +3,5 @@
 
 mod support;
 
+mod conform;
 mod replay;

@@ -49,7 +49,11 @@ pub fn html(report: &Report) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(out, "<title>proton-vcr conform: {}</title>", escape(&report.target));
+    let _ = writeln!(
+        out,
+        "<title>proton-vcr conform: {}</title>",
+        escape(&report.target)
+    );
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
     header(report, &mut out);
     matrix(report, &mut out);
@@ -62,7 +66,11 @@ pub fn html(report: &Report) -> String {
 fn header(report: &Report, out: &mut String) {
     let counts = report.counts();
     let _ = writeln!(out, "<h1>Conformance report</h1>");
-    let (class, word) = if report.conforms() { ("ok", "conforms") } else { ("bad", "differs") };
+    let (class, word) = if report.conforms() {
+        ("ok", "conforms")
+    } else {
+        ("bad", "differs")
+    };
     let _ = writeln!(
         out,
         "<p class=\"meta\"><span class=\"verdict {class}\">{word}</span>target <code>{}</code> &middot; {} cassette(s), {} step(s)</p>",
@@ -76,7 +84,11 @@ fn header(report: &Report, out: &mut String) {
         counts.conforms, counts.accepted, counts.differs, counts.failed, counts.not_run
     );
     if let Some(file) = &report.deviations_file {
-        let _ = writeln!(out, "<p class=\"meta\">Accepted deviations from <code>{}</code></p>", escape(file));
+        let _ = writeln!(
+            out,
+            "<p class=\"meta\">Accepted deviations from <code>{}</code></p>",
+            escape(file)
+        );
     }
     if !report.notes.is_empty() {
         out.push_str("<ul class=\"notes\">\n");
@@ -97,7 +109,13 @@ fn anchor(cassette: usize, step: &StepReport) -> String {
 
 fn matrix(report: &Report, out: &mut String) {
     out.push_str("<h2>Summary</h2>\n<p class=\"legend muted\">");
-    for outcome in [Outcome::Conforms, Outcome::Accepted, Outcome::Differs, Outcome::Failed, Outcome::NotRun] {
+    for outcome in [
+        Outcome::Conforms,
+        Outcome::Accepted,
+        Outcome::Differs,
+        Outcome::Failed,
+        Outcome::NotRun,
+    ] {
         let _ = write!(
             out,
             "<span class=\"cell {}\">{}</span>{}",
@@ -156,7 +174,11 @@ fn details(report: &Report, out: &mut String) {
     }
     out.push_str("<h2>Differences</h2>\n");
     for (ci, cassette, step) in shown {
-        let open = if matches!(step.outcome, Outcome::Differs | Outcome::Failed) { " open" } else { "" };
+        let open = if matches!(step.outcome, Outcome::Differs | Outcome::Failed) {
+            " open"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "<details id=\"{}\"{open}><summary><span class=\"tag {}\">{}</span><code>{}</code>, {}: <b>{}</b></summary>\n<div class=\"body\">",
@@ -167,7 +189,11 @@ fn details(report: &Report, out: &mut String) {
             escape(&step.label()),
             escape(&step.operation)
         );
-        let _ = writeln!(out, "<p class=\"muted\">file <code>{}</code></p>", escape(&cassette.path));
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">file <code>{}</code></p>",
+            escape(&cassette.path)
+        );
         if let Some(note) = &step.note {
             let _ = writeln!(out, "<p>{}</p>", escape(note));
         }
@@ -185,14 +211,19 @@ fn details(report: &Report, out: &mut String) {
             );
         }
         if !step.differences.is_empty() {
-            out.push_str("<table class=\"paths\"><tr><th>path</th><th>recorded</th><th>target</th></tr>\n");
+            out.push_str(
+                "<table class=\"paths\"><tr><th>path</th><th>recorded</th><th>target</th></tr>\n",
+            );
             for d in &step.differences {
                 let path = match d.state {
                     Some(k) => format!("state {k}: {}", d.path),
                     None => d.path.clone(),
                 };
                 let accepted = match &d.accepted {
-                    Some(reason) => format!("<br><span class=\"muted\">accepted: {}</span>", escape(reason)),
+                    Some(reason) => format!(
+                        "<br><span class=\"muted\">accepted: {}</span>",
+                        escape(reason)
+                    ),
                     None => String::new(),
                 };
                 let _ = writeln!(
@@ -227,7 +258,10 @@ fn details(report: &Report, out: &mut String) {
             .iter()
             .find(|d| d.cassette == cassette.name && d.step == StepRef::Step(step.first));
         if let Some(entry) = entry {
-            let file = report.deviations_file.as_deref().unwrap_or("conformance/deviations.json");
+            let file = report
+                .deviations_file
+                .as_deref()
+                .unwrap_or("conformance/deviations.json");
             let _ = writeln!(
                 out,
                 "<p>To accept it, add to <code>\"deviations\"</code> in <code>{}</code>:</p><pre class=\"paste\">{}</pre>",
@@ -254,7 +288,11 @@ fn stale(report: &Report, out: &mut String) {
     if !report.stale.is_empty() {
         out.push_str("<p>Accepted, but the difference no longer happens: remove these paths.</p>\n<pre class=\"paste\">");
         for deviation in &report.stale {
-            let _ = writeln!(out, "{}", escape(&DeviationV1::from_model(deviation).to_line()));
+            let _ = writeln!(
+                out,
+                "{}",
+                escape(&DeviationV1::from_model(deviation).to_line())
+            );
         }
         out.push_str("</pre>\n");
     }

@@ -203,7 +203,11 @@ impl Report {
 
     /// The widest step number, for the summary matrix.
     pub fn max_steps(&self) -> usize {
-        self.cassettes.iter().map(|c| c.interactions).max().unwrap_or(0)
+        self.cassettes
+            .iter()
+            .map(|c| c.interactions)
+            .max()
+            .unwrap_or(0)
     }
 }
 

@@ -43,7 +43,9 @@ impl Style {
 
 /// The report as text.
 pub fn text(report: &Report, options: &TextOptions) -> String {
-    let style = Style { color: options.color };
+    let style = Style {
+        color: options.color,
+    };
     let mut out = String::new();
     let counts = report.counts();
     let _ = writeln!(
@@ -105,7 +107,9 @@ fn matrix(report: &Report, style: &Style, out: &mut String) {
         for entry in matrix_row(cassette, width) {
             let _ = write!(out, "{:>pad$}", "", pad = cell - 1);
             match entry {
-                Some((outcome, _)) => out.push_str(&style.outcome(outcome, &outcome.symbol().to_string())),
+                Some((outcome, _)) => {
+                    out.push_str(&style.outcome(outcome, &outcome.symbol().to_string()))
+                }
                 None => out.push(' '),
             }
         }
@@ -158,8 +162,16 @@ fn differences(report: &Report, style: &Style, out: &mut String) {
             continue;
         }
         if let Some(waiter) = &step.waiter {
-            let _ = writeln!(out, "  recorded states: {}", waiter.recorded_states.join(" -> "));
-            let _ = writeln!(out, "  target states:   {}", waiter.target_states.join(" -> "));
+            let _ = writeln!(
+                out,
+                "  recorded states: {}",
+                waiter.recorded_states.join(" -> ")
+            );
+            let _ = writeln!(
+                out,
+                "  target states:   {}",
+                waiter.target_states.join(" -> ")
+            );
         }
         let _ = writeln!(out, "  differs at:");
         for difference in step.differences.iter().filter(|d| d.accepted.is_none()) {
@@ -191,7 +203,10 @@ fn differences(report: &Report, style: &Style, out: &mut String) {
             .iter()
             .find(|d| d.cassette == cassette.name && d.step == StepRef::Step(step.first));
         if let Some(entry) = entry {
-            let file = report.deviations_file.as_deref().unwrap_or("conformance/deviations.json");
+            let file = report
+                .deviations_file
+                .as_deref()
+                .unwrap_or("conformance/deviations.json");
             let _ = writeln!(out, "  to accept it, add to \"deviations\" in {file}:");
             let _ = writeln!(out, "    {}", DeviationV1::from_model(entry).to_line());
         }
@@ -276,7 +291,11 @@ fn stale(report: &Report, style: &Style, out: &mut String) {
             "{} accepted deviation{} not checked: {} cassette was not part of this run",
             report.unchecked_deviations,
             plural(report.unchecked_deviations),
-            if report.unchecked_deviations == 1 { "its" } else { "their" }
+            if report.unchecked_deviations == 1 {
+                "its"
+            } else {
+                "their"
+            }
         );
     }
     out.push('\n');
@@ -302,5 +321,11 @@ fn verdict(report: &Report, style: &Style, out: &mut String) {
     } else {
         style.outcome(Outcome::Differs, "DIFFERS")
     };
-    let _ = writeln!(out, "{verdict}: {} step{}: {}", c.total(), plural(c.total()), parts.join(", "));
+    let _ = writeln!(
+        out,
+        "{verdict}: {} step{}: {}",
+        c.total(),
+        plural(c.total()),
+        parts.join(", ")
+    );
 }
