@@ -4,7 +4,7 @@
 //! ready-to-paste deviation entry.
 
 use super::junit::escape;
-use super::{Outcome, Report, StepReport, matrix_row};
+use super::{ALL_OUTCOMES, Outcome, Report, StepReport, matrix_row};
 use crate::conformance::deviations::{DeviationV1, StepRef};
 use std::fmt::Write;
 
@@ -36,7 +36,8 @@ details .body { padding: 8px 14px 12px; }
 table.paths { border-collapse: collapse; width: 100%; margin: 8px 0; table-layout: fixed; }
 table.paths th, table.paths td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; word-break: break-word; }
 table.paths th { background: var(--bg); font-size: 13px; }
-table.paths th:first-child { width: 30%; }
+table.paths th:first-child { width: 34%; }
+table.paths td:first-child { word-break: normal; overflow-wrap: anywhere; }
 pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; overflow-x: auto; margin: 8px 0; }
 pre.diff span { display: block; white-space: pre; }
 pre.diff .add { background: #dafbe1; } pre.diff .del { background: #ffebe9; } pre.diff .hunk { color: #0969da; } pre.diff .file { font-weight: 700; }
@@ -109,19 +110,13 @@ fn anchor(cassette: usize, step: &StepReport) -> String {
 
 fn matrix(report: &Report, out: &mut String) {
     out.push_str("<h2>Summary</h2>\n<p class=\"legend muted\">");
-    for outcome in [
-        Outcome::Conforms,
-        Outcome::Accepted,
-        Outcome::Differs,
-        Outcome::Failed,
-        Outcome::NotRun,
-    ] {
+    for outcome in ALL_OUTCOMES {
         let _ = write!(
             out,
             "<span class=\"cell {}\">{}</span>{}",
             class(outcome),
             escape(&outcome.symbol().to_string()),
-            outcome.as_str()
+            outcome.describe()
         );
     }
     out.push_str("</p>\n<table class=\"matrix\">\n<tr><th class=\"name\">cassette \\ step</th>");

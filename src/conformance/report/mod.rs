@@ -83,6 +83,15 @@ pub enum Outcome {
     NotRun,
 }
 
+/// Every outcome, best first, as legends list them.
+pub const ALL_OUTCOMES: [Outcome; 5] = [
+    Outcome::Conforms,
+    Outcome::Accepted,
+    Outcome::Differs,
+    Outcome::Failed,
+    Outcome::NotRun,
+];
+
 impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -91,6 +100,17 @@ impl Outcome {
             Outcome::Differs => "differs",
             Outcome::Failed => "failed",
             Outcome::NotRun => "not-run",
+        }
+    }
+
+    /// What the outcome means, for legends.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Outcome::Conforms => "conforms",
+            Outcome::Accepted => "accepted deviation",
+            Outcome::Differs => "differs",
+            Outcome::Failed => "no answer",
+            Outcome::NotRun => "not run",
         }
     }
 

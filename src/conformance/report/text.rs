@@ -3,7 +3,7 @@
 //! entry, then stale deviations and the verdict. Coloured only when asked
 //! (the caller knows whether it writes to a terminal).
 
-use super::{Outcome, Report, StepReport, matrix_row};
+use super::{ALL_OUTCOMES, Outcome, Report, StepReport, matrix_row};
 use crate::conformance::compare::Difference;
 use crate::conformance::deviations::{DeviationV1, StepRef};
 use std::fmt::Write;
@@ -78,16 +78,17 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn matrix(report: &Report, style: &Style, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "{}  ({} conforms  {} accepted deviation  {} differs  {} no answer  {} not run)",
-        style.bold("Summary"),
-        style.outcome(Outcome::Conforms, "."),
-        style.outcome(Outcome::Accepted, "~"),
-        style.outcome(Outcome::Differs, "X"),
-        style.outcome(Outcome::Failed, "!"),
-        style.outcome(Outcome::NotRun, "-"),
-    );
+    let legend: Vec<String> = ALL_OUTCOMES
+        .iter()
+        .map(|&o| {
+            format!(
+                "{} {}",
+                style.outcome(o, &o.symbol().to_string()),
+                o.describe()
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "{}  ({})", style.bold("Summary"), legend.join("  "));
     let width = report.max_steps();
     let cell = width.to_string().len() + 1;
     let name_width = report
