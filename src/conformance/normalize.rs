@@ -509,9 +509,8 @@ impl<'r> Normalizer<'r> {
 
     fn string(&mut self, text: &str) -> String {
         let mut current = std::borrow::Cow::Borrowed(text);
-        for index in 0..self.rules.regexes.len() {
-            let rules = self.rules;
-            let (regex, kind) = &rules.regexes[index];
+        let rules = self.rules;
+        for (regex, kind) in &rules.regexes {
             if regex.is_match(&current) {
                 let replaced = regex
                     .replace_all(&current, |caps: &regex::Captures<'_>| {

@@ -126,10 +126,16 @@ pub async fn conform(
             ids: IdBindings::default(),
             started: Instant::now(),
         };
-        let mut steps = run.run().await.map_err(|error| RunError::Target {
-            cassette: loaded.cassette.name.clone(),
-            error,
-        })?;
+        let mut steps = match run.run().await {
+            Ok(steps) => steps,
+            Err(error) => {
+                progress.finish();
+                return Err(RunError::Target {
+                    cassette: loaded.cassette.name.clone(),
+                    error,
+                });
+            }
+        };
         for step in &mut steps {
             judge(step, &loaded.cassette.name, deviations);
         }
@@ -248,7 +254,10 @@ impl CassetteRun<'_, '_> {
     }
 
     async fn single(&mut self, index: usize) -> Result<StepReport, TargetError> {
-        let interaction = &self.loaded.cassette.interactions[index];
+        let all = &self.loaded.cassette.interactions;
+        let Some(interaction) = all.get(index) else {
+            return Ok(not_run(all, index..index + 1));
+        };
         let mut step = new_step(interaction, index..index + 1);
         let recorded = Observed::from_recorded(&interaction.response, &mut self.recorded_side);
         self.move_clock(interaction.elapsed_ms, &step.operation)
@@ -272,9 +281,10 @@ impl CassetteRun<'_, '_> {
     }
 
     async fn waiter(&mut self, range: Range<usize>) -> Result<StepReport, TargetError> {
-        let interactions = &self.loaded.cassette.interactions[range.clone()];
+        let all = &self.loaded.cassette.interactions;
+        let interactions = all.get(range.clone()).unwrap_or_default();
         let Some(first) = interactions.first() else {
-            return Ok(not_run(&self.loaded.cassette.interactions, range));
+            return Ok(not_run(all, range));
         };
         let mut step = new_step(first, range.clone());
         let recorded: Vec<Observed> = interactions

@@ -832,6 +832,10 @@ async fn the_binary_exits_0_on_a_faithful_url_target_and_writes_every_report() {
             .unwrap()
             .contains("<table class=\"matrix\">")
     );
+
+    // The stale deviation only fails the run when asked to.
+    let output = proton_vcr(conform_args(&scratch, &server.url(), &["--fail-on-stale"])).await;
+    assert_eq!(output.status.code(), Some(1));
     server.shutdown().await;
 }
 
