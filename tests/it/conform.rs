@@ -1045,9 +1045,29 @@ async fn scenario_run_sends_calls_polls_and_waits_and_checks_expected_errors() {
 }
 
 #[test]
-fn shipped_deviations_and_scenarios_parse() {
-    let deviations = repo_root().join("conformance/deviations.json");
-    Deviations::load(&deviations).unwrap_or_else(|e| panic!("{e}"));
+fn shipped_deviations_parse_and_name_shipped_cassette_steps() {
+    let path = repo_root().join("conformance/deviations.json");
+    let deviations = Deviations::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!deviations.entries.is_empty());
+    let cassettes = repo_root().join("cassettes");
+    if cassettes.is_dir() {
+        let cassettes = cassette::load(&cassettes).unwrap_or_else(|e| panic!("{e}"));
+        for deviation in &deviations.entries {
+            let cassette = cassettes
+                .iter()
+                .find(|c| c.cassette.name == deviation.cassette)
+                .unwrap_or_else(|| {
+                    panic!("{}: no shipped cassette is named so", deviation.cassette)
+                });
+            if let proton_vcr::conformance::StepRef::Step(n) = deviation.step {
+                assert!(
+                    n <= cassette.cassette.interactions.len(),
+                    "{}: no step {n}",
+                    deviation.cassette
+                );
+            }
+        }
+    }
     let scenarios = repo_root().join("conformance/scenarios");
     if scenarios.is_dir() {
         proton_vcr::conformance::scenario::load(&scenarios).unwrap_or_else(|e| panic!("{e}"));
