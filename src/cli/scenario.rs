@@ -11,9 +11,8 @@ use std::process::ExitCode;
 
 /// List the idempotency scenarios, or run them against an endpoint
 ///
-/// A scenario (conformance/scenarios/<group>/<operation>--<rule>.json) is one
-/// rule of the idempotency contract written as a sequence of calls, polls and
-/// waits.
+/// A scenario (conformance/scenarios/<group>/<operation-kebab>--<rule>.json)
+/// is one rule of the idempotency contract written as calls, polls and waits.
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ScenarioArgs {

@@ -5,7 +5,7 @@
 //!
 //! ```json
 //! {"format": "proton-vcr.deviations/1", "deviations": [
-//!   {"cassette": "idempotent-create/CreateService--resource-modified", "step": 3,
+//!   {"cassette": "idempotent-create/create-service--resource-modified", "step": 18,
 //!    "paths": ["$.message"], "reason": "no public ConflictException text", "date": "2026-11-24"}]}
 //! ```
 //!

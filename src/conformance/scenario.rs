@@ -1,4 +1,4 @@
-//! Scenario definitions (`conformance/scenarios/<group>/<op>--<rule>.json`)
+//! Scenario definitions (`conformance/scenarios/<group>/<operation-kebab>--<rule>.json`)
 //! and a runner that drives them against a target, so that a recording
 //! proxy in front of an endpoint can turn each into a cassette.
 //!
