@@ -3,8 +3,10 @@
 //! the binary's edge, where errors become messages and exit codes.
 
 mod cassette;
+mod conform;
 mod record;
 mod replay;
+mod scenario;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,6 +40,8 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Work with cassette files (scan them for credentials).
     Cassette(cassette::CassetteArgs),
+    Conform(conform::ConformArgs),
+    Scenario(scenario::ScenarioArgs),
 }
 
 /// Runs the parsed command line. Errors are bad input (exit 2) unless a
@@ -47,6 +51,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(args).await,
         Command::Record(args) => record::run(args).await,
         Command::Cassette(args) => cassette::run(args).await,
+        Command::Conform(args) => conform::run(args).await,
+        Command::Scenario(args) => scenario::run(args).await,
     }
 }
 

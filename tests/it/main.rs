@@ -3,6 +3,7 @@
 
 mod support;
 
+mod conform;
 mod fuzz_regressions;
 mod hardening;
 mod record;
