@@ -53,7 +53,7 @@ pub struct RecordArgs {
 }
 
 /// How requests reach AWS and what protects the credentials.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Forwarding to AWS")]
 pub struct ForwardArgs {
     /// The endpoint to forward to, e.g. https://sqs.eu-west-1.amazonaws.com or
