@@ -28,7 +28,7 @@ pub enum ScenarioCommand {
     /// List scenarios: group, operation, rule, steps and file.
     List(ListArgs),
     Run(RunArgs),
-    Record(RecordArgs),
+    Record(Box<RecordArgs>),
 }
 
 /// Run scenarios through the recording proxy, one cassette per scenario
@@ -109,7 +109,7 @@ pub async fn run(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         ScenarioCommand::List(args) => list(args),
         ScenarioCommand::Run(args) => run_all(args).await,
-        ScenarioCommand::Record(args) => record_all(args).await,
+        ScenarioCommand::Record(args) => record_all(*args).await,
     }
 }
 
