@@ -34,5 +34,6 @@ mod sigv4;
 
 pub use http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
 pub use matcher::{MatchOptions, Repeats, TokenPath};
+pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
 pub use proxy::ReplayServer;
