@@ -2,6 +2,7 @@
 //! its subcommand; raw arguments become a `Config` for the library. This is
 //! the binary's edge, where errors become messages and exit codes.
 
+mod mock;
 mod replay;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve cassettes offline, matching requests the way AWS reads them.
     Replay(replay::ReplayArgs),
+    Mock(mock::MockArgs),
 }
 
 /// Runs the parsed command line. Errors are bad input (exit 2) unless a
@@ -35,6 +37,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Replay(args) => replay::run(args).await,
+        Command::Mock(args) => mock::run(args).await,
     }
 }
 
