@@ -94,7 +94,9 @@ fn parse_account(text: &str) -> Result<String, String> {
     if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
         Ok(text.to_string())
     } else {
-        Err(format!("'{text}' is not an AWS account id: it must be 12 digits"))
+        Err(format!(
+            "'{text}' is not an AWS account id: it must be 12 digits"
+        ))
     }
 }
 
@@ -131,12 +133,14 @@ impl MockArgs {
 }
 
 pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
-    let server = MockServer::start(args.config(), args.listen).await.with_context(|| {
-        format!(
-            "cannot listen on {} (is the port in use? try --listen 127.0.0.1:0)",
-            args.listen
-        )
-    })?;
+    let server = MockServer::start(args.config(), args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is the port in use? try --listen 127.0.0.1:0)",
+                args.listen
+            )
+        })?;
     super::announce(&server.url());
     tracing::info!(region = %args.region, account = %args.account_id, "AWS Proton mock ready");
     super::shutdown_signal().await;

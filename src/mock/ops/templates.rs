@@ -209,19 +209,28 @@ pub fn delete(
     Ok(output)
 }
 
-/// `templateName`, `majorVersion`, `minorVersion` of a version request, and
-/// the version's ARN (built from the text as sent, for messages).
-fn version_key<'a>(
+/// A template version as a request names it.
+struct VersionRef<'a> {
+    template: &'a str,
+    /// `None` when the numbers are not numbers: no such version can exist.
+    key: Option<(u64, u64)>,
+    /// Built from the text as sent, for messages.
+    arn: String,
+}
+
+fn version_ref<'a>(
     kind: TemplateKind,
     ctx: &Ctx,
     input: &'a Value,
-) -> Result<(&'a str, Option<(u64, u64)>, String), MockError> {
-    let name = req_str(input, "templateName")?;
+) -> Result<VersionRef<'a>, MockError> {
+    let template = req_str(input, "templateName")?;
     let major = req_str(input, "majorVersion")?;
     let minor = req_str(input, "minorVersion")?;
-    let arn = format!("{}:{major}.{minor}", template_arn(kind, ctx, name));
-    let key = version_number(major).zip(version_number(minor));
-    Ok((name, key, arn))
+    Ok(VersionRef {
+        template,
+        key: version_number(major).zip(version_number(minor)),
+        arn: format!("{}:{major}.{minor}", template_arn(kind, ctx, template)),
+    })
 }
 
 fn existing_version(kind: TemplateKind, state: &State, target: &Target) -> Option<Value> {
@@ -319,7 +328,11 @@ pub fn get_version(
     ctx: &Ctx,
     input: &Value,
 ) -> Result<Value, MockError> {
-    let (name, key, arn) = version_key(kind, ctx, input)?;
+    let VersionRef {
+        template: name,
+        key,
+        arn,
+    } = version_ref(kind, ctx, input)?;
     let template = state.templates(kind).get(name);
     let found = template
         .zip(key)
@@ -365,7 +378,11 @@ pub fn update_version(
     ctx: &Ctx,
     input: &Value,
 ) -> Result<Value, MockError> {
-    let (name, key, arn) = version_key(kind, ctx, input)?;
+    let VersionRef {
+        template: name,
+        key,
+        arn,
+    } = version_ref(kind, ctx, input)?;
     let not_found = || MockError::not_found(kind.version_noun(), arn.clone());
     let template = state
         .templates_mut(kind)
@@ -422,7 +439,11 @@ pub fn delete_version(
     ctx: &Ctx,
     input: &Value,
 ) -> Result<Value, MockError> {
-    let (name, key, arn) = version_key(kind, ctx, input)?;
+    let VersionRef {
+        template: name,
+        key,
+        arn,
+    } = version_ref(kind, ctx, input)?;
     let found = state
         .templates(kind)
         .get(name)
