@@ -1661,3 +1661,36 @@ async fn the_mock_command_announces_its_address_and_stops_on_sigterm() {
     };
     assert!(exit.success(), "{exit:?}");
 }
+
+#[tokio::test]
+async fn the_highest_version_number_is_refused_not_overflowed() {
+    let server = manual().await;
+    let url = server.url();
+    aws_json(&url, "CreateEnvironmentTemplate", r#"{"name":"t"}"#).await;
+    let create = |major: &str| {
+        json!({"templateName": "t", "majorVersion": major, "source": {"s3": {"bucket": "bkt", "key": "k"}}})
+            .to_string()
+    };
+    let max = u64::MAX.to_string();
+    let first = aws_json(&url, "CreateEnvironmentTemplateVersion", &create(&max)).await;
+    assert_eq!(
+        first.body["environmentTemplateVersion"]["majorVersion"],
+        max.as_str()
+    );
+    let next_minor = aws_json(&url, "CreateEnvironmentTemplateVersion", &create(&max)).await;
+    assert_eq!(
+        next_minor.body["environmentTemplateVersion"]["minorVersion"],
+        "1"
+    );
+    let next_major = aws_json(
+        &url,
+        "CreateEnvironmentTemplateVersion",
+        r#"{"templateName":"t","source":{"s3":{"bucket":"bkt","key":"k"}}}"#,
+    )
+    .await;
+    assert_eq!(next_major.status, 400);
+    assert_eq!(
+        next_major.body["__type"],
+        "com.amazonaws.proton.v20200720#ValidationException"
+    );
+}

@@ -267,6 +267,12 @@ pub fn create_version(
                 .templates_mut(kind)
                 .get_mut(name)
                 .ok_or_else(|| not_found(kind, ctx, name))?;
+            let exhausted = || {
+                MockError::Validation(format!(
+                    "The {} {name} has no version number left after the highest one",
+                    kind.noun()
+                ))
+            };
             let (major, minor) = match opt_str(input, "majorVersion") {
                 Some(text) => {
                     let major = version_number(text).ok_or_else(|| {
@@ -274,21 +280,20 @@ pub fn create_version(
                             "majorVersion '{text}' is not a version number"
                         ))
                     })?;
-                    let minor = template
+                    let minor = match template
                         .versions
                         .range((major, 0)..=(major, u64::MAX))
                         .next_back()
-                        .map_or(0, |((_, minor), _)| minor + 1);
+                    {
+                        Some(((_, minor), _)) => minor.checked_add(1).ok_or_else(exhausted)?,
+                        None => 0,
+                    };
                     (major, minor)
                 }
-                None => (
-                    template
-                        .versions
-                        .keys()
-                        .next_back()
-                        .map_or(1, |(major, _)| major + 1),
-                    0,
-                ),
+                None => match template.versions.keys().next_back() {
+                    Some((major, _)) => (major.checked_add(1).ok_or_else(exhausted)?, 0),
+                    None => (1, 0),
+                },
             };
             let registered_at = ctx.after(ctx.config.durations.template_registration);
             let version = TemplateVersion {
