@@ -175,14 +175,10 @@ impl Mock {
     pub fn state_json(&self) -> Value {
         let mut inner = self.lock();
         let now = inner.clock.now_epoch_ms();
-        let clock_ms = inner.clock.elapsed_ms();
         inner.state.settle(now);
-        let ctx = ops::Ctx {
-            now,
-            config: &self.config,
-        };
-        let mut out = ops::dump(&inner.state, &ctx);
-        out["clock_ms"] = clock_ms.into();
+        let mut out = ops::dump(&inner.state);
+        out["clock_ms"] = inner.clock.elapsed_ms().into();
+        out["now_epoch_ms"] = now.into();
         out
     }
 

@@ -149,7 +149,7 @@ pub fn dispatch(
 }
 
 /// The whole state as readable JSON, in the operations' own output shapes.
-pub fn dump(state: &State, ctx: &Ctx) -> Value {
+pub fn dump(state: &State) -> Value {
     let mut out = Map::new();
     out.insert(
         "environmentTemplates".into(),
@@ -168,7 +168,6 @@ pub fn dump(state: &State, ctx: &Ctx) -> Value {
     out.insert("tags".into(), tags::dump(state));
     out.insert("clientTokens".into(), state.token_count().into());
     out.insert("tombstones".into(), state.tombstone_count().into());
-    out.insert("nowEpochMs".into(), ctx.now.into());
     Value::Object(out)
 }
 
