@@ -40,6 +40,7 @@ pub use http::{
     UpstreamErrorKind, UpstreamOptions,
 };
 pub use matcher::{MatchOptions, Repeats, TokenPath};
+pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
 pub use proxy::ReplayServer;
 pub use proxy::record::{RecordConfig, RecordError, RecordServer};

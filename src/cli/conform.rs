@@ -1,16 +1,19 @@
 //! `proton-vcr conform`.
 
 use crate::cassette::{self, LoadedCassette};
+use crate::conformance::InProcessTarget;
 use crate::conformance::report::{self, TextOptions};
 use crate::conformance::{
     AdminUrls, ConformOptions, Deviations, NormalizeRules, Target, TerminalProgress, Timeline,
     UrlTarget, UserRule, conform, human_duration,
 };
+use crate::mock::{ClockMode, Mock, MockConfig};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Check how faithful a mock is against recorded cassettes
 ///
@@ -271,9 +274,16 @@ fn make_target(args: &ConformArgs) -> anyhow::Result<Box<dyn Target>> {
 /// The built-in mock as an in-process target: `InProcessTarget::with_hooks`
 /// over the mock with a manual clock, its reset and its clock setter.
 fn builtin_mock() -> anyhow::Result<Box<dyn Target>> {
-    bail!(
-        "--target mock: the built-in Proton mock is not part of this build; check another mock with --target http://HOST:PORT"
-    )
+    let mock = Mock::new(MockConfig {
+        clock: ClockMode::Manual,
+        ..MockConfig::default()
+    });
+    Ok(Box::new(InProcessTarget::with_hooks(
+        "built-in mock",
+        Arc::new(mock),
+        |mock: &Mock| mock.reset(),
+        |mock: &Mock, ms| mock.set_clock_ms(ms),
+    )))
 }
 
 fn warn_about_real_time(target: &dyn Target, timeline: Timeline, cassettes: &[LoadedCassette]) {

@@ -4,6 +4,7 @@
 
 mod cassette;
 mod conform;
+mod mock;
 mod record;
 mod replay;
 mod scenario;
@@ -42,6 +43,7 @@ pub enum Command {
     Cassette(cassette::CassetteArgs),
     Conform(conform::ConformArgs),
     Scenario(scenario::ScenarioArgs),
+    Mock(mock::MockArgs),
 }
 
 /// Runs the parsed command line. Errors are bad input (exit 2) unless a
@@ -53,6 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cassette(args) => cassette::run(args).await,
         Command::Conform(args) => conform::run(args).await,
         Command::Scenario(args) => scenario::run(args).await,
+        Command::Mock(args) => mock::run(args).await,
     }
 }
 

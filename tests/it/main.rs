@@ -6,5 +6,6 @@ mod support;
 mod conform;
 mod fuzz_regressions;
 mod hardening;
+mod mock;
 mod record;
 mod replay;
