@@ -70,10 +70,17 @@ impl Observed {
             response.headers.get("x-amzn-errortype"),
             body,
             side,
+            None,
         )
     }
 
-    pub fn from_response(response: &Response, side: &mut Normalizer<'_>) -> Self {
+    /// The target's answer, normalised after `guide` (the recorded answer it
+    /// is compared with) so that values pair up by where they occur.
+    pub fn from_response(
+        response: &Response,
+        side: &mut Normalizer<'_>,
+        guide: Option<&Observed>,
+    ) -> Self {
         let body = if response.body.is_empty() {
             ObservedBody::Empty
         } else if let Ok(value) = serde_json::from_slice::<Value>(&response.body) {
@@ -92,6 +99,7 @@ impl Observed {
             response.header("x-amzn-errortype"),
             body,
             side,
+            guide,
         )
     }
 
@@ -101,14 +109,22 @@ impl Observed {
         error_header: Option<&str>,
         body: ObservedBody,
         side: &mut Normalizer<'_>,
+        guide: Option<&Observed>,
     ) -> Self {
+        let guide = guide.and_then(|g| match &g.body {
+            ObservedBody::Json(value) => Some(value),
+            _ => None,
+        });
         let (error, body) = match body {
             ObservedBody::Json(mut value) => {
                 let from_body = value
                     .as_object_mut()
                     .and_then(|members| members.remove("__type"))
                     .and_then(|t| t.as_str().map(str::to_string));
-                (from_body, ObservedBody::Json(side.normalize(&value)))
+                (
+                    from_body,
+                    ObservedBody::Json(side.normalize_guided(&value, guide)),
+                )
             }
             other => (None, other),
         };
@@ -317,7 +333,7 @@ mod tests {
         let mut side = Normalizer::new(&rules);
         let mut response = Response::json(StatusCode::from_u16(status).unwrap(), &body);
         response.body = Bytes::from(body.to_string());
-        Observed::from_response(&response, &mut side)
+        Observed::from_response(&response, &mut side, None)
     }
 
     #[test]

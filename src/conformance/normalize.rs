@@ -378,67 +378,145 @@ enum Segment<'a> {
 }
 
 /// One side's placeholder tables for one cassette.
+///
+/// The recorded side numbers values in order of first appearance. The
+/// target side is *guided* by the recorded side: a value it has not seen
+/// takes the number of the recorded value at the same place, if that number
+/// is still free. Values pair up by where they occur, not by how many came
+/// before, so one extra value early in a cassette does not renumber every
+/// later one; and a target that returns a fresh value where the recording
+/// repeated an earlier one still shows as a difference (`<id:1>` recorded,
+/// `<id:target-1>` target).
 #[derive(Debug)]
 pub struct Normalizer<'r> {
     rules: &'r NormalizeRules,
     kinds: HashMap<String, KindTable>,
+    guided: bool,
 }
 
 #[derive(Debug, Default)]
 struct KindTable {
-    numbers: HashMap<String, usize>,
-    originals: Vec<String>,
+    labels: HashMap<String, String>,
+    /// Original values by paired number.
+    originals: HashMap<usize, String>,
+    next: usize,
+    unpaired: usize,
+}
+
+/// Placeholders of the recorded value at the current place, by kind, in the
+/// order they occur: the numbers a new target value should take.
+type Hints = HashMap<String, std::collections::VecDeque<usize>>;
+
+fn hints_in(guide: Option<&Value>) -> Hints {
+    let mut hints = Hints::new();
+    let Some(Value::String(text)) = guide else {
+        return hints;
+    };
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start + 1..];
+        let Some(end) = rest.find('>') else { break };
+        if let Some((kind, number)) = rest[..end].split_once(':') {
+            if let Ok(number) = number.parse::<usize>() {
+                hints.entry(kind.to_string()).or_default().push_back(number);
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    hints
 }
 
 impl<'r> Normalizer<'r> {
+    /// A side numbered in order of first appearance (the recorded side).
     pub fn new(rules: &'r NormalizeRules) -> Self {
         Self {
             rules,
             kinds: HashMap::new(),
+            guided: false,
+        }
+    }
+
+    /// A side numbered after the other side's normalised values (the target).
+    pub fn guided(rules: &'r NormalizeRules) -> Self {
+        Self {
+            guided: true,
+            ..Self::new(rules)
         }
     }
 
     /// The value with placeholders in place of what may legitimately differ.
     pub fn normalize(&mut self, value: &Value) -> Value {
-        let mut path = Vec::new();
-        self.walk(value, &mut path)
+        self.normalize_guided(value, None)
     }
 
-    /// The values this side has seen for `kind`, in placeholder order
-    /// (`<kind:1>` first).
-    pub fn originals(&self, kind: &str) -> &[String] {
+    /// Like `normalize`, taking placeholder numbers from `guide` (the other
+    /// side's normalised value) where this side meets a value first.
+    pub fn normalize_guided(&mut self, value: &Value, guide: Option<&Value>) -> Value {
+        let mut path = Vec::new();
+        self.walk(value, guide, &mut path)
+    }
+
+    /// The original value behind `<kind:number>`, if this side has one.
+    pub fn original(&self, kind: &str, number: usize) -> Option<&str> {
+        self.kinds
+            .get(kind)?
+            .originals
+            .get(&number)
+            .map(String::as_str)
+    }
+
+    /// The highest placeholder number this side gave `kind`.
+    pub fn highest(&self, kind: &str) -> usize {
         self.kinds
             .get(kind)
-            .map(|t| t.originals.as_slice())
-            .unwrap_or_default()
+            .and_then(|t| t.originals.keys().max().copied())
+            .unwrap_or(0)
     }
 
-    fn placeholder(&mut self, kind: &str, value: &str) -> String {
+    fn placeholder(&mut self, kind: &str, value: &str, hints: &mut Hints) -> String {
+        let hint = hints.get_mut(kind).and_then(|h| h.pop_front());
+        let guided = self.guided;
         let table = match self.kinds.get_mut(kind) {
             Some(table) => table,
             None => self.kinds.entry(kind.to_string()).or_default(),
         };
-        let number = match table.numbers.get(value) {
-            Some(&number) => number,
-            None => {
-                table.originals.push(value.to_string());
-                let number = table.originals.len();
-                table.numbers.insert(value.to_string(), number);
-                number
+        if let Some(label) = table.labels.get(value) {
+            return format!("<{kind}:{label}>");
+        }
+        let label = match hint {
+            Some(n) if guided && !table.originals.contains_key(&n) => {
+                table.originals.insert(n, value.to_string());
+                n.to_string()
+            }
+            _ if guided => {
+                table.unpaired += 1;
+                format!("target-{}", table.unpaired)
+            }
+            _ => {
+                table.next += 1;
+                table.originals.insert(table.next, value.to_string());
+                table.next.to_string()
             }
         };
-        format!("<{kind}:{number}>")
+        table.labels.insert(value.to_string(), label.clone());
+        format!("<{kind}:{label}>")
     }
 
-    fn walk<'v>(&mut self, value: &'v Value, path: &mut Vec<Segment<'v>>) -> Value {
+    fn walk<'v>(
+        &mut self,
+        value: &'v Value,
+        guide: Option<&Value>,
+        path: &mut Vec<Segment<'v>>,
+    ) -> Value {
         match value {
             Value::Object(members) => {
                 let mut out = Map::new();
                 for (key, member) in members {
                     path.push(Segment::Member(key));
+                    let guide = guide.and_then(|g| g.get(key.as_str()));
                     let normalized = match self.whole_value_kind(key, member, path) {
-                        Some(kind) => self.whole(&kind, member),
-                        None => self.walk(member, path),
+                        Some(kind) => self.whole(&kind, member, guide),
+                        None => self.walk(member, guide, path),
                     };
                     path.pop();
                     out.insert(key.clone(), normalized);
@@ -451,16 +529,17 @@ impl<'r> Normalizer<'r> {
                     .enumerate()
                     .map(|(i, item)| {
                         path.push(Segment::Index(i));
+                        let guide = guide.and_then(|g| g.get(i));
                         let normalized = match self.path_kind(path) {
-                            Some(kind) => self.whole(&kind, item),
-                            None => self.walk(item, path),
+                            Some(kind) => self.whole(&kind, item, guide),
+                            None => self.walk(item, guide, path),
                         };
                         path.pop();
                         normalized
                     })
                     .collect(),
             ),
-            Value::String(text) => Value::String(self.string(text)),
+            Value::String(text) => Value::String(self.string(text, &mut hints_in(guide))),
             other => other.clone(),
         }
     }
@@ -495,43 +574,43 @@ impl<'r> Normalizer<'r> {
 
     /// A whole value as one placeholder. A timestamp sent as text instead of
     /// a number says so, so a type change still shows as a difference.
-    fn whole(&mut self, kind: &str, value: &Value) -> Value {
+    fn whole(&mut self, kind: &str, value: &Value, guide: Option<&Value>) -> Value {
         let text = match value {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        let placeholder = self.placeholder(kind, &text);
+        let placeholder = self.placeholder(kind, &text, &mut hints_in(guide));
         if kind == TIMESTAMP_KIND && value.is_string() {
             return Value::String(format!("{placeholder} (text)"));
         }
         Value::String(placeholder)
     }
 
-    fn string(&mut self, text: &str) -> String {
+    fn string(&mut self, text: &str, hints: &mut Hints) -> String {
         let mut current = std::borrow::Cow::Borrowed(text);
         let rules = self.rules;
         for (regex, kind) in &rules.regexes {
             if regex.is_match(&current) {
                 let replaced = regex
                     .replace_all(&current, |caps: &regex::Captures<'_>| {
-                        self.placeholder(kind, caps.get(0).map_or("", |m| m.as_str()))
+                        self.placeholder(kind, caps.get(0).map_or("", |m| m.as_str()), hints)
                     })
                     .into_owned();
                 current = std::borrow::Cow::Owned(replaced);
             }
         }
         if let Some(rest) = current.strip_prefix("arn:") {
-            return self.arn(rest);
+            return self.arn(rest, hints);
         }
         if current.len() == 12 && current.bytes().all(|b| b.is_ascii_digit()) {
-            return self.placeholder(ACCOUNT_KIND, &current);
+            return self.placeholder(ACCOUNT_KIND, &current, hints);
         }
-        self.uuids(&current)
+        self.uuids(&current, hints)
     }
 
     /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, with REGION and
     /// ACCOUNT replaced and UUIDs in RESOURCE replaced.
-    fn arn(&mut self, rest: &str) -> String {
+    fn arn(&mut self, rest: &str, hints: &mut Hints) -> String {
         let mut parts = rest.splitn(5, ':');
         let (Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
             parts.next(),
@@ -540,23 +619,23 @@ impl<'r> Normalizer<'r> {
             parts.next(),
             parts.next(),
         ) else {
-            return format!("arn:{}", self.uuids(rest));
+            return format!("arn:{}", self.uuids(rest, hints));
         };
         let region = if region.is_empty() {
             String::new()
         } else {
-            self.placeholder(REGION_KIND, region)
+            self.placeholder(REGION_KIND, region, hints)
         };
         let account = if account.is_empty() {
             String::new()
         } else {
-            self.placeholder(ACCOUNT_KIND, account)
+            self.placeholder(ACCOUNT_KIND, account, hints)
         };
-        let resource = self.uuids(resource);
+        let resource = self.uuids(resource, hints);
         format!("arn:{partition}:{service}:{region}:{account}:{resource}")
     }
 
-    fn uuids(&mut self, text: &str) -> String {
+    fn uuids(&mut self, text: &str, hints: &mut Hints) -> String {
         // A UUID needs 36 characters with dashes; most strings are not one.
         if text.len() < 36 || !text.contains('-') {
             return text.to_string();
@@ -566,7 +645,7 @@ impl<'r> Normalizer<'r> {
             .uuid
             .replace_all(text, |caps: &regex::Captures<'_>| {
                 let found = caps.get(0).map_or("", |m| m.as_str());
-                self.placeholder(ID_KIND, found)
+                self.placeholder(ID_KIND, found, hints)
             })
             .into_owned()
     }
@@ -576,6 +655,40 @@ impl<'r> Normalizer<'r> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn guided_target_pairs_values_by_place_so_an_extra_value_does_not_renumber_the_rest() {
+        let rules = NormalizeRules::proton();
+        let (mut recorded, mut target) = (Normalizer::new(&rules), Normalizer::guided(&rules));
+        // The target has one extra distinct timestamp early on.
+        let r1 = recorded.normalize(&json!({"createdAt": 1.0, "lastModifiedAt": 1.0}));
+        let t1 =
+            target.normalize_guided(&json!({"createdAt": 5.0, "lastModifiedAt": 6.0}), Some(&r1));
+        assert_eq!(r1["lastModifiedAt"], "<timestamp:1>");
+        assert_eq!(t1["lastModifiedAt"], "<timestamp:target-1>");
+        // A later, new value still pairs with its recorded counterpart.
+        let r2 = recorded
+            .normalize(&json!({"createdAt": 2.0, "id": "6e0c2f57-1a2b-4c3d-8e9f-0a1b2c3d4e5f"}));
+        let t2 = target.normalize_guided(
+            &json!({"createdAt": 7.0, "id": "0f6b1c4e-3c1a-4bde-9f5e-6d0f1d2a7b10"}),
+            Some(&r2),
+        );
+        assert_eq!(r2, t2);
+        // A fresh id where the recording repeated an earlier one still differs.
+        let r3 = recorded.normalize(&json!({"id": "6e0c2f57-1a2b-4c3d-8e9f-0a1b2c3d4e5f"}));
+        let t3 = target.normalize_guided(
+            &json!({"id": "11111111-2222-4333-8444-555555555555"}),
+            Some(&r3),
+        );
+        assert_eq!(
+            (r3["id"].as_str(), t3["id"].as_str()),
+            (Some("<id:1>"), Some("<id:target-1>"))
+        );
+        assert_eq!(
+            target.original("id", 1),
+            Some("0f6b1c4e-3c1a-4bde-9f5e-6d0f1d2a7b10")
+        );
+    }
 
     #[test]
     fn same_value_same_placeholder_numbered_per_kind_in_order_of_first_appearance() {
@@ -617,9 +730,10 @@ mod tests {
             })
         );
         // The connection's id and the UUID in its ARN are one identity.
+        assert_eq!(side.highest(ID_KIND), 1);
         assert_eq!(
-            side.originals(ID_KIND),
-            ["0f2a52b4-30c1-4b8d-a3a0-27b5c7f3cbb9"]
+            side.original(ID_KIND, 1),
+            Some("0f2a52b4-30c1-4b8d-a3a0-27b5c7f3cbb9")
         );
     }
 

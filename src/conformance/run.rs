@@ -122,7 +122,7 @@ pub async fn conform(
             options,
             progress: &mut *progress,
             recorded_side: Normalizer::new(&options.rules),
-            target_side: Normalizer::new(&options.rules),
+            target_side: Normalizer::guided(&options.rules),
             ids: IdBindings::default(),
             started: Instant::now(),
         };
@@ -268,7 +268,7 @@ impl CassetteRun<'_, '_> {
             Ok(response) => response,
             Err(error) => return Ok(failed(step, error)),
         };
-        let target = Observed::from_response(&response, &mut self.target_side);
+        let target = Observed::from_response(&response, &mut self.target_side, Some(&recorded));
         compare(&recorded, &target, None, &mut step.differences);
         if !step.differences.is_empty() {
             let (mut left, mut right) = (String::new(), String::new());
@@ -300,7 +300,12 @@ impl CassetteRun<'_, '_> {
             self.progress.step(&self.loaded.cassette.name);
             match sent {
                 Ok(response) => {
-                    seen.push(Observed::from_response(&response, &mut self.target_side))
+                    let guide = recorded_states.get(seen.len()).or(recorded_states.last());
+                    seen.push(Observed::from_response(
+                        &response,
+                        &mut self.target_side,
+                        guide,
+                    ))
                 }
                 Err(error) => return Ok(failed(step, error)),
             }
@@ -317,7 +322,12 @@ impl CassetteRun<'_, '_> {
             self.move_clock(elapsed, &step.operation).await?;
             match self.send(range.start).await {
                 Ok(response) => {
-                    seen.push(Observed::from_response(&response, &mut self.target_side))
+                    let guide = recorded_states.get(seen.len()).or(recorded_states.last());
+                    seen.push(Observed::from_response(
+                        &response,
+                        &mut self.target_side,
+                        guide,
+                    ))
                 }
                 Err(error) => return Ok(failed(step, error)),
             }
@@ -492,11 +502,10 @@ fn render_states(states: &[Observed]) -> String {
 }
 
 /// Recorded ids paired with the ids the target generated in their place,
-/// by placeholder number: the n-th id each side saw is the same resource.
+/// by placeholder number: ids that the normaliser paired are the same resource.
 #[derive(Debug, Default)]
 struct IdBindings {
     pairs: HashMap<String, String>,
-    bound: usize,
 }
 
 /// Shorter ids are only replaced as whole values, never inside a string.
@@ -504,14 +513,14 @@ const MIN_EMBEDDED_ID: usize = 16;
 
 impl IdBindings {
     fn update(&mut self, recorded: &Normalizer<'_>, target: &Normalizer<'_>) {
-        let (r, t) = (recorded.originals(ID_KIND), target.originals(ID_KIND));
-        let n = r.len().min(t.len());
-        for (a, b) in r.iter().zip(t).take(n).skip(self.bound) {
-            if a != b {
-                self.pairs.insert(a.clone(), b.clone());
+        for n in 1..=recorded.highest(ID_KIND) {
+            if let (Some(a), Some(b)) = (recorded.original(ID_KIND, n), target.original(ID_KIND, n))
+            {
+                if a != b {
+                    self.pairs.insert(a.to_string(), b.to_string());
+                }
             }
         }
-        self.bound = self.bound.max(n);
     }
 
     fn apply(&self, request: &Request) -> Request {

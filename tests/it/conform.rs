@@ -580,7 +580,7 @@ async fn a_target_that_creates_again_on_retry_differs_at_the_step_and_path() {
         .unwrap();
     assert_eq!(
         (id.recorded.clone(), id.target.clone()),
-        (Some(json!("<id:1>")), Some(json!("<id:2>")))
+        (Some(json!("<id:1>")), Some(json!("<id:target-1>")))
     );
     // The Get after it names the recorded id; the fake's first id is sent in
     // its place, so the first connection is found and that step conforms.
