@@ -171,8 +171,10 @@ impl Phase {
 pub struct Deployment {
     pub phase: Phase,
     pub attempted_at: Millis,
-    /// The model requires this member even before any deployment succeeded;
-    /// until then it holds the creation time.
+    /// When the last successful deployment was attempted: AWS's examples
+    /// show it equal to `lastDeploymentAttemptedAt` after a success. The
+    /// model requires it even before any success; until then it holds the
+    /// creation time.
     pub succeeded_at: Millis,
     pub attempted_id: String,
     pub succeeded_id: Option<String>,
@@ -202,7 +204,7 @@ impl Deployment {
         match self.phase {
             Phase::InProgress { until } if until <= now => {
                 self.phase = Phase::Succeeded;
-                self.succeeded_at = until;
+                self.succeeded_at = self.attempted_at;
                 self.succeeded_id = Some(self.attempted_id.clone());
                 false
             }
@@ -443,7 +445,10 @@ impl State {
                 | ServiceStatus::UpdateInProgress { until }
                     if until <= now =>
                 {
+                    // AWS's examples show an active service modified when it
+                    // became active, after its creation.
                     service.status = ServiceStatus::Active;
+                    service.last_modified_at = until;
                 }
                 status => later(status.due()),
             }

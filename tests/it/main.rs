@@ -4,6 +4,7 @@
 mod support;
 
 mod conform;
+mod conform_builtin;
 mod fuzz_regressions;
 mod hardening;
 mod mock;

@@ -144,7 +144,9 @@ pub fn list(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError>
         .get("statuses")
         .and_then(Value::as_array)
         .map(|s| s.iter().filter_map(Value::as_str).collect());
-    let items = state
+    // Oldest first (ids are random, so id order would be arbitrary); the
+    // zero-padded request time keeps the keys sorted for pagination.
+    let mut items: Vec<_> = state
         .connections
         .values()
         .filter(|c| match requested_by {
@@ -157,10 +159,12 @@ pub fn list(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError>
                 .as_ref()
                 .is_none_or(|s| s.contains(&c.status.as_str()))
         })
-        .map(|c| (c.id.clone(), c));
+        .map(|c| (format!("{:020}/{}", c.requested_at, c.id), c))
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(list_output(
         "environmentAccountConnections",
-        paginate(input, items, |c| render(c, true))?,
+        paginate(input, items.into_iter(), |c| render(c, true))?,
     ))
 }
 

@@ -17,7 +17,19 @@ fn arn(ctx: &Ctx, name: &str) -> String {
     ctx.arn(&format!("environment/{name}"))
 }
 
-fn render(e: &Environment, summary: bool) -> Value {
+/// How much of an environment an answer shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// List entries (EnvironmentSummary).
+    Summary,
+    /// Create, Update and Delete: the documented answers carry no `spec`.
+    Answer,
+    /// Get: everything, `spec` included.
+    Full,
+}
+
+fn render(e: &Environment, view: View) -> Value {
+    let summary = view == View::Summary;
     let d = &e.deployment;
     Obj::new()
         .str("arn", &e.arn)
@@ -53,7 +65,14 @@ fn render(e: &Environment, summary: bool) -> Value {
                 e.provisioning_repository.as_ref()
             },
         )
-        .opt("spec", if summary { None } else { e.spec.as_deref() })
+        .opt(
+            "spec",
+            if view == View::Full {
+                e.spec.as_deref()
+            } else {
+                None
+            },
+        )
         .num("templateMajorVersion", e.template_major)
         .num("templateMinorVersion", e.template_minor)
         .str("templateName", &e.template_name)
@@ -107,7 +126,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             &format!("The environment {name}"),
             busy,
         )?;
-        return Ok(wrap("environment", render(existing, false)));
+        return Ok(wrap("environment", render(existing, View::Answer)));
     }
     let template_name = req_str(input, "templateName")?;
     let (major, minor) = resolve_version(
@@ -147,7 +166,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         deployment: Deployment::start(ctx.now, until, uuid::Uuid::new_v4().to_string()),
         creation: Creation::new(input.clone()),
     };
-    let output = wrap("environment", render(&environment, false));
+    let output = wrap("environment", render(&environment, View::Answer));
     state.schedule(until);
     state.revive(&environment.arn);
     tag_new(state, &environment.arn, input);
@@ -161,7 +180,7 @@ pub fn get(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> 
         .environments
         .get(name)
         .ok_or_else(|| MockError::not_found("environment", arn(ctx, name)))?;
-    Ok(wrap("environment", render(environment, false)))
+    Ok(wrap("environment", render(environment, View::Full)))
 }
 
 pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
@@ -187,7 +206,7 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
         .map(|(name, e)| (name.clone(), e));
     Ok(list_output(
         "environments",
-        paginate(input, items, |e| render(e, true))?,
+        paginate(input, items, |e| render(e, View::Summary))?,
     ))
 }
 
@@ -264,7 +283,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             .restart(ctx.now, until, uuid::Uuid::new_v4().to_string());
     }
     environment.creation.modified = true;
-    let output = wrap("environment", render(environment, false));
+    let output = wrap("environment", render(environment, View::Answer));
     if redeploy {
         state.schedule(until);
     }
@@ -279,11 +298,11 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     };
     if !matches!(environment.deployment.phase, Phase::DeleteInProgress { .. }) {
         environment.deployment.phase = Phase::DeleteInProgress { until };
-        let output = wrap("environment", render(environment, false));
+        let output = wrap("environment", render(environment, View::Answer));
         state.schedule(until);
         return Ok(output);
     }
-    Ok(wrap("environment", render(environment, false)))
+    Ok(wrap("environment", render(environment, View::Answer)))
 }
 
 pub fn dump(state: &State) -> Value {
@@ -291,7 +310,7 @@ pub fn dump(state: &State) -> Value {
         state
             .environments
             .values()
-            .map(|e| render(e, false))
+            .map(|e| render(e, View::Full))
             .collect(),
     )
 }

@@ -244,6 +244,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         return Ok(wrap("service", render(service, false)));
     }
     service.status = ServiceStatus::DeleteInProgress { until };
+    service.last_modified_at = ctx.now;
     for instance in service.instances.values_mut() {
         instance.deployment.phase = Phase::DeleteInProgress { until };
     }

@@ -91,6 +91,10 @@ pub fn render_version(
         out = out.num("recommendedMinorVersion", minor);
     }
     out = out.str("status", v.status.as_str());
+    // AWS's examples show an empty statusMessage on every registered version.
+    if v.status != VersionStatus::RegistrationInProgress {
+        out = out.str("statusMessage", "");
+    }
     if full {
         out = out.opt_value(
             "supportedComponentSources",
