@@ -2,13 +2,14 @@
 
 use crate::cassette::{self, LoadedCassette};
 use crate::conformance::InProcessTarget;
+use crate::conformance::reference;
 use crate::conformance::report::{self, TextOptions};
 use crate::conformance::{
     AdminUrls, ConformOptions, Deviations, NormalizeRules, Target, TerminalProgress, Timeline,
     UrlTarget, UserRule, conform, human_duration,
 };
 use crate::mock::{ClockMode, Mock, MockConfig};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -35,7 +36,9 @@ use std::sync::Arc;
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ConformArgs {
-    /// Cassette files, or folders whose *.json files (at any depth) are all run. Default: cassettes/.
+    /// Cassette files, or folders whose *.json files (at any depth) are all run.
+    /// Default: cassettes/ here, else the reference cassettes built into proton-vcr
+    /// (with their accepted deviations).
     #[arg(value_name = "CASSETTE|DIR")]
     pub cassettes: Vec<PathBuf>,
 
@@ -182,8 +185,9 @@ const DEFAULT_CASSETTES: &str = "cassettes";
 const DEFAULT_DEVIATIONS: &str = "conformance/deviations.json";
 
 pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
+    let builtin = args.cassettes.is_empty() && !Path::new(DEFAULT_CASSETTES).is_dir();
     let cassettes = load_cassettes(&args.cassettes)?;
-    let mut deviations = load_deviations(args.deviations.as_deref())?;
+    let mut deviations = load_deviations(args.deviations.as_deref(), builtin)?;
     let mut rules = NormalizeRules::proton();
     for file in &args.rules {
         rules.add_file(file)?;
@@ -234,13 +238,17 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The cassettes named, else `cassettes/` here, else the reference cassettes
+/// built into the binary.
 fn load_cassettes(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedCassette>> {
     if paths.is_empty() {
         let default = Path::new(DEFAULT_CASSETTES);
         if !default.is_dir() {
-            bail!(
-                "no cassettes named and no {DEFAULT_CASSETTES}/ folder here: run from the repository root or name cassette files or folders"
+            tracing::info!(
+                "no {DEFAULT_CASSETTES}/ folder here: checking the {} reference cassettes built into proton-vcr",
+                reference::count()
             );
+            return Ok(reference::cassettes()?);
         }
         return Ok(cassette::load(default)?);
     }
@@ -251,12 +259,15 @@ fn load_cassettes(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedCassette>> {
     Ok(all)
 }
 
-fn load_deviations(path: Option<&Path>) -> anyhow::Result<Deviations> {
+/// The deviations file named, else `conformance/deviations.json` here, else
+/// (when the built-in reference cassettes run) the built-in deviations.
+fn load_deviations(path: Option<&Path>, builtin: bool) -> anyhow::Result<Deviations> {
     match path {
         Some(path) => Ok(Deviations::load(path)?),
         None if Path::new(DEFAULT_DEVIATIONS).is_file() => {
             Ok(Deviations::load(Path::new(DEFAULT_DEVIATIONS))?)
         }
+        None if builtin => Ok(reference::deviations()?),
         None => Ok(Deviations::default()),
     }
 }

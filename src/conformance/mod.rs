@@ -28,6 +28,7 @@ mod compare;
 mod deviations;
 mod normalize;
 mod progress;
+pub mod reference;
 pub mod report;
 mod run;
 pub mod scenario;

@@ -242,3 +242,19 @@ fn scenario_record_writes_one_clean_cassette_per_scenario_that_then_conforms() {
         String::from_utf8_lossy(&check.stdout)
     );
 }
+
+#[test]
+fn outside_a_checkout_the_built_in_reference_cassettes_run() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(binary())
+        .current_dir(empty.path())
+        .args(["conform", "--report", "json=r.json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(empty.path().join("r.json")).unwrap()).unwrap();
+    let shipped = cassette::load(&repo_root().join("cassettes/proton")).unwrap();
+    assert_eq!(report["cassettes"].as_array().unwrap().len(), shipped.len());
+}
