@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Run the AWS Proton emulator: a stateful mock with Proton's documented
-/// idempotency rules, for tests and offline work.
+/// Run the AWS Proton emulator, with Proton's documented idempotency rules
+///
+/// A stateful mock for tests and offline work.
 ///
 /// It emulates environment and service templates and their versions,
 /// environments, services (with the pipeline and service instances their spec

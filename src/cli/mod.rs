@@ -16,10 +16,16 @@ use std::process::ExitCode;
 /// how faithful a mock is.
 ///
 /// Quick start:
-///   proton-vcr conform                        check the built-in Proton mock against the shipped cassettes
-///   proton-vcr mock                           run the Proton emulator, then: aws proton ... --endpoint-url URL
-///   proton-vcr replay --cassette cassettes/   serve recorded traffic offline
-///   proton-vcr record --cassette out.json     record real traffic through a re-signing proxy
+///   proton-vcr conform
+///       check the built-in Proton mock against the reference cassettes
+///   proton-vcr mock
+///       run the Proton emulator; then: aws proton ... --endpoint-url URL
+///   proton-vcr replay --cassette cassettes/
+///       serve recorded traffic offline
+///   proton-vcr record --profile NAME --cassette out.json
+///       record real traffic through a re-signing proxy
+///
+/// Every command's --help explains it with examples.
 ///
 /// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=proton_vcr=debug) for more.
 #[derive(Debug, Parser)]
@@ -36,14 +42,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve cassettes offline, matching requests the way AWS reads them.
+    Conform(conform::ConformArgs),
+    Mock(mock::MockArgs),
     Replay(replay::ReplayArgs),
     Record(record::RecordArgs),
-    /// Work with cassette files (scan them for credentials).
-    Cassette(cassette::CassetteArgs),
-    Conform(conform::ConformArgs),
     Scenario(scenario::ScenarioArgs),
-    Mock(mock::MockArgs),
+    Cassette(cassette::CassetteArgs),
 }
 
 /// Runs the parsed command line. Errors are bad input (exit 2) unless a

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Serve recorded AWS traffic offline.
+/// Serve recorded AWS traffic offline, matching requests the way AWS reads them
 ///
 /// Requests are matched by operation (X-Amz-Target) and JSON body for awsJson
 /// services, by method, path, query and body for the others. Signing and
