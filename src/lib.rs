@@ -2,29 +2,40 @@
 //! offline with matching that understands AWS protocols and idempotency
 //! tokens, emulates AWS Proton statefully, and checks how faithful a mock is.
 //!
-//! Replay a cassette to any AWS client from a test:
+//! Start the Proton mock in-process, call it, and jump its clock:
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use proton_vcr::{cassette, Limits, MatchOptions, ReplayServer};
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! use proton_vcr::{ClockMode, Handler, MockConfig, MockServer, Request};
 //!
-//! let cassettes = cassette::load("cassettes/proton".as_ref())?;
-//! let server = ReplayServer::start(
-//!     cassettes,
-//!     MatchOptions { tokens: proton_vcr::proton_token_paths(), ..Default::default() },
+//! let server = MockServer::start(
+//!     MockConfig { clock: ClockMode::Manual, ..Default::default() },
 //!     "127.0.0.1:0".parse()?,
-//!     Limits::default(),
 //! )
 //! .await?;
-//! // Point the client at it: `--endpoint-url`, AWS_ENDPOINT_URL_PROTON, or
-//! // the SDK's `endpoint_url`.
-//! println!("{}", server.url());
-//! # Ok(()) }
+//! // Point any AWS client at `server.url()`; or call the mock directly:
+//! let mut request = Request::new(http::Method::POST, "/")?;
+//! request.headers.insert("content-type", "application/x-amz-json-1.0".parse()?);
+//! request.headers.insert("x-amz-target", "AwsProton20200720.CreateEnvironmentTemplate".parse()?);
+//! request.body = r#"{"name": "serverless-env"}"#.into();
+//! let response = server.mock().handle(request).await;
+//! assert_eq!(response.status, 200);
+//! server.mock().advance_clock_ms(8 * 60 * 60 * 1000); // client tokens expire
+//! server.shutdown().await;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })
+//! # }
 //! ```
+//!
+//! [`ReplayServer`] serves cassettes the same way, [`RecordServer`] records
+//! them, and [`conformance::conform`] diffs a target against them.
 
 pub mod cassette;
 pub mod cli;
 pub mod conformance;
+#[doc(hidden)]
+pub mod fuzz_entry;
 mod http;
 pub mod matcher;
 pub mod mock;
@@ -32,7 +43,14 @@ pub mod model;
 mod proxy;
 mod sigv4;
 
-pub use http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
+pub use cassette::WriteMode;
+pub use http::{
+    AwsError, Handler, Limits, Origin, Request, Response, Server, Upstream, UpstreamError,
+    UpstreamErrorKind, UpstreamOptions,
+};
 pub use matcher::{MatchOptions, Repeats, TokenPath};
+pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
 pub use proxy::ReplayServer;
+pub use proxy::record::{RecordConfig, RecordError, RecordServer};
+pub use sigv4::{ClientKey, CredentialSource, StaticCredentials, verify_request};

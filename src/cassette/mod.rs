@@ -3,12 +3,19 @@
 
 mod format;
 mod model;
+mod redact;
 pub mod secrets;
 mod store;
+mod writer;
 
 pub use format::FORMAT_V1;
 pub use model::{
     Body, Cassette, Headers, Interaction, LoadedCassette, Provenance, RESPONSE_TRANSPORT_HEADERS,
     RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
 };
+pub use redact::{
+    AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SecretScan, check_bytes,
+    check_interaction,
+};
 pub use store::{CassetteError, load, load_file, parse, to_bytes, write_atomic};
+pub use writer::{CassetteWriter, Entry, StartKey, WriteError, WriteMode, WriterOptions, rfc3339};

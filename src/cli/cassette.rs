@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Work with cassette files.
+/// Work with cassette files: scan them for credentials.
 #[derive(Debug, Args)]
 pub struct CassetteArgs {
     #[command(subcommand)]

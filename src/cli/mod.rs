@@ -3,7 +3,11 @@
 //! the binary's edge, where errors become messages and exit codes.
 
 mod cassette;
+mod conform;
+mod mock;
+mod record;
 mod replay;
+mod scenario;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -12,10 +16,16 @@ use std::process::ExitCode;
 /// how faithful a mock is.
 ///
 /// Quick start:
-///   proton-vcr conform                        check the built-in Proton mock against the shipped cassettes
-///   proton-vcr mock                           run the Proton emulator, then: aws proton ... --endpoint-url URL
-///   proton-vcr replay --cassette cassettes/   serve recorded traffic offline
-///   proton-vcr record --cassette out.json     record real traffic through a re-signing proxy
+///   proton-vcr conform
+///       check the built-in Proton mock against the reference cassettes
+///   proton-vcr mock
+///       run the Proton emulator; then: aws proton ... --endpoint-url URL
+///   proton-vcr replay --cassette cassettes/
+///       serve recorded traffic offline
+///   proton-vcr record --profile NAME --cassette out.json
+///       record real traffic through a re-signing proxy
+///
+/// Every command's --help explains it with examples.
 ///
 /// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=proton_vcr=debug) for more.
 #[derive(Debug, Parser)]
@@ -32,9 +42,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve cassettes offline, matching requests the way AWS reads them.
+    Conform(conform::ConformArgs),
+    Mock(mock::MockArgs),
     Replay(replay::ReplayArgs),
-    /// Work with cassette files (scan them for credentials).
+    Record(record::RecordArgs),
+    Scenario(scenario::ScenarioArgs),
     Cassette(cassette::CassetteArgs),
 }
 
@@ -43,7 +55,11 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Replay(args) => replay::run(args).await,
+        Command::Record(args) => record::run(args).await,
         Command::Cassette(args) => cassette::run(args).await,
+        Command::Conform(args) => conform::run(args).await,
+        Command::Scenario(args) => scenario::run(args).await,
+        Command::Mock(args) => mock::run(args).await,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `proton-vcr replay`.
 
+use super::record::ForwardArgs;
 use crate::cassette;
 use crate::http::Limits;
 use crate::matcher::{MatchOptions, Repeats, TokenPath};
@@ -10,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Serve recorded AWS traffic offline.
+/// Serve recorded AWS traffic offline, matching requests the way AWS reads them
 ///
 /// Requests are matched by operation (X-Amz-Target) and JSON body for awsJson
 /// services, by method, path, query and body for the others. Signing and
@@ -25,6 +26,10 @@ use std::process::ExitCode;
 ///
 /// Admin routes: POST /__vcr/rewind starts the replay over; GET /__vcr/status
 /// shows how many interactions were used.
+///
+/// With --on-miss record (and the forwarding flags of `record`), what the
+/// cassette does not answer is forwarded to AWS and appended to it:
+///   proton-vcr replay --cassette cassettes/env.json --on-miss record --profile dev --region us-east-1
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ReplayArgs {
@@ -48,20 +53,44 @@ pub struct ReplayArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+
+    /// What a request the cassette does not answer gets: an error (fail), or
+    /// forwarded to AWS and appended to the cassette file (record).
+    #[arg(long, value_enum, default_value_t = OnMiss::Fail)]
+    pub on_miss: OnMiss,
+
+    #[command(flatten)]
+    pub forward: ForwardArgs,
+}
+
+/// What happens to a request no cassette answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnMiss {
+    /// Answer a ReplayMissException that says why.
+    Fail,
+    /// Forward it with re-signing and record it (VCR's "new episodes").
+    Record,
 }
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let cassettes = cassette::load(&args.cassette)?;
-    let interactions: usize = cassettes
-        .iter()
-        .map(|c| c.cassette.interactions.len())
-        .sum();
     let mut tokens = crate::model::proton_token_paths();
     tokens.extend(args.token_paths);
     let options = MatchOptions {
         tokens,
         repeats: args.repeats,
     };
+    if args.on_miss == OnMiss::Record {
+        let mut config = args
+            .forward
+            .into_config(args.cassette, args.listen, args.max_body_bytes);
+        config.replay = Some(options);
+        return super::record::serve(config).await;
+    }
+    let cassettes = cassette::load(&args.cassette)?;
+    let interactions: usize = cassettes
+        .iter()
+        .map(|c| c.cassette.interactions.len())
+        .sum();
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
         ..Limits::default()

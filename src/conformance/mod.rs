@@ -1,1 +1,45 @@
-//! Conformance: cassette -> target -> normalise -> diff -> report. (Being written.)
+//! Conformance: is a mock faithful? Each cassette's requests are replayed
+//! against a target, both sides' answers are normalised, diffed, judged
+//! against the accepted deviations, and reported.
+//!
+//! ```text
+//! cassette ──> run (reset, clock, send, waiter loops) ──> target (mock | URL)
+//!                 │ recorded response        │ target response
+//!                 └──> normalize ──> compare <┘──> deviations ──> report/{text,json,junit,html}
+//! ```
+//!
+//! `scenario` is the other direction: it drives the scenario definitions in
+//! `conformance/scenarios/` against an endpoint, so they can be recorded.
+//! `normalize`, `compare`, `deviations` and `report` do no IO.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use proton_vcr::conformance::{self, AdminUrls, ConformOptions, Deviations, Silent, UrlTarget};
+//!
+//! let cassettes = proton_vcr::cassette::load("cassettes".as_ref())?;
+//! let target = UrlTarget::new("http://127.0.0.1:4566", AdminUrls::default())?;
+//! let mut deviations = Deviations::default();
+//! let report = conformance::conform(&cassettes, &target, &mut deviations, &ConformOptions::default(), &mut Silent).await?;
+//! print!("{}", conformance::report::text(&report, &Default::default()));
+//! # Ok(()) }
+//! ```
+
+mod compare;
+mod deviations;
+mod normalize;
+mod progress;
+pub mod reference;
+pub mod report;
+mod run;
+pub mod scenario;
+mod target;
+
+pub use compare::{Difference, Observed, ObservedBody};
+pub use deviations::{
+    DEVIATIONS_FORMAT_V1, Deviation, Deviations, DeviationsError, StepRef, today,
+};
+pub use normalize::{JsonPathPattern, NormalizeRules, Normalizer, RuleError, UserRule};
+pub use progress::{Progress, Silent, TerminalProgress, human_duration};
+pub use report::{CassetteReport, Outcome, Report, StepReport, Waiter};
+pub use run::{ConformOptions, RunError, Timeline, conform, group_steps};
+pub use target::{AdminUrls, InProcessTarget, Target, TargetError, TargetFuture, UrlTarget};

@@ -17,6 +17,8 @@ use serde_json::json;
 pub enum Origin {
     /// The request cannot be served as sent (400).
     Client,
+    /// The client is not allowed through, e.g. a bad signature (403).
+    Forbidden,
     /// The request body is larger than the configured limit (413).
     TooLarge,
     /// The upstream could not be reached or answered garbage (502).
@@ -47,6 +49,7 @@ impl AwsError {
     pub fn status(&self) -> StatusCode {
         match self.origin {
             Origin::Client => StatusCode::BAD_REQUEST,
+            Origin::Forbidden => StatusCode::FORBIDDEN,
             Origin::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Origin::Upstream => StatusCode::BAD_GATEWAY,
             Origin::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -70,7 +73,7 @@ impl AwsError {
         let request_id = uuid::Uuid::new_v4().to_string();
         let body = format!(
             "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
-            if self.origin == Origin::Client {
+            if matches!(self.origin, Origin::Client | Origin::Forbidden) {
                 "Sender"
             } else {
                 "Receiver"

@@ -5,7 +5,9 @@
 pub mod error;
 pub mod exchange;
 pub mod serve;
+pub mod upstream;
 
 pub use error::{AwsError, Origin};
 pub use exchange::{Request, Response};
 pub use serve::{Handler, Limits, Server};
+pub use upstream::{Upstream, UpstreamError, UpstreamErrorKind, UpstreamOptions};

@@ -1,1 +1,234 @@
-//! AWS Proton, emulated. (Being written.)
+//! AWS Proton, emulated: a stateful mock with the documented idempotency
+//! semantics, for tests and for the conformance suite.
+//!
+//! ```text
+//! request ──> admin (/__mock/...) ──> [signature] ──> router ──> model validation
+//!         ──> lock state, settle at the mock's now ──> operation ──> AWS-shaped response
+//! ```
+//!
+//! - [`router`] reads the AWS JSON 1.0 envelope; [`crate::model`] validates
+//!   the input against the service model; [`ops`] runs the operation on the
+//!   pure [`state`]; [`errors`] is the one place errors become AWS answers.
+//! - Time is the mock's own [`clock`]: lifecycles (registration, deployment,
+//!   deletion) and client-token expiry are computed from it when a request
+//!   arrives, never by timers, so the admin API can jump it.
+//! - One mutex guards the clock and the state: concurrent retries with the
+//!   same client token or the same name create exactly one resource.
+//!
+//! [`Mock`] is a [`Handler`]: call it in-process, or serve it with
+//! [`MockServer`]. docs/mock.md lists what is emulated and every assumption.
+
+mod admin;
+mod clock;
+mod errors;
+mod ops;
+mod router;
+mod server;
+mod signature;
+mod state;
+
+pub use clock::{ClockMode, MANUAL_EPOCH_MS};
+pub use errors::IDEMPOTENT_PARAMETER_MISMATCH;
+pub use ops::EMULATED_OPERATIONS;
+pub use server::MockServer;
+
+use crate::http::{Handler, Request, Response};
+use crate::model::Model;
+use clock::Clock;
+use errors::MockError;
+use http::StatusCode;
+use serde_json::{Value, json};
+use state::State;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How long the mock's lifecycles take, on the mock's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Durations {
+    /// A template version: REGISTRATION_IN_PROGRESS, then DRAFT.
+    pub template_registration: Duration,
+    /// An environment deployment: IN_PROGRESS, then SUCCEEDED.
+    pub environment_deployment: Duration,
+    /// A service: CREATE_IN_PROGRESS (or UPDATE_IN_PROGRESS), then ACTIVE;
+    /// its service instances and pipeline deploy in the same time.
+    pub service_creation: Duration,
+    /// An environment or service: DELETE_IN_PROGRESS, then gone.
+    pub deletion: Duration,
+}
+
+impl Durations {
+    /// Every lifecycle takes `duration`.
+    pub fn all(duration: Duration) -> Self {
+        Self {
+            template_registration: duration,
+            environment_deployment: duration,
+            service_creation: duration,
+            deletion: duration,
+        }
+    }
+}
+
+impl Default for Durations {
+    /// Two seconds each: short enough for waiters to finish quickly.
+    fn default() -> Self {
+        Self::all(Duration::from_secs(2))
+    }
+}
+
+/// Everything that shapes the mock's behaviour.
+#[derive(Clone, Debug)]
+pub struct MockConfig {
+    /// Region in ARNs (default `us-east-1`).
+    pub region: String,
+    /// Account in ARNs (default `123456789012`).
+    pub account_id: String,
+    pub clock: ClockMode,
+    pub durations: Durations,
+    /// How long a retried idempotent delete returns the deleted resource's
+    /// metadata; `{}` after that (default one hour).
+    pub tombstone_retention: Duration,
+    /// How long a client token is remembered (default eight hours).
+    pub token_expiry: Duration,
+    /// When set, every AWS request must carry a SigV4 signature made with
+    /// this access key id and secret key.
+    pub verify_signatures: Option<(String, String)>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".to_string(),
+            account_id: "123456789012".to_string(),
+            clock: ClockMode::Real,
+            durations: Durations::default(),
+            tombstone_retention: Duration::from_secs(3600),
+            token_expiry: Duration::from_secs(8 * 3600),
+            verify_signatures: None,
+        }
+    }
+}
+
+struct Inner {
+    clock: Clock,
+    state: State,
+}
+
+/// The emulator. All state sits behind one mutex.
+pub struct Mock {
+    config: MockConfig,
+    inner: Mutex<Inner>,
+}
+
+impl Mock {
+    pub fn new(config: MockConfig) -> Self {
+        let inner = Inner {
+            clock: Clock::new(config.clock),
+            state: State::default(),
+        };
+        Self {
+            config,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    pub fn config(&self) -> &MockConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // State is only changed by whole operations that cannot panic halfway
+        // on input, so a poisoned lock still guards consistent state.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Forgets every resource, token and tombstone; the clock goes back to its start.
+    pub fn reset(&self) {
+        let mut inner = self.lock();
+        inner.clock = Clock::new(self.config.clock);
+        inner.state = State::default();
+    }
+
+    /// Moves the clock to `ms_since_start` milliseconds after its start.
+    /// The clock only moves forwards: an earlier instant leaves it as it is.
+    pub fn set_clock_ms(&self, ms_since_start: u64) {
+        self.lock().clock.set_ms(ms_since_start);
+    }
+
+    pub fn advance_clock_ms(&self, ms: u64) {
+        self.lock().clock.advance_ms(ms);
+    }
+
+    /// Milliseconds since the clock's start.
+    pub fn clock_ms(&self) -> u64 {
+        self.lock().clock.elapsed_ms()
+    }
+
+    /// `{"clock_ms": .., "now_epoch_ms": ..}`.
+    pub fn clock_json(&self) -> Value {
+        let inner = self.lock();
+        json!({"clock_ms": inner.clock.elapsed_ms(), "now_epoch_ms": inner.clock.now_epoch_ms()})
+    }
+
+    /// Every resource, as the operations would return it, with the clock.
+    pub fn state_json(&self) -> Value {
+        let mut inner = self.lock();
+        let now = inner.clock.now_epoch_ms();
+        inner.state.settle(now);
+        let mut out = ops::dump(&inner.state);
+        out["clock_ms"] = inner.clock.elapsed_ms().into();
+        out["now_epoch_ms"] = now.into();
+        out
+    }
+
+    fn answer(&self, request: &Request) -> Result<Value, MockError> {
+        if let Some((access_key, secret)) = &self.config.verify_signatures {
+            signature::verify(request, access_key, secret)?;
+        }
+        let (operation, input) = router::decode(request)?;
+        let model = Model::proton();
+        if !model.has_operation(operation) {
+            return Err(MockError::UnknownOperation(format!(
+                "{operation} is not an operation of AWS Proton"
+            )));
+        }
+        model
+            .validate_input(operation, &input)
+            .map_err(|error| MockError::Validation(validation_message(&error)))?;
+        let mut inner = self.lock();
+        let now = inner.clock.now_epoch_ms();
+        inner.state.settle(now);
+        let ctx = ops::Ctx {
+            now,
+            config: &self.config,
+        };
+        ops::dispatch(operation, &mut inner.state, &ctx, &input)
+            .unwrap_or_else(|| Err(MockError::NotEmulated(operation.to_string())))
+    }
+}
+
+/// AWS names the member in a ValidationException's message.
+fn validation_message(error: &crate::model::ValidationError) -> String {
+    if error.message.contains(&error.member) {
+        error.message.clone()
+    } else {
+        format!("{}: {}", error.member, error.message)
+    }
+}
+
+impl Handler for Mock {
+    async fn handle(&self, request: Request) -> Response {
+        if request.uri.path().starts_with(admin::PREFIX) {
+            return admin::handle(self, &request);
+        }
+        match self.answer(&request) {
+            Ok(output) => {
+                let mut response = Response::json(StatusCode::OK, &output);
+                response.set_header("x-amzn-requestid", &uuid::Uuid::new_v4().to_string());
+                response
+            }
+            Err(error) => error.to_aws().to_response(),
+        }
+    }
+}

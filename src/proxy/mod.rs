@@ -3,19 +3,25 @@
 //! ```text
 //! request ──> admin (/__vcr/...) ──> replay ──hit──> response
 //!                                      │miss
-//!                                      ├── no upstream ──> ReplayMissException (400)
-//!                                      └── upstream ──> strip client signature ──> re-sign
-//!                                                        ──> forward ──> record ──> response
+//!                                      ├── no forward phase ──> ReplayMissException (400)
+//!                                      └── forward: check client key ──> strip client signature
+//!                                            ──> re-sign ──> upstream ──transport failure──> 502
+//!                                            ──> record (file written) ──> response
 //! ```
-//! Each phase is optional: `replay` has only the replay phase, `record` only
-//! the forward and record phases, `replay --on-miss record` has all of them.
+//! Each phase is optional and does nothing when absent: `replay` has only
+//! the replay phase, `record` the forward and record phases, `replay
+//! --on-miss record` all of them.
 
+pub mod forward;
+pub mod record;
 pub mod replay;
 
 use crate::cassette::LoadedCassette;
 use crate::http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
 use crate::matcher::{MatchOptions, Matcher};
+use forward::Forward;
 use http::{Method, StatusCode};
+use record::Record;
 use replay::{Replay, miss_error};
 use serde_json::json;
 use std::net::SocketAddr;
@@ -24,15 +30,19 @@ use std::sync::Arc;
 /// Admin routes live under this prefix, outside every AWS route.
 pub const ADMIN_PREFIX: &str = "/__vcr/";
 
-/// The request pipeline.
+/// The request pipeline: its phases, in order.
 pub struct Proxy {
     replay: Option<Replay>,
+    forward: Option<Forward>,
+    record: Option<Record>,
 }
 
 impl Proxy {
     pub fn replay_only(matcher: Matcher) -> Self {
         Self {
             replay: Some(Replay::new(matcher)),
+            forward: None,
+            record: None,
         }
     }
 
@@ -84,21 +94,38 @@ impl Handler for Proxy {
             )
             .to_response_for(&request);
         }
+        let start = self.record.as_ref().map(Record::begin);
         let miss = match &self.replay {
             Some(replay) => match replay.answer(&request) {
                 Ok(response) => return response,
-                Err(miss) => miss,
+                Err(miss) => Some(miss),
             },
-            None => {
-                return AwsError::new(
+            None => None,
+        };
+        let Some(forward) = &self.forward else {
+            return match &miss {
+                Some(miss) => miss_error(miss).to_response_for(&request),
+                None => AwsError::new(
                     Origin::Internal,
                     "InternalFailure",
                     "this proxy has no phase that answers requests",
                 )
-                .to_response_for(&request);
-            }
+                .to_response_for(&request),
+            };
         };
-        miss_error(&miss).to_response_for(&request)
+        if let Some(miss) = &miss {
+            tracing::info!(operation = %miss.operation, "not in the cassette; forwarding to record it");
+        }
+        let forwarded = match forward.forward(&request).await {
+            Ok(forwarded) => forwarded,
+            Err(error) => return error.to_response_for(&request),
+        };
+        if let (Some(record), Some(start)) = (&self.record, start) {
+            if let Err(error) = record.record(start, &forwarded).await {
+                return error.to_response_for(&request);
+            }
+        }
+        forwarded.response
     }
 }
 

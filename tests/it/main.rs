@@ -3,5 +3,10 @@
 
 mod support;
 
+mod conform;
+mod conform_builtin;
+mod fuzz_regressions;
 mod hardening;
+mod mock;
+mod record;
 mod replay;

@@ -1,0 +1,165 @@
+//! `proton-vcr record`, and the forwarding flags it shares with
+//! `replay --on-miss record`.
+
+use crate::cassette::{DOCUMENTATION_ACCOUNT_ID, WriteMode};
+use crate::http::{Limits, UpstreamOptions};
+use crate::proxy::record::{RecordConfig, RecordServer};
+use crate::sigv4::{ClientKey, CredentialSource};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Record real AWS traffic into a cassette through a re-signing proxy
+///
+/// Clients sign with any credentials; the proxy removes their signature,
+/// signs again with your real credentials (the standard AWS chain, or
+/// --profile), forwards to the upstream, answers with the real response, and
+/// writes every exchange to the cassette before answering. Secrets never
+/// reach the file: signing headers and cookies are dropped, and every write
+/// is refused if it would contain the access key id, secret key or session
+/// token in use.
+///
+///   proton-vcr record --profile dev --region us-east-1 --cassette cassettes/env.json
+///   aws proton list-environments --endpoint-url http://127.0.0.1:4751
+///
+/// Any SigV4 service works: pass its endpoint with --upstream.
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct RecordArgs {
+    /// The cassette file to write.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub cassette: PathBuf,
+
+    /// Address to listen on; port 0 picks a free port. Binds loopback unless --allow-remote.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4751")]
+    pub listen: SocketAddr,
+
+    /// When the cassette exists: refuse (new), add to its end (append), or replace it (overwrite).
+    #[arg(long, value_enum, default_value_t = WriteMode::New)]
+    pub mode: WriteMode,
+
+    /// The cassette's name; defaults to the file name without `.json`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+
+    #[command(flatten)]
+    pub forward: ForwardArgs,
+}
+
+/// How requests reach AWS and what protects the credentials.
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "Forwarding to AWS")]
+pub struct ForwardArgs {
+    /// The endpoint to forward to, e.g. https://sqs.eu-west-1.amazonaws.com or
+    /// http://localhost:4566. Requests go only there, whatever their Host says.
+    /// Default: https://proton.<region>.amazonaws.com.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+
+    /// Shared-config profile to take credentials from (SSO, assume-role and
+    /// credential_process profiles work). Default: the standard chain.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Region to sign for when a request carries no SigV4 scope of its own;
+    /// also picks the default upstream.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Signing name to use when a request carries no SigV4 scope of its own
+    /// and the upstream host does not tell (e.g. a local emulator).
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+
+    /// PEM file of extra CA certificates to trust for the upstream (private or test endpoints).
+    #[arg(long, value_name = "PEM")]
+    pub upstream_ca: Option<PathBuf>,
+
+    /// Seconds to wait for a connection to the upstream.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub connect_timeout: u64,
+
+    /// Seconds to wait for a whole upstream answer.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub upstream_timeout: u64,
+
+    /// Replace your account id everywhere in the cassette, ARNs included,
+    /// with this value (default 123456789012).
+    #[arg(long, value_name = "ACCOUNT_ID", num_args = 0..=1, default_missing_value = DOCUMENTATION_ACCOUNT_ID)]
+    pub redact_account_id: Option<String>,
+
+    /// Accept connections from other hosts. The proxy spends your credentials:
+    /// combine with --client-key.
+    #[arg(long)]
+    pub allow_remote: bool,
+
+    /// Only forward requests signed with this local key (ACCESS_KEY_ID:SECRET);
+    /// give the same key to your clients. Others get a 403.
+    #[arg(long, value_name = "AKID:SECRET", env = "PROTON_VCR_CLIENT_KEY", hide_env_values = true, value_parser = ClientKey::parse)]
+    pub client_key: Option<ClientKey>,
+}
+
+impl ForwardArgs {
+    /// The configuration these flags describe, writing `cassette`.
+    pub fn into_config(
+        self,
+        cassette: PathBuf,
+        listen: SocketAddr,
+        max_body_bytes: usize,
+    ) -> RecordConfig {
+        let mut config = RecordConfig::new(
+            cassette,
+            CredentialSource::Chain {
+                profile: self.profile,
+            },
+        );
+        config.upstream = self.upstream;
+        config.region = self.region;
+        config.service = self.service;
+        config.upstream_options = UpstreamOptions {
+            ca_file: self.upstream_ca,
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+            timeout: Duration::from_secs(self.upstream_timeout),
+            ..UpstreamOptions::default()
+        };
+        config.redact_account_id = self.redact_account_id;
+        config.allow_remote = self.allow_remote;
+        config.client_key = self.client_key;
+        config.listen = listen;
+        config.limits = Limits {
+            max_body_bytes,
+            ..Limits::default()
+        };
+        config
+    }
+}
+
+pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let mut config = args
+        .forward
+        .into_config(args.cassette, args.listen, args.max_body_bytes);
+    config.mode = args.mode;
+    config.name = args.name;
+    serve(config).await
+}
+
+/// Starts a recording server, announces it, and runs until Ctrl-C or SIGTERM.
+pub(crate) async fn serve(config: RecordConfig) -> anyhow::Result<ExitCode> {
+    let server = RecordServer::start(config).await?;
+    super::announce(&server.url());
+    tracing::info!(
+        "forwarding to {} and recording into {}; point clients at it with --endpoint-url {}",
+        server.upstream(),
+        server.cassette().display(),
+        server.url()
+    );
+    super::shutdown_signal().await;
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

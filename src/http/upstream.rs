@@ -1,0 +1,391 @@
+//! The upstream client: sends a buffered [`Request`] to a real endpoint and
+//! buffers the answer. HTTP/1.1 and HTTP/2 (ALPN) over rustls with the ring
+//! provider, pooled connections, Mozilla's roots (webpki-roots) plus any
+//! extra CA given for private or test endpoints; plain `http://` too, for
+//! local emulators.
+//!
+//! A failure to get an answer is an [`UpstreamError`] that names the cause
+//! (refused, timeout, TLS, reset, DNS), so the client sees a 502 that says
+//! what to fix rather than a dropped connection.
+
+use super::error::{AwsError, Origin};
+use super::exchange::{Request, Response};
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::error::Error as StdError;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connection-level headers: they describe one hop, never travel on, and
+/// must not be signed (HTTP/2 forbids most of them).
+pub const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "expect",
+    "content-length",
+];
+
+/// How the upstream client connects.
+#[derive(Clone, Debug)]
+pub struct UpstreamOptions {
+    /// PEM file of extra CA certificates to trust beside the public roots.
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout: Duration,
+    /// Whole exchange: connect, send, and read the full answer.
+    pub timeout: Duration,
+    pub max_response_bytes: usize,
+}
+
+impl Default for UpstreamOptions {
+    fn default() -> Self {
+        Self {
+            ca_file: None,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+            max_response_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What went wrong talking to the upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpstreamErrorKind {
+    /// The options cannot be used (unreadable CA file, relative URI).
+    Config,
+    Dns,
+    Refused,
+    Timeout,
+    Tls,
+    /// The connection was reset or closed before a whole answer came back.
+    Reset,
+    TooLarge,
+    /// The upstream spoke something that is not HTTP.
+    Protocol,
+}
+
+#[derive(Clone, Debug)]
+pub struct UpstreamError {
+    pub kind: UpstreamErrorKind,
+    /// The upstream `scheme://host:port`.
+    pub target: String,
+    /// The underlying errors, one line.
+    pub detail: String,
+}
+
+impl fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, hint) = match self.kind {
+            UpstreamErrorKind::Config => ("cannot set up the upstream client", ""),
+            UpstreamErrorKind::Dns => ("the host name does not resolve", "; check --upstream"),
+            UpstreamErrorKind::Refused => (
+                "connection refused",
+                "; is the endpoint up and the port right?",
+            ),
+            UpstreamErrorKind::Timeout => (
+                "timed out",
+                "; raise --connect-timeout or --upstream-timeout if the endpoint is slow",
+            ),
+            UpstreamErrorKind::Tls => (
+                "the TLS handshake failed",
+                "; for a private or test endpoint, pass its CA certificate with --upstream-ca",
+            ),
+            UpstreamErrorKind::Reset => (
+                "the connection was reset or closed before a full answer",
+                "",
+            ),
+            UpstreamErrorKind::TooLarge => ("the answer is larger than the response limit", ""),
+            UpstreamErrorKind::Protocol => (
+                "the upstream did not answer in HTTP",
+                "; is it the right port and scheme?",
+            ),
+        };
+        write!(f, "{} ({what}: {}){hint}", self.target, self.detail)
+    }
+}
+
+impl StdError for UpstreamError {}
+
+impl UpstreamError {
+    fn new(kind: UpstreamErrorKind, target: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            target: target.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The 502 a client sees. Named for what the proxy saw, never as if AWS
+    /// had said it.
+    pub fn to_aws_error(&self) -> AwsError {
+        AwsError::new(
+            Origin::Upstream,
+            "UpstreamUnreachable",
+            format!("proton-vcr could not get an answer from {self}"),
+        )
+    }
+}
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// A pooled HTTP(S) client. Cheap to clone.
+#[derive(Clone)]
+pub struct Upstream {
+    client: Client<Connector, Full<Bytes>>,
+    options: Arc<UpstreamOptions>,
+}
+
+impl Upstream {
+    pub fn new(options: UpstreamOptions) -> Result<Self, UpstreamError> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = &options.ca_file {
+            add_pem_roots(&mut roots, path)?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| UpstreamError::new(UpstreamErrorKind::Config, "TLS", e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(options.connect_timeout));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Ok(Self {
+            client,
+            options: Arc::new(options),
+        })
+    }
+
+    /// Sends `request`, whose URI must be absolute (`https://host/path`), and
+    /// reads the whole answer. Hop-by-hop headers are dropped both ways.
+    pub async fn send(&self, request: &Request) -> Result<Response, UpstreamError> {
+        let target = match (request.uri.scheme_str(), request.uri.authority()) {
+            (Some(scheme @ ("http" | "https")), Some(authority)) => {
+                format!("{scheme}://{authority}")
+            }
+            _ => {
+                return Err(UpstreamError::new(
+                    UpstreamErrorKind::Config,
+                    request.uri.to_string(),
+                    "the upstream URI must be absolute, http:// or https://",
+                ));
+            }
+        };
+        let https = request.uri.scheme_str() == Some("https");
+        let mut outgoing = hyper::Request::new(Full::new(request.body.clone()));
+        *outgoing.method_mut() = request.method.clone();
+        *outgoing.uri_mut() = request.uri.clone();
+        *outgoing.headers_mut() = without_hop_by_hop(&request.headers);
+
+        let exchange = async {
+            let response = self
+                .client
+                .request(outgoing)
+                .await
+                .map_err(|e| classify(&e, e.is_connect() && https, &target))?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, self.options.max_response_bytes)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        UpstreamError::new(
+                            UpstreamErrorKind::TooLarge,
+                            target.clone(),
+                            format!("over {} bytes", self.options.max_response_bytes),
+                        )
+                    } else {
+                        classify(&*e, false, &target)
+                    }
+                })?
+                .to_bytes();
+            Ok(Response {
+                status: parts.status,
+                headers: without_hop_by_hop(&parts.headers),
+                body,
+            })
+        };
+        match tokio::time::timeout(self.options.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(UpstreamError::new(
+                UpstreamErrorKind::Timeout,
+                target,
+                format!("no full answer within {:?}", self.options.timeout),
+            )),
+        }
+    }
+}
+
+fn without_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
+    let mut out = headers.clone();
+    for name in HOP_BY_HOP {
+        out.remove(*name);
+    }
+    out
+}
+
+fn add_pem_roots(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), UpstreamError> {
+    let config_error = |detail: String| {
+        UpstreamError::new(
+            UpstreamErrorKind::Config,
+            path.display().to_string(),
+            detail,
+        )
+    };
+    let pem =
+        std::fs::read(path).map_err(|e| config_error(format!("cannot read the CA file: {e}")))?;
+    let mut added = 0;
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        let cert = cert.map_err(|e| config_error(format!("the CA file is not valid PEM: {e}")))?;
+        roots.add(cert).map_err(|e| {
+            config_error(format!(
+                "the CA file holds a certificate rustls cannot use: {e}"
+            ))
+        })?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(config_error(
+            "the CA file holds no `BEGIN CERTIFICATE` block".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Names the cause from the error chain. `handshake` is true when the
+/// failure happened while connecting to an https upstream, where anything
+/// after TCP is the TLS handshake.
+fn classify(error: &(dyn StdError + 'static), handshake: bool, target: &str) -> UpstreamError {
+    let mut kind = None;
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<rustls::Error>() {
+            kind = Some(UpstreamErrorKind::Tls);
+        } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                kind = Some(UpstreamErrorKind::Tls);
+            } else {
+                use std::io::ErrorKind as K;
+                kind = kind.or(match io.kind() {
+                    K::ConnectionRefused => Some(UpstreamErrorKind::Refused),
+                    K::TimedOut => Some(UpstreamErrorKind::Timeout),
+                    K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::BrokenPipe
+                    | K::UnexpectedEof => Some(UpstreamErrorKind::Reset),
+                    _ => None,
+                });
+            }
+        } else if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            kind = kind.or(if hyper.is_timeout() {
+                Some(UpstreamErrorKind::Timeout)
+            } else if hyper.is_parse() {
+                Some(UpstreamErrorKind::Protocol)
+            } else if hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled() {
+                Some(UpstreamErrorKind::Reset)
+            } else {
+                None
+            });
+        } else if e.to_string() == "dns error" {
+            kind = Some(UpstreamErrorKind::Dns);
+        }
+        current = e.source();
+    }
+    let kind = match kind {
+        Some(
+            found @ (UpstreamErrorKind::Refused
+            | UpstreamErrorKind::Timeout
+            | UpstreamErrorKind::Dns
+            | UpstreamErrorKind::Tls),
+        ) => found,
+        _ if handshake => UpstreamErrorKind::Tls,
+        other => other.unwrap_or(UpstreamErrorKind::Reset),
+    };
+    UpstreamError::new(kind, target, error_chain(error))
+}
+
+fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    #[tokio::test]
+    async fn a_closed_port_is_named_refused() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let upstream = Upstream::new(UpstreamOptions::default()).unwrap();
+        let request = Request::new(Method::GET, &format!("http://{addr}/")).unwrap();
+        let error = upstream.send(&request).await.unwrap_err();
+        assert_eq!(error.kind, UpstreamErrorKind::Refused, "{error}");
+        assert!(
+            error.to_aws_error().message.contains("connection refused"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_relative_uri_is_a_config_error() {
+        let upstream = Upstream::new(UpstreamOptions::default()).unwrap();
+        let error = upstream
+            .send(&Request::new(Method::GET, "/x").unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, UpstreamErrorKind::Config);
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate").unwrap();
+        let options = UpstreamOptions {
+            ca_file: Some(path),
+            ..Default::default()
+        };
+        let error = Upstream::new(options).err().unwrap();
+        assert!(error.to_string().contains("BEGIN CERTIFICATE"), "{error}");
+    }
+}

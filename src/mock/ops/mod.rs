@@ -1,0 +1,471 @@
+//! The emulated operations, one file per resource family. An operation takes
+//! the validated JSON input and the state (already settled at `now`) and
+//! returns the JSON output or a [`MockError`]; it does no IO. The idempotency
+//! rules shared by several families live here: client-token creates,
+//! idempotent creates by name, and delete retries answered from tombstones.
+
+mod connections;
+mod environments;
+mod services;
+mod spec;
+mod tags;
+mod templates;
+
+use super::MockConfig;
+use super::clock::Millis;
+use super::errors::MockError;
+use super::state::{Creation, State, Target, TemplateKind, TokenRecord};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// What an operation knows besides its input and the state.
+pub struct Ctx<'a> {
+    pub now: Millis,
+    pub config: &'a MockConfig,
+}
+
+impl Ctx<'_> {
+    /// `arn:aws:proton:<region>:<account>:<resource>`.
+    pub fn arn(&self, resource: &str) -> String {
+        format!(
+            "arn:aws:proton:{}:{}:{resource}",
+            self.config.region, self.config.account_id
+        )
+    }
+
+    /// The instant `duration` from now.
+    pub fn after(&self, duration: Duration) -> Millis {
+        self.now
+            .saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// Every operation the mock answers; any other operation of the model gets
+/// `NotImplementedException`.
+pub const EMULATED_OPERATIONS: &[&str] = &[
+    "CreateEnvironmentTemplate",
+    "GetEnvironmentTemplate",
+    "ListEnvironmentTemplates",
+    "UpdateEnvironmentTemplate",
+    "DeleteEnvironmentTemplate",
+    "CreateEnvironmentTemplateVersion",
+    "GetEnvironmentTemplateVersion",
+    "ListEnvironmentTemplateVersions",
+    "UpdateEnvironmentTemplateVersion",
+    "DeleteEnvironmentTemplateVersion",
+    "CreateServiceTemplate",
+    "GetServiceTemplate",
+    "ListServiceTemplates",
+    "UpdateServiceTemplate",
+    "DeleteServiceTemplate",
+    "CreateServiceTemplateVersion",
+    "GetServiceTemplateVersion",
+    "ListServiceTemplateVersions",
+    "UpdateServiceTemplateVersion",
+    "DeleteServiceTemplateVersion",
+    "CreateEnvironment",
+    "GetEnvironment",
+    "ListEnvironments",
+    "UpdateEnvironment",
+    "DeleteEnvironment",
+    "CreateService",
+    "GetService",
+    "ListServices",
+    "UpdateService",
+    "DeleteService",
+    "GetServiceInstance",
+    "ListServiceInstances",
+    "CreateEnvironmentAccountConnection",
+    "AcceptEnvironmentAccountConnection",
+    "RejectEnvironmentAccountConnection",
+    "GetEnvironmentAccountConnection",
+    "ListEnvironmentAccountConnections",
+    "UpdateEnvironmentAccountConnection",
+    "DeleteEnvironmentAccountConnection",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+];
+
+/// Runs `operation`; `None` when the mock does not emulate it.
+pub fn dispatch(
+    operation: &str,
+    state: &mut State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Option<Result<Value, MockError>> {
+    use TemplateKind::{Environment as Env, Service as Svc};
+    Some(match operation {
+        "CreateEnvironmentTemplate" => templates::create(Env, state, ctx, input),
+        "GetEnvironmentTemplate" => templates::get(Env, state, ctx, input),
+        "ListEnvironmentTemplates" => templates::list(Env, state, input),
+        "UpdateEnvironmentTemplate" => templates::update(Env, state, ctx, input),
+        "DeleteEnvironmentTemplate" => templates::delete(Env, state, ctx, input),
+        "CreateEnvironmentTemplateVersion" => {
+            templates::create_version(Env, "CreateEnvironmentTemplateVersion", state, ctx, input)
+        }
+        "GetEnvironmentTemplateVersion" => templates::get_version(Env, state, ctx, input),
+        "ListEnvironmentTemplateVersions" => templates::list_versions(Env, state, ctx, input),
+        "UpdateEnvironmentTemplateVersion" => templates::update_version(Env, state, ctx, input),
+        "DeleteEnvironmentTemplateVersion" => templates::delete_version(Env, state, ctx, input),
+        "CreateServiceTemplate" => templates::create(Svc, state, ctx, input),
+        "GetServiceTemplate" => templates::get(Svc, state, ctx, input),
+        "ListServiceTemplates" => templates::list(Svc, state, input),
+        "UpdateServiceTemplate" => templates::update(Svc, state, ctx, input),
+        "DeleteServiceTemplate" => templates::delete(Svc, state, ctx, input),
+        "CreateServiceTemplateVersion" => {
+            templates::create_version(Svc, "CreateServiceTemplateVersion", state, ctx, input)
+        }
+        "GetServiceTemplateVersion" => templates::get_version(Svc, state, ctx, input),
+        "ListServiceTemplateVersions" => templates::list_versions(Svc, state, ctx, input),
+        "UpdateServiceTemplateVersion" => templates::update_version(Svc, state, ctx, input),
+        "DeleteServiceTemplateVersion" => templates::delete_version(Svc, state, ctx, input),
+        "CreateEnvironment" => environments::create(state, ctx, input),
+        "GetEnvironment" => environments::get(state, ctx, input),
+        "ListEnvironments" => environments::list(state, input),
+        "UpdateEnvironment" => environments::update(state, ctx, input),
+        "DeleteEnvironment" => environments::delete(state, ctx, input),
+        "CreateService" => services::create(state, ctx, input),
+        "GetService" => services::get(state, ctx, input),
+        "ListServices" => services::list(state, input),
+        "UpdateService" => services::update(state, ctx, input),
+        "DeleteService" => services::delete(state, ctx, input),
+        "GetServiceInstance" => services::get_instance(state, ctx, input),
+        "ListServiceInstances" => services::list_instances(state, ctx, input),
+        "CreateEnvironmentAccountConnection" => connections::create(state, ctx, input),
+        "AcceptEnvironmentAccountConnection" => connections::accept(state, ctx, input),
+        "RejectEnvironmentAccountConnection" => connections::reject(state, ctx, input),
+        "GetEnvironmentAccountConnection" => connections::get(state, ctx, input),
+        "ListEnvironmentAccountConnections" => connections::list(state, ctx, input),
+        "UpdateEnvironmentAccountConnection" => connections::update(state, ctx, input),
+        "DeleteEnvironmentAccountConnection" => connections::delete(state, ctx, input),
+        "TagResource" => tags::tag(state, ctx, input),
+        "UntagResource" => tags::untag(state, ctx, input),
+        "ListTagsForResource" => tags::list(state, ctx, input),
+        _ => return None,
+    })
+}
+
+/// The whole state as readable JSON, in the operations' own output shapes.
+pub fn dump(state: &State) -> Value {
+    let mut out = Map::new();
+    out.insert(
+        "environmentTemplates".into(),
+        templates::dump(TemplateKind::Environment, state),
+    );
+    out.insert(
+        "serviceTemplates".into(),
+        templates::dump(TemplateKind::Service, state),
+    );
+    out.insert("environments".into(), environments::dump(state));
+    out.insert("services".into(), services::dump(state));
+    out.insert(
+        "environmentAccountConnections".into(),
+        connections::dump(state),
+    );
+    out.insert("tags".into(), tags::dump(state));
+    out.insert("clientTokens".into(), state.token_count().into());
+    out.insert("tombstones".into(), state.tombstone_count().into());
+    Value::Object(out)
+}
+
+// ---- idempotency rules shared by the families ----
+
+/// A create with a client token (seed 000, "Idempotent create APIs with a
+/// client token"): the same token and parameters answer what the token made,
+/// as it is now; different parameters are a mismatch; once that resource is
+/// gone, or the token expired, the request creates anew.
+pub fn with_client_token(
+    state: &mut State,
+    ctx: &Ctx,
+    operation: &'static str,
+    input: &Value,
+    existing: impl Fn(&State, &Target) -> Option<Value>,
+    create: impl FnOnce(&mut State) -> Result<(Target, Value), MockError>,
+) -> Result<Value, MockError> {
+    let Some(token) = opt_str(input, "clientToken").filter(|t| !t.is_empty()) else {
+        return create(state).map(|(_, output)| output);
+    };
+    let params = without(input, "clientToken");
+    if let Some(record) = state.token(operation, token) {
+        if record.params != params {
+            return Err(MockError::IdempotentParameterMismatch);
+        }
+        if let Some(output) = existing(state, &record.target) {
+            return Ok(output);
+        }
+    }
+    let (target, output) = create(state)?;
+    let record = TokenRecord {
+        params,
+        target,
+        expires_at: ctx.after(ctx.config.token_expiry),
+    };
+    state.remember_token(operation, token.to_string(), record);
+    Ok(output)
+}
+
+/// A create retried by name (seed 000, "Idempotent create APIs"): different
+/// parameters are a mismatch (checked first); a resource modified since, or
+/// being deleted, conflicts; otherwise the retry answers the resource as it is.
+pub fn retry_create(
+    creation: &Creation,
+    input: &Value,
+    what: &str,
+    busy: bool,
+) -> Result<(), MockError> {
+    if creation.params != *input {
+        return Err(MockError::IdempotentParameterMismatch);
+    }
+    if creation.modified {
+        return Err(MockError::Conflict(format!(
+            "{what} was modified after it was created, so a retried create cannot return it; use Get to read it"
+        )));
+    }
+    if busy {
+        return Err(MockError::Conflict(format!("{what} is being deleted")));
+    }
+    Ok(())
+}
+
+/// The answer to a delete of something that is not there: the deleted
+/// resource's answer within the tombstone retention window, `{}` after it or
+/// once an asynchronous delete completed, ResourceNotFound if it never existed.
+pub fn deleted_answer(
+    state: &State,
+    ctx: &Ctx,
+    kind: &'static str,
+    arn: String,
+) -> Result<Value, MockError> {
+    let Some(tombstone) = state.tombstone(&arn) else {
+        return Err(MockError::not_found(kind, arn));
+    };
+    let retention = u64::try_from(ctx.config.tombstone_retention.as_millis()).unwrap_or(u64::MAX);
+    Ok(match &tombstone.answer {
+        Some(answer) if ctx.now < tombstone.deleted_at.saturating_add(retention) => answer.clone(),
+        _ => Value::Object(Map::new()),
+    })
+}
+
+// ---- reading input ----
+
+pub fn opt_str<'a>(input: &'a Value, member: &str) -> Option<&'a str> {
+    input.get(member).and_then(Value::as_str)
+}
+
+pub fn opt_string(input: &Value, member: &str) -> Option<String> {
+    opt_str(input, member).map(str::to_string)
+}
+
+/// A required string member. The model's validation normally catches its
+/// absence first; this keeps the mock safe without it.
+pub fn req_str<'a>(input: &'a Value, member: &str) -> Result<&'a str, MockError> {
+    opt_str(input, member).ok_or_else(|| {
+        MockError::Validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    })
+}
+
+/// A template version number (`"1"`, `"12"`) as a number; `None` when it is
+/// not one (such a version cannot exist).
+pub fn version_number(text: &str) -> Option<u64> {
+    text.parse().ok()
+}
+
+/// The input without `member` (the "parameters" a retry is compared on).
+pub fn without(input: &Value, member: &str) -> Value {
+    match input {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| k.as_str() != member)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `tags: [{key, value}]` from a create request.
+pub fn input_tags(input: &Value) -> Vec<(String, String)> {
+    input
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|t| Some((opt_string(t, "key")?, opt_string(t, "value")?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Stores the tags a create request carried.
+pub fn tag_new(state: &mut State, arn: &str, input: &Value) {
+    let tags = input_tags(input);
+    if !tags.is_empty() {
+        state.tags.entry(arn.to_string()).or_default().extend(tags);
+    }
+}
+
+// ---- writing output ----
+
+/// An output structure under construction; absent optional members are left out.
+pub struct Obj(Map<String, Value>);
+
+impl Obj {
+    pub fn new() -> Self {
+        Self(Map::new())
+    }
+
+    pub fn str(mut self, member: &str, value: &str) -> Self {
+        self.0
+            .insert(member.to_string(), Value::String(value.to_string()));
+        self
+    }
+
+    pub fn opt(self, member: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(value) => self.str(member, value),
+            None => self,
+        }
+    }
+
+    /// A version number as the string the model wants.
+    pub fn num(self, member: &str, value: u64) -> Self {
+        self.str(member, &value.to_string())
+    }
+
+    /// A timestamp: epoch seconds with millisecond precision, as a JSON number.
+    pub fn time(mut self, member: &str, ms: Millis) -> Self {
+        self.0.insert(member.to_string(), timestamp(ms));
+        self
+    }
+
+    pub fn value(mut self, member: &str, value: Value) -> Self {
+        self.0.insert(member.to_string(), value);
+        self
+    }
+
+    pub fn opt_value(self, member: &str, value: Option<&Value>) -> Self {
+        match value {
+            Some(value) => self.value(member, value.clone()),
+            None => self,
+        }
+    }
+
+    pub fn build(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+pub fn timestamp(ms: Millis) -> Value {
+    serde_json::Number::from_f64(ms as f64 / 1000.0).map_or(Value::Null, Value::Number)
+}
+
+/// `{member: value}`, the shape of every single-resource output.
+pub fn wrap(member: &str, value: Value) -> Value {
+    let mut out = Map::with_capacity(1);
+    out.insert(member.to_string(), value);
+    Value::Object(out)
+}
+
+// ---- pagination ----
+
+/// One page of `items` (sorted by key) after the input's `nextToken`, at
+/// most `maxResults` (default and ceiling 100) long, and the token of the
+/// next page. The token is the next item's key, encoded so that clients
+/// treat it as opaque.
+pub fn paginate<T>(
+    input: &Value,
+    items: impl Iterator<Item = (String, T)>,
+    render: impl Fn(T) -> Value,
+) -> Result<(Vec<Value>, Option<String>), MockError> {
+    let max = input
+        .get("maxResults")
+        .and_then(Value::as_u64)
+        .unwrap_or(100)
+        .clamp(1, 100) as usize;
+    let start = match opt_str(input, "nextToken") {
+        Some(token) => Some(
+            URL_SAFE_NO_PAD
+                .decode(token)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| {
+                    MockError::Validation(format!(
+                        "The nextToken '{token}' is not one this endpoint returned; start over without it"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let mut page = Vec::new();
+    for (key, item) in items {
+        if start.as_deref().is_some_and(|start| key.as_str() < start) {
+            continue;
+        }
+        if page.len() == max {
+            return Ok((page, Some(URL_SAFE_NO_PAD.encode(key))));
+        }
+        page.push(render(item));
+    }
+    Ok((page, None))
+}
+
+/// A list output: `{member: [...], nextToken?}`.
+pub fn list_output(member: &str, (page, next): (Vec<Value>, Option<String>)) -> Value {
+    let mut out = Map::with_capacity(2);
+    out.insert(member.to_string(), Value::Array(page));
+    if let Some(next) = next {
+        out.insert("nextToken".into(), Value::String(next));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_listed_operation_is_dispatched_and_no_other() {
+        let config = MockConfig::default();
+        let ctx = Ctx {
+            now: 0,
+            config: &config,
+        };
+        for operation in EMULATED_OPERATIONS {
+            let mut state = State::default();
+            assert!(
+                dispatch(operation, &mut state, &ctx, &json!({})).is_some(),
+                "{operation}"
+            );
+        }
+        assert!(dispatch("CreateComponent", &mut State::default(), &ctx, &json!({})).is_none());
+    }
+
+    #[test]
+    fn pages_follow_each_other_without_gaps_or_repeats() {
+        let items = || (0..7).map(|i| (format!("k{i}"), i));
+        let mut input = json!({"maxResults": 3});
+        let mut seen = Vec::new();
+        loop {
+            let (page, next) = paginate(&input, items(), |i| json!(i)).unwrap();
+            seen.extend(page);
+            match next {
+                Some(token) => input["nextToken"] = json!(token),
+                None => break,
+            }
+        }
+        assert_eq!(seen, (0..7).map(|i| json!(i)).collect::<Vec<_>>());
+        let bad = paginate(&json!({"nextToken": "!!"}), items(), |i| json!(i));
+        assert!(matches!(bad, Err(MockError::Validation(_))));
+    }
+
+    #[test]
+    fn timestamps_are_seconds_with_milliseconds() {
+        assert_eq!(timestamp(1_605_135_765_336).to_string(), "1605135765.336");
+    }
+}

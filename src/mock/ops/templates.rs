@@ -1,0 +1,534 @@
+//! Environment and service templates and their versions. The two families
+//! differ only in a few members (`provisioning` or `pipelineProvisioning`;
+//! compatible environment templates on service versions), so one set of
+//! functions serves both, told apart by [`TemplateKind`].
+//!
+//! Versions register (REGISTRATION_IN_PROGRESS, then DRAFT after the
+//! configured duration), can be published, and the highest published one is
+//! the template's recommended version.
+
+use super::{
+    Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
+    retry_create, tag_new, version_number, with_client_token, wrap,
+};
+use crate::mock::state::{
+    Creation, State, Target, Template, TemplateKind, TemplateVersion, VersionStatus,
+};
+use serde_json::Value;
+
+fn member(kind: TemplateKind) -> &'static str {
+    match kind {
+        TemplateKind::Environment => "environmentTemplate",
+        TemplateKind::Service => "serviceTemplate",
+    }
+}
+
+fn version_member(kind: TemplateKind) -> &'static str {
+    match kind {
+        TemplateKind::Environment => "environmentTemplateVersion",
+        TemplateKind::Service => "serviceTemplateVersion",
+    }
+}
+
+fn provisioning_member(kind: TemplateKind) -> &'static str {
+    match kind {
+        TemplateKind::Environment => "provisioning",
+        TemplateKind::Service => "pipelineProvisioning",
+    }
+}
+
+pub fn template_arn(kind: TemplateKind, ctx: &Ctx, name: &str) -> String {
+    ctx.arn(&format!("{}/{name}", kind.arn_type()))
+}
+
+fn render(kind: TemplateKind, t: &Template, summary: bool) -> Value {
+    let recommended = t
+        .recommended_version()
+        .map(|(major, minor)| format!("{major}.{minor}"));
+    Obj::new()
+        .str("arn", &t.arn)
+        .time("createdAt", t.created_at)
+        .opt("description", t.description.as_deref())
+        .opt("displayName", t.display_name.as_deref())
+        .opt(
+            "encryptionKey",
+            if summary {
+                None
+            } else {
+                t.encryption_key.as_deref()
+            },
+        )
+        .time("lastModifiedAt", t.last_modified_at)
+        .str("name", &t.name)
+        .opt(provisioning_member(kind), t.provisioning.as_deref())
+        .opt("recommendedVersion", recommended.as_deref())
+        .build()
+}
+
+pub fn render_version(
+    kind: TemplateKind,
+    t: &Template,
+    v: &TemplateVersion,
+    summary: bool,
+) -> Value {
+    let full = !summary && kind == TemplateKind::Service;
+    let mut out = Obj::new().str("arn", &v.arn);
+    if full {
+        out = out.value(
+            "compatibleEnvironmentTemplates",
+            v.compatible_environment_templates
+                .clone()
+                .unwrap_or(Value::Array(Vec::new())),
+        );
+    }
+    out = out
+        .time("createdAt", v.created_at)
+        .opt("description", v.description.as_deref())
+        .time("lastModifiedAt", v.last_modified_at)
+        .num("majorVersion", v.major)
+        .num("minorVersion", v.minor);
+    if let Some(minor) = t.recommended_minor(v.major) {
+        out = out.num("recommendedMinorVersion", minor);
+    }
+    out = out.str("status", v.status.as_str());
+    // AWS's examples show an empty statusMessage on every registered version.
+    if v.status != VersionStatus::RegistrationInProgress {
+        out = out.str("statusMessage", "");
+    }
+    if full {
+        out = out.opt_value(
+            "supportedComponentSources",
+            v.supported_component_sources.as_ref(),
+        );
+    }
+    out.str("templateName", &t.name).build()
+}
+
+fn not_found(kind: TemplateKind, ctx: &Ctx, name: &str) -> MockError {
+    MockError::not_found(kind.noun(), template_arn(kind, ctx, name))
+}
+
+pub fn create(
+    kind: TemplateKind,
+    state: &mut State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let name = req_str(input, "name")?;
+    if let Some(existing) = state.templates(kind).get(name) {
+        retry_create(
+            &existing.creation,
+            input,
+            &format!("The {} {name}", kind.noun()),
+            false,
+        )?;
+        return Ok(wrap(member(kind), render(kind, existing, false)));
+    }
+    let template = Template {
+        name: name.to_string(),
+        arn: template_arn(kind, ctx, name),
+        created_at: ctx.now,
+        last_modified_at: ctx.now,
+        description: opt_string(input, "description"),
+        display_name: opt_string(input, "displayName"),
+        encryption_key: opt_string(input, "encryptionKey"),
+        provisioning: opt_string(input, provisioning_member(kind)),
+        creation: Creation::new(input.clone()),
+        versions: Default::default(),
+    };
+    let output = wrap(member(kind), render(kind, &template, false));
+    state.revive(&template.arn);
+    tag_new(state, &template.arn, input);
+    state.templates_mut(kind).insert(name.to_string(), template);
+    Ok(output)
+}
+
+pub fn get(
+    kind: TemplateKind,
+    state: &State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let name = req_str(input, "name")?;
+    let template = state
+        .templates(kind)
+        .get(name)
+        .ok_or_else(|| not_found(kind, ctx, name))?;
+    Ok(wrap(member(kind), render(kind, template, false)))
+}
+
+pub fn list(kind: TemplateKind, state: &State, input: &Value) -> Result<Value, MockError> {
+    let items = state
+        .templates(kind)
+        .iter()
+        .map(|(name, t)| (name.clone(), t));
+    Ok(list_output(
+        "templates",
+        paginate(input, items, |t| render(kind, t, true))?,
+    ))
+}
+
+pub fn update(
+    kind: TemplateKind,
+    state: &mut State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let name = req_str(input, "name")?;
+    let template = state
+        .templates_mut(kind)
+        .get_mut(name)
+        .ok_or_else(|| not_found(kind, ctx, name))?;
+    if let Some(description) = opt_string(input, "description") {
+        template.description = Some(description);
+    }
+    if let Some(display_name) = opt_string(input, "displayName") {
+        template.display_name = Some(display_name);
+    }
+    template.last_modified_at = ctx.now;
+    template.creation.modified = true;
+    Ok(wrap(member(kind), render(kind, template, false)))
+}
+
+pub fn delete(
+    kind: TemplateKind,
+    state: &mut State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let name = req_str(input, "name")?;
+    let Some(template) = state.templates(kind).get(name) else {
+        return deleted_answer(state, ctx, kind.noun(), template_arn(kind, ctx, name));
+    };
+    if let Some((major, minor)) = template.versions.keys().next() {
+        return Err(MockError::Conflict(format!(
+            "The {} {name} still has versions (e.g. {major}.{minor}); delete its versions first",
+            kind.noun()
+        )));
+    }
+    let output = wrap(member(kind), render(kind, template, false));
+    if let Some(template) = state.templates_mut(kind).remove(name) {
+        state.forget(template.arn, ctx.now, Some(output.clone()));
+    }
+    Ok(output)
+}
+
+/// A template version as a request names it.
+struct VersionRef<'a> {
+    template: &'a str,
+    /// `None` when the numbers are not numbers: no such version can exist.
+    key: Option<(u64, u64)>,
+    /// Built from the text as sent, for messages.
+    arn: String,
+}
+
+fn version_ref<'a>(
+    kind: TemplateKind,
+    ctx: &Ctx,
+    input: &'a Value,
+) -> Result<VersionRef<'a>, MockError> {
+    let template = req_str(input, "templateName")?;
+    let major = req_str(input, "majorVersion")?;
+    let minor = req_str(input, "minorVersion")?;
+    Ok(VersionRef {
+        template,
+        key: version_number(major).zip(version_number(minor)),
+        arn: format!("{}:{major}.{minor}", template_arn(kind, ctx, template)),
+    })
+}
+
+fn existing_version(kind: TemplateKind, state: &State, target: &Target) -> Option<Value> {
+    let Target::TemplateVersion(k, name, major, minor) = target else {
+        return None;
+    };
+    if *k != kind {
+        return None;
+    }
+    let template = state.templates(kind).get(name)?;
+    let version = template.versions.get(&(*major, *minor))?;
+    Some(wrap(
+        version_member(kind),
+        render_version(kind, template, version, false),
+    ))
+}
+
+pub fn create_version(
+    kind: TemplateKind,
+    operation: &'static str,
+    state: &mut State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let name = req_str(input, "templateName")?;
+    with_client_token(
+        state,
+        ctx,
+        operation,
+        input,
+        |state, target| existing_version(kind, state, target),
+        |state| {
+            let template = state
+                .templates_mut(kind)
+                .get_mut(name)
+                .ok_or_else(|| not_found(kind, ctx, name))?;
+            let exhausted = || {
+                MockError::Validation(format!(
+                    "The {} {name} has no version number left after the highest one",
+                    kind.noun()
+                ))
+            };
+            let (major, minor) = match opt_str(input, "majorVersion") {
+                Some(text) => {
+                    let major = version_number(text).ok_or_else(|| {
+                        MockError::Validation(format!(
+                            "majorVersion '{text}' is not a version number"
+                        ))
+                    })?;
+                    let minor = match template
+                        .versions
+                        .range((major, 0)..=(major, u64::MAX))
+                        .next_back()
+                    {
+                        Some(((_, minor), _)) => minor.checked_add(1).ok_or_else(exhausted)?,
+                        None => 0,
+                    };
+                    (major, minor)
+                }
+                None => match template.versions.keys().next_back() {
+                    Some((major, _)) => (major.checked_add(1).ok_or_else(exhausted)?, 0),
+                    None => (1, 0),
+                },
+            };
+            let registered_at = ctx.after(ctx.config.durations.template_registration);
+            let version = TemplateVersion {
+                major,
+                minor,
+                arn: format!("{}:{major}.{minor}", template.arn),
+                created_at: ctx.now,
+                last_modified_at: ctx.now,
+                description: opt_string(input, "description"),
+                status: VersionStatus::RegistrationInProgress,
+                registered_at,
+                compatible_environment_templates: input
+                    .get("compatibleEnvironmentTemplates")
+                    .cloned(),
+                supported_component_sources: input.get("supportedComponentSources").cloned(),
+            };
+            let output = wrap(
+                version_member(kind),
+                render_version(kind, template, &version, false),
+            );
+            let arn = version.arn.clone();
+            template.versions.insert((major, minor), version);
+            state.schedule(registered_at);
+            state.revive(&arn);
+            tag_new(state, &arn, input);
+            Ok((
+                Target::TemplateVersion(kind, name.to_string(), major, minor),
+                output,
+            ))
+        },
+    )
+}
+
+pub fn get_version(
+    kind: TemplateKind,
+    state: &State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let VersionRef {
+        template: name,
+        key,
+        arn,
+    } = version_ref(kind, ctx, input)?;
+    let template = state.templates(kind).get(name);
+    let found = template
+        .zip(key)
+        .and_then(|(t, key)| Some((t, t.versions.get(&key)?)));
+    let (template, version) =
+        found.ok_or_else(|| MockError::not_found(kind.version_noun(), arn))?;
+    Ok(wrap(
+        version_member(kind),
+        render_version(kind, template, version, false),
+    ))
+}
+
+pub fn list_versions(
+    kind: TemplateKind,
+    state: &State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let name = req_str(input, "templateName")?;
+    let template = state
+        .templates(kind)
+        .get(name)
+        .ok_or_else(|| not_found(kind, ctx, name))?;
+    let major = match opt_str(input, "majorVersion") {
+        Some(text) => match version_number(text) {
+            Some(major) => Some(major),
+            None => return Ok(list_output("templateVersions", (Vec::new(), None))),
+        },
+        None => None,
+    };
+    let items = template
+        .versions
+        .iter()
+        .filter(|((m, _), _)| major.is_none_or(|major| *m == major))
+        .map(|((major, minor), v)| (format!("{major:020}.{minor:020}"), v));
+    let page = paginate(input, items, |v| render_version(kind, template, v, true))?;
+    Ok(list_output("templateVersions", page))
+}
+
+pub fn update_version(
+    kind: TemplateKind,
+    state: &mut State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let VersionRef {
+        template: name,
+        key,
+        arn,
+    } = version_ref(kind, ctx, input)?;
+    let not_found = || MockError::not_found(kind.version_noun(), arn.clone());
+    let template = state
+        .templates_mut(kind)
+        .get_mut(name)
+        .ok_or_else(not_found)?;
+    let version = key
+        .and_then(|key| template.versions.get_mut(&key))
+        .ok_or_else(not_found)?;
+    if let Some(status) = opt_str(input, "status") {
+        let status = match status {
+            "DRAFT" => VersionStatus::Draft,
+            "PUBLISHED" => VersionStatus::Published,
+            other => {
+                return Err(MockError::Validation(format!(
+                    "status can be set to DRAFT or PUBLISHED, not {other}"
+                )));
+            }
+        };
+        if version.status == VersionStatus::RegistrationInProgress {
+            return Err(MockError::Conflict(format!(
+                "The {} {arn} is still registering; wait until it is DRAFT",
+                kind.version_noun()
+            )));
+        }
+        version.status = status;
+    }
+    if let Some(description) = opt_string(input, "description") {
+        version.description = Some(description);
+    }
+    if kind == TemplateKind::Service {
+        if let Some(compatible) = input.get("compatibleEnvironmentTemplates") {
+            version.compatible_environment_templates = Some(compatible.clone());
+        }
+        if let Some(sources) = input.get("supportedComponentSources") {
+            version.supported_component_sources = Some(sources.clone());
+        }
+    }
+    version.last_modified_at = ctx.now;
+    let (major, minor) = (version.major, version.minor);
+    let template = &*template;
+    let version = template
+        .versions
+        .get(&(major, minor))
+        .ok_or_else(not_found)?;
+    Ok(wrap(
+        version_member(kind),
+        render_version(kind, template, version, false),
+    ))
+}
+
+pub fn delete_version(
+    kind: TemplateKind,
+    state: &mut State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let VersionRef {
+        template: name,
+        key,
+        arn,
+    } = version_ref(kind, ctx, input)?;
+    let found = state
+        .templates(kind)
+        .get(name)
+        .zip(key)
+        .and_then(|(t, key)| Some((t, t.versions.get(&key)?)));
+    let Some((template, version)) = found else {
+        return deleted_answer(state, ctx, kind.version_noun(), arn);
+    };
+    let output = wrap(
+        version_member(kind),
+        render_version(kind, template, version, false),
+    );
+    let removed = state
+        .templates_mut(kind)
+        .get_mut(name)
+        .zip(key)
+        .and_then(|(t, key)| t.versions.remove(&key));
+    if let Some(version) = removed {
+        state.forget(version.arn, ctx.now, Some(output.clone()));
+    }
+    Ok(output)
+}
+
+/// Every template of `kind` with all its versions, for the state dump.
+pub fn dump(kind: TemplateKind, state: &State) -> Value {
+    Value::Array(
+        state
+            .templates(kind)
+            .values()
+            .map(|t| {
+                let mut out = render(kind, t, false);
+                let versions = t
+                    .versions
+                    .values()
+                    .map(|v| render_version(kind, t, v, false))
+                    .collect();
+                out["versions"] = Value::Array(versions);
+                out
+            })
+            .collect(),
+    )
+}
+
+/// The template version an environment or service is deployed from:
+/// `templateMinorVersion` when given, else the recommended (highest
+/// published) minor version of the major version, else its highest minor.
+pub fn resolve_version(
+    kind: TemplateKind,
+    state: &State,
+    ctx: &Ctx,
+    name: &str,
+    major: &str,
+    minor: Option<&str>,
+) -> Result<(u64, u64), MockError> {
+    let template = state
+        .templates(kind)
+        .get(name)
+        .ok_or_else(|| not_found(kind, ctx, name))?;
+    let arn = |version: String| format!("{}:{version}", template.arn);
+    let missing = |version: String| MockError::not_found(kind.version_noun(), arn(version));
+    let major_number = version_number(major).ok_or_else(|| missing(major.to_string()))?;
+    match minor {
+        Some(minor) => version_number(minor)
+            .map(|minor| (major_number, minor))
+            .filter(|key| template.versions.contains_key(key))
+            .ok_or_else(|| missing(format!("{major}.{minor}"))),
+        None => template
+            .recommended_minor(major_number)
+            .or_else(|| {
+                template
+                    .versions
+                    .range((major_number, 0)..=(major_number, u64::MAX))
+                    .next_back()
+                    .map(|((_, minor), _)| *minor)
+            })
+            .map(|minor| (major_number, minor))
+            .ok_or_else(|| missing(major.to_string())),
+    }
+}

@@ -1,0 +1,298 @@
+//! Where the real credentials come from, and the only place they are held.
+//!
+//! The standard AWS chain (environment, shared config and credentials files
+//! with profiles, SSO, `credential_process`, assume-role, web identity,
+//! container and instance metadata) is what every AWS tool uses; static
+//! credentials exist for tests. aws-config's providers do not cache (the SDK
+//! clients do, in their identity cache), so [`Keyring`] keeps the current
+//! credentials until five minutes before they expire.
+//!
+//! Every credential set handed to the signer is remembered, so a cassette can
+//! be checked for any of them before it is written: the values never leave
+//! this module, only the name of what was found does.
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use regex::bytes::RegexSet;
+use std::fmt;
+use std::sync::RwLock;
+use std::time::{Duration, SystemTime};
+
+/// Where the proxy gets the credentials it signs with.
+#[derive(Clone, Debug)]
+pub enum CredentialSource {
+    /// The standard AWS credential chain; `profile` picks a shared-config
+    /// profile (else `AWS_PROFILE`, else `default`).
+    Chain { profile: Option<String> },
+    /// Fixed credentials (tests, or a caller that already has them).
+    Static(StaticCredentials),
+}
+
+/// An access key, its secret and an optional session token.
+#[derive(Clone)]
+pub struct StaticCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticCredentials")
+            .field("access_key_id", &"** redacted **")
+            .field("secret_access_key", &"** redacted **")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "** redacted **"),
+            )
+            .finish()
+    }
+}
+
+/// Credentials could not be loaded; the message says where to look.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialsError(pub String);
+
+impl fmt::Display for CredentialsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CredentialsError {}
+
+/// Refresh this long before credentials expire, so a request signed now is
+/// still valid when it arrives.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// The credentials in use, cached, and every secret used so far.
+pub struct Keyring {
+    provider: SharedCredentialsProvider,
+    current: tokio::sync::Mutex<Option<Credentials>>,
+    seen: RwLock<Secrets>,
+    region: Option<String>,
+}
+
+#[derive(Default)]
+struct Secrets {
+    /// (what it is, the value) for every credential set used in this run.
+    values: Vec<(&'static str, String)>,
+    /// One pattern per entry of `needles`: raw and percent-encoded forms.
+    set: Option<RegexSet>,
+    needles: Vec<&'static str>,
+}
+
+impl Keyring {
+    /// Builds the provider and fetches credentials once, so a missing or
+    /// expired login fails at start rather than on the first request.
+    pub async fn load(
+        source: &CredentialSource,
+        region: Option<&str>,
+    ) -> Result<Self, CredentialsError> {
+        let (provider, region) = match source {
+            CredentialSource::Static(creds) => (
+                SharedCredentialsProvider::new(Credentials::new(
+                    creds.access_key_id.clone(),
+                    creds.secret_access_key.clone(),
+                    creds.session_token.clone(),
+                    None,
+                    "proton-vcr-static",
+                )),
+                region.map(str::to_string),
+            ),
+            CredentialSource::Chain { profile } => {
+                use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+                let http = aws_smithy_http_client::Builder::new()
+                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                    .build_https();
+                let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+                if let Some(profile) = profile {
+                    loader = loader.profile_name(profile);
+                }
+                if let Some(region) = region {
+                    loader = loader.region(Region::new(region.to_string()));
+                }
+                let config = loader.load().await;
+                let provider = config.credentials_provider().ok_or_else(|| {
+                    CredentialsError("the AWS credential chain has no provider configured".into())
+                })?;
+                (provider, config.region().map(|r| r.to_string()))
+            }
+        };
+        let keyring = Self {
+            provider,
+            current: tokio::sync::Mutex::new(None),
+            seen: RwLock::new(Secrets::default()),
+            region,
+        };
+        keyring.credentials().await.map_err(|e| match source {
+            CredentialSource::Chain { profile: Some(profile) } => {
+                CredentialsError(format!("{e} (profile `{profile}`: run `aws sso login --profile {profile}` if it uses SSO, or check ~/.aws/config)"))
+            }
+            _ => e,
+        })?;
+        Ok(keyring)
+    }
+
+    /// The region the chain's configuration names (`AWS_REGION`, the
+    /// profile's `region`), or the one given at load.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// Current credentials, refreshed shortly before they expire.
+    pub(super) async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        let mut current = self.current.lock().await;
+        if let Some(creds) = current.as_ref() {
+            let fresh = creds
+                .expiry()
+                .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_MARGIN);
+            if fresh {
+                return Ok(creds.clone());
+            }
+        }
+        let creds = self.provider.provide_credentials().await.map_err(|e| {
+            CredentialsError(format!(
+                "could not load AWS credentials: {} (set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+                error_chain(&e)
+            ))
+        })?;
+        self.remember(&creds);
+        *current = Some(creds.clone());
+        Ok(creds)
+    }
+
+    fn remember(&self, creds: &Credentials) {
+        let mut seen = self.seen.write().unwrap_or_else(|p| p.into_inner());
+        let mut add = |kind: &'static str, value: &str| {
+            if !value.is_empty() && !seen.values.iter().any(|(_, v)| v == value) {
+                seen.values.push((kind, value.to_string()));
+            }
+        };
+        add("the access key id in use", creds.access_key_id());
+        add("the secret access key in use", creds.secret_access_key());
+        if let Some(token) = creds.session_token() {
+            add("the session token in use", token);
+        }
+        let mut patterns = Vec::new();
+        let mut needles = Vec::new();
+        for (kind, value) in &seen.values {
+            for form in [
+                value.clone(),
+                percent_encode(value, false),
+                percent_encode(value, true),
+            ] {
+                if !patterns.contains(&regex::escape(&form)) {
+                    patterns.push(regex::escape(&form));
+                    needles.push(*kind);
+                }
+            }
+        }
+        // Escaped literals always compile; if not, scanning falls back to `contains`.
+        seen.set = RegexSet::new(&patterns).ok();
+        seen.needles = needles;
+    }
+
+    /// Names the secret `bytes` contain (`"the secret access key in use"`),
+    /// checking raw and percent-encoded forms of every credential used in
+    /// this run. Never returns the secret itself.
+    pub fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
+        let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
+        match &seen.set {
+            Some(set) => set
+                .matches(bytes)
+                .iter()
+                .next()
+                .and_then(|i| seen.needles.get(i).copied()),
+            None => seen
+                .values
+                .iter()
+                .find(|(_, value)| contains(bytes, value.as_bytes()))
+                .map(|(kind, _)| *kind),
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// RFC 3986 unreserved characters stay, everything else is `%XX`.
+fn percent_encode(value: &str, lower: bool) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else if lower {
+            out.push_str(&format!("%{byte:02x}"));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// An error and its causes on one line (credential errors nest deeply).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canary() -> CredentialSource {
+        CredentialSource::Static(StaticCredentials {
+            access_key_id: "AKIACANARY0000000001".into(),
+            secret_access_key: "canary/secret+key=0123456789abcdefghij".into(),
+            session_token: Some("IQoJcanary//token+value==".into()),
+        })
+    }
+
+    #[tokio::test]
+    async fn finds_every_secret_raw_or_percent_encoded() {
+        let keyring = Keyring::load(&canary(), None).await.unwrap();
+        assert_eq!(
+            keyring.find_secret(b"{\"k\":\"AKIACANARY0000000001\"}"),
+            Some("the access key id in use")
+        );
+        assert_eq!(
+            keyring.find_secret(b"x canary/secret+key=0123456789abcdefghij y"),
+            Some("the secret access key in use")
+        );
+        assert_eq!(
+            keyring.find_secret(b"t=canary%2Fsecret%2Bkey%3D0123456789abcdefghij"),
+            Some("the secret access key in use")
+        );
+        assert_eq!(
+            keyring.find_secret(b"IQoJcanary%2f%2ftoken%2bvalue%3d%3d"),
+            Some("the session token in use")
+        );
+        assert_eq!(
+            keyring.find_secret(b"nothing to see: AKIACANARY000000000"),
+            None
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_static_credentials() {
+        let text = format!("{:?}", canary());
+        assert!(
+            !text.contains("AKIACANARY")
+                && !text.contains("canary/secret")
+                && !text.contains("IQoJ"),
+            "{text}"
+        );
+    }
+}

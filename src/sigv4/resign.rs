@@ -1,0 +1,365 @@
+//! Re-signing: remove the client's signature, sign again with the real
+//! credentials for the upstream host.
+//!
+//! The client signed for the proxy's address with throw-away credentials;
+//! every trace of that (the four signing headers, and a presigned URL's
+//! `X-Amz-*` query parameters) is removed, Host becomes the upstream's, and
+//! the request is signed in the headers over the exact bytes that will be
+//! sent.
+
+use super::credentials::{CredentialsError, Keyring};
+use super::scope::{ClientSignature, Scope, parse_credential};
+use crate::http::Request;
+use crate::matcher::form_pairs;
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use http::header::{HOST, HeaderName, HeaderValue};
+use std::fmt;
+use std::time::SystemTime;
+
+/// The headers a SigV4 client adds to sign a request.
+pub const SIGNING_HEADERS: &[&str] = &[
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+/// The query parameters of a presigned URL.
+pub const PRESIGN_PARAMS: &[&str] = &[
+    "x-amz-algorithm",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-expires",
+    "x-amz-signedheaders",
+    "x-amz-signature",
+    "x-amz-security-token",
+];
+
+/// A request with the client's signature removed.
+#[derive(Clone, Debug)]
+pub struct Unsigned {
+    /// Origin-form URI (path and query), no signing header.
+    pub request: Request,
+    /// The scope the client signed for, if it signed.
+    pub client_scope: Option<Scope>,
+    /// The client sent `X-Amz-Content-SHA256` (S3 and Glacier require it), so
+    /// the re-signed request carries one too.
+    pub payload_header: bool,
+}
+
+/// Removes every client signing header and presigned-URL parameter.
+pub fn strip_client_signature(request: &Request) -> Unsigned {
+    let header_scope = request
+        .header("authorization")
+        .and_then(|auth| ClientSignature::parse(auth).ok())
+        .map(|sig| sig.scope);
+    let query = request.uri.query().unwrap_or("");
+    let query_scope = form_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-credential"))
+        .and_then(|(_, v)| parse_credential(&v).ok())
+        .map(|(_, _, scope)| scope);
+    let payload_header = request.headers.contains_key("x-amz-content-sha256");
+
+    let mut out = request.clone();
+    for name in SIGNING_HEADERS {
+        out.headers.remove(*name);
+    }
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|segment| !segment.is_empty())
+        .filter(|segment| {
+            let key = form_pairs(segment)
+                .into_iter()
+                .next()
+                .map(|(k, _)| k)
+                .unwrap_or_default();
+            !PRESIGN_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+        })
+        .collect();
+    let path = request.uri.path();
+    let target = if kept.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
+    // Whole segments of a valid path and query form a valid one again; the
+    // result is origin-form even when the client sent an absolute URI.
+    if let Ok(uri) = target.parse() {
+        out.uri = uri;
+    }
+    Unsigned {
+        request: out,
+        client_scope: header_scope.or(query_scope),
+        payload_header,
+    }
+}
+
+/// Why a request could not be signed.
+#[derive(Debug)]
+pub enum SignError {
+    Credentials(CredentialsError),
+    /// The request cannot be expressed for signing (e.g. a header value that
+    /// is not text, or a URI without a host).
+    Request(String),
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignError::Credentials(e) => write!(f, "{e}"),
+            SignError::Request(message) => write!(f, "cannot sign the request: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for SignError {}
+
+/// A request signed for the upstream.
+#[derive(Debug)]
+pub struct Signed {
+    pub request: Request,
+    /// The account of the credentials, when the provider knows it (SSO and
+    /// some others do): a redaction hint.
+    pub account_id: Option<String>,
+}
+
+/// Signs requests with the real credentials. Hands out signed requests and
+/// answers "is a secret in these bytes", never the credentials.
+pub struct Signer {
+    keyring: Keyring,
+}
+
+impl Signer {
+    pub fn new(keyring: Keyring) -> Self {
+        Self { keyring }
+    }
+
+    /// See [`Keyring::region`].
+    pub fn region(&self) -> Option<&str> {
+        self.keyring.region()
+    }
+
+    /// Signs `unsigned`, whose URI must already be the absolute upstream URI,
+    /// for `scope`. Host is set from that URI.
+    pub async fn sign(&self, unsigned: Unsigned, scope: &Scope) -> Result<Signed, SignError> {
+        let creds = self
+            .keyring
+            .credentials()
+            .await
+            .map_err(SignError::Credentials)?;
+        let account_id = creds.account_id().map(|a| a.as_str().to_string());
+        let identity: Identity = creds.into();
+        let mut request = unsigned.request;
+        let host = host_header(&request.uri).ok_or_else(|| {
+            SignError::Request(format!("the upstream URI `{}` has no host", request.uri))
+        })?;
+        let host = HeaderValue::from_str(&host)
+            .map_err(|_| SignError::Request(format!("`{host}` is not a valid Host header")))?;
+        request.headers.insert(HOST, host);
+
+        let mut settings = settings_for(&scope.service);
+        if unsigned.payload_header {
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        }
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&scope.region)
+            .name(&scope.service)
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| SignError::Request(e.to_string()))?
+            .into();
+        // Headers that are not text cannot be signed; they still travel.
+        let headers: Vec<(&str, &str)> = request
+            .headers
+            .iter()
+            .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
+            .collect();
+        let uri = request.uri.to_string();
+        let signable = SignableRequest::new(
+            request.method.as_str(),
+            uri,
+            headers.into_iter(),
+            SignableBody::Bytes(&request.body),
+        )
+        .map_err(|e| SignError::Request(e.to_string()))?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|e| SignError::Request(e.to_string()))?
+            .into_parts();
+        let (headers, _params) = instructions.into_parts();
+        for header in headers {
+            let name = HeaderName::from_static(header.name());
+            let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
+                SignError::Request(format!(
+                    "the signer produced an invalid `{}` header",
+                    header.name()
+                ))
+            })?;
+            // Sensitive values are shown as `Sensitive` by any HTTP-level debug log.
+            value.set_sensitive(true);
+            request.headers.insert(name, value);
+        }
+        Ok(Signed {
+            request,
+            account_id,
+        })
+    }
+}
+
+impl crate::cassette::SecretScan for Signer {
+    fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
+        self.keyring.find_secret(bytes)
+    }
+}
+
+/// S3 signs the path as sent; every other service normalises and
+/// double-encodes it.
+pub(super) fn settings_for(service: &str) -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    if matches!(service, "s3" | "s3-outposts" | "s3express") {
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    }
+    settings
+}
+
+/// `host[:port]`, without the scheme's default port (what HTTP clients send).
+fn host_header(uri: &http::Uri) -> Option<String> {
+    let host = uri.host()?;
+    let default_port = match uri.scheme_str() {
+        Some("https") => Some(443),
+        Some("http") => Some(80),
+        _ => None,
+    };
+    Some(match uri.port_u16() {
+        Some(port) if Some(port) != default_port => format!("{host}:{port}"),
+        _ => host.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sigv4::credentials::{CredentialSource, StaticCredentials};
+    use http::Method;
+
+    fn client_request() -> Request {
+        let mut request = Request::new(
+            Method::GET,
+            "/things?b=2&X-Amz-Credential=AKIDDUMMY%2F20260501%2Fus-west-2%2Fsqs%2Faws4_request&X-Amz-Signature=ff&a=1",
+        )
+        .unwrap();
+        for (name, value) in [
+            ("host", "127.0.0.1:4751"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDDUMMY/20260501/eu-west-1/proton/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+            ),
+            ("x-amz-date", "20260501T120000Z"),
+            ("x-amz-security-token", "dummy-token"),
+            ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            ("x-amz-target", "AwsProton20200720.ListEnvironments"),
+        ] {
+            request.headers.insert(name, value.parse().unwrap());
+        }
+        request
+    }
+
+    #[test]
+    fn strips_every_client_signing_trace() {
+        let unsigned = strip_client_signature(&client_request());
+        for name in SIGNING_HEADERS {
+            assert!(!unsigned.request.headers.contains_key(*name), "{name} kept");
+        }
+        assert_eq!(unsigned.request.uri.to_string(), "/things?b=2&a=1");
+        assert_eq!(
+            unsigned.request.header("x-amz-target"),
+            Some("AwsProton20200720.ListEnvironments")
+        );
+        assert_eq!(
+            unsigned.client_scope,
+            Some(Scope {
+                region: "eu-west-1".into(),
+                service: "proton".into()
+            }),
+            "the Authorization scope wins over the query's"
+        );
+        assert!(unsigned.payload_header);
+    }
+
+    #[test]
+    fn a_presigned_url_gives_its_scope() {
+        let mut request = client_request();
+        request.headers.remove("authorization");
+        let unsigned = strip_client_signature(&request);
+        assert_eq!(
+            unsigned.client_scope,
+            Some(Scope {
+                region: "us-west-2".into(),
+                service: "sqs".into()
+            })
+        );
+    }
+
+    #[test]
+    fn host_headers_leave_out_default_ports() {
+        let host = |uri: &str| host_header(&uri.parse().unwrap());
+        assert_eq!(
+            host("https://proton.us-east-1.amazonaws.com:443/"),
+            Some("proton.us-east-1.amazonaws.com".into())
+        );
+        assert_eq!(
+            host("http://127.0.0.1:4566/"),
+            Some("127.0.0.1:4566".into())
+        );
+        assert_eq!(host("/relative"), None);
+    }
+
+    #[tokio::test]
+    async fn signs_for_the_upstream_host_and_the_given_scope() {
+        let keyring = Keyring::load(
+            &CredentialSource::Static(StaticCredentials {
+                access_key_id: "AKIAREAL000000000000".into(),
+                secret_access_key: "real-secret".into(),
+                session_token: Some("real-token".into()),
+            }),
+            None,
+        )
+        .await
+        .unwrap();
+        let signer = Signer::new(keyring);
+        let mut unsigned = strip_client_signature(&client_request());
+        unsigned.request.uri = "https://proton.eu-west-1.amazonaws.com/things?b=2&a=1"
+            .parse()
+            .unwrap();
+        let scope = Scope {
+            region: "eu-west-1".into(),
+            service: "proton".into(),
+        };
+        let signed = signer.sign(unsigned, &scope).await.unwrap().request;
+        assert_eq!(
+            signed.header("host"),
+            Some("proton.eu-west-1.amazonaws.com")
+        );
+        let auth = ClientSignature::parse(signed.header("authorization").unwrap()).unwrap();
+        assert_eq!(auth.access_key_id, "AKIAREAL000000000000");
+        assert_eq!(auth.scope, scope);
+        assert!(auth.signed_headers.contains(&"x-amz-target".to_string()));
+        assert!(
+            auth.signed_headers
+                .contains(&"x-amz-content-sha256".to_string())
+        );
+        assert_eq!(signed.header("x-amz-security-token"), Some("real-token"));
+        assert_ne!(
+            signed.header("x-amz-content-sha256"),
+            Some("UNSIGNED-PAYLOAD")
+        );
+    }
+}

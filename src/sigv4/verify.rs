@@ -1,0 +1,390 @@
+//! Checking a client's SigV4 signature against a local key.
+//!
+//! The recording proxy spends real credentials, so `--client-key AKID:SECRET`
+//! lets only clients holding that (local, throw-away) key through. The
+//! signature is recomputed with aws-sigv4 from the client's own
+//! `X-Amz-Date`, scope and signed-header list, and compared in constant time.
+//! The mock reuses [`verify_request`] for its optional signature checks.
+
+use super::resign::settings_for;
+use super::scope::ClientSignature;
+use crate::http::Request;
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, SessionTokenMode, SignableBody, SignableRequest, sign,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How far a client's clock may be from ours, as AWS allows.
+const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// The local key clients must sign with: `AKID:SECRET`.
+#[derive(Clone)]
+pub struct ClientKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl ClientKey {
+    /// Parses `AKID:SECRET`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.split_once(':') {
+            Some((akid, secret)) if !akid.is_empty() && !secret.is_empty() => Ok(Self {
+                access_key_id: akid.to_string(),
+                secret_access_key: secret.to_string(),
+            }),
+            _ => Err(
+                "expected ACCESS_KEY_ID:SECRET_ACCESS_KEY (the key your clients sign with)"
+                    .to_string(),
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .finish()
+    }
+}
+
+/// Checks that `request`, as received, carries a valid SigV4 header
+/// signature made with `access_key_id` and `secret_access_key`. `Err` says
+/// why not, in words a client can be shown (no secret in them).
+pub fn verify_request(
+    request: &Request,
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> Result<(), String> {
+    verify_at(request, access_key_id, secret_access_key, SystemTime::now())
+}
+
+fn verify_at(
+    request: &Request,
+    access_key_id: &str,
+    secret_access_key: &str,
+    now: SystemTime,
+) -> Result<(), String> {
+    let authorization = request.header("authorization").ok_or_else(|| {
+        if request.uri.query().is_some_and(|q| q.contains("X-Amz-Signature")) {
+            "presigned URLs are not accepted here; sign with the Authorization header".to_string()
+        } else {
+            "the request is not signed (no Authorization header); sign it with the proxy's client key".to_string()
+        }
+    })?;
+    let client = ClientSignature::parse(authorization)?;
+    if client.access_key_id != access_key_id {
+        return Err(
+            "the request is signed with another access key id than the proxy's client key".into(),
+        );
+    }
+    let amz_date = request
+        .header("x-amz-date")
+        .ok_or("the request has no X-Amz-Date header")?;
+    let time = parse_amz_date(amz_date)
+        .ok_or_else(|| format!("X-Amz-Date `{amz_date}` is not YYYYMMDDTHHMMSSZ"))?;
+    if !amz_date.starts_with(&client.date) {
+        return Err(format!(
+            "the credential scope date {} is not the date of X-Amz-Date {amz_date}",
+            client.date
+        ));
+    }
+    let skew = now.duration_since(time).unwrap_or_else(|e| e.duration());
+    if skew > MAX_SKEW {
+        return Err(format!(
+            "the signature date {amz_date} is more than 15 minutes from the proxy's clock (a stale or replayed request)"
+        ));
+    }
+    for required in ["host", "x-amz-date"] {
+        if !client.signed_headers.iter().any(|h| h == required) {
+            return Err(format!("SignedHeaders must include `{required}`"));
+        }
+    }
+
+    let signs = |name: &str| client.signed_headers.iter().any(|h| h == name);
+    let token = if signs("x-amz-security-token") {
+        Some(
+            request
+                .header("x-amz-security-token")
+                .ok_or("X-Amz-Security-Token is signed but not sent")?
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    let mut settings = settings_for(&client.scope.service);
+    settings.excluded_headers = None;
+    settings.session_token_mode = if token.is_some() {
+        SessionTokenMode::Include
+    } else {
+        SessionTokenMode::Exclude
+    };
+    let mut body = SignableBody::Bytes(&request.body);
+    let content_sha = request.header("x-amz-content-sha256");
+    if signs("x-amz-content-sha256") {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        match content_sha {
+            Some("UNSIGNED-PAYLOAD") => body = SignableBody::UnsignedPayload,
+            Some(value) if value.starts_with("STREAMING-") => {
+                return Err("streaming (chunk-signed) payloads cannot be verified; send the body in one piece".into());
+            }
+            Some(_) => {}
+            None => return Err("X-Amz-Content-SHA256 is signed but not sent".into()),
+        }
+    }
+
+    // The signer adds host from the URI only when no host header is given,
+    // and adds x-amz-date, the token and the payload hash itself.
+    let added_by_signer = ["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    for name in client
+        .signed_headers
+        .iter()
+        .filter(|h| !added_by_signer.contains(&h.as_str()))
+    {
+        let values: Vec<&str> = request
+            .headers
+            .get_all(name.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if values.is_empty() {
+            if name == "host" {
+                if let Some(authority) = request.uri.authority() {
+                    headers.push(("host", authority.as_str()));
+                    continue;
+                }
+            }
+            return Err(format!("the signed header `{name}` is not in the request"));
+        }
+        headers.extend(values.into_iter().map(|v| (name.as_str(), v)));
+    }
+    let host = headers
+        .iter()
+        .find(|(n, _)| *n == "host")
+        .map(|(_, v)| *v)
+        .unwrap_or("localhost");
+    let path = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let uri = format!("http://{host}{path}");
+
+    let identity: Identity = Credentials::new(
+        access_key_id,
+        secret_access_key,
+        token,
+        None,
+        "proton-vcr-client-key",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&client.scope.region)
+        .name(&client.scope.service)
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| format!("cannot check the signature: {e}"))?
+        .into();
+    let signable = SignableRequest::new(request.method.as_str(), uri, headers.into_iter(), body)
+        .map_err(|e| format!("cannot check the signature: {e}"))?;
+    let (instructions, expected) = sign(signable, &params)
+        .map_err(|e| format!("cannot check the signature: {e}"))?
+        .into_parts();
+
+    if let (Some(sent), Some((_, computed))) = (
+        content_sha,
+        instructions
+            .headers()
+            .find(|(n, _)| *n == "x-amz-content-sha256"),
+    ) {
+        if signs("x-amz-content-sha256") && sent != "UNSIGNED-PAYLOAD" && sent != computed {
+            return Err("X-Amz-Content-SHA256 is not the SHA-256 of the body".into());
+        }
+    }
+    let ours = instructions
+        .headers()
+        .find(|(n, _)| *n == "authorization")
+        .and_then(|(_, v)| ClientSignature::parse(v).ok())
+        .map(|s| s.signed_headers)
+        .unwrap_or_default();
+    let mut theirs = client.signed_headers.clone();
+    theirs.sort();
+    theirs.dedup();
+    if ours != theirs {
+        return Err(format!(
+            "SignedHeaders `{}` cannot be reproduced from the request",
+            client.signed_headers.join(";")
+        ));
+    }
+    if !constant_time_eq(expected.as_bytes(), client.signature.as_bytes()) {
+        return Err("the signature does not match: check the client's secret key and that nothing rewrites the request on the way".into());
+    }
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `20260501T120000Z` as a time.
+fn parse_amz_date(text: &str) -> Option<SystemTime> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 16 || bytes.get(8) != Some(&b'T') || bytes.get(15) != Some(&b'Z') {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> { text.get(range)?.parse().ok() };
+    let (year, month, day) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hour, minute, second) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(seconds).ok()?))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    const AKID: &str = "AKIDLOCALCLIENT00000";
+    const SECRET: &str = "local/client+secret";
+
+    /// Signs like an SDK would: every header, with aws-sigv4's defaults.
+    fn signed(secret: &str, token: Option<&str>, time: SystemTime) -> Request {
+        let mut request = Request::new(Method::POST, "/?x=1").unwrap();
+        request
+            .headers
+            .insert("host", "127.0.0.1:4751".parse().unwrap());
+        request.headers.insert(
+            "content-type",
+            "application/x-amz-json-1.0".parse().unwrap(),
+        );
+        request.headers.insert(
+            "x-amz-target",
+            "AwsProton20200720.ListEnvironments".parse().unwrap(),
+        );
+        request
+            .headers
+            .insert("user-agent", "test/1.0".parse().unwrap());
+        request.body = bytes::Bytes::from_static(b"{}");
+        let identity: Identity =
+            Credentials::new(AKID, secret, token.map(str::to_string), None, "t").into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("proton")
+            .time(time)
+            .settings(Default::default())
+            .build()
+            .unwrap()
+            .into();
+        let headers: Vec<(&str, &str)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+            .collect();
+        let signable = SignableRequest::new(
+            "POST",
+            "http://127.0.0.1:4751/?x=1",
+            headers.into_iter(),
+            SignableBody::Bytes(b"{}"),
+        )
+        .unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+        for (name, value) in instructions.headers() {
+            request.headers.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        request
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn accepts_a_request_signed_with_the_key() {
+        let now = at(1_777_636_800);
+        verify_at(&signed(SECRET, None, now), AKID, SECRET, now).unwrap();
+        verify_at(
+            &signed(SECRET, Some("session-token"), now),
+            AKID,
+            SECRET,
+            now + Duration::from_secs(60),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn rejects_a_wrong_secret_a_tampered_body_and_a_stale_date() {
+        let now = at(1_777_636_800);
+        let wrong = verify_at(&signed("other-secret", None, now), AKID, SECRET, now).unwrap_err();
+        assert!(wrong.contains("does not match"), "{wrong}");
+        let mut tampered = signed(SECRET, None, now);
+        tampered.body = bytes::Bytes::from_static(b"{\"a\":1}");
+        assert!(verify_at(&tampered, AKID, SECRET, now).is_err());
+        let stale = verify_at(
+            &signed(SECRET, None, now),
+            AKID,
+            SECRET,
+            now + Duration::from_secs(3600),
+        )
+        .unwrap_err();
+        assert!(stale.contains("15 minutes"), "{stale}");
+        let other =
+            verify_at(&signed(SECRET, None, now), "AKIDSOMEONEELSE", SECRET, now).unwrap_err();
+        assert!(other.contains("another access key id"), "{other}");
+    }
+
+    #[test]
+    fn rejects_unsigned_requests() {
+        let request = Request::new(Method::GET, "/").unwrap();
+        assert!(
+            verify_request(&request, AKID, SECRET)
+                .unwrap_err()
+                .contains("not signed")
+        );
+    }
+
+    #[test]
+    fn parses_amz_dates() {
+        assert_eq!(parse_amz_date("19700101T000000Z"), Some(UNIX_EPOCH));
+        assert_eq!(parse_amz_date("20260501T120000Z"), Some(at(1_777_636_800)));
+        assert_eq!(parse_amz_date("2026-05-01T12:00:00Z"), None);
+        assert_eq!(parse_amz_date("20261301T000000Z"), None);
+    }
+
+    #[test]
+    fn client_keys_parse_and_hide_their_secret() {
+        let key = ClientKey::parse("AKID:se:cret").unwrap();
+        assert_eq!(
+            (key.access_key_id.as_str(), key.secret_access_key.as_str()),
+            ("AKID", "se:cret")
+        );
+        assert!(!format!("{key:?}").contains("se:cret"));
+        assert!(ClientKey::parse("no-colon").is_err());
+    }
+}
