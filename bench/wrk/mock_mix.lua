@@ -1,7 +1,10 @@
 -- The mock workload, a suite's traffic in miniature. Out of every ten calls:
 -- four GetEnvironmentTemplate, two ListEnvironmentTemplates, and two
 -- CreateEnvironmentTemplateVersion calls each followed by its retry with the
--- same clientToken (an SDK retrying after a lost answer). The template
+-- same clientToken (an SDK retrying after a lost answer). Tokens come from a
+-- pool of 64 per thread, so the mock ends up holding what a test suite
+-- leaves behind (a hundred-odd versions), not one version per request; once
+-- a token has been used, later calls with it are retries too. The template
 -- BENCH_TEMPLATE must exist before the run.
 local template = os.getenv("BENCH_TEMPLATE")
 local prefix = "AwsProton20200720."
@@ -33,7 +36,7 @@ function request()
     return call("ListEnvironmentTemplates", '{}')
   else
     -- slots 6,7 share one token, 8,9 another: a call and its retry.
-    local n = math.floor(counter / 2)
+    local n = math.floor(counter / 2) % 64
     return call("CreateEnvironmentTemplateVersion", string.format(
       '{"clientToken":"%s","source":{"s3":{"bucket":"bench-templates","key":"env.tar.gz"}},"templateName":"%s"}',
       token(n), template))
