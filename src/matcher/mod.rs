@@ -171,6 +171,10 @@ impl Matcher {
     /// Adds a cassette's interactions after those already loaded.
     pub fn add(&mut self, loaded: LoadedCassette) {
         let c = self.cassettes.len();
+        let n = loaded.cassette.interactions.len();
+        self.entries.reserve(n);
+        self.used.reserve(n);
+        self.buckets.reserve(n);
         for (i, interaction) in loaded.cassette.interactions.iter().enumerate() {
             self.index(c, i, &interaction.request, None);
         }
