@@ -60,7 +60,7 @@ struct View {
 type Key = u128;
 
 /// The two independently seeded hashers that make a [`Key`].
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct KeyHasher(RandomState, RandomState);
 
 impl KeyHasher {
@@ -129,13 +129,41 @@ pub struct Miss {
     pub detail: Option<String>,
 }
 
+/// Reduces live requests to what matching compares. It holds no matching
+/// state, so a server can key each request before it takes the lock on the
+/// [`Matcher`] the keyer came from, and hold that lock only to look up.
+#[derive(Clone)]
+pub struct Keyer {
+    tokens: Vec<TokenPath>,
+    hasher: KeyHasher,
+}
+
+/// A live request keyed by a [`Keyer`], ready for [`Matcher::answer_keyed`].
+pub struct KeyedRequest<'a> {
+    request: &'a Request,
+    body: Body,
+    view: View,
+}
+
+impl Keyer {
+    pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
+        let body = Body::from_bytes(&request.body);
+        let view = view_of(&Parts::of_live(request, &body), &self.tokens, &self.hasher);
+        KeyedRequest {
+            request,
+            body,
+            view,
+        }
+    }
+}
+
 /// Matching state for one replay: which interactions were used and how live
 /// tokens are bound.
 pub struct Matcher {
     cassettes: Vec<LoadedCassette>,
     options: MatchOptions,
     entries: Vec<Entry>,
-    hasher: KeyHasher,
+    keyer: Keyer,
     buckets: HashMap<Key, Bucket>,
     by_operation: HashMap<String, Vec<usize>>,
     used: Vec<bool>,
@@ -152,11 +180,15 @@ struct Bucket {
 
 impl Matcher {
     pub fn new(cassettes: Vec<LoadedCassette>, options: MatchOptions) -> Self {
+        let keyer = Keyer {
+            tokens: options.tokens.clone(),
+            hasher: KeyHasher::default(),
+        };
         let mut matcher = Self {
             cassettes: Vec::new(),
             options,
             entries: Vec::new(),
-            hasher: KeyHasher::default(),
+            keyer,
             buckets: HashMap::new(),
             by_operation: HashMap::new(),
             used: Vec::new(),
@@ -252,9 +284,20 @@ impl Matcher {
 
     /// Finds the answer to `request`, marking it used and binding its tokens.
     pub fn answer(&mut self, request: &Request) -> Result<(Hit, Response), Miss> {
-        let body = Body::from_bytes(&request.body);
-        let view = self.view(&Parts::of_live(request, &body));
-        if let Some(id) = self.find_unused(&view) {
+        let keyed = self.keyer.key(request);
+        self.answer_keyed(&keyed)
+    }
+
+    /// The keyer for [`Matcher::answer_keyed`]: keys match only in the
+    /// matcher it came from.
+    pub fn keyer(&self) -> Keyer {
+        self.keyer.clone()
+    }
+
+    /// [`Matcher::answer`] for a request keyed by this matcher's [`Keyer`].
+    pub fn answer_keyed(&mut self, keyed: &KeyedRequest<'_>) -> Result<(Hit, Response), Miss> {
+        let view = &keyed.view;
+        if let Some(id) = self.find_unused(view) {
             let tokens = self.entries[id].tokens.clone();
             self.bindings.bind(&view.tokens, &tokens);
             self.mark_used(id);
@@ -270,7 +313,7 @@ impl Matcher {
                 }
             }
         }
-        Err(self.explain_miss(&Parts::of_live(request, &body), &view))
+        Err(self.explain_miss(&Parts::of_live(keyed.request, &keyed.body), view))
     }
 
     fn hit(&mut self, id: usize, repeated: bool) -> (Hit, Response) {
@@ -306,7 +349,7 @@ impl Matcher {
     }
 
     fn view(&self, request: &Parts<'_>) -> View {
-        view_of(request, &self.options.tokens, &self.hasher)
+        view_of(request, &self.options.tokens, &self.keyer.hasher)
     }
 
     fn recorded_request(&self, id: usize) -> Option<&RecordedRequest> {

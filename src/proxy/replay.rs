@@ -2,7 +2,7 @@
 //! why it cannot. Opens no socket.
 
 use crate::http::{AwsError, Origin, Request, Response};
-use crate::matcher::{Hit, Matcher, Miss};
+use crate::matcher::{Hit, Keyer, Matcher, Miss};
 use serde_json::json;
 use std::sync::Mutex;
 
@@ -11,20 +11,25 @@ pub const MISS_CODE: &str = "ReplayMissException";
 
 /// Replay state shared by every connection.
 pub struct Replay {
+    /// Keys requests outside the lock: parsing and hashing a body is most of
+    /// the work of matching, and every connection waits on the lock.
+    keyer: Keyer,
     matcher: Mutex<Matcher>,
 }
 
 impl Replay {
     pub fn new(matcher: Matcher) -> Self {
         Self {
+            keyer: matcher.keyer(),
             matcher: Mutex::new(matcher),
         }
     }
 
     /// The recorded answer, or why there is none.
     pub fn answer(&self, request: &Request) -> Result<Response, Miss> {
+        let keyed = self.keyer.key(request);
         let mut matcher = self.matcher.lock().unwrap_or_else(|p| p.into_inner());
-        let (hit, response) = matcher.answer(request)?;
+        let (hit, response) = matcher.answer_keyed(&keyed)?;
         let Hit {
             cassette,
             interaction,
