@@ -133,11 +133,12 @@ def load_table(points, section, title, baseline):
 def markdown(results):
     m = results["machine"]
     points = results["points"]
+    wrk = (m.get("wrk") or "wrk").split(" [")[0].replace("debian/", "")
     lines = [
         f"Run: `{'bench/run --tiny' if m.get('mode') == 'tiny' else 'bench/run'}`, "
         f"{m.get('rounds')} rounds of {m.get('seconds_per_point')} s per point (medians shown); "
         f"{m.get('nproc')} cores ({m.get('cpu')}), "
-        f"{m.get('memory_gib')} GiB, Linux {m.get('kernel')}, {m.get('rustc')}, {m.get('wrk')}, {m.get('java')}.",
+        f"{m.get('memory_gib')} GiB, Linux {m.get('kernel')}, {m.get('rustc')}, {wrk}, {m.get('java')}.",
         "",
     ]
     lines += load_table(points, "replay",
