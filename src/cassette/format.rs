@@ -12,61 +12,68 @@ use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 
 pub const FORMAT_V1: &str = "proton-vcr.cassette/1";
 
+// Every struct declares its fields in alphabetical order, and serde writes
+// them in declaration order: serialising gives the canonical sorted form
+// directly, with no intermediate `Value` tree. Text and bodies are `Cow`s so
+// that writing borrows from the model instead of copying the cassette (the
+// recorder writes the whole file for every exchange); reading owns them.
+
 #[derive(Serialize, Deserialize)]
-pub(super) struct CassetteV1 {
-    pub format: String,
-    pub name: String,
-    pub provenance: ProvenanceV1,
-    pub interactions: Vec<InteractionV1>,
+pub(super) struct CassetteV1<'a> {
+    pub format: Cow<'a, str>,
+    pub interactions: Vec<InteractionV1<'a>>,
+    pub name: Cow<'a, str>,
+    pub provenance: ProvenanceV1<'a>,
 }
 
 #[derive(Serialize, Deserialize)]
-pub(super) struct ProvenanceV1 {
-    pub kind: String,
+pub(super) struct ProvenanceV1<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Cow<'a, str>>,
+    pub kind: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
+    pub recorded_at: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+    pub region: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recorded_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
+    pub service: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub sources: Vec<String>,
+    pub sources: Cow<'a, [String]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<Cow<'a, str>>,
 }
 
 #[derive(Serialize, Deserialize)]
-pub(super) struct InteractionV1 {
+pub(super) struct InteractionV1<'a> {
     pub elapsed_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    pub request: RequestV1,
-    pub response: ResponseV1,
+    pub note: Option<Cow<'a, str>>,
+    pub request: RequestV1<'a>,
+    pub response: ResponseV1<'a>,
 }
 
 #[derive(Serialize, Deserialize)]
-pub(super) struct RequestV1 {
-    pub method: String,
-    pub uri: String,
-    #[serde(default)]
-    pub headers: HeadersV1,
+pub(super) struct RequestV1<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<BodyV1>,
+    pub body: Option<BodyV1<'a>>,
+    #[serde(default)]
+    pub headers: HeadersV1<'a>,
+    pub method: Cow<'a, str>,
+    pub uri: Cow<'a, str>,
 }
 
 #[derive(Serialize, Deserialize)]
-pub(super) struct ResponseV1 {
+pub(super) struct ResponseV1<'a> {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<BodyV1<'a>>,
+    #[serde(default)]
+    pub headers: HeadersV1<'a>,
     pub status: u16,
-    #[serde(default)]
-    pub headers: HeadersV1,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<BodyV1>,
 }
 
 /// `{"name": "value"}`, or `{"name": ["value", "value"]}` for a header sent
@@ -74,9 +81,9 @@ pub(super) struct ResponseV1 {
 /// two header maps per interaction, and building a map only to copy it out
 /// would double the work and the peak memory of loading a large cassette.
 #[derive(Default)]
-pub(super) struct HeadersV1(pub Headers);
+pub(super) struct HeadersV1<'a>(pub Cow<'a, Headers>);
 
-impl Serialize for HeadersV1 {
+impl Serialize for HeadersV1<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         for (name, values) in self.0.iter_grouped() {
@@ -89,7 +96,7 @@ impl Serialize for HeadersV1 {
     }
 }
 
-impl<'de> Deserialize<'de> for HeadersV1 {
+impl<'de> Deserialize<'de> for HeadersV1<'_> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(HeadersVisitor)
     }
@@ -98,13 +105,13 @@ impl<'de> Deserialize<'de> for HeadersV1 {
 struct HeadersVisitor;
 
 impl<'de> Visitor<'de> for HeadersVisitor {
-    type Value = HeadersV1;
+    type Value = HeadersV1<'static>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object of header names to a string or an array of strings")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeadersV1, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeadersV1<'static>, A::Error> {
         let mut headers = Headers::default();
         while let Some(name) = map.next_key::<String>()? {
             let HeaderValuesV1(values) = map.next_value()?;
@@ -112,7 +119,7 @@ impl<'de> Visitor<'de> for HeadersVisitor {
                 headers.append(&name, value);
             }
         }
-        Ok(HeadersV1(headers))
+        Ok(HeadersV1(Cow::Owned(headers)))
     }
 }
 
@@ -153,10 +160,10 @@ impl<'de> Visitor<'de> for HeaderValuesVisitor {
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(super) enum BodyV1 {
-    Json(Value),
-    Text(String),
-    Base64(String),
+pub(super) enum BodyV1<'a> {
+    Json(Cow<'a, Value>),
+    Text(Cow<'a, str>),
+    Base64(Cow<'a, str>),
 }
 
 /// Only the `format` member, to name an unknown format before anything else.
@@ -165,7 +172,7 @@ pub(super) struct FormatOnly {
     pub format: Option<Value>,
 }
 
-impl CassetteV1 {
+impl<'a> CassetteV1<'a> {
     pub fn into_model(self) -> Result<Cassette, String> {
         let interactions = self
             .interactions
@@ -177,34 +184,35 @@ impl CassetteV1 {
                     .map_err(|e| format!("interaction {i}: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let p = self.provenance;
         Ok(Cassette {
-            name: self.name,
+            name: self.name.into_owned(),
             provenance: Provenance {
-                kind: self.provenance.kind,
-                endpoint: self.provenance.endpoint,
-                service: self.provenance.service,
-                region: self.provenance.region,
-                recorded_at: self.provenance.recorded_at,
-                tool: self.provenance.tool,
-                sources: self.provenance.sources,
+                kind: p.kind.into_owned(),
+                endpoint: p.endpoint.map(Cow::into_owned),
+                service: p.service.map(Cow::into_owned),
+                region: p.region.map(Cow::into_owned),
+                recorded_at: p.recorded_at.map(Cow::into_owned),
+                tool: p.tool.map(Cow::into_owned),
+                sources: p.sources.into_owned(),
             },
             interactions,
         })
     }
 
-    pub fn from_model(cassette: &Cassette) -> Self {
+    pub fn from_model(cassette: &'a Cassette) -> Self {
         let p = &cassette.provenance;
         Self {
-            format: FORMAT_V1.to_string(),
-            name: cassette.name.clone(),
+            format: Cow::Borrowed(FORMAT_V1),
+            name: Cow::Borrowed(&cassette.name),
             provenance: ProvenanceV1 {
-                kind: p.kind.clone(),
-                endpoint: p.endpoint.clone(),
-                service: p.service.clone(),
-                region: p.region.clone(),
-                recorded_at: p.recorded_at.clone(),
-                tool: p.tool.clone(),
-                sources: p.sources.clone(),
+                kind: Cow::Borrowed(&p.kind),
+                endpoint: p.endpoint.as_deref().map(Cow::Borrowed),
+                service: p.service.as_deref().map(Cow::Borrowed),
+                region: p.region.as_deref().map(Cow::Borrowed),
+                recorded_at: p.recorded_at.as_deref().map(Cow::Borrowed),
+                tool: p.tool.as_deref().map(Cow::Borrowed),
+                sources: Cow::Borrowed(&p.sources),
             },
             interactions: cassette
                 .interactions
@@ -215,51 +223,51 @@ impl CassetteV1 {
     }
 }
 
-impl InteractionV1 {
+impl<'a> InteractionV1<'a> {
     fn into_model(self) -> Result<Interaction, String> {
         Ok(Interaction {
             elapsed_ms: self.elapsed_ms,
-            note: self.note,
+            note: self.note.map(Cow::into_owned),
             request: RecordedRequest {
-                method: self.request.method,
-                uri: self.request.uri,
-                headers: self.request.headers.0,
+                method: self.request.method.into_owned(),
+                uri: self.request.uri.into_owned(),
+                headers: self.request.headers.0.into_owned(),
                 body: body_into_model(self.request.body)
                     .map_err(|e| format!("request body: {e}"))?,
             },
             response: RecordedResponse {
                 status: self.response.status,
-                headers: self.response.headers.0,
+                headers: self.response.headers.0.into_owned(),
                 body: body_into_model(self.response.body)
                     .map_err(|e| format!("response body: {e}"))?,
             },
         })
     }
 
-    pub(super) fn from_model(interaction: &Interaction) -> Self {
+    fn from_model(interaction: &'a Interaction) -> Self {
         Self {
             elapsed_ms: interaction.elapsed_ms,
-            note: interaction.note.clone(),
+            note: interaction.note.as_deref().map(Cow::Borrowed),
             request: RequestV1 {
-                method: interaction.request.method.clone(),
-                uri: interaction.request.uri.clone(),
-                headers: HeadersV1(interaction.request.headers.clone()),
+                method: Cow::Borrowed(&interaction.request.method),
+                uri: Cow::Borrowed(&interaction.request.uri),
+                headers: HeadersV1(Cow::Borrowed(&interaction.request.headers)),
                 body: body_from_model(&interaction.request.body),
             },
             response: ResponseV1 {
                 status: interaction.response.status,
-                headers: HeadersV1(interaction.response.headers.clone()),
+                headers: HeadersV1(Cow::Borrowed(&interaction.response.headers)),
                 body: body_from_model(&interaction.response.body),
             },
         }
     }
 }
 
-fn body_into_model(body: Option<BodyV1>) -> Result<Body, String> {
+fn body_into_model(body: Option<BodyV1<'_>>) -> Result<Body, String> {
     Ok(match body {
         None => Body::Empty,
-        Some(BodyV1::Json(value)) => Body::Json(value),
-        Some(BodyV1::Text(text)) => Body::Text(text),
+        Some(BodyV1::Json(value)) => Body::Json(value.into_owned()),
+        Some(BodyV1::Text(text)) => Body::Text(text.into_owned()),
         Some(BodyV1::Base64(data)) => Body::Binary(
             base64::engine::general_purpose::STANDARD
                 .decode(data.as_bytes())
@@ -268,21 +276,46 @@ fn body_into_model(body: Option<BodyV1>) -> Result<Body, String> {
     })
 }
 
-fn body_from_model(body: &Body) -> Option<BodyV1> {
+fn body_from_model(body: &Body) -> Option<BodyV1<'_>> {
     match body {
         Body::Empty => None,
-        Body::Json(value) => Some(BodyV1::Json(value.clone())),
-        Body::Text(text) => Some(BodyV1::Text(text.clone())),
-        Body::Binary(bytes) => Some(BodyV1::Base64(
+        Body::Json(value) => Some(BodyV1::Json(Cow::Borrowed(value))),
+        Body::Text(text) => Some(BodyV1::Text(Cow::Borrowed(text))),
+        Body::Binary(bytes) => Some(BodyV1::Base64(Cow::Owned(
             base64::engine::general_purpose::STANDARD.encode(bytes),
-        )),
+        ))),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::CassetteV1;
     use crate::cassette::{parse, to_bytes};
     use std::path::Path;
+
+    #[test]
+    fn written_bytes_are_sorted_at_every_level_with_every_field_present() {
+        let text = r#"{"format": "proton-vcr.cassette/1", "name": "all",
+          "provenance": {"kind": "recorded", "endpoint": "https://e", "service": "s", "region": "r",
+                         "recorded_at": "2026-05-01T12:00:00.000Z", "tool": "t", "sources": ["u"]},
+          "interactions": [
+            {"elapsed_ms": 1, "note": "n",
+             "request": {"method": "POST", "uri": "/?a=1", "headers": {"b": "1", "a": ["2", "3"]},
+                         "body": {"json": {"z": 1, "a": {"y": 2.5, "b": null}}}},
+             "response": {"status": 200, "headers": {"content-type": "text/plain"}, "body": {"text": "ok"}}},
+            {"elapsed_ms": 2,
+             "request": {"method": "GET", "uri": "/"},
+             "response": {"status": 204, "body": {"base64": "AAEC"}}}]}"#;
+        let cassette = parse(Path::new("all.json"), text.as_bytes()).unwrap();
+        // A `Value` sorts every object's keys: the reference for the order.
+        let value = serde_json::to_value(CassetteV1::from_model(&cassette)).unwrap();
+        let mut sorted = serde_json::to_vec_pretty(&value).unwrap();
+        sorted.push(b'\n');
+        assert_eq!(
+            String::from_utf8(to_bytes(&cassette)).unwrap(),
+            String::from_utf8(sorted).unwrap()
+        );
+    }
 
     fn cassette_with_request_headers(headers: &str) -> String {
         format!(

@@ -46,7 +46,7 @@ impl CassetteError {
 
 /// Parses cassette bytes; `path` is only used in errors.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
-    let file: CassetteV1 = match serde_json::from_slice(bytes) {
+    let file: CassetteV1<'static> = match serde_json::from_slice(bytes) {
         Ok(file) => file,
         Err(error) => {
             // An unknown format explains any other error better.
@@ -59,7 +59,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
             return Err(json_error(path, &error));
         }
     };
-    check_format(path, &serde_json::Value::String(file.format.clone()))?;
+    check_format(path, &serde_json::Value::String(file.format.to_string()))?;
     file.into_model()
         .map_err(|message| CassetteError::at(path, message))
 }
@@ -153,11 +153,10 @@ fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Cassette
 
 /// The canonical bytes of a cassette.
 pub fn to_bytes(cassette: &Cassette) -> Vec<u8> {
-    // Going through `Value` sorts every object's keys (serde_json's map is a
-    // BTreeMap), struct fields included.
-    let value = serde_json::to_value(CassetteV1::from_model(cassette))
+    // The format types declare their fields sorted, and JSON bodies are
+    // `Value`s whose maps are sorted: every object comes out sorted.
+    let mut bytes = serde_json::to_vec_pretty(&CassetteV1::from_model(cassette))
         .expect("cassette types always serialise");
-    let mut bytes = serde_json::to_vec_pretty(&value).expect("a Value always serialises");
     bytes.push(b'\n');
     bytes
 }
