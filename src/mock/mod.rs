@@ -24,7 +24,6 @@ mod errors;
 mod ops;
 mod router;
 mod server;
-mod signature;
 mod state;
 
 pub use clock::{ClockMode, MANUAL_EPOCH_MS};
@@ -184,7 +183,8 @@ impl Mock {
 
     fn answer(&self, request: &Request) -> Result<Value, MockError> {
         if let Some((access_key, secret)) = &self.config.verify_signatures {
-            signature::verify(request, access_key, secret)?;
+            crate::sigv4::verify_request(request, access_key, secret)
+                .map_err(MockError::from_signature)?;
         }
         let (operation, input) = router::decode(request)?;
         let model = Model::proton();
