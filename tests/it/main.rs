@@ -7,6 +7,7 @@ mod conform;
 mod conform_builtin;
 mod fuzz_regressions;
 mod hardening;
+mod hardening_mock;
 mod mock;
 mod record;
 mod replay;
