@@ -8,6 +8,7 @@ mod conform_builtin;
 mod fuzz_regressions;
 mod hardening;
 mod hardening_mock;
+mod hardening_record;
 mod mock;
 mod record;
 mod replay;
