@@ -33,6 +33,7 @@ fn small_limits() -> Limits {
     Limits {
         max_body_bytes: 2048,
         header_read_timeout: Duration::from_millis(300),
+        body_read_timeout: Duration::from_millis(300),
     }
 }
 
@@ -342,6 +343,54 @@ async fn a_client_too_slow_with_its_headers_is_cut_off_while_others_are_served()
     assert!(
         read.is_ok(),
         "the mock must close a connection whose headers never finish"
+    );
+    still_serves(&server.url(), &mock).await;
+}
+
+#[tokio::test]
+async fn a_connection_silent_before_its_first_request_is_closed_in_time() {
+    let (server, mock) = serve(small_limits()).await;
+    // Nothing, one byte of a request line, and the HTTP/2 preface alone: none
+    // lets the server tell (or start) a request, so the header timer of
+    // HTTP/1 never starts; these connections were once held forever.
+    for first in [&b""[..], b"P", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"] {
+        let mut silent = TcpStream::connect(server.local_addr()).await.unwrap();
+        silent.write_all(first).await.unwrap();
+        let mut rest = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), silent.read_to_end(&mut rest)).await;
+        assert!(
+            read.is_ok(),
+            "{:?}: still open after 10 s",
+            String::from_utf8_lossy(first)
+        );
+    }
+    still_serves(&server.url(), &mock).await;
+}
+
+#[tokio::test]
+async fn a_stalled_body_gets_an_aws_shaped_timeout_instead_of_holding_its_slot() {
+    let (server, mock) = serve(small_limits()).await;
+    let mut stalled = TcpStream::connect(server.local_addr()).await.unwrap();
+    stalled
+        .write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.0\r\nx-amz-target: AwsProton20200720.CreateEnvironmentTemplate\r\ncontent-length: 20\r\n\r\n{\"name\"")
+        .await
+        .unwrap();
+    still_serves(&server.url(), &mock).await;
+    let mut answer = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(10), stalled.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "still open after 10 s");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap();
+    assert_eq!(body["__type"], "RequestTimeoutException", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not arrive within 0.3 s"),
+        "{body}"
     );
     still_serves(&server.url(), &mock).await;
 }
