@@ -394,3 +394,63 @@ async fn a_stalled_body_gets_an_aws_shaped_timeout_instead_of_holding_its_slot()
     );
     still_serves(&server.url(), &mock).await;
 }
+
+#[test]
+fn a_hostile_cassette_name_stays_text_in_reports_written_only_where_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = r#"../../<script>alert("x")</script>&]]>"#;
+    let cassette = json!({
+        "format": "proton-vcr.cassette/1",
+        "name": name,
+        "provenance": {"kind": "documented", "sources": []},
+        "interactions": [{
+            "elapsed_ms": 0,
+            "request": {"method": "POST", "uri": "/",
+                "headers": {"content-type": "application/x-amz-json-1.0", "x-amz-target": "AwsProton20200720.ListEnvironments"},
+                "body": {"json": {}}},
+            "response": {"status": 200, "headers": {"content-type": "application/x-amz-json-1.0"}, "body": {"json": {"environments": []}}}
+        }]
+    });
+    let file = support::write_cassette(dir.path(), "hostile.json", &cassette);
+    let reports = dir.path().join("reports");
+    let output = std::process::Command::new(support::binary())
+        .arg("conform")
+        .arg(&file)
+        .arg("--report")
+        .arg(format!("html={}", reports.join("r.html").display()))
+        .arg("--report")
+        .arg(format!("junit={}", reports.join("r.xml").display()))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut written: Vec<_> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["r.html", "r.xml"]);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    for report in ["r.html", "r.xml"] {
+        let text = std::fs::read_to_string(reports.join(report)).unwrap();
+        assert!(!text.contains("<script>alert"), "{report}: {text}");
+        assert!(text.contains("&lt;script&gt;"), "{report}: {text}");
+    }
+    let parsed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as t; t.parse(sys.argv[1])",
+        ])
+        .arg(reports.join("r.xml"))
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "the JUnit report is well-formed XML: {}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+}
