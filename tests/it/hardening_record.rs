@@ -599,3 +599,22 @@ async fn logs_that_are_not_a_terminal_carry_no_colour_codes() {
     let log = recorder.stderr();
     assert!(!log.contains('\x1b'), "{log:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cassette_that_cannot_be_written_stops_the_start_with_the_reason() {
+    let upstream = FlakyUpstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "in the way").unwrap();
+    let path = blocker.join("c.json");
+    let output = clean_command(dir.path(), support::binary())
+        .args(record_args(&upstream, &path))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    assert!(stderr.contains("cannot write the cassette"), "{stderr}");
+    assert!(output.stdout.is_empty(), "never announced an address");
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "in the way");
+}
