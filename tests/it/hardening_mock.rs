@@ -454,3 +454,35 @@ fn a_hostile_cassette_name_stays_text_in_reports_written_only_where_asked() {
         String::from_utf8_lossy(&parsed.stderr)
     );
 }
+
+#[test]
+fn cassettes_with_missing_fields_or_wrong_types_are_named_with_line_column_and_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "missing.json",
+            "{\n  \"format\": \"proton-vcr.cassette/1\",\n  \"name\": \"m\",\n  \"provenance\": {\"kind\": \"documented\"},\n  \"interactions\": [\n    {\"elapsed_ms\": 0,\n     \"request\": {\"method\": \"POST\", \"uri\": \"/\"},\n     \"response\": {\"headers\": {}}}\n  ]\n}\n",
+            "missing.json:8:",
+            "missing field `status`",
+        ),
+        (
+            "wrong-type.json",
+            "{\n  \"format\": \"proton-vcr.cassette/1\",\n  \"name\": \"w\",\n  \"provenance\": {\"kind\": \"documented\"},\n  \"interactions\": [\n    {\"elapsed_ms\": \"soon\",\n     \"request\": {\"method\": \"POST\", \"uri\": \"/\"},\n     \"response\": {\"status\": 200}}\n  ]\n}\n",
+            "wrong-type.json:6:",
+            "invalid type: string \"soon\", expected u64",
+        ),
+    ];
+    for (file, text, at, expected) in cases {
+        let path = dir.path().join(file);
+        std::fs::write(&path, text).unwrap();
+        let output = std::process::Command::new(support::binary())
+            .arg("conform")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(at), "{file}: {stderr}");
+        assert!(stderr.contains(expected), "{file}: {stderr}");
+    }
+}
