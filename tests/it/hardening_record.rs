@@ -313,7 +313,7 @@ async fn a_cassette_name_is_a_label_not_a_path() {
         "kept as written, as a label"
     );
     let everything: Vec<PathBuf> = walk(dir.path());
-    assert_eq!(everything, [inside.clone(), path.clone()]);
+    assert_eq!(everything, [inside, path]);
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -547,7 +547,7 @@ async fn a_cassette_folder_that_stops_being_writable_fails_loudly_and_keeps_what
     assert_eq!(send(&recorder.url, "three", 0).await.0, 200);
     recorder.stop();
     assert_eq!(recorded_names(&load_clean(&path)), ["one", "two", "three"]);
-    assert_eq!(walk(&folder), [path.clone()], "no temporary file is left");
+    assert_eq!(walk(&folder), [path], "no temporary file is left");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -580,11 +580,7 @@ async fn a_full_disk_fails_the_exchange_loudly_and_keeps_what_was_recorded() {
     assert_eq!(send(&recorder.url, "small", 0).await.0, 200);
     recorder.stop();
     assert_eq!(recorded_names(&load_clean(&path)), ["one", "two", "small"]);
-    assert_eq!(
-        walk(dir.path()),
-        [path.clone()],
-        "no temporary file is left"
-    );
+    assert_eq!(walk(dir.path()), [path], "no temporary file is left");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
