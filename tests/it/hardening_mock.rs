@@ -149,7 +149,7 @@ async fn json_nested_past_the_depth_limit_is_refused_wherever_it_is() {
         assert_aws_error(
             &answer,
             400,
-            "ValidationException",
+            "SerializationException",
             "nests deeper than 64 levels",
         );
     }
@@ -485,4 +485,36 @@ fn cassettes_with_missing_fields_or_wrong_types_are_named_with_line_column_and_e
         assert!(stderr.contains(at), "{file}: {stderr}");
         assert!(stderr.contains(expected), "{file}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn the_mock_command_applies_its_body_limit() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(crate::support::binary())
+        .args(["mock", "--listen", "127.0.0.1:0", "--max-body-bytes", "100"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let headers = [
+        ("content-type", "application/x-amz-json-1.0"),
+        ("x-amz-target", "AwsProton20200720.ListEnvironments"),
+    ];
+    let big = format!(r#"{{"nextToken": "{}"}}"#, "x".repeat(200));
+    let (status, body) = crate::support::http(&url, "POST", "/", &headers, big.as_bytes()).await;
+    let (small, _) = crate::support::http(&url, "POST", "/", &headers, b"{}").await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("RequestEntityTooLargeException"));
+    assert_eq!(small, 200);
 }
