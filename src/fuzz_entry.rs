@@ -4,8 +4,10 @@
 //! the ones a crash would reveal.
 
 use crate::cassette;
-use crate::http::Request;
+use crate::http::{Handler, Request};
 use crate::matcher::{MatchOptions, Matcher, Repeats};
+use crate::mock::{ClockMode, Mock, MockConfig};
+use crate::model::Model;
 use std::path::Path;
 
 /// Parses bytes as a cassette; whatever parses must survive a canonical
@@ -81,21 +83,110 @@ pub fn matcher_answer(data: &[u8]) {
     };
     let mut matcher = Matcher::new(vec![loaded], options);
     let data = data.get(1..).unwrap_or_default();
-    let separator = b"\n---\n";
-    let mut rest = data;
-    loop {
-        let end = rest
-            .windows(separator.len())
-            .position(|w| w == separator)
-            .unwrap_or(rest.len());
-        if let Some(request) = request_from(&rest[..end]) {
+    for step in steps(data) {
+        if let Some(request) = request_from(step) {
             if let Err(miss) = matcher.answer(&request) {
                 assert!(!miss.reason.is_empty(), "a miss always says why");
             }
         }
-        match rest.get(end + separator.len()..) {
-            Some(next) if !next.is_empty() => rest = next,
-            _ => break,
+    }
+}
+
+/// The parts of `data` between `\n---\n` separators.
+fn steps(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    const SEPARATOR: &[u8] = b"\n---\n";
+    let mut rest = Some(data);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let end = current
+            .windows(SEPARATOR.len())
+            .position(|w| w == SEPARATOR);
+        match end {
+            Some(end) => {
+                rest = current
+                    .get(end + SEPARATOR.len()..)
+                    .filter(|r| !r.is_empty());
+                current.get(..end)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+/// A mock request from bytes: the first line is an operation name (sent as
+/// `POST /` with `X-Amz-Target: AwsProton20200720.<name>`) or `METHOD /path`
+/// (for the admin routes and wrong routes); the rest is the body.
+fn mock_request_from(step: &[u8]) -> Option<(Option<String>, Request)> {
+    let newline = step.iter().position(|b| *b == b'\n').unwrap_or(step.len());
+    let first = std::str::from_utf8(step.get(..newline)?).ok()?.trim_end();
+    let body = step.get(newline + 1..).unwrap_or_default();
+    let (operation, mut request) = match first.split_once(' ') {
+        Some((method, path)) => (
+            None,
+            Request::new(http::Method::from_bytes(method.as_bytes()).ok()?, path).ok()?,
+        ),
+        None => {
+            let mut request = Request::new(http::Method::POST, "/").ok()?;
+            let target = format!("{}.{first}", Model::proton().target_prefix());
+            request
+                .headers
+                .insert("x-amz-target", http::HeaderValue::from_str(&target).ok()?);
+            (Some(first.to_string()), request)
+        }
+    };
+    request.headers.insert(
+        "content-type",
+        http::HeaderValue::from_static(crate::http::exchange::AWS_JSON_1_0),
+    );
+    request.body = bytes::Bytes::copy_from_slice(body);
+    Some((operation, request))
+}
+
+/// Sends a sequence of requests (separated by `\n---\n`) to one mock on a
+/// manual clock, so earlier requests shape the state later ones meet. Every
+/// answer is a success in the shape of the model's output, or an AWS-shaped
+/// client error; the state can always be dumped.
+pub fn mock_request(data: &[u8]) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().build() else {
+        return;
+    };
+    let mock = Mock::new(MockConfig {
+        clock: ClockMode::Manual,
+        ..MockConfig::default()
+    });
+    let model = Model::proton();
+    for step in steps(data) {
+        let Some((operation, request)) = mock_request_from(step) else {
+            continue;
+        };
+        let response = runtime.block_on(mock.handle(request));
+        let body = response.json_body();
+        let status = response.status.as_u16();
+        match (status, operation) {
+            (200, Some(operation)) => {
+                let output = body.expect("a success has a JSON body");
+                let problems = model.check_output(&operation, &output);
+                assert!(
+                    problems.is_empty(),
+                    "{operation} answered outside its output shape: {problems:?} in {output}"
+                );
+            }
+            (200, None) => assert!(body.is_some_and(|b| b.is_object())),
+            (400..=499, operation) => {
+                let body = body.expect("an error has a JSON body");
+                assert!(
+                    body["__type"].is_string() && body["message"].is_string(),
+                    "not AWS-shaped: {body}"
+                );
+                if operation.is_some() {
+                    assert!(response.header("x-amzn-errortype").is_some());
+                }
+            }
+            (status, _) => panic!("the mock answered {status}: {body:?}"),
         }
     }
+    assert!(mock.state_json().is_object(), "the state can be dumped");
 }

@@ -53,4 +53,4 @@ pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
 pub use proxy::ReplayServer;
 pub use proxy::record::{RecordConfig, RecordError, RecordServer};
-pub use sigv4::{ClientKey, CredentialSource, StaticCredentials, verify_request};
+pub use sigv4::{ClientKey, CredentialSource, SignatureError, StaticCredentials, verify_request};

@@ -1,5 +1,6 @@
 //! `proton-vcr mock`.
 
+use crate::http::Limits;
 use crate::mock::{ClockMode, Durations, MockConfig, MockServer};
 use anyhow::Context;
 use clap::Args;
@@ -37,6 +38,10 @@ pub struct MockArgs {
     /// Address to listen on; port 0 picks a free port. Binds loopback unless told otherwise.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4752")]
     pub listen: SocketAddr,
+
+    /// Largest request body accepted, in bytes; larger ones get an AWS-shaped 413.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
 
     /// Region used in ARNs.
     #[arg(long, value_name = "REGION", default_value = "us-east-1")]
@@ -134,7 +139,11 @@ impl MockArgs {
 }
 
 pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
-    let server = MockServer::start(args.config(), args.listen)
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        ..Limits::default()
+    };
+    let server = MockServer::start_with_limits(args.config(), args.listen, limits)
         .await
         .with_context(|| {
             format!(

@@ -9,7 +9,7 @@
 use super::normalize::Normalizer;
 use crate::cassette::{Body, RecordedResponse};
 use crate::http::Response;
-use crate::matcher::push_member;
+use crate::matcher::diff;
 use base64::Engine;
 use serde_json::Value;
 use std::fmt::Write;
@@ -239,7 +239,7 @@ pub fn compare(
     );
     match (&recorded.body, &target.body) {
         (ObservedBody::Json(r), ObservedBody::Json(t)) => {
-            walk(r, t, &mut String::from("$"), state, out);
+            walk(r, t, state, out);
         }
         (r, t) if r == t => {}
         (r, t) => out.push(Difference {
@@ -260,55 +260,14 @@ fn body_value(body: &ObservedBody) -> Option<Value> {
     }
 }
 
-fn walk(r: &Value, t: &Value, path: &mut String, state: Option<usize>, out: &mut Vec<Difference>) {
-    match (r, t) {
-        (Value::Object(x), Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                let len = path.len();
-                push_member(path, key);
-                match (x.get(key), y.get(key)) {
-                    (Some(a), Some(b)) => walk(a, b, path, state, out),
-                    (a, b) => out.push(Difference {
-                        path: path.clone(),
-                        state,
-                        recorded: a.cloned(),
-                        target: b.cloned(),
-                        accepted: None,
-                    }),
-                }
-                path.truncate(len);
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            for i in 0..x.len().max(y.len()) {
-                let len = path.len();
-                let _ = write!(path, "[{i}]");
-                match (x.get(i), y.get(i)) {
-                    (Some(a), Some(b)) => walk(a, b, path, state, out),
-                    (a, b) => out.push(Difference {
-                        path: path.clone(),
-                        state,
-                        recorded: a.cloned(),
-                        target: b.cloned(),
-                        accepted: None,
-                    }),
-                }
-                path.truncate(len);
-            }
-        }
-        (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
-        _ if r == t => {}
-        _ => out.push(Difference {
-            path: path.clone(),
-            state,
-            recorded: Some(r.clone()),
-            target: Some(t.clone()),
-            accepted: None,
-        }),
-    }
+fn walk(r: &Value, t: &Value, state: Option<usize>, out: &mut Vec<Difference>) {
+    out.extend(diff(r, t).into_iter().map(|d| Difference {
+        path: d.path,
+        state,
+        recorded: d.left.cloned(),
+        target: d.right.cloned(),
+        accepted: None,
+    }));
 }
 
 /// A unified diff of two renderings, `recorded` against `target`.

@@ -7,7 +7,7 @@ pub mod exchange;
 pub mod serve;
 pub mod upstream;
 
-pub use error::{AwsError, Origin};
+pub use error::{AwsError, Origin, error_chain};
 pub use exchange::{Request, Response};
 pub use serve::{Handler, Limits, Server};
 pub use upstream::{Upstream, UpstreamError, UpstreamErrorKind, UpstreamOptions};

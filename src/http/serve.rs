@@ -4,7 +4,10 @@
 //!
 //! Reading the body happens here, once, under a size limit; a body over the
 //! limit gets an AWS-shaped 413 instead of a dropped connection. A client that
-//! takes too long to send its headers is cut off so it cannot hold a slot.
+//! takes too long to send its headers or its body is cut off so it cannot
+//! hold a slot: hyper times the headers of HTTP/1 requests, but not the
+//! bytes before it knows the protocol, so the loop also closes a connection
+//! whose first request has not arrived in time.
 
 use super::error::{AwsError, Origin};
 use super::exchange::{Request, Response};
@@ -19,6 +22,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -37,6 +41,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body, once its headers
+    /// are in.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -44,6 +51,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 16 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -137,16 +145,32 @@ async fn accept_loop<H: Handler>(
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let service = service_fn(move |request: hyper::Request<Incoming>| {
-            let handler = handler.clone();
-            async move { Ok::<_, Infallible>(serve_one(&*handler, request, limits).await) }
+        let first_request = Arc::new(AtomicBool::new(false));
+        let service = service_fn({
+            let first_request = first_request.clone();
+            move |request: hyper::Request<Incoming>| {
+                first_request.store(true, Ordering::Relaxed);
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(serve_one(&*handler, request, limits).await) }
+            }
         });
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = &mut connection => ended,
+                () = tokio::time::sleep(limits.header_read_timeout) => {
+                    if !first_request.load(Ordering::Relaxed) {
+                        tracing::debug!(%peer, "no request within the header read timeout; closing");
+                        return;
+                    }
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
         });
@@ -165,15 +189,19 @@ async fn serve_one<H: Handler>(
     request: hyper::Request<Incoming>,
     limits: Limits,
 ) -> hyper::Response<Full<Bytes>> {
-    let response = match buffer(request, limits.max_body_bytes).await {
+    let response = match buffer(request, limits).await {
         Ok(request) => handler.handle(request).await,
         Err(error) => error.to_response(),
     };
     into_hyper(response)
 }
 
-/// Reads the whole body once, under the size limit.
-pub async fn buffer(request: hyper::Request<Incoming>, max: usize) -> Result<Request, AwsError> {
+/// Reads the whole body once, under the size limit and the body timeout.
+pub async fn buffer(
+    request: hyper::Request<Incoming>,
+    limits: Limits,
+) -> Result<Request, AwsError> {
+    let max = limits.max_body_bytes;
     let (parts, body) = request.into_parts();
     let too_large = || {
         AwsError::new(
@@ -190,7 +218,18 @@ pub async fn buffer(request: hyper::Request<Incoming>, max: usize) -> Result<Req
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    let body = match Limited::new(body, max).collect().await {
+    let collect = tokio::time::timeout(limits.body_read_timeout, Limited::new(body, max).collect());
+    let Ok(collected) = collect.await else {
+        return Err(AwsError::new(
+            Origin::Client,
+            "RequestTimeoutException",
+            format!(
+                "the request body did not arrive within {} s of its headers; send it whole and promptly",
+                limits.body_read_timeout.as_secs_f64()
+            ),
+        ));
+    };
+    let body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
         Err(error) => {

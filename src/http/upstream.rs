@@ -8,7 +8,7 @@
 //! (refused, timeout, TLS, reset, DNS), so the client sees a 502 that says
 //! what to fix rather than a dropped connection.
 
-use super::error::{AwsError, Origin};
+use super::error::{AwsError, Origin, error_chain};
 use super::exchange::{Request, Response};
 use bytes::Bytes;
 use http::HeaderMap;
@@ -330,20 +330,6 @@ fn classify(error: &(dyn StdError + 'static), handshake: bool, target: &str) -> 
         other => other.unwrap_or(UpstreamErrorKind::Reset),
     };
     UpstreamError::new(kind, target, error_chain(error))
-}
-
-fn error_chain(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -4,15 +4,30 @@
 
 use serde_json::Value;
 
-/// Every path where `a` and `b` differ, in a stable order. A member present
-/// on one side only is a difference at that member's path.
-pub fn diff_paths(a: &Value, b: &Value) -> Vec<String> {
+/// One place where two values differ: its path and each side's value there
+/// (`None` where that side has no such member or item).
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonDifference<'a> {
+    pub path: String,
+    pub left: Option<&'a Value>,
+    pub right: Option<&'a Value>,
+}
+
+/// Every place where `a` and `b` differ, in a stable order. A member present
+/// on one side only is a difference at that member's path; numbers compare
+/// by value (`1.0` equals `1`).
+pub fn diff<'a>(a: &'a Value, b: &'a Value) -> Vec<JsonDifference<'a>> {
     let mut out = Vec::new();
     walk(a, b, &mut String::from("$"), &mut out);
     out
 }
 
-fn walk(a: &Value, b: &Value, path: &mut String, out: &mut Vec<String>) {
+/// The paths of [`diff`].
+pub fn diff_paths(a: &Value, b: &Value) -> Vec<String> {
+    diff(a, b).into_iter().map(|d| d.path).collect()
+}
+
+fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDifference<'a>>) {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
@@ -23,7 +38,11 @@ fn walk(a: &Value, b: &Value, path: &mut String, out: &mut Vec<String>) {
                 push_member(path, key);
                 match (x.get(key), y.get(key)) {
                     (Some(l), Some(r)) => walk(l, r, path, out),
-                    _ => out.push(path.clone()),
+                    (l, r) => out.push(JsonDifference {
+                        path: path.clone(),
+                        left: l,
+                        right: r,
+                    }),
                 }
                 path.truncate(len);
             }
@@ -34,14 +53,22 @@ fn walk(a: &Value, b: &Value, path: &mut String, out: &mut Vec<String>) {
                 path.push_str(&format!("[{i}]"));
                 match (x.get(i), y.get(i)) {
                     (Some(l), Some(r)) => walk(l, r, path, out),
-                    _ => out.push(path.clone()),
+                    (l, r) => out.push(JsonDifference {
+                        path: path.clone(),
+                        left: l,
+                        right: r,
+                    }),
                 }
                 path.truncate(len);
             }
         }
         (Value::Number(x), Value::Number(y)) if x.as_f64() == y.as_f64() => {}
         _ if a == b => {}
-        _ => out.push(path.clone()),
+        _ => out.push(JsonDifference {
+            path: path.clone(),
+            left: Some(a),
+            right: Some(b),
+        }),
     }
 }
 

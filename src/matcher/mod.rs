@@ -19,7 +19,7 @@
 mod json_diff;
 mod tokens;
 
-pub use json_diff::{diff_paths, push_member};
+pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
 pub use tokens::{TokenBindings, TokenPath};
 
 use crate::cassette::{Body, LoadedCassette, RecordedRequest};

@@ -10,6 +10,7 @@
 
 use crate::http::{AwsError, Origin};
 use crate::model::Model;
+use crate::sigv4::SignatureError;
 
 /// Namespace of errors raised by AWS's JSON protocol layer rather than by the
 /// service: clients only read the text after `#`.
@@ -44,6 +45,23 @@ pub enum MockError {
 }
 
 impl MockError {
+    /// A signature the mock will not accept, answered as AWS does: AWS's
+    /// own words for a missing signature, an unknown key and a mismatch.
+    pub fn from_signature(error: SignatureError) -> Self {
+        match error {
+            SignatureError::Missing(_) => {
+                Self::MissingAuthenticationToken("Missing Authentication Token".into())
+            }
+            SignatureError::UnknownKey(_) => Self::UnrecognizedClient(
+                "The security token included in the request is invalid.".into(),
+            ),
+            SignatureError::Mismatch(_) => Self::InvalidSignature(
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
+            ),
+            SignatureError::Invalid(message) => Self::InvalidSignature(message),
+        }
+    }
+
     pub fn not_found(kind: &'static str, arn: impl Into<String>) -> Self {
         Self::NotFound {
             kind,

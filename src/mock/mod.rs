@@ -24,7 +24,6 @@ mod errors;
 mod ops;
 mod router;
 mod server;
-mod signature;
 mod state;
 
 pub use clock::{ClockMode, MANUAL_EPOCH_MS};
@@ -33,7 +32,7 @@ pub use ops::EMULATED_OPERATIONS;
 pub use server::MockServer;
 
 use crate::http::{Handler, Request, Response};
-use crate::model::Model;
+use crate::model::{Model, ValidationKind};
 use clock::Clock;
 use errors::MockError;
 use http::StatusCode;
@@ -184,7 +183,8 @@ impl Mock {
 
     fn answer(&self, request: &Request) -> Result<Value, MockError> {
         if let Some((access_key, secret)) = &self.config.verify_signatures {
-            signature::verify(request, access_key, secret)?;
+            crate::sigv4::verify_request(request, access_key, secret)
+                .map_err(MockError::from_signature)?;
         }
         let (operation, input) = router::decode(request)?;
         let model = Model::proton();
@@ -195,7 +195,17 @@ impl Mock {
         }
         model
             .validate_input(operation, &input)
-            .map_err(|error| MockError::Validation(validation_message(&error)))?;
+            .map_err(|error| match error.kind {
+                // A body that does not fit the shapes' types is unreadable
+                // to AWS's JSON front end, not a constraint violation.
+                ValidationKind::Serialization => {
+                    MockError::Serialization(validation_message(&error))
+                }
+                ValidationKind::UnknownOperation => {
+                    MockError::UnknownOperation(validation_message(&error))
+                }
+                ValidationKind::Constraint => MockError::Validation(validation_message(&error)),
+            })?;
         let mut inner = self.lock();
         let now = inner.clock.now_epoch_ms();
         inner.state.settle(now);

@@ -12,9 +12,24 @@ use serde_json::{Map, Value};
 /// The operation named by the request and its input.
 pub fn decode(request: &Request) -> Result<(&str, Value), MockError> {
     let prefix = Model::proton().target_prefix();
-    let Some(target) = request.amz_target() else {
+    let mut targets = request.headers.get_all("x-amz-target").iter();
+    let target = match (targets.next(), targets.next()) {
+        (Some(target), None) => target,
+        (None, _) => {
+            return Err(MockError::UnknownOperation(format!(
+                "the request has no X-Amz-Target header; AWS Proton requests are POST / with X-Amz-Target: {prefix}.<Operation>"
+            )));
+        }
+        (Some(_), Some(_)) => {
+            // Which one to obey would be a guess; the replay proxy refuses it the same way.
+            return Err(MockError::Serialization(
+                "X-Amz-Target is sent more than once; send exactly one".to_string(),
+            ));
+        }
+    };
+    let Ok(target) = target.to_str() else {
         return Err(MockError::UnknownOperation(format!(
-            "the request has no X-Amz-Target header; AWS Proton requests are POST / with X-Amz-Target: {prefix}.<Operation>"
+            "X-Amz-Target is not visible ASCII; AWS Proton requests are POST / with X-Amz-Target: {prefix}.<Operation>"
         )));
     };
     let operation = match target.split_once('.') {

@@ -15,8 +15,17 @@ pub struct MockServer {
 impl MockServer {
     /// Serves a new mock on `addr` (`127.0.0.1:0` picks a free port).
     pub async fn start(config: MockConfig, addr: SocketAddr) -> std::io::Result<Self> {
+        Self::start_with_limits(config, addr, Limits::default()).await
+    }
+
+    /// Like `start`, with the serve loop's body size and timeout limits.
+    pub async fn start_with_limits(
+        config: MockConfig,
+        addr: SocketAddr,
+        limits: Limits,
+    ) -> std::io::Result<Self> {
         let mock = Arc::new(Mock::new(config));
-        let server = Server::bind(addr, mock.clone(), Limits::default()).await?;
+        let server = Server::bind(addr, mock.clone(), limits).await?;
         Ok(Self { server, mock })
     }
 

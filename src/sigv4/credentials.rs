@@ -11,6 +11,7 @@
 //! be checked for any of them before it is written: the values never leave
 //! this module, only the name of what was found does.
 
+use crate::http::error_chain;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -231,21 +232,6 @@ fn percent_encode(value: &str, lower: bool) -> String {
         }
     }
     out
-}
-
-/// An error and its causes on one line (credential errors nest deeply).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -53,14 +53,54 @@ impl fmt::Debug for ClientKey {
     }
 }
 
+/// Why a request's signature was not accepted. Each caller answers in its
+/// own words (the proxy with a 403, the mock as AWS does); the messages say
+/// what is wrong and never hold a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureError {
+    /// The request is not signed at all.
+    Missing(String),
+    /// Signed with another access key id.
+    UnknownKey(String),
+    /// Signed with the key, but the signature is not the one it makes.
+    Mismatch(String),
+    /// Malformed, stale, or not checkable.
+    Invalid(String),
+}
+
+impl SignatureError {
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Missing(m) | Self::UnknownKey(m) | Self::Mismatch(m) | Self::Invalid(m) => m,
+        }
+    }
+}
+
+impl fmt::Display for SignatureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl From<String> for SignatureError {
+    fn from(message: String) -> Self {
+        Self::Invalid(message)
+    }
+}
+
+impl From<&str> for SignatureError {
+    fn from(message: &str) -> Self {
+        Self::Invalid(message.to_string())
+    }
+}
+
 /// Checks that `request`, as received, carries a valid SigV4 header
-/// signature made with `access_key_id` and `secret_access_key`. `Err` says
-/// why not, in words a client can be shown (no secret in them).
+/// signature made with `access_key_id` and `secret_access_key`.
 pub fn verify_request(
     request: &Request,
     access_key_id: &str,
     secret_access_key: &str,
-) -> Result<(), String> {
+) -> Result<(), SignatureError> {
     verify_at(request, access_key_id, secret_access_key, SystemTime::now())
 }
 
@@ -69,19 +109,23 @@ fn verify_at(
     access_key_id: &str,
     secret_access_key: &str,
     now: SystemTime,
-) -> Result<(), String> {
-    let authorization = request.header("authorization").ok_or_else(|| {
-        if request.uri.query().is_some_and(|q| q.contains("X-Amz-Signature")) {
-            "presigned URLs are not accepted here; sign with the Authorization header".to_string()
-        } else {
-            "the request is not signed (no Authorization header); sign it with the proxy's client key".to_string()
-        }
-    })?;
+) -> Result<(), SignatureError> {
+    let authorization =
+        request.header("authorization").ok_or_else(|| {
+            SignatureError::Missing(
+            if request.uri.query().is_some_and(|q| q.contains("X-Amz-Signature")) {
+                "presigned URLs are not accepted here; sign with the Authorization header"
+            } else {
+                "the request is not signed (no Authorization header); sign it with the expected key"
+            }
+            .to_string(),
+        )
+        })?;
     let client = ClientSignature::parse(authorization)?;
     if client.access_key_id != access_key_id {
-        return Err(
-            "the request is signed with another access key id than the proxy's client key".into(),
-        );
+        return Err(SignatureError::UnknownKey(
+            "the request is signed with another access key id than the expected one".into(),
+        ));
     }
     let amz_date = request
         .header("x-amz-date")
@@ -92,17 +136,18 @@ fn verify_at(
         return Err(format!(
             "the credential scope date {} is not the date of X-Amz-Date {amz_date}",
             client.date
-        ));
+        )
+        .into());
     }
     let skew = now.duration_since(time).unwrap_or_else(|e| e.duration());
     if skew > MAX_SKEW {
         return Err(format!(
             "the signature date {amz_date} is more than 15 minutes from the proxy's clock (a stale or replayed request)"
-        ));
+        ).into());
     }
     for required in ["host", "x-amz-date"] {
         if !client.signed_headers.iter().any(|h| h == required) {
-            return Err(format!("SignedHeaders must include `{required}`"));
+            return Err(format!("SignedHeaders must include `{required}`").into());
         }
     }
 
@@ -160,7 +205,7 @@ fn verify_at(
                     continue;
                 }
             }
-            return Err(format!("the signed header `{name}` is not in the request"));
+            return Err(format!("the signed header `{name}` is not in the request").into());
         }
         headers.extend(values.into_iter().map(|v| (name.as_str(), v)));
     }
@@ -218,10 +263,11 @@ fn verify_at(
         return Err(format!(
             "SignedHeaders `{}` cannot be reproduced from the request",
             client.signed_headers.join(";")
-        ));
+        )
+        .into());
     }
     if !constant_time_eq(expected.as_bytes(), client.signature.as_bytes()) {
-        return Err("the signature does not match: check the client's secret key and that nothing rewrites the request on the way".into());
+        return Err(SignatureError::Mismatch("the signature does not match: check the client's secret key and that nothing rewrites the request on the way".into()));
     }
     Ok(())
 }
@@ -342,10 +388,13 @@ mod tests {
     fn rejects_a_wrong_secret_a_tampered_body_and_a_stale_date() {
         let now = at(1_777_636_800);
         let wrong = verify_at(&signed("other-secret", None, now), AKID, SECRET, now).unwrap_err();
-        assert!(wrong.contains("does not match"), "{wrong}");
+        assert!(matches!(wrong, SignatureError::Mismatch(_)), "{wrong}");
         let mut tampered = signed(SECRET, None, now);
         tampered.body = bytes::Bytes::from_static(b"{\"a\":1}");
-        assert!(verify_at(&tampered, AKID, SECRET, now).is_err());
+        assert!(matches!(
+            verify_at(&tampered, AKID, SECRET, now),
+            Err(SignatureError::Mismatch(_))
+        ));
         let stale = verify_at(
             &signed(SECRET, None, now),
             AKID,
@@ -353,20 +402,22 @@ mod tests {
             now + Duration::from_secs(3600),
         )
         .unwrap_err();
-        assert!(stale.contains("15 minutes"), "{stale}");
+        assert!(
+            matches!(&stale, SignatureError::Invalid(m) if m.contains("15 minutes")),
+            "{stale}"
+        );
         let other =
             verify_at(&signed(SECRET, None, now), "AKIDSOMEONEELSE", SECRET, now).unwrap_err();
-        assert!(other.contains("another access key id"), "{other}");
+        assert!(matches!(other, SignatureError::UnknownKey(_)), "{other}");
     }
 
     #[test]
     fn rejects_unsigned_requests() {
         let request = Request::new(Method::GET, "/").unwrap();
-        assert!(
-            verify_request(&request, AKID, SECRET)
-                .unwrap_err()
-                .contains("not signed")
-        );
+        assert!(matches!(
+            verify_request(&request, AKID, SECRET),
+            Err(SignatureError::Missing(m)) if m.contains("not signed")
+        ));
     }
 
     #[test]

@@ -25,3 +25,8 @@ fn cassette_parse_regressions_stay_fixed() {
 fn matcher_answer_regressions_stay_fixed() {
     assert!(replay_inputs("matcher_answer", proton_vcr::fuzz_entry::matcher_answer) > 0);
 }
+
+#[test]
+fn mock_request_regressions_stay_fixed() {
+    assert!(replay_inputs("mock_request", proton_vcr::fuzz_entry::mock_request) > 0);
+}

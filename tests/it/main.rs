@@ -7,6 +7,8 @@ mod conform;
 mod conform_builtin;
 mod fuzz_regressions;
 mod hardening;
+mod hardening_mock;
+mod hardening_record;
 mod mock;
 mod record;
 mod replay;
