@@ -147,32 +147,11 @@ async fn a_broken_client_token_rule_fails_at_the_retry_step_and_path() {
     );
 }
 
-/// Starts `proton-vcr mock` and returns it with its URL.
-fn spawn_mock() -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(binary())
-        .args(["mock", "--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("announces its address")
-        .to_string();
-    (child, url)
-}
-
 #[test]
 fn scenario_record_writes_one_clean_cassette_per_scenario_that_then_conforms() {
     const CANARY_KEY: &str = "AKIACANARYSCENARIO01";
     const CANARY_SECRET: &str = "canary/Secret+Scenario0123456789abcdefghij";
-    let (mut mock, url) = spawn_mock();
+    let (mut mock, url) = crate::support::spawn_server(&["mock", "--listen", "127.0.0.1:0"]);
     let out = tempfile::tempdir().unwrap();
     let scenario =
         "conformance/scenarios/idempotent-create/create-environment-template--same-parameters.json";

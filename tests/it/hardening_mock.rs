@@ -489,22 +489,13 @@ fn cassettes_with_missing_fields_or_wrong_types_are_named_with_line_column_and_e
 
 #[tokio::test]
 async fn the_mock_command_applies_its_body_limit() {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(crate::support::binary())
-        .args(["mock", "--listen", "127.0.0.1:0", "--max-body-bytes", "100"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let (mut child, url) = crate::support::spawn_server(&[
+        "mock",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-body-bytes",
+        "100",
+    ]);
     let headers = [
         ("content-type", "application/x-amz-json-1.0"),
         ("x-amz-target", "AwsProton20200720.ListEnvironments"),

@@ -1634,23 +1634,9 @@ async fn validation_rejects_targets_that_are_not_proton_operations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mock_command_announces_its_address_and_stops_on_sigterm() {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(support::binary())
-        .args(["mock", "--listen", "127.0.0.1:0", "--clock", "manual"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let (mut child, url) =
+        support::spawn_server(&["mock", "--listen", "127.0.0.1:0", "--clock", "manual"]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let created = cli_json(&aws_cli(
         &url,
         &["proton", "create-service-template", "--name", "svc"],

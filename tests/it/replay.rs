@@ -5,9 +5,8 @@
 use crate::support::{self, aws_cli, cli_json, proton_client};
 use proton_vcr::{Limits, MatchOptions, Repeats, ReplayServer, cassette};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const TARGET: &str = "AwsProton20200720.CreateEnvironmentTemplateVersion";
 
@@ -393,22 +392,9 @@ async fn rest_json_matches_method_path_query_and_body() {
 fn the_binary_prints_its_address_first_and_serves() {
     let dir = tempfile::tempdir().unwrap();
     let path = support::write_cassette(dir.path(), "retry.json", &client_token_retry_cassette());
-    let mut child = Command::new(support::binary())
-        .args(["replay", "--listen", "127.0.0.1:0", "--cassette"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line announces the address")
-        .to_string();
+    let path = path.to_string_lossy();
+    let (mut child, url) =
+        support::spawn_server(&["replay", "--listen", "127.0.0.1:0", "--cassette", &path]);
     let out = cli_json(&aws_cli(
         &url,
         &[

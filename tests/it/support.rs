@@ -124,3 +124,25 @@ pub async fn http(
         .to_vec();
     (status, body)
 }
+
+/// Starts `proton-vcr ARGS...` (a server command given `--listen 127.0.0.1:0`)
+/// and returns it with the URL from its first stdout line.
+pub fn spawn_server(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the proton-vcr binary starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .expect("the server prints its address");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("the first line announces the address: {line:?}"))
+        .to_string();
+    (child, url)
+}
