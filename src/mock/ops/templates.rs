@@ -108,6 +108,19 @@ fn not_found(kind: TemplateKind, ctx: &Ctx, name: &str) -> MockError {
     MockError::not_found(kind.noun(), template_arn(kind, ctx, name))
 }
 
+/// The template named `name`, or the ResourceNotFound AWS answers.
+fn find<'s>(
+    kind: TemplateKind,
+    state: &'s State,
+    ctx: &Ctx,
+    name: &str,
+) -> Result<&'s Template, MockError> {
+    state
+        .templates(kind)
+        .get(name)
+        .ok_or_else(|| not_found(kind, ctx, name))
+}
+
 pub fn create(
     kind: TemplateKind,
     state: &mut State,
@@ -150,10 +163,7 @@ pub fn get(
     input: &Value,
 ) -> Result<Value, MockError> {
     let name = req_str(input, "name")?;
-    let template = state
-        .templates(kind)
-        .get(name)
-        .ok_or_else(|| not_found(kind, ctx, name))?;
+    let template = find(kind, state, ctx, name)?;
     Ok(wrap(member(kind), render(kind, template, false)))
 }
 
@@ -361,10 +371,7 @@ pub fn list_versions(
     input: &Value,
 ) -> Result<Value, MockError> {
     let name = req_str(input, "templateName")?;
-    let template = state
-        .templates(kind)
-        .get(name)
-        .ok_or_else(|| not_found(kind, ctx, name))?;
+    let template = find(kind, state, ctx, name)?;
     let major = match opt_str(input, "majorVersion") {
         Some(text) => match version_number(text) {
             Some(major) => Some(major),
@@ -507,10 +514,7 @@ pub fn resolve_version(
     major: &str,
     minor: Option<&str>,
 ) -> Result<(u64, u64), MockError> {
-    let template = state
-        .templates(kind)
-        .get(name)
-        .ok_or_else(|| not_found(kind, ctx, name))?;
+    let template = find(kind, state, ctx, name)?;
     let arn = |version: String| format!("{}:{version}", template.arn);
     let missing = |version: String| MockError::not_found(kind.version_noun(), arn(version));
     let major_number = version_number(major).ok_or_else(|| missing(major.to_string()))?;
