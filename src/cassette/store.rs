@@ -3,7 +3,7 @@
 //! two-space indent, trailing newline) so that saving an unchanged cassette
 //! gives the same bytes and a re-recording makes a small diff.
 
-use super::format::{CassetteV1, FORMAT_V1, FormatOnly};
+use super::format::{BodyIn, CassetteFile, FORMAT_V1, FORMAT_V2, FormatOnly, Version};
 use super::model::{Cassette, LoadedCassette};
 use std::fmt;
 use std::io::Write;
@@ -44,9 +44,14 @@ impl CassetteError {
     }
 }
 
-/// Parses cassette bytes; `path` is only used in errors.
+/// Parses cassette bytes (format 1 or 2); `path` is only used in errors.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
-    let file: CassetteV1<'static> = match serde_json::from_slice(bytes) {
+    parse_versioned(path, bytes).map(|(cassette, _)| cassette)
+}
+
+/// [`parse`], also saying which format the bytes were in.
+pub fn parse_versioned(path: &Path, bytes: &[u8]) -> Result<(Cassette, Version), CassetteError> {
+    let file: CassetteFile<'_, BodyIn<'_>> = match serde_json::from_slice(bytes) {
         Ok(file) => file,
         Err(error) => {
             // An unknown format explains any other error better.
@@ -59,19 +64,21 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
             return Err(json_error(path, &error));
         }
     };
-    check_format(path, &serde_json::Value::String(file.format.to_string()))?;
-    file.into_model()
-        .map_err(|message| CassetteError::at(path, message))
+    let version = check_format(path, &serde_json::Value::String(file.format.to_string()))?;
+    let cassette = file
+        .into_model(version)
+        .map_err(|message| CassetteError::at(path, message))?;
+    Ok((cassette, version))
 }
 
-fn check_format(path: &Path, format: &serde_json::Value) -> Result<(), CassetteError> {
-    if format.as_str() == Some(FORMAT_V1) {
-        return Ok(());
+fn check_format(path: &Path, format: &serde_json::Value) -> Result<Version, CassetteError> {
+    if let Some(version) = format.as_str().and_then(Version::of) {
+        return Ok(version);
     }
     Err(CassetteError::at(
         path,
         format!(
-            "unknown cassette format {format}; this proton-vcr reads \"{FORMAT_V1}\" (a newer tool may have written the file: upgrade proton-vcr)"
+            "unknown cassette format {format}; this proton-vcr reads \"{FORMAT_V2}\" and \"{FORMAT_V1}\" (a newer tool may have written the file: upgrade proton-vcr)"
         ),
     ))
 }
@@ -153,9 +160,9 @@ fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Cassette
 
 /// The canonical bytes of a cassette.
 pub fn to_bytes(cassette: &Cassette) -> Vec<u8> {
-    // The format types declare their fields sorted, and JSON bodies are
-    // `Value`s whose maps are sorted: every object comes out sorted.
-    let mut bytes = serde_json::to_vec_pretty(&CassetteV1::from_model(cassette))
+    // The format types declare their fields sorted, and header maps are
+    // sorted; bodies are written as recorded.
+    let mut bytes = serde_json::to_vec_pretty(&CassetteFile::from_model(cassette))
         .expect("cassette types always serialise");
     bytes.push(b'\n');
     bytes

@@ -147,7 +147,7 @@ pub struct KeyedRequest<'a> {
 
 impl Keyer {
     pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
-        let body = Body::from_bytes(&request.body);
+        let body = Body::new(request.body.clone());
         let view = view_of(&Parts::of_live(request, &body), &self.tokens, &self.hasher);
         KeyedRequest {
             request,
@@ -387,10 +387,9 @@ impl Matcher {
         };
         // Closest: fewest differing paths; among equals, a used call this
         // request is a retry of, then unused ones, then the earliest.
-        let live_body = match &live.body {
-            Body::Json(value) => without_tokens(value, &view.operation, &self.options.tokens),
-            _ => Value::Null,
-        };
+        let live_body = live.body.json().map_or(Value::Null, |value| {
+            without_tokens(&value, &view.operation, &self.options.tokens)
+        });
         let mut best: Option<(usize, Vec<String>, Value)> = None;
         let mut used_retry = None;
         for &id in candidates {
@@ -398,10 +397,9 @@ impl Matcher {
                 continue;
             };
             let recorded = self.view(&Parts::of_recorded(request));
-            let recorded_body = match &request.body {
-                Body::Json(value) => without_tokens(value, &view.operation, &self.options.tokens),
-                _ => Value::Null,
-            };
+            let recorded_body = request.body.json().map_or(Value::Null, |value| {
+                without_tokens(&value, &view.operation, &self.options.tokens)
+            });
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
                 paths.push("(query or non-JSON body)".to_string());
@@ -506,9 +504,7 @@ fn is_form(request: &Parts<'_>) -> bool {
 }
 
 fn form_action(request: &Parts<'_>) -> Option<String> {
-    let Body::Text(text) = request.body else {
-        return None;
-    };
+    let text = request.body.text()?;
     if !is_form(request) {
         return None;
     }
@@ -539,24 +535,22 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     query_pairs.sort();
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
-    match request.body {
-        Body::Json(value) if applicable().next().is_none() => write_json(&mut canonical, value),
-        Body::Json(value) => {
-            let mut value = value.clone();
+    match (request.body.json(), request.body.text()) {
+        (Some(mut value), _) => {
             for path in applicable() {
                 tokens.push(take_member(&mut value, &path.members));
             }
             write_json(&mut canonical, &value);
         }
-        Body::Text(text) if is_form(request) => {
+        (None, Some(text)) if is_form(request) => {
             tokens.extend(applicable().map(|_| None));
             let mut pairs = form_pairs(text);
             pairs.sort();
             push_pairs(&mut canonical, &pairs);
         }
-        other => {
+        (None, _) => {
             tokens.extend(applicable().map(|_| None));
-            canonical.extend_from_slice(other.describe().as_bytes());
+            canonical.extend_from_slice(request.body.bytes());
         }
     }
     View {
@@ -667,7 +661,7 @@ mod binding_tests {
             method: "POST".into(),
             uri: "/".into(),
             headers,
-            body: Body::Json(json!({"clientToken": token, "name": "a"})),
+            body: Body::from_json(&json!({"clientToken": token, "name": "a"})),
         }
     }
 
@@ -682,7 +676,7 @@ mod binding_tests {
                 response: RecordedResponse {
                     status: 200,
                     headers: Headers::default(),
-                    body: Body::Json(json!({"n": i})),
+                    body: Body::from_json(&json!({"n": i})),
                 },
             })
             .collect();

@@ -215,10 +215,9 @@ fn recorded_names(cassette: &Cassette) -> Vec<String> {
         .map(|i| {
             i.request
                 .body
-                .as_json()
-                .and_then(|b| b["name"].as_str())
+                .json()
+                .and_then(|b| b["name"].as_str().map(str::to_string))
                 .unwrap_or_default()
-                .to_string()
         })
         .collect()
 }
