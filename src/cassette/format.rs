@@ -208,6 +208,8 @@ pub(super) struct FormatOnly {
 pub(super) enum Layout {
     /// Indented JSON bodies, for the pretty-printed canonical file.
     Pretty,
+    /// Compact JSON bodies, for one-line journal records.
+    Compact,
 }
 
 /// The formats this build reads.
@@ -353,6 +355,7 @@ fn body_from_model(body: &Body, layout: Layout) -> Option<BodyOut<'_>> {
         let compact = std::str::from_utf8(bytes).unwrap_or_default();
         let text = match layout {
             Layout::Pretty => raw_json::indent(compact, BODY_LEVEL),
+            Layout::Compact => compact.to_string(),
         };
         if let Ok(raw) = RawValue::from_string(text) {
             return Some(BodyOut::Json(raw));

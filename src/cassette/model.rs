@@ -269,9 +269,17 @@ impl RecordedRequest {
 
 impl RecordedResponse {
     pub fn from_exchange(response: &Response) -> Self {
+        let mut headers = Headers::from_http(&response.headers, RESPONSE_TRANSPORT_HEADERS);
+        // With no body (a HEAD answer), Content-Length describes the
+        // resource, not this message: it is part of the answer.
+        if response.body.is_empty() {
+            if let Some(length) = response.header("content-length") {
+                headers.append("content-length", length.to_string());
+            }
+        }
         Self {
             status: response.status.as_u16(),
-            headers: Headers::from_http(&response.headers, RESPONSE_TRANSPORT_HEADERS),
+            headers,
             body: Body::new(response.body.clone()),
         }
     }
