@@ -8,6 +8,7 @@
 
 use super::Proxy;
 use super::forward::{Forward, Forwarded};
+use super::gate::{Access, Gate};
 use super::replay::Replay;
 use crate::cassette::{
     self, AccountRedaction, Cassette, CassetteError, CassetteWriter, Entry, Interaction,
@@ -114,8 +115,8 @@ pub struct RecordConfig {
     /// Only let through clients that sign with this key.
     pub client_key: Option<ClientKey>,
     pub listen: SocketAddr,
-    /// Listening on anything but loopback needs this.
-    pub allow_remote: bool,
+    /// Who may reach the proxy: beyond loopback (`allow_remote`), browsers.
+    pub access: Access,
     pub limits: Limits,
     /// Answer from the cassette first and record only what it does not
     /// answer (`replay --on-miss record`); the cassette is then appended to.
@@ -136,7 +137,7 @@ impl RecordConfig {
             redact_account_id: None,
             client_key: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 4751)),
-            allow_remote: false,
+            access: Access::default(),
             limits: Limits::default(),
             replay: None,
         }
@@ -185,13 +186,14 @@ pub struct RecordServer {
 
 impl RecordServer {
     pub async fn start(config: RecordConfig) -> Result<Self, RecordError> {
-        if !config.listen.ip().is_loopback() && !config.allow_remote {
-            return Err(RecordError::Config(format!(
-                "refusing to listen on {}: the recording proxy signs with your real AWS credentials, so it binds loopback (127.0.0.1) unless --allow-remote is given (then also pass --client-key)",
-                config.listen
-            )));
-        }
-        if config.allow_remote && config.client_key.is_none() {
+        config
+            .access
+            .check_listen(
+                config.listen,
+                "the recording proxy signs with your real AWS credentials (with --allow-remote, also pass --client-key)",
+            )
+            .map_err(RecordError::Config)?;
+        if config.access.allow_remote && config.client_key.is_none() {
             tracing::warn!(
                 "--allow-remote without --client-key: anyone who can reach {} spends your AWS credentials",
                 config.listen
@@ -275,6 +277,7 @@ impl RecordServer {
         .map_err(RecordError::Cassette)?;
         let upstream = forward.base().to_string();
         let proxy = Arc::new(Proxy {
+            gate: Gate::new(config.access.clone(), config.listen.ip()),
             replay,
             forward: Some(forward),
             record: Some(Record::new(writer)),

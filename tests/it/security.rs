@@ -373,3 +373,175 @@ async fn an_http2_authority_never_chooses_the_destination() {
     assert_eq!(upstream.connections(), 1);
     server.shutdown().await;
 }
+
+/// One awsJson HTTP/1.1 request with extra headers (Host included).
+fn aws_json(headers: &[(&str, &str)]) -> Vec<u8> {
+    let lines: String = headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\r\n"))
+        .collect();
+    format!(
+        "POST / HTTP/1.1\r\n{lines}x-amz-target: AwsProton20200720.ListEnvironments\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+    )
+    .into_bytes()
+}
+
+fn assert_browser_refused(answer: &(u16, Value), what: &str, flag: &str) {
+    assert_eq!(answer.0, 403, "{what}: {}", answer.1);
+    assert_eq!(answer.1["__type"], "RequestRefusedException", "{what}");
+    let message = answer.1["message"].as_str().unwrap_or_default();
+    assert!(message.contains(flag), "{what}: {message}");
+}
+
+/// What a page open in a browser can send to a loopback port: a cross-site
+/// fetch (Origin), a form post or navigation (Sec-Fetch-*), and a request
+/// after DNS rebinding (its own name in Host).
+fn browser_requests(proxy: SocketAddr) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let host = proxy.to_string();
+    let rebound = format!("attacker.example:{}", proxy.port());
+    vec![
+        (
+            "cross-site fetch",
+            aws_json(&[
+                ("host", &host),
+                ("origin", "https://attacker.example"),
+                ("sec-fetch-site", "cross-site"),
+                ("sec-fetch-mode", "cors"),
+            ]),
+            "--allow-origin",
+        ),
+        (
+            "form post with an opaque origin",
+            aws_json(&[("host", &host), ("origin", "null")]),
+            "--allow-origin",
+        ),
+        (
+            "fetch metadata without Origin",
+            aws_json(&[("host", &host), ("sec-fetch-site", "cross-site")]),
+            "--allow-origin",
+        ),
+        (
+            "DNS rebinding",
+            aws_json(&[("host", &rebound)]),
+            "--allow-host",
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_in_a_browser_cannot_make_the_recorder_spend_the_credentials() {
+    let upstream = Listener::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("c.json");
+    for setup in [Setup::Record, Setup::ReplayOnMissRecord] {
+        let server = recorder(setup, &upstream, &cassette).await;
+        for (what, request, flag) in browser_requests(server.local_addr()) {
+            let answer = raw(server.local_addr(), &request).await;
+            assert_browser_refused(&answer, &format!("{setup:?}: {what}"), flag);
+        }
+        assert_eq!(
+            upstream.connections(),
+            0,
+            "{setup:?}: the upstream was called"
+        );
+        server.shutdown().await;
+        let recorded = proton_vcr::cassette::load_file(&cassette).unwrap().cassette;
+        assert!(
+            recorded.interactions.is_empty(),
+            "{setup:?}: something was recorded"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowed_origin_is_served_and_others_are_not() {
+    let upstream = Listener::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RecordConfig::new(dir.path().join("c.json"), canary());
+    config.upstream = Some(upstream.url());
+    config.region = Some("us-east-1".into());
+    config.service = Some("proton".into());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.access.allowed_origins = vec!["http://localhost:3000".into()];
+    let server = RecordServer::start(config).await.unwrap();
+    let host = server.local_addr().to_string();
+    let answer = raw(
+        server.local_addr(),
+        &aws_json(&[
+            ("host", &host),
+            ("origin", "http://localhost:3000"),
+            ("sec-fetch-site", "same-site"),
+        ]),
+    )
+    .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert_eq!(upstream.connections(), 1);
+    let answer = raw(
+        server.local_addr(),
+        &aws_json(&[("host", &host), ("origin", "http://localhost:3001")]),
+    )
+    .await;
+    assert_browser_refused(&answer, "another origin", "--allow-origin");
+    assert_eq!(upstream.connections(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_in_a_browser_cannot_read_the_replayed_cassettes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = serde_json::json!({
+        "format": "proton-vcr.cassette/1",
+        "name": "browser",
+        "provenance": {"kind": "documented", "sources": []},
+        "interactions": [{
+            "elapsed_ms": 0,
+            "request": {"method": "POST", "uri": "/",
+                "headers": {"x-amz-target": "AwsProton20200720.ListEnvironments", "content-type": "application/x-amz-json-1.0"},
+                "body": {"json": {}}},
+            "response": {"status": 200, "headers": {"content-type": "application/x-amz-json-1.0"}, "body": {"json": {"environments": []}}}
+        }]
+    });
+    let path = crate::support::write_cassette(dir.path(), "browser.json", &cassette);
+    let server = proton_vcr::ReplayServer::start(
+        proton_vcr::cassette::load(&path).unwrap(),
+        MatchOptions::default(),
+        "127.0.0.1:0".parse().unwrap(),
+        proton_vcr::Limits::default(),
+    )
+    .await
+    .unwrap();
+    for (what, request, flag) in browser_requests(server.local_addr()) {
+        let answer = raw(server.local_addr(), &request).await;
+        assert_browser_refused(&answer, what, flag);
+    }
+    let host = server.local_addr().to_string();
+    let answer = raw(server.local_addr(), &aws_json(&[("host", &host)])).await;
+    assert_eq!(answer.0, 200, "an AWS client is served: {}", answer.1);
+    server.shutdown().await;
+}
+
+#[test]
+fn replay_and_mock_listen_beyond_loopback_only_with_allow_remote() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "replay",
+            "--cassette",
+            "cassettes/proton",
+            "--listen",
+            "0.0.0.0:0",
+        ][..],
+        &["mock", "--listen", "0.0.0.0:0"][..],
+    ] {
+        let output = std::process::Command::new(crate::support::binary())
+            .args(args)
+            .current_dir(crate::support::repo_root())
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--allow-remote"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: never announced");
+    }
+}
