@@ -111,6 +111,11 @@ pub struct ForwardArgs {
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
 
+    /// Allow a plain http:// upstream on another machine (signed requests and
+    /// the session token then cross the network in clear text).
+    #[arg(long)]
+    pub allow_plaintext_upstream: bool,
+
     /// PEM file of extra CA certificates to trust for the upstream (private or test endpoints).
     #[arg(long, value_name = "PEM")]
     pub upstream_ca: Option<PathBuf>,
@@ -129,7 +134,8 @@ pub struct ForwardArgs {
     pub redact_account_id: Option<String>,
 
     /// Only forward requests signed with this local key (ACCESS_KEY_ID:SECRET);
-    /// give the same key to your clients. Others get a 403.
+    /// give the same key to your clients. Others get a 403, and so do an
+    /// unsigned payload and a signature used before.
     #[arg(long, value_name = "AKID:SECRET", env = "PROTON_VCR_CLIENT_KEY", hide_env_values = true, value_parser = ClientKey::parse)]
     pub client_key: Option<ClientKey>,
 }
@@ -161,6 +167,7 @@ impl ForwardArgs {
         config.redact_account_id = self.redact_account_id;
         config.access = access;
         config.client_key = self.client_key;
+        config.allow_plaintext_upstream = self.allow_plaintext_upstream;
         config.listen = listen;
         config.limits = Limits {
             max_body_bytes,

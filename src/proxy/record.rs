@@ -17,7 +17,9 @@ use crate::cassette::{
 };
 use crate::http::{AwsError, Limits, Origin, Server, Upstream, UpstreamError, UpstreamOptions};
 use crate::matcher::{MatchOptions, Matcher};
-use crate::sigv4::{ClientKey, CredentialSource, CredentialsError, Keyring, Signer};
+use crate::sigv4::{
+    ClientKey, ClientKeyVerifier, CredentialSource, CredentialsError, Keyring, Signer,
+};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -114,6 +116,9 @@ pub struct RecordConfig {
     pub redact_account_id: Option<String>,
     /// Only let through clients that sign with this key.
     pub client_key: Option<ClientKey>,
+    /// Allow an `http://` upstream beyond loopback: signed requests, session
+    /// token included, then cross the network in clear text.
+    pub allow_plaintext_upstream: bool,
     pub listen: SocketAddr,
     /// Who may reach the proxy: beyond loopback (`allow_remote`), browsers.
     pub access: Access,
@@ -136,6 +141,7 @@ impl RecordConfig {
             service: None,
             redact_account_id: None,
             client_key: None,
+            allow_plaintext_upstream: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 4751)),
             access: Access::default(),
             limits: Limits::default(),
@@ -229,9 +235,21 @@ impl RecordServer {
             signer.clone(),
             config.region.clone(),
             config.service.clone(),
-            config.client_key.clone(),
+            config.client_key.clone().map(ClientKeyVerifier::new),
         )
         .map_err(RecordError::Config)?;
+        if forward.plaintext_beyond_loopback() {
+            if !config.allow_plaintext_upstream {
+                return Err(RecordError::Config(format!(
+                    "refusing the upstream {}: it is plain http:// on another machine, so your signed requests and session token would cross the network in clear text, readable by anyone on the way; use https://, or pass --allow-plaintext-upstream if that network is yours",
+                    forward.base()
+                )));
+            }
+            tracing::warn!(
+                upstream = forward.base(),
+                "signed requests go to the upstream in clear text (--allow-plaintext-upstream)"
+            );
+        }
 
         let replay = match &config.replay {
             Some(options) => Some(Replay::new(Matcher::new(
