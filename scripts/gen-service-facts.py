@@ -20,8 +20,8 @@ Line kinds (the Rust parser in src/services/table.rs documents the same):
   T  tokenLocation                              ($.Member | header:Name | query:name)
   H  member  headerName  required|-              (headerName* = prefix map)
   Q  member  queryName  required|-
-  I  sensitiveInputPath
-  R  sensitiveOutputPath
+  I  sensitiveInputPath   shapeType              (string, blob, structure...)
+  R  sensitiveOutputPath  shapeType
 
 Paths start at the input or output body: `$.Credentials.SecretAccessKey`,
 lists as `[*]`, map values as `.*`, using wire names (locationName).
@@ -91,21 +91,21 @@ def sensitive_paths(shapes, shape_name, path, stack, out, depth=0):
                 target = f"{path}.{wire_name(name, ref)}"
             member_shape = shapes.get(ref["shape"], {})
             if ref.get("sensitive") or member_shape.get("sensitive"):
-                out.append(target)
+                out.append((target, member_shape.get("type", "-")))
             else:
                 sensitive_paths(shapes, ref["shape"], target, stack, out, depth + 1)
     elif kind == "list":
         ref = shape["member"]
         target = f"{path}[*]"
         if ref.get("sensitive") or shapes.get(ref["shape"], {}).get("sensitive"):
-            out.append(target)
+            out.append((target, shapes.get(ref["shape"], {}).get("type", "-")))
         else:
             sensitive_paths(shapes, ref["shape"], target, stack, out, depth + 1)
     elif kind == "map":
         ref = shape["value"]
         target = f"{path}.*"
         if ref.get("sensitive") or shapes.get(ref["shape"], {}).get("sensitive"):
-            out.append(target)
+            out.append((target, shapes.get(ref["shape"], {}).get("type", "-")))
         else:
             sensitive_paths(shapes, ref["shape"], target, stack, out, depth + 1)
 
@@ -115,7 +115,7 @@ def top_sensitive(shapes, shape_name):
     if shape_name is None:
         return []
     if shapes.get(shape_name, {}).get("sensitive"):
-        return ["$"]
+        return [("$", shapes[shape_name].get("type", "-"))]
     out = []
     sensitive_paths(shapes, shape_name, "$", frozenset(), out)
     return sorted(set(out))
@@ -150,10 +150,10 @@ def operation_lines(model, rest):
             elif location == "querystring":
                 required = "required" if name in input_shape.get("required", []) else "-"
                 lines.append(f"Q\t{name}\t{clean(ref.get('locationName', name))}\t{required}")
-        for path in top_sensitive(shapes, input_name):
-            lines.append(f"I\t{path}")
-        for path in top_sensitive(shapes, output_name):
-            lines.append(f"R\t{path}")
+        for path, kind in top_sensitive(shapes, input_name):
+            lines.append(f"I\t{path}\t{kind}")
+        for path, kind in top_sensitive(shapes, output_name):
+            lines.append(f"R\t{path}\t{kind}")
     return lines
 
 

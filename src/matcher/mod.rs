@@ -835,6 +835,7 @@ mod binding_tests {
             .enumerate()
             .map(|(i, request)| Interaction {
                 elapsed_ms: i as u64,
+                expect: None,
                 note: None,
                 request,
                 response: RecordedResponse {

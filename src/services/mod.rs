@@ -183,6 +183,31 @@ pub struct Operation {
     query: Vec<QueryMember>,
     sensitive_input: Vec<String>,
     sensitive_output: Vec<String>,
+    sensitive_input_shapes: Vec<ShapeType>,
+    sensitive_output_shapes: Vec<ShapeType>,
+}
+
+/// The kind of value a sensitive member holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShapeType {
+    String,
+    /// Bytes: base64 in JSON and XML.
+    Blob,
+    /// A structure, list or map: everything inside is sensitive.
+    Aggregate,
+    /// A number, boolean or timestamp.
+    Scalar,
+}
+
+impl ShapeType {
+    fn parse(text: &str) -> Self {
+        match text {
+            "blob" => Self::Blob,
+            "structure" | "list" | "map" => Self::Aggregate,
+            "string" => Self::String,
+            _ => Self::Scalar,
+        }
+    }
 }
 
 impl Operation {
@@ -218,6 +243,22 @@ impl Operation {
     /// Paths of sensitive output members.
     pub fn sensitive_output(&self) -> &[String] {
         &self.sensitive_output
+    }
+
+    /// Sensitive input members with the kind of value each holds.
+    pub fn sensitive_input_members(&self) -> impl Iterator<Item = (&str, ShapeType)> {
+        self.sensitive_input
+            .iter()
+            .map(String::as_str)
+            .zip(self.sensitive_input_shapes.iter().copied())
+    }
+
+    /// Sensitive output members with the kind of value each holds.
+    pub fn sensitive_output_members(&self) -> impl Iterator<Item = (&str, ShapeType)> {
+        self.sensitive_output
+            .iter()
+            .map(String::as_str)
+            .zip(self.sensitive_output_shapes.iter().copied())
     }
 
     /// Header names (lower case) whose value is a sensitive input member.

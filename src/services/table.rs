@@ -10,8 +10,8 @@
 //! T $.Member | header:Name | query:name     an idempotency token
 //! H member headerName required|-           headerName* = prefix map
 //! Q member queryName required|-
-//! I sensitive input path
-//! R sensitive output path
+//! I path shapeType                         a sensitive input member
+//! R path shapeType                         a sensitive output member
 //! ```
 //!
 //! G/D/X lines follow their S line; T/H/Q/I/R lines follow their O line.
@@ -20,7 +20,7 @@
 
 use super::{
     Facts, HeaderMember, Operation, Partition, PartitionEndpoints, Protocol, QueryMember, Service,
-    TokenLocation, UriTemplate,
+    ShapeType, TokenLocation, UriTemplate,
 };
 
 pub(super) fn parse(text: &str) -> Facts {
@@ -133,6 +133,8 @@ fn take(facts: &mut Facts, fields: &[&str]) -> bool {
                 query: Vec::new(),
                 sensitive_input: Vec::new(),
                 sensitive_output: Vec::new(),
+                sensitive_input_shapes: Vec::new(),
+                sensitive_output_shapes: Vec::new(),
             });
         }
         [kind, ..] => {
@@ -177,8 +179,14 @@ fn take_member(op: &mut Operation, kind: &str, fields: &[&str]) -> bool {
             name: name.to_string(),
             required: *required == "required",
         }),
-        ("I", [path]) => op.sensitive_input.push(path.to_string()),
-        ("R", [path]) => op.sensitive_output.push(path.to_string()),
+        ("I", [path, shape]) => {
+            op.sensitive_input.push(path.to_string());
+            op.sensitive_input_shapes.push(ShapeType::parse(shape));
+        }
+        ("R", [path, shape]) => {
+            op.sensitive_output.push(path.to_string());
+            op.sensitive_output_shapes.push(ShapeType::parse(shape));
+        }
         _ => return false,
     }
     true

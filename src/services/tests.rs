@@ -53,6 +53,15 @@ fn secrets_manager_create_secret_token_and_sensitive_members() {
     assert!(create.sensitive_input().contains(&"$.SecretBinary".into()));
     let get = sm.operation("GetSecretValue").unwrap();
     assert!(get.sensitive_output().contains(&"$.SecretString".into()));
+    let kinds: Vec<_> = get.sensitive_output_members().collect();
+    assert!(
+        kinds.contains(&("$.SecretBinary", ShapeType::Blob)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("$.SecretString", ShapeType::String)),
+        "{kinds:?}"
+    );
     let put = sm.operation("PutSecretValue").unwrap();
     assert_eq!(
         put.body_token_paths().collect::<Vec<_>>(),
