@@ -65,6 +65,8 @@ pub(super) struct ProvenanceFile<'a> {
 pub(super) struct InteractionFile<'a, B> {
     pub elapsed_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Cow<'a, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Cow<'a, str>>,
     pub request: RequestFile<'a, B>,
     pub response: ResponseFile<'a, B>,
@@ -286,6 +288,7 @@ impl<'a> InteractionFile<'a, BodyIn<'a>> {
     pub fn into_model(self, version: Version) -> Result<Interaction, String> {
         Ok(Interaction {
             elapsed_ms: self.elapsed_ms,
+            expect: self.expect.map(Cow::into_owned),
             note: self.note.map(Cow::into_owned),
             request: RecordedRequest {
                 method: self.request.method.into_owned(),
@@ -308,6 +311,7 @@ impl<'a> InteractionFile<'a, BodyOut<'a>> {
     pub fn from_model(interaction: &'a Interaction, layout: Layout) -> Self {
         Self {
             elapsed_ms: interaction.elapsed_ms,
+            expect: interaction.expect.as_ref().map(Cow::Borrowed),
             note: interaction.note.as_deref().map(Cow::Borrowed),
             request: RequestFile {
                 method: Cow::Borrowed(&interaction.request.method),
