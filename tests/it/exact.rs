@@ -267,11 +267,15 @@ impl Moto {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("moto_server must be installed: scripts/test installs moto[server]");
-        let url = format!("http://127.0.0.1:{port}");
+        // Dropped (killed and waited for) on every path.
+        let moto = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         // Ready when it accepts a connection.
         for _ in 0..300 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { child, url };
+                return moto;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
