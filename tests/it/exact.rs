@@ -314,3 +314,172 @@ async fn recorded_through_the_proxy_into_moto_replays_byte_exact_to_boto3() {
     assert_eq!(run_clients(&replay.url(), "moto").await, recorded);
     replay.shutdown().await;
 }
+
+/// A small seeded generator (xorshift64*): the same cases on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// White space, or none (compact spellings are stored as JSON, the rest
+/// as text: both must come back exactly).
+fn space(rng: &mut Rng, compact: bool) -> &'static str {
+    if compact {
+        ""
+    } else {
+        rng.pick(&["", " ", "\n  ", "\t", "\r\n"])
+    }
+}
+
+/// One JSON value, spelled in one of the many ways JSON allows.
+fn json_spelling(rng: &mut Rng, depth: u32, compact: bool, out: &mut String) {
+    let kind = if depth > 4 {
+        rng.below(4)
+    } else {
+        rng.below(6)
+    };
+    match kind {
+        0 => out.push_str(rng.pick(&["null", "true", "false"])),
+        1 => out.push_str(rng.pick(&[
+            "0",
+            "-0",
+            "-0.0",
+            "1e3",
+            "1E+3",
+            "1.50",
+            "0.5E0",
+            "1.712345678123E9",
+            "123456789012345678901234567890",
+            "-98765432109876543210.000001e-7",
+            "18446744073709551616",
+            "5e-324",
+            "1e400",
+        ])),
+        2 | 3 => {
+            out.push('"');
+            for _ in 0..rng.below(6) {
+                out.push_str(rng.pick(&[
+                    "a",
+                    "\\u00e9",
+                    "é",
+                    "\\/",
+                    "/",
+                    "\\\"",
+                    "\\\\",
+                    "\\n",
+                    "\\ud83d\\ude00",
+                    "😀",
+                    " ",
+                    "\\u0000",
+                    "{",
+                    ":",
+                    ",",
+                ]));
+            }
+            out.push('"');
+        }
+        4 => {
+            out.push('[');
+            let n = rng.below(4);
+            for i in 0..n {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(space(rng, compact));
+                json_spelling(rng, depth + 1, compact, out);
+                out.push_str(space(rng, compact));
+            }
+            out.push(']');
+        }
+        _ => {
+            out.push('{');
+            let n = rng.below(4);
+            for i in 0..n {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(space(rng, compact));
+                // Repeated names and any order: kept as written.
+                out.push_str(rng.pick(&["\"b\"", "\"a\"", "\"\\u0061\"", "\"z\"", "\"b\""]));
+                out.push_str(space(rng, compact));
+                out.push(':');
+                out.push_str(space(rng, compact));
+                json_spelling(rng, depth + 1, compact, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+#[test]
+fn arbitrary_bytes_and_json_spellings_round_trip_byte_exact() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut stored_as_json = 0;
+    for case in 0..3000 {
+        let data: Vec<u8> = match case % 3 {
+            0 => (0..rng.below(64)).map(|_| rng.next() as u8).collect(),
+            compact => {
+                let mut text = String::new();
+                json_spelling(&mut rng, 0, compact == 1, &mut text);
+                text.into_bytes()
+            }
+        };
+        let outcome = std::panic::catch_unwind(|| proton_vcr::fuzz_entry::body_round_trip(&data));
+        assert!(
+            outcome.is_ok(),
+            "case {case} does not round-trip: {:?}",
+            String::from_utf8_lossy(&data)
+        );
+        if case % 3 == 1 {
+            let body = cassette::Body::from_bytes(&data);
+            // Compact spellings are kept readable: as JSON, in the file.
+            let text = String::from_utf8(cassette::to_bytes(&cassette::Cassette {
+                name: "c".into(),
+                provenance: cassette::Provenance::recorded(
+                    "http://127.0.0.1:1",
+                    "s3",
+                    "us-east-1",
+                    "2026-05-01T12:00:00.000Z".into(),
+                ),
+                interactions: vec![cassette::Interaction {
+                    elapsed_ms: 0,
+                    expect: None,
+                    note: None,
+                    request: cassette::RecordedRequest {
+                        method: "GET".into(),
+                        uri: "/".into(),
+                        headers: cassette::Headers::default(),
+                        body: cassette::Body::default(),
+                    },
+                    response: cassette::RecordedResponse {
+                        status: 200,
+                        headers: cassette::Headers::default(),
+                        body,
+                    },
+                }],
+            }))
+            .unwrap();
+            if text.contains("\"json\":") {
+                stored_as_json += 1;
+            }
+        }
+    }
+    assert!(
+        stored_as_json > 900,
+        "{stored_as_json} of 1000 compact spellings stored as JSON"
+    );
+}
