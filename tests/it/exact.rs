@@ -483,3 +483,92 @@ fn arbitrary_bytes_and_json_spellings_round_trip_byte_exact() {
         "{stored_as_json} of 1000 compact spellings stored as JSON"
     );
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_shipped_cassette_upgrades_to_format_2_with_the_same_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("cassettes");
+    copy_tree(&support::repo_root().join("cassettes"), &copy);
+    let before = cassette::load(&copy).unwrap();
+    let v1 = before
+        .iter()
+        .filter(|c| {
+            let bytes = std::fs::read(&c.path).unwrap();
+            cassette::parse_versioned(&c.path, &bytes).unwrap().1 == cassette::Version::V1
+        })
+        .count();
+
+    let upgrade = || {
+        std::process::Command::new(support::binary())
+            .args(["cassette", "upgrade"])
+            .arg(&copy)
+            .output()
+            .unwrap()
+    };
+    let first = upgrade();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{} file(s): {v1} upgraded from format 1",
+            before.len()
+        )),
+        "{stdout}"
+    );
+
+    let after = cassette::load(&copy).unwrap();
+    assert_eq!(after.len(), before.len());
+    for (old, new) in before.iter().zip(&after) {
+        let bytes = std::fs::read(&new.path).unwrap();
+        let (_, version) = cassette::parse_versioned(&new.path, &bytes).unwrap();
+        assert_eq!(version, cassette::Version::V2, "{}", new.path.display());
+        // The same meaning: every field, and every body byte replay sends.
+        assert_eq!(old.cassette, new.cassette, "{}", new.path.display());
+        for (a, b) in old
+            .cassette
+            .interactions
+            .iter()
+            .zip(&new.cassette.interactions)
+        {
+            assert_eq!(a.response.to_exchange().body, b.response.to_exchange().body);
+            assert_eq!(a.request.body.json(), b.request.body.json());
+        }
+    }
+
+    // Idempotent: a second run changes nothing.
+    let snapshot: Vec<Vec<u8>> = after
+        .iter()
+        .map(|c| std::fs::read(&c.path).unwrap())
+        .collect();
+    let second = upgrade();
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "0 upgraded from format 1, 0 with a journal folded in, 0 rewritten in canonical form, {} already canonical format 2",
+            before.len()
+        )),
+        "{stdout}"
+    );
+    let again: Vec<Vec<u8>> = after
+        .iter()
+        .map(|c| std::fs::read(&c.path).unwrap())
+        .collect();
+    assert_eq!(snapshot, again);
+}
