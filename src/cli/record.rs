@@ -192,6 +192,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
 /// Starts a recording server, announces it, and runs until Ctrl-C or SIGTERM.
 pub(crate) async fn serve(config: RecordConfig) -> anyhow::Result<ExitCode> {
     let server = RecordServer::start(config).await?;
+    let stop = super::shutdown_signal();
     super::announce(&server.url());
     tracing::info!(
         "forwarding to {} and recording into {}; point clients at it with --endpoint-url {}",
@@ -199,7 +200,7 @@ pub(crate) async fn serve(config: RecordConfig) -> anyhow::Result<ExitCode> {
         server.cassette().display(),
         server.url()
     );
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -117,6 +117,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
+    let stop = super::shutdown_signal();
     super::announce(&server.url());
     tracing::info!(
         cassettes = count,
@@ -124,7 +125,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         "replaying {}",
         args.cassette.display()
     );
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod conform;
 mod conform_builtin;
+mod durability;
 mod exact;
 mod fuzz_regressions;
 mod hardening;
