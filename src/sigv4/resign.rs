@@ -7,6 +7,7 @@
 //! the request is signed in the headers over the exact bytes that will be
 //! sent.
 
+use super::chunked::{ChunkSigner, Streaming, StreamingKind};
 use super::credentials::{CredentialsError, Keyring};
 use super::scope::{ClientSignature, Scope, parse_credential};
 use crate::http::Request;
@@ -50,6 +51,9 @@ pub struct Unsigned {
     /// The client sent `X-Amz-Content-SHA256` (S3 and Glacier require it), so
     /// the re-signed request carries one too.
     pub payload_header: bool,
+    /// The client sent the body as aws-chunked; `request.body` is then the
+    /// decoded payload, framed (and chunk-signed) again when signing.
+    pub streaming: Option<Streaming>,
 }
 
 /// Removes every client signing header and presigned-URL parameter.
@@ -97,6 +101,7 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
         request: out,
         client_scope: header_scope.or(query_scope),
         payload_header,
+        streaming: None,
     }
 }
 
@@ -163,19 +168,32 @@ impl Signer {
             .map_err(|_| SignError::Request(format!("`{host}` is not a valid Host header")))?;
         request.headers.insert(HOST, host);
 
+        let streaming = unsigned.streaming;
+        let trailers = match &streaming {
+            Some(streaming) => streaming
+                .frame_headers(&mut request)
+                .map_err(SignError::Request)?,
+            None => Vec::new(),
+        };
         let mut settings = settings_for(&scope.service);
-        if unsigned.payload_header {
+        if unsigned.payload_header || streaming.is_some() {
             settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         }
+        let time = SystemTime::now();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&scope.region)
             .name(&scope.service)
-            .time(SystemTime::now())
+            .time(time)
             .settings(settings)
             .build()
             .map_err(|e| SignError::Request(e.to_string()))?
             .into();
+        let body = match streaming.as_ref().map(|s| s.kind) {
+            None => SignableBody::Bytes(&request.body),
+            Some(StreamingKind::UnsignedTrailer) => SignableBody::StreamingUnsignedPayloadTrailer,
+            Some(kind) => SignableBody::Precomputed(kind.content_sha256().to_string()),
+        };
         // Headers that are not text cannot be signed; they still travel.
         let headers: Vec<(&str, &str)> = request
             .headers
@@ -183,18 +201,18 @@ impl Signer {
             .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
             .collect();
         let uri = request.uri.to_string();
-        let signable = SignableRequest::new(
-            request.method.as_str(),
-            uri,
-            headers.into_iter(),
-            SignableBody::Bytes(&request.body),
-        )
-        .map_err(|e| SignError::Request(e.to_string()))?;
-        let (instructions, _signature) = sign(signable, &params)
+        let signable =
+            SignableRequest::new(request.method.as_str(), uri, headers.into_iter(), body)
+                .map_err(|e| SignError::Request(e.to_string()))?;
+        let (instructions, seed_signature) = sign(signable, &params)
             .map_err(|e| SignError::Request(e.to_string()))?
             .into_parts();
         let (headers, _params) = instructions.into_parts();
+        let mut amz_date = String::new();
         for header in headers {
+            if header.name() == "x-amz-date" {
+                amz_date = header.value().to_string();
+            }
             let name = HeaderName::from_static(header.name());
             let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
                 SignError::Request(format!(
@@ -205,6 +223,26 @@ impl Signer {
             // Sensitive values are shown as `Sensitive` by any HTTP-level debug log.
             value.set_sensitive(true);
             request.headers.insert(name, value);
+        }
+        if let Some(streaming) = &streaming {
+            let secret = identity
+                .data::<aws_credential_types::Credentials>()
+                .map(|c| c.secret_access_key())
+                .ok_or_else(|| SignError::Request("the credentials have no secret key".into()))?;
+            let signing_key = v4::generate_signing_key(secret, time, &scope.region, &scope.service);
+            let chain_scope = format!(
+                "{}/{}/{}/aws4_request",
+                amz_date.get(..8).unwrap_or_default(),
+                scope.region,
+                scope.service
+            );
+            let signer = (streaming.kind != StreamingKind::UnsignedTrailer).then(|| ChunkSigner {
+                signing_key: signing_key.as_ref(),
+                amz_date: &amz_date,
+                scope: &chain_scope,
+                previous: seed_signature.clone(),
+            });
+            request.body = streaming.encode(&request.body, &trailers, signer).into();
         }
         Ok(Signed {
             request,
