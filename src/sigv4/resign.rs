@@ -41,6 +41,34 @@ pub const PRESIGN_PARAMS: &[&str] = &[
     "x-amz-security-token",
 ];
 
+/// The query parameters of a SigV2 presigned URL (S3's `AWSAccessKeyId`,
+/// `Signature`, `Expires`): signing parameters only when the first two are
+/// both there, since `Expires` alone may mean something else.
+const SIGV2_PARAMS: &[&str] = &["AWSAccessKeyId", "Signature", "Expires"];
+
+/// Which query parameters of `query` sign the request (SigV4 or SigV2 query
+/// auth): they change on every presign and never reach the upstream or a
+/// cassette.
+pub struct QueryAuth {
+    sigv2: bool,
+}
+
+impl QueryAuth {
+    pub fn of(query: &str) -> Self {
+        let pairs = form_pairs(query);
+        let has = |name: &str| pairs.iter().any(|(k, _)| k == name);
+        Self {
+            sigv2: has("AWSAccessKeyId") && has("Signature"),
+        }
+    }
+
+    /// Whether the (decoded) query key `key` is a signing parameter.
+    pub fn is_signing_param(&self, key: &str) -> bool {
+        PRESIGN_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+            || (self.sigv2 && SIGV2_PARAMS.contains(&key))
+    }
+}
+
 /// A request with the client's signature removed.
 #[derive(Clone, Debug)]
 pub struct Unsigned {
@@ -74,6 +102,7 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
     for name in SIGNING_HEADERS {
         out.headers.remove(*name);
     }
+    let auth = QueryAuth::of(query);
     let kept: Vec<&str> = query
         .split('&')
         .filter(|segment| !segment.is_empty())
@@ -83,7 +112,7 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
                 .next()
                 .map(|(k, _)| k)
                 .unwrap_or_default();
-            !PRESIGN_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+            !auth.is_signing_param(&key)
         })
         .collect();
     let path = request.uri.path();
@@ -176,7 +205,9 @@ impl Signer {
             None => Vec::new(),
         };
         let mut settings = settings_for(&scope.service);
-        if unsigned.payload_header || streaming.is_some() {
+        // S3 wants the payload hash in a header with header auth, also for
+        // a request the client presigned (which carried none).
+        if unsigned.payload_header || streaming.is_some() || is_s3(&scope.service) {
             settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         }
         let time = SystemTime::now();
@@ -257,11 +288,15 @@ impl crate::cassette::SecretScan for Signer {
     }
 }
 
+fn is_s3(service: &str) -> bool {
+    matches!(service, "s3" | "s3-outposts" | "s3express")
+}
+
 /// S3 signs the path as sent; every other service normalises and
 /// double-encodes it.
 pub(super) fn settings_for(service: &str) -> SigningSettings {
     let mut settings = SigningSettings::default();
-    if matches!(service, "s3" | "s3-outposts" | "s3express") {
+    if is_s3(service) {
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     }
@@ -330,6 +365,23 @@ mod tests {
             "the Authorization scope wins over the query's"
         );
         assert!(unsigned.payload_header);
+    }
+
+    #[test]
+    fn sigv2_query_signatures_are_stripped_but_a_lone_expires_is_not() {
+        let request = Request::new(
+            Method::GET,
+            "/bucket/key?AWSAccessKeyId=AKIDDUMMY&Signature=abc%2B%3D&Expires=1700000000&versionId=3",
+        )
+        .unwrap();
+        let unsigned = strip_client_signature(&request);
+        assert_eq!(unsigned.request.uri.to_string(), "/bucket/key?versionId=3");
+        let request = Request::new(Method::GET, "/things?Expires=5&Signature=x").unwrap();
+        let unsigned = strip_client_signature(&request);
+        assert_eq!(
+            unsigned.request.uri.to_string(),
+            "/things?Expires=5&Signature=x"
+        );
     }
 
     #[test]

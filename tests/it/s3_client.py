@@ -10,6 +10,8 @@ Scenarios:
   hand (signed chunks, signed chunks with a signed CRC32 trailer, unsigned
   chunks with a trailer), each chunk signature made from botocore's seed
   signature, then reads every object back.
+- presign: presigned PUT and GET URLs from boto3, SigV4 (`s3v4`) and SigV2
+  (`s3`, boto3's default for presigning in us-east-1), sent with urllib.
 """
 
 import argparse
@@ -21,6 +23,7 @@ import json
 import os
 import random
 import sys
+import urllib.request
 import zlib
 from urllib.parse import urlsplit
 
@@ -35,12 +38,16 @@ BUCKET = "chunked"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-def client(endpoint):
+def client(endpoint, signature_version=None):
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name=REGION,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+            signature_version=signature_version,
+        ),
     )
 
 
@@ -125,6 +132,37 @@ def chunks(endpoint, chunk):
     return result
 
 
+def send(url, method, data=None):
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/octet-stream")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        sys.exit(f"{method} {url} answered {e.code}: {e.read()[:400]!r}")
+
+
+def presign(endpoint):
+    client(endpoint).create_bucket(Bucket="presigned")
+    data = payload()[:3000]
+    result = {}
+    for version in ("s3v4", "s3"):
+        s3 = client(endpoint, version)
+        params = {"Bucket": "presigned", "Key": version}
+        put_url = s3.generate_presigned_url("put_object", Params=params, ExpiresIn=900)
+        get_url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=900)
+        put_status, _ = send(put_url, "PUT", data)
+        get_status, body = send(get_url, "GET")
+        result[version] = {
+            "put": put_status,
+            "get": get_status,
+            "same_bytes": body == data,
+            "query": sorted(k.split("=")[0] for k in urlsplit(get_url).query.split("&")),
+        }
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("endpoint")
@@ -133,6 +171,8 @@ def main():
     args = parser.parse_args()
     if args.scenario == "chunks":
         result = chunks(args.endpoint, args.chunk)
+    elif args.scenario == "presign":
+        result = presign(args.endpoint)
     else:
         sys.exit(f"unknown scenario {args.scenario}")
     print(json.dumps(result, sort_keys=True))
