@@ -13,3 +13,4 @@ mod mock;
 mod record;
 mod replay;
 mod security;
+mod services;
