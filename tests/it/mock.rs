@@ -473,6 +473,7 @@ async fn idempotent_create_holds_for_environments_and_services() {
         .unwrap_err()
         .into_service_error();
     assert!(error.is_validation_exception(), "{error:?}");
+    server.mock().advance_clock_ms(2 * SECOND_MS);
     client
         .update_service()
         .name("web")
@@ -1458,6 +1459,79 @@ async fn every_emulated_operation_answers_in_the_shape_of_the_model() {
         ),
         ("ListServices", json!({}), None),
         (
+            "CreateServiceInstance",
+            json!({"serviceName": "web", "name": "web-two", "clientToken": "t4", "spec": "proton: ServiceSpec\ninstances:\n  - name: web-two\n    environment: dev\n"}),
+            None,
+        ),
+        (
+            "UpdateServiceInstance",
+            json!({"serviceName": "web", "name": "web-dev", "deploymentType": "CURRENT_VERSION"}),
+            None,
+        ),
+        (
+            "CancelServiceInstanceDeployment",
+            json!({"serviceName": "web", "serviceInstanceName": "web-dev"}),
+            Some(2_000),
+        ),
+        (
+            "ListServiceInstanceOutputs",
+            json!({"serviceName": "web", "serviceInstanceName": "web-two"}),
+            None,
+        ),
+        (
+            "ListServiceInstanceProvisionedResources",
+            json!({"serviceName": "web", "serviceInstanceName": "web-two"}),
+            None,
+        ),
+        (
+            "UpdateServicePipeline",
+            json!({"serviceName": "web", "spec": SERVICE_SPEC, "deploymentType": "CURRENT_VERSION"}),
+            None,
+        ),
+        (
+            "CancelServicePipelineDeployment",
+            json!({"serviceName": "web"}),
+            None,
+        ),
+        (
+            "ListServicePipelineOutputs",
+            json!({"serviceName": "web"}),
+            None,
+        ),
+        (
+            "ListServicePipelineProvisionedResources",
+            json!({"serviceName": "web"}),
+            None,
+        ),
+        (
+            "UpdateEnvironment",
+            json!({"name": "dev", "deploymentType": "CURRENT_VERSION"}),
+            None,
+        ),
+        (
+            "NotifyResourceDeploymentStatusChange",
+            json!({"resourceArn": env_arn, "outputs": [{"key": "vpc", "valueString": "vpc-1"}]}),
+            None,
+        ),
+        (
+            "CancelEnvironmentDeployment",
+            json!({"environmentName": "dev"}),
+            None,
+        ),
+        (
+            "ListEnvironmentOutputs",
+            json!({"environmentName": "dev"}),
+            None,
+        ),
+        (
+            "ListEnvironmentProvisionedResources",
+            json!({"environmentName": "dev"}),
+            None,
+        ),
+        ("ListDeployments", json!({"environmentName": "dev"}), None),
+        ("GetDeployment", json!({"id": "$oldest"}), None),
+        ("DeleteDeployment", json!({"id": "$oldest"}), None),
+        (
             "TagResource",
             json!({"resourceArn": env_arn, "tags": [{"key": "stage", "value": "dev"}]}),
             None,
@@ -1501,10 +1575,23 @@ async fn every_emulated_operation_answers_in_the_shape_of_the_model() {
             problems.push(format!("{operation}: {problem} in {output}"));
         }
     };
-    for (operation, input, then_advance) in steps {
+    let mut oldest = String::new();
+    for (operation, mut input, then_advance) in steps {
+        if input["id"] == "$oldest" {
+            input["id"] = json!(oldest);
+        }
         let (status, output) = call(&mock, operation, input).await;
         assert_eq!(status, 200, "{operation}: {output}");
         run(operation, &output);
+        if operation == "ListDeployments" {
+            // Newest first: the last is the environment's first deployment.
+            oldest = output["deployments"]
+                .as_array()
+                .and_then(|d| d.last())
+                .and_then(|d| d["id"].as_str())
+                .unwrap()
+                .to_string();
+        }
         if operation == "CreateEnvironmentAccountConnection" {
             connection = output["environmentAccountConnection"]["id"]
                 .as_str()

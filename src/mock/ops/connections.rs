@@ -62,7 +62,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         input,
         |state, target| match target {
             Target::Connection(id) => state.connections.get(id).map(output),
-            Target::TemplateVersion(..) => None,
+            _ => None,
         },
         |state| {
             let id = uuid::Uuid::new_v4().to_string();

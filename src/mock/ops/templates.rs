@@ -11,6 +11,7 @@ use super::{
     Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
     retry_create, tag_new, version_number, with_client_token, wrap,
 };
+use crate::mock::faults::FailurePoint;
 use crate::mock::state::{
     Creation, State, Target, Template, TemplateKind, TemplateVersion, VersionStatus,
 };
@@ -93,7 +94,7 @@ pub fn render_version(
     out = out.str("status", v.status.as_str());
     // AWS's examples show an empty statusMessage on every registered version.
     if v.status != VersionStatus::RegistrationInProgress {
-        out = out.str("statusMessage", "");
+        out = out.str("statusMessage", v.status_message.as_deref().unwrap_or(""));
     }
     if full {
         out = out.opt_value(
@@ -319,6 +320,8 @@ pub fn create_version(
                 description: opt_string(input, "description"),
                 status: VersionStatus::RegistrationInProgress,
                 registered_at,
+                status_message: None,
+                failure: None,
                 compatible_environment_templates: input
                     .get("compatibleEnvironmentTemplates")
                     .cloned(),
@@ -329,7 +332,21 @@ pub fn create_version(
                 render_version(kind, template, &version, false),
             );
             let arn = version.arn.clone();
+            let template_arn = template.arn.clone();
             template.versions.insert((major, minor), version);
+            // A failure injected for this version, or for the template's
+            // next registration.
+            let failure = state
+                .faults
+                .take(&arn, FailurePoint::Registration)
+                .or_else(|| state.faults.take(&template_arn, FailurePoint::Registration));
+            if let Some(version) = state
+                .templates_mut(kind)
+                .get_mut(name)
+                .and_then(|t| t.versions.get_mut(&(major, minor)))
+            {
+                version.failure = failure;
+            }
             state.schedule(registered_at);
             state.revive(&arn);
             tag_new(state, &arn, input);
@@ -420,6 +437,12 @@ pub fn update_version(
         if version.status == VersionStatus::RegistrationInProgress {
             return Err(MockError::Conflict(format!(
                 "The {} {arn} is still registering; wait until it is DRAFT",
+                kind.version_noun()
+            )));
+        }
+        if version.status == VersionStatus::RegistrationFailed {
+            return Err(MockError::Conflict(format!(
+                "The {} {arn} failed to register; create a new version instead",
                 kind.version_noun()
             )));
         }
@@ -518,7 +541,7 @@ pub fn resolve_version(
     let arn = |version: String| format!("{}:{version}", template.arn);
     let missing = |version: String| MockError::not_found(kind.version_noun(), arn(version));
     let major_number = version_number(major).ok_or_else(|| missing(major.to_string()))?;
-    match minor {
+    let key = match minor {
         Some(minor) => version_number(minor)
             .map(|minor| (major_number, minor))
             .filter(|key| template.versions.contains_key(key))
@@ -534,5 +557,46 @@ pub fn resolve_version(
             })
             .map(|minor| (major_number, minor))
             .ok_or_else(|| missing(major.to_string())),
+    }?;
+    if template
+        .versions
+        .get(&key)
+        .is_some_and(|v| v.status == VersionStatus::RegistrationFailed)
+    {
+        return Err(MockError::Validation(format!(
+            "The {} {} failed to register and cannot be deployed; use another version",
+            kind.version_noun(),
+            arn(format!("{}.{}", key.0, key.1))
+        )));
     }
+    Ok(key)
+}
+
+/// The version a redeploy moves to, from [`super::deployments::requested_version`]:
+/// an empty major means the template's recommended version.
+pub fn resolve_redeploy(
+    kind: TemplateKind,
+    state: &State,
+    ctx: &Ctx,
+    name: &str,
+    (major, minor): (String, Option<String>),
+) -> Result<(u64, u64), MockError> {
+    if major.is_empty() {
+        let template = find(kind, state, ctx, name)?;
+        let (major, minor) = template.recommended_version().ok_or_else(|| {
+            MockError::Validation(format!(
+                "The {} {name} has no published version to move to; publish one or name templateMajorVersion",
+                kind.noun()
+            ))
+        })?;
+        return resolve_version(
+            kind,
+            state,
+            ctx,
+            name,
+            &major.to_string(),
+            Some(&minor.to_string()),
+        );
+    }
+    resolve_version(kind, state, ctx, name, &major, minor.as_deref())
 }
