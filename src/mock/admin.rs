@@ -79,8 +79,12 @@ pub fn handle(mock: &Mock, request: &Request) -> Response {
                 count,
             ) {
                 (Some(operation), Some(kind), Some(count)) => {
-                    mock.fail_calls(operation, kind, count, text("message"));
-                    ok(&json!({"operation": operation, "error": text("error"), "count": count}))
+                    match mock.fail_calls(operation, kind, count, text("message")) {
+                        Ok(()) => ok(
+                            &json!({"operation": operation, "error": text("error"), "count": count}),
+                        ),
+                        Err(reason) => error(StatusCode::BAD_REQUEST, &reason),
+                    }
                 }
                 _ => error(
                     StatusCode::BAD_REQUEST,

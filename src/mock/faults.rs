@@ -36,6 +36,14 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// The error's code, as clients see it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Throttling => "ThrottlingException",
+            Self::ServiceQuotaExceeded => "ServiceQuotaExceededException",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "ThrottlingException" => Some(Self::Throttling),

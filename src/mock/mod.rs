@@ -194,14 +194,35 @@ impl Mock {
             .fail_next(arn.to_string(), point, message.to_string());
     }
 
-    /// Makes the next `count` calls of `operation` answer `error`.
-    pub fn fail_calls(&self, operation: &str, error: CallError, count: u32, message: Option<&str>) {
+    /// Makes the next `count` calls of `operation` answer `error`; refused
+    /// (with the reason) when the model does not declare that error for
+    /// that operation, since no client expects it there.
+    pub fn fail_calls(
+        &self,
+        operation: &str,
+        error: CallError,
+        count: u32,
+        message: Option<&str>,
+    ) -> Result<(), String> {
+        let declared = Model::proton().operation_errors(operation);
+        if !declared.contains(&error.code()) {
+            return Err(format!(
+                "{operation} {}; the model declares {} for it",
+                if Model::proton().has_operation(operation) {
+                    format!("does not declare {}", error.code())
+                } else {
+                    "is not an operation of AWS Proton".to_string()
+                },
+                declared.join(", ")
+            ));
+        }
         self.lock().state.faults.fail_calls(
             operation.to_string(),
             error,
             count,
             message.map(str::to_string),
         );
+        Ok(())
     }
 
     /// Sets the outputs of the current deployment of the resource at `arn`;

@@ -18,30 +18,30 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const SECOND_MS: u64 = 1_000;
-const HOUR_MS: u64 = 3_600_000;
-const ENV_SPEC: &str = "proton: EnvironmentSpec\nspec:\n  vpc_cidr: 10.0.0.0/16\n";
-const SERVICE_SPEC: &str = "proton: ServiceSpec\npipeline:\n  image: nginx\ninstances:\n  - name: web-dev\n    environment: dev\n    spec:\n      port: 80\n";
+pub(crate) const SECOND_MS: u64 = 1_000;
+pub(crate) const HOUR_MS: u64 = 3_600_000;
+pub(crate) const ENV_SPEC: &str = "proton: EnvironmentSpec\nspec:\n  vpc_cidr: 10.0.0.0/16\n";
+pub(crate) const SERVICE_SPEC: &str = "proton: ServiceSpec\npipeline:\n  image: nginx\ninstances:\n  - name: web-dev\n    environment: dev\n    spec:\n      port: 80\n";
 
-fn manual_config() -> MockConfig {
+pub(crate) fn manual_config() -> MockConfig {
     MockConfig {
         clock: ClockMode::Manual,
         ..MockConfig::default()
     }
 }
 
-async fn start(config: MockConfig) -> MockServer {
+pub(crate) async fn start(config: MockConfig) -> MockServer {
     MockServer::start(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
 }
 
 /// A mock on a manual clock: lifecycles (2 s each) move only when a test jumps.
-async fn manual() -> MockServer {
+pub(crate) async fn manual() -> MockServer {
     start(manual_config()).await
 }
 
-fn source() -> TemplateVersionSourceInput {
+pub(crate) fn source() -> TemplateVersionSourceInput {
     TemplateVersionSourceInput::S3(
         S3ObjectSource::builder()
             .bucket("templates-bucket")
@@ -52,7 +52,11 @@ fn source() -> TemplateVersionSourceInput {
 }
 
 /// An environment template with version 1.0 registered and published.
-async fn published_env_template(server: &MockServer, client: &aws_sdk_proton::Client, name: &str) {
+pub(crate) async fn published_env_template(
+    server: &MockServer,
+    client: &aws_sdk_proton::Client,
+    name: &str,
+) {
     client
         .create_environment_template()
         .name(name)
@@ -79,7 +83,7 @@ async fn published_env_template(server: &MockServer, client: &aws_sdk_proton::Cl
 }
 
 /// A service template with version 1.0 (compatible with `env_template` 1) published.
-async fn published_service_template(
+pub(crate) async fn published_service_template(
     server: &MockServer,
     client: &aws_sdk_proton::Client,
     name: &str,
@@ -117,7 +121,7 @@ async fn published_service_template(
         .unwrap();
 }
 
-async fn create_env(client: &aws_sdk_proton::Client, name: &str, template: &str) {
+pub(crate) async fn create_env(client: &aws_sdk_proton::Client, name: &str, template: &str) {
     client
         .create_environment()
         .name(name)
@@ -1349,7 +1353,7 @@ fn client_with(endpoint: &str, akid: &str, secret: &str) -> aws_sdk_proton::Clie
 // ---- conformance to the model ----
 
 /// Calls the mock in-process, as the conformance runner does.
-async fn call(mock: &Mock, operation: &str, input: Value) -> (u16, Value) {
+pub(crate) async fn call(mock: &Mock, operation: &str, input: Value) -> (u16, Value) {
     let mut request = Request::new(http::Method::POST, "/").unwrap();
     request.headers.insert(
         "content-type",

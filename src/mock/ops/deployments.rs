@@ -173,8 +173,10 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         .deployments
         .get(id)
         .ok_or_else(|| not_found(ctx, id))?;
+    // DeleteDeployment declares no ConflictException: a deployment that
+    // cannot go is a ValidationException.
     if record.status == DeploymentStatus::InProgress {
-        return Err(MockError::Conflict(format!(
+        return Err(MockError::Validation(format!(
             "The deployment {id} is IN_PROGRESS; wait until it ends or cancel it before deleting it"
         )));
     }
@@ -186,7 +188,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let succeeded = current_deployment(state, &record.target.arn)
         .is_some_and(|d| d.succeeded_id.as_deref() == Some(id) || d.attempted_id == id);
     if current || succeeded {
-        return Err(MockError::Conflict(format!(
+        return Err(MockError::Validation(format!(
             "The deployment {id} is the current deployment of {}; only earlier deployments can be deleted",
             record.target.arn
         )));

@@ -491,6 +491,7 @@ pub fn delete_version(
     let Some((template, version)) = found else {
         return deleted_answer(state, ctx, kind.version_noun(), arn);
     };
+    check_version_deletable(kind, state, template, version)?;
     let output = wrap(
         version_member(kind),
         render_version(kind, template, version, false),
@@ -599,4 +600,69 @@ pub fn resolve_redeploy(
         );
     }
     resolve_version(kind, state, ctx, name, &major, minor.as_deref())
+}
+
+/// The API Reference's rules for DeleteEnvironmentTemplateVersion and
+/// DeleteServiceTemplateVersion, and the user guide's "Delete templates": a
+/// version something is deployed on stays; the recommended version (of the
+/// template, or the recommended minor of its major) goes only when it is
+/// the last of its kind.
+fn check_version_deletable(
+    kind: TemplateKind,
+    state: &State,
+    template: &Template,
+    version: &TemplateVersion,
+) -> Result<(), MockError> {
+    let key = (version.major, version.minor);
+    let on = |name: &str, major: u64, minor: u64| name == template.name && (major, minor) == key;
+    let user = match kind {
+        TemplateKind::Environment => state
+            .environments
+            .values()
+            .find(|e| on(&e.template_name, e.template_major, e.template_minor))
+            .map(|e| format!("environment {}", e.name)),
+        TemplateKind::Service => state.services.values().find_map(|s| {
+            s.instances
+                .values()
+                .find(|i| on(&i.template_name, i.template_major, i.template_minor))
+                .map(|i| format!("service instance {} of service {}", i.name, s.name))
+                .or_else(|| {
+                    s.pipeline
+                        .as_ref()
+                        .filter(|p| on(&p.template_name, p.template_major, p.template_minor))
+                        .map(|_| format!("the pipeline of service {}", s.name))
+                })
+        }),
+    };
+    if let Some(user) = user {
+        return Err(MockError::Conflict(format!(
+            "The {} {} is in use by {user}; move it to another version or delete it first",
+            kind.version_noun(),
+            version.arn
+        )));
+    }
+    let others_in_major = template
+        .versions
+        .range((key.0, 0)..=(key.0, u64::MAX))
+        .count()
+        > 1;
+    if template.recommended_version() == Some(key) && template.versions.len() > 1 {
+        return Err(MockError::Conflict(format!(
+            "The {} {} is the recommended version and other versions exist; delete them first, or publish a higher version",
+            kind.version_noun(),
+            version.arn
+        )));
+    }
+    if version.status == VersionStatus::Published
+        && template.recommended_minor(key.0) == Some(key.1)
+        && others_in_major
+    {
+        return Err(MockError::Conflict(format!(
+            "The {} {} is the recommended minor version of major version {} and other minor versions exist; delete them first",
+            kind.version_noun(),
+            version.arn,
+            key.0
+        )));
+    }
+    Ok(())
 }
