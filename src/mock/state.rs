@@ -11,6 +11,14 @@
 //! tokens (with the parameters they were first sent with, until they expire)
 //! and tombstones of deleted resources (so a retried delete can succeed).
 
+mod components;
+mod repositories;
+
+pub use components::{Component, ComponentStatus};
+pub use repositories::{
+    Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
+};
+
 use super::clock::Millis;
 use super::faults::Faults;
 use super::history::{DeploymentStatus, Deployments};
@@ -18,7 +26,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// Environment or service: their templates and versions behave alike.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TemplateKind {
     Environment,
     Service,
@@ -458,6 +466,8 @@ pub enum Target {
     Connection(String),
     /// (service, instance).
     ServiceInstance(String, String),
+    /// A component by name, and the deployment the request started.
+    Component(String, String),
 }
 
 #[derive(Clone, Debug)]
@@ -487,6 +497,10 @@ pub struct State {
     pub connections: BTreeMap<String, Connection>,
     /// By resource ARN.
     pub tags: HashMap<String, BTreeMap<String, String>>,
+    /// By name.
+    pub components: BTreeMap<String, Component>,
+    /// Linked repositories, sync configs, account settings.
+    pub linked: Linked,
     /// By operation, then client token.
     tokens: HashMap<&'static str, HashMap<String, TokenRecord>>,
     /// By ARN. Kept after the retention window (as "deleted, `{}`") so that a
@@ -669,6 +683,8 @@ impl State {
             }
             self.forget(arn, now, None);
         }
+
+        later(self.settle_components(now));
 
         for tokens in self.tokens.values_mut() {
             tokens.retain(|_, record| {
