@@ -14,3 +14,4 @@ mod mock_deployments;
 mod record;
 mod replay;
 mod security;
+mod services;
