@@ -10,5 +10,6 @@ mod hardening;
 mod hardening_mock;
 mod hardening_record;
 mod mock;
+mod mock_components;
 mod record;
 mod replay;

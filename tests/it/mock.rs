@@ -1075,13 +1075,13 @@ async fn aws_cli_sees_the_idempotency_rules_and_typed_errors() {
         stderr(&output)
     );
 
-    let output = cli(&["proton", "list-components"]);
+    let output = cli(&["proton", "list-deployments"]);
     assert!(
         stderr(&output).contains("An error occurred (NotImplementedException)"),
         "{}",
         stderr(&output)
     );
-    assert!(stderr(&output).contains("ListComponents"));
+    assert!(stderr(&output).contains("ListDeployments"));
 }
 
 // ---- boto3 ----
@@ -1199,7 +1199,7 @@ async fn protocol_errors_are_aws_shaped() {
         "UnknownOperationException",
     );
 
-    let not_emulated = aws_json(&url, "ListComponents", "{}").await;
+    let not_emulated = aws_json(&url, "ListDeployments", "{}").await;
     check(&not_emulated, "NotImplementedException");
     assert_eq!(
         not_emulated.body["__type"],
@@ -1209,7 +1209,7 @@ async fn protocol_errors_are_aws_shaped() {
         not_emulated.body["message"]
             .as_str()
             .unwrap()
-            .contains("ListComponents")
+            .contains("ListDeployments")
     );
 
     let not_found = aws_json(&url, "GetEnvironment", r#"{"name":"nope"}"#).await;
@@ -1538,6 +1538,7 @@ async fn every_emulated_operation_answers_in_the_shape_of_the_model() {
 
     let expected: BTreeSet<String> = EMULATED_OPERATIONS
         .iter()
+        .filter(|op| !crate::mock_components::SHAPE_CHECKED.contains(op))
         .map(|op| op.to_string())
         .collect();
     assert_eq!(answered, expected, "every emulated operation is exercised");
