@@ -13,3 +13,4 @@ mod mock;
 mod mock_components;
 mod record;
 mod replay;
+mod security;
