@@ -8,9 +8,10 @@ use aws_sdk_proton::types::{
     SyncType, TemplateType, TemplateVersionStatus,
 };
 use proton_vcr::model::Model;
-use proton_vcr::{ClockMode, Handler, Mock, MockConfig, MockServer, Request};
+use proton_vcr::{ClockMode, Durations, Handler, Mock, MockConfig, MockServer, Request};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use crate::support::proton_client;
 
@@ -1176,4 +1177,138 @@ async fn every_operation_here_answers_in_the_shape_of_the_model() {
     problems.extend(Model::proton().check_output("UpdateServiceSyncBlocker", &output));
     assert_eq!(answered, SHAPE_CHECKED.iter().copied().collect());
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_component_waiters_and_the_families_work_as_a_program_uses_them() {
+    let config = MockConfig {
+        durations: Durations::all(Duration::from_millis(300)),
+        ..MockConfig::default()
+    };
+    let server = MockServer::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let script = crate::support::repo_root().join("tests/it/components.py");
+    let url = server.url();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(url)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "components.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        seen,
+        json!({
+            "created_status": "IN_PROGRESS",
+            "token_filled": true,
+            "deployed_status": "SUCCEEDED",
+            "succeeded_is_attempted": true,
+            "outputs": ["QueueUrl"],
+            "resources": [["Queue", "CLOUDFORMATION"]],
+            "listed_for_instance": ["queue"],
+            "attached_delete": "ConflictException",
+            "deleting_status": "DELETE_IN_PROGRESS",
+            "deleted": "ResourceNotFoundException",
+            "blockers": ["ACTIVE"],
+            "resolved": "RESOLVED",
+            "instance_sync": "SUCCEEDED",
+            "repository_sync": "SUCCEEDED",
+            "definitions": ["web"],
+            "repository_in_use": "ConflictException",
+            "repositories": ["arn:aws:proton:us-east-1:123456789012:repository/github:myrepos/templates"],
+            "settings": {"pipelineCodebuildRoleArn": ROLE},
+            "counts": {
+                "components": 0, "environmentTemplates": 1, "environments": 1, "pipelines": 0,
+                "serviceInstances": 1, "serviceTemplates": 1, "services": 1
+            },
+        })
+    );
+}
+
+/// The CLI tutorial's template sync steps, then a component, with the
+/// CLI's own waiters (the clock jumps before each wait, so each passes on
+/// its first poll).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_syncs_templates_and_waits_for_components() {
+    use crate::support::{aws_cli, cli_json};
+    let server = manual().await;
+    let mock = server.mock().clone();
+    let url = server.url();
+    let run = move |args: Vec<String>| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                aws_cli(&url, &args)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let args = |s: &str| -> Vec<String> { s.split(' ').map(str::to_string).collect() };
+    cli_json(&run(args("proton create-repository --name myrepos/templates --provider GITHUB --connection-arn arn:aws:codestar-connections:us-east-1:123456789012:connection/abc")).await);
+    cli_json(
+        &run(args(
+            "proton create-environment-template --name fargate-env --display-name VPC",
+        ))
+        .await,
+    );
+    let sync = cli_json(&run(args("proton create-template-sync-config --template-name fargate-env --template-type ENVIRONMENT --repository-name myrepos/templates --repository-provider GITHUB --branch main --subdirectory environment-templates/fargate-env")).await);
+    assert_eq!(
+        sync["templateSyncConfig"]["subdirectory"],
+        "environment-templates/fargate-env"
+    );
+    mock.advance_clock_ms(2 * SECOND_MS);
+    let waited = run(args("proton wait environment-template-version-registered --template-name fargate-env --major-version 1 --minor-version 0")).await;
+    assert!(
+        waited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    cli_json(&run(args("proton update-environment-template-version --template-name fargate-env --major-version 1 --minor-version 0 --status PUBLISHED")).await);
+    cli_json(&run(args("proton create-environment --name dev --template-name fargate-env --template-major-version 1 --spec x --component-role-arn arn:aws:iam::123456789012:role/c")).await);
+
+    let mut create = args("proton create-component --name queue --environment-name dev");
+    create.extend([
+        "--manifest".into(),
+        MANIFEST.into(),
+        "--template-file".into(),
+        TEMPLATE.into(),
+    ]);
+    let created = cli_json(&run(create).await);
+    assert_eq!(created["component"]["deploymentStatus"], "IN_PROGRESS");
+    mock.advance_clock_ms(2 * SECOND_MS);
+    let waited = run(args("proton wait component-deployed --name queue")).await;
+    assert!(
+        waited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    let deleting = cli_json(&run(args("proton delete-component --name queue")).await);
+    assert_eq!(
+        deleting["component"]["deploymentStatus"],
+        "DELETE_IN_PROGRESS"
+    );
+    mock.advance_clock_ms(2 * SECOND_MS);
+    let waited = run(args("proton wait component-deleted --name queue")).await;
+    assert!(
+        waited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+
+    let summary = cli_json(&run(args("proton get-resources-summary")).await);
+    assert_eq!(summary["counts"]["components"]["total"], 0);
+    assert_eq!(summary["counts"]["environments"]["total"], 1);
+    let deleted = cli_json(&run(args("proton delete-template-sync-config --template-name fargate-env --template-type ENVIRONMENT")).await);
+    assert_eq!(deleted["templateSyncConfig"]["branch"], "main");
 }
