@@ -5,7 +5,7 @@
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use aws_sdk_proton::types::{
     ComponentDeploymentUpdateType, DeploymentStatus, RepositoryBranchInput, RepositoryProvider,
-    SyncType, TemplateType, TemplateVersionStatus,
+    SyncType, Tag, TemplateType, TemplateVersionStatus,
 };
 use proton_vcr::model::Model;
 use proton_vcr::{ClockMode, Durations, Handler, Mock, MockConfig, MockServer, Request};
@@ -407,6 +407,13 @@ async fn component_client_tokens_follow_the_idempotency_rules() {
             .send()
     };
     let first = create("tok", "a").await.unwrap();
+    client
+        .tag_resource()
+        .resource_arn(first.component().unwrap().arn())
+        .tags(Tag::builder().key("k").value("v").build().unwrap())
+        .send()
+        .await
+        .unwrap();
     let retry = create("tok", "a").await.unwrap();
     assert_eq!(
         first.component().unwrap().last_attempted_deployment_id(),
@@ -516,6 +523,7 @@ async fn repositories_link_list_and_unlink_unless_in_use() {
         .provider(RepositoryProvider::Github)
         .connection_arn(CONNECTION)
         .encryption_key("arn:aws:kms:us-east-1:123456789012:key/k")
+        .tags(Tag::builder().key("team").value("a").build().unwrap())
         .send()
         .await
         .unwrap();
@@ -524,6 +532,13 @@ async fn repositories_link_list_and_unlink_unless_in_use() {
         repository.arn(),
         "arn:aws:proton:us-east-1:123456789012:repository/github:myrepos/templates"
     );
+    let tags = client
+        .list_tags_for_resource()
+        .resource_arn(repository.arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags()[0].key(), "team");
     let twice = client
         .create_repository()
         .name("myrepos/templates")
