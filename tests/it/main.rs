@@ -10,6 +10,7 @@ mod hardening;
 mod hardening_mock;
 mod hardening_record;
 mod mock;
+mod mock_bundles;
 mod mock_components;
 mod record;
 mod replay;
