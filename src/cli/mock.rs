@@ -14,8 +14,10 @@ use std::time::Duration;
 ///
 /// It emulates environment and service templates and their versions,
 /// environments, services (with the pipeline and service instances their spec
-/// names), environment account connections, and tags; any other Proton
-/// operation answers NotImplementedException. Lifecycles run on the mock's
+/// names), environment account connections, components, linked repositories,
+/// template and service sync configs, account settings, the resources
+/// summary, and tags; any other Proton operation answers
+/// NotImplementedException. Lifecycles run on the mock's
 /// clock (registration, deployment and deletion take 2 s each by default), so
 /// waiters finish quickly. Everything is in memory and gone when it stops.
 ///
