@@ -12,3 +12,4 @@ mod hardening_record;
 mod mock;
 mod record;
 mod replay;
+mod security;
