@@ -18,7 +18,7 @@ pub struct TextOptions {
 }
 
 /// How many places a collapsed group names before "and N more".
-const PLACES_SHOWN: usize = 3;
+const PLACES_SHOWN: usize = 2;
 /// How many characters of a value a line shows.
 const VALUE_WIDTH: usize = 70;
 
@@ -199,16 +199,24 @@ fn rule_breaks(rules: &[RuleVerdict], style: &Style, out: &mut String) {
             rule.operation,
             describe(&rule.id).unwrap_or("a rule the cassettes name")
         );
+        // One line per step: its breaking paths, separated by `; `.
+        let mut places: Vec<(&str, Vec<String>)> = Vec::new();
         for (place, d) in &rule.breaks {
             let state = d.state.map(|k| format!("state {k}: ")).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "    {place}: {state}{} ({}): recorded {}, target {}",
+            let text = format!(
+                "{state}{} ({}): recorded {}, target {}",
                 d.path,
                 d.kind.describe(),
                 short(&d.recorded, VALUE_WIDTH),
                 short(&d.target, VALUE_WIDTH)
             );
+            match places.iter_mut().find(|(p, _)| p == place) {
+                Some((_, texts)) => texts.push(text),
+                None => places.push((place, vec![text])),
+            }
+        }
+        for (place, texts) in places {
+            let _ = writeln!(out, "    {place}: {}", texts.join("; "));
         }
         for place in &rule.unanswered {
             let _ = writeln!(out, "    {place}: no answer, or not run");
@@ -263,15 +271,6 @@ fn collateral(report: &Report, style: &Style, out: &mut String) {
         } else {
             String::new()
         };
-        let _ = writeln!(
-            out,
-            "  {} {} ({}): recorded {}, target {}{variants}",
-            group.operation,
-            group.path,
-            group.kind.describe(),
-            short(&group.recorded, VALUE_WIDTH),
-            short(&group.target, VALUE_WIDTH)
-        );
         let shown: Vec<&str> = group
             .places
             .iter()
@@ -284,7 +283,16 @@ fn collateral(report: &Report, style: &Style, out: &mut String) {
         } else {
             String::new()
         };
-        let _ = writeln!(out, "      at {}{tail}", shown.join(", "));
+        let _ = writeln!(
+            out,
+            "  {} {} ({}): recorded {}, target {}{variants}; at {}{tail}",
+            group.operation,
+            group.path,
+            group.kind.describe(),
+            short(&group.recorded, VALUE_WIDTH),
+            short(&group.target, VALUE_WIDTH),
+            shown.join(", ")
+        );
     }
     out.push('\n');
 }
