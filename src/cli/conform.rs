@@ -52,7 +52,8 @@ pub struct ConformArgs {
     pub cassettes: Vec<PathBuf>,
 
     /// What to check: `mock` (the built-in Proton mock, in-process, with a
-    /// driven clock) or the http:// URL of any other mock or emulator.
+    /// driven clock) or the http:// or https:// URL of any other mock or
+    /// emulator (--target-ca for a private CA).
     #[arg(long, value_name = "mock|URL", default_value = "mock")]
     pub target: String,
 
@@ -121,6 +122,11 @@ pub struct AdminArgs {
     /// last reset); the recorded timeline then replays instantly.
     #[arg(long, value_name = "URL")]
     pub clock_url: Option<String>,
+
+    /// PEM file of CA certificates to trust, beside the public roots, for an
+    /// https:// target with a private or self-signed certificate.
+    #[arg(long, value_name = "FILE")]
+    pub target_ca: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -297,9 +303,13 @@ fn make_target(args: &ConformArgs) -> anyhow::Result<Box<dyn Target>> {
     if args.target == "mock" {
         return builtin_mock();
     }
-    let target = UrlTarget::new(&args.target, args.admin.urls(&args.target))
-        .map_err(anyhow::Error::msg)
-        .context("--target")?;
+    let target = UrlTarget::with_ca(
+        &args.target,
+        args.admin.urls(&args.target),
+        args.admin.target_ca.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)
+    .context("--target")?;
     Ok(Box::new(target))
 }
 

@@ -990,9 +990,9 @@ async fn bad_input_exits_2_and_names_the_file() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown report format `pdf`"));
 
-    let output = proton_vcr(conform_args(&scratch, "https://example.com", &[])).await;
+    let output = proton_vcr(conform_args(&scratch, "ftp://example.com", &[])).await;
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("only plain http://"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not an http:// or https:// URL"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -445,3 +445,144 @@ fn every_reference_assertion_cites_its_source_and_the_files_are_current() {
         );
     }
 }
+
+// ------------------------------------------------------------ https targets
+
+/// A CA, and a certificate for 127.0.0.1 it signed (PEM: CA, cert, key).
+fn test_pki() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "conform target test CA");
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    (ca.pem(), leaf.pem(), key.serialize_pem())
+}
+
+/// Terminates TLS on 127.0.0.1 and pipes each connection to `backend`.
+async fn tls_front(cert: &str, key: &str, backend: std::net::SocketAddr) -> std::net::SocketAddr {
+    let certs: Vec<_> = rustls_pemfile::certs(&mut cert.as_bytes())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = rustls_pemfile::private_key(&mut key.as_bytes())
+        .unwrap()
+        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                if let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_https_target_is_checked_with_its_ca_and_refused_without_it() {
+    let mock = proton_vcr::MockServer::start(
+        MockConfig {
+            clock: ClockMode::Manual,
+            ..MockConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let (ca, cert, key) = test_pki();
+    let front = tls_front(&cert, &key, mock.local_addr()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let url = format!("https://127.0.0.1:{}", front.port());
+    let cassette = repo_root().join(
+        "cassettes/proton/idempotent-create/create-environment-template--same-parameters.json",
+    );
+    let run = |extra: Vec<String>| {
+        let url = url.clone();
+        let cassette = cassette.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new(crate::support::binary())
+                    .current_dir(repo_root())
+                    .arg("conform")
+                    .arg(&cassette)
+                    .args([
+                        "--target",
+                        &url,
+                        "--target-admin",
+                        "mock",
+                        "--report",
+                        "json=-",
+                    ])
+                    .args(extra)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+
+    let output = run(vec!["--target-ca".into(), ca_file.display().to_string()]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(report["target"], json!(url));
+    let rule = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["rule"] == json!("idempotent-create/same-parameters")
+                && r["operation"] == json!("CreateEnvironmentTemplate")
+        })
+        .unwrap();
+    assert_eq!(rule["verdict"], json!("holds"), "{report}");
+    assert!(
+        matches!(output.status.code(), Some(0 | 3)),
+        "{:?} {stderr}",
+        output.status
+    );
+
+    // Without the CA the certificate is not trusted, and the error says what to pass.
+    let output = run(Vec::new()).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--target-ca"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+
+    // A CA file for a plain http:// target is a mistake, said so.
+    let output = std::process::Command::new(crate::support::binary())
+        .current_dir(repo_root())
+        .arg("conform")
+        .arg(&cassette)
+        .args(["--target", &mock.url(), "--target-ca"])
+        .arg(&ca_file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only applies to an https://"));
+}
