@@ -25,6 +25,7 @@ use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{Body, LoadedCassette, RecordedRequest};
 use crate::http::{Request, Response};
+use crate::sigv4::QueryAuth;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -576,11 +577,10 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
         .map(|p| TokenSpot::Json(p.members.clone()))
         .collect();
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    let form = request
-        .body
-        .text()
-        .filter(|_| is_form(request))
-        .map(form_pairs);
+    let form = match request.body.text() {
+        Some(text) if is_form(request) => Some(form_pairs(text)),
+        _ => None,
+    };
     let pair = |key: &str| {
         form.as_ref()
             .and_then(|pairs| pairs.iter().find(|(k, _)| k == key))
@@ -630,7 +630,10 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     canonical.extend_from_slice(operation.as_bytes());
     canonical.push(b'\n');
     let query = request.uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let auth = QueryAuth::of(query);
     let mut query_pairs = form_pairs(query);
+    // A presigned URL's signature changes on every presign and never counts.
+    query_pairs.retain(|(k, _)| !auth.is_signing_param(k));
     for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
         if let TokenSpot::Query(name) = spot {
             *token = take_pair(&mut query_pairs, name);
@@ -640,7 +643,6 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
     match (request.body.json(), request.body.text()) {
-        (Some(value), _) if spots.is_empty() => write_json(&mut canonical, &value),
         (Some(mut value), _) => {
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Json(members) = spot {

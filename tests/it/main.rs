@@ -5,6 +5,7 @@ mod support;
 
 mod conform;
 mod conform_builtin;
+mod conform_rules;
 mod durability;
 mod exact;
 mod fuzz_regressions;
@@ -12,6 +13,10 @@ mod hardening;
 mod hardening_mock;
 mod hardening_record;
 mod mock;
+mod mock_bundles;
+mod mock_components;
+mod mock_deployments;
 mod record;
 mod replay;
 mod security;
+mod services;
