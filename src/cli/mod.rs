@@ -72,6 +72,14 @@ pub(crate) fn announce(url: &str) {
     let _ = out.flush();
 }
 
+/// Prints where the admin API listens, as the second stdout line.
+pub(crate) fn announce_admin(url: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "admin listening on {url}");
+    let _ = out.flush();
+}
+
 /// Waits for Ctrl-C or SIGTERM.
 pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {

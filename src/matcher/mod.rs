@@ -425,7 +425,7 @@ impl Matcher {
         if let Some(id) = used_retry {
             return miss(
                 format!(
-                    "the matching recorded {} request ({}) was already used; run with `--repeats last` to answer it again, or POST /__vcr/rewind to start over",
+                    "the matching recorded {} request ({}) was already used; run with `--repeats last` to answer it again, or POST /__vcr/rewind on the admin listener (--admin-listen) to start over",
                     view.operation,
                     self.describe(id)
                 ),

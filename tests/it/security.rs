@@ -662,3 +662,160 @@ async fn a_plaintext_upstream_beyond_loopback_needs_an_opt_in() {
         }
     }
 }
+
+/// Plain GET over HTTP/1.1 with a loopback Host; returns status and raw body.
+async fn get_raw(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut data = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut data)).await;
+    let text = String::from_utf8_lossy(&data).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_key_named_like_an_admin_route_is_replayed_not_shadowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = serde_json::json!({
+        "format": "proton-vcr.cassette/1",
+        "name": "s3-admin-like-key",
+        "provenance": {"kind": "documented", "sources": []},
+        "interactions": [{
+            "elapsed_ms": 0,
+            "request": {"method": "GET", "uri": "/__vcr/status", "headers": {}, "body": {"text": ""}},
+            "response": {"status": 200, "headers": {"content-type": "text/plain"}, "body": {"text": "the object's bytes"}}
+        }]
+    });
+    let path = crate::support::write_cassette(dir.path(), "s3.json", &cassette);
+    let mut listeners = proton_vcr::Listeners::new(
+        "127.0.0.1:0".parse().unwrap(),
+        proton_vcr::Limits::default(),
+    );
+    listeners.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = proton_vcr::ReplayServer::start_with(
+        proton_vcr::cassette::load(&path).unwrap(),
+        MatchOptions::default(),
+        listeners,
+    )
+    .await
+    .unwrap();
+    let (status, body) = get_raw(server.local_addr(), "/__vcr/status").await;
+    assert_eq!((status, body.as_str()), (200, "the object's bytes"));
+
+    let admin: SocketAddr = server
+        .admin_url()
+        .unwrap()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let (status, body) = get_raw(admin, "/__vcr/status").await;
+    assert_eq!(status, 200, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (report["used"].as_u64(), report["total"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let (status, body) = get_raw(admin, "/bucket/key").await;
+    assert_eq!(
+        status, 404,
+        "the admin listener serves nothing else: {body}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorder_forwards_an_admin_like_path_and_invents_no_admin_answer() {
+    let upstream = Listener::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("c.json");
+    let mut config = RecordConfig::new(&cassette, canary());
+    config.upstream = Some(upstream.url());
+    config.region = Some("us-east-1".into());
+    config.service = Some("s3".into());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = RecordServer::start(config).await.unwrap();
+    let (status, body) = get_raw(server.local_addr(), "/__vcr/status").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "{}"),
+        "the upstream's answer"
+    );
+    assert_eq!(upstream.connections(), 1, "forwarded to the upstream");
+
+    let admin: SocketAddr = server
+        .admin_url()
+        .unwrap()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    for path in ["/__vcr/status"] {
+        let (status, body) = get_raw(admin, path).await;
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains("records without replaying"), "{body}");
+    }
+    assert_eq!(upstream.connections(), 1);
+    server.shutdown().await;
+    let recorded = proton_vcr::cassette::load_file(&cassette).unwrap().cassette;
+    assert_eq!(recorded.interactions.len(), 1);
+    assert_eq!(recorded.interactions[0].request.uri, "/__vcr/status");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_admin_routes_need_a_signature_under_verify_signatures() {
+    let server = proton_vcr::MockServer::start(
+        proton_vcr::MockConfig {
+            verify_signatures: Some((CLIENT_AKID.into(), CLIENT_SECRET.into())),
+            clock: proton_vcr::ClockMode::Manual,
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr();
+    let before = server.mock().clock_ms();
+    let body = r#"{"advance_ms": 3600000}"#;
+    let unsigned = format!(
+        "POST /__mock/clock HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = raw(addr, unsigned.as_bytes()).await;
+    assert_eq!(answer.0, 400, "{}", answer.1);
+    assert_eq!(
+        answer.1["__type"],
+        "com.amazon.coral.service#MissingAuthenticationTokenException"
+    );
+    assert_eq!(server.mock().clock_ms(), before, "the clock did not move");
+    let (status, state) = get_raw(addr, "/__mock/state").await;
+    assert_eq!(
+        status, 400,
+        "reading the state needs a signature too: {state}"
+    );
+
+    let host = addr.to_string();
+    let signed = format!(
+        "POST /__mock/clock HTTP/1.1\r\nhost: {host}\r\n{}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        head_lines(&client_key_headers(
+            "POST",
+            &host,
+            "/__mock/clock",
+            body.as_bytes()
+        )),
+        body.len()
+    );
+    let answer = raw(addr, signed.as_bytes()).await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert_eq!(server.mock().clock_ms(), before + 3_600_000);
+    server.shutdown().await;
+}
