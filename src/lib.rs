@@ -41,6 +41,7 @@ pub mod matcher;
 pub mod mock;
 pub mod model;
 mod proxy;
+pub mod services;
 mod sigv4;
 
 pub use cassette::WriteMode;
