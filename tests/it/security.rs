@@ -819,3 +819,152 @@ async fn the_mock_admin_routes_need_a_signature_under_verify_signatures() {
     assert_eq!(server.mock().clock_ms(), before + 3_600_000);
     server.shutdown().await;
 }
+
+/// A mock with short timeouts and a small buffering budget.
+async fn small_mock() -> proton_vcr::MockServer {
+    proton_vcr::MockServer::start_with_limits(
+        proton_vcr::MockConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+        proton_vcr::Limits {
+            max_body_bytes: 64 * 1024,
+            max_buffered_bytes: 64 * 1024,
+            header_read_timeout: Duration::from_millis(300),
+            body_read_timeout: Duration::from_secs(30),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http2_connection_is_closed_like_an_http1_one() {
+    let server = small_mock().await;
+    let stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .method("GET")
+        .uri(format!("http://{}/__mock/clock", server.local_addr()))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.unwrap();
+    // The server closes the connection once it has been idle for the header
+    // read timeout; on a connection kept open forever this times out.
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the idle HTTP/2 connection was closed by the server")
+        .unwrap()
+        .ok();
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_half_closes_after_its_request_gets_the_answer() {
+    let server = small_mock().await;
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let request = format!(
+        "GET /__mock/clock HTTP/1.1\r\nhost: {}\r\n\r\n",
+        server.local_addr()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers or closes")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert!(answer.contains("clock_ms"), "{answer:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_bytes_held_at_once_are_capped_with_an_aws_shaped_slowdown() {
+    let server = small_mock().await;
+    let addr = server.local_addr();
+    let post = |length: usize, sent: usize| {
+        format!(
+            "POST / HTTP/1.1\r\nhost: {addr}\r\nx-amz-target: AwsProton20200720.ListEnvironmentTemplates\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n{}",
+            " ".repeat(sent)
+        )
+    };
+    // A stalled upload holding most of the budget.
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(post(60 * 1024, 1024).as_bytes())
+        .await
+        .unwrap();
+    let mut refused = None;
+    for _ in 0..100 {
+        let answer = raw(addr, post(8 * 1024, 8 * 1024).as_bytes()).await;
+        if answer.0 == 503 {
+            refused = Some(answer);
+            break;
+        }
+        // The stalled request's headers may not have been read yet.
+        tokio::task::yield_now().await;
+    }
+    let (status, body) = refused.expect("a request over the budget gets a 503");
+    assert_eq!(status, 503);
+    assert_eq!(body["__type"], "SlowDown", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("65536 bytes"),
+        "{body}"
+    );
+    // Once the stalled upload goes, its bytes are free again.
+    drop(stalled);
+    let mut status = 503;
+    for _ in 0..500 {
+        status = raw(addr, post(2, 2).as_bytes()).await.0;
+        if status != 503 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(status, 200);
+    server.shutdown().await;
+}
+
+#[test]
+fn a_server_raises_its_open_file_limit_to_the_hard_limit() {
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 256 && exec "$@""#)
+        .arg("proton-vcr")
+        .arg(crate::support::binary())
+        .args(["mock", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (soft, hard) = (open_files[3], open_files[4]);
+    assert_ne!(
+        hard, "256",
+        "the hard limit must be above 256 to tell: {limits}"
+    );
+    assert_eq!(soft, hard, "{limits}");
+}
