@@ -968,3 +968,45 @@ fn a_server_raises_its_open_file_limit_to_the_hard_limit() {
     );
     assert_eq!(soft, hard, "{limits}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_command_announces_its_admin_listener_on_the_second_line() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(crate::support::binary())
+        .args([
+            "replay",
+            "--cassette",
+            "cassettes/proton",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(crate::support::repo_root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
+    let admin = second
+        .strip_prefix("admin listening on http://")
+        .unwrap_or_else(|| panic!("{second:?}"))
+        .to_string();
+    assert_ne!(url, admin);
+    let (status, body) = get_raw(admin.parse().unwrap(), "/__vcr/status").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get_raw(url.parse().unwrap(), "/__vcr/status").await;
+    assert_eq!(
+        status, 400,
+        "a miss on the AWS port, not the admin answer: {body}"
+    );
+    assert!(body.contains("ReplayMissException"), "{body}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
