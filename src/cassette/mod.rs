@@ -2,9 +2,11 @@
 //! canonical saving. The format is a contract; see `docs/cassette-format.md`.
 
 mod format;
+mod inflate;
 mod model;
 mod redact;
 pub mod secrets;
+mod sensitive;
 mod store;
 mod writer;
 
@@ -17,5 +19,6 @@ pub use redact::{
     AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SecretScan, check_bytes,
     check_interaction,
 };
+pub use sensitive::{MASKED, SensitiveMembers, is_placeholder, looks_like_access_key_id};
 pub use store::{CassetteError, load, load_file, parse, to_bytes, write_atomic};
 pub use writer::{CassetteWriter, Entry, StartKey, WriteError, WriteMode, WriterOptions, rfc3339};

@@ -17,7 +17,8 @@
 
 use super::model::{Cassette, Interaction};
 use super::redact::{
-    AccountRedaction, Leak, SECRET_HEADERS, SecretScan, check_bytes, check_interaction,
+    AccountRedaction, Leak, Placeholders, SECRET_HEADERS, SecretScan, check_bytes,
+    check_interaction, redact_secrets,
 };
 use super::store::{CassetteError, load_file, to_bytes, write_atomic};
 use std::fmt;
@@ -156,6 +157,7 @@ impl CassetteWriter {
             scan: options.scan,
             redaction: options.redaction,
             service_known: false,
+            placeholders: Placeholders::default(),
         };
         state.service_known = state.cassette.provenance.service.is_some();
         state.write().map_err(|e| error(e.to_string()))?;
@@ -203,6 +205,8 @@ struct State {
     scan: Arc<dyn SecretScan>,
     redaction: Option<AccountRedaction>,
     service_known: bool,
+    /// Stand-ins for the secrets services hand out, stable for this recording.
+    placeholders: Placeholders,
 }
 
 impl State {
@@ -234,7 +238,9 @@ impl State {
     fn write_batch(&mut self, batch: Vec<(Box<Entry>, Done)>) {
         let mut added = Vec::new();
         let mut waiting = Vec::new();
-        for (entry, done) in batch {
+        for (mut entry, done) in batch {
+            let signing_name = entry.scope.as_ref().map(|(_, service)| service.as_str());
+            redact_secrets(&mut entry.interaction, signing_name, &mut self.placeholders);
             if let Err(leak) = check_interaction(&entry.interaction, &*self.scan) {
                 tracing::error!(
                     "not recorded: {leak} (the client gets a 500; nothing was written)"

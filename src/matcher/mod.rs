@@ -23,7 +23,7 @@ pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
 pub use tokens::{TokenBindings, TokenPath};
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
-use crate::cassette::{Body, LoadedCassette, RecordedRequest};
+use crate::cassette::{Body, LoadedCassette, MASKED, RecordedRequest, SensitiveMembers};
 use crate::http::{Request, Response};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -389,8 +389,9 @@ impl Matcher {
         // Closest: fewest differing paths; among equals, a used call this
         // request is a retry of, then unused ones, then the earliest.
         let live_spots = token_spots(live, &view.operation, &self.options.tokens);
+        let sensitive = sensitive_of(live);
         let live_body = match &live.body {
-            Body::Json(value) => without_tokens(value, &live_spots),
+            Body::Json(value) => without_tokens(value, &live_spots, &sensitive),
             _ => Value::Null,
         };
         let mut best: Option<(usize, Vec<String>, Value)> = None;
@@ -405,6 +406,7 @@ impl Matcher {
                 Body::Json(value) => without_tokens(
                     value,
                     &token_spots(&parts, &view.operation, &self.options.tokens),
+                    &sensitive,
                 ),
                 _ => Value::Null,
             };
@@ -604,14 +606,37 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
     spots
 }
 
-/// A JSON body without its token members.
-fn without_tokens(value: &Value, spots: &[TokenSpot]) -> Value {
+/// The sensitive input members of the operation a request calls: the
+/// recorded request holds placeholders there, the live one the secrets.
+fn sensitive_of(request: &Parts<'_>) -> SensitiveMembers {
+    let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
+    let body: &[u8] = match request.body {
+        Body::Text(text) if is_form(request) => text.as_bytes(),
+        _ => &[],
+    };
+    SensitiveMembers::of(
+        None,
+        crate::services::RequestLine {
+            method: request.method,
+            path,
+            query,
+            target: request.target,
+            body,
+            headers: None,
+        },
+    )
+}
+
+/// A JSON body as matching compares it: without its token members, and with
+/// sensitive members masked.
+fn without_tokens(value: &Value, spots: &[TokenSpot], sensitive: &SensitiveMembers) -> Value {
     let mut value = value.clone();
     for spot in spots {
         if let TokenSpot::Json(members) = spot {
             take_member(&mut value, members);
         }
     }
+    sensitive.mask_json(&mut value);
     value
 }
 
@@ -627,6 +652,7 @@ fn take_pair(pairs: &mut Vec<(String, String)>, key: &str) -> Option<String> {
 fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -> View {
     let operation = label_of(request);
     let spots = token_spots(request, &operation, token_paths);
+    let sensitive = sensitive_of(request);
     let mut tokens = vec![None; spots.len()];
     let mut canonical = Vec::with_capacity(128);
     canonical.extend_from_slice(operation.as_bytes());
@@ -642,7 +668,9 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
     match request.body {
-        Body::Json(value) if spots.is_empty() => write_json(&mut canonical, value),
+        Body::Json(value) if spots.is_empty() && !sensitive.touches_json(value) => {
+            write_json(&mut canonical, value)
+        }
         Body::Json(value) => {
             let mut value = value.clone();
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
@@ -650,6 +678,7 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
                     *token = take_member(&mut value, members);
                 }
             }
+            sensitive.mask_json(&mut value);
             write_json(&mut canonical, &value);
         }
         Body::Text(text) if is_form(request) => {
@@ -657,6 +686,11 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
                     *token = take_pair(&mut pairs, name);
+                }
+            }
+            for (key, value) in &mut pairs {
+                if sensitive.masks_form_key(key) {
+                    *value = MASKED.to_string();
                 }
             }
             pairs.sort();
