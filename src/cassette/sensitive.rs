@@ -163,7 +163,67 @@ enum Step {
     Index,
 }
 
+/// Words in a member name that say it holds a secret.
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "password",
+    "passphrase",
+    "passwd",
+    "token",
+    "credential",
+    "privatekey",
+    "private_key",
+    "plaintext",
+    "apikey",
+    "api_key",
+    "presharedkey",
+    "keymaterial",
+    "keyblock",
+    "customerkey",
+    "sharedkey",
+    "accesskey",
+    "signingkey",
+    "cookie",
+];
+
+/// Token-named members that are not secrets: pagination and idempotency
+/// tokens, and counts of model tokens.
+const NOT_SECRET_WORDS: &[&str] = &[
+    "nexttoken",
+    "clienttoken",
+    "clientrequesttoken",
+    "maxtokens",
+];
+
 impl Pattern {
+    /// Models mark names, descriptions, e-mail addresses and the like
+    /// sensitive too (they are kept out of logs); only members that hold a
+    /// secret are replaced in a cassette: by their name, blobs, and SSM
+    /// parameter values.
+    fn holds_a_secret(&self, operation: &str) -> bool {
+        let keys: Vec<String> = self
+            .segs
+            .iter()
+            .filter_map(|s| match s {
+                Seg::Key(k) => Some(k.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        let Some(last) = keys.last() else {
+            return self.shape == ShapeType::Blob;
+        };
+        if NOT_SECRET_WORDS.iter().any(|w| last.contains(w)) {
+            return false;
+        }
+        self.shape == ShapeType::Blob
+            || keys
+                .iter()
+                .any(|k| SECRET_WORDS.iter().any(|w| k.contains(w)))
+            || (last == "value"
+                && (operation.contains("Parameter")
+                    || keys.iter().any(|k| k.contains("parameter"))))
+    }
+
     /// Whether `path` is at or below this pattern (everything inside a
     /// sensitive structure is sensitive).
     fn covers(&self, path: &[Step]) -> bool {
@@ -231,15 +291,19 @@ impl SensitiveMembers {
         let Some(op) = service.operation_of(request) else {
             return Self::default();
         };
+        Self::of_operation(op)
+    }
+
+    fn of_operation(op: &services::Operation) -> Self {
+        let secrets = |members: &mut dyn Iterator<Item = (&str, ShapeType)>| {
+            members
+                .filter_map(|(p, s)| parse_pattern(p, s))
+                .filter(|p| p.holds_a_secret(&op.name))
+                .collect()
+        };
         Self {
-            input: op
-                .sensitive_input_members()
-                .filter_map(|(p, s)| parse_pattern(p, s))
-                .collect(),
-            output: op
-                .sensitive_output_members()
-                .filter_map(|(p, s)| parse_pattern(p, s))
-                .collect(),
+            input: secrets(&mut op.sensitive_input_members()),
+            output: secrets(&mut op.sensitive_output_members()),
             headers: op.sensitive_headers().collect(),
         }
     }
@@ -702,17 +766,25 @@ mod tests {
             .service(service)
             .and_then(|s| s.operation(op))
             .unwrap();
-        SensitiveMembers {
-            input: op
-                .sensitive_input_members()
-                .filter_map(|(p, s)| parse_pattern(p, s))
-                .collect(),
-            output: op
-                .sensitive_output_members()
-                .filter_map(|(p, s)| parse_pattern(p, s))
-                .collect(),
-            headers: op.sensitive_headers().collect(),
-        }
+        SensitiveMembers::of_operation(op)
+    }
+
+    #[test]
+    fn only_members_that_hold_secrets_are_replaced() {
+        let m = members("proton", "GetEnvironmentTemplate");
+        assert!(m.output.is_empty(), "{:?}", m.output);
+        let mut body =
+            br#"{"environmentTemplate":{"name":"web","displayName":"Web","description":"d"}}"#
+                .to_vec();
+        let before = body.clone();
+        let mut p = Placeholders::default();
+        assert_eq!(redact_body(&mut body, None, &m, Side::Response, &mut p), 0);
+        assert_eq!(body, before);
+        let ssm = members("ssm", "GetParameter");
+        assert_eq!(ssm.output.len(), 1);
+        assert_eq!(members("ssm", "PutParameter").input.len(), 1);
+        let cognito = members("cognito-idp", "InitiateAuth");
+        assert!(!cognito.output.is_empty());
     }
 
     #[test]
