@@ -16,8 +16,8 @@ pub use model::{
     RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
 };
 pub use redact::{
-    AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SecretScan, check_bytes,
-    check_interaction,
+    AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SECRET_VALUE_HEADERS,
+    SecretScan, Unredacted, check_bytes, check_interaction, redact_cassette,
 };
 pub use sensitive::{MASKED, SensitiveMembers, is_placeholder, looks_like_access_key_id};
 pub use store::{CassetteError, load, load_file, parse, to_bytes, write_atomic};

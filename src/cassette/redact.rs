@@ -102,6 +102,73 @@ pub fn redact_secrets(
     count
 }
 
+/// A secret that [`redact_cassette`] replaces or drops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unredacted {
+    pub interaction: usize,
+    /// "a `x-api-key` header in the request", "a secret member in the response body".
+    pub what: String,
+    /// The first characters of the original value's text, to find it by.
+    pub start_of_value: Option<String>,
+}
+
+/// Replaces what [`redact_secrets`] would have replaced in every
+/// interaction of a cassette written without it, and drops signing headers;
+/// returns what was changed, in order.
+pub fn redact_cassette(cassette: &mut super::Cassette) -> Vec<Unredacted> {
+    let mut placeholders = Placeholders::default();
+    let signing_name = cassette.provenance.service.clone();
+    let mut found = Vec::new();
+    for (i, interaction) in cassette.interactions.iter_mut().enumerate() {
+        for (side, headers) in [
+            ("request", &mut interaction.request.headers),
+            ("response", &mut interaction.response.headers),
+        ] {
+            let names: Vec<String> = headers
+                .iter_grouped()
+                .map(|(n, _)| n)
+                .filter(|n| SECRET_HEADERS.contains(n) || SECRET_VALUE_HEADERS.contains(n))
+                .map(str::to_string)
+                .collect();
+            for name in names {
+                found.push(Unredacted {
+                    interaction: i,
+                    what: format!("a `{name}` header in the {side}"),
+                    start_of_value: None,
+                });
+                headers.remove(&name);
+            }
+        }
+        let before = interaction.clone();
+        if redact_secrets(interaction, signing_name.as_deref(), &mut placeholders) > 0 {
+            for (side, old, new) in [
+                ("request", &before.request.body, &interaction.request.body),
+                (
+                    "response",
+                    &before.response.body,
+                    &interaction.response.body,
+                ),
+            ] {
+                let (old, new) = (old.describe(), new.describe());
+                if old == new {
+                    continue;
+                }
+                let at = old
+                    .bytes()
+                    .zip(new.bytes())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
+                found.push(Unredacted {
+                    interaction: i,
+                    what: format!("a secret member in the {side} body"),
+                    start_of_value: old.get(at..).map(|v| v.chars().take(12).collect()),
+                });
+            }
+        }
+    }
+    found
+}
+
 fn drop_secret_headers(headers: &mut Headers, sensitive: &[String]) {
     let names: Vec<String> = headers
         .iter_grouped()

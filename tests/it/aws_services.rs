@@ -288,3 +288,78 @@ async fn a_session_token_echoed_encoded_is_refused() {
         .collect();
     assert_eq!(uris, ["/plain"]);
 }
+
+#[test]
+fn cassette_check_flags_verbatim_secrets_and_cassette_redact_clears_them() {
+    let sts_xml = "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAQWERTYUIOPASDFGH</AccessKeyId><SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY</SecretAccessKey><SessionToken>FwoGZXIvYXdzEJr//////////wEaDEexampletoken</SessionToken><Expiration>2026-12-01T16:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>";
+    let leaky = serde_json::json!({
+        "format": "proton-vcr.cassette/1",
+        "name": "leaky",
+        "provenance": {"kind": "documented", "sources": []},
+        "interactions": [
+            {"elapsed_ms": 0,
+             "request": {"method": "POST", "uri": "/",
+                "headers": {"content-type": "application/x-amz-json-1.1", "x-amz-target": "secretsmanager.GetSecretValue"},
+                "body": {"json": {"SecretId": "api"}}},
+             "response": {"status": 200, "headers": {"content-type": "application/x-amz-json-1.1"},
+                "body": {"json": {"Name": "api", "SecretString": "correct-horse-battery-staple"}}}},
+            {"elapsed_ms": 1,
+             "request": {"method": "POST", "uri": "/",
+                "headers": {"content-type": "application/x-www-form-urlencoded; charset=utf-8"},
+                "body": {"text": "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&RoleSessionName=s"}},
+             "response": {"status": 200, "headers": {"content-type": "text/xml"}, "body": {"text": sts_xml}}},
+            {"elapsed_ms": 2,
+             "request": {"method": "GET", "uri": "/bucket/key",
+                "headers": {"x-amz-server-side-encryption-customer-key": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+                            "x-api-key": "k-123456"},
+                },
+             "response": {"status": 200, "headers": {}}}
+        ]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::write_cassette(dir.path(), "leaky.json", &leaky);
+    let check = || {
+        Command::new(support::binary())
+            .args(["cassette", "check"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let found = check();
+    assert_eq!(found.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&found.stdout);
+    for kind in [
+        "secret member",
+        "SSE-C key header",
+        "API key header",
+        "access key id",
+        "secret access key",
+    ] {
+        assert!(stdout.contains(kind), "{kind} not reported: {stdout}");
+    }
+    assert!(!stdout.contains("correct-horse"), "{stdout}");
+    let advice = String::from_utf8_lossy(&found.stderr);
+    assert!(advice.contains("proton-vcr cassette redact"), "{advice}");
+
+    // The advice holds: redact, and the check passes.
+    let redact = Command::new(support::binary())
+        .args(["cassette", "redact"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        redact.status.success(),
+        "{}",
+        String::from_utf8_lossy(&redact.stderr)
+    );
+    let after = check();
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&after.stdout)
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("correct-horse") && !text.contains("x-api-key"));
+    assert!(text.contains("2026-12-01T16:00:00Z"), "the rest is kept");
+}
