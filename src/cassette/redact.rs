@@ -149,7 +149,10 @@ pub fn redact_cassette(cassette: &mut super::Cassette) -> Vec<Unredacted> {
                     &interaction.response.body,
                 ),
             ] {
-                let (old, new) = (old.describe(), new.describe());
+                let (old, new) = (
+                    String::from_utf8_lossy(old.bytes()),
+                    String::from_utf8_lossy(new.bytes()),
+                );
                 if old == new {
                     continue;
                 }
@@ -188,14 +191,13 @@ fn redact_recorded_body(
     side: Side,
     placeholders: &mut Placeholders,
 ) -> usize {
-    let mut bytes = match body {
-        Body::Json(value) => value.to_string().into_bytes(),
-        Body::Text(text) => text.clone().into_bytes(),
-        Body::Empty | Body::Binary(_) => return 0,
-    };
+    if body.is_empty() {
+        return 0;
+    }
+    let mut bytes = body.bytes().to_vec();
     let count = sensitive::redact_body(&mut bytes, content_type, members, side, placeholders);
     if count > 0 {
-        *body = Body::from_bytes(&bytes);
+        *body = Body::new(bytes);
     }
     count
 }
@@ -250,7 +252,7 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
                 }
             }
         }
-        if let Some(what) = find_encoded(scan, &body_bytes(body)) {
+        if let Some(what) = find_encoded(scan, body.bytes()) {
             return Err(Leak {
                 what: what.to_string(),
                 place: format!("the {side} body"),
@@ -264,15 +266,6 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
         });
     }
     Ok(())
-}
-
-fn body_bytes(body: &Body) -> Vec<u8> {
-    match body {
-        Body::Empty => Vec::new(),
-        Body::Json(value) => value.to_string().into_bytes(),
-        Body::Text(text) => text.clone().into_bytes(),
-        Body::Binary(bytes) => bytes.clone(),
-    }
 }
 
 /// [`SecretScan::find_secret`] on the bytes and on what they decode to:
@@ -525,6 +518,7 @@ fn replace_bounded(bytes: &mut [u8], from: &[u8], to: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cassette::Body;
 
     struct Needle;
 
@@ -635,17 +629,17 @@ mod tests {
                 method: "POST".into(),
                 uri: "/".into(),
                 headers: Headers::default(),
-                body: Body::Empty,
+                body: Body::default(),
             },
             response: RecordedResponse {
                 status: 200,
                 headers: Headers::default(),
-                body: Body::Text("fine".into()),
+                body: Body::from("fine"),
             },
         };
         assert_eq!(check_interaction(&clean, &Canary), Ok(()));
         let mut leaky = clean.clone();
-        leaky.response.body = Body::Binary(b"\x00CANARY".to_vec());
+        leaky.response.body = Body::from_bytes(b"\x00CANARY");
         assert_eq!(
             check_interaction(&leaky, &Canary).unwrap_err().to_string(),
             "the canary in the response body"

@@ -25,6 +25,7 @@ use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{Body, LoadedCassette, MASKED, RecordedRequest, SensitiveMembers};
 use crate::http::{Request, Response};
+use crate::sigv4::QueryAuth;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -148,7 +149,7 @@ pub struct KeyedRequest<'a> {
 
 impl Keyer {
     pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
-        let body = Body::from_bytes(&request.body);
+        let body = Body::new(request.body.clone());
         let view = view_of(&Parts::of_live(request, &body), &self.tokens, &self.hasher);
         KeyedRequest {
             request,
@@ -390,10 +391,9 @@ impl Matcher {
         // request is a retry of, then unused ones, then the earliest.
         let live_spots = token_spots(live, &view.operation, &self.options.tokens);
         let sensitive = sensitive_of(live);
-        let live_body = match &live.body {
-            Body::Json(value) => without_tokens(value, &live_spots, &sensitive),
-            _ => Value::Null,
-        };
+        let live_body = live.body.json().map_or(Value::Null, |value| {
+            without_tokens(&value, &live_spots, &sensitive)
+        });
         let mut best: Option<(usize, Vec<String>, Value)> = None;
         let mut used_retry = None;
         for &id in candidates {
@@ -402,14 +402,13 @@ impl Matcher {
             };
             let parts = Parts::of_recorded(request);
             let recorded = self.view(&parts);
-            let recorded_body = match &request.body {
-                Body::Json(value) => without_tokens(
-                    value,
+            let recorded_body = request.body.json().map_or(Value::Null, |value| {
+                without_tokens(
+                    &value,
                     &token_spots(&parts, &view.operation, &self.options.tokens),
                     &sensitive,
-                ),
-                _ => Value::Null,
-            };
+                )
+            });
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
                 paths.push("(query or non-JSON body)".to_string());
@@ -560,9 +559,7 @@ fn is_form(request: &Parts<'_>) -> bool {
 }
 
 fn form_action(request: &Parts<'_>) -> Option<String> {
-    let Body::Text(text) = request.body else {
-        return None;
-    };
+    let text = request.body.text()?;
     if !is_form(request) {
         return None;
     }
@@ -581,8 +578,8 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
         .map(|p| TokenSpot::Json(p.members.clone()))
         .collect();
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    let form = match request.body {
-        Body::Text(text) if is_form(request) => Some(form_pairs(text)),
+    let form = match request.body.text() {
+        Some(text) if is_form(request) => Some(form_pairs(text)),
         _ => None,
     };
     let pair = |key: &str| {
@@ -610,9 +607,10 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
 /// recorded request holds placeholders there, the live one the secrets.
 fn sensitive_of(request: &Parts<'_>) -> SensitiveMembers {
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    let body: &[u8] = match request.body {
-        Body::Text(text) if is_form(request) => text.as_bytes(),
-        _ => &[],
+    let body: &[u8] = if is_form(request) {
+        request.body.bytes()
+    } else {
+        &[]
     };
     SensitiveMembers::of(
         None,
@@ -658,7 +656,10 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     canonical.extend_from_slice(operation.as_bytes());
     canonical.push(b'\n');
     let query = request.uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let auth = QueryAuth::of(query);
     let mut query_pairs = form_pairs(query);
+    // A presigned URL's signature changes on every presign and never counts.
+    query_pairs.retain(|(k, _)| !auth.is_signing_param(k));
     for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
         if let TokenSpot::Query(name) = spot {
             *token = take_pair(&mut query_pairs, name);
@@ -667,12 +668,8 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     query_pairs.sort();
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
-    match request.body {
-        Body::Json(value) if spots.is_empty() && !sensitive.touches_json(value) => {
-            write_json(&mut canonical, value)
-        }
-        Body::Json(value) => {
-            let mut value = value.clone();
+    match (request.body.json(), request.body.text()) {
+        (Some(mut value), _) => {
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Json(members) = spot {
                     *token = take_member(&mut value, members);
@@ -681,7 +678,7 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
             sensitive.mask_json(&mut value);
             write_json(&mut canonical, &value);
         }
-        Body::Text(text) if is_form(request) => {
+        (None, Some(text)) if is_form(request) => {
             let mut pairs = form_pairs(text);
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
@@ -696,7 +693,7 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
             pairs.sort();
             push_pairs(&mut canonical, &pairs);
         }
-        other => canonical.extend_from_slice(other.describe().as_bytes()),
+        (None, _) => canonical.extend_from_slice(request.body.bytes()),
     }
     View {
         operation,
@@ -806,7 +803,7 @@ mod binding_tests {
             method: "POST".into(),
             uri: "/".into(),
             headers,
-            body: Body::Json(json!({"clientToken": token, "name": "a"})),
+            body: Body::from_json(&json!({"clientToken": token, "name": "a"})),
         }
     }
 
@@ -822,7 +819,7 @@ mod binding_tests {
                 response: RecordedResponse {
                     status: 200,
                     headers: Headers::default(),
-                    body: Body::Json(json!({"n": i})),
+                    body: Body::from_json(&json!({"n": i})),
                 },
             })
             .collect();
@@ -859,7 +856,7 @@ mod binding_tests {
             method: "POST".into(),
             uri: "/".into(),
             headers,
-            body: Body::Json(body),
+            body: Body::from_json(&body),
         }
     }
 
@@ -875,7 +872,7 @@ mod binding_tests {
                 response: RecordedResponse {
                     status: 200,
                     headers: Headers::default(),
-                    body: Body::Json(json!({"n": i})),
+                    body: Body::from_json(&json!({"n": i})),
                 },
             })
             .collect();

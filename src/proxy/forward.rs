@@ -11,7 +11,7 @@
 use crate::http::upstream::HOP_BY_HOP;
 use crate::http::{AwsError, Origin, Request, Response, Upstream};
 use crate::sigv4::{
-    ClientKey, Scope, SignError, Signer, scope_from_host, strip_client_signature, verify_request,
+    ClientKeyVerifier, Scope, SignError, Signer, Streaming, scope_from_host, strip_client_signature,
 };
 use http::Uri;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -38,7 +38,7 @@ pub struct Forward {
     /// `--region` / `--service`, used when the client sent no scope.
     region: Option<String>,
     service: Option<String>,
-    client_key: Option<ClientKey>,
+    client_key: Option<ClientKeyVerifier>,
 }
 
 /// A request answered by the upstream.
@@ -58,7 +58,7 @@ impl Forward {
         signer: Arc<Signer>,
         region: Option<String>,
         service: Option<String>,
-        client_key: Option<ClientKey>,
+        client_key: Option<ClientKeyVerifier>,
     ) -> Result<Self, String> {
         let uri: Uri = upstream_url
             .parse()
@@ -109,6 +109,22 @@ impl Forward {
         &self.base
     }
 
+    /// True when signed requests would cross a network in clear text: an
+    /// `http://` upstream that is not on this machine.
+    pub fn plaintext_beyond_loopback(&self) -> bool {
+        if self.scheme != Scheme::HTTP {
+            return false;
+        }
+        let host = self.authority.host().to_ascii_lowercase();
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host.ends_with(".localhost")
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
+    }
+
     /// The scope a request with no SigV4 scope of its own is signed for, if
     /// the flags and the upstream host tell.
     pub fn fallback_scope(&self) -> Option<Scope> {
@@ -125,10 +141,18 @@ impl Forward {
         })
     }
 
-    pub async fn forward(&self, request: &Request) -> Result<Forwarded, AwsError> {
+    /// Forwards `meant`: the request as sent, or for an aws-chunked upload
+    /// its decoded form, with `streaming` saying how to frame it again. The
+    /// client key is checked on `sent`, the bytes the client signed.
+    pub async fn forward(
+        &self,
+        sent: &Request,
+        meant: &Request,
+        streaming: Option<Streaming>,
+    ) -> Result<Forwarded, AwsError> {
+        let request = sent;
         if let Some(key) = &self.client_key {
-            if let Err(reason) = verify_request(request, &key.access_key_id, &key.secret_access_key)
-            {
+            if let Err(reason) = key.verify(request) {
                 tracing::warn!(method = %request.method, path = request.uri.path(), "rejected a client: {reason}");
                 return Err(AwsError::new(
                     Origin::Forbidden,
@@ -141,7 +165,8 @@ impl Forward {
                 ));
             }
         }
-        let mut unsigned = strip_client_signature(request);
+        let mut unsigned = strip_client_signature(meant);
+        unsigned.streaming = streaming;
         for name in HOP_BY_HOP.iter().chain(NOT_FORWARDED) {
             unsigned.request.headers.remove(*name);
         }

@@ -122,9 +122,8 @@ async fn sdk_generated_client_tokens_replay_without_token_paths() {
             .interactions
             .iter()
             .find(|i| i.request.headers.get("x-amz-target") == Some(target))
-            .and_then(|i| i.request.body.as_json())
-            .and_then(|b| b["ClientRequestToken"].as_str())
-            .map(str::to_string)
+            .and_then(|i| i.request.body.json())
+            .and_then(|b| b["ClientRequestToken"].as_str().map(str::to_string))
     };
     // boto3 generated the tokens (a fresh UUID per call and per run).
     for target in [
