@@ -295,6 +295,12 @@ impl SensitiveMembers {
     }
 
     fn of_operation(op: &services::Operation) -> Self {
+        if op.sensitive_input().is_empty()
+            && op.sensitive_output().is_empty()
+            && op.header_members().is_empty()
+        {
+            return Self::default();
+        }
         let secrets = |members: &mut dyn Iterator<Item = (&str, ShapeType)>| {
             members
                 .filter_map(|(p, s)| parse_pattern(p, s))

@@ -290,6 +290,7 @@ pub struct Service {
     pub api_version: String,
     endpoints: HashMap<String, PartitionEndpoints>,
     operations: Vec<Operation>,
+    by_operation: HashMap<String, usize>,
 }
 
 /// What [`Service::operation_of`] needs to know of a request.
@@ -335,7 +336,7 @@ impl Service {
 
     /// An operation by its model name (`TransactWriteItems`).
     pub fn operation(&self, name: &str) -> Option<&Operation> {
-        self.operations.iter().find(|o| o.name == name)
+        self.by_operation.get(name).map(|&i| &self.operations[i])
     }
 
     /// The endpoint for a region, or `None` when the region belongs to no
