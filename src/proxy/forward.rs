@@ -11,8 +11,7 @@
 use crate::http::upstream::HOP_BY_HOP;
 use crate::http::{AwsError, Origin, Request, Response, Upstream};
 use crate::sigv4::{
-    ClientKeyVerifier, Scope, SignError, Signer, Streaming, scope_from_host,
-    strip_client_signature,
+    ClientKeyVerifier, Scope, SignError, Signer, Streaming, scope_from_host, strip_client_signature,
 };
 use http::Uri;
 use http::uri::{Authority, PathAndQuery, Scheme};

@@ -1125,6 +1125,20 @@ async fn boto3_waiters_finish_and_exceptions_are_typed() {
             "deleting_status": "DELETE_IN_PROGRESS",
             "not_found": "The requested service does not exist: arn:aws:proton:us-east-1:123456789012:service/web",
             "delete_retry": {},
+            "failed": {
+                "EnvironmentTemplateVersionRegistered": "REGISTRATION_FAILED",
+                "ServiceTemplateVersionRegistered": "REGISTRATION_FAILED",
+                "EnvironmentDeployed": "FAILED",
+                "ServiceCreated": "CREATE_FAILED",
+                "ServiceUpdated": "UPDATE_FAILED",
+                "ServiceInstanceDeployed": "FAILED",
+                "ServicePipelineDeployed": "FAILED",
+                "ServiceDeleted": "DELETE_FAILED",
+                "ComponentDeployed": "FAILED",
+                "ComponentDeleted": "DELETE_FAILED",
+            },
+            "throttled_attempts": 2,
+            "quota": "You have reached the limit of 1000 services",
         })
     );
 }
