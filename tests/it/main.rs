@@ -11,6 +11,7 @@ mod hardening_mock;
 mod hardening_record;
 mod mock;
 mod mock_deployments;
+mod mock_workflows;
 mod record;
 mod replay;
 mod security;
