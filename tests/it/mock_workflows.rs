@@ -313,6 +313,13 @@ async fn a_serverless_workflow_with_boto3() {
             "after_drop": ["crud-handlers-dev"],
             "environment_deployments": 1,
             "summary_services": 1,
+            "guardrails": {
+                "environment_with_instances": "ConflictException",
+                "version_in_use": "ConflictException",
+                "missing_environment": "ResourceNotFoundException",
+                "unparsable_spec": "ValidationException",
+                "update_while_updating": "ConflictException",
+            },
             "cleaned_up": true,
         })
     );

@@ -156,6 +156,48 @@ seen["environment_deployments"] = len(
 )
 seen["summary_services"] = proton.get_resources_summary()["counts"]["services"]["total"]
 
+# Proton's guardrails, as typed exceptions.
+guardrails = {}
+
+
+def refused(exception, call, **kwargs):
+    try:
+        call(**kwargs)
+    except exception as error:
+        return error.response["Error"]["Code"]
+    sys.exit(f"{call.__name__} was not refused with {exception.__name__}")
+
+
+guardrails["environment_with_instances"] = refused(
+    proton.exceptions.ConflictException, proton.delete_environment, name="serverless-dev"
+)
+guardrails["version_in_use"] = refused(
+    proton.exceptions.ConflictException,
+    proton.delete_service_template_version,
+    templateName="lambda-crud-svc",
+    majorVersion="1",
+    minorVersion="1",
+)
+guardrails["missing_environment"] = refused(
+    proton.exceptions.ResourceNotFoundException,
+    proton.create_service_instance,
+    serviceName="crud-api",
+    name="crud-handlers-qa",
+    spec='proton: ServiceSpec\ninstances:\n  - name: crud-handlers-qa\n    environment: serverless-qa\n',
+)
+guardrails["unparsable_spec"] = refused(
+    proton.exceptions.ValidationException,
+    proton.update_service,
+    name="crud-api",
+    spec='proton: "ServiceSpec\n',
+)
+proton.update_service(name="crud-api", spec=service_spec(["dev"]))
+guardrails["update_while_updating"] = refused(
+    proton.exceptions.ConflictException, proton.update_service, name="crud-api", description="x"
+)
+wait("service_updated", name="crud-api")
+seen["guardrails"] = guardrails
+
 # Clean-up, in the order Proton requires.
 proton.update_component(
     name="items-cache", deploymentType="CURRENT_VERSION", serviceName="", serviceInstanceName=""
