@@ -10,6 +10,8 @@ mod hardening;
 mod hardening_mock;
 mod hardening_record;
 mod mock;
+mod mock_bundles;
+mod mock_components;
 mod mock_deployments;
 mod mock_workflows;
 mod record;
