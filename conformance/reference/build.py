@@ -195,6 +195,7 @@ BOTOCORE_MODEL = "https://github.com/boto/botocore/blob/develop/botocore/data/pr
 BOTOCORE_WAITERS = "https://github.com/boto/botocore/blob/develop/botocore/data/proton/2020-07-20/waiters-2.json"
 ISSUE_MISMATCH = "https://github.com/aws-samples/aws-proton-cloudformation-sample-templates/issues/58"
 ISSUE_ERROR_BODY = "https://github.com/aws/aws-proton-public-roadmap/issues/79"
+SMITHY_MODEL = "https://github.com/aws/api-models-aws/blob/main/models/proton/service/2020-07-20/proton-2020-07-20.json"
 
 GUIDE_PAGE = {
     "CreateEnvironmentTemplate": "template-create",
@@ -231,6 +232,10 @@ GUIDE_PAGE = {
     "GetEnvironmentAccountConnection": "ag-env-account-connections",
     "ListEnvironmentAccountConnections": "ag-env-account-connections",
     "DeleteEnvironmentAccountConnection": "ag-env-account-connections",
+    "CreateServiceInstance": "ag-svc-instance-update",
+    "UpdateServiceInstance": "ag-svc-instance-update",
+    "GetServiceInstance": "ag-svc-instance-view",
+    "ListServiceInstances": "ag-svc-instance-view",
 }
 
 # --------------------------------------------------------------------------
@@ -355,6 +360,13 @@ OUTPUT_SOURCE = {
     "GetEnvironmentAccountConnection": guide_output("ag-env-account-connections", "get-environment-account-connection"),
     "DeleteEnvironmentAccountConnection": guide_output("ag-env-account-connections", "delete-environment-account-connection"),
     "ListEnvironmentAccountConnections": model_shape("EnvironmentAccountConnectionSummary") + " (no list output is documented)",
+    "CreateServiceInstance": model_shape("ServiceInstance") + " (no create-service-instance output is documented); values as "
+    + guide_output("ag-svc-instance-update", "update-service-instance"),
+    "UpdateServiceInstance": guide_output("ag-svc-instance-update", "update-service-instance"),
+    "GetServiceInstance": guide_output("ag-svc-instance-view", "get-service-instance") + "; "
+    + guide_output("ag-svc-instance-update", "get-service-instance"),
+    "ListServiceInstances": guide_output("ag-svc-instance-view", "list-service-instances") + "; "
+    + guide_output("ag-svc-update", "list-service-instances"),
 }
 
 CITE_STATUS_OK = f"{API_REF}/CommonErrors.html: success is 200 (awsJson1_0)"
@@ -791,6 +803,8 @@ class Scenario:
             if page not in out:
                 out.append(page)
         out.append(BOTOCORE_MODEL)
+        if self.group == GROUP_MODEL:
+            out.append(SMITHY_MODEL)
         if self.polls:
             out.append(BOTOCORE_WAITERS)
         if "ValidationException" in self.errors:
@@ -1903,6 +1917,183 @@ def ad_service(rule):
 
 
 # --------------------------------------------------------------------------
+# Group client-token-model: operations whose clientToken the models mark as an
+# idempotency token, which the Welcome page's lists leave out
+# --------------------------------------------------------------------------
+
+GROUP_MODEL = "client-token-model"
+CITE_TOKEN_TRAIT = (
+    f"{SMITHY_MODEL}: clientToken carries the smithy.api#idempotencyToken trait; "
+    f"{WELCOME}: Ensuring Idempotency (a retried request completes without performing any further actions)"
+)
+INSTANCE = "orders-api-dev"
+INSTANCE_NEW = "orders-api-staging"
+INSTANCE_SPEC_NEW = (
+    "proton: ServiceSpec\n"
+    "instances:\n"
+    "  - name: \"orders-api-staging\"\n"
+    "    environment: \"dev-serverless\"\n"
+    "    spec:\n"
+    "      lambda_runtime: \"python3.12\"\n"
+    "      lambda_memory_size: 256\n"
+    "      resource_path: \"orders\"\n"
+)
+WHY_INSTANCE_CREATED = (
+    "When a service's instance was created is not documented to the millisecond (the documented list-service-instances "
+    "output of ag-svc-update shows it equal to the service's createdAt, one example)"
+)
+WHY_INSTANCE_SUCCEEDED = "The time the instance's first deployment succeeded is not documented"
+WHY_INSTANCE_ENV = (
+    "The documented update-service-instance output shows environmentName as the environment's ARN, the documented "
+    "get-service-instance outputs show its name"
+)
+WHY_INSTANCE_SPEC = (
+    "The documented get-service-instance outputs show the whole service spec (every instance), not the instance's "
+    "part; which text the instance keeps after an update is not documented"
+)
+WHY_LAST_TOKEN = (
+    "lastClientRequestToken is an optional member of ServiceInstance in the botocore model: when present, it is the "
+    "token of the last request"
+)
+
+
+def instance_arn(name):
+    return arn(f"service/{SVC_NAME}/service-instance/{name}")
+
+
+def instance_doc(name, attempted, status, *, spec=None, created=None):
+    doc = {
+        "arn": instance_arn(name),
+        "deploymentStatus": status,
+        "lastDeploymentAttemptedAt": ts(attempted),
+        "name": name,
+        "serviceName": SVC_NAME,
+        "templateMajorVersion": "1",
+        "templateMinorVersion": "0",
+        "templateName": SVC_TEMPLATE,
+    }
+    if spec is not None:
+        doc["spec"] = spec
+    if created is not None:
+        doc["createdAt"] = ts(created)
+    return doc
+
+
+CITE_NEW_INSTANCE_CREATED = (
+    model_shape("ServiceInstance", "member createdAt (when the instance was created)")
+    + "; a new resource's first deployment is attempted when it is created, as the documented create-environment "
+    "output shows (" + guide_output("ag-create-env", "create-environment") + ")"
+)
+
+
+def instance_paths(prefix, *, step=None, token=None, env_name=True, succeeded=True, spec=False, created=False):
+    """What the evidence leaves open about a service instance answer; `step` names the
+    answer whose generated values a retry must repeat. `created`: the answer shows a
+    new instance, whose createdAt is asserted."""
+    same = {"same_as": step} if step else {}
+    out = {} if created else {
+        f"{prefix}.createdAt": any_value(WHY_INSTANCE_CREATED, **same),
+    }
+    out.update({
+        f"{prefix}.lastAttemptedDeploymentId": may_be_absent(WHY_DEPLOYMENT_IDS, **same),
+        f"{prefix}.lastSucceededDeploymentId": may_be_absent(WHY_DEPLOYMENT_IDS, **same),
+    })
+    if succeeded:
+        out[f"{prefix}.lastDeploymentSucceededAt"] = any_value(WHY_INSTANCE_SUCCEEDED, **same)
+    else:
+        out[f"{prefix}.lastDeploymentSucceededAt"] = may_be_absent(
+            "No documented output shows a service instance before its first deployment succeeded; the botocore "
+            "model marks the member required", **same)
+    if env_name:
+        out[f"{prefix}.environmentName"] = any_value(WHY_INSTANCE_ENV, **same)
+    if spec:
+        out[f"{prefix}.spec"] = any_value(WHY_INSTANCE_SPEC)
+    if token:
+        out[f"{prefix}.lastClientRequestToken"] = may_be_absent(WHY_LAST_TOKEN)
+    return out
+
+
+def mt_update_instance(rule):
+    op = "UpdateServiceInstance"
+    s = Scenario(GROUP_MODEL, op, rule,
+                 "A retry of UpdateServiceInstance with the same client token and parameters, while the deployment it "
+                 "started runs, returns the original answer and starts no second deployment.")
+    setup_service(s)
+    token = uuid4_from(s.name, "client-token")
+    update = {"clientToken": token, "deploymentType": "CURRENT_VERSION", "name": INSTANCE,
+              "serviceName": SVC_NAME, "spec": SVC_SPEC}
+    updated = s.call(op, dict(update),
+                     lambda now: {"serviceInstance": instance_doc(INSTANCE, now, "IN_PROGRESS")},
+                     expect=instance_paths("$.serviceInstance", token=token),
+                     note=("Redeploys the instance with the same template version (CURRENT_VERSION): IN_PROGRESS, "
+                           "lastDeploymentAttemptedAt moves to now, as in the documented update-service-instance output."),
+                     step="the original request, with a fixed client token")
+    first = s.last
+    s.call(op, dict(update), {"serviceInstance": instance_doc(INSTANCE, updated, "IN_PROGRESS")},
+           expect=instance_paths("$.serviceInstance", step=first, token=token),
+           cite={"$.serviceInstance": CITE_TOKEN_TRAIT + "; members as " + OUTPUT_SOURCE[op]},
+           rule=("under-test", ["status", "error", "$.serviceInstance.arn", "$.serviceInstance.lastDeploymentAttemptedAt",
+                                "$.serviceInstance.lastAttemptedDeploymentId"]),
+           note="Same token, same parameters: the original answer; the deployment it started is the only one.",
+           step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+    s.call("GetServiceInstance", {"name": INSTANCE, "serviceName": SVC_NAME},
+           {"serviceInstance": dict(instance_doc(INSTANCE, updated, "IN_PROGRESS"), environmentName=ENV_NAME)},
+           expect=instance_paths("$.serviceInstance", step=first, env_name=False, spec=True, token=token),
+           rule=("check", ["status", "$.serviceInstance.deploymentStatus", "$.serviceInstance.lastDeploymentAttemptedAt",
+                           "$.serviceInstance.lastAttemptedDeploymentId"]),
+           note="One deployment, still IN_PROGRESS, attempted at the original update's time.",
+           step="check: the instance runs the one deployment the original update started", gap=RETRY_GAP_MS)
+    return s
+
+
+def mt_create_instance(rule):
+    op = "CreateServiceInstance"
+    s = Scenario(GROUP_MODEL, op, rule,
+                 "A retry of CreateServiceInstance with the same client token and parameters returns the original "
+                 "instance and creates nothing: the service still has two instances.")
+    setup_service(s)
+    token = uuid4_from(s.name, "client-token")
+    create = {"clientToken": token, "name": INSTANCE_NEW, "serviceName": SVC_NAME, "spec": INSTANCE_SPEC_NEW}
+    created = s.call(op, dict(create),
+                     lambda now: {"serviceInstance": instance_doc(INSTANCE_NEW, now, "IN_PROGRESS", created=now)},
+                     expect=instance_paths("$.serviceInstance", token=token, succeeded=False, created=True),
+                     cite={"$.serviceInstance.createdAt": CITE_NEW_INSTANCE_CREATED},
+                     note=("Adds an instance in dev-serverless: its deployment IN_PROGRESS. No create-service-instance "
+                           "output is documented: the model's required members, with the values the documented "
+                           "update-service-instance output shows for an instance being deployed."),
+                     step="the original request, with a fixed client token")
+    first = s.last
+    s.call(op, dict(create), {"serviceInstance": instance_doc(INSTANCE_NEW, created, "IN_PROGRESS", created=created)},
+           expect=instance_paths("$.serviceInstance", step=first, token=token, succeeded=False, created=True),
+           cite={"$.serviceInstance": CITE_TOKEN_TRAIT + "; members as " + OUTPUT_SOURCE[op]},
+           rule=("under-test", ["status", "error", "$.serviceInstance.arn", "$.serviceInstance.createdAt",
+                                "$.serviceInstance.lastDeploymentAttemptedAt", "$.serviceInstance.lastAttemptedDeploymentId"]),
+           note="Same token, same parameters: the original instance, nothing created.",
+           step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+    listed = []
+    paths = {}
+    for i, (name, doc) in enumerate(((INSTANCE, None), (INSTANCE_NEW, created))):
+        prefix = f"$.serviceInstances[{i}]"
+        if doc is None:
+            item = instance_doc(name, 0, "SUCCEEDED")
+            del item["lastDeploymentAttemptedAt"]
+            paths[f"{prefix}.lastDeploymentAttemptedAt"] = any_value(WHY_INSTANCE_SUCCEEDED)
+            paths.update(instance_paths(prefix, succeeded=True))
+        else:
+            item = instance_doc(name, created, "IN_PROGRESS", created=created)
+            paths.update(instance_paths(prefix, succeeded=False, created=True))
+            paths[f"{prefix}.lastAttemptedDeploymentId"] = may_be_absent(WHY_DEPLOYMENT_IDS, same_as=first)
+        listed.append(item)
+    s.call("ListServiceInstances", {"serviceName": SVC_NAME}, {"serviceInstances": listed},
+           expect=paths,
+           cite={"$.serviceInstances[1].createdAt": CITE_NEW_INSTANCE_CREATED},
+           rule=("check", ["status", "$.serviceInstances[*].arn"]),
+           note="Two instances: the service's first and the new one. " + NOTE_LIST_ORDER,
+           step="check: the service has exactly two instances", gap=RETRY_GAP_MS)
+    return s
+
+
+# --------------------------------------------------------------------------
 # All scenarios
 # --------------------------------------------------------------------------
 
@@ -1918,6 +2109,7 @@ def all_scenarios():
                 id_connection(rule)]
     for rule in ("retry-in-progress", "retry-after-completion"):
         out += [ad_environment(rule), ad_service(rule)]
+    out += [mt_create_instance("same-parameters"), mt_update_instance("same-parameters")]
     out.sort(key=lambda s: s.name)
     return out
 

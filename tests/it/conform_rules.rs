@@ -256,6 +256,14 @@ async fn a_static_stub_gets_a_short_report_naming_exactly_the_rules_it_breaks() 
             "CreateEnvironmentTemplate",
         ),
         ("idempotent-create/same-parameters", "CreateServiceTemplate"),
+        (
+            "client-token-model/same-parameters",
+            "CreateServiceInstance",
+        ),
+        (
+            "client-token-model/same-parameters",
+            "UpdateServiceInstance",
+        ),
     ]
     .into_iter()
     .map(|(r, o)| (r.to_string(), o.to_string()))
@@ -265,17 +273,31 @@ async fn a_static_stub_gets_a_short_report_naming_exactly_the_rules_it_breaks() 
         .into_iter()
         .map(|r| (r.id, r.operation))
         .collect();
-    assert_eq!(all.len(), 38);
-    let expected: BTreeSet<_> = all.difference(&holds).cloned().collect();
+    assert_eq!(all.len(), 42);
+    // No reference cassette tests the components' tokens yet.
+    let untested: BTreeSet<(String, String)> = ["CreateComponent", "UpdateComponent"]
+        .into_iter()
+        .map(|o| {
+            (
+                "client-token-model/same-parameters".to_string(),
+                o.to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<_> = all
+        .difference(&holds)
+        .filter(|r| !untested.contains(r))
+        .cloned()
+        .collect();
     let text = report::text(&report, &TextOptions::default());
     assert_eq!(broken_rules(&report), expected, "{text}");
-    assert!(
-        report
-            .rules()
-            .iter()
-            .all(|r| r.verdict != Verdict::NotTested),
-        "{text}"
-    );
+    let not_tested: BTreeSet<(String, String)> = report
+        .rules()
+        .into_iter()
+        .filter(|r| r.verdict == Verdict::NotTested)
+        .map(|r| (r.id, r.operation))
+        .collect();
+    assert_eq!(not_tested, untested, "{text}");
 
     let lines = text.lines().count();
     assert!(lines <= 300, "{lines} lines:\n{text}");
