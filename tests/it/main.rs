@@ -11,6 +11,8 @@ mod hardening;
 mod hardening_mock;
 mod hardening_record;
 mod mock;
+mod mock_bundles;
+mod mock_components;
 mod mock_deployments;
 mod record;
 mod replay;
