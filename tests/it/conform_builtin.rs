@@ -67,7 +67,7 @@ fn the_main_job_holds_every_rule_and_writes_every_report() {
     );
     assert_eq!(
         report["cassettes"].as_array().unwrap().len(),
-        40,
+        42,
         "every reference cassette ran"
     );
     assert!(
