@@ -3,6 +3,7 @@
 
 mod support;
 
+mod aws_services;
 mod conform;
 mod conform_builtin;
 mod conform_rules;
@@ -16,6 +17,7 @@ mod mock;
 mod mock_bundles;
 mod mock_components;
 mod mock_deployments;
+mod mock_workflows;
 mod record;
 mod replay;
 mod security;
