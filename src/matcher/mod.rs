@@ -25,6 +25,7 @@ use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{Body, LoadedCassette, RecordedRequest};
 use crate::http::{Request, Response};
+use crate::sigv4::QueryAuth;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -632,7 +633,10 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     canonical.extend_from_slice(operation.as_bytes());
     canonical.push(b'\n');
     let query = request.uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let auth = QueryAuth::of(query);
     let mut query_pairs = form_pairs(query);
+    // A presigned URL's signature changes on every presign and never counts.
+    query_pairs.retain(|(k, _)| !auth.is_signing_param(k));
     for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
         if let TokenSpot::Query(name) = spot {
             *token = take_pair(&mut query_pairs, name);

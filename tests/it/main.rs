@@ -12,6 +12,8 @@ mod hardening_record;
 mod mock;
 mod mock_bundles;
 mod mock_components;
+mod mock_deployments;
 mod record;
 mod replay;
 mod security;
+mod services;
