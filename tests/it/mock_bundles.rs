@@ -261,3 +261,54 @@ async fn the_bundle_flag_maps_an_object_for_the_aws_cli() {
     child.wait().unwrap();
     assert_eq!(got["environmentTemplateVersion"]["schema"], ENV_SCHEMA);
 }
+
+#[tokio::test]
+async fn a_malformed_bundle_ends_registration_failed_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_schema = tar_gz(
+        dir.path(),
+        "no-schema.tar.gz",
+        &[("infrastructure/manifest.yaml", MANIFEST)],
+    );
+    let not_gzip = dir.path().join("plain.tar.gz");
+    std::fs::write(&not_gzip, "not an archive").unwrap();
+    let server = manual().await;
+    let url = server.url();
+    map(&url, "s3://proton-bundles/no-schema.tar.gz", &no_schema).await;
+    map(&url, "s3://proton-bundles/plain.tar.gz", &not_gzip).await;
+    let client = proton_client(&url);
+    client
+        .create_environment_template()
+        .name("env")
+        .send()
+        .await
+        .unwrap();
+    for key in ["no-schema.tar.gz", "plain.tar.gz"] {
+        client
+            .create_environment_template_version()
+            .template_name("env")
+            .source(s3("proton-bundles", key))
+            .send()
+            .await
+            .unwrap();
+    }
+    server.mock().advance_clock_ms(2_000);
+    for (major, reason) in [
+        ("1", "no schema/schema.yaml"),
+        ("2", "not a gzip-compressed tar"),
+    ] {
+        let got = client
+            .get_environment_template_version()
+            .template_name("env")
+            .major_version(major)
+            .minor_version("0")
+            .send()
+            .await
+            .unwrap();
+        let version = got.environment_template_version().unwrap();
+        assert_eq!(version.status(), &TemplateVersionStatus::RegistrationFailed);
+        let message = version.status_message().unwrap();
+        assert!(message.contains(reason), "{message}");
+        assert_eq!(version.schema(), None);
+    }
+}

@@ -310,7 +310,11 @@ async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock(
         .unwrap_err();
     assert_eq!(busy.code(), Some("ConflictException"));
 
-    // Cancel the detaching deployment: CANCELLING, then CANCELLED.
+    // Cancel the detaching deployment: CANCELLED, in the history too.
+    let detaching = component
+        .last_attempted_deployment_id()
+        .unwrap()
+        .to_string();
     let cancelled = client
         .cancel_component_deployment()
         .component_name("queue")
@@ -319,13 +323,24 @@ async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock(
         .unwrap();
     assert_eq!(
         status(cancelled.component().unwrap()),
-        &DeploymentStatus::Cancelling
-    );
-    mock.advance_clock_ms(2 * SECOND_MS);
-    let got = client.get_component().name("queue").send().await.unwrap();
-    assert_eq!(
-        status(got.component().unwrap()),
         &DeploymentStatus::Cancelled
+    );
+    let record = client.get_deployment().id(&detaching).send().await.unwrap();
+    let record = record.deployment().unwrap();
+    assert_eq!(record.deployment_status(), &DeploymentStatus::Cancelled);
+    assert_eq!(record.component_name(), Some("queue"));
+    assert_eq!(record.target_resource_type().as_str(), "COMPONENT");
+    let history = client
+        .list_deployments()
+        .component_name("queue")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<_> = history.deployments().iter().map(|d| d.id()).collect();
+    assert_eq!(
+        ids,
+        [detaching.as_str(), first_deployment.as_str()],
+        "newest first"
     );
     let again = client
         .cancel_component_deployment()
