@@ -1261,6 +1261,10 @@ async fn boto3_component_waiters_and_the_families_work_as_a_program_uses_them() 
                 "components": 0, "environmentTemplates": 1, "environments": 1, "pipelines": 0,
                 "serviceInstances": 1, "serviceTemplates": 1, "services": 1
             },
+            "deploy_waiter": true,
+            "failed": ["FAILED", "stack rolled back"],
+            "delete_waiter": true,
+            "summary_failed": 1,
         })
     );
 }
