@@ -149,7 +149,7 @@ pub struct KeyedRequest<'a> {
 
 impl Keyer {
     pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
-        let body = Body::from_bytes(&request.body);
+        let body = Body::new(request.body.clone());
         let view = view_of(&Parts::of_live(request, &body), &self.tokens, &self.hasher);
         KeyedRequest {
             request,
@@ -390,10 +390,10 @@ impl Matcher {
         // Closest: fewest differing paths; among equals, a used call this
         // request is a retry of, then unused ones, then the earliest.
         let live_spots = token_spots(live, &view.operation, &self.options.tokens);
-        let live_body = match &live.body {
-            Body::Json(value) => without_tokens(value, &live_spots),
-            _ => Value::Null,
-        };
+        let live_body = live
+            .body
+            .json()
+            .map_or(Value::Null, |value| without_tokens(&value, &live_spots));
         let mut best: Option<(usize, Vec<String>, Value)> = None;
         let mut used_retry = None;
         for &id in candidates {
@@ -402,13 +402,12 @@ impl Matcher {
             };
             let parts = Parts::of_recorded(request);
             let recorded = self.view(&parts);
-            let recorded_body = match &request.body {
-                Body::Json(value) => without_tokens(
-                    value,
+            let recorded_body = request.body.json().map_or(Value::Null, |value| {
+                without_tokens(
+                    &value,
                     &token_spots(&parts, &view.operation, &self.options.tokens),
-                ),
-                _ => Value::Null,
-            };
+                )
+            });
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
                 paths.push("(query or non-JSON body)".to_string());
@@ -559,9 +558,7 @@ fn is_form(request: &Parts<'_>) -> bool {
 }
 
 fn form_action(request: &Parts<'_>) -> Option<String> {
-    let Body::Text(text) = request.body else {
-        return None;
-    };
+    let text = request.body.text()?;
     if !is_form(request) {
         return None;
     }
@@ -580,8 +577,8 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
         .map(|p| TokenSpot::Json(p.members.clone()))
         .collect();
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    let form = match request.body {
-        Body::Text(text) if is_form(request) => Some(form_pairs(text)),
+    let form = match request.body.text() {
+        Some(text) if is_form(request) => Some(form_pairs(text)),
         _ => None,
     };
     let pair = |key: &str| {
@@ -645,10 +642,8 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     query_pairs.sort();
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
-    match request.body {
-        Body::Json(value) if spots.is_empty() => write_json(&mut canonical, value),
-        Body::Json(value) => {
-            let mut value = value.clone();
+    match (request.body.json(), request.body.text()) {
+        (Some(mut value), _) => {
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Json(members) = spot {
                     *token = take_member(&mut value, members);
@@ -656,7 +651,7 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
             }
             write_json(&mut canonical, &value);
         }
-        Body::Text(text) if is_form(request) => {
+        (None, Some(text)) if is_form(request) => {
             let mut pairs = form_pairs(text);
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
@@ -666,7 +661,7 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
             pairs.sort();
             push_pairs(&mut canonical, &pairs);
         }
-        other => canonical.extend_from_slice(other.describe().as_bytes()),
+        (None, _) => canonical.extend_from_slice(request.body.bytes()),
     }
     View {
         operation,
@@ -776,7 +771,7 @@ mod binding_tests {
             method: "POST".into(),
             uri: "/".into(),
             headers,
-            body: Body::Json(json!({"clientToken": token, "name": "a"})),
+            body: Body::from_json(&json!({"clientToken": token, "name": "a"})),
         }
     }
 
@@ -792,7 +787,7 @@ mod binding_tests {
                 response: RecordedResponse {
                     status: 200,
                     headers: Headers::default(),
-                    body: Body::Json(json!({"n": i})),
+                    body: Body::from_json(&json!({"n": i})),
                 },
             })
             .collect();
@@ -829,7 +824,7 @@ mod binding_tests {
             method: "POST".into(),
             uri: "/".into(),
             headers,
-            body: Body::Json(body),
+            body: Body::from_json(&body),
         }
     }
 
@@ -845,7 +840,7 @@ mod binding_tests {
                 response: RecordedResponse {
                     status: 200,
                     headers: Headers::default(),
-                    body: Body::Json(json!({"n": i})),
+                    body: Body::from_json(&json!({"n": i})),
                 },
             })
             .collect();

@@ -5,9 +5,6 @@
 //! - `GET /__mock/clock`: `{"clock_ms": .., "now_epoch_ms": ..}`.
 //! - `POST /__mock/clock` with `{"set_ms": N}` (N ms after the start; only
 //!   forwards) or `{"advance_ms": N}`: moves the clock, answers as GET.
-//! - `POST /__mock/bundles` with `{"s3": "s3://bucket/key", "path": "..."}`:
-//!   registering a template version from that S3 object reads the local
-//!   `.tar.gz` or folder at `path`.
 //! - `POST /__mock/fail` with `{"resourceArn", "on": "registration" |
 //!   "deployment" | "delete", "message"}`: that step of the resource fails next.
 //! - `POST /__mock/fail-calls` with `{"operation", "error":
@@ -15,6 +12,9 @@
 //! - `POST /__mock/outputs` with `{"resourceArn", "outputs": [{key, valueString}]}`.
 //! - `POST /__mock/provisioned-resources` with `{"resourceArn",
 //!   "provisionedResources": [{name, identifier, provisioningEngine}]}`.
+//! - `POST /__mock/bundles` with `{"s3": "s3://bucket/key", "path": "..."}`:
+//!   registering a template version from that S3 object reads the local
+//!   `.tar.gz` or folder at `path`.
 
 use super::{CallError, FailurePoint, Mock};
 use crate::http::{Request, Response};
@@ -52,22 +52,6 @@ pub fn handle(mock: &Mock, request: &Request) -> Response {
                 }
             }
             ok(&mock.clock_json())
-        }
-        (&Method::POST, "bundles") => {
-            let body: Option<Value> = serde_json::from_slice(&request.body).ok();
-            let field = |key: &str| {
-                body.as_ref()
-                    .and_then(|b| b.get(key))
-                    .and_then(Value::as_str)
-            };
-            let usage = "POST /__mock/bundles takes a JSON body {\"s3\": \"s3://BUCKET/KEY\", \"path\": \"/local/bundle.tar.gz or folder\"}";
-            let (Some(uri), Some(path)) = (field("s3"), field("path")) else {
-                return error(StatusCode::BAD_REQUEST, usage);
-            };
-            match mock.map_bundle(uri, path) {
-                Ok(()) => ok(&json!({"s3": uri, "path": path})),
-                Err(problem) => error(StatusCode::BAD_REQUEST, &format!("{problem}; {usage}")),
-            }
         }
         (&Method::POST, "fail") => {
             let body = body(request);
@@ -146,6 +130,22 @@ pub fn handle(mock: &Mock, request: &Request) -> Response {
                     StatusCode::BAD_REQUEST,
                     "POST /__mock/provisioned-resources takes {\"resourceArn\": ARN, \"provisionedResources\": [{\"name\": N, \"identifier\": ID, \"provisioningEngine\": \"CLOUDFORMATION\" | \"TERRAFORM\"}]}",
                 ),
+            }
+        }
+        (&Method::POST, "bundles") => {
+            let body: Option<Value> = serde_json::from_slice(&request.body).ok();
+            let field = |key: &str| {
+                body.as_ref()
+                    .and_then(|b| b.get(key))
+                    .and_then(Value::as_str)
+            };
+            let usage = "POST /__mock/bundles takes a JSON body {\"s3\": \"s3://BUCKET/KEY\", \"path\": \"/local/bundle.tar.gz or folder\"}";
+            let (Some(uri), Some(path)) = (field("s3"), field("path")) else {
+                return error(StatusCode::BAD_REQUEST, usage);
+            };
+            match mock.map_bundle(uri, path) {
+                Ok(()) => ok(&json!({"s3": uri, "path": path})),
+                Err(problem) => error(StatusCode::BAD_REQUEST, &format!("{problem}; {usage}")),
             }
         }
         _ => error(

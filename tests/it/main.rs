@@ -5,6 +5,7 @@ mod support;
 
 mod conform;
 mod conform_builtin;
+mod conform_rules;
 mod fuzz_regressions;
 mod hardening;
 mod hardening_mock;
