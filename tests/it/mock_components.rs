@@ -267,6 +267,23 @@ async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock(
         );
     }
 
+    // Nor can its service or its environment go while it is there.
+    let service = client
+        .delete_service()
+        .name("web")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(service.code(), Some("ConflictException"));
+    assert!(service.message().unwrap().contains("queue"), "{service:?}");
+    let environment = client
+        .delete_environment()
+        .name("dev")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(environment.code(), Some("ConflictException"));
+
     // An attached component cannot be deleted.
     let attached = client
         .delete_component()

@@ -499,6 +499,43 @@ pub fn list_provisioned_resources(
     Ok(list_output("provisionedResources", page))
 }
 
+/// What components forbid of other resources (user guide, "Component
+/// states"): deleting a service while a component is attached to one of its
+/// instances, or an environment while components are in it.
+pub fn guard(operation: &str, state: &State, input: &Value) -> Result<(), MockError> {
+    let name = opt_str(input, "name");
+    let blocking = match (operation, name) {
+        ("DeleteService", Some(service)) => state.components.values().find(|c| {
+            c.attachment
+                .as_ref()
+                .is_some_and(|(attached, _)| attached == service)
+        }),
+        ("DeleteEnvironment", Some(environment)) => state
+            .components
+            .values()
+            .find(|c| c.environment_name == environment),
+        _ => None,
+    };
+    match blocking {
+        Some(component) => Err(MockError::Conflict(format!(
+            "The component {} is {} {}; {} it first",
+            component.name,
+            if operation == "DeleteService" {
+                "attached to an instance of service"
+            } else {
+                "in environment"
+            },
+            name.unwrap_or_default(),
+            if operation == "DeleteService" {
+                "detach"
+            } else {
+                "delete"
+            },
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub fn dump(state: &State) -> Value {
     Value::Array(
         state

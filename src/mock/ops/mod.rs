@@ -152,6 +152,9 @@ pub fn dispatch(
     input: &Value,
 ) -> Option<Result<Value, MockError>> {
     use TemplateKind::{Environment as Env, Service as Svc};
+    if let Err(error) = components::guard(operation, state, input) {
+        return Some(Err(error));
+    }
     let result = Some(match operation {
         "CreateEnvironmentTemplate" => templates::create(Env, state, ctx, input),
         "GetEnvironmentTemplate" => templates::get(Env, state, ctx, input),
