@@ -312,3 +312,51 @@ async fn a_malformed_bundle_ends_registration_failed_with_the_reason() {
         assert_eq!(version.schema(), None);
     }
 }
+
+/// The serverless sample's workflow, driven by boto3 end to end (see workflow.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_runs_a_sample_template_workflow_from_tar_gz_bundles() {
+    let config = MockConfig {
+        durations: proton_vcr::Durations::all(std::time::Duration::from_millis(300)),
+        ..MockConfig::default()
+    };
+    let server = MockServer::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let script = support::repo_root().join("tests/it/workflow.py");
+    let (url, dir) = (server.url(), work.path().to_path_buf());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(url)
+            .arg(dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "workflow.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        seen,
+        serde_json::json!({
+            "env_schema_input": true,
+            "instances": ["items-api", "orders-api"],
+            "pipeline": "SUCCEEDED",
+            "outputs": [{"key": "ApiUrl", "valueString": "https://items.example"}],
+            "instance_deployments": 2,
+            "history_agrees": true,
+            "component_env": "dev",
+            "component_deployments": ["COMPONENT"],
+            "summary": {
+                "components": 1, "environmentTemplates": 1, "environments": 1, "pipelines": 1,
+                "serviceInstances": 2, "serviceTemplates": 1, "services": 1
+            },
+        })
+    );
+}
