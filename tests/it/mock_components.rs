@@ -1364,3 +1364,87 @@ async fn the_aws_cli_syncs_templates_and_waits_for_components() {
     let deleted = cli_json(&run(args("proton delete-template-sync-config --template-name fargate-env --template-type ENVIRONMENT")).await);
     assert_eq!(deleted["templateSyncConfig"]["branch"], "main");
 }
+
+/// The Rust SDK's component waiters on both branches; the clock jumps before
+/// each wait, so the first poll decides.
+#[tokio::test]
+async fn rust_sdk_component_waiters_see_success_and_injected_failures() {
+    use aws_sdk_proton::client::Waiters;
+    use std::time::Duration as Wait;
+    let server = manual().await;
+    let mock = server.mock();
+    world(mock, true).await;
+    let client = proton_client(&server.url());
+    let create = |name: &'static str| {
+        client
+            .create_component()
+            .name(name)
+            .environment_name("dev")
+            .manifest(MANIFEST)
+            .template_file(TEMPLATE)
+            .send()
+    };
+    create("good").await.unwrap();
+    mock.fail_next(
+        "arn:aws:proton:us-east-1:123456789012:component/bad",
+        proton_vcr::mock::FailurePoint::Deployment,
+        "stack rolled back",
+    );
+    create("bad").await.unwrap();
+    mock.advance_clock_ms(2 * SECOND_MS);
+    client
+        .wait_until_component_deployed()
+        .name("good")
+        .wait(Wait::from_secs(30))
+        .await
+        .unwrap();
+    let failed = client
+        .wait_until_component_deployed()
+        .name("bad")
+        .wait(Wait::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            failed,
+            aws_sdk_proton::waiters::component_deployed::WaitUntilComponentDeployedError::FailureState(_)
+        ),
+        "{failed:?}"
+    );
+
+    mock.fail_next(
+        "arn:aws:proton:us-east-1:123456789012:component/bad",
+        proton_vcr::mock::FailurePoint::Delete,
+        "bucket not empty",
+    );
+    for name in ["good", "bad"] {
+        client.delete_component().name(name).send().await.unwrap();
+    }
+    mock.advance_clock_ms(2 * SECOND_MS);
+    client
+        .wait_until_component_deleted()
+        .name("good")
+        .wait(Wait::from_secs(30))
+        .await
+        .unwrap();
+    let stuck = client
+        .wait_until_component_deleted()
+        .name("bad")
+        .wait(Wait::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            stuck,
+            aws_sdk_proton::waiters::component_deleted::WaitUntilComponentDeletedError::FailureState(_)
+        ),
+        "{stuck:?}"
+    );
+    let got = client.get_component().name("bad").send().await.unwrap();
+    let component = got.component().unwrap();
+    assert_eq!(status(component), &DeploymentStatus::DeleteFailed);
+    assert_eq!(
+        component.deployment_status_message(),
+        Some("bucket not empty")
+    );
+}
