@@ -313,7 +313,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
                 .services
                 .get(service)
                 .and_then(|s| s.instances.get(instance))
-                .is_some_and(|i| i.deployment.phase.deployment_status() == "IN_PROGRESS");
+                .is_some_and(|i| i.deployment.phase.in_progress());
             if instance_busy {
                 return Err(MockError::Conflict(format!(
                     "The service instance {instance} the component {name} is attached to is being deployed; wait until its deployment ends"
