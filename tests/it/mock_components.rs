@@ -1448,3 +1448,134 @@ async fn rust_sdk_component_waiters_see_success_and_injected_failures() {
         Some("bucket not empty")
     );
 }
+
+/// The user guide's "Getting started with the AWS CLI", every step, with
+/// its own commands (spec files passed as `file://`); the clock jumps
+/// before each wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_getting_started_tutorial_runs_end_to_end() {
+    use crate::support::{aws_cli, cli_json};
+    let server = manual().await;
+    let mock = server.mock().clone();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let env_spec = dir.path().join("env-spec.yaml");
+    std::fs::write(
+        &env_spec,
+        "proton: EnvironmentSpec\nspec:\n  vpc_cidr: 10.0.0.0/16\n",
+    )
+    .unwrap();
+    let svc_spec = dir.path().join("svc-spec.yaml");
+    std::fs::write(
+        &svc_spec,
+        "proton: ServiceSpec\npipeline:\n  dockerfile: Dockerfile\ninstances:\n  - name: load-balanced-fargate-svc-prod\n    environment: fargate-env-prod\n    spec:\n      port: 80\n",
+    )
+    .unwrap();
+    let env_file = format!("file://{}", env_spec.display());
+    let svc_file = format!("file://{}", svc_spec.display());
+    let run = move |args: Vec<String>| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                aws_cli(&url, &args)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let args = |s: &str| -> Vec<String> { s.split(' ').map(str::to_string).collect() };
+    let ok = |output: &std::process::Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+
+    // Step 1 and 2: templates synced from the linked fork, published.
+    cli_json(&run(args("proton create-repository --name me/aws-proton-cloudformation-sample-templates --provider GITHUB --connection-arn arn:aws:codestar-connections:us-east-1:123456789012:connection/abc")).await);
+    for (kind, template, noun) in [
+        ("ENVIRONMENT", "fargate-env", "environment"),
+        ("SERVICE", "load-balanced-fargate-svc", "service"),
+    ] {
+        cli_json(
+            &run(args(&format!(
+                "proton create-{noun}-template --name {template}"
+            )))
+            .await,
+        );
+        cli_json(&run(args(&format!("proton create-template-sync-config --template-name {template} --template-type {kind} --repository-name me/aws-proton-cloudformation-sample-templates --repository-provider GITHUB --branch main --subdirectory {noun}-templates/{template}"))).await);
+        mock.advance_clock_ms(2 * SECOND_MS);
+        ok(&run(args(&format!("proton wait {noun}-template-version-registered --template-name {template} --major-version 1 --minor-version 0"))).await);
+        cli_json(&run(args(&format!("proton update-{noun}-template-version --template-name {template} --major-version 1 --minor-version 0 --status PUBLISHED"))).await);
+    }
+
+    // Step 3: the environment.
+    let mut create_env = args(
+        "proton create-environment --name fargate-env-prod --template-name fargate-env --template-major-version 1 --proton-service-role-arn arn:aws:iam::123456789012:role/AWSProtonServiceRole --spec",
+    );
+    create_env.push(env_file);
+    cli_json(&run(create_env).await);
+    mock.advance_clock_ms(2 * SECOND_MS);
+    ok(&run(args(
+        "proton wait environment-deployed --name fargate-env-prod",
+    ))
+    .await);
+
+    // Step 4: the service, its outputs.
+    let mut create_svc = args(
+        "proton create-service --name static-website --repository-connection-arn arn:aws:codestar-connections:us-east-1:123456789012:connection/abc --repository-id me/aws-proton-sample-services --branch-name main --template-major-version 1 --template-name load-balanced-fargate-svc --spec",
+    );
+    create_svc.push(svc_file);
+    cli_json(&run(create_svc).await);
+    mock.advance_clock_ms(2 * SECOND_MS);
+    ok(&run(args("proton wait service-created --name static-website")).await);
+    let instance = cli_json(&run(args("proton get-service-instance --service-name static-website --name load-balanced-fargate-svc-prod")).await);
+    assert_eq!(instance["serviceInstance"]["deploymentStatus"], "SUCCEEDED");
+    let arn = instance["serviceInstance"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let outputs = json!([{"key": "ServiceURL", "valueString": "http://static-website.example"}]);
+    let body = json!({"resourceArn": arn, "outputs": outputs}).to_string();
+    let (status, _) = crate::support::http(
+        &server.url(),
+        "POST",
+        "/__mock/outputs",
+        &[],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let listed = cli_json(&run(args("proton list-service-instance-outputs --service-name static-website --service-instance-name load-balanced-fargate-svc-prod")).await);
+    assert_eq!(listed["outputs"], outputs);
+
+    // Step 5: clean up, in the tutorial's order.
+    cli_json(&run(args("proton delete-service --name static-website")).await);
+    mock.advance_clock_ms(2 * SECOND_MS);
+    cli_json(&run(args("proton delete-environment --name fargate-env-prod")).await);
+    mock.advance_clock_ms(2 * SECOND_MS);
+    for (kind, template, noun) in [
+        ("SERVICE", "load-balanced-fargate-svc", "service"),
+        ("ENVIRONMENT", "fargate-env", "environment"),
+    ] {
+        cli_json(&run(args(&format!("proton delete-template-sync-config --template-name {template} --template-type {kind}"))).await);
+        cli_json(&run(args(&format!("proton delete-{noun}-template-version --template-name {template} --major-version 1 --minor-version 0"))).await);
+        cli_json(
+            &run(args(&format!(
+                "proton delete-{noun}-template --name {template}"
+            )))
+            .await,
+        );
+    }
+    let summary = cli_json(&run(args("proton get-resources-summary")).await);
+    for kind in [
+        "environmentTemplates",
+        "serviceTemplates",
+        "environments",
+        "services",
+    ] {
+        assert_eq!(summary["counts"][kind]["total"], 0, "{kind}");
+    }
+}
