@@ -14,6 +14,7 @@ mod mock;
 mod mock_bundles;
 mod mock_components;
 mod mock_deployments;
+mod mock_workflows;
 mod record;
 mod replay;
 mod security;

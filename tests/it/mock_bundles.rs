@@ -313,7 +313,7 @@ async fn a_malformed_bundle_ends_registration_failed_with_the_reason() {
     }
 }
 
-/// The serverless sample's workflow, driven by boto3 end to end (see workflow.py).
+/// The serverless sample's workflow, driven by boto3 end to end (see bundle_workflow.py).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_runs_a_sample_template_workflow_from_tar_gz_bundles() {
     let config = MockConfig {
@@ -324,7 +324,7 @@ async fn boto3_runs_a_sample_template_workflow_from_tar_gz_bundles() {
         .await
         .unwrap();
     let work = tempfile::tempdir().unwrap();
-    let script = support::repo_root().join("tests/it/workflow.py");
+    let script = support::repo_root().join("tests/it/bundle_workflow.py");
     let (url, dir) = (server.url(), work.path().to_path_buf());
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("python3")
@@ -338,7 +338,7 @@ async fn boto3_runs_a_sample_template_workflow_from_tar_gz_bundles() {
     .unwrap();
     assert!(
         output.status.success(),
-        "workflow.py failed: {}",
+        "bundle_workflow.py failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();

@@ -1,22 +1,20 @@
-"""A Proton program in the style of the serverless sample templates (an
-environment with a table and an API, a Lambda service with a pipeline):
-bundles made with `tar -czf` of a folder, registered from S3 (mapped to the
-archives by the mock's admin API), an environment, a service with a pipeline
-and two instances, an instance update, outputs, the deployment history and
-a component. Run by tests/it/mock_bundles.rs as
-`python3 workflow.py ENDPOINT_URL WORK_DIR`; prints one JSON object of
-observations and exits non-zero on the first surprise."""
+"""A Proton program's whole life against the mock, with boto3, in the style
+of the serverless sample templates: an environment (DynamoDB table and API
+Gateway) in two stages, a Lambda service with a pipeline and an instance in
+each, a new minor template version rolled out to one instance, outputs,
+deployment history, a component, a spec that drops an instance, and the
+clean-up. Run by tests/it/mock_workflows.rs as
+`python3 workflow.py ENDPOINT_URL`; prints one JSON object of observations
+and exits non-zero with a message on the first surprise."""
 
 import json
-import pathlib
 import sys
-import tarfile
-import urllib.request
+import time
 
 import boto3
 from botocore.config import Config
 
-url, work = sys.argv[1], pathlib.Path(sys.argv[2])
+url = sys.argv[1]
 proton = boto3.client(
     "proton",
     endpoint_url=url,
@@ -25,153 +23,213 @@ proton = boto3.client(
     aws_secret_access_key="dummy-client-secret-not-used",
     config=Config(retries={"max_attempts": 1}),
 )
-FAST = {"Delay": 1, "MaxAttempts": 30}
-ROLE = "arn:aws:iam::123456789012:role/proton"
-MANIFEST = "infrastructure:\n  templates:\n    - file: cloudformation.yaml\n      rendering_engine: jinja\n      template_language: cloudformation\n"
-BUNDLES = {
-    "environment": {
-        "schema/schema.yaml": 'schema:\n  format:\n    openapi: "3.0.0"\n  environment_input_type: "ServerlessEnvironmentInput"\n  types:\n    ServerlessEnvironmentInput:\n      type: object\n      properties:\n        table_name:\n          type: string\n',
-        "infrastructure/manifest.yaml": MANIFEST,
-        "infrastructure/cloudformation.yaml": "Resources:\n  Table:\n    Type: AWS::DynamoDB::Table\n  Api:\n    Type: AWS::ApiGateway::RestApi\n",
-    },
-    "lambda-service": {
-        "schema/schema.yaml": 'schema:\n  format:\n    openapi: "3.0.0"\n  service_input_type: "LambdaServiceInput"\n  pipeline_input_type: "PipelineInput"\n  types:\n    LambdaServiceInput:\n      type: object\n      properties:\n        handler:\n          type: string\n    PipelineInput:\n      type: object\n',
-        "instance_infrastructure/manifest.yaml": MANIFEST,
-        "instance_infrastructure/cloudformation.yaml": "Resources:\n  Handler:\n    Type: AWS::Lambda::Function\n",
-        "pipeline_infrastructure/manifest.yaml": MANIFEST,
-        "pipeline_infrastructure/cloudformation.yaml": "Resources:\n  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n",
-    },
-}
+FAST = {"Delay": 0.2, "MaxAttempts": 50}
+ROLE = "arn:aws:iam::123456789012:role/ProtonServiceRole"
+SOURCE = {"s3": {"bucket": "proton-templates", "key": "my-lambda-service-template.tar.gz"}}
 seen = {}
 
 
-def admin(route, body):
-    request = urllib.request.Request(
-        f"{url}/__mock/{route}", data=json.dumps(body).encode(), method="POST"
-    )
-    with urllib.request.urlopen(request) as answer:
-        return json.load(answer)
+def wait(waiter, **kwargs):
+    proton.get_waiter(waiter).wait(WaiterConfig=FAST, **kwargs)
 
 
-# tar -czf my-proton-environment-template.tar.gz environment/ (and the service).
-for folder, files in BUNDLES.items():
-    for name, text in files.items():
-        path = work / folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    archive = work / f"{folder}.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(work / folder, arcname=folder)
-    admin("bundles", {"s3": f"s3://proton-templates/{folder}.tar.gz", "path": str(archive)})
+def service_spec(stages):
+    spec = 'proton: ServiceSpec\npipeline:\n  unit_test_command: "npm test"\ninstances:\n'
+    for stage in stages:
+        spec += (
+            f'  - name: "crud-handlers-{stage}"\n'
+            f'    environment: "serverless-{stage}"\n'
+            "    spec:\n"
+            '      lambda_memory: 256\n'
+        )
+    return spec
 
-proton.create_environment_template(name="serverless-env", displayName="Serverless")
+
+# Templates: the environment and the Lambda service, version 1.0 published.
+proton.create_environment_template(name="serverless-env", displayName="DynamoDB and API Gateway")
 proton.create_environment_template_version(
     templateName="serverless-env",
-    source={"s3": {"bucket": "proton-templates", "key": "environment.tar.gz"}},
+    source={"s3": {"bucket": "proton-templates", "key": "my-proton-environment-template.tar.gz"}},
 )
-proton.get_waiter("environment_template_version_registered").wait(
-    templateName="serverless-env", majorVersion="1", minorVersion="0", WaiterConfig=FAST
-)
-version = proton.get_environment_template_version(
-    templateName="serverless-env", majorVersion="1", minorVersion="0"
-)["environmentTemplateVersion"]
-seen["env_schema_input"] = "ServerlessEnvironmentInput" in version["schema"]
+wait("environment_template_version_registered", templateName="serverless-env", majorVersion="1", minorVersion="0")
 proton.update_environment_template_version(
     templateName="serverless-env", majorVersion="1", minorVersion="0", status="PUBLISHED"
 )
-proton.create_service_template(name="lambda-service")
-proton.create_service_template_version(
-    templateName="lambda-service",
-    source={"s3": {"bucket": "proton-templates", "key": "lambda-service.tar.gz"}},
-    compatibleEnvironmentTemplates=[{"templateName": "serverless-env", "majorVersion": "1"}],
-    supportedComponentSources=["DIRECTLY_DEFINED"],
-)
-proton.get_waiter("service_template_version_registered").wait(
-    templateName="lambda-service", majorVersion="1", minorVersion="0", WaiterConfig=FAST
-)
-proton.update_service_template_version(
-    templateName="lambda-service", majorVersion="1", minorVersion="0", status="PUBLISHED"
-)
+proton.create_service_template(name="lambda-crud-svc", displayName="Lambda CRUD handlers")
 
-proton.create_environment(
-    name="dev",
-    templateName="serverless-env",
-    templateMajorVersion="1",
-    spec="proton: EnvironmentSpec\nspec:\n  table_name: items\n",
-    protonServiceRoleArn=ROLE,
-    componentRoleArn=ROLE,
-)
-proton.get_waiter("environment_deployed").wait(name="dev", WaiterConfig=FAST)
-spec = """proton: ServiceSpec
-pipeline:
-  unit_test_command: "make test"
-instances:
-  - name: "items-api"
-    environment: "dev"
-    spec:
-      handler: "items.handler"
-  - name: "orders-api"
-    environment: "dev"
-    spec:
-      handler: "orders.handler"
-"""
+
+def service_version(major=None):
+    extra = {"majorVersion": major} if major else {}
+    created = proton.create_service_template_version(
+        templateName="lambda-crud-svc",
+        source=SOURCE,
+        compatibleEnvironmentTemplates=[{"templateName": "serverless-env", "majorVersion": "1"}],
+        supportedComponentSources=["DIRECTLY_DEFINED"],
+        **extra,
+    )["serviceTemplateVersion"]
+    wait(
+        "service_template_version_registered",
+        templateName="lambda-crud-svc",
+        majorVersion=created["majorVersion"],
+        minorVersion=created["minorVersion"],
+    )
+    proton.update_service_template_version(
+        templateName="lambda-crud-svc",
+        majorVersion=created["majorVersion"],
+        minorVersion=created["minorVersion"],
+        status="PUBLISHED",
+    )
+
+
+service_version()
+
+# Two stages of the environment.
+for stage in ("dev", "prod"):
+    proton.create_environment(
+        name=f"serverless-{stage}",
+        templateName="serverless-env",
+        templateMajorVersion="1",
+        protonServiceRoleArn=ROLE,
+        componentRoleArn=ROLE,
+        spec=f"proton: EnvironmentSpec\nspec:\n  table_name: items-{stage}\n",
+    )
+for stage in ("dev", "prod"):
+    wait("environment_deployed", name=f"serverless-{stage}")
+
+# The service, with its pipeline and an instance per stage.
 proton.create_service(
-    name="handlers",
-    templateName="lambda-service",
+    name="crud-api",
+    templateName="lambda-crud-svc",
     templateMajorVersion="1",
-    spec=spec,
-    repositoryConnectionArn="arn:aws:codestar-connections:us-east-1:123456789012:connection/abc",
-    repositoryId="me/handlers",
-    branchName="main",
+    spec=service_spec(["dev", "prod"]),
 )
-proton.get_waiter("service_created").wait(name="handlers", WaiterConfig=FAST)
-seen["instances"] = sorted(
-    i["name"] for i in proton.list_service_instances(serviceName="handlers")["serviceInstances"]
-)
-seen["pipeline"] = proton.get_service(name="handlers")["service"]["pipeline"]["deploymentStatus"]
-
-# An instance update, and the outputs its stack reports.
-proton.update_service_instance(
-    serviceName="handlers",
-    name="items-api",
-    deploymentType="CURRENT_VERSION",
-    spec=spec.replace("items.handler", "items.v2"),
-)
-proton.get_waiter("service_instance_deployed").wait(
-    serviceName="handlers", name="items-api", WaiterConfig=FAST
-)
-instance = proton.get_service_instance(serviceName="handlers", name="items-api")[
-    "serviceInstance"
+wait("service_created", name="crud-api")
+wait("service_pipeline_deployed", name="crud-api")
+seen["pipeline_status"] = proton.get_service(name="crud-api")["service"]["pipeline"]["deploymentStatus"]
+seen["instances"] = [
+    i["name"] for i in proton.list_service_instances(serviceName="crud-api")["serviceInstances"]
 ]
-admin(
-    "outputs",
-    {"resourceArn": instance["arn"], "outputs": [{"key": "ApiUrl", "valueString": "https://items.example"}]},
+
+# Version 1.1 of the service template, rolled out to the dev instance.
+service_version(major="1")
+proton.update_service_instance(
+    serviceName="crud-api", name="crud-handlers-dev", deploymentType="MINOR_VERSION"
 )
-seen["outputs"] = proton.list_service_instance_outputs(
-    serviceName="handlers", serviceInstanceName="items-api"
-)["outputs"]
-history = proton.list_deployments(serviceName="handlers", serviceInstanceName="items-api")[
+wait("service_instance_deployed", serviceName="crud-api", name="crud-handlers-dev")
+instance = proton.get_service_instance(serviceName="crud-api", name="crud-handlers-dev")["serviceInstance"]
+seen["instance_version"] = f'{instance["templateMajorVersion"]}.{instance["templateMinorVersion"]}'
+deployments = proton.list_deployments(serviceName="crud-api", serviceInstanceName="crud-handlers-dev")[
     "deployments"
 ]
-seen["instance_deployments"] = len(history)
-seen["history_agrees"] = history[0]["id"] == instance["lastSucceededDeploymentId"]
+seen["instance_deployments"] = [d["deploymentStatus"] for d in deployments]
+if deployments[0]["id"] != instance["lastSucceededDeploymentId"]:
+    sys.exit("the newest deployment is not the instance's last successful one")
+latest = proton.get_deployment(id=deployments[0]["id"])["deployment"]
+seen["initial_version"] = latest["initialState"]["serviceInstance"]["templateMinorVersion"]
 
-# A component the developer attaches to one instance.
+# The provisioning step reports the stack's outputs.
+outputs = [{"key": "FunctionArn", "valueString": "arn:aws:lambda:us-east-1:123456789012:function:crud"}]
+proton.notify_resource_deployment_status_change(resourceArn=instance["arn"], outputs=outputs)
+seen["outputs"] = proton.list_service_instance_outputs(
+    serviceName="crud-api", serviceInstanceName="crud-handlers-dev"
+)["outputs"]
+
+# A directly defined component next to the dev instance.
 proton.create_component(
-    name="items-queue",
-    serviceName="handlers",
-    serviceInstanceName="items-api",
-    manifest=MANIFEST,
-    templateFile="Resources:\n  Queue:\n    Type: AWS::SQS::Queue\nOutputs:\n  QueueUrl:\n    Value: !Ref Queue\n",
+    name="items-cache",
+    serviceName="crud-api",
+    serviceInstanceName="crud-handlers-dev",
+    manifest="infrastructure:\n  templates:\n    - file: cloudformation.yaml\n      rendering_engine: jinja\n      template_language: cloudformation\n",
+    templateFile="Resources:\n  Cache:\n    Type: AWS::ElastiCache::ServerlessCache\n",
 )
-proton.get_waiter("component_deployed").wait(name="items-queue", WaiterConfig=FAST)
-component = proton.get_component(name="items-queue")["component"]
-seen["component_env"] = component["environmentName"]
-seen["component_deployments"] = [
-    d["targetResourceType"]
-    for d in proton.list_deployments(componentName="items-queue")["deployments"]
+wait("component_deployed", name="items-cache")
+seen["component"] = proton.get_component(name="items-cache")["component"]["deploymentStatus"]
+
+# The spec drops the prod instance.
+proton.update_service(name="crud-api", spec=service_spec(["dev"]))
+wait("service_updated", name="crud-api")
+seen["after_drop"] = [
+    i["name"] for i in proton.list_service_instances(serviceName="crud-api")["serviceInstances"]
 ]
-seen["summary"] = {
-    k: v["total"] for k, v in proton.get_resources_summary()["counts"].items()
-}
+seen["environment_deployments"] = len(
+    proton.list_deployments(environmentName="serverless-prod")["deployments"]
+)
+seen["summary_services"] = proton.get_resources_summary()["counts"]["services"]["total"]
+
+# Proton's guardrails, as typed exceptions.
+guardrails = {}
+
+
+def refused(exception, call, **kwargs):
+    try:
+        call(**kwargs)
+    except exception as error:
+        return error.response["Error"]["Code"]
+    sys.exit(f"{call.__name__} was not refused with {exception.__name__}")
+
+
+guardrails["environment_with_instances"] = refused(
+    proton.exceptions.ConflictException, proton.delete_environment, name="serverless-dev"
+)
+guardrails["version_in_use"] = refused(
+    proton.exceptions.ConflictException,
+    proton.delete_service_template_version,
+    templateName="lambda-crud-svc",
+    majorVersion="1",
+    minorVersion="1",
+)
+guardrails["missing_environment"] = refused(
+    proton.exceptions.ResourceNotFoundException,
+    proton.create_service_instance,
+    serviceName="crud-api",
+    name="crud-handlers-qa",
+    spec='proton: ServiceSpec\ninstances:\n  - name: crud-handlers-qa\n    environment: serverless-qa\n',
+)
+guardrails["unparsable_spec"] = refused(
+    proton.exceptions.ValidationException,
+    proton.update_service,
+    name="crud-api",
+    spec='proton: "ServiceSpec\n',
+)
+proton.update_service(name="crud-api", spec=service_spec(["dev"]))
+guardrails["update_while_updating"] = refused(
+    proton.exceptions.ConflictException, proton.update_service, name="crud-api", description="x"
+)
+wait("service_updated", name="crud-api")
+seen["guardrails"] = guardrails
+
+# Clean-up, in the order Proton requires.
+proton.update_component(
+    name="items-cache", deploymentType="CURRENT_VERSION", serviceName="", serviceInstanceName=""
+)
+wait("component_deployed", name="items-cache")
+proton.delete_component(name="items-cache")
+wait("component_deleted", name="items-cache")
+proton.delete_service(name="crud-api")
+wait("service_deleted", name="crud-api")
+for stage in ("dev", "prod"):
+    proton.delete_environment(name=f"serverless-{stage}")
+for _ in range(100):
+    if not proton.list_environments()["environments"]:
+        break
+    time.sleep(0.1)
+for minor in ("0", "1"):  # the recommended version goes last
+    proton.delete_service_template_version(
+        templateName="lambda-crud-svc", majorVersion="1", minorVersion=minor
+    )
+proton.delete_service_template(name="lambda-crud-svc")
+proton.delete_environment_template_version(
+    templateName="serverless-env", majorVersion="1", minorVersion="0"
+)
+proton.delete_environment_template(name="serverless-env")
+seen["cleaned_up"] = not any(
+    [
+        proton.list_environment_templates()["templates"],
+        proton.list_service_templates()["templates"],
+        proton.list_environments()["environments"],
+        proton.list_services()["services"],
+        proton.list_components()["components"],
+    ]
+)
+
 print(json.dumps(seen))

@@ -11,7 +11,7 @@ use super::{
 use super::{deployments, spec};
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
-use crate::mock::state::{ConnectionStatus, Creation, Environment, State, TemplateKind};
+use crate::mock::state::{ConnectionStatus, Creation, Due, Environment, State, TemplateKind};
 use serde_json::Value;
 
 fn arn(ctx: &Ctx, name: &str) -> String {
@@ -388,7 +388,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     };
     environment.deployment.start_delete(until, failure);
     let output = wrap("environment", render(environment, View::Answer));
-    state.schedule(until);
+    state.schedule_for(until, Due::Environment(name.to_string()));
     Ok(output)
 }
 

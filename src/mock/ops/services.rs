@@ -18,7 +18,7 @@ use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
 use crate::mock::state::{
-    Creation, Deployment, Pipeline, Service, ServiceInstance, ServiceStatus, State, Target,
+    Creation, Deployment, Due, Pipeline, Service, ServiceInstance, ServiceStatus, State, Target,
     TemplateKind, VersionStatus,
 };
 use serde_json::Value;
@@ -364,7 +364,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         instances: BTreeMap::new(),
         creation: Creation::new(input.clone()),
     };
-    state.schedule(until);
+    state.schedule_for(until, Due::Service(name.to_string()));
     state.revive(&service.arn);
     tag_new(state, &service.arn, input);
     state.services.insert(name.to_string(), service);
@@ -463,8 +463,8 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             i.deployment.start_delete(delete_until, failure);
         }
     }
-    state.schedule(until);
-    state.schedule(delete_until);
+    state.schedule_for(until, Due::Service(name.to_string()));
+    state.schedule_for(delete_until, Due::Service(name.to_string()));
     add_instances(state, ctx, name, &parsed);
     get(state, ctx, &wrap("name", name.into()))
 }
@@ -493,7 +493,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         pipeline.deployment.start_delete(until, None);
     }
     let output = wrap("service", render(service, false));
-    state.schedule(until);
+    state.schedule_for(until, Due::Service(name.to_string()));
     Ok(output)
 }
 

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::mock::faults::FailurePoint;
 use crate::mock::state::{
-    Creation, State, Target, Template, TemplateKind, TemplateVersion, VersionStatus,
+    Creation, Due, State, Target, Template, TemplateKind, TemplateVersion, VersionStatus,
 };
 use serde_json::Value;
 
@@ -153,6 +153,7 @@ pub fn create(
         provisioning: opt_string(input, provisioning_member(kind)),
         creation: Creation::new(input.clone()),
         versions: Default::default(),
+        published: Default::default(),
     };
     let output = wrap(member(kind), render(kind, &template, false));
     state.revive(&template.arn);
@@ -354,7 +355,10 @@ pub fn create_version(
             {
                 version.failure = failure;
             }
-            state.schedule(registered_at);
+            state.schedule_for(
+                registered_at,
+                Due::Version(kind, name.to_string(), major, minor),
+            );
             state.revive(&arn);
             tag_new(state, &arn, input);
             Ok((
@@ -431,6 +435,7 @@ pub fn update_version(
     let version = key
         .and_then(|key| template.versions.get_mut(&key))
         .ok_or_else(not_found)?;
+    let mut new_status = None;
     if let Some(status) = opt_str(input, "status") {
         let status = match status {
             "DRAFT" => VersionStatus::Draft,
@@ -453,7 +458,7 @@ pub fn update_version(
                 kind.version_noun()
             )));
         }
-        version.status = status;
+        new_status = Some(status);
     }
     if let Some(description) = opt_string(input, "description") {
         version.description = Some(description);
@@ -468,6 +473,9 @@ pub fn update_version(
     }
     version.last_modified_at = ctx.now;
     let (major, minor) = (version.major, version.minor);
+    if let Some(status) = new_status {
+        template.set_status((major, minor), status);
+    }
     let template = &*template;
     let version = template
         .versions
@@ -507,7 +515,7 @@ pub fn delete_version(
         .templates_mut(kind)
         .get_mut(name)
         .zip(key)
-        .and_then(|(t, key)| t.versions.remove(&key));
+        .and_then(|(t, key)| t.remove_version(key));
     if let Some(version) = removed {
         state.forget(version.arn, ctx.now, Some(output.clone()));
     }
