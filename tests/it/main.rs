@@ -3,6 +3,7 @@
 
 mod support;
 
+mod aws_services;
 mod conform;
 mod conform_builtin;
 mod conform_rules;

@@ -8,7 +8,7 @@ use super::{
     Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
     retry_create, tag_new, wrap,
 };
-use super::{deployments, spec};
+use super::{deployments, from_start, page_start, spec};
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
 use crate::mock::state::{ConnectionStatus, Creation, Due, Environment, State, TemplateKind};
@@ -219,9 +219,8 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
                 .collect()
         })
         .unwrap_or_default();
-    let items = state
-        .environments
-        .iter()
+    let start = page_start(input)?;
+    let items = from_start(&state.environments, start.as_deref())
         .filter(|(_, e)| {
             filters.is_empty()
                 || filters.iter().any(|(name, major)| {

@@ -11,8 +11,8 @@ use super::environments::self_managed;
 use super::spec;
 use super::templates::{resolve_redeploy, resolve_version};
 use super::{
-    Ctx, MockError, Obj, deleted_answer, deployments, list_output, opt_str, opt_string, paginate,
-    req_str, retry_create, tag_new, with_client_token, without, wrap,
+    Ctx, MockError, Obj, deleted_answer, deployments, from_start, list_output, opt_str, opt_string,
+    page_start, paginate, req_str, retry_create, tag_new, with_client_token, without, wrap,
 };
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
@@ -383,7 +383,8 @@ pub fn get(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> 
 }
 
 pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
-    let items = state.services.iter().map(|(name, s)| (name.clone(), s));
+    let start = page_start(input)?;
+    let items = from_start(&state.services, start.as_deref()).map(|(name, s)| (name.clone(), s));
     Ok(list_output(
         "services",
         paginate(input, items, |s| render(s, true))?,

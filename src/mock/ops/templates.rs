@@ -8,8 +8,8 @@
 //! the template's recommended version.
 
 use super::{
-    Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
-    retry_create, tag_new, version_number, with_client_token, wrap,
+    Ctx, MockError, Obj, deleted_answer, from_start, list_output, opt_str, opt_string, page_start,
+    paginate, req_str, retry_create, tag_new, version_number, with_client_token, wrap,
 };
 use crate::mock::faults::FailurePoint;
 use crate::mock::state::{
@@ -174,10 +174,9 @@ pub fn get(
 }
 
 pub fn list(kind: TemplateKind, state: &State, input: &Value) -> Result<Value, MockError> {
-    let items = state
-        .templates(kind)
-        .iter()
-        .map(|(name, t)| (name.clone(), t));
+    let start = page_start(input)?;
+    let items =
+        from_start(state.templates(kind), start.as_deref()).map(|(name, t)| (name.clone(), t));
     Ok(list_output(
         "templates",
         paginate(input, items, |t| render(kind, t, true))?,
@@ -407,10 +406,18 @@ pub fn list_versions(
         },
         None => None,
     };
+    // The page's first version, from the token's `major.minor` key.
+    let first = page_start(input)?
+        .and_then(|key| {
+            let (major, minor) = key.split_once('.')?;
+            Some((major.parse::<u64>().ok()?, minor.parse::<u64>().ok()?))
+        })
+        .unwrap_or((0, 0));
+    let first = major.map_or(first, |major| first.max((major, 0)));
     let items = template
         .versions
-        .iter()
-        .filter(|((m, _), _)| major.is_none_or(|major| *m == major))
+        .range(first..)
+        .take_while(|((m, _), _)| major.is_none_or(|major| *m == major))
         .map(|((major, minor), v)| (format!("{major:020}.{minor:020}"), v));
     let page = paginate(input, items, |v| render_version(kind, template, v, true))?;
     Ok(list_output("templateVersions", page))
