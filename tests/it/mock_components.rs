@@ -237,6 +237,28 @@ async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock(
             ("Queue".to_string(), "CLOUDFORMATION".to_string())
         ]
     );
+    // Outputs the stack reports (set through the admin API) replace the keys.
+    let body = json!({"resourceArn": "arn:aws:proton:us-east-1:123456789012:component/queue",
+        "outputs": [{"key": "QueueUrl", "valueString": "https://sqs.example/queue"}]});
+    let (code, _) = crate::support::http(
+        &server.url(),
+        "POST",
+        "/__mock/outputs",
+        &[],
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let reported = client
+        .list_component_outputs()
+        .component_name("queue")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reported.outputs()[0].value_string(),
+        Some("https://sqs.example/queue")
+    );
     let unknown = client
         .list_component_outputs()
         .component_name("queue")
