@@ -197,6 +197,10 @@ def check_pair(scenario_path, cassette_path, problems):
         check_evidence(n, it, resp, body, scenario, fail)
     if not any(it.get("expect", {}).get("rule", {}).get("role") == "under-test" for it in interactions):
         fail("no interaction is marked as the rule under test")
+    if scenario.get("rule_id") != f"{scenario.get('group')}/{scenario.get('rule')}":
+        fail("the scenario's rule_id is not <group>/<rule>")
+    if not any(step.get("rule") == "under-test" for step in scenario["steps"]):
+        fail("no scenario step is marked as the rule under test")
 
     # scenario steps -> interactions
     i = 0
