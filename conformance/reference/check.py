@@ -226,6 +226,9 @@ def check_pair(scenario_path, cassette_path, problems):
             results = [lookup(m["response"]["body"]["json"], step["until"]["path"]) in values for m in matched]
             if not results[-1] or any(results[:-1]):
                 fail(f"step {k} ({op}): only the last poll may satisfy the condition")
+        role = matched[-1].get("expect", {}).get("rule", {}).get("role")
+        if step.get("rule") != role:
+            fail(f"step {k} ({op}): rule {step.get('rule')!r}, its interaction's expect.rule role {role!r}")
         err = step.get("expect_error")
         got = matched[-1]["response"]["body"]["json"].get("__type", "").split("#")[-1] or None
         if err != got:
