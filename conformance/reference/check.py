@@ -159,7 +159,7 @@ def check_pair(scenario_path, cassette_path, problems):
             fail(f"{os.path.relpath(path, ROOT)} is not canonical JSON")
 
     rel = os.path.relpath(cassette_path, os.path.join(ROOT, "cassettes", "proton"))[:-len(".json")]
-    if cassette.get("format") != "proton-vcr.cassette/1" or cassette.get("name") != rel:
+    if cassette.get("format") != "proton-vcr.cassette/2" or cassette.get("name") != rel:
         fail("format or name")
     if scenario.get("format") != "proton-vcr.scenario/1" or scenario.get("name") != rel:
         fail("scenario format or name")
