@@ -121,6 +121,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
+    let stop = super::shutdown_signal();
     super::announce(&server.url());
     if let Some(admin) = server.admin_url() {
         super::announce_admin(&admin);
@@ -131,7 +132,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         "replaying {}",
         args.cassette.display()
     );
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,8 @@ mod aws_services;
 mod conform;
 mod conform_builtin;
 mod conform_rules;
+mod durability;
+mod exact;
 mod fuzz_regressions;
 mod hardening;
 mod hardening_mock;
