@@ -184,6 +184,7 @@ pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
         "anyone who reaches the mock can read and reset its state",
     )
     .map_err(anyhow::Error::msg)?;
+    let stop = super::shutdown_signal();
     let server = MockServer::start_with_limits(args.config(), args.listen, limits)
         .await
         .with_context(|| {
@@ -194,7 +195,7 @@ pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
         })?;
     super::announce(&server.url());
     tracing::info!(region = %args.region, account = %args.account_id, "AWS Proton mock ready");
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

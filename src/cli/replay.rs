@@ -116,6 +116,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     listeners
         .check("the replay server answers anyone who reaches it with your cassettes")
         .map_err(anyhow::Error::msg)?;
+    let stop = super::shutdown_signal();
     let server = ReplayServer::start_with(cassettes, options, listeners)
         .await
         .with_context(|| {
@@ -134,7 +135,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         "replaying {}",
         args.cassette.display()
     );
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
