@@ -15,10 +15,10 @@ use std::process::ExitCode;
 ///
 /// Requests are matched by operation (X-Amz-Target) and JSON body for awsJson
 /// services, by method, path, query and body for the others. Signing and
-/// transport headers never count. Idempotency tokens (Proton's clientToken,
-/// plus any --token-path) are bound one to one: the first time a live token
-/// meets a recorded one they are paired for the rest of the replay, so SDK
-/// retries with fresh random tokens still replay.
+/// transport headers never count. Idempotency tokens (those every AWS
+/// service's model names, plus any --token-path) are bound one to one: the
+/// first time a live token meets a recorded one they are paired for the rest
+/// of the replay, so SDK retries with fresh random tokens still replay.
 ///
 /// Point a client at it:
 ///   aws proton list-environments --endpoint-url http://127.0.0.1:4750

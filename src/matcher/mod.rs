@@ -23,7 +23,7 @@ pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
 pub use tokens::{TokenBindings, TokenPath};
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
-use crate::cassette::{Body, LoadedCassette, RecordedRequest};
+use crate::cassette::{Body, LoadedCassette, MASKED, RecordedRequest, SensitiveMembers};
 use crate::http::{Request, Response};
 use crate::sigv4::QueryAuth;
 use serde_json::Value;
@@ -539,10 +539,10 @@ impl MissContext {
         // request is a retry of, then unused ones, then the earliest.
         let tokens = &self.keyer.tokens;
         let live_spots = token_spots(live, &view.operation, tokens);
-        let live_body = live
-            .body
-            .json()
-            .map_or(Value::Null, |value| without_tokens(&value, &live_spots));
+        let sensitive = sensitive_of(live);
+        let live_body = live.body.json().map_or(Value::Null, |value| {
+            without_tokens(&value, &live_spots, &sensitive)
+        });
         let mut best: Option<(usize, Vec<String>, Value)> = None;
         let mut used_retry = None;
         for (id, candidate) in candidates.iter().enumerate() {
@@ -550,7 +550,11 @@ impl MissContext {
             let parts = Parts::of_recorded(request);
             let recorded = view_of(&parts, tokens, &self.keyer.hasher);
             let recorded_body = request.body.json().map_or(Value::Null, |value| {
-                without_tokens(&value, &token_spots(&parts, &view.operation, tokens))
+                without_tokens(
+                    &value,
+                    &token_spots(&parts, &view.operation, tokens),
+                    &sensitive,
+                )
             });
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
@@ -708,14 +712,38 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
     spots
 }
 
-/// A JSON body without its token members.
-fn without_tokens(value: &Value, spots: &[TokenSpot]) -> Value {
+/// The sensitive input members of the operation a request calls: the
+/// recorded request holds placeholders there, the live one the secrets.
+fn sensitive_of(request: &Parts<'_>) -> SensitiveMembers {
+    let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
+    let body: &[u8] = if is_form(request) {
+        request.body.bytes()
+    } else {
+        &[]
+    };
+    SensitiveMembers::of(
+        None,
+        crate::services::RequestLine {
+            method: request.method,
+            path,
+            query,
+            target: request.target,
+            body,
+            headers: None,
+        },
+    )
+}
+
+/// A JSON body as matching compares it: without its token members, and with
+/// sensitive members masked.
+fn without_tokens(value: &Value, spots: &[TokenSpot], sensitive: &SensitiveMembers) -> Value {
     let mut value = value.clone();
     for spot in spots {
         if let TokenSpot::Json(members) = spot {
             take_member(&mut value, members);
         }
     }
+    sensitive.mask_json(&mut value);
     value
 }
 
@@ -731,6 +759,7 @@ fn take_pair(pairs: &mut Vec<(String, String)>, key: &str) -> Option<String> {
 fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -> View {
     let operation = label_of(request);
     let spots = token_spots(request, &operation, token_paths);
+    let sensitive = sensitive_of(request);
     let mut tokens = vec![None; spots.len()];
     let mut canonical = Vec::with_capacity(128);
     canonical.extend_from_slice(operation.as_bytes());
@@ -755,6 +784,7 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
                     *token = take_member(&mut value, members);
                 }
             }
+            sensitive.mask_json(&mut value);
             write_json(&mut canonical, &value);
         }
         (None, Some(text)) if is_form(request) => {
@@ -762,6 +792,11 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
                     *token = take_pair(&mut pairs, name);
+                }
+            }
+            for (key, value) in &mut pairs {
+                if sensitive.masks_form_key(key) {
+                    *value = MASKED.to_string();
                 }
             }
             pairs.sort();

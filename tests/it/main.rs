@@ -3,6 +3,7 @@
 
 mod support;
 
+mod aws_services;
 mod conform;
 mod conform_builtin;
 mod conform_rules;
@@ -14,6 +15,7 @@ mod mock;
 mod mock_bundles;
 mod mock_components;
 mod mock_deployments;
+mod mock_workflows;
 mod record;
 mod replay;
 mod security;
