@@ -186,9 +186,10 @@ pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
+    let stop = super::shutdown_signal();
     super::announce(&server.url());
     tracing::info!(region = %args.region, account = %args.account_id, "AWS Proton mock ready");
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,8 +3,12 @@
 
 mod support;
 
+mod aws_services;
 mod conform;
 mod conform_builtin;
+mod conform_rules;
+mod durability;
+mod exact;
 mod fuzz_regressions;
 mod hardening;
 mod hardening_mock;
