@@ -7,7 +7,10 @@
 //!   body as JSON, as form pairs (the query protocol), or as bytes.
 //!
 //! Signing and transport headers never take part. Idempotency tokens are left
-//! out of the comparison and matched by binding instead (see `tokens`).
+//! out of the comparison and matched by binding instead (see `tokens`), and
+//! so are the generated values the client chose, such as resource names made
+//! with `uuid4()` (see `bind`); answers then carry the live values (see
+//! `substitute`).
 //!
 //! Interactions are indexed by a 128-bit hash of that comparison key (two
 //! independently seeded hashes, so an accidental or crafted collision is out
@@ -16,16 +19,22 @@
 //! response is turned into a sendable one the first time it is served, not at
 //! load: a large cassette loads faster and holds one form of each answer.
 
+mod bind;
+#[cfg(test)]
+mod bind_tests;
 mod json_diff;
+mod substitute;
 mod tokens;
 
+pub use bind::BindMode;
 pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
 pub use tokens::{TokenBindings, TokenPath};
 
 use crate::cassette::{Body, LoadedCassette, RecordedRequest};
 use crate::http::{Request, Response};
+use bind::{Learned, Pairs, ValueBindings};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::io::Write;
 
@@ -44,6 +53,7 @@ pub enum Repeats {
 pub struct MatchOptions {
     pub tokens: Vec<TokenPath>,
     pub repeats: Repeats,
+    pub bind: BindMode,
 }
 
 /// A request reduced to what matching compares.
@@ -54,6 +64,11 @@ struct View {
     /// equal for two requests exactly when they match (tokens aside).
     canonical: Vec<u8>,
     tokens: Vec<Option<String>>,
+    /// The hash of the canonical form with generated values masked (the
+    /// key itself when there are none, or values are not bound).
+    skeleton: Key,
+    /// The generated values in the canonical form, in order.
+    values: Vec<Box<str>>,
 }
 
 /// The hash of a request's canonical form.
@@ -106,6 +121,7 @@ struct Entry {
     index: usize,
     key: Key,
     tokens: Vec<Option<String>>,
+    values: Vec<Box<str>>,
     /// Built from the recorded response when first served.
     response: Option<Response>,
 }
@@ -135,6 +151,7 @@ pub struct Miss {
 #[derive(Clone)]
 pub struct Keyer {
     tokens: Vec<TokenPath>,
+    bind: BindMode,
     hasher: KeyHasher,
 }
 
@@ -148,7 +165,12 @@ pub struct KeyedRequest<'a> {
 impl Keyer {
     pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
         let body = Body::from_bytes(&request.body);
-        let view = view_of(&Parts::of_live(request, &body), &self.tokens, &self.hasher);
+        let view = view_of(
+            &Parts::of_live(request, &body),
+            &self.tokens,
+            self.bind,
+            &self.hasher,
+        );
         KeyedRequest {
             request,
             body,
@@ -168,6 +190,11 @@ pub struct Matcher {
     by_operation: HashMap<String, Vec<usize>>,
     used: Vec<bool>,
     bindings: TokenBindings,
+    /// Entries by skeleton, when values are bound.
+    skeletons: HashMap<Key, Vec<usize>>,
+    values: ValueBindings,
+    /// Learned from the cassettes the first time a binding is considered.
+    learned: Option<Learned>,
 }
 
 #[derive(Default)]
@@ -179,9 +206,13 @@ struct Bucket {
 }
 
 impl Matcher {
-    pub fn new(cassettes: Vec<LoadedCassette>, options: MatchOptions) -> Self {
+    pub fn new(cassettes: Vec<LoadedCassette>, mut options: MatchOptions) -> Self {
+        if options.bind == BindMode::None {
+            options.tokens.clear();
+        }
         let keyer = Keyer {
             tokens: options.tokens.clone(),
+            bind: options.bind,
             hasher: KeyHasher::default(),
         };
         let mut matcher = Self {
@@ -193,6 +224,9 @@ impl Matcher {
             by_operation: HashMap::new(),
             used: Vec::new(),
             bindings: TokenBindings::default(),
+            skeletons: HashMap::new(),
+            values: ValueBindings::default(),
+            learned: None,
         };
         for cassette in cassettes {
             matcher.add(cassette);
@@ -222,6 +256,7 @@ impl Matcher {
             .map_or(0, |c| c.cassette.interactions.len());
         let id = self.index(cassette, index, request, Some(response));
         self.mark_used(id);
+        self.learned = None;
     }
 
     fn index(
@@ -234,6 +269,9 @@ impl Matcher {
         let view = self.view(&Parts::of_recorded(request));
         let id = self.entries.len();
         self.buckets.entry(view.key).or_default().entries.push(id);
+        if !view.values.is_empty() {
+            self.skeletons.entry(view.skeleton).or_default().push(id);
+        }
         self.by_operation
             .entry(view.operation)
             .or_default()
@@ -243,6 +281,7 @@ impl Matcher {
             index,
             key: view.key,
             tokens: view.tokens,
+            values: view.values,
             response,
         });
         self.used.push(false);
@@ -275,6 +314,7 @@ impl Matcher {
             bucket.last_served = None;
         }
         self.bindings.clear();
+        self.values.clear();
     }
 
     /// (used, total) interactions.
@@ -296,7 +336,18 @@ impl Matcher {
 
     /// [`Matcher::answer`] for a request keyed by this matcher's [`Keyer`].
     pub fn answer_keyed(&mut self, keyed: &KeyedRequest<'_>) -> Result<(Hit, Response), Miss> {
-        let view = &keyed.view;
+        let followed = self.follow(&keyed.view);
+        let view = followed.as_ref().unwrap_or(&keyed.view);
+        let answer = self.answer_view(keyed, view);
+        self.values.saw(&keyed.view.values);
+        answer
+    }
+
+    fn answer_view(
+        &mut self,
+        keyed: &KeyedRequest<'_>,
+        view: &View,
+    ) -> Result<(Hit, Response), Miss> {
         if let Some(id) = self.find_unused(view) {
             let tokens = self.entries[id].tokens.clone();
             self.bindings.bind(&view.tokens, &tokens);
@@ -313,7 +364,105 @@ impl Matcher {
                 }
             }
         }
-        Err(self.explain_miss(&Parts::of_live(keyed.request, &keyed.body), view))
+        if let Some((id, pairs)) = self.find_bindable(&keyed.view) {
+            tracing::debug!(
+                bound = ?pairs,
+                interaction = self.entries[id].index,
+                "bound values the client chose"
+            );
+            self.values.bind(pairs);
+            let tokens = self.entries[id].tokens.clone();
+            self.bindings.bind(&view.tokens, &tokens);
+            self.mark_used(id);
+            return Ok(self.hit(id, false));
+        }
+        Err(self.explain_miss(
+            &Parts::of_live(keyed.request, &keyed.body),
+            view,
+            &keyed.view,
+        ))
+    }
+
+    /// The view of a request carrying bound live values, read with the
+    /// recorded values in their place; `None` when it carries none.
+    fn follow(&self, view: &View) -> Option<View> {
+        let map = self.values.to_recorded();
+        if map.is_empty() || !view.values.iter().any(|v| map.contains_key(v)) {
+            return None;
+        }
+        let canonical = ValueBindings::replace(&view.canonical, map)?;
+        let operation = ValueBindings::replace(view.operation.as_bytes(), map).map_or_else(
+            || view.operation.clone(),
+            |o| String::from_utf8_lossy(&o).into_owned(),
+        );
+        Some(View {
+            operation,
+            key: self.keyer.hasher.key(&canonical),
+            canonical,
+            tokens: view.tokens.clone(),
+            skeleton: view.skeleton,
+            values: view
+                .values
+                .iter()
+                .map(|v| map.get(v).cloned().unwrap_or_else(|| v.clone()))
+                .collect(),
+        })
+    }
+
+    fn binds_values(&self) -> bool {
+        self.options.bind == BindMode::Auto
+    }
+
+    /// What the cassettes say about generated values, learned once.
+    fn learned(&mut self) -> &Learned {
+        if self.learned.is_none() {
+            let mut learned = Learned::default();
+            let mut answered: HashMap<usize, HashSet<Box<str>>> = HashMap::new();
+            for entry in &self.entries {
+                let recorded = self
+                    .cassettes
+                    .get(entry.cassette)
+                    .and_then(|c| c.cassette.interactions.get(entry.index))
+                    .map(|i| i.response.to_exchange());
+                let Some(response) = entry.response.as_ref().or(recorded.as_ref()) else {
+                    continue;
+                };
+                let mut texts: Vec<&[u8]> = vec![&response.body];
+                texts.extend(response.headers.values().map(|v| v.as_bytes()));
+                learned.exchange(
+                    answered.entry(entry.cassette).or_default(),
+                    &entry.values,
+                    &texts,
+                );
+            }
+            self.learned = Some(learned);
+        }
+        self.learned.get_or_insert_with(Learned::default)
+    }
+
+    /// An unused recorded request that differs from `live` (as sent) only at
+    /// generated values that may be bound, and the pairs to bind.
+    fn find_bindable(&mut self, live: &View) -> Option<(usize, Pairs)> {
+        if !self.binds_values() || live.values.is_empty() {
+            return None;
+        }
+        let candidates = self.skeletons.get(&live.skeleton)?.clone();
+        self.learned();
+        let learned = self.learned.as_ref()?;
+        candidates.into_iter().find_map(|id| {
+            let entry = &self.entries[id];
+            if self.used[id]
+                || entry.values.len() != live.values.len()
+                || !self.bindings.compatible(&live.tokens, &entry.tokens)
+            {
+                return None;
+            }
+            let pairs = self
+                .values
+                .plan(&live.values, &entry.values, learned)
+                .ok()?;
+            Some((id, pairs))
+        })
     }
 
     fn hit(&mut self, id: usize, repeated: bool) -> (Hit, Response) {
@@ -323,17 +472,31 @@ impl Matcher {
             interaction: entry.index,
             repeated,
         };
-        if let Some(response) = &entry.response {
-            return (hit, response.clone());
+        let response = match &entry.response {
+            Some(response) => response.clone(),
+            None => {
+                let response = self
+                    .cassettes
+                    .get(entry.cassette)
+                    .and_then(|c| c.cassette.interactions.get(entry.index))
+                    .map(|i| i.response.to_exchange())
+                    .unwrap_or_else(|| Response::new(http::StatusCode::INTERNAL_SERVER_ERROR));
+                self.entries[id].response = Some(response.clone());
+                response
+            }
+        };
+        if self.values.is_empty() {
+            return (hit, response);
         }
-        let response = self
-            .cassettes
-            .get(entry.cassette)
-            .and_then(|c| c.cassette.interactions.get(entry.index))
-            .map(|i| i.response.to_exchange())
-            .unwrap_or_else(|| Response::new(http::StatusCode::INTERNAL_SERVER_ERROR));
-        self.entries[id].response = Some(response.clone());
-        (hit, response)
+        let request_body = || {
+            self.recorded_request(id)
+                .map(|r| r.body.to_bytes())
+                .unwrap_or_default()
+        };
+        match substitute::substitute(&response, request_body, self.values.to_live()) {
+            Some(substituted) => (hit, substituted),
+            None => (hit, response),
+        }
     }
 
     fn find_unused(&self, view: &View) -> Option<usize> {
@@ -349,7 +512,12 @@ impl Matcher {
     }
 
     fn view(&self, request: &Parts<'_>) -> View {
-        view_of(request, &self.options.tokens, &self.keyer.hasher)
+        view_of(
+            request,
+            &self.options.tokens,
+            self.options.bind,
+            &self.keyer.hasher,
+        )
     }
 
     fn recorded_request(&self, id: usize) -> Option<&RecordedRequest> {
@@ -362,7 +530,59 @@ impl Matcher {
             .map(|i| &i.request)
     }
 
-    fn explain_miss(&self, live: &Parts<'_>, view: &View) -> Miss {
+    fn explain_miss(&mut self, live: &Parts<'_>, view: &View, sent: &View) -> Miss {
+        let binding = self.explain_binding(sent);
+        let mut miss = self.explain_literal(live, view);
+        if let Some(binding) = binding {
+            miss.reason = format!("{}; {binding}", miss.reason);
+        }
+        miss
+    }
+
+    /// Whether a binding was considered for a request with generated
+    /// values (as sent), and why it was refused; `None` when it has none.
+    fn explain_binding(&mut self, sent: &View) -> Option<String> {
+        if !self.binds_values() || sent.values.is_empty() {
+            return None;
+        }
+        let Some(candidates) = self.skeletons.get(&sent.skeleton).cloned() else {
+            return Some(
+                "no binding was considered: no recorded request differs from this one only at generated values".to_string(),
+            );
+        };
+        self.learned();
+        let learned = self.learned.as_ref()?;
+        let mut refusals = Vec::new();
+        for &id in &candidates {
+            let entry = &self.entries[id];
+            let reason = if self.used[id] {
+                "it was already used".to_string()
+            } else if !self.bindings.compatible(&sent.tokens, &entry.tokens) {
+                "its idempotency token is bound to another live token".to_string()
+            } else {
+                match self.values.plan(&sent.values, &entry.values, learned) {
+                    Err(refusal) => refusal.to_string(),
+                    Ok(_) => continue,
+                }
+            };
+            refusals.push(format!("{} ({reason})", self.describe(id)));
+            if refusals.len() == 3 {
+                break;
+            }
+        }
+        let more = candidates.len().saturating_sub(refusals.len());
+        Some(format!(
+            "a binding of the values the client chose was considered and refused for {}{}",
+            refusals.join("; "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ))
+    }
+
+    fn explain_literal(&self, live: &Parts<'_>, view: &View) -> Miss {
         let miss = |reason: String, detail: Option<String>| Miss {
             operation: view.operation.clone(),
             reason,
@@ -388,7 +608,11 @@ impl Matcher {
         // Closest: fewest differing paths; among equals, a used call this
         // request is a retry of, then unused ones, then the earliest.
         let live_body = match &live.body {
-            Body::Json(value) => without_tokens(value, &view.operation, &self.options.tokens),
+            Body::Json(value) => {
+                let mut value = without_tokens(value, &view.operation, &self.options.tokens);
+                bind::replace_in_json(&mut value, self.values.to_recorded());
+                value
+            }
             _ => Value::Null,
         };
         let mut best: Option<(usize, Vec<String>, Value)> = None;
@@ -527,7 +751,12 @@ fn without_tokens(value: &Value, operation: &str, token_paths: &[TokenPath]) -> 
     value
 }
 
-fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -> View {
+fn view_of(
+    request: &Parts<'_>,
+    token_paths: &[TokenPath],
+    bind: BindMode,
+    hasher: &KeyHasher,
+) -> View {
     let operation = label_of(request);
     let applicable = || token_paths.iter().filter(|p| p.applies_to(&operation));
     let mut tokens = Vec::new();
@@ -559,11 +788,21 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
             canonical.extend_from_slice(other.describe().as_bytes());
         }
     }
+    let key = hasher.key(&canonical);
+    let (skeleton, values) = match bind {
+        BindMode::Auto => bind::skeleton(&canonical)
+            .map_or((key, Vec::new()), |(masked, values)| {
+                (hasher.key(&masked), values)
+            }),
+        BindMode::Tokens | BindMode::None => (key, Vec::new()),
+    };
     View {
         operation,
-        key: hasher.key(&canonical),
+        key,
         canonical,
         tokens,
+        skeleton,
+        values,
     }
 }
 
@@ -694,6 +933,7 @@ mod binding_tests {
         let options = MatchOptions {
             tokens: vec![TokenPath::parse("clientToken").unwrap()],
             repeats,
+            ..MatchOptions::default()
         };
         Matcher::new(
             vec![LoadedCassette {

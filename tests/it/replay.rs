@@ -68,6 +68,7 @@ async fn start(dir: &Path, cassette: &Value, repeats: Repeats) -> ReplayServer {
     let options = MatchOptions {
         tokens: proton_vcr::proton_token_paths(),
         repeats,
+        ..Default::default()
     };
     ReplayServer::start(
         cassettes,
@@ -351,6 +352,7 @@ async fn rest_json_matches_method_path_query_and_body() {
     let options = MatchOptions {
         tokens: vec![proton_vcr::TokenPath::parse("ClientToken").unwrap()],
         repeats: Repeats::Strict,
+        ..Default::default()
     };
     let server = ReplayServer::start(
         cassette::load(&path).unwrap(),
