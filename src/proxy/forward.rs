@@ -5,6 +5,12 @@
 //! Not an open proxy: the destination is always the configured upstream
 //! (the client's Host header and any absolute request URI are ignored), and
 //! with a client key only clients that hold it are let through.
+//!
+//! A request the client did not sign is signed for the region and signing
+//! name the flags or the upstream host give (the region also comes from the
+//! standard AWS configuration); when no signing name is known (an
+//! emulator's own routes, such as a reset call), it is forwarded unsigned,
+//! as the client sent it.
 
 use crate::http::upstream::HOP_BY_HOP;
 use crate::http::{AwsError, Origin, Request, Response, Upstream};
@@ -38,7 +44,8 @@ pub struct Forwarded {
     /// The request as recorded: the client's, without its signature.
     pub request: Request,
     pub response: Response,
-    pub scope: Scope,
+    /// What the request was signed for; `None` when it went unsigned.
+    pub scope: Option<Scope>,
     pub account_id: Option<String>,
 }
 
@@ -127,13 +134,10 @@ impl Forward {
         for name in HOP_BY_HOP.iter().chain(NOT_FORWARDED) {
             unsigned.request.headers.remove(*name);
         }
-        let scope = unsigned.client_scope.clone().or_else(|| self.fallback_scope()).ok_or_else(|| {
-            AwsError::new(
-                Origin::Client,
-                "MissingAuthenticationTokenException",
-                "proton-vcr cannot tell which region and service to sign for: the request has no SigV4 signature and the upstream host names none; sign the request, or start the proxy with --region and --service",
-            )
-        })?;
+        let scope = unsigned
+            .client_scope
+            .clone()
+            .or_else(|| self.fallback_scope());
         let recorded = unsigned.request.clone();
         let target = format!("{}{}", self.base, recorded.uri);
         unsigned.request.uri = target.parse().map_err(|e| {
@@ -143,26 +147,43 @@ impl Forward {
                 format!("proton-vcr cannot forward to `{target}`: {e}"),
             )
         })?;
-        let signed = self
-            .signer
-            .sign(unsigned, &scope)
-            .await
-            .map_err(|e| match e {
-                SignError::Credentials(e) => {
-                    tracing::error!("{e}");
-                    AwsError::new(
-                        Origin::Internal,
-                        "ProxyCredentialsException",
-                        format!("proton-vcr has no usable AWS credentials: {e}"),
-                    )
-                }
-                SignError::Request(message) => AwsError::new(
+        if scope.is_none() {
+            if let Some(service) = self
+                .service
+                .as_ref()
+                .or(self.host_scope.as_ref().map(|s| &s.service))
+            {
+                return Err(AwsError::new(
                     Origin::Client,
-                    "InvalidRequest",
-                    format!("proton-vcr: {message}"),
-                ),
-            })?;
-        let response = self.upstream.send(&signed.request).await.map_err(|e| {
+                    "MissingAuthenticationTokenException",
+                    format!(
+                        "proton-vcr cannot sign this unsigned request for {service}: no region is known; start the proxy with --region, or set AWS_REGION or a profile region"
+                    ),
+                ));
+            }
+        }
+        let (outgoing, account_id) = match &scope {
+            Some(scope) => {
+                let signed = self
+                    .signer
+                    .sign(unsigned, scope)
+                    .await
+                    .map_err(sign_error)?;
+                (signed.request, signed.account_id)
+            }
+            None => {
+                tracing::info!(
+                    method = %request.method,
+                    path = request.uri.path(),
+                    "forwarding unsigned: the client did not sign, and neither --service nor the upstream host names a service to sign for"
+                );
+                let mut request = unsigned.request;
+                // The HTTP client sets the upstream's.
+                request.headers.remove(http::header::HOST);
+                (request, None)
+            }
+        };
+        let response = self.upstream.send(&outgoing).await.map_err(|e| {
             tracing::warn!(method = %request.method, path = request.uri.path(), "not recorded: {e}");
             e.to_aws_error()
         })?;
@@ -170,8 +191,26 @@ impl Forward {
             request: recorded,
             response,
             scope,
-            account_id: signed.account_id,
+            account_id,
         })
+    }
+}
+
+fn sign_error(error: SignError) -> AwsError {
+    match error {
+        SignError::Credentials(e) => {
+            tracing::error!("{e}");
+            AwsError::new(
+                Origin::Internal,
+                "ProxyCredentialsException",
+                format!("proton-vcr has no usable AWS credentials: {e}"),
+            )
+        }
+        SignError::Request(message) => AwsError::new(
+            Origin::Client,
+            "InvalidRequest",
+            format!("proton-vcr: {message}"),
+        ),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bind;
 mod conform;
 mod conform_builtin;
 mod fuzz_regressions;
