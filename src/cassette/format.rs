@@ -52,6 +52,8 @@ pub(super) struct ProvenanceV1<'a> {
 pub(super) struct InteractionV1<'a> {
     pub elapsed_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Cow<'a, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Cow<'a, str>>,
     pub request: RequestV1<'a>,
     pub response: ResponseV1<'a>,
@@ -227,6 +229,7 @@ impl<'a> InteractionV1<'a> {
     fn into_model(self) -> Result<Interaction, String> {
         Ok(Interaction {
             elapsed_ms: self.elapsed_ms,
+            expect: self.expect.map(Cow::into_owned),
             note: self.note.map(Cow::into_owned),
             request: RecordedRequest {
                 method: self.request.method.into_owned(),
@@ -247,6 +250,7 @@ impl<'a> InteractionV1<'a> {
     fn from_model(interaction: &'a Interaction) -> Self {
         Self {
             elapsed_ms: interaction.elapsed_ms,
+            expect: interaction.expect.as_ref().map(Cow::Borrowed),
             note: interaction.note.as_deref().map(Cow::Borrowed),
             request: RequestV1 {
                 method: Cow::Borrowed(&interaction.request.method),

@@ -258,6 +258,7 @@ mod tests {
         use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
         let clean = Interaction {
             elapsed_ms: 0,
+            expect: None,
             note: None,
             request: RecordedRequest {
                 method: "POST".into(),

@@ -376,6 +376,7 @@ mod tests {
             },
             interaction: Interaction {
                 elapsed_ms: 0,
+                expect: None,
                 note: None,
                 request: RecordedRequest {
                     method: "POST".into(),

@@ -916,6 +916,7 @@ mod binding_tests {
             .enumerate()
             .map(|(i, t)| Interaction {
                 elapsed_ms: i as u64,
+                expect: None,
                 note: None,
                 request: request(t),
                 response: RecordedResponse {

@@ -11,12 +11,20 @@
 //! tokens (with the parameters they were first sent with, until they expire)
 //! and tombstones of deleted resources (so a retried delete can succeed).
 
+mod components;
+mod repositories;
+
+pub use components::{Component, ComponentStatus};
+pub use repositories::{
+    Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
+};
+
 use super::clock::Millis;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// Environment or service: their templates and versions behave alike.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TemplateKind {
     Environment,
     Service,
@@ -345,6 +353,8 @@ pub struct Connection {
 pub enum Target {
     TemplateVersion(TemplateKind, String, u64, u64),
     Connection(String),
+    /// A component by name, and the deployment the request started.
+    Component(String, String),
 }
 
 #[derive(Clone, Debug)]
@@ -374,6 +384,10 @@ pub struct State {
     pub connections: BTreeMap<String, Connection>,
     /// By resource ARN.
     pub tags: HashMap<String, BTreeMap<String, String>>,
+    /// By name.
+    pub components: BTreeMap<String, Component>,
+    /// Linked repositories, sync configs, account settings.
+    pub linked: Linked,
     /// By operation, then client token.
     tokens: HashMap<&'static str, HashMap<String, TokenRecord>>,
     /// By ARN. Kept after the retention window (as "deleted, `{}`") so that a
@@ -470,6 +484,8 @@ impl State {
             }
             self.forget(arn, now, None);
         }
+
+        later(self.settle_components(now));
 
         for tokens in self.tokens.values_mut() {
             tokens.retain(|_, record| {

@@ -2,9 +2,11 @@
 //! signature, sign again with the real credentials, and send the request to
 //! the one configured upstream.
 //!
-//! Not an open proxy: the destination is always the configured upstream
-//! (the client's Host header and any absolute request URI are ignored), and
-//! with a client key only clients that hold it are let through.
+//! Not an open proxy: the destination is always the configured upstream.
+//! [`Forward::upstream_uri`] builds it from the configured scheme and
+//! authority and the client's path (never by joining text), refuses a client
+//! target that is not a path, and the destination is checked once more just
+//! before sending. With a client key only clients that hold it get through.
 //!
 //! A request the client did not sign is signed for the region and signing
 //! name the flags or the upstream host give (the region also comes from the
@@ -18,6 +20,7 @@ use crate::sigv4::{
     ClientKey, Scope, SignError, Signer, scope_from_host, strip_client_signature, verify_request,
 };
 use http::Uri;
+use http::uri::{Authority, PathAndQuery, Scheme};
 use std::sync::Arc;
 
 /// Request headers that must not reach the upstream as the client sent them.
@@ -28,7 +31,12 @@ const NOT_FORWARDED: &[&str] = &["accept-encoding"];
 /// Where requests go and how they are signed.
 pub struct Forward {
     upstream: Upstream,
-    /// `scheme://authority` plus an optional base path, no trailing slash.
+    scheme: Scheme,
+    /// Host and port, without the scheme's default port.
+    authority: Authority,
+    /// The upstream URL's path without its trailing slash (often empty).
+    base_path: String,
+    /// `scheme://authority` plus the base path, for messages and provenance.
     base: String,
     /// What the upstream host name says about region and service.
     host_scope: Option<Scope>,
@@ -81,9 +89,19 @@ impl Forward {
             Some(port) if port != default_port => format!("{host}:{port}"),
             _ => host.to_string(),
         };
-        let base = format!("{scheme}://{authority}{}", uri.path().trim_end_matches('/'));
+        let base_path = uri.path().trim_end_matches('/').to_string();
+        let base = format!("{scheme}://{authority}{base_path}");
+        let authority: Authority = authority
+            .parse()
+            .map_err(|e| format!("--upstream `{upstream_url}` has an invalid host ({e})"))?;
+        let scheme: Scheme = scheme
+            .parse()
+            .map_err(|e| format!("--upstream `{upstream_url}`: {e}"))?;
         Ok(Self {
             upstream,
+            scheme,
+            authority,
+            base_path,
             base,
             host_scope: scope_from_host(host),
             signer,
@@ -138,15 +156,6 @@ impl Forward {
             .client_scope
             .clone()
             .or_else(|| self.fallback_scope());
-        let recorded = unsigned.request.clone();
-        let target = format!("{}{}", self.base, recorded.uri);
-        unsigned.request.uri = target.parse().map_err(|e| {
-            AwsError::new(
-                Origin::Client,
-                "InvalidRequest",
-                format!("proton-vcr cannot forward to `{target}`: {e}"),
-            )
-        })?;
         if scope.is_none() {
             if let Some(service) = self
                 .service
@@ -162,6 +171,8 @@ impl Forward {
                 ));
             }
         }
+        let recorded = unsigned.request.clone();
+        unsigned.request.uri = self.upstream_uri(&recorded.uri)?;
         let (outgoing, account_id) = match &scope {
             Some(scope) => {
                 let signed = self
@@ -169,6 +180,7 @@ impl Forward {
                     .sign(unsigned, scope)
                     .await
                     .map_err(sign_error)?;
+                self.check_destination(&signed.request)?;
                 (signed.request, signed.account_id)
             }
             None => {
@@ -177,10 +189,15 @@ impl Forward {
                     path = request.uri.path(),
                     "forwarding unsigned: the client did not sign, and neither --service nor the upstream host names a service to sign for"
                 );
-                let mut request = unsigned.request;
-                // The HTTP client sets the upstream's.
-                request.headers.remove(http::header::HOST);
-                (request, None)
+                let mut outgoing = unsigned.request;
+                let host = http::HeaderValue::from_str(self.authority.as_str()).map_err(|_| {
+                    sign_error(SignError::Request(format!(
+                        "`{}` is not a valid Host header",
+                        self.authority
+                    )))
+                })?;
+                outgoing.headers.insert(http::header::HOST, host);
+                (outgoing, None)
             }
         };
         let response = self.upstream.send(&outgoing).await.map_err(|e| {
@@ -211,6 +228,67 @@ fn sign_error(error: SignError) -> AwsError {
             "InvalidRequest",
             format!("proton-vcr: {message}"),
         ),
+    }
+}
+
+impl Forward {
+    /// The absolute URI a client's origin-form target is sent to: the
+    /// configured scheme and authority, the base path, then the client's
+    /// path and query. Anything but a path is refused.
+    pub fn upstream_uri(&self, client_target: &Uri) -> Result<Uri, AwsError> {
+        if client_target.scheme().is_some()
+            || client_target.authority().is_some()
+            || !client_target.path().starts_with('/')
+        {
+            return Err(super::gate::refused(format!(
+                "proton-vcr forwards only a path and query, not `{client_target}`"
+            )));
+        }
+        let path = match client_target.query() {
+            Some(query) => format!("{}{}?{query}", self.base_path, client_target.path()),
+            None => format!("{}{}", self.base_path, client_target.path()),
+        };
+        let path = PathAndQuery::try_from(path).map_err(|e| {
+            AwsError::new(
+                Origin::Client,
+                "InvalidRequest",
+                format!("proton-vcr cannot forward the path `{client_target}`: {e}"),
+            )
+        })?;
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path)
+            .build()
+            .map_err(|e| {
+                AwsError::new(
+                    Origin::Client,
+                    "InvalidRequest",
+                    format!("proton-vcr cannot forward `{client_target}`: {e}"),
+                )
+            })
+    }
+
+    /// The last check before a signed request leaves: its scheme, authority
+    /// and Host are the configured upstream's.
+    fn check_destination(&self, request: &Request) -> Result<(), AwsError> {
+        let uri = &request.uri;
+        let host_ok = request
+            .header("host")
+            .is_some_and(|host| host.eq_ignore_ascii_case(self.authority.as_str()));
+        if uri.scheme() == Some(&self.scheme) && uri.authority() == Some(&self.authority) && host_ok
+        {
+            return Ok(());
+        }
+        tracing::error!(destination = %uri, upstream = %self.base, "refused to send a signed request anywhere but the upstream");
+        Err(AwsError::new(
+            Origin::Internal,
+            "InternalFailure",
+            format!(
+                "proton-vcr refused to send a signed request to `{uri}`, which is not the configured upstream {}",
+                self.base
+            ),
+        ))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Record and replay as phases of one request pipeline.
 //!
 //! ```text
-//! request ──> admin (/__vcr/...) ──> replay ──hit──> response
+//! request ──> gate (origin form only) ──> admin (/__vcr/...) ──> replay ──hit──> response
 //!                                      │miss
 //!                                      ├── no forward phase ──> ReplayMissException (400)
 //!                                      └── forward: check client key ──> strip client signature
@@ -13,6 +13,7 @@
 //! --on-miss record` all of them.
 
 pub mod forward;
+pub mod gate;
 pub mod record;
 pub mod replay;
 
@@ -83,6 +84,10 @@ fn admin_error(status: StatusCode, message: &str) -> Response {
 
 impl Handler for Proxy {
     async fn handle(&self, request: Request) -> Response {
+        if let Err(error) = gate::check_target(&request) {
+            tracing::warn!(method = %request.method, target = %request.uri, "refused: {}", error.message);
+            return error.to_response_for(&request);
+        }
         if request.uri.path().starts_with(ADMIN_PREFIX) {
             return self.admin(&request);
         }

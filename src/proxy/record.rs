@@ -57,6 +57,7 @@ impl Record {
             start,
             interaction: Interaction {
                 elapsed_ms: 0,
+                expect: None,
                 note: None,
                 request: RecordedRequest::from_exchange(&forwarded.request),
                 response: RecordedResponse::from_exchange(&forwarded.response),

@@ -13,3 +13,4 @@ mod hardening_record;
 mod mock;
 mod record;
 mod replay;
+mod security;

@@ -4,10 +4,15 @@
 //! rules shared by several families live here: client-token creates,
 //! idempotent creates by name, and delete retries answered from tombstones.
 
+mod account;
+mod components;
 mod connections;
 mod environments;
+mod iac;
+mod repositories;
 mod services;
 mod spec;
+mod sync;
 mod tags;
 mod templates;
 
@@ -87,6 +92,36 @@ pub const EMULATED_OPERATIONS: &[&str] = &[
     "TagResource",
     "UntagResource",
     "ListTagsForResource",
+    // components, repositories, sync configs, account
+    "CreateComponent",
+    "GetComponent",
+    "ListComponents",
+    "UpdateComponent",
+    "DeleteComponent",
+    "CancelComponentDeployment",
+    "ListComponentOutputs",
+    "ListComponentProvisionedResources",
+    "CreateRepository",
+    "GetRepository",
+    "ListRepositories",
+    "DeleteRepository",
+    "GetRepositorySyncStatus",
+    "ListRepositorySyncDefinitions",
+    "CreateTemplateSyncConfig",
+    "GetTemplateSyncConfig",
+    "UpdateTemplateSyncConfig",
+    "DeleteTemplateSyncConfig",
+    "GetTemplateSyncStatus",
+    "CreateServiceSyncConfig",
+    "GetServiceSyncConfig",
+    "UpdateServiceSyncConfig",
+    "DeleteServiceSyncConfig",
+    "GetServiceSyncBlockerSummary",
+    "UpdateServiceSyncBlocker",
+    "GetServiceInstanceSyncStatus",
+    "GetAccountSettings",
+    "UpdateAccountSettings",
+    "GetResourcesSummary",
 ];
 
 /// Runs `operation`; `None` when the mock does not emulate it.
@@ -97,7 +132,7 @@ pub fn dispatch(
     input: &Value,
 ) -> Option<Result<Value, MockError>> {
     use TemplateKind::{Environment as Env, Service as Svc};
-    Some(match operation {
+    let result = Some(match operation {
         "CreateEnvironmentTemplate" => templates::create(Env, state, ctx, input),
         "GetEnvironmentTemplate" => templates::get(Env, state, ctx, input),
         "ListEnvironmentTemplates" => templates::list(Env, state, input),
@@ -144,8 +179,44 @@ pub fn dispatch(
         "TagResource" => tags::tag(state, ctx, input),
         "UntagResource" => tags::untag(state, ctx, input),
         "ListTagsForResource" => tags::list(state, ctx, input),
+        // components, repositories, sync configs, account
+        "CreateComponent" => components::create(state, ctx, input),
+        "GetComponent" => components::get(state, ctx, input),
+        "ListComponents" => components::list(state, input),
+        "UpdateComponent" => components::update(state, ctx, input),
+        "DeleteComponent" => components::delete(state, ctx, input),
+        "CancelComponentDeployment" => components::cancel(state, ctx, input),
+        "ListComponentOutputs" => components::list_outputs(state, ctx, input),
+        "ListComponentProvisionedResources" => {
+            components::list_provisioned_resources(state, ctx, input)
+        }
+        "CreateRepository" => repositories::create(state, ctx, input),
+        "GetRepository" => repositories::get(state, ctx, input),
+        "ListRepositories" => repositories::list(state, input),
+        "DeleteRepository" => repositories::delete(state, ctx, input),
+        "GetRepositorySyncStatus" => repositories::sync_status(state, ctx, input),
+        "ListRepositorySyncDefinitions" => repositories::sync_definitions(state, input),
+        "CreateTemplateSyncConfig" => sync::create_template(state, ctx, input),
+        "GetTemplateSyncConfig" => sync::get_template(state, ctx, input),
+        "UpdateTemplateSyncConfig" => sync::update_template(state, ctx, input),
+        "DeleteTemplateSyncConfig" => sync::delete_template(state, ctx, input),
+        "GetTemplateSyncStatus" => sync::template_status(state, ctx, input),
+        "CreateServiceSyncConfig" => sync::create_service(state, ctx, input),
+        "GetServiceSyncConfig" => sync::get_service(state, ctx, input),
+        "UpdateServiceSyncConfig" => sync::update_service(state, ctx, input),
+        "DeleteServiceSyncConfig" => sync::delete_service(state, ctx, input),
+        "GetServiceSyncBlockerSummary" => sync::blocker_summary(state, ctx, input),
+        "UpdateServiceSyncBlocker" => sync::update_blocker(state, ctx, input),
+        "GetServiceInstanceSyncStatus" => sync::instance_status(state, ctx, input),
+        "GetAccountSettings" => account::get(state),
+        "UpdateAccountSettings" => account::update(state, input),
+        "GetResourcesSummary" => account::summary(state),
         _ => return None,
-    })
+    });
+    if matches!(result, Some(Ok(_))) {
+        sync::after_manual_change(operation, state, ctx, input);
+    }
+    result
 }
 
 /// The whole state as readable JSON, in the operations' own output shapes.
@@ -165,6 +236,10 @@ pub fn dump(state: &State) -> Value {
         "environmentAccountConnections".into(),
         connections::dump(state),
     );
+    out.insert("components".into(), components::dump(state));
+    out.insert("repositories".into(), repositories::dump(state));
+    out.insert("sync".into(), sync::dump(state));
+    out.insert("accountSettings".into(), account::render(state));
     out.insert("tags".into(), tags::dump(state));
     out.insert("clientTokens".into(), state.token_count().into());
     out.insert("tombstones".into(), state.tombstone_count().into());
@@ -443,7 +518,7 @@ mod tests {
                 "{operation}"
             );
         }
-        assert!(dispatch("CreateComponent", &mut State::default(), &ctx, &json!({})).is_none());
+        assert!(dispatch("NoSuchOperation", &mut State::default(), &ctx, &json!({})).is_none());
     }
 
     #[test]
