@@ -33,6 +33,7 @@ fn interaction(request: RecordedRequest, answer: Value) -> Interaction {
     Interaction {
         elapsed_ms: 0,
         note: None,
+        expect: None,
         request,
         response: RecordedResponse {
             status: 200,
