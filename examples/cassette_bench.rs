@@ -228,6 +228,7 @@ fn generate(size: usize) -> Cassette {
             let (operation, request, response) = exchange(i);
             Interaction {
                 elapsed_ms: i as u64 * 40,
+                expect: None,
                 note: None,
                 request: RecordedRequest {
                     method: "POST".into(),
