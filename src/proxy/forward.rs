@@ -17,7 +17,7 @@
 use crate::http::upstream::HOP_BY_HOP;
 use crate::http::{AwsError, Origin, Request, Response, Upstream};
 use crate::sigv4::{
-    ClientKey, Scope, SignError, Signer, scope_from_host, strip_client_signature, verify_request,
+    ClientKeyVerifier, Scope, SignError, Signer, scope_from_host, strip_client_signature,
 };
 use http::Uri;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -44,7 +44,7 @@ pub struct Forward {
     /// `--region` / `--service`, used when the client sent no scope.
     region: Option<String>,
     service: Option<String>,
-    client_key: Option<ClientKey>,
+    client_key: Option<ClientKeyVerifier>,
 }
 
 /// A request answered by the upstream.
@@ -65,7 +65,7 @@ impl Forward {
         signer: Arc<Signer>,
         region: Option<String>,
         service: Option<String>,
-        client_key: Option<ClientKey>,
+        client_key: Option<ClientKeyVerifier>,
     ) -> Result<Self, String> {
         let uri: Uri = upstream_url
             .parse()
@@ -116,6 +116,22 @@ impl Forward {
         &self.base
     }
 
+    /// True when signed requests would cross a network in clear text: an
+    /// `http://` upstream that is not on this machine.
+    pub fn plaintext_beyond_loopback(&self) -> bool {
+        if self.scheme != Scheme::HTTP {
+            return false;
+        }
+        let host = self.authority.host().to_ascii_lowercase();
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host.ends_with(".localhost")
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
+    }
+
     /// The scope a request with no SigV4 scope of its own is signed for, if
     /// the flags and the upstream host tell.
     pub fn fallback_scope(&self) -> Option<Scope> {
@@ -134,8 +150,7 @@ impl Forward {
 
     pub async fn forward(&self, request: &Request) -> Result<Forwarded, AwsError> {
         if let Some(key) = &self.client_key {
-            if let Err(reason) = verify_request(request, &key.access_key_id, &key.secret_access_key)
-            {
+            if let Err(reason) = key.verify(request) {
                 tracing::warn!(method = %request.method, path = request.uri.path(), "rejected a client: {reason}");
                 return Err(AwsError::new(
                     Origin::Forbidden,

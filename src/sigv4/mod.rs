@@ -17,4 +17,4 @@ mod verify;
 pub use credentials::{CredentialSource, CredentialsError, Keyring, StaticCredentials};
 pub use resign::{SignError, Signer, strip_client_signature};
 pub use scope::{Scope, scope_from_host};
-pub use verify::{ClientKey, SignatureError, verify_request};
+pub use verify::{ClientKey, ClientKeyVerifier, SignatureError, verify_request};

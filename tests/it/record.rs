@@ -263,6 +263,8 @@ async fn resigned_requests_pass_an_independent_botocore_check() {
     // Only for requests without a scope of their own: the clients' scope wins.
     config.region = Some("eu-west-1".into());
     config.service = Some("proton".into());
+    // A Host allowed by name still never chooses the destination.
+    config.access.allowed_hosts = vec!["evil.example.com".into()];
     let server = RecordServer::start(config).await.unwrap();
     let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
 

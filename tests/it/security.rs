@@ -150,18 +150,36 @@ fn complete(data: &[u8]) -> bool {
 /// Signs `method` with the client key the way the proxy checks it: Host,
 /// X-Amz-Date, and the URI `http://HOST/PATH`. Returns the signing headers.
 fn client_key_headers(method: &str, host: &str, path: &str, body: &[u8]) -> Vec<(String, String)> {
+    sign_with_client_key(method, host, path, body, false)
+}
+
+/// As [`client_key_headers`]; `unsigned_payload` signs
+/// `X-Amz-Content-SHA256: UNSIGNED-PAYLOAD` instead of the body's hash.
+fn sign_with_client_key(
+    method: &str,
+    host: &str,
+    path: &str,
+    body: &[u8],
+    unsigned_payload: bool,
+) -> Vec<(String, String)> {
     use aws_credential_types::Credentials;
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
+    };
     use aws_sigv4::sign::v4;
     use aws_smithy_runtime_api::client::identity::Identity;
     let identity: Identity =
         Credentials::new(CLIENT_AKID, CLIENT_SECRET, None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    if unsigned_payload {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    }
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
         .name("proton")
         .time(std::time::SystemTime::now())
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()
         .unwrap()
         .into();
@@ -169,7 +187,11 @@ fn client_key_headers(method: &str, host: &str, path: &str, body: &[u8]) -> Vec<
         method,
         format!("http://{host}{path}"),
         [("host", host)].into_iter(),
-        SignableBody::Bytes(body),
+        if unsigned_payload {
+            SignableBody::UnsignedPayload
+        } else {
+            SignableBody::Bytes(body)
+        },
     )
     .unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
@@ -372,4 +394,271 @@ async fn an_http2_authority_never_chooses_the_destination() {
     assert_eq!(attacker.connections(), 0);
     assert_eq!(upstream.connections(), 1);
     server.shutdown().await;
+}
+
+/// One awsJson HTTP/1.1 request with extra headers (Host included).
+fn aws_json(headers: &[(&str, &str)]) -> Vec<u8> {
+    let lines: String = headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\r\n"))
+        .collect();
+    format!(
+        "POST / HTTP/1.1\r\n{lines}x-amz-target: AwsProton20200720.ListEnvironments\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+    )
+    .into_bytes()
+}
+
+fn assert_browser_refused(answer: &(u16, Value), what: &str, flag: &str) {
+    assert_eq!(answer.0, 403, "{what}: {}", answer.1);
+    assert_eq!(answer.1["__type"], "RequestRefusedException", "{what}");
+    let message = answer.1["message"].as_str().unwrap_or_default();
+    assert!(message.contains(flag), "{what}: {message}");
+}
+
+/// What a page open in a browser can send to a loopback port: a cross-site
+/// fetch (Origin), a form post or navigation (Sec-Fetch-*), and a request
+/// after DNS rebinding (its own name in Host).
+fn browser_requests(proxy: SocketAddr) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let host = proxy.to_string();
+    let rebound = format!("attacker.example:{}", proxy.port());
+    vec![
+        (
+            "cross-site fetch",
+            aws_json(&[
+                ("host", &host),
+                ("origin", "https://attacker.example"),
+                ("sec-fetch-site", "cross-site"),
+                ("sec-fetch-mode", "cors"),
+            ]),
+            "--allow-origin",
+        ),
+        (
+            "form post with an opaque origin",
+            aws_json(&[("host", &host), ("origin", "null")]),
+            "--allow-origin",
+        ),
+        (
+            "fetch metadata without Origin",
+            aws_json(&[("host", &host), ("sec-fetch-site", "cross-site")]),
+            "--allow-origin",
+        ),
+        (
+            "DNS rebinding",
+            aws_json(&[("host", &rebound)]),
+            "--allow-host",
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_in_a_browser_cannot_make_the_recorder_spend_the_credentials() {
+    let upstream = Listener::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("c.json");
+    for setup in [Setup::Record, Setup::ReplayOnMissRecord] {
+        let server = recorder(setup, &upstream, &cassette).await;
+        for (what, request, flag) in browser_requests(server.local_addr()) {
+            let answer = raw(server.local_addr(), &request).await;
+            assert_browser_refused(&answer, &format!("{setup:?}: {what}"), flag);
+        }
+        assert_eq!(
+            upstream.connections(),
+            0,
+            "{setup:?}: the upstream was called"
+        );
+        server.shutdown().await;
+        let recorded = proton_vcr::cassette::load_file(&cassette).unwrap().cassette;
+        assert!(
+            recorded.interactions.is_empty(),
+            "{setup:?}: something was recorded"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowed_origin_is_served_and_others_are_not() {
+    let upstream = Listener::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RecordConfig::new(dir.path().join("c.json"), canary());
+    config.upstream = Some(upstream.url());
+    config.region = Some("us-east-1".into());
+    config.service = Some("proton".into());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.access.allowed_origins = vec!["http://localhost:3000".into()];
+    let server = RecordServer::start(config).await.unwrap();
+    let host = server.local_addr().to_string();
+    let answer = raw(
+        server.local_addr(),
+        &aws_json(&[
+            ("host", &host),
+            ("origin", "http://localhost:3000"),
+            ("sec-fetch-site", "same-site"),
+        ]),
+    )
+    .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert_eq!(upstream.connections(), 1);
+    let answer = raw(
+        server.local_addr(),
+        &aws_json(&[("host", &host), ("origin", "http://localhost:3001")]),
+    )
+    .await;
+    assert_browser_refused(&answer, "another origin", "--allow-origin");
+    assert_eq!(upstream.connections(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_in_a_browser_cannot_read_the_replayed_cassettes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = serde_json::json!({
+        "format": "proton-vcr.cassette/1",
+        "name": "browser",
+        "provenance": {"kind": "documented", "sources": []},
+        "interactions": [{
+            "elapsed_ms": 0,
+            "request": {"method": "POST", "uri": "/",
+                "headers": {"x-amz-target": "AwsProton20200720.ListEnvironments", "content-type": "application/x-amz-json-1.0"},
+                "body": {"json": {}}},
+            "response": {"status": 200, "headers": {"content-type": "application/x-amz-json-1.0"}, "body": {"json": {"environments": []}}}
+        }]
+    });
+    let path = crate::support::write_cassette(dir.path(), "browser.json", &cassette);
+    let server = proton_vcr::ReplayServer::start(
+        proton_vcr::cassette::load(&path).unwrap(),
+        MatchOptions::default(),
+        "127.0.0.1:0".parse().unwrap(),
+        proton_vcr::Limits::default(),
+    )
+    .await
+    .unwrap();
+    for (what, request, flag) in browser_requests(server.local_addr()) {
+        let answer = raw(server.local_addr(), &request).await;
+        assert_browser_refused(&answer, what, flag);
+    }
+    let host = server.local_addr().to_string();
+    let answer = raw(server.local_addr(), &aws_json(&[("host", &host)])).await;
+    assert_eq!(answer.0, 200, "an AWS client is served: {}", answer.1);
+    server.shutdown().await;
+}
+
+#[test]
+fn replay_and_mock_listen_beyond_loopback_only_with_allow_remote() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "replay",
+            "--cassette",
+            "cassettes/proton",
+            "--listen",
+            "0.0.0.0:0",
+        ][..],
+        &["mock", "--listen", "0.0.0.0:0"][..],
+    ] {
+        let output = std::process::Command::new(crate::support::binary())
+            .args(args)
+            .current_dir(crate::support::repo_root())
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--allow-remote"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: never announced");
+    }
+}
+
+/// An awsJson request signed with the client key, as raw HTTP/1.1.
+fn signed_request(
+    proxy: SocketAddr,
+    body: &str,
+    signed_body: &str,
+    unsigned_payload: bool,
+) -> Vec<u8> {
+    let host = proxy.to_string();
+    let signing =
+        sign_with_client_key("POST", &host, "/", signed_body.as_bytes(), unsigned_payload);
+    format!(
+        "POST / HTTP/1.1\r\nhost: {host}\r\n{}x-amz-target: AwsProton20200720.CreateEnvironmentTemplate\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        head_lines(&signing),
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn assert_signature_refused(answer: &(u16, Value), what: &str, says: &str) {
+    assert_eq!(answer.0, 403, "{what}: {}", answer.1);
+    assert_eq!(answer.1["__type"], "InvalidSignatureException", "{what}");
+    let message = answer.1["message"].as_str().unwrap_or_default();
+    assert!(message.contains(says), "{what}: {message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sniffed_unsigned_payload_request_cannot_be_sent_with_another_body() {
+    let upstream = Listener::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = recorder(Setup::ClientKey, &upstream, &dir.path().join("c.json")).await;
+    let proxy = server.local_addr();
+    let original = r#"{"name":"harmless"}"#;
+    let sniffed = signed_request(proxy, original, original, true);
+    let answer = raw(proxy, &sniffed).await;
+    assert_signature_refused(&answer, "the original", "unsigned");
+    let swapped = signed_request(proxy, r#"{"name":"attacker-chosen"}"#, original, true);
+    let answer = raw(proxy, &swapped).await;
+    assert_signature_refused(&answer, "another body", "unsigned");
+    assert_eq!(upstream.connections(), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exact_replay_of_a_client_key_request_is_refused() {
+    let upstream = Listener::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = recorder(Setup::ClientKey, &upstream, &dir.path().join("c.json")).await;
+    let proxy = server.local_addr();
+    let body = r#"{"name":"once"}"#;
+    let request = signed_request(proxy, body, body, false);
+    let answer = raw(proxy, &request).await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    let answer = raw(proxy, &request).await;
+    assert_signature_refused(&answer, "the replay", "already used");
+    assert_eq!(
+        upstream.connections(),
+        1,
+        "only the first reached the upstream"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_plaintext_upstream_beyond_loopback_needs_an_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    for (upstream, allowed, starts) in [
+        ("http://192.0.2.10:4566", false, false),
+        ("http://sts.amazonaws.com", false, false),
+        ("http://192.0.2.10:4566", true, true),
+        ("http://localhost:4566", false, true),
+        ("http://127.0.0.1:4566", false, true),
+        ("http://[::1]:4566", false, true),
+        ("https://192.0.2.10", false, true),
+    ] {
+        let mut config = RecordConfig::new(dir.path().join("c.json"), canary());
+        config.mode = proton_vcr::WriteMode::Overwrite;
+        config.upstream = Some(upstream.into());
+        config.region = Some("us-east-1".into());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.allow_plaintext_upstream = allowed;
+        match RecordServer::start(config).await {
+            Ok(server) => {
+                assert!(starts, "{upstream} started without the opt-in");
+                server.shutdown().await;
+            }
+            Err(error) => {
+                assert!(!starts, "{upstream}: {error}");
+                let message = error.to_string();
+                assert!(message.contains("--allow-plaintext-upstream"), "{message}");
+                assert!(message.contains("clear text"), "{message}");
+            }
+        }
+    }
 }
