@@ -1080,6 +1080,10 @@ mod binding_tests {
     }
 
     fn replay_of(requests: Vec<RecordedRequest>) -> Matcher {
+        replay_binding(requests, BindMode::default())
+    }
+
+    fn replay_binding(requests: Vec<RecordedRequest>, bind: BindMode) -> Matcher {
         let interactions = requests
             .into_iter()
             .enumerate()
@@ -1105,7 +1109,10 @@ mod binding_tests {
                 path: "t.json".into(),
                 cassette,
             }],
-            MatchOptions::default(),
+            MatchOptions {
+                bind,
+                ..MatchOptions::default()
+            },
         )
     }
 
@@ -1136,7 +1143,13 @@ mod binding_tests {
     #[test]
     fn a_miss_on_a_token_looking_member_names_token_path() {
         let call = |id: &str| exchange("Svc_2020.DoThing", json!({"RequestId": id, "name": "a"}));
-        let mut m = replay_of(vec![call("0f8fad5b-d9cb-469f-a165-70867728950e")]);
+        // A generated value the client chose binds by default; with tokens
+        // only, the miss suggests a token path.
+        let recorded = || vec![call("0f8fad5b-d9cb-469f-a165-70867728950e")];
+        let live = call("7c9e6679-7425-40de-944b-e07fc1f90ae7");
+        let mut m = replay_of(recorded());
+        assert!(m.answer(&live.to_exchange().unwrap()).is_ok());
+        let mut m = replay_binding(recorded(), BindMode::Tokens);
         let miss = m
             .answer(
                 &call("7c9e6679-7425-40de-944b-e07fc1f90ae7")
