@@ -83,15 +83,16 @@ fn is_uuid_at(text: &[u8], i: usize) -> bool {
 }
 
 /// Eight or more characters that mix letters and digits (hex, base32,
-/// base62 ids), or eight or more digits (timestamps, random numbers). Words,
-/// even with a digit or two in them, do not qualify.
+/// base62 ids), or that hold eight or more digits (timestamps and random
+/// numbers, alone or after a letter or two). Words, even with a digit or two
+/// in them, do not qualify.
 fn looks_random(run: &[u8]) -> bool {
     if run.len() < 8 {
         return false;
     }
     let digits = run.iter().filter(|b| b.is_ascii_digit()).count();
     let letters = run.len() - digits;
-    digits == run.len() || (digits >= 2 && letters >= 2)
+    digits >= 8 || (digits >= 2 && letters >= 2)
 }
 
 /// What a generated value looks like, for masking and for the shape check:
@@ -438,6 +439,7 @@ mod tests {
             ["9e3fc0be5fda4f8e8d2cf35cecc87219", "1796136700"]
         );
         assert_eq!(found("listed-46619b530d86-0"), ["46619b530d86"]);
+        assert_eq!(found("q4821937460"), ["q4821937460"]);
         assert!(found("my-fixed-queue us-east-1 Version=2010-03-31 Ec2Instance").is_empty());
         // A UUID glued to more letters is one run, judged as a run.
         assert_eq!(
