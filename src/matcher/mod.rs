@@ -72,6 +72,13 @@ struct View {
     values: Vec<Box<str>>,
 }
 
+/// Whether binding the values the client chose was considered for a miss,
+/// and what to tell the client about it.
+struct Binding {
+    considered: bool,
+    text: String,
+}
+
 /// The hash of a request's canonical form.
 type Key = u128;
 
@@ -533,8 +540,11 @@ impl Matcher {
 
     fn explain_miss(&mut self, live: &Parts<'_>, view: &View, sent: &View) -> Miss {
         let binding = self.explain_binding(sent);
-        let mut miss = self.explain_literal(live, view);
-        if let Some(binding) = binding {
+        // A refused binding explains a generated value better than the
+        // token-path hint does.
+        let considered = binding.as_ref().is_some_and(|b| b.considered);
+        let mut miss = self.explain_literal(live, view, !considered);
+        if let Some(Binding { text: binding, .. }) = binding {
             miss.reason = format!("{}; {binding}", miss.reason);
         }
         miss
@@ -542,14 +552,15 @@ impl Matcher {
 
     /// Whether a binding was considered for a request with generated
     /// values (as sent), and why it was refused; `None` when it has none.
-    fn explain_binding(&mut self, sent: &View) -> Option<String> {
+    fn explain_binding(&mut self, sent: &View) -> Option<Binding> {
         if !self.binds_values() || sent.values.is_empty() {
             return None;
         }
         let Some(candidates) = self.skeletons.get(&sent.skeleton).cloned() else {
-            return Some(
-                "no binding was considered: no recorded request differs from this one only at generated values".to_string(),
-            );
+            return Some(Binding {
+                considered: false,
+                text: "no binding was considered: no recorded request differs from this one only at generated values".to_string(),
+            });
         };
         self.learned();
         let learned = self.learned.as_ref()?;
@@ -572,7 +583,7 @@ impl Matcher {
             }
         }
         let more = candidates.len().saturating_sub(refusals.len());
-        Some(format!(
+        let text = format!(
             "a binding of the values the client chose was considered and refused for {}{}",
             refusals.join("; "),
             if more > 0 {
@@ -580,10 +591,14 @@ impl Matcher {
             } else {
                 String::new()
             }
-        ))
+        );
+        Some(Binding {
+            considered: true,
+            text,
+        })
     }
 
-    fn explain_literal(&self, live: &Parts<'_>, view: &View) -> Miss {
+    fn explain_literal(&self, live: &Parts<'_>, view: &View, token_hints: bool) -> Miss {
         let miss = |reason: String, detail: Option<String>| Miss {
             operation: view.operation.clone(),
             reason,
@@ -675,7 +690,11 @@ impl Matcher {
                     "no recorded {} request matches; the closest is {place}, which differs at {}{}",
                     view.operation,
                     paths.join(", "),
-                    token_hint(&view.operation, &recorded_body, &live_body)
+                    if token_hints {
+                        token_hint(&view.operation, &recorded_body, &live_body)
+                    } else {
+                        String::new()
+                    }
                 ),
                 Some(detail),
             );
