@@ -237,7 +237,7 @@ fn generate(size: usize) -> Cassette {
                         ("content-type", "application/x-amz-json-1.0"),
                         ("x-amz-target", &format!("{TARGET}.{operation}")),
                     ]),
-                    body: Body::Json(request),
+                    body: Body::from_json(&request),
                 },
                 response: RecordedResponse {
                     status: 200,
@@ -245,7 +245,7 @@ fn generate(size: usize) -> Cassette {
                         ("content-type", "application/x-amz-json-1.0"),
                         ("x-amzn-requestid", &uuid(i as u64 * 7 + 1)),
                     ]),
-                    body: Body::Json(response),
+                    body: Body::from_json(&response),
                 },
             }
         })

@@ -224,9 +224,16 @@ impl Upstream {
                     }
                 })?
                 .to_bytes();
+            let mut headers = without_hop_by_hop(&parts.headers);
+            // A HEAD answer's Content-Length is the resource's size: keep it.
+            if body.is_empty() {
+                if let Some(length) = parts.headers.get(http::header::CONTENT_LENGTH) {
+                    headers.insert(http::header::CONTENT_LENGTH, length.clone());
+                }
+            }
             Ok(Response {
                 status: parts.status,
-                headers: without_hop_by_hop(&parts.headers),
+                headers,
                 body,
             })
         };

@@ -19,7 +19,7 @@ fn request(target: &str, body: Value) -> RecordedRequest {
         method: "POST".into(),
         uri: "/".into(),
         headers,
-        body: Body::Json(body),
+        body: Body::from_json(&body),
     }
 }
 
@@ -38,7 +38,7 @@ fn interaction(request: RecordedRequest, answer: Value) -> Interaction {
         response: RecordedResponse {
             status: 200,
             headers,
-            body: Body::Json(answer),
+            body: Body::from_json(&answer),
         },
     }
 }

@@ -34,6 +34,7 @@ use tokens::{TokenQuery, TokenSpot, model_token_spots};
 use crate::cassette::{Body, LoadedCassette, RecordedRequest};
 use crate::http::{Request, Response};
 use bind::{Learned, Pairs, ValueBindings};
+use crate::sigv4::QueryAuth;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -172,7 +173,7 @@ pub struct KeyedRequest<'a> {
 
 impl Keyer {
     pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
-        let body = Body::from_bytes(&request.body);
+        let body = Body::new(request.body.clone());
         let view = view_of(
             &Parts::of_live(request, &body),
             &self.tokens,
@@ -624,14 +625,11 @@ impl Matcher {
         // Closest: fewest differing paths; among equals, a used call this
         // request is a retry of, then unused ones, then the earliest.
         let live_spots = spots_bound(live, &view.operation, &self.options);
-        let live_body = match &live.body {
-            Body::Json(value) => {
-                let mut value = without_tokens(value, &live_spots);
-                bind::replace_in_json(&mut value, self.values.to_recorded());
-                value
-            }
-            _ => Value::Null,
-        };
+        let live_body = live.body.json().map_or(Value::Null, |value| {
+            let mut value = without_tokens(&value, &live_spots);
+            bind::replace_in_json(&mut value, self.values.to_recorded());
+            value
+        });
         let mut best: Option<(usize, Vec<String>, Value)> = None;
         let mut used_retry = None;
         for &id in candidates {
@@ -640,12 +638,9 @@ impl Matcher {
             };
             let parts = Parts::of_recorded(request);
             let recorded = self.view(&parts);
-            let recorded_body = match &request.body {
-                Body::Json(value) => {
-                    without_tokens(value, &spots_bound(&parts, &view.operation, &self.options))
-                }
-                _ => Value::Null,
-            };
+            let recorded_body = request.body.json().map_or(Value::Null, |value| {
+                without_tokens(&value, &spots_bound(&parts, &view.operation, &self.options))
+            });
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
                 paths.push("(query or non-JSON body)".to_string());
@@ -800,9 +795,7 @@ fn is_form(request: &Parts<'_>) -> bool {
 }
 
 fn form_action(request: &Parts<'_>) -> Option<String> {
-    let Body::Text(text) = request.body else {
-        return None;
-    };
+    let text = request.body.text()?;
     if !is_form(request) {
         return None;
     }
@@ -829,8 +822,8 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
         .map(|p| TokenSpot::Json(p.members.clone()))
         .collect();
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    let form = match request.body {
-        Body::Text(text) if is_form(request) => Some(form_pairs(text)),
+    let form = match request.body.text() {
+        Some(text) if is_form(request) => Some(form_pairs(text)),
         _ => None,
     };
     let pair = |key: &str| {
@@ -890,7 +883,10 @@ fn view_of(
     canonical.extend_from_slice(operation.as_bytes());
     canonical.push(b'\n');
     let query = request.uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let auth = QueryAuth::of(query);
     let mut query_pairs = form_pairs(query);
+    // A presigned URL's signature changes on every presign and never counts.
+    query_pairs.retain(|(k, _)| !auth.is_signing_param(k));
     for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
         if let TokenSpot::Query(name) = spot {
             *token = take_pair(&mut query_pairs, name);
@@ -899,10 +895,8 @@ fn view_of(
     query_pairs.sort();
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
-    match request.body {
-        Body::Json(value) if spots.is_empty() => write_json(&mut canonical, value),
-        Body::Json(value) => {
-            let mut value = value.clone();
+    match (request.body.json(), request.body.text()) {
+        (Some(mut value), _) => {
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Json(members) = spot {
                     *token = take_member(&mut value, members);
@@ -910,7 +904,7 @@ fn view_of(
             }
             write_json(&mut canonical, &value);
         }
-        Body::Text(text) if is_form(request) => {
+        (None, Some(text)) if is_form(request) => {
             let mut pairs = form_pairs(text);
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
@@ -920,7 +914,7 @@ fn view_of(
             pairs.sort();
             push_pairs(&mut canonical, &pairs);
         }
-        other => canonical.extend_from_slice(other.describe().as_bytes()),
+        (None, _) => canonical.extend_from_slice(request.body.bytes()),
     }
     let key = hasher.key(&canonical);
     let (skeleton, values) = match bind {
@@ -1040,7 +1034,7 @@ mod binding_tests {
             method: "POST".into(),
             uri: "/".into(),
             headers,
-            body: Body::Json(json!({"clientToken": token, "name": "a"})),
+            body: Body::from_json(&json!({"clientToken": token, "name": "a"})),
         }
     }
 
@@ -1056,7 +1050,7 @@ mod binding_tests {
                 response: RecordedResponse {
                     status: 200,
                     headers: Headers::default(),
-                    body: Body::Json(json!({"n": i})),
+                    body: Body::from_json(&json!({"n": i})),
                 },
             })
             .collect();
@@ -1094,7 +1088,7 @@ mod binding_tests {
             method: "POST".into(),
             uri: "/".into(),
             headers,
-            body: Body::Json(body),
+            body: Body::from_json(&body),
         }
     }
 
@@ -1114,7 +1108,7 @@ mod binding_tests {
                 response: RecordedResponse {
                     status: 200,
                     headers: Headers::default(),
-                    body: Body::Json(json!({"n": i})),
+                    body: Body::from_json(&json!({"n": i})),
                 },
             })
             .collect();

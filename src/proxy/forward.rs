@@ -17,7 +17,7 @@
 use crate::http::upstream::HOP_BY_HOP;
 use crate::http::{AwsError, Origin, Request, Response, Upstream};
 use crate::sigv4::{
-    ClientKeyVerifier, Scope, SignError, Signer, scope_from_host, strip_client_signature,
+    ClientKeyVerifier, Scope, SignError, Signer, Streaming, scope_from_host, strip_client_signature,
 };
 use http::Uri;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -148,7 +148,16 @@ impl Forward {
         })
     }
 
-    pub async fn forward(&self, request: &Request) -> Result<Forwarded, AwsError> {
+    /// Forwards `meant`: the request as sent, or for an aws-chunked upload
+    /// its decoded form, with `streaming` saying how to frame it again. The
+    /// client key is checked on `sent`, the bytes the client signed.
+    pub async fn forward(
+        &self,
+        sent: &Request,
+        meant: &Request,
+        streaming: Option<Streaming>,
+    ) -> Result<Forwarded, AwsError> {
+        let request = sent;
         if let Some(key) = &self.client_key {
             if let Err(reason) = key.verify(request) {
                 tracing::warn!(method = %request.method, path = request.uri.path(), "rejected a client: {reason}");
@@ -163,7 +172,8 @@ impl Forward {
                 ));
             }
         }
-        let mut unsigned = strip_client_signature(request);
+        let mut unsigned = strip_client_signature(meant);
+        unsigned.streaming = streaming;
         for name in HOP_BY_HOP.iter().chain(NOT_FORWARDED) {
             unsigned.request.headers.remove(*name);
         }

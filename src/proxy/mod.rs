@@ -20,6 +20,7 @@ pub mod replay;
 use crate::cassette::LoadedCassette;
 use crate::http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
 use crate::matcher::{MatchOptions, Matcher};
+use crate::sigv4::decode_streaming;
 use forward::Forward;
 pub use gate::Access;
 use gate::Gate;
@@ -104,8 +105,23 @@ impl Handler for Proxy {
             .to_response_for(&request);
         }
         let start = self.record.as_ref().map(Record::begin);
+        // An aws-chunked upload is matched and recorded as the payload it
+        // carries, so chunk sizes and chunk signatures never count.
+        let (meant, streaming) = match decode_streaming(&request) {
+            Ok(Some((decoded, streaming))) => (Some(decoded), Some(streaming)),
+            Ok(None) => (None, None),
+            Err(reason) => {
+                return AwsError::new(
+                    Origin::Client,
+                    "InvalidRequest",
+                    format!("proton-vcr: {reason}"),
+                )
+                .to_response_for(&request);
+            }
+        };
+        let meant = meant.as_ref().unwrap_or(&request);
         let miss = match &self.replay {
-            Some(replay) => match replay.answer(&request) {
+            Some(replay) => match replay.answer(meant) {
                 Ok(response) => return response,
                 Err(miss) => Some(miss),
             },
@@ -125,7 +141,7 @@ impl Handler for Proxy {
         if let Some(miss) = &miss {
             tracing::info!(operation = %miss.operation, "not in the cassette; forwarding to record it");
         }
-        let forwarded = match forward.forward(&request).await {
+        let forwarded = match forward.forward(&request, meant, streaming).await {
             Ok(forwarded) => forwarded,
             Err(error) => return error.to_response_for(&request),
         };

@@ -7,6 +7,7 @@
 //! the request is signed in the headers over the exact bytes that will be
 //! sent.
 
+use super::chunked::{ChunkSigner, Streaming, StreamingKind};
 use super::credentials::{CredentialsError, Keyring};
 use super::scope::{ClientSignature, Scope, parse_credential};
 use crate::http::Request;
@@ -40,6 +41,34 @@ pub const PRESIGN_PARAMS: &[&str] = &[
     "x-amz-security-token",
 ];
 
+/// The query parameters of a SigV2 presigned URL (S3's `AWSAccessKeyId`,
+/// `Signature`, `Expires`): signing parameters only when the first two are
+/// both there, since `Expires` alone may mean something else.
+const SIGV2_PARAMS: &[&str] = &["AWSAccessKeyId", "Signature", "Expires"];
+
+/// Which query parameters of `query` sign the request (SigV4 or SigV2 query
+/// auth): they change on every presign and never reach the upstream or a
+/// cassette.
+pub struct QueryAuth {
+    sigv2: bool,
+}
+
+impl QueryAuth {
+    pub fn of(query: &str) -> Self {
+        let pairs = form_pairs(query);
+        let has = |name: &str| pairs.iter().any(|(k, _)| k == name);
+        Self {
+            sigv2: has("AWSAccessKeyId") && has("Signature"),
+        }
+    }
+
+    /// Whether the (decoded) query key `key` is a signing parameter.
+    pub fn is_signing_param(&self, key: &str) -> bool {
+        PRESIGN_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+            || (self.sigv2 && SIGV2_PARAMS.contains(&key))
+    }
+}
+
 /// A request with the client's signature removed.
 #[derive(Clone, Debug)]
 pub struct Unsigned {
@@ -50,6 +79,9 @@ pub struct Unsigned {
     /// The client sent `X-Amz-Content-SHA256` (S3 and Glacier require it), so
     /// the re-signed request carries one too.
     pub payload_header: bool,
+    /// The client sent the body as aws-chunked; `request.body` is then the
+    /// decoded payload, framed (and chunk-signed) again when signing.
+    pub streaming: Option<Streaming>,
 }
 
 /// Removes every client signing header and presigned-URL parameter.
@@ -70,6 +102,7 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
     for name in SIGNING_HEADERS {
         out.headers.remove(*name);
     }
+    let auth = QueryAuth::of(query);
     let kept: Vec<&str> = query
         .split('&')
         .filter(|segment| !segment.is_empty())
@@ -79,7 +112,7 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
                 .next()
                 .map(|(k, _)| k)
                 .unwrap_or_default();
-            !PRESIGN_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+            !auth.is_signing_param(&key)
         })
         .collect();
     let path = request.uri.path();
@@ -97,6 +130,7 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
         request: out,
         client_scope: header_scope.or(query_scope),
         payload_header,
+        streaming: None,
     }
 }
 
@@ -163,19 +197,34 @@ impl Signer {
             .map_err(|_| SignError::Request(format!("`{host}` is not a valid Host header")))?;
         request.headers.insert(HOST, host);
 
+        let streaming = unsigned.streaming;
+        let trailers = match &streaming {
+            Some(streaming) => streaming
+                .frame_headers(&mut request)
+                .map_err(SignError::Request)?,
+            None => Vec::new(),
+        };
         let mut settings = settings_for(&scope.service);
-        if unsigned.payload_header {
+        // S3 wants the payload hash in a header with header auth, also for
+        // a request the client presigned (which carried none).
+        if unsigned.payload_header || streaming.is_some() || is_s3(&scope.service) {
             settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         }
+        let time = SystemTime::now();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&scope.region)
             .name(&scope.service)
-            .time(SystemTime::now())
+            .time(time)
             .settings(settings)
             .build()
             .map_err(|e| SignError::Request(e.to_string()))?
             .into();
+        let body = match streaming.as_ref().map(|s| s.kind) {
+            None => SignableBody::Bytes(&request.body),
+            Some(StreamingKind::UnsignedTrailer) => SignableBody::StreamingUnsignedPayloadTrailer,
+            Some(kind) => SignableBody::Precomputed(kind.content_sha256().to_string()),
+        };
         // Headers that are not text cannot be signed; they still travel.
         let headers: Vec<(&str, &str)> = request
             .headers
@@ -183,18 +232,18 @@ impl Signer {
             .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
             .collect();
         let uri = request.uri.to_string();
-        let signable = SignableRequest::new(
-            request.method.as_str(),
-            uri,
-            headers.into_iter(),
-            SignableBody::Bytes(&request.body),
-        )
-        .map_err(|e| SignError::Request(e.to_string()))?;
-        let (instructions, _signature) = sign(signable, &params)
+        let signable =
+            SignableRequest::new(request.method.as_str(), uri, headers.into_iter(), body)
+                .map_err(|e| SignError::Request(e.to_string()))?;
+        let (instructions, seed_signature) = sign(signable, &params)
             .map_err(|e| SignError::Request(e.to_string()))?
             .into_parts();
         let (headers, _params) = instructions.into_parts();
+        let mut amz_date = String::new();
         for header in headers {
+            if header.name() == "x-amz-date" {
+                amz_date = header.value().to_string();
+            }
             let name = HeaderName::from_static(header.name());
             let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
                 SignError::Request(format!(
@@ -205,6 +254,26 @@ impl Signer {
             // Sensitive values are shown as `Sensitive` by any HTTP-level debug log.
             value.set_sensitive(true);
             request.headers.insert(name, value);
+        }
+        if let Some(streaming) = &streaming {
+            let secret = identity
+                .data::<aws_credential_types::Credentials>()
+                .map(|c| c.secret_access_key())
+                .ok_or_else(|| SignError::Request("the credentials have no secret key".into()))?;
+            let signing_key = v4::generate_signing_key(secret, time, &scope.region, &scope.service);
+            let chain_scope = format!(
+                "{}/{}/{}/aws4_request",
+                amz_date.get(..8).unwrap_or_default(),
+                scope.region,
+                scope.service
+            );
+            let signer = (streaming.kind != StreamingKind::UnsignedTrailer).then(|| ChunkSigner {
+                signing_key: signing_key.as_ref(),
+                amz_date: &amz_date,
+                scope: &chain_scope,
+                previous: seed_signature.clone(),
+            });
+            request.body = streaming.encode(&request.body, &trailers, signer).into();
         }
         Ok(Signed {
             request,
@@ -219,11 +288,15 @@ impl crate::cassette::SecretScan for Signer {
     }
 }
 
+fn is_s3(service: &str) -> bool {
+    matches!(service, "s3" | "s3-outposts" | "s3express")
+}
+
 /// S3 signs the path as sent; every other service normalises and
 /// double-encodes it.
 pub(super) fn settings_for(service: &str) -> SigningSettings {
     let mut settings = SigningSettings::default();
-    if matches!(service, "s3" | "s3-outposts" | "s3express") {
+    if is_s3(service) {
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     }
@@ -292,6 +365,23 @@ mod tests {
             "the Authorization scope wins over the query's"
         );
         assert!(unsigned.payload_header);
+    }
+
+    #[test]
+    fn sigv2_query_signatures_are_stripped_but_a_lone_expires_is_not() {
+        let request = Request::new(
+            Method::GET,
+            "/bucket/key?AWSAccessKeyId=AKIDDUMMY&Signature=abc%2B%3D&Expires=1700000000&versionId=3",
+        )
+        .unwrap();
+        let unsigned = strip_client_signature(&request);
+        assert_eq!(unsigned.request.uri.to_string(), "/bucket/key?versionId=3");
+        let request = Request::new(Method::GET, "/things?Expires=5&Signature=x").unwrap();
+        let unsigned = strip_client_signature(&request);
+        assert_eq!(
+            unsigned.request.uri.to_string(),
+            "/things?Expires=5&Signature=x"
+        );
     }
 
     #[test]

@@ -230,7 +230,7 @@ fn assert_no_canary(path: &Path) -> Cassette {
 }
 
 fn template_name(value: &cassette::Body) -> Option<String> {
-    let json = value.as_json()?;
+    let json = value.json()?;
     json.get("name")
         .or_else(|| json.pointer("/environmentTemplate/name"))
         .and_then(|n| n.as_str())
@@ -736,7 +736,7 @@ async fn three_protocols_record_then_replay_to_the_aws_cli() {
     assert!(
         rest.request
             .body
-            .as_json()
+            .json()
             .is_some_and(|b| b.get("ClientToken").is_some())
     );
     assert!(

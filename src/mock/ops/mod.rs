@@ -7,6 +7,7 @@
 mod account;
 mod components;
 mod connections;
+pub mod deployments;
 mod environments;
 mod iac;
 mod repositories;
@@ -29,6 +30,9 @@ use std::time::Duration;
 pub struct Ctx<'a> {
     pub now: Millis,
     pub config: &'a MockConfig,
+    /// For a template version registered from a mapped S3 bundle: its
+    /// schema, or why it cannot register.
+    pub bundle: Option<&'a super::bundles::BundleRead>,
 }
 
 impl Ctx<'_> {
@@ -82,6 +86,22 @@ pub const EMULATED_OPERATIONS: &[&str] = &[
     "DeleteService",
     "GetServiceInstance",
     "ListServiceInstances",
+    "CreateServiceInstance",
+    "UpdateServiceInstance",
+    "CancelServiceInstanceDeployment",
+    "ListServiceInstanceOutputs",
+    "ListServiceInstanceProvisionedResources",
+    "UpdateServicePipeline",
+    "CancelServicePipelineDeployment",
+    "ListServicePipelineOutputs",
+    "ListServicePipelineProvisionedResources",
+    "CancelEnvironmentDeployment",
+    "ListEnvironmentOutputs",
+    "ListEnvironmentProvisionedResources",
+    "GetDeployment",
+    "ListDeployments",
+    "DeleteDeployment",
+    "NotifyResourceDeploymentStatusChange",
     "CreateEnvironmentAccountConnection",
     "AcceptEnvironmentAccountConnection",
     "RejectEnvironmentAccountConnection",
@@ -169,6 +189,28 @@ pub fn dispatch(
         "DeleteService" => services::delete(state, ctx, input),
         "GetServiceInstance" => services::get_instance(state, ctx, input),
         "ListServiceInstances" => services::list_instances(state, ctx, input),
+        "CreateServiceInstance" => services::create_instance(state, ctx, input),
+        "UpdateServiceInstance" => services::update_instance(state, ctx, input),
+        "CancelServiceInstanceDeployment" => services::cancel_instance(state, ctx, input),
+        "ListServiceInstanceOutputs" => services::list_instance_outputs(state, ctx, input),
+        "ListServiceInstanceProvisionedResources" => {
+            services::list_instance_provisioned_resources(state, ctx, input)
+        }
+        "UpdateServicePipeline" => services::update_pipeline(state, ctx, input),
+        "CancelServicePipelineDeployment" => services::cancel_pipeline(state, ctx, input),
+        "ListServicePipelineOutputs" => services::list_pipeline_outputs(state, ctx, input),
+        "ListServicePipelineProvisionedResources" => {
+            services::list_pipeline_provisioned_resources(state, ctx, input)
+        }
+        "CancelEnvironmentDeployment" => environments::cancel(state, ctx, input),
+        "ListEnvironmentOutputs" => environments::list_outputs(state, ctx, input),
+        "ListEnvironmentProvisionedResources" => {
+            environments::list_provisioned_resources(state, ctx, input)
+        }
+        "GetDeployment" => deployments::get(state, ctx, input),
+        "ListDeployments" => deployments::list(state, input),
+        "DeleteDeployment" => deployments::delete(state, ctx, input),
+        "NotifyResourceDeploymentStatusChange" => deployments::notify(state, ctx, input),
         "CreateEnvironmentAccountConnection" => connections::create(state, ctx, input),
         "AcceptEnvironmentAccountConnection" => connections::accept(state, ctx, input),
         "RejectEnvironmentAccountConnection" => connections::reject(state, ctx, input),
@@ -236,6 +278,7 @@ pub fn dump(state: &State) -> Value {
         "environmentAccountConnections".into(),
         connections::dump(state),
     );
+    out.insert("deployments".into(), deployments::dump(state));
     out.insert("components".into(), components::dump(state));
     out.insert("repositories".into(), repositories::dump(state));
     out.insert("sync".into(), sync::dump(state));
@@ -510,6 +553,7 @@ mod tests {
         let ctx = Ctx {
             now: 0,
             config: &config,
+            bundle: None,
         };
         for operation in EMULATED_OPERATIONS {
             let mut state = State::default();

@@ -1,0 +1,182 @@
+"""boto3 and hand-built S3 calls for the every-service tests.
+
+Usage: python3 s3_client.py ENDPOINT SCENARIO [--chunk N]
+Dummy credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. Prints
+one JSON object with what the scenario observed; exits non-zero on any
+unexpected answer.
+
+Scenarios:
+- chunks: uploads one payload three ways as aws-chunked bodies built by
+  hand (signed chunks, signed chunks with a signed CRC32 trailer, unsigned
+  chunks with a trailer), each chunk signature made from botocore's seed
+  signature, then reads every object back.
+- presign: presigned PUT and GET URLs from boto3, SigV4 (`s3v4`) and SigV2
+  (`s3`, boto3's default for presigning in us-east-1), sent with urllib.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import sys
+import urllib.request
+import zlib
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+REGION = "us-east-1"
+BUCKET = "chunked"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def client(endpoint, signature_version=None):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+            signature_version=signature_version,
+        ),
+    )
+
+
+def payload():
+    rng = random.Random(7)
+    return bytes(rng.getrandbits(8) for _ in range(20_000))
+
+
+def hmac_sha256(key, text):
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def put_chunked(endpoint, key, data, mode, chunk):
+    akid = os.environ["AWS_ACCESS_KEY_ID"]
+    secret = os.environ["AWS_SECRET_ACCESS_KEY"]
+    content_sha = {
+        "signed": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "signed-trailer": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        "unsigned-trailer": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    }[mode]
+    trailer = mode != "signed"
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Content-SHA256": content_sha,
+        "X-Amz-Decoded-Content-Length": str(len(data)),
+        "Content-Type": "application/octet-stream",
+    }
+    if trailer:
+        headers["X-Amz-Trailer"] = "x-amz-checksum-crc32"
+    request = AWSRequest(method="PUT", url=f"{endpoint}/{BUCKET}/{key}", headers=headers)
+    SigV4Auth(Credentials(akid, secret), "s3", REGION).add_auth(request)
+    seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    amz_date = request.headers["X-Amz-Date"]
+    scope = f"{amz_date[:8]}/{REGION}/s3/aws4_request"
+    signing = hmac_sha256(("AWS4" + secret).encode(), amz_date[:8])
+    for part in (REGION, "s3", "aws4_request"):
+        signing = hmac_sha256(signing, part)
+    previous = seed
+    wire = bytearray()
+    pieces = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
+    for piece in pieces:
+        if mode == "unsigned-trailer":
+            wire += f"{len(piece):x}\r\n".encode()
+        else:
+            text = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous,
+                              EMPTY_SHA256, hashlib.sha256(piece).hexdigest()])
+            previous = hmac.new(signing, text.encode(), hashlib.sha256).hexdigest()
+            wire += f"{len(piece):x};chunk-signature={previous}\r\n".encode()
+        if piece:
+            wire += piece + b"\r\n"
+    if trailer:
+        checksum = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+        canonical = f"x-amz-checksum-crc32:{checksum}\n"
+        wire += canonical.replace("\n", "\r\n").encode()
+        if mode == "signed-trailer":
+            text = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, previous,
+                              hashlib.sha256(canonical.encode()).hexdigest()])
+            signature = hmac.new(signing, text.encode(), hashlib.sha256).hexdigest()
+            wire += f"x-amz-trailer-signature:{signature}\r\n".encode()
+    wire += b"\r\n"
+    url = urlsplit(endpoint)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    sent = dict(request.headers.items())
+    sent["Content-Length"] = str(len(wire))
+    connection.request("PUT", f"/{BUCKET}/{key}", body=bytes(wire), headers=sent)
+    response = connection.getresponse()
+    answer = response.read()
+    if response.status != 200:
+        sys.exit(f"PUT {key} ({mode}) answered {response.status}: {answer[:400]!r}")
+    return response.getheader("ETag")
+
+
+def chunks(endpoint, chunk):
+    s3 = client(endpoint)
+    s3.create_bucket(Bucket=BUCKET)
+    data = payload()
+    result = {}
+    for mode in ("signed", "signed-trailer", "unsigned-trailer"):
+        etag = put_chunked(endpoint, mode, data, mode, chunk)
+        body = s3.get_object(Bucket=BUCKET, Key=mode)["Body"].read()
+        result[mode] = {"etag": etag, "same_bytes": body == data, "length": len(body)}
+    return result
+
+
+def send(url, method, data=None):
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/octet-stream")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        sys.exit(f"{method} {url} answered {e.code}: {e.read()[:400]!r}")
+
+
+def presign(endpoint):
+    client(endpoint).create_bucket(Bucket="presigned")
+    data = payload()[:3000]
+    result = {}
+    for version in ("s3v4", "s3"):
+        s3 = client(endpoint, version)
+        params = {"Bucket": "presigned", "Key": version}
+        put_url = s3.generate_presigned_url("put_object", Params=params, ExpiresIn=900)
+        get_url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=900)
+        put_status, _ = send(put_url, "PUT", data)
+        get_status, body = send(get_url, "GET")
+        result[version] = {
+            "put": put_status,
+            "get": get_status,
+            "same_bytes": body == data,
+            "query": sorted(k.split("=")[0] for k in urlsplit(get_url).query.split("&")),
+        }
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("endpoint")
+    parser.add_argument("scenario")
+    parser.add_argument("--chunk", type=int, default=8192)
+    args = parser.parse_args()
+    if args.scenario == "chunks":
+        result = chunks(args.endpoint, args.chunk)
+    elif args.scenario == "presign":
+        result = presign(args.endpoint)
+    else:
+        sys.exit(f"unknown scenario {args.scenario}")
+    print(json.dumps(result, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,340 @@
+//! Recording services other than Proton, and replaying them offline.
+//!
+//! The upstream is moto server behind `aws_upstream.py`, which accepts a
+//! request only when botocore's signer (and, for signed chunks, an
+//! independent hmac check of every chunk and trailer signature) agrees it was
+//! signed with the test key. Clients sign with dummy keys; each scenario is
+//! recorded, then replayed with other dummy keys and, where it applies,
+//! other chunk sizes.
+
+use crate::support;
+use proton_vcr::cassette::{self, load_file};
+use proton_vcr::{
+    CredentialSource, Limits, MatchOptions, RecordConfig, RecordServer, ReplayServer,
+    StaticCredentials,
+};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use tempfile::TempDir;
+
+const UPSTREAM_AKID: &str = "AKIAUPSTREAM00000042";
+const UPSTREAM_SECRET: &str = "upstream/Secret+Key=0123456789abcdefghij";
+
+/// A scratch folder and moto behind the signature check.
+struct Upstream {
+    dir: TempDir,
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Upstream {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("upstream.log");
+        let mut child = Command::new("python3")
+            .arg(support::repo_root().join("tests/it/aws_upstream.py"))
+            .arg("--log")
+            .arg(&log)
+            .env("UPSTREAM_ACCESS_KEY_ID", UPSTREAM_AKID)
+            .env("UPSTREAM_SECRET_ACCESS_KEY", UPSTREAM_SECRET)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with moto[server] must be installed: scripts/test installs it");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the upstream announces its address: {line:?}"))
+            .to_string();
+        Self {
+            dir,
+            child,
+            url,
+            log,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn record_config(&self, cassette: &str) -> RecordConfig {
+        let mut config = RecordConfig::new(
+            self.path(cassette),
+            CredentialSource::Static(StaticCredentials {
+                access_key_id: UPSTREAM_AKID.into(),
+                secret_access_key: UPSTREAM_SECRET.into(),
+                session_token: None,
+            }),
+        );
+        config.upstream = Some(self.url.clone());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config
+    }
+
+    /// One JSON object per request the upstream received.
+    fn log(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a Python client script from tests/it with dummy credentials; its
+/// stdout is JSON.
+fn python(script: &str, args: &[&str], akid: &str) -> serde_json::Value {
+    let output = Command::new("python3")
+        .arg(support::repo_root().join("tests/it").join(script))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", akid)
+        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-of-the-client")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+async fn replay(cassette: &Path) -> ReplayServer {
+    ReplayServer::start(
+        cassette::load(cassette).unwrap(),
+        MatchOptions::default(),
+        "127.0.0.1:0".parse().unwrap(),
+        Limits::default(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Signed chunks (with and without a signed trailer) and unsigned chunks
+/// with a trailer reach S3 as the exact bytes, are recorded as the decoded
+/// payload, and replay with other chunk sizes.
+#[tokio::test(flavor = "multi_thread")]
+async fn streaming_uploads_arrive_intact_and_replay_across_chunk_sizes() {
+    let upstream = Upstream::start();
+    let server = RecordServer::start(upstream.record_config("chunks.json"))
+        .await
+        .unwrap();
+    let recorded = python(
+        "s3_client.py",
+        &[&server.url(), "chunks", "--chunk", "8192"],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    for mode in ["signed", "signed-trailer", "unsigned-trailer"] {
+        assert_eq!(recorded[mode]["same_bytes"], true, "{mode}: {recorded}");
+        assert_eq!(recorded[mode]["length"], 20_000, "{mode}");
+    }
+
+    // The upstream checked the real key's chunk chain: 20000 bytes in
+    // 8192-byte chunks is three chunks and the final empty one.
+    let puts: Vec<_> = upstream
+        .log()
+        .into_iter()
+        .filter(|e| e["method"] == "PUT" && e["path"] != "/chunked")
+        .collect();
+    assert_eq!(puts.len(), 3, "{puts:?}");
+    for put in &puts {
+        assert!(put.get("rejected").is_none(), "{put}");
+    }
+    assert_eq!(
+        puts[0]["content_sha256"],
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    );
+    assert_eq!(puts[0]["chunks"], 4);
+    assert_eq!(
+        puts[1]["content_sha256"],
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+    );
+    assert_eq!(puts[1]["trailer"], true);
+    assert_eq!(
+        puts[2]["content_sha256"],
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    );
+
+    // Recorded as the payload, the checksum trailer as a header, no framing.
+    let cassette = load_file(&upstream.path("chunks.json")).unwrap().cassette;
+    let uploads: Vec<_> = cassette
+        .interactions
+        .iter()
+        .filter(|i| i.request.method == "PUT" && i.request.uri != "/chunked")
+        .collect();
+    assert_eq!(uploads.len(), 3);
+    for upload in &uploads {
+        let body = upload.request.body.to_bytes();
+        assert_eq!(body.len(), 20_000, "{}", upload.request.uri);
+        assert!(!body.windows(16).any(|w| w == b"chunk-signature="));
+        assert!(upload.request.headers.get("content-encoding").is_none());
+        assert!(
+            upload.request.body.text().is_none(),
+            "random bytes stay bytes"
+        );
+    }
+    assert!(
+        uploads[1]
+            .request
+            .headers
+            .get("x-amz-checksum-crc32")
+            .is_some()
+    );
+    assert!(
+        uploads[2]
+            .request
+            .headers
+            .get("x-amz-checksum-crc32")
+            .is_some()
+    );
+
+    let replay = replay(&upstream.path("chunks.json")).await;
+    let replayed = python(
+        "s3_client.py",
+        &[&replay.url(), "chunks", "--chunk", "5000"],
+        "AKIDCLIENTTWO0000000",
+    );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
+
+/// Runs a JS SDK v3 script from tests/it/js (its packages are installed
+/// there by scripts/test) with dummy credentials; its stdout is JSON.
+fn node(script: &str, args: &[&str], akid: &str) -> serde_json::Value {
+    let output = Command::new("node")
+        .arg(support::repo_root().join("tests/it/js").join(script))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", akid)
+        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-of-the-client")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .expect("node must be installed; scripts/test installs the JS SDK");
+    assert!(
+        output.status.success(),
+        "{script} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The JS SDK v3 sends a streamed PutObject as unsigned aws-chunked with a
+/// checksum trailer; S3 stores the payload, and replay matches a stream cut
+/// into other pieces.
+#[tokio::test(flavor = "multi_thread")]
+async fn js_sdk_streamed_uploads_arrive_intact_and_replay() {
+    let upstream = Upstream::start();
+    let server = RecordServer::start(upstream.record_config("js.json"))
+        .await
+        .unwrap();
+    let recorded = node(
+        "s3_stream.mjs",
+        &[&server.url(), "65536"],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    assert_eq!(recorded["same_bytes"], true, "{recorded}");
+    assert_eq!(recorded["length"], 150_000);
+    let log = upstream.log();
+    let put = log
+        .iter()
+        .find(|e| {
+            e["method"] == "PUT"
+                && e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/streams/streamed"))
+        })
+        .unwrap_or_else(|| panic!("the upload reached the upstream: {log:?}"));
+    assert!(put.get("rejected").is_none(), "{put}");
+    assert_eq!(put["content_sha256"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+
+    let replay = replay(&upstream.path("js.json")).await;
+    let replayed = node(
+        "s3_stream.mjs",
+        &[&replay.url(), "10000"],
+        "AKIDCLIENTTWO0000000",
+    );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
+
+/// Presigned URLs (SigV4 and SigV2 query auth) are re-signed in headers,
+/// reach S3 without the client's signature parameters, are recorded without
+/// them, and replay answers URLs presigned afresh.
+#[tokio::test(flavor = "multi_thread")]
+async fn presigned_urls_record_without_signatures_and_replay_fresh_ones() {
+    let upstream = Upstream::start();
+    let mut config = upstream.record_config("presign.json");
+    // SigV2 carries no scope: the flags give it.
+    config.region = Some("us-east-1".into());
+    config.service = Some("s3".into());
+    let server = RecordServer::start(config).await.unwrap();
+    let recorded = python(
+        "s3_client.py",
+        &[&server.url(), "presign"],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    for version in ["s3v4", "s3"] {
+        assert_eq!(recorded[version]["put"], 200, "{recorded}");
+        assert_eq!(recorded[version]["get"], 200, "{recorded}");
+        assert_eq!(recorded[version]["same_bytes"], true, "{recorded}");
+    }
+    assert!(
+        recorded["s3v4"]["query"]
+            .to_string()
+            .contains("X-Amz-Signature")
+    );
+    assert!(
+        recorded["s3"]["query"]
+            .to_string()
+            .contains("AWSAccessKeyId")
+    );
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+
+    let text = std::fs::read_to_string(upstream.path("presign.json")).unwrap();
+    for param in [
+        "X-Amz-Signature",
+        "X-Amz-Credential",
+        "AWSAccessKeyId",
+        "Signature=",
+        "Expires=",
+        "AKIDCLIENTONE",
+    ] {
+        assert!(!text.contains(param), "the cassette holds {param}");
+    }
+
+    let replay = replay(&upstream.path("presign.json")).await;
+    let replayed = python(
+        "s3_client.py",
+        &[&replay.url(), "presign"],
+        "AKIDCLIENTTWO0000000",
+    );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
