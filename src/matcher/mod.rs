@@ -33,8 +33,8 @@ use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{Body, LoadedCassette, RecordedRequest};
 use crate::http::{Request, Response};
-use bind::{Learned, Pairs, ValueBindings};
 use crate::sigv4::QueryAuth;
+use bind::{Learned, Pairs, ValueBindings};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -254,6 +254,7 @@ impl Matcher {
             self.index(c, i, &interaction.request, None);
         }
         self.cassettes.push(loaded);
+        self.learned = None;
     }
 
     /// Adds one exchange (e.g. one just recorded) as if it had been recorded
