@@ -6,6 +6,7 @@ mod support;
 mod bind;
 mod conform;
 mod conform_builtin;
+mod conform_rules;
 mod fuzz_regressions;
 mod hardening;
 mod hardening_mock;
