@@ -378,6 +378,20 @@ impl ValueBindings {
         }
     }
 
+    /// Binds values derived from bound ones (digests of what they changed),
+    /// unless either side is bound already.
+    pub fn bind_derived(&mut self, pairs: Pairs) {
+        for (live, recorded) in pairs {
+            if live != recorded
+                && !self.live_to_recorded.contains_key(&live)
+                && !self.recorded_to_live.contains_key(&recorded)
+            {
+                self.recorded_to_live.insert(recorded.clone(), live.clone());
+                self.live_to_recorded.insert(live, recorded);
+            }
+        }
+    }
+
     pub fn clear(&mut self) {
         self.live_to_recorded.clear();
         self.recorded_to_live.clear();

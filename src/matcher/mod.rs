@@ -498,12 +498,13 @@ impl Matcher {
         if self.values.is_empty() {
             return (hit, response);
         }
-        let request_body = || {
-            self.recorded_request(id)
-                .map(|r| r.body.to_bytes())
-                .unwrap_or_default()
-        };
-        match substitute::substitute(&response, request_body, self.values.to_live()) {
+        let request_body = self
+            .recorded_request(id)
+            .map(|r| r.body.to_bytes())
+            .unwrap_or_default();
+        let digests = substitute::digests(&request_body, &response.body, self.values.to_live());
+        self.values.bind_derived(digests);
+        match substitute::substitute(&response, self.values.to_live()) {
             Some(substituted) => (hit, substituted),
             None => (hit, response),
         }

@@ -8,40 +8,21 @@
 //! checksums that cover it are computed again, and only those:
 //! `x-amz-crc32` (DynamoDB), `x-amz-checksum-crc32`, `-crc32c`, `-crc64nvme`,
 //! `-sha1`, `-sha256` (S3 and flexible checksums; composite `...-N` values
-//! are left alone), `Content-MD5`, and MD5 digests of changed JSON strings
-//! that the answer carries (SQS's `MD5OfBody` and `MD5OfMessageBody`).
-//! `ETag` is kept as recorded: clients compare it only with other ETags the
-//! replay served, never recompute it.
+//! are left alone) and `Content-MD5`. MD5 digests in hex of a changed body
+//! or JSON string (an S3 `ETag`, SQS's `MD5OfBody`) are bound like values
+//! (see `digests`), so every later answer carries the live digest too.
 
-use super::bind::ValueBindings;
+use super::bind::{Pairs, ValueBindings};
 use crate::http::Response;
 use base64::Engine;
-use bytes::Bytes;
 use http::HeaderValue;
 use serde_json::Value;
 use std::collections::HashMap;
 
 /// `response` with live values in place of the recorded ones bound to them;
-/// `None` when it holds none. `request_body` gives the recorded request's
-/// body, whose changed strings may have digests in the answer.
-pub fn substitute(
-    response: &Response,
-    request_body: impl FnOnce() -> Bytes,
-    to_live: &HashMap<Box<str>, Box<str>>,
-) -> Option<Response> {
-    let mut body = ValueBindings::replace(&response.body, to_live);
-    if contains(&response.body, b"MD5Of") {
-        let request_changes = changed_strings(&request_body(), to_live);
-        let answer_changes = changed_strings(&response.body, to_live);
-        for (before, after) in request_changes.iter().chain(&answer_changes) {
-            let old = hex(&md5(before.as_bytes()));
-            let new = hex(&md5(after.as_bytes()));
-            if contains(&response.body, old.as_bytes()) {
-                let bytes = body.get_or_insert_with(|| response.body.to_vec());
-                replace_all(bytes, old.as_bytes(), new.as_bytes());
-            }
-        }
-    }
+/// `None` when it holds none.
+pub fn substitute(response: &Response, to_live: &HashMap<Box<str>, Box<str>>) -> Option<Response> {
+    let body = ValueBindings::replace(&response.body, to_live);
     let mut headers = response.headers.clone();
     let mut changed = body.is_some();
     for value in headers.values_mut() {
@@ -66,8 +47,34 @@ pub fn substitute(
     })
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+/// The MD5 digests a substitution changes: of the recorded request body and
+/// of the answer body, and of each of their JSON strings, that the live
+/// values alter, as (live digest, recorded digest) in lower-case hex. Bound
+/// like the values themselves, they keep every answer consistent: an S3
+/// `ETag`, whether in the answer to the upload, the download or a listing,
+/// and SQS's `MD5OfBody` and `MD5OfMessageBody`.
+pub fn digests(
+    request_body: &[u8],
+    answer_body: &[u8],
+    to_live: &HashMap<Box<str>, Box<str>>,
+) -> Pairs {
+    let mut pairs = Pairs::new();
+    let mut add = |before: &[u8], after: &[u8]| {
+        let recorded: Box<str> = hex(&md5(before)).into();
+        let live: Box<str> = hex(&md5(after)).into();
+        if !pairs.iter().any(|(_, r)| *r == recorded) {
+            pairs.push((live, recorded));
+        }
+    };
+    for body in [request_body, answer_body] {
+        if let Some(changed) = ValueBindings::replace(body, to_live) {
+            add(body, &changed);
+            for (before, after) in changed_strings(body, to_live) {
+                add(before.as_bytes(), after.as_bytes());
+            }
+        }
+    }
+    pairs
 }
 
 /// The JSON strings in `body` a substitution changes, before and after.
@@ -99,21 +106,6 @@ fn collect_changed(
             .values()
             .for_each(|v| collect_changed(v, to_live, out)),
         _ => {}
-    }
-}
-
-fn replace_all(haystack: &mut [u8], old: &[u8], new: &[u8]) {
-    if old.is_empty() || old.len() != new.len() || old == new {
-        return;
-    }
-    let mut i = 0;
-    while i + old.len() <= haystack.len() {
-        if &haystack[i..i + old.len()] == old {
-            haystack[i..i + old.len()].copy_from_slice(new);
-            i += old.len();
-        } else {
-            i += 1;
-        }
     }
 }
 
@@ -263,28 +255,50 @@ mod tests {
 
     #[test]
     fn substitutes_body_and_headers_and_recomputes_only_covering_checksums() {
-        let recorded_body = br#"{"Messages":[{"Body":"hi aaaa1111","MD5OfBody":"DIGEST"}]}"#;
-        let recorded_body = String::from_utf8_lossy(recorded_body)
-            .replace("DIGEST", &hex(&md5(b"hi aaaa1111")))
-            .into_bytes();
+        let recorded_body = br#"{"Item":{"id":{"S":"aaaa1111"}}}"#;
         let mut response = Response::new(http::StatusCode::OK);
-        response.body = recorded_body.clone().into();
-        response.set_header("x-amz-crc32", &crc32(&recorded_body).to_string());
+        response.body = recorded_body.to_vec().into();
+        response.set_header("x-amz-crc32", &crc32(recorded_body).to_string());
         response.set_header("location", "/bucket-aaaa1111");
         response.set_header("etag", "\"etag-kept\"");
         let to_live = map(&[("aaaa1111", "dddd4444")]);
-        let out = substitute(&response, Bytes::new, &to_live).unwrap();
-        let expected = String::from_utf8_lossy(&recorded_body)
-            .replace("aaaa1111", "dddd4444")
-            .replace(&hex(&md5(b"hi aaaa1111")), &hex(&md5(b"hi dddd4444")));
-        assert_eq!(String::from_utf8_lossy(&out.body), expected);
+        let out = substitute(&response, &to_live).unwrap();
+        let expected = br#"{"Item":{"id":{"S":"dddd4444"}}}"#;
+        assert_eq!(&out.body[..], expected);
         assert_eq!(
             out.header("x-amz-crc32"),
-            Some(crc32(expected.as_bytes()).to_string().as_str())
+            Some(crc32(expected).to_string().as_str())
         );
         assert_eq!(out.header("location"), Some("/bucket-dddd4444"));
         assert_eq!(out.header("etag"), Some("\"etag-kept\""));
-        assert!(substitute(&response, Bytes::new, &map(&[("bbbb2222", "eeee5555")])).is_none());
+        assert!(substitute(&response, &map(&[("bbbb2222", "eeee5555")])).is_none());
+    }
+
+    #[test]
+    fn digests_of_changed_bodies_and_strings_pair_live_with_recorded() {
+        let to_live = map(&[("aaaa1111", "dddd4444")]);
+        let pairs = digests(
+            br#"{"MessageBody":"hi aaaa1111","QueueUrl":"q"}"#,
+            b"I am aaaa1111",
+            &to_live,
+        );
+        let pair = |before: &[u8], after: &[u8]| {
+            (Box::from(hex(&md5(after))), Box::from(hex(&md5(before))))
+        };
+        assert!(
+            pairs.contains(&pair(b"hi aaaa1111", b"hi dddd4444")),
+            "{pairs:?}"
+        );
+        assert!(
+            pairs.contains(&pair(b"I am aaaa1111", b"I am dddd4444")),
+            "{pairs:?}"
+        );
+        assert_eq!(
+            pairs.len(),
+            3,
+            "the request body, its string, the answer body"
+        );
+        assert!(digests(b"unchanged", b"", &to_live).is_empty());
     }
 
     #[test]
@@ -293,7 +307,7 @@ mod tests {
         response.body = b"payload".to_vec().into();
         response.set_header("x-amz-checksum-crc32", "QixqFQ==");
         response.set_header("location", "/bucket-aaaa1111");
-        let out = substitute(&response, Bytes::new, &map(&[("aaaa1111", "dddd4444")])).unwrap();
+        let out = substitute(&response, &map(&[("aaaa1111", "dddd4444")])).unwrap();
         assert_eq!(out.header("x-amz-checksum-crc32"), Some("QixqFQ=="));
         assert_eq!(&out.body[..], b"payload");
         assert_eq!(

@@ -1,6 +1,7 @@
 """Tests that name every resource with uuid4, as many real suites do: each
 run sends names, ids and bodies no earlier run sent."""
 
+import hashlib
 import json
 import uuid
 
@@ -143,9 +144,14 @@ def test_s3_object_body_names_itself(client):
     s3 = client("s3")
     bucket = f"self-{uuid.uuid4().hex}"
     key = uuid.uuid4().hex
+    body = f"I am {key}".encode()
+    etag = f'"{hashlib.md5(body).hexdigest()}"'
     s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key=key, Body=f"I am {key}".encode())
-    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == f"I am {key}".encode()
+    assert s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"] == etag
+    got = s3.get_object(Bucket=bucket, Key=key)
+    assert got["Body"].read() == body
+    assert got["ETag"] == etag
+    assert [o["ETag"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [etag]
     s3.delete_object(Bucket=bucket, Key=key)
     s3.delete_bucket(Bucket=bucket)
 
