@@ -53,6 +53,12 @@ pub enum Command {
 /// Runs the parsed command line. Errors are bad input (exit 2) unless a
 /// command decides otherwise.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if matches!(
+        cli.command,
+        Command::Replay(_) | Command::Record(_) | Command::Mock(_)
+    ) {
+        crate::http::raise_open_file_limit();
+    }
     match cli.command {
         Command::Replay(args) => replay::run(args).await,
         Command::Record(args) => record::run(args).await,
@@ -69,6 +75,14 @@ pub(crate) fn announce(url: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on {url}");
+    let _ = out.flush();
+}
+
+/// Prints where the admin API listens, as the second stdout line.
+pub(crate) fn announce_admin(url: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "admin listening on {url}");
     let _ = out.flush();
 }
 

@@ -156,8 +156,21 @@ pub fn skeleton(text: &[u8]) -> Option<(Vec<u8>, Vec<Box<str>>)> {
     Some((masked, values))
 }
 
+/// Replaces, in every string of `value`, each value of `sent` with the one
+/// at its place in `followed` (a request as sent, and as read with the
+/// recorded values in place of bound live ones).
+pub fn follow_json(value: &mut serde_json::Value, sent: &[Box<str>], followed: &[Box<str>]) {
+    let map: HashMap<Box<str>, Box<str>> = sent
+        .iter()
+        .zip(followed)
+        .filter(|(s, f)| s != f)
+        .map(|(s, f)| (s.clone(), f.clone()))
+        .collect();
+    replace_in_json(value, &map);
+}
+
 /// Replaces, in every string of `value`, the generated values found in `map`.
-pub fn replace_in_json(value: &mut serde_json::Value, map: &HashMap<Box<str>, Box<str>>) {
+fn replace_in_json(value: &mut serde_json::Value, map: &HashMap<Box<str>, Box<str>>) {
     match value {
         serde_json::Value::String(text) => {
             if let Some(replaced) = ValueBindings::replace(text.as_bytes(), map) {

@@ -159,7 +159,8 @@ pub struct Miss {
 /// [`Matcher`] the keyer came from, and hold that lock only to look up.
 #[derive(Clone)]
 pub struct Keyer {
-    tokens: Vec<TokenPath>,
+    /// Shared, so the copy each miss carries stays small.
+    tokens: std::sync::Arc<[TokenPath]>,
     bind: BindMode,
     hasher: KeyHasher,
 }
@@ -220,7 +221,7 @@ impl Matcher {
             options.tokens.clear();
         }
         let keyer = Keyer {
-            tokens: options.tokens.clone(),
+            tokens: options.tokens.clone().into(),
             bind: options.bind,
             hasher: KeyHasher::default(),
         };
@@ -346,18 +347,27 @@ impl Matcher {
 
     /// [`Matcher::answer`] for a request keyed by this matcher's [`Keyer`].
     pub fn answer_keyed(&mut self, keyed: &KeyedRequest<'_>) -> Result<(Hit, Response), Miss> {
+        self.lookup(keyed).map_err(|context| context.explain(keyed))
+    }
+
+    /// [`Matcher::answer_keyed`], except that a miss comes back unexplained:
+    /// a server calls [`MissContext::explain`] after releasing its lock, so
+    /// a large request that misses does not hold up the others.
+    pub fn lookup(&mut self, keyed: &KeyedRequest<'_>) -> Result<(Hit, Response), MissContext> {
         let followed = self.follow(&keyed.view);
-        let view = followed.as_ref().unwrap_or(&keyed.view);
-        let answer = self.answer_view(keyed, view);
+        let answer = self.lookup_view(keyed, followed);
         self.values.saw(&keyed.view.values);
         answer
     }
 
-    fn answer_view(
+    /// [`Matcher::lookup`] of `followed`, the request read with the recorded
+    /// values in place of the bound live ones (`None`: as sent).
+    fn lookup_view(
         &mut self,
         keyed: &KeyedRequest<'_>,
-        view: &View,
-    ) -> Result<(Hit, Response), Miss> {
+        followed: Option<View>,
+    ) -> Result<(Hit, Response), MissContext> {
+        let view = followed.as_ref().unwrap_or(&keyed.view);
         if let Some(id) = self.find_unused(view) {
             let tokens = self.entries[id].tokens.clone();
             self.bindings.bind(&view.tokens, &tokens);
@@ -386,11 +396,15 @@ impl Matcher {
             self.mark_used(id);
             return Ok(self.hit(id, false));
         }
-        Err(self.explain_miss(
-            &Parts::of_live(keyed.request, &keyed.body),
-            view,
-            &keyed.view,
-        ))
+        let binding = self.explain_binding(&keyed.view);
+        let mut context = self.miss_context(view);
+        if binding.is_some() || followed.is_some() {
+            context.binding = Some(Box::new(MissBinding {
+                explained: binding,
+                followed,
+            }));
+        }
+        Err(context)
     }
 
     /// The view of a request carrying bound live values, read with the
@@ -541,18 +555,6 @@ impl Matcher {
             .map(|i| &i.request)
     }
 
-    fn explain_miss(&mut self, live: &Parts<'_>, view: &View, sent: &View) -> Miss {
-        let binding = self.explain_binding(sent);
-        // A refused binding explains a generated value better than the
-        // token-path hint does.
-        let considered = binding.as_ref().is_some_and(|b| b.considered);
-        let mut miss = self.explain_literal(live, view, !considered);
-        if let Some(Binding { text: binding, .. }) = binding {
-            miss.reason = format!("{}; {binding}", miss.reason);
-        }
-        miss
-    }
-
     /// Whether a binding was considered for a request with generated
     /// values (as sent), and why it was refused; `None` when it has none.
     fn explain_binding(&mut self, sent: &View) -> Option<Binding> {
@@ -601,108 +603,59 @@ impl Matcher {
         })
     }
 
-    fn explain_literal(&self, live: &Parts<'_>, view: &View, token_hints: bool) -> Miss {
-        let miss = |reason: String, detail: Option<String>| Miss {
-            operation: view.operation.clone(),
-            reason,
-            detail,
-        };
-        let Some(candidates) = self.by_operation.get(&view.operation) else {
-            let mut known: Vec<&str> = self.by_operation.keys().map(String::as_str).collect();
+    /// What explaining a miss of `view` needs, copied out so the comparing
+    /// runs after the caller's lock is released. At most
+    /// [`MAX_MISS_CANDIDATES`] recorded calls are copied: those with the same
+    /// key first (a used one may be what this request retries), then unused
+    /// ones, then used ones.
+    fn miss_context(&self, view: &View) -> MissContext {
+        let Some(all) = self.by_operation.get(&view.operation) else {
+            let mut known: Vec<String> = self.by_operation.keys().cloned().collect();
             known.sort();
             known.truncate(12);
-            return miss(
-                format!(
-                    "no recorded interaction for {}; the cassettes hold: {}",
-                    view.operation,
-                    if known.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-                None,
-            );
-        };
-        // Closest: fewest differing paths; among equals, a used call this
-        // request is a retry of, then unused ones, then the earliest.
-        let live_spots = spots_bound(live, &view.operation, &self.options);
-        let live_body = live.body.json().map_or(Value::Null, |value| {
-            let mut value = without_tokens(&value, &live_spots);
-            bind::replace_in_json(&mut value, self.values.to_recorded());
-            value
-        });
-        let mut best: Option<(usize, Vec<String>, Value)> = None;
-        let mut used_retry = None;
-        for &id in candidates {
-            let Some(request) = self.recorded_request(id) else {
-                continue;
+            return MissContext {
+                known,
+                candidates: None,
+                total: 0,
+                keyer: self.keyer.clone(),
+                binding: None,
             };
-            let parts = Parts::of_recorded(request);
-            let recorded = self.view(&parts);
-            let recorded_body = request.body.json().map_or(Value::Null, |value| {
-                without_tokens(&value, &spots_bound(&parts, &view.operation, &self.options))
-            });
-            let mut paths = diff_paths(&recorded_body, &live_body);
-            if paths.is_empty() && recorded.canonical != view.canonical {
-                paths.push("(query or non-JSON body)".to_string());
-            }
-            if paths.is_empty()
-                && self.used[id]
-                && self
-                    .bindings
-                    .compatible(&view.tokens, &self.entries[id].tokens)
-            {
-                used_retry = Some(id);
-            }
-            let better = match &best {
-                None => true,
-                Some((b, bp, _)) => (paths.len(), self.used[id]) < (bp.len(), self.used[*b]),
-            };
-            if better {
-                best = Some((id, paths, recorded_body));
-            }
-        }
-        if let Some(id) = used_retry {
-            return miss(
-                format!(
-                    "the matching recorded {} request ({}) was already used; run with `--repeats last` to answer it again, or POST /__vcr/rewind to start over",
-                    view.operation,
-                    self.describe(id)
-                ),
-                None,
-            );
-        }
-        let Some((id, paths, recorded_body)) = best else {
-            return miss(
-                format!("no recorded interaction for {}", view.operation),
-                None,
-            );
         };
-        let place = self.describe(id);
-        if !paths.is_empty() {
-            let detail = unified_diff(&recorded_body, &live_body);
-            return miss(
-                format!(
-                    "no recorded {} request matches; the closest is {place}, which differs at {}{}",
-                    view.operation,
-                    paths.join(", "),
-                    if token_hints {
-                        token_hint(&view.operation, &recorded_body, &live_body)
-                    } else {
-                        String::new()
-                    }
-                ),
-                Some(detail),
-            );
+        let same_key = self
+            .buckets
+            .get(&view.key)
+            .map_or(&[][..], |b| b.entries.as_slice());
+        let unused = all.iter().filter(|&&id| !self.used[id]);
+        let used = all.iter().filter(|&&id| self.used[id]);
+        let mut chosen: Vec<usize> = Vec::new();
+        for &id in same_key.iter().chain(unused).chain(used) {
+            if chosen.len() == MAX_MISS_CANDIDATES {
+                break;
+            }
+            if !chosen.contains(&id) {
+                chosen.push(id);
+            }
         }
-        miss(
-            format!(
-                "the recorded {} request like this one ({place}) used an idempotency token that is already bound to another live token: this live call is neither a retry of that call nor a new call the cassette holds",
-                view.operation
-            ),
-            None,
-        )
+        let candidates = chosen
+            .into_iter()
+            .filter_map(|id| {
+                Some(Candidate {
+                    request: self.recorded_request(id)?.clone(),
+                    used: self.used[id],
+                    retry: self
+                        .bindings
+                        .compatible(&view.tokens, &self.entries[id].tokens),
+                    place: self.describe(id),
+                })
+            })
+            .collect();
+        MissContext {
+            known: Vec::new(),
+            candidates: Some(candidates),
+            total: all.len(),
+            keyer: self.keyer.clone(),
+            binding: None,
+        }
     }
 
     fn describe(&self, id: usize) -> String {
@@ -764,9 +717,188 @@ fn is_uuid_like(text: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn unified_diff(recorded: &Value, live: &Value) -> String {
+/// At most this many recorded calls are compared to explain one miss.
+pub const MAX_MISS_CANDIDATES: usize = 32;
+/// At most this many differing paths are named in a miss's one line.
+const MAX_LISTED_PATHS: usize = 12;
+/// Bodies larger than this (pretty-printed) get no text diff in the log.
+const MAX_DIFF_BYTES: usize = 64 * 1024;
+
+/// A miss, with what explaining it needs; see [`Matcher::lookup`].
+pub struct MissContext {
+    /// The operations the cassettes hold, when none is this one.
+    known: Vec<String>,
+    candidates: Option<Vec<Candidate>>,
+    /// How many recorded calls of this operation there are.
+    total: usize,
+    keyer: Keyer,
+    /// What binding the values the client chose adds (boxed: most misses
+    /// have none).
+    binding: Option<Box<MissBinding>>,
+}
+
+/// A miss's part in binding the values the client chose.
+struct MissBinding {
+    /// Whether a binding was considered, and why it was refused.
+    explained: Option<Binding>,
+    /// The request read with recorded values in place of bound live ones.
+    followed: Option<View>,
+}
+
+/// A recorded call of the missed operation, as it stood at the miss.
+struct Candidate {
+    request: RecordedRequest,
+    used: bool,
+    /// Its tokens are compatible with the live request's bindings.
+    retry: bool,
+    place: String,
+}
+
+impl MissContext {
+    /// Why `keyed` found no answer: linear in the sizes of the request and
+    /// of the candidates copied, with a size cap on the text diff.
+    pub fn explain(&self, keyed: &KeyedRequest<'_>) -> Miss {
+        // A refused binding explains a generated value better than the
+        // token-path hint does.
+        let explained = self.binding.as_ref().and_then(|b| b.explained.as_ref());
+        let considered = explained.is_some_and(|b| b.considered);
+        let mut miss = self.explain_literal(keyed, !considered);
+        if let Some(binding) = explained {
+            miss.reason = format!("{}; {}", miss.reason, binding.text);
+        }
+        miss
+    }
+
+    fn explain_literal(&self, keyed: &KeyedRequest<'_>, token_hints: bool) -> Miss {
+        let followed = self.binding.as_ref().and_then(|b| b.followed.as_ref());
+        let view = followed.unwrap_or(&keyed.view);
+        let live = &Parts::of_live(keyed.request, &keyed.body);
+        let miss = |reason: String, detail: Option<String>| Miss {
+            operation: view.operation.clone(),
+            reason,
+            detail,
+        };
+        let Some(candidates) = &self.candidates else {
+            let known = &self.known;
+            return miss(
+                format!(
+                    "no recorded interaction for {}; the cassettes hold: {}",
+                    view.operation,
+                    if known.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+                None,
+            );
+        };
+        // Closest: fewest differing paths; among equals, a used call this
+        // request is a retry of, then unused ones, then the earliest.
+        let (tokens, bind) = (&self.keyer.tokens, self.keyer.bind);
+        let live_spots = spots_bound(live, &view.operation, tokens, bind);
+        let live_body = live.body.json().map_or(Value::Null, |value| {
+            let mut value = without_tokens(&value, &live_spots);
+            if let Some(followed) = followed {
+                bind::follow_json(&mut value, &keyed.view.values, &followed.values);
+            }
+            value
+        });
+        let mut best: Option<(usize, Vec<String>, Value)> = None;
+        let mut used_retry = None;
+        for (id, candidate) in candidates.iter().enumerate() {
+            let request = &candidate.request;
+            let parts = Parts::of_recorded(request);
+            let recorded = view_of(&parts, tokens, bind, &self.keyer.hasher);
+            let recorded_body = request.body.json().map_or(Value::Null, |value| {
+                without_tokens(&value, &spots_bound(&parts, &view.operation, tokens, bind))
+            });
+            let mut paths = diff_paths(&recorded_body, &live_body);
+            if paths.is_empty() && recorded.canonical != view.canonical {
+                paths.push("(query or non-JSON body)".to_string());
+            }
+            if paths.is_empty() && candidate.used && candidate.retry {
+                used_retry = Some(id);
+            }
+            let better = match &best {
+                None => true,
+                Some((b, bp, _)) => (paths.len(), candidate.used) < (bp.len(), candidates[*b].used),
+            };
+            if better {
+                best = Some((id, paths, recorded_body));
+            }
+        }
+        if let Some(id) = used_retry {
+            return miss(
+                format!(
+                    "the matching recorded {} request ({}) was already used; run with `--repeats last` to answer it again, or POST /__vcr/rewind on the admin listener (--admin-listen) to start over",
+                    view.operation, candidates[id].place
+                ),
+                None,
+            );
+        }
+        let Some((id, paths, recorded_body)) = best else {
+            return miss(
+                format!("no recorded interaction for {}", view.operation),
+                None,
+            );
+        };
+        let place = &candidates[id].place;
+        if !paths.is_empty() {
+            let detail = unified_diff(&recorded_body, &live_body, &paths);
+            let compared = if self.total > candidates.len() {
+                format!(
+                    " (of the {} recorded calls, {} were compared)",
+                    self.total,
+                    candidates.len()
+                )
+            } else {
+                String::new()
+            };
+            return miss(
+                format!(
+                    "no recorded {} request matches; the closest is {place}{compared}, which differs at {}{}",
+                    view.operation,
+                    capped_list(&paths, MAX_LISTED_PATHS),
+                    if token_hints {
+                        token_hint(&view.operation, &recorded_body, &live_body)
+                    } else {
+                        String::new()
+                    }
+                ),
+                Some(detail),
+            );
+        }
+        miss(
+            format!(
+                "the recorded {} request like this one ({place}) used an idempotency token that is already bound to another live token: this live call is neither a retry of that call nor a new call the cassette holds",
+                view.operation
+            ),
+            None,
+        )
+    }
+}
+
+fn capped_list(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        return items.join(", ");
+    }
+    format!("{} and {} more", items[..max].join(", "), items.len() - max)
+}
+
+/// A unified diff of the two bodies, or, when either is too large for a
+/// text diff to stay cheap, the differing paths.
+fn unified_diff(recorded: &Value, live: &Value, paths: &[String]) -> String {
     let a = serde_json::to_string_pretty(recorded).unwrap_or_default();
     let b = serde_json::to_string_pretty(live).unwrap_or_default();
+    if a.len() > MAX_DIFF_BYTES || b.len() > MAX_DIFF_BYTES {
+        return format!(
+            "the bodies are too large to show as a diff ({} and {} bytes); they differ at {}",
+            a.len(),
+            b.len(),
+            capped_list(paths, 200)
+        );
+    }
     similar::TextDiff::from_lines(&a, &b)
         .unified_diff()
         .header("recorded", "live")
@@ -809,11 +941,16 @@ fn form_action(request: &Parts<'_>) -> Option<String> {
 
 /// Where the tokens of a request are: the paths the user named that apply
 /// to its operation, then those the service facts table knows.
-/// The token spots matching binds under `options` (none with `--bind none`).
-fn spots_bound(request: &Parts<'_>, operation: &str, options: &MatchOptions) -> Vec<TokenSpot> {
-    match options.bind {
+/// The token spots matching binds (none with `--bind none`).
+fn spots_bound(
+    request: &Parts<'_>,
+    operation: &str,
+    token_paths: &[TokenPath],
+    bind: BindMode,
+) -> Vec<TokenSpot> {
+    match bind {
         BindMode::None => Vec::new(),
-        BindMode::Auto | BindMode::Tokens => token_spots(request, operation, &options.tokens),
+        BindMode::Auto | BindMode::Tokens => token_spots(request, operation, token_paths),
     }
 }
 
@@ -1073,6 +1210,54 @@ mod binding_tests {
             }],
             options,
         )
+    }
+
+    #[test]
+    fn a_large_miss_is_explained_with_capped_paths_and_no_text_diff() {
+        // 40 recorded calls, more than are compared; the live body differs
+        // from each of them at 20,000 places (about 1 MB).
+        let mut m = matcher(&["t"; 40], Repeats::Strict);
+        let items: Vec<Value> = (0..20_000)
+            .map(|i| json!({"k": i, "v": "x".repeat(30)}))
+            .collect();
+        let mut live = Request::new(http::Method::POST, "/").unwrap();
+        live.headers
+            .insert("x-amz-target", "Svc.CreateThing".parse().unwrap());
+        live.body = serde_json::to_vec(&json!({"clientToken": "u", "name": "a", "items": items}))
+            .unwrap()
+            .into();
+        assert!(live.body.len() > 900_000);
+        let keyed = m.keyer().key(&live);
+        let context = m.lookup(&keyed).expect_err("a miss");
+        assert_eq!(
+            context.candidates.as_ref().map(Vec::len),
+            Some(MAX_MISS_CANDIDATES)
+        );
+        let miss = context.explain(&keyed);
+        assert!(
+            miss.reason.contains("differs at $.items"),
+            "{}",
+            miss.reason
+        );
+        assert!(
+            miss.reason
+                .contains("(of the 40 recorded calls, 32 were compared)"),
+            "{}",
+            miss.reason
+        );
+        let detail = miss.detail.unwrap();
+        assert!(detail.contains("too large to show as a diff"), "{detail}");
+        assert!(detail.len() < 20_000, "{}", detail.len());
+    }
+
+    #[test]
+    fn many_differing_paths_are_named_up_to_a_cap() {
+        let paths: Vec<String> = (0..30).map(|i| format!("$.a{i}")).collect();
+        assert_eq!(
+            capped_list(&paths, 12),
+            format!("{} and 18 more", paths[..12].join(", "))
+        );
+        assert_eq!(capped_list(&paths[..2], 12), "$.a0, $.a1");
     }
 
     fn answer(m: &mut Matcher, token: &str) -> Result<Value, String> {

@@ -324,22 +324,25 @@ async fn a_target_that_answers_the_documented_outputs_conforms_on_every_field() 
                 interaction.response.body = proton_vcr::cassette::Body::from_json(&body);
             }
         }
-        let server = ReplayServer::start(
+        let mut listeners =
+            proton_vcr::Listeners::new("127.0.0.1:0".parse().unwrap(), Limits::default());
+        listeners.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+        let server = ReplayServer::start_with(
             vec![loaded.clone()],
             MatchOptions {
                 tokens: proton_vcr::proton_token_paths(),
                 ..Default::default()
             },
-            "127.0.0.1:0".parse().unwrap(),
-            Limits::default(),
+            listeners,
         )
         .await
         .unwrap();
         let url = server.url();
+        let admin = server.admin_url().unwrap();
         let target = UrlTarget::new(
             &url,
             AdminUrls {
-                reset: Some(format!("{url}/__vcr/rewind")),
+                reset: Some(format!("{admin}/__vcr/rewind")),
                 clock: None,
             },
         )
