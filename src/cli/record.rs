@@ -199,6 +199,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
 /// Starts a recording server, announces it, and runs until Ctrl-C or SIGTERM.
 pub(crate) async fn serve(config: RecordConfig) -> anyhow::Result<ExitCode> {
     let server = RecordServer::start(config).await?;
+    let stop = super::shutdown_signal();
     super::announce(&server.url());
     if let Some(admin) = server.admin_url() {
         super::announce_admin(&admin);
@@ -209,7 +210,7 @@ pub(crate) async fn serve(config: RecordConfig) -> anyhow::Result<ExitCode> {
         server.cassette().display(),
         server.url()
     );
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -15,10 +15,10 @@ use std::process::ExitCode;
 ///
 /// Requests are matched by operation (X-Amz-Target) and JSON body for awsJson
 /// services, by method, path, query and body for the others. Signing and
-/// transport headers never count. Idempotency tokens (Proton's clientToken,
-/// plus any --token-path) are bound one to one: the first time a live token
-/// meets a recorded one they are paired for the rest of the replay, so SDK
-/// retries with fresh random tokens still replay.
+/// transport headers never count. Idempotency tokens (those every AWS
+/// service's model names, plus any --token-path) are bound one to one: the
+/// first time a live token meets a recorded one they are paired for the rest
+/// of the replay, so SDK retries with fresh random tokens still replay.
 ///
 /// Values the client chose that look generated (uuid4() names, random hex
 /// ids, timestamps in keys) are bound the same way (--bind auto, the
@@ -134,6 +134,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
+    let stop = super::shutdown_signal();
     super::announce(&server.url());
     if let Some(admin) = server.admin_url() {
         super::announce_admin(&admin);
@@ -144,7 +145,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         "replaying {}",
         args.cassette.display()
     );
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

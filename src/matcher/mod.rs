@@ -31,7 +31,7 @@ pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
 pub use tokens::{TokenBindings, TokenPath};
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
-use crate::cassette::{Body, LoadedCassette, RecordedRequest};
+use crate::cassette::{Body, LoadedCassette, MASKED, RecordedRequest, SensitiveMembers};
 use crate::http::{Request, Response};
 use crate::sigv4::QueryAuth;
 use bind::{Learned, Pairs, ValueBindings};
@@ -797,8 +797,9 @@ impl MissContext {
         // request is a retry of, then unused ones, then the earliest.
         let (tokens, bind) = (&self.keyer.tokens, self.keyer.bind);
         let live_spots = spots_bound(live, &view.operation, tokens, bind);
+        let sensitive = sensitive_of(live);
         let live_body = live.body.json().map_or(Value::Null, |value| {
-            let mut value = without_tokens(&value, &live_spots);
+            let mut value = without_tokens(&value, &live_spots, &sensitive);
             if let Some(followed) = followed {
                 bind::follow_json(&mut value, &keyed.view.values, &followed.values);
             }
@@ -811,7 +812,11 @@ impl MissContext {
             let parts = Parts::of_recorded(request);
             let recorded = view_of(&parts, tokens, bind, &self.keyer.hasher);
             let recorded_body = request.body.json().map_or(Value::Null, |value| {
-                without_tokens(&value, &spots_bound(&parts, &view.operation, tokens, bind))
+                without_tokens(
+                    &value,
+                    &spots_bound(&parts, &view.operation, tokens, bind),
+                    &sensitive,
+                )
             });
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
@@ -986,14 +991,38 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
     spots
 }
 
-/// A JSON body without its token members.
-fn without_tokens(value: &Value, spots: &[TokenSpot]) -> Value {
+/// The sensitive input members of the operation a request calls: the
+/// recorded request holds placeholders there, the live one the secrets.
+fn sensitive_of(request: &Parts<'_>) -> SensitiveMembers {
+    let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
+    let body: &[u8] = if is_form(request) {
+        request.body.bytes()
+    } else {
+        &[]
+    };
+    SensitiveMembers::of(
+        None,
+        crate::services::RequestLine {
+            method: request.method,
+            path,
+            query,
+            target: request.target,
+            body,
+            headers: None,
+        },
+    )
+}
+
+/// A JSON body as matching compares it: without its token members, and with
+/// sensitive members masked.
+fn without_tokens(value: &Value, spots: &[TokenSpot], sensitive: &SensitiveMembers) -> Value {
     let mut value = value.clone();
     for spot in spots {
         if let TokenSpot::Json(members) = spot {
             take_member(&mut value, members);
         }
     }
+    sensitive.mask_json(&mut value);
     value
 }
 
@@ -1017,6 +1046,7 @@ fn view_of(
         BindMode::None => Vec::new(),
         BindMode::Auto | BindMode::Tokens => token_spots(request, &operation, token_paths),
     };
+    let sensitive = sensitive_of(request);
     let mut tokens = vec![None; spots.len()];
     let mut canonical = Vec::with_capacity(128);
     canonical.extend_from_slice(operation.as_bytes());
@@ -1041,6 +1071,7 @@ fn view_of(
                     *token = take_member(&mut value, members);
                 }
             }
+            sensitive.mask_json(&mut value);
             write_json(&mut canonical, &value);
         }
         (None, Some(text)) if is_form(request) => {
@@ -1048,6 +1079,11 @@ fn view_of(
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
                     *token = take_pair(&mut pairs, name);
+                }
+            }
+            for (key, value) in &mut pairs {
+                if sensitive.masks_form_key(key) {
+                    *value = MASKED.to_string();
                 }
             }
             pairs.sort();

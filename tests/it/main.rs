@@ -3,10 +3,13 @@
 
 mod support;
 
+mod aws_services;
 mod bind;
 mod conform;
 mod conform_builtin;
 mod conform_rules;
+mod durability;
+mod exact;
 mod fuzz_regressions;
 mod hardening;
 mod hardening_mock;
@@ -15,6 +18,7 @@ mod mock;
 mod mock_bundles;
 mod mock_components;
 mod mock_deployments;
+mod mock_workflows;
 mod record;
 mod replay;
 mod security;
