@@ -161,6 +161,7 @@ fn measure(path: &Path) -> Result<Value, String> {
     let options = MatchOptions {
         tokens: proton_token_paths(),
         repeats: Repeats::Last,
+        ..MatchOptions::default()
     };
     let mut matcher = Matcher::new(loaded, options);
     let index = started.elapsed();

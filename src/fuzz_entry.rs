@@ -125,6 +125,7 @@ pub fn matcher_answer(data: &[u8]) {
     let options = MatchOptions {
         tokens: crate::model::proton_token_paths(),
         repeats,
+        bind: crate::matcher::BindMode::Auto,
     };
     let mut matcher = Matcher::new(vec![loaded], options);
     let data = data.get(1..).unwrap_or_default();

@@ -49,7 +49,7 @@ pub use http::{
     AwsError, Handler, Limits, Origin, Request, Response, Server, Upstream, UpstreamError,
     UpstreamErrorKind, UpstreamOptions,
 };
-pub use matcher::{MatchOptions, Repeats, TokenPath};
+pub use matcher::{BindMode, MatchOptions, Repeats, TokenPath};
 pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
 pub use proxy::record::{RecordConfig, RecordError, RecordServer};

@@ -3,7 +3,7 @@
 use super::record::{AccessArgs, ForwardArgs};
 use crate::cassette;
 use crate::http::Limits;
-use crate::matcher::{MatchOptions, Repeats, TokenPath};
+use crate::matcher::{BindMode, MatchOptions, Repeats, TokenPath};
 use crate::proxy::{Listeners, ReplayServer};
 use anyhow::Context;
 use clap::Args;
@@ -19,6 +19,13 @@ use std::process::ExitCode;
 /// service's model names, plus any --token-path) are bound one to one: the
 /// first time a live token meets a recorded one they are paired for the rest
 /// of the replay, so SDK retries with fresh random tokens still replay.
+///
+/// Values the client chose that look generated (uuid4() names, random hex
+/// ids, timestamps in keys) are bound the same way (--bind auto, the
+/// default): a request that differs from a recorded one only at such values
+/// binds each live value to the recorded one it replaces, later requests
+/// carrying the live value (queue URLs, ARNs, S3 paths) follow the binding,
+/// and answers carry the live value where the recording has the recorded one.
 ///
 /// Point a client at it:
 ///   aws proton list-environments --endpoint-url http://127.0.0.1:4750
@@ -50,6 +57,11 @@ pub struct ReplayArgs {
     /// `clientToken`, `$.outer.token` or `Operation:$.token`. Repeatable.
     #[arg(long = "token-path", value_name = "PATH", value_parser = TokenPath::parse)]
     pub token_paths: Vec<TokenPath>,
+
+    /// Which values match by binding: generated values the client chose and
+    /// idempotency tokens (auto), idempotency tokens only (tokens), or none.
+    #[arg(long, value_enum, default_value_t = BindMode::Auto)]
+    pub bind: BindMode,
 
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
@@ -87,6 +99,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let options = MatchOptions {
         tokens,
         repeats: args.repeats,
+        bind: args.bind,
     };
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,

@@ -7,7 +7,10 @@
 //!   body as JSON, as form pairs (the query protocol), or as bytes.
 //!
 //! Signing and transport headers never take part. Idempotency tokens are left
-//! out of the comparison and matched by binding instead (see `tokens`).
+//! out of the comparison and matched by binding instead (see `tokens`), and
+//! so are the generated values the client chose, such as resource names made
+//! with `uuid4()` (see `bind`); answers then carry the live values (see
+//! `substitute`).
 //!
 //! Interactions are indexed by a 128-bit hash of that comparison key (two
 //! independently seeded hashes, so an accidental or crafted collision is out
@@ -16,9 +19,14 @@
 //! response is turned into a sendable one the first time it is served, not at
 //! load: a large cassette loads faster and holds one form of each answer.
 
+mod bind;
+#[cfg(test)]
+mod bind_tests;
 mod json_diff;
+mod substitute;
 mod tokens;
 
+pub use bind::BindMode;
 pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
 pub use tokens::{TokenBindings, TokenPath};
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
@@ -26,8 +34,9 @@ use tokens::{TokenQuery, TokenSpot, model_token_spots};
 use crate::cassette::{Body, LoadedCassette, MASKED, RecordedRequest, SensitiveMembers};
 use crate::http::{Request, Response};
 use crate::sigv4::QueryAuth;
+use bind::{Learned, Pairs, ValueBindings};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::io::Write;
 
@@ -46,6 +55,7 @@ pub enum Repeats {
 pub struct MatchOptions {
     pub tokens: Vec<TokenPath>,
     pub repeats: Repeats,
+    pub bind: BindMode,
 }
 
 /// A request reduced to what matching compares.
@@ -56,6 +66,18 @@ struct View {
     /// equal for two requests exactly when they match (tokens aside).
     canonical: Vec<u8>,
     tokens: Vec<Option<String>>,
+    /// The hash of the canonical form with generated values masked (the
+    /// key itself when there are none, or values are not bound).
+    skeleton: Key,
+    /// The generated values in the canonical form, in order.
+    values: Vec<Box<str>>,
+}
+
+/// Whether binding the values the client chose was considered for a miss,
+/// and what to tell the client about it.
+struct Binding {
+    considered: bool,
+    text: String,
 }
 
 /// The hash of a request's canonical form.
@@ -108,6 +130,7 @@ struct Entry {
     index: usize,
     key: Key,
     tokens: Vec<Option<String>>,
+    values: Vec<Box<str>>,
     /// Built from the recorded response when first served.
     response: Option<Response>,
 }
@@ -136,7 +159,9 @@ pub struct Miss {
 /// [`Matcher`] the keyer came from, and hold that lock only to look up.
 #[derive(Clone)]
 pub struct Keyer {
-    tokens: Vec<TokenPath>,
+    /// Shared, so the copy each miss carries stays small.
+    tokens: std::sync::Arc<[TokenPath]>,
+    bind: BindMode,
     hasher: KeyHasher,
 }
 
@@ -150,7 +175,12 @@ pub struct KeyedRequest<'a> {
 impl Keyer {
     pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
         let body = Body::new(request.body.clone());
-        let view = view_of(&Parts::of_live(request, &body), &self.tokens, &self.hasher);
+        let view = view_of(
+            &Parts::of_live(request, &body),
+            &self.tokens,
+            self.bind,
+            &self.hasher,
+        );
         KeyedRequest {
             request,
             body,
@@ -170,6 +200,11 @@ pub struct Matcher {
     by_operation: HashMap<String, Vec<usize>>,
     used: Vec<bool>,
     bindings: TokenBindings,
+    /// Entries by skeleton, when values are bound.
+    skeletons: HashMap<Key, Vec<usize>>,
+    values: ValueBindings,
+    /// Learned from the cassettes the first time a binding is considered.
+    learned: Option<Learned>,
 }
 
 #[derive(Default)]
@@ -181,9 +216,13 @@ struct Bucket {
 }
 
 impl Matcher {
-    pub fn new(cassettes: Vec<LoadedCassette>, options: MatchOptions) -> Self {
+    pub fn new(cassettes: Vec<LoadedCassette>, mut options: MatchOptions) -> Self {
+        if options.bind == BindMode::None {
+            options.tokens.clear();
+        }
         let keyer = Keyer {
-            tokens: options.tokens.clone(),
+            tokens: options.tokens.clone().into(),
+            bind: options.bind,
             hasher: KeyHasher::default(),
         };
         let mut matcher = Self {
@@ -195,6 +234,9 @@ impl Matcher {
             by_operation: HashMap::new(),
             used: Vec::new(),
             bindings: TokenBindings::default(),
+            skeletons: HashMap::new(),
+            values: ValueBindings::default(),
+            learned: None,
         };
         for cassette in cassettes {
             matcher.add(cassette);
@@ -213,6 +255,7 @@ impl Matcher {
             self.index(c, i, &interaction.request, None);
         }
         self.cassettes.push(loaded);
+        self.learned = None;
     }
 
     /// Adds one exchange (e.g. one just recorded) as if it had been recorded
@@ -224,6 +267,7 @@ impl Matcher {
             .map_or(0, |c| c.cassette.interactions.len());
         let id = self.index(cassette, index, request, Some(response));
         self.mark_used(id);
+        self.learned = None;
     }
 
     fn index(
@@ -236,6 +280,9 @@ impl Matcher {
         let view = self.view(&Parts::of_recorded(request));
         let id = self.entries.len();
         self.buckets.entry(view.key).or_default().entries.push(id);
+        if !view.values.is_empty() {
+            self.skeletons.entry(view.skeleton).or_default().push(id);
+        }
         self.by_operation
             .entry(view.operation)
             .or_default()
@@ -245,6 +292,7 @@ impl Matcher {
             index,
             key: view.key,
             tokens: view.tokens,
+            values: view.values,
             response,
         });
         self.used.push(false);
@@ -277,6 +325,7 @@ impl Matcher {
             bucket.last_served = None;
         }
         self.bindings.clear();
+        self.values.clear();
     }
 
     /// (used, total) interactions.
@@ -305,7 +354,20 @@ impl Matcher {
     /// a server calls [`MissContext::explain`] after releasing its lock, so
     /// a large request that misses does not hold up the others.
     pub fn lookup(&mut self, keyed: &KeyedRequest<'_>) -> Result<(Hit, Response), MissContext> {
-        let view = &keyed.view;
+        let followed = self.follow(&keyed.view);
+        let answer = self.lookup_view(keyed, followed);
+        self.values.saw(&keyed.view.values);
+        answer
+    }
+
+    /// [`Matcher::lookup`] of `followed`, the request read with the recorded
+    /// values in place of the bound live ones (`None`: as sent).
+    fn lookup_view(
+        &mut self,
+        keyed: &KeyedRequest<'_>,
+        followed: Option<View>,
+    ) -> Result<(Hit, Response), MissContext> {
+        let view = followed.as_ref().unwrap_or(&keyed.view);
         if let Some(id) = self.find_unused(view) {
             let tokens = self.entries[id].tokens.clone();
             self.bindings.bind(&view.tokens, &tokens);
@@ -322,7 +384,109 @@ impl Matcher {
                 }
             }
         }
-        Err(self.miss_context(view))
+        if let Some((id, pairs)) = self.find_bindable(&keyed.view) {
+            tracing::debug!(
+                bound = ?pairs,
+                interaction = self.entries[id].index,
+                "bound values the client chose"
+            );
+            self.values.bind(pairs);
+            let tokens = self.entries[id].tokens.clone();
+            self.bindings.bind(&view.tokens, &tokens);
+            self.mark_used(id);
+            return Ok(self.hit(id, false));
+        }
+        let binding = self.explain_binding(&keyed.view);
+        let mut context = self.miss_context(view);
+        if binding.is_some() || followed.is_some() {
+            context.binding = Some(Box::new(MissBinding {
+                explained: binding,
+                followed,
+            }));
+        }
+        Err(context)
+    }
+
+    /// The view of a request carrying bound live values, read with the
+    /// recorded values in their place; `None` when it carries none.
+    fn follow(&self, view: &View) -> Option<View> {
+        let map = self.values.to_recorded();
+        if map.is_empty() || !view.values.iter().any(|v| map.contains_key(v)) {
+            return None;
+        }
+        let canonical = ValueBindings::replace(&view.canonical, map)?;
+        let operation = ValueBindings::replace(view.operation.as_bytes(), map).map_or_else(
+            || view.operation.clone(),
+            |o| String::from_utf8_lossy(&o).into_owned(),
+        );
+        Some(View {
+            operation,
+            key: self.keyer.hasher.key(&canonical),
+            canonical,
+            tokens: view.tokens.clone(),
+            skeleton: view.skeleton,
+            values: view
+                .values
+                .iter()
+                .map(|v| map.get(v).cloned().unwrap_or_else(|| v.clone()))
+                .collect(),
+        })
+    }
+
+    fn binds_values(&self) -> bool {
+        self.options.bind == BindMode::Auto
+    }
+
+    /// What the cassettes say about generated values, learned once.
+    fn learned(&mut self) -> &Learned {
+        if self.learned.is_none() {
+            let mut learned = Learned::default();
+            let mut answered: HashMap<usize, HashSet<Box<str>>> = HashMap::new();
+            for entry in &self.entries {
+                let recorded = self
+                    .cassettes
+                    .get(entry.cassette)
+                    .and_then(|c| c.cassette.interactions.get(entry.index))
+                    .map(|i| i.response.to_exchange());
+                let Some(response) = entry.response.as_ref().or(recorded.as_ref()) else {
+                    continue;
+                };
+                let mut texts: Vec<&[u8]> = vec![&response.body];
+                texts.extend(response.headers.values().map(|v| v.as_bytes()));
+                learned.exchange(
+                    answered.entry(entry.cassette).or_default(),
+                    &entry.values,
+                    &texts,
+                );
+            }
+            self.learned = Some(learned);
+        }
+        self.learned.get_or_insert_with(Learned::default)
+    }
+
+    /// An unused recorded request that differs from `live` (as sent) only at
+    /// generated values that may be bound, and the pairs to bind.
+    fn find_bindable(&mut self, live: &View) -> Option<(usize, Pairs)> {
+        if !self.binds_values() || live.values.is_empty() {
+            return None;
+        }
+        let candidates = self.skeletons.get(&live.skeleton)?.clone();
+        self.learned();
+        let learned = self.learned.as_ref()?;
+        candidates.into_iter().find_map(|id| {
+            let entry = &self.entries[id];
+            if self.used[id]
+                || entry.values.len() != live.values.len()
+                || !self.bindings.compatible(&live.tokens, &entry.tokens)
+            {
+                return None;
+            }
+            let pairs = self
+                .values
+                .plan(&live.values, &entry.values, learned)
+                .ok()?;
+            Some((id, pairs))
+        })
     }
 
     fn hit(&mut self, id: usize, repeated: bool) -> (Hit, Response) {
@@ -332,17 +496,32 @@ impl Matcher {
             interaction: entry.index,
             repeated,
         };
-        if let Some(response) = &entry.response {
-            return (hit, response.clone());
+        let response = match &entry.response {
+            Some(response) => response.clone(),
+            None => {
+                let response = self
+                    .cassettes
+                    .get(entry.cassette)
+                    .and_then(|c| c.cassette.interactions.get(entry.index))
+                    .map(|i| i.response.to_exchange())
+                    .unwrap_or_else(|| Response::new(http::StatusCode::INTERNAL_SERVER_ERROR));
+                self.entries[id].response = Some(response.clone());
+                response
+            }
+        };
+        if self.values.is_empty() {
+            return (hit, response);
         }
-        let response = self
-            .cassettes
-            .get(entry.cassette)
-            .and_then(|c| c.cassette.interactions.get(entry.index))
-            .map(|i| i.response.to_exchange())
-            .unwrap_or_else(|| Response::new(http::StatusCode::INTERNAL_SERVER_ERROR));
-        self.entries[id].response = Some(response.clone());
-        (hit, response)
+        let request_body = self
+            .recorded_request(id)
+            .map(|r| r.body.to_bytes())
+            .unwrap_or_default();
+        let digests = substitute::digests(&request_body, &response.body, self.values.to_live());
+        self.values.bind_derived(digests);
+        match substitute::substitute(&response, self.values.to_live()) {
+            Some(substituted) => (hit, substituted),
+            None => (hit, response),
+        }
     }
 
     fn find_unused(&self, view: &View) -> Option<usize> {
@@ -358,7 +537,12 @@ impl Matcher {
     }
 
     fn view(&self, request: &Parts<'_>) -> View {
-        view_of(request, &self.options.tokens, &self.keyer.hasher)
+        view_of(
+            request,
+            &self.options.tokens,
+            self.options.bind,
+            &self.keyer.hasher,
+        )
     }
 
     fn recorded_request(&self, id: usize) -> Option<&RecordedRequest> {
@@ -369,6 +553,54 @@ impl Matcher {
             .interactions
             .get(entry.index)
             .map(|i| &i.request)
+    }
+
+    /// Whether a binding was considered for a request with generated
+    /// values (as sent), and why it was refused; `None` when it has none.
+    fn explain_binding(&mut self, sent: &View) -> Option<Binding> {
+        if !self.binds_values() || sent.values.is_empty() {
+            return None;
+        }
+        let Some(candidates) = self.skeletons.get(&sent.skeleton).cloned() else {
+            return Some(Binding {
+                considered: false,
+                text: "no binding was considered: no recorded request differs from this one only at generated values".to_string(),
+            });
+        };
+        self.learned();
+        let learned = self.learned.as_ref()?;
+        let mut refusals = Vec::new();
+        for &id in &candidates {
+            let entry = &self.entries[id];
+            let reason = if self.used[id] {
+                "it was already used".to_string()
+            } else if !self.bindings.compatible(&sent.tokens, &entry.tokens) {
+                "its idempotency token is bound to another live token".to_string()
+            } else {
+                match self.values.plan(&sent.values, &entry.values, learned) {
+                    Err(refusal) => refusal.to_string(),
+                    Ok(_) => continue,
+                }
+            };
+            refusals.push(format!("{} ({reason})", self.describe(id)));
+            if refusals.len() == 3 {
+                break;
+            }
+        }
+        let more = candidates.len().saturating_sub(refusals.len());
+        let text = format!(
+            "a binding of the values the client chose was considered and refused for {}{}",
+            refusals.join("; "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        Some(Binding {
+            considered: true,
+            text,
+        })
     }
 
     /// What explaining a miss of `view` needs, copied out so the comparing
@@ -386,6 +618,7 @@ impl Matcher {
                 candidates: None,
                 total: 0,
                 keyer: self.keyer.clone(),
+                binding: None,
             };
         };
         let same_key = self
@@ -421,6 +654,7 @@ impl Matcher {
             candidates: Some(candidates),
             total: all.len(),
             keyer: self.keyer.clone(),
+            binding: None,
         }
     }
 
@@ -498,6 +732,17 @@ pub struct MissContext {
     /// How many recorded calls of this operation there are.
     total: usize,
     keyer: Keyer,
+    /// What binding the values the client chose adds (boxed: most misses
+    /// have none).
+    binding: Option<Box<MissBinding>>,
+}
+
+/// A miss's part in binding the values the client chose.
+struct MissBinding {
+    /// Whether a binding was considered, and why it was refused.
+    explained: Option<Binding>,
+    /// The request read with recorded values in place of bound live ones.
+    followed: Option<View>,
 }
 
 /// A recorded call of the missed operation, as it stood at the miss.
@@ -513,7 +758,20 @@ impl MissContext {
     /// Why `keyed` found no answer: linear in the sizes of the request and
     /// of the candidates copied, with a size cap on the text diff.
     pub fn explain(&self, keyed: &KeyedRequest<'_>) -> Miss {
-        let view = &keyed.view;
+        // A refused binding explains a generated value better than the
+        // token-path hint does.
+        let explained = self.binding.as_ref().and_then(|b| b.explained.as_ref());
+        let considered = explained.is_some_and(|b| b.considered);
+        let mut miss = self.explain_literal(keyed, !considered);
+        if let Some(binding) = explained {
+            miss.reason = format!("{}; {}", miss.reason, binding.text);
+        }
+        miss
+    }
+
+    fn explain_literal(&self, keyed: &KeyedRequest<'_>, token_hints: bool) -> Miss {
+        let followed = self.binding.as_ref().and_then(|b| b.followed.as_ref());
+        let view = followed.unwrap_or(&keyed.view);
         let live = &Parts::of_live(keyed.request, &keyed.body);
         let miss = |reason: String, detail: Option<String>| Miss {
             operation: view.operation.clone(),
@@ -537,22 +795,26 @@ impl MissContext {
         };
         // Closest: fewest differing paths; among equals, a used call this
         // request is a retry of, then unused ones, then the earliest.
-        let tokens = &self.keyer.tokens;
-        let live_spots = token_spots(live, &view.operation, tokens);
+        let (tokens, bind) = (&self.keyer.tokens, self.keyer.bind);
+        let live_spots = spots_bound(live, &view.operation, tokens, bind);
         let sensitive = sensitive_of(live);
         let live_body = live.body.json().map_or(Value::Null, |value| {
-            without_tokens(&value, &live_spots, sensitive)
+            let mut value = without_tokens(&value, &live_spots, sensitive);
+            if let Some(followed) = followed {
+                bind::follow_json(&mut value, &keyed.view.values, &followed.values);
+            }
+            value
         });
         let mut best: Option<(usize, Vec<String>, Value)> = None;
         let mut used_retry = None;
         for (id, candidate) in candidates.iter().enumerate() {
             let request = &candidate.request;
             let parts = Parts::of_recorded(request);
-            let recorded = view_of(&parts, tokens, &self.keyer.hasher);
+            let recorded = view_of(&parts, tokens, bind, &self.keyer.hasher);
             let recorded_body = request.body.json().map_or(Value::Null, |value| {
                 without_tokens(
                     &value,
-                    &token_spots(&parts, &view.operation, tokens),
+                    &spots_bound(&parts, &view.operation, tokens, bind),
                     sensitive,
                 )
             });
@@ -603,7 +865,11 @@ impl MissContext {
                     "no recorded {} request matches; the closest is {place}{compared}, which differs at {}{}",
                     view.operation,
                     capped_list(&paths, MAX_LISTED_PATHS),
-                    token_hint(&view.operation, &recorded_body, &live_body)
+                    if token_hints {
+                        token_hint(&view.operation, &recorded_body, &live_body)
+                    } else {
+                        String::new()
+                    }
                 ),
                 Some(detail),
             );
@@ -680,6 +946,19 @@ fn form_action(request: &Parts<'_>) -> Option<String> {
 
 /// Where the tokens of a request are: the paths the user named that apply
 /// to its operation, then those the service facts table knows.
+/// The token spots matching binds (none with `--bind none`).
+fn spots_bound(
+    request: &Parts<'_>,
+    operation: &str,
+    token_paths: &[TokenPath],
+    bind: BindMode,
+) -> Vec<TokenSpot> {
+    match bind {
+        BindMode::None => Vec::new(),
+        BindMode::Auto | BindMode::Tokens => token_spots(request, operation, token_paths),
+    }
+}
+
 fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) -> Vec<TokenSpot> {
     let mut spots: Vec<TokenSpot> = token_paths
         .iter()
@@ -756,9 +1035,17 @@ fn take_pair(pairs: &mut Vec<(String, String)>, key: &str) -> Option<String> {
     Some(pairs.remove(at).1)
 }
 
-fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -> View {
+fn view_of(
+    request: &Parts<'_>,
+    token_paths: &[TokenPath],
+    bind: BindMode,
+    hasher: &KeyHasher,
+) -> View {
     let operation = label_of(request);
-    let spots = token_spots(request, &operation, token_paths);
+    let spots = match bind {
+        BindMode::None => Vec::new(),
+        BindMode::Auto | BindMode::Tokens => token_spots(request, &operation, token_paths),
+    };
     let sensitive = sensitive_of(request);
     let mut tokens = vec![None; spots.len()];
     let mut canonical = Vec::with_capacity(128);
@@ -804,11 +1091,21 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
         }
         (None, _) => canonical.extend_from_slice(request.body.bytes()),
     }
+    let key = hasher.key(&canonical);
+    let (skeleton, values) = match bind {
+        BindMode::Auto => bind::skeleton(&canonical)
+            .map_or((key, Vec::new()), |(masked, values)| {
+                (hasher.key(&masked), values)
+            }),
+        BindMode::Tokens | BindMode::None => (key, Vec::new()),
+    };
     View {
         operation,
-        key: hasher.key(&canonical),
+        key,
         canonical,
         tokens,
+        skeleton,
+        values,
     }
 }
 
@@ -940,6 +1237,7 @@ mod binding_tests {
         let options = MatchOptions {
             tokens: vec![TokenPath::parse("clientToken").unwrap()],
             repeats,
+            ..MatchOptions::default()
         };
         Matcher::new(
             vec![LoadedCassette {
@@ -1018,6 +1316,10 @@ mod binding_tests {
     }
 
     fn replay_of(requests: Vec<RecordedRequest>) -> Matcher {
+        replay_binding(requests, BindMode::default())
+    }
+
+    fn replay_binding(requests: Vec<RecordedRequest>, bind: BindMode) -> Matcher {
         let interactions = requests
             .into_iter()
             .enumerate()
@@ -1043,7 +1345,10 @@ mod binding_tests {
                 path: "t.json".into(),
                 cassette,
             }],
-            MatchOptions::default(),
+            MatchOptions {
+                bind,
+                ..MatchOptions::default()
+            },
         )
     }
 
@@ -1074,7 +1379,13 @@ mod binding_tests {
     #[test]
     fn a_miss_on_a_token_looking_member_names_token_path() {
         let call = |id: &str| exchange("Svc_2020.DoThing", json!({"RequestId": id, "name": "a"}));
-        let mut m = replay_of(vec![call("0f8fad5b-d9cb-469f-a165-70867728950e")]);
+        // A generated value the client chose binds by default; with tokens
+        // only, the miss suggests a token path.
+        let recorded = || vec![call("0f8fad5b-d9cb-469f-a165-70867728950e")];
+        let live = call("7c9e6679-7425-40de-944b-e07fc1f90ae7");
+        let mut m = replay_of(recorded());
+        assert!(m.answer(&live.to_exchange().unwrap()).is_ok());
+        let mut m = replay_binding(recorded(), BindMode::Tokens);
         let miss = m
             .answer(
                 &call("7c9e6679-7425-40de-944b-e07fc1f90ae7")

@@ -7,6 +7,12 @@
 //! authority and the client's path (never by joining text), refuses a client
 //! target that is not a path, and the destination is checked once more just
 //! before sending. With a client key only clients that hold it get through.
+//!
+//! A request the client did not sign is signed for the region and signing
+//! name the flags or the upstream host give (the region also comes from the
+//! standard AWS configuration); when no signing name is known (an
+//! emulator's own routes, such as a reset call), it is forwarded unsigned,
+//! as the client sent it.
 
 use crate::http::upstream::HOP_BY_HOP;
 use crate::http::{AwsError, Origin, Request, Response, Upstream};
@@ -46,7 +52,8 @@ pub struct Forwarded {
     /// The request as recorded: the client's, without its signature.
     pub request: Request,
     pub response: Response,
-    pub scope: Scope,
+    /// What the request was signed for; `None` when it went unsigned.
+    pub scope: Option<Scope>,
     pub account_id: Option<String>,
 }
 
@@ -170,36 +177,55 @@ impl Forward {
         for name in HOP_BY_HOP.iter().chain(NOT_FORWARDED) {
             unsigned.request.headers.remove(*name);
         }
-        let scope = unsigned.client_scope.clone().or_else(|| self.fallback_scope()).ok_or_else(|| {
-            AwsError::new(
-                Origin::Client,
-                "MissingAuthenticationTokenException",
-                "proton-vcr cannot tell which region and service to sign for: the request has no SigV4 signature and the upstream host names none; sign the request, or start the proxy with --region and --service",
-            )
-        })?;
+        let scope = unsigned
+            .client_scope
+            .clone()
+            .or_else(|| self.fallback_scope());
+        if scope.is_none() {
+            if let Some(service) = self
+                .service
+                .as_ref()
+                .or(self.host_scope.as_ref().map(|s| &s.service))
+            {
+                return Err(AwsError::new(
+                    Origin::Client,
+                    "MissingAuthenticationTokenException",
+                    format!(
+                        "proton-vcr cannot sign this unsigned request for {service}: no region is known; start the proxy with --region, or set AWS_REGION or a profile region"
+                    ),
+                ));
+            }
+        }
         let recorded = unsigned.request.clone();
         unsigned.request.uri = self.upstream_uri(&recorded.uri)?;
-        let signed = self
-            .signer
-            .sign(unsigned, &scope)
-            .await
-            .map_err(|e| match e {
-                SignError::Credentials(e) => {
-                    tracing::error!("{e}");
-                    AwsError::new(
-                        Origin::Internal,
-                        "ProxyCredentialsException",
-                        format!("proton-vcr has no usable AWS credentials: {e}"),
-                    )
-                }
-                SignError::Request(message) => AwsError::new(
-                    Origin::Client,
-                    "InvalidRequest",
-                    format!("proton-vcr: {message}"),
-                ),
-            })?;
-        self.check_destination(&signed.request)?;
-        let response = self.upstream.send(&signed.request).await.map_err(|e| {
+        let (outgoing, account_id) = match &scope {
+            Some(scope) => {
+                let signed = self
+                    .signer
+                    .sign(unsigned, scope)
+                    .await
+                    .map_err(sign_error)?;
+                self.check_destination(&signed.request)?;
+                (signed.request, signed.account_id)
+            }
+            None => {
+                tracing::info!(
+                    method = %request.method,
+                    path = request.uri.path(),
+                    "forwarding unsigned: the client did not sign, and neither --service nor the upstream host names a service to sign for"
+                );
+                let mut outgoing = unsigned.request;
+                let host = http::HeaderValue::from_str(self.authority.as_str()).map_err(|_| {
+                    sign_error(SignError::Request(format!(
+                        "`{}` is not a valid Host header",
+                        self.authority
+                    )))
+                })?;
+                outgoing.headers.insert(http::header::HOST, host);
+                (outgoing, None)
+            }
+        };
+        let response = self.upstream.send(&outgoing).await.map_err(|e| {
             tracing::warn!(method = %request.method, path = request.uri.path(), "not recorded: {e}");
             e.to_aws_error()
         })?;
@@ -207,8 +233,26 @@ impl Forward {
             request: recorded,
             response,
             scope,
-            account_id: signed.account_id,
+            account_id,
         })
+    }
+}
+
+fn sign_error(error: SignError) -> AwsError {
+    match error {
+        SignError::Credentials(e) => {
+            tracing::error!("{e}");
+            AwsError::new(
+                Origin::Internal,
+                "ProxyCredentialsException",
+                format!("proton-vcr has no usable AWS credentials: {e}"),
+            )
+        }
+        SignError::Request(message) => AwsError::new(
+            Origin::Client,
+            "InvalidRequest",
+            format!("proton-vcr: {message}"),
+        ),
     }
 }
 

@@ -66,10 +66,10 @@ impl Record {
                 response: RecordedResponse::from_exchange(&forwarded.response),
             },
             account_hint: forwarded.account_id.clone(),
-            scope: Some((
-                forwarded.scope.region.clone(),
-                forwarded.scope.service.clone(),
-            )),
+            scope: forwarded
+                .scope
+                .as_ref()
+                .map(|s| (s.region.clone(), s.service.clone())),
         };
         match self.writer.write(entry).await {
             Ok(()) => Ok(()),
@@ -236,11 +236,17 @@ impl RecordServer {
         };
         let upstream =
             Upstream::new(config.upstream_options.clone()).map_err(RecordError::Upstream)?;
+        // The standard configuration's region (AWS_REGION, the profile's)
+        // serves when --region is not given.
+        let region = config
+            .region
+            .clone()
+            .or_else(|| signer.region().map(str::to_string));
         let forward = Forward::new(
             upstream,
             &upstream_url,
             signer.clone(),
-            config.region.clone(),
+            region,
             config.service.clone(),
             config.client_key.clone().map(ClientKeyVerifier::new),
         )

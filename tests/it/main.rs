@@ -4,6 +4,7 @@
 mod support;
 
 mod aws_services;
+mod bind;
 mod conform;
 mod conform_builtin;
 mod conform_rules;

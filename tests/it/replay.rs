@@ -68,6 +68,7 @@ async fn start(dir: &Path, cassette: &Value, repeats: Repeats) -> ReplayServer {
     let options = MatchOptions {
         tokens: proton_vcr::proton_token_paths(),
         repeats,
+        ..Default::default()
     };
     ReplayServer::start(
         cassettes,
@@ -319,6 +320,7 @@ async fn rewind_starts_the_replay_over() {
         MatchOptions {
             tokens: proton_vcr::proton_token_paths(),
             repeats: Repeats::Strict,
+            ..Default::default()
         },
         listeners,
     )
@@ -365,6 +367,7 @@ async fn rest_json_matches_method_path_query_and_body() {
     let options = MatchOptions {
         tokens: vec![proton_vcr::TokenPath::parse("ClientToken").unwrap()],
         repeats: Repeats::Strict,
+        ..Default::default()
     };
     let server = ReplayServer::start(
         cassette::load(&path).unwrap(),
