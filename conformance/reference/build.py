@@ -43,6 +43,7 @@ ENDPOINT = f"https://proton.{REGION}.amazonaws.com"
 RECORDED_AT = "2026-11-24T00:00:00.000Z"
 BASE_EPOCH = 1795478400  # 2026-11-24T00:00:00Z; elapsed_ms 0 is this instant
 TOOL = "proton-vcr 0.1.0"
+CASSETTE_FORMAT = "proton-vcr.cassette/2"  # bodies are the exact bytes: the compact form of the JSON shown
 TARGET_PREFIX = "AwsProton20200720"
 ERROR_NAMESPACE = "com.amazonaws.proton.v20200720#"
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -836,7 +837,7 @@ class Scenario:
 
     def cassette_json(self):
         return {
-            "format": "proton-vcr.cassette/1",
+            "format": CASSETTE_FORMAT,
             "name": self.name,
             "provenance": {
                 "kind": "documented",

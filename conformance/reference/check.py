@@ -159,7 +159,7 @@ def check_pair(scenario_path, cassette_path, problems):
             fail(f"{os.path.relpath(path, ROOT)} is not canonical JSON")
 
     rel = os.path.relpath(cassette_path, os.path.join(ROOT, "cassettes", "proton"))[:-len(".json")]
-    if cassette.get("format") != "proton-vcr.cassette/1" or cassette.get("name") != rel:
+    if cassette.get("format") != "proton-vcr.cassette/2" or cassette.get("name") != rel:
         fail("format or name")
     if scenario.get("format") != "proton-vcr.scenario/1" or scenario.get("name") != rel:
         fail("scenario format or name")
@@ -197,6 +197,10 @@ def check_pair(scenario_path, cassette_path, problems):
         check_evidence(n, it, resp, body, scenario, fail)
     if not any(it.get("expect", {}).get("rule", {}).get("role") == "under-test" for it in interactions):
         fail("no interaction is marked as the rule under test")
+    if scenario.get("rule_id") != f"{scenario.get('group')}/{scenario.get('rule')}":
+        fail("the scenario's rule_id is not <group>/<rule>")
+    if not any(step.get("rule") == "under-test" for step in scenario["steps"]):
+        fail("no scenario step is marked as the rule under test")
 
     # scenario steps -> interactions
     i = 0
@@ -222,6 +226,9 @@ def check_pair(scenario_path, cassette_path, problems):
             results = [lookup(m["response"]["body"]["json"], step["until"]["path"]) in values for m in matched]
             if not results[-1] or any(results[:-1]):
                 fail(f"step {k} ({op}): only the last poll may satisfy the condition")
+        role = matched[-1].get("expect", {}).get("rule", {}).get("role")
+        if step.get("rule") != role:
+            fail(f"step {k} ({op}): rule {step.get('rule')!r}, its interaction's expect.rule role {role!r}")
         err = step.get("expect_error")
         got = matched[-1]["response"]["body"]["json"].get("__type", "").split("#")[-1] or None
         if err != got:

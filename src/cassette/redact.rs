@@ -88,14 +88,14 @@ pub fn redact_secrets(
     let mut count = redact_recorded_body(
         &mut interaction.request.body,
         interaction.request.headers.get("content-type"),
-        &members,
+        members,
         Side::Request,
         placeholders,
     );
     count += redact_recorded_body(
         &mut interaction.response.body,
         interaction.response.headers.get("content-type"),
-        &members,
+        members,
         Side::Response,
         placeholders,
     );

@@ -283,15 +283,29 @@ pub struct SensitiveMembers {
 impl SensitiveMembers {
     /// The sensitive members of the operation a request calls, or none when
     /// the table cannot tell the operation.
-    pub fn of(signing_name: Option<&str>, request: RequestLine<'_>) -> Self {
+    pub fn of(signing_name: Option<&str>, request: RequestLine<'_>) -> &'static Self {
+        static NONE: SensitiveMembers = SensitiveMembers {
+            input: Vec::new(),
+            output: Vec::new(),
+            headers: Vec::new(),
+        };
         let facts = services::facts();
-        let Some(service) = facts.service_of(signing_name, request) else {
-            return Self::default();
+        let op: Option<&services::Operation> = match facts.service_of(signing_name, request) {
+            Some(service) => service.operation_of(request),
+            // A recorded rest request names no service: the rest operation
+            // with secret inputs whose template fits best, if any.
+            None if request.target.is_none() => rest_with_secrets()
+                .iter()
+                .filter(|(method, _, _)| method.eq_ignore_ascii_case(request.method))
+                .filter_map(|(_, template, op)| {
+                    Some((template.score(request.path, request.query)?, *op))
+                })
+                .max_by_key(|(score, _)| *score)
+                .map(|(_, op)| op),
+            None => None,
         };
-        let Some(op) = service.operation_of(request) else {
-            return Self::default();
-        };
-        Self::of_operation(op)
+        op.and_then(|op| by_operation().get(&(op as *const services::Operation as usize)))
+            .unwrap_or(&NONE)
     }
 
     fn of_operation(op: &services::Operation) -> Self {
@@ -419,6 +433,55 @@ fn mask_walk(value: &mut serde_json::Value, path: &mut Vec<Step>, patterns: &[Pa
         }
         _ => {}
     }
+}
+
+/// The sensitive members of every operation that has any, parsed once; keyed
+/// by the operation's address in the static table.
+fn by_operation() -> &'static HashMap<usize, SensitiveMembers> {
+    static INDEX: std::sync::OnceLock<HashMap<usize, SensitiveMembers>> =
+        std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut out = HashMap::new();
+        for service in services::facts().services() {
+            for op in service.operations() {
+                let members = SensitiveMembers::of_operation(op);
+                if !(members.input.is_empty()
+                    && members.output.is_empty()
+                    && members.headers.is_empty())
+                {
+                    out.insert(op as *const services::Operation as usize, members);
+                }
+            }
+        }
+        out
+    })
+}
+
+type RestSecrets = Vec<(String, services::UriTemplate, &'static services::Operation)>;
+
+/// Every restJson/restXml operation with an input member that holds a secret.
+fn rest_with_secrets() -> &'static RestSecrets {
+    static INDEX: std::sync::OnceLock<RestSecrets> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut out = Vec::new();
+        for service in services::facts().services() {
+            if !service.protocol().is_rest() {
+                continue;
+            }
+            for op in service.operations() {
+                if let Some((method, template)) = &op.http {
+                    let key = op as *const services::Operation as usize;
+                    if by_operation()
+                        .get(&key)
+                        .is_some_and(|m| !m.input.is_empty())
+                    {
+                        out.push((method.clone(), template.clone(), op));
+                    }
+                }
+            }
+        }
+        out
+    })
 }
 
 /// Member names that hold credentials or secrets in any service.
@@ -791,6 +854,23 @@ mod tests {
         assert_eq!(members("ssm", "PutParameter").input.len(), 1);
         let cognito = members("cognito-idp", "InitiateAuth");
         assert!(!cognito.output.is_empty());
+        // A rest request found without its service: by method and template.
+        let line = RequestLine {
+            method: "POST",
+            path: "/create-connector-profile",
+            ..Default::default()
+        };
+        let found = SensitiveMembers::of(None, line);
+        let appflow = members("appflow", "CreateConnectorProfile");
+        assert!(!appflow.input.is_empty());
+        assert_eq!(found.input.len(), appflow.input.len());
+        let mut body = br#"{"connectorProfileName":"p","connectorProfileConfig":{"connectorProfileCredentials":{"Redshift":{"username":"u","password":"pw-1234"}}}}"#.to_vec();
+        let mut p = Placeholders::default();
+        assert_eq!(
+            redact_body(&mut body, None, found, Side::Request, &mut p),
+            1
+        );
+        assert!(!String::from_utf8(body).unwrap().contains("pw-1234"));
     }
 
     #[test]

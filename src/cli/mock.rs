@@ -51,6 +51,11 @@ pub struct MockArgs {
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
 
+    /// Request body bytes held at once across all connections; past it,
+    /// requests get a 503 SlowDown (which SDKs retry).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_buffered_bytes)]
+    pub max_buffered_bytes: usize,
+
     /// Region used in ARNs.
     #[arg(long, value_name = "REGION", default_value = "us-east-1")]
     pub region: String,
@@ -167,6 +172,7 @@ impl MockArgs {
 pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
+        max_buffered_bytes: args.max_buffered_bytes,
         ..Limits::default()
     };
     crate::proxy::Access {
@@ -178,6 +184,7 @@ pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
         "anyone who reaches the mock can read and reset its state",
     )
     .map_err(anyhow::Error::msg)?;
+    let stop = super::shutdown_signal();
     let server = MockServer::start_with_limits(args.config(), args.listen, limits)
         .await
         .with_context(|| {
@@ -186,7 +193,6 @@ pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
-    let stop = super::shutdown_signal();
     super::announce(&server.url());
     tracing::info!(region = %args.region, account = %args.account_id, "AWS Proton mock ready");
     stop.await;

@@ -49,6 +49,11 @@ pub struct RecordArgs {
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
 
+    /// Request body bytes held at once across all connections; past it,
+    /// requests get a 503 SlowDown (which SDKs retry).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_buffered_bytes)]
+    pub max_buffered_bytes: usize,
+
     #[command(flatten)]
     pub forward: ForwardArgs,
 
@@ -152,7 +157,7 @@ impl ForwardArgs {
         self,
         cassette: PathBuf,
         listen: SocketAddr,
-        max_body_bytes: usize,
+        limits: Limits,
         access: Access,
     ) -> RecordConfig {
         let mut config = RecordConfig::new(
@@ -175,10 +180,7 @@ impl ForwardArgs {
         config.client_key = self.client_key;
         config.allow_plaintext_upstream = self.allow_plaintext_upstream;
         config.listen = listen;
-        config.limits = Limits {
-            max_body_bytes,
-            ..Limits::default()
-        };
+        config.limits = limits;
         config
     }
 }
@@ -187,7 +189,11 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.forward.into_config(
         args.cassette,
         args.listen,
-        args.max_body_bytes,
+        Limits {
+            max_body_bytes: args.max_body_bytes,
+            max_buffered_bytes: args.max_buffered_bytes,
+            ..Limits::default()
+        },
         args.access.access(),
     );
     config.admin_listen = args.access.admin_listen;
@@ -198,8 +204,8 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
 
 /// Starts a recording server, announces it, and runs until Ctrl-C or SIGTERM.
 pub(crate) async fn serve(config: RecordConfig) -> anyhow::Result<ExitCode> {
-    let server = RecordServer::start(config).await?;
     let stop = super::shutdown_signal();
+    let server = RecordServer::start(config).await?;
     super::announce(&server.url());
     if let Some(admin) = server.admin_url() {
         super::announce_admin(&admin);

@@ -55,6 +55,11 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
 
+    /// Request body bytes held at once across all connections; past it,
+    /// requests get a 503 SlowDown (which SDKs retry).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_buffered_bytes)]
+    pub max_buffered_bytes: usize,
+
     /// What a request the cassette does not answer gets: an error (fail), or
     /// forwarded to AWS and appended to the cassette file (record).
     #[arg(long, value_enum, default_value_t = OnMiss::Fail)]
@@ -83,13 +88,15 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         tokens,
         repeats: args.repeats,
     };
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        max_buffered_bytes: args.max_buffered_bytes,
+        ..Limits::default()
+    };
     if args.on_miss == OnMiss::Record {
-        let mut config = args.forward.into_config(
-            args.cassette,
-            args.listen,
-            args.max_body_bytes,
-            args.access.access(),
-        );
+        let mut config =
+            args.forward
+                .into_config(args.cassette, args.listen, limits, args.access.access());
         config.admin_listen = args.access.admin_listen;
         config.replay = Some(options);
         return super::record::serve(config).await;
@@ -99,10 +106,6 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|c| c.cassette.interactions.len())
         .sum();
-    let limits = Limits {
-        max_body_bytes: args.max_body_bytes,
-        ..Limits::default()
-    };
     let count = cassettes.len();
     let listeners = Listeners {
         listen: args.listen,
@@ -113,6 +116,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     listeners
         .check("the replay server answers anyone who reaches it with your cassettes")
         .map_err(anyhow::Error::msg)?;
+    let stop = super::shutdown_signal();
     let server = ReplayServer::start_with(cassettes, options, listeners)
         .await
         .with_context(|| {
@@ -121,7 +125,6 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
-    let stop = super::shutdown_signal();
     super::announce(&server.url());
     if let Some(admin) = server.admin_url() {
         super::announce_admin(&admin);

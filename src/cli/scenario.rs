@@ -189,7 +189,7 @@ async fn record_all(args: RecordArgs) -> anyhow::Result<ExitCode> {
         let mut config = args.forward.clone().into_config(
             path.clone(),
             "127.0.0.1:0".parse().expect("a literal address"),
-            crate::http::Limits::default().max_body_bytes,
+            crate::http::Limits::default(),
             crate::proxy::Access::default(),
         );
         config.mode = args.mode;

@@ -1,11 +1,15 @@
 //! Conformance: is a mock faithful? Each cassette's requests are replayed
-//! against a target, both sides' answers are normalised, diffed, judged
-//! against the accepted deviations, and reported.
+//! against a target, both sides' answers are normalised, diffed, narrowed by
+//! what the cassette says the evidence leaves open (`expect`), judged
+//! against the accepted deviations, and reported, rules first: the steps a
+//! cassette marks as deciding a rule of the idempotency contract (`rules`)
+//! give each rule and operation a verdict; every other difference is
+//! collateral.
 //!
 //! ```text
 //! cassette ──> run (reset, clock, send, waiter loops) ──> target (mock | URL)
 //!                 │ recorded response        │ target response
-//!                 └──> normalize ──> compare <┘──> deviations ──> report/{text,json,junit,html}
+//!                 └──> normalize ──> compare <┘──> expect ──> deviations ──> report/{text,json,junit,html}
 //! ```
 //!
 //! `scenario` is the other direction: it drives the scenario definitions in

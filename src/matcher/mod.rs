@@ -541,7 +541,7 @@ impl MissContext {
         let live_spots = token_spots(live, &view.operation, tokens);
         let sensitive = sensitive_of(live);
         let live_body = live.body.json().map_or(Value::Null, |value| {
-            without_tokens(&value, &live_spots, &sensitive)
+            without_tokens(&value, &live_spots, sensitive)
         });
         let mut best: Option<(usize, Vec<String>, Value)> = None;
         let mut used_retry = None;
@@ -553,7 +553,7 @@ impl MissContext {
                 without_tokens(
                     &value,
                     &token_spots(&parts, &view.operation, tokens),
-                    &sensitive,
+                    sensitive,
                 )
             });
             let mut paths = diff_paths(&recorded_body, &live_body);
@@ -714,7 +714,7 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
 
 /// The sensitive input members of the operation a request calls: the
 /// recorded request holds placeholders there, the live one the secrets.
-fn sensitive_of(request: &Parts<'_>) -> SensitiveMembers {
+fn sensitive_of(request: &Parts<'_>) -> &'static SensitiveMembers {
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
     let body: &[u8] = if is_form(request) {
         request.body.bytes()

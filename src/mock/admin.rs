@@ -106,7 +106,7 @@ pub fn handle(mock: &Mock, request: &Request) -> Response {
                         error(
                             StatusCode::NOT_FOUND,
                             &format!(
-                                "no environment, service instance or pipeline has the ARN {arn}"
+                                "no environment, service instance, pipeline or component has the ARN {arn}"
                             ),
                         )
                     }

@@ -20,8 +20,6 @@ pub enum TargetKind {
     Environment,
     ServicePipeline,
     ServiceInstance,
-    // Components record their deployments here too.
-    #[allow(dead_code)]
     Component,
 }
 

@@ -14,7 +14,7 @@
 mod components;
 mod repositories;
 
-pub use components::{Component, ComponentStatus};
+pub use components::Component;
 pub use repositories::{
     Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
 };

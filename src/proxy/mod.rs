@@ -11,6 +11,10 @@
 //! Each phase is optional and does nothing when absent: `replay` has only
 //! the replay phase, `record` the forward and record phases, `replay
 //! --on-miss record` all of them.
+//!
+//! The gate runs first for every request (see `gate`). The admin API
+//! (`admin`) is not a phase: it has a listener of its own, so no AWS path
+//! can reach it.
 
 pub mod admin;
 pub mod forward;

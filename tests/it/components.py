@@ -6,9 +6,11 @@ on stdout and exits non-zero with a message on the first surprise."""
 
 import json
 import sys
+import urllib.request
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import WaiterError
 
 url = sys.argv[1]
 proton = boto3.client(
@@ -45,6 +47,24 @@ Outputs:
     Value: !Ref Queue
 """
 seen = {}
+
+
+def admin(route, body):
+    request = urllib.request.Request(
+        f"{url}/__mock/{route}",
+        data=json.dumps(body).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)
+
+
+def waiter_failure(waiter, **kwargs):
+    try:
+        proton.get_waiter(waiter).wait(WaiterConfig=FAST, **kwargs)
+    except WaiterError as error:
+        return str(error)
+    sys.exit(f"the {waiter} waiter did not fail")
 
 
 def expect_error(exception, call, **kwargs):
@@ -205,5 +225,23 @@ proton.update_account_settings(pipelineCodebuildRoleArn=ROLE)
 seen["settings"] = proton.get_account_settings()["accountSettings"]
 counts = proton.get_resources_summary()["counts"]
 seen["counts"] = {k: v["total"] for k, v in counts.items()}
+
+# The component waiters' failure branches, through injected failures.
+doomed = "arn:aws:proton:us-east-1:123456789012:component/doomed"
+admin("fail", {"resourceArn": doomed, "on": "deployment", "message": "stack rolled back"})
+proton.create_component(
+    name="doomed", environmentName="dev", manifest=MANIFEST, templateFile=TEMPLATE
+)
+seen["deploy_waiter"] = "FAILED" in waiter_failure("component_deployed", name="doomed")
+failed = proton.get_component(name="doomed")["component"]
+seen["failed"] = [failed["deploymentStatus"], failed["deploymentStatusMessage"]]
+admin("fail", {"resourceArn": doomed, "on": "delete", "message": "bucket not empty"})
+proton.delete_component(name="doomed")
+seen["delete_waiter"] = "DELETE_FAILED" in waiter_failure(
+    "component_deleted", name="doomed"
+)
+seen["summary_failed"] = proton.get_resources_summary()["counts"]["components"][
+    "failed"
+]
 
 print(json.dumps(seen))

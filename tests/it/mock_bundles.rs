@@ -261,3 +261,102 @@ async fn the_bundle_flag_maps_an_object_for_the_aws_cli() {
     child.wait().unwrap();
     assert_eq!(got["environmentTemplateVersion"]["schema"], ENV_SCHEMA);
 }
+
+#[tokio::test]
+async fn a_malformed_bundle_ends_registration_failed_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_schema = tar_gz(
+        dir.path(),
+        "no-schema.tar.gz",
+        &[("infrastructure/manifest.yaml", MANIFEST)],
+    );
+    let not_gzip = dir.path().join("plain.tar.gz");
+    std::fs::write(&not_gzip, "not an archive").unwrap();
+    let server = manual().await;
+    let url = server.url();
+    map(&url, "s3://proton-bundles/no-schema.tar.gz", &no_schema).await;
+    map(&url, "s3://proton-bundles/plain.tar.gz", &not_gzip).await;
+    let client = proton_client(&url);
+    client
+        .create_environment_template()
+        .name("env")
+        .send()
+        .await
+        .unwrap();
+    for key in ["no-schema.tar.gz", "plain.tar.gz"] {
+        client
+            .create_environment_template_version()
+            .template_name("env")
+            .source(s3("proton-bundles", key))
+            .send()
+            .await
+            .unwrap();
+    }
+    server.mock().advance_clock_ms(2_000);
+    for (major, reason) in [
+        ("1", "no schema/schema.yaml"),
+        ("2", "not a gzip-compressed tar"),
+    ] {
+        let got = client
+            .get_environment_template_version()
+            .template_name("env")
+            .major_version(major)
+            .minor_version("0")
+            .send()
+            .await
+            .unwrap();
+        let version = got.environment_template_version().unwrap();
+        assert_eq!(version.status(), &TemplateVersionStatus::RegistrationFailed);
+        let message = version.status_message().unwrap();
+        assert!(message.contains(reason), "{message}");
+        assert_eq!(version.schema(), None);
+    }
+}
+
+/// The serverless sample's workflow, driven by boto3 end to end (see bundle_workflow.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_runs_a_sample_template_workflow_from_tar_gz_bundles() {
+    let config = MockConfig {
+        durations: proton_vcr::Durations::all(std::time::Duration::from_millis(300)),
+        ..MockConfig::default()
+    };
+    let server = MockServer::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let script = support::repo_root().join("tests/it/bundle_workflow.py");
+    let (url, dir) = (server.url(), work.path().to_path_buf());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(url)
+            .arg(dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "bundle_workflow.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        seen,
+        serde_json::json!({
+            "env_schema_input": true,
+            "instances": ["items-api", "orders-api"],
+            "pipeline": "SUCCEEDED",
+            "outputs": [{"key": "ApiUrl", "valueString": "https://items.example"}],
+            "instance_deployments": 2,
+            "history_agrees": true,
+            "component_env": "dev",
+            "component_deployments": ["COMPONENT"],
+            "summary": {
+                "components": 1, "environmentTemplates": 1, "environments": 1, "pipelines": 1,
+                "serviceInstances": 2, "serviceTemplates": 1, "services": 1
+            },
+        })
+    );
+}

@@ -237,6 +237,28 @@ async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock(
             ("Queue".to_string(), "CLOUDFORMATION".to_string())
         ]
     );
+    // Outputs the stack reports (set through the admin API) replace the keys.
+    let body = json!({"resourceArn": "arn:aws:proton:us-east-1:123456789012:component/queue",
+        "outputs": [{"key": "QueueUrl", "valueString": "https://sqs.example/queue"}]});
+    let (code, _) = crate::support::http(
+        &server.url(),
+        "POST",
+        "/__mock/outputs",
+        &[],
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let reported = client
+        .list_component_outputs()
+        .component_name("queue")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reported.outputs()[0].value_string(),
+        Some("https://sqs.example/queue")
+    );
     let unknown = client
         .list_component_outputs()
         .component_name("queue")
@@ -266,6 +288,23 @@ async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock(
             "{environment:?} {service:?}"
         );
     }
+
+    // Nor can its service or its environment go while it is there.
+    let service = client
+        .delete_service()
+        .name("web")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(service.code(), Some("ConflictException"));
+    assert!(service.message().unwrap().contains("queue"), "{service:?}");
+    let environment = client
+        .delete_environment()
+        .name("dev")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(environment.code(), Some("ConflictException"));
 
     // An attached component cannot be deleted.
     let attached = client
@@ -310,7 +349,11 @@ async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock(
         .unwrap_err();
     assert_eq!(busy.code(), Some("ConflictException"));
 
-    // Cancel the detaching deployment: CANCELLING, then CANCELLED.
+    // Cancel the detaching deployment: CANCELLED, in the history too.
+    let detaching = component
+        .last_attempted_deployment_id()
+        .unwrap()
+        .to_string();
     let cancelled = client
         .cancel_component_deployment()
         .component_name("queue")
@@ -319,13 +362,24 @@ async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock(
         .unwrap();
     assert_eq!(
         status(cancelled.component().unwrap()),
-        &DeploymentStatus::Cancelling
-    );
-    mock.advance_clock_ms(2 * SECOND_MS);
-    let got = client.get_component().name("queue").send().await.unwrap();
-    assert_eq!(
-        status(got.component().unwrap()),
         &DeploymentStatus::Cancelled
+    );
+    let record = client.get_deployment().id(&detaching).send().await.unwrap();
+    let record = record.deployment().unwrap();
+    assert_eq!(record.deployment_status(), &DeploymentStatus::Cancelled);
+    assert_eq!(record.component_name(), Some("queue"));
+    assert_eq!(record.target_resource_type().as_str(), "COMPONENT");
+    let history = client
+        .list_deployments()
+        .component_name("queue")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<_> = history.deployments().iter().map(|d| d.id()).collect();
+    assert_eq!(
+        ids,
+        [detaching.as_str(), first_deployment.as_str()],
+        "newest first"
     );
     let again = client
         .cancel_component_deployment()
@@ -930,9 +984,8 @@ async fn service_sync_blocks_on_manual_changes_until_resolved() {
         .await
         .unwrap();
     assert!(unsynced.latest_sync().is_none());
-    // The update of the spec above has to finish first.
-    mock.advance_clock_ms(2 * SECOND_MS);
     // Unsynced, a manual change blocks nothing.
+    mock.advance_clock_ms(2 * SECOND_MS);
     client
         .update_service()
         .name("web")
@@ -1247,6 +1300,10 @@ async fn boto3_component_waiters_and_the_families_work_as_a_program_uses_them() 
                 "components": 0, "environmentTemplates": 1, "environments": 1, "pipelines": 0,
                 "serviceInstances": 1, "serviceTemplates": 1, "services": 1
             },
+            "deploy_waiter": true,
+            "failed": ["FAILED", "stack rolled back"],
+            "delete_waiter": true,
+            "summary_failed": 1,
         })
     );
 }
@@ -1292,7 +1349,7 @@ async fn the_aws_cli_syncs_templates_and_waits_for_components() {
         String::from_utf8_lossy(&waited.stderr)
     );
     cli_json(&run(args("proton update-environment-template-version --template-name fargate-env --major-version 1 --minor-version 0 --status PUBLISHED")).await);
-    cli_json(&run(args("proton create-environment --name dev --template-name fargate-env --template-major-version 1 --spec {} --component-role-arn arn:aws:iam::123456789012:role/c")).await);
+    cli_json(&run(args("proton create-environment --name dev --template-name fargate-env --template-major-version 1 --spec proton:EnvironmentSpec --component-role-arn arn:aws:iam::123456789012:role/c")).await);
 
     let mut create = args("proton create-component --name queue --environment-name dev");
     create.extend([
@@ -1328,4 +1385,88 @@ async fn the_aws_cli_syncs_templates_and_waits_for_components() {
     assert_eq!(summary["counts"]["environments"]["total"], 1);
     let deleted = cli_json(&run(args("proton delete-template-sync-config --template-name fargate-env --template-type ENVIRONMENT")).await);
     assert_eq!(deleted["templateSyncConfig"]["branch"], "main");
+}
+
+/// The Rust SDK's component waiters on both branches; the clock jumps before
+/// each wait, so the first poll decides.
+#[tokio::test]
+async fn rust_sdk_component_waiters_see_success_and_injected_failures() {
+    use aws_sdk_proton::client::Waiters;
+    use std::time::Duration as Wait;
+    let server = manual().await;
+    let mock = server.mock();
+    world(mock, true).await;
+    let client = proton_client(&server.url());
+    let create = |name: &'static str| {
+        client
+            .create_component()
+            .name(name)
+            .environment_name("dev")
+            .manifest(MANIFEST)
+            .template_file(TEMPLATE)
+            .send()
+    };
+    create("good").await.unwrap();
+    mock.fail_next(
+        "arn:aws:proton:us-east-1:123456789012:component/bad",
+        proton_vcr::mock::FailurePoint::Deployment,
+        "stack rolled back",
+    );
+    create("bad").await.unwrap();
+    mock.advance_clock_ms(2 * SECOND_MS);
+    client
+        .wait_until_component_deployed()
+        .name("good")
+        .wait(Wait::from_secs(30))
+        .await
+        .unwrap();
+    let failed = client
+        .wait_until_component_deployed()
+        .name("bad")
+        .wait(Wait::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            failed,
+            aws_sdk_proton::waiters::component_deployed::WaitUntilComponentDeployedError::FailureState(_)
+        ),
+        "{failed:?}"
+    );
+
+    mock.fail_next(
+        "arn:aws:proton:us-east-1:123456789012:component/bad",
+        proton_vcr::mock::FailurePoint::Delete,
+        "bucket not empty",
+    );
+    for name in ["good", "bad"] {
+        client.delete_component().name(name).send().await.unwrap();
+    }
+    mock.advance_clock_ms(2 * SECOND_MS);
+    client
+        .wait_until_component_deleted()
+        .name("good")
+        .wait(Wait::from_secs(30))
+        .await
+        .unwrap();
+    let stuck = client
+        .wait_until_component_deleted()
+        .name("bad")
+        .wait(Wait::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            stuck,
+            aws_sdk_proton::waiters::component_deleted::WaitUntilComponentDeletedError::FailureState(_)
+        ),
+        "{stuck:?}"
+    );
+    let got = client.get_component().name("bad").send().await.unwrap();
+    let component = got.component().unwrap();
+    assert_eq!(status(component), &DeploymentStatus::DeleteFailed);
+    assert_eq!(
+        component.deployment_status_message(),
+        Some("bucket not empty")
+    );
 }

@@ -162,7 +162,7 @@ pub fn summary(state: &State) -> Result<Value, MockError> {
     let components_failed = state
         .components
         .values()
-        .filter(|c| is_failed(c.status.as_str()))
+        .filter(|c| is_failed(c.deployment.phase.deployment_status()))
         .count();
     let counts = Obj::new()
         .value(

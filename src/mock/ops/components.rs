@@ -2,17 +2,21 @@
 //! created in an environment that has a component role, attached to a
 //! service instance whose service template version supports
 //! `DIRECTLY_DEFINED` sources, or detached. A deployment is IN_PROGRESS,
-//! then SUCCEEDED after the environment deployment duration; a cancelled one
-//! is CANCELLING, then CANCELLED; a delete is DELETE_IN_PROGRESS, then gone.
-//! CreateComponent and UpdateComponent follow the client-token rules.
+//! then SUCCEEDED (or an injected FAILED) after the environment deployment
+//! duration, recorded in the deployment history with the other resources';
+//! a cancelled one is CANCELLED; a delete is DELETE_IN_PROGRESS, then gone
+//! (or an injected DELETE_FAILED). CreateComponent and UpdateComponent
+//! follow the client-token rules.
 
+use super::deployments;
 use super::iac;
 use super::{
     Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
     tag_new, with_client_token, wrap,
 };
 use crate::mock::faults::FailurePoint;
-use crate::mock::state::{Component, ComponentStatus, State, Target, TemplateKind};
+use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
+use crate::mock::state::{Component, Deployment, State, Target, TemplateKind};
 use serde_json::Value;
 
 const CREATE: &str = "CreateComponent";
@@ -32,24 +36,26 @@ fn render(c: &Component, summary: bool) -> Value {
         Some((service, instance)) => (Some(service.as_str()), Some(instance.as_str())),
         None => (None, None),
     };
+    let d = &c.deployment;
     let mut out = Obj::new()
         .str("arn", &c.arn)
         .time("createdAt", c.created_at)
-        .str("deploymentStatus", c.status.as_str())
-        .opt("deploymentStatusMessage", c.status_message.as_deref())
+        .str("deploymentStatus", d.phase.deployment_status())
+        .opt("deploymentStatusMessage", d.status_message.as_deref())
         .opt("description", c.description.as_deref().filter(|_| full))
         .str("environmentName", &c.environment_name)
-        .str("lastAttemptedDeploymentId", &c.attempted_id)
+        .str("lastAttemptedDeploymentId", &d.attempted_id)
         .opt(
             "lastClientRequestToken",
             c.last_client_request_token.as_deref().filter(|_| full),
         )
-        .time("lastDeploymentAttemptedAt", c.attempted_at);
-    if let Some(at) = c.succeeded_at {
-        out = out.time("lastDeploymentSucceededAt", at);
+        .time("lastDeploymentAttemptedAt", d.attempted_at);
+    // The member is optional here: absent until a deployment succeeded.
+    if d.succeeded_id.is_some() {
+        out = out.time("lastDeploymentSucceededAt", d.succeeded_at);
     }
     out.time("lastModifiedAt", c.last_modified_at)
-        .opt("lastSucceededDeploymentId", c.succeeded_id.as_deref())
+        .opt("lastSucceededDeploymentId", d.succeeded_id.as_deref())
         .str("name", &c.name)
         .opt("serviceInstanceName", instance)
         .opt("serviceName", service)
@@ -59,6 +65,40 @@ fn render(c: &Component, summary: bool) -> Value {
 
 fn output(c: &Component) -> Value {
     wrap("component", render(c, false))
+}
+
+/// Starts a deployment of the component as `c` describes it (`previous`:
+/// its current deployment, for a redeploy), recorded in the history.
+fn deploy(
+    state: &mut State,
+    ctx: &Ctx,
+    c: &Component,
+    previous: Option<&Deployment>,
+) -> Deployment {
+    let (service, instance) = match &c.attachment {
+        Some((service, instance)) => (Some(service.clone()), Some(instance.clone())),
+        None => (None, None),
+    };
+    let target = DeploymentTarget {
+        kind: TargetKind::Component,
+        arn: c.arn.clone(),
+        created_at: c.created_at,
+        environment_name: c.environment_name.clone(),
+        service_name: service.clone(),
+        service_instance_name: instance.clone(),
+        component_name: Some(c.name.clone()),
+    };
+    let target_state = wrap(
+        "component",
+        Obj::new()
+            .opt("serviceInstanceName", instance.as_deref())
+            .opt("serviceName", service.as_deref())
+            .opt("serviceSpec", c.service_spec.as_deref())
+            .str("templateFile", &c.template_file)
+            .build(),
+    );
+    let until = ctx.after(ctx.config.durations.environment_deployment);
+    deployments::start(state, ctx, target, target_state, previous, Some(until))
 }
 
 fn find<'a>(state: &'a State, ctx: &Ctx, name: &str) -> Result<&'a Component, MockError> {
@@ -200,11 +240,10 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             ));
         }
         component_environment(state, ctx, &environment_name)?;
-        let until = ctx.after(ctx.config.durations.environment_deployment);
-        let deployment_id = uuid::Uuid::new_v4().to_string();
-        let component = Component {
+        let arn = arn(ctx, name);
+        let mut component = Component {
             name: name.to_string(),
-            arn: arn(ctx, name),
+            arn: arn.clone(),
             created_at: ctx.now,
             last_modified_at: ctx.now,
             description: opt_string(input, "description"),
@@ -214,17 +253,13 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             template_file: template_file.to_string(),
             manifest: manifest.to_string(),
             last_client_request_token: opt_string(input, "clientToken"),
-            status: ComponentStatus::InProgress { until },
-            status_message: None,
-            attempted_at: ctx.now,
-            succeeded_at: None,
-            attempted_id: deployment_id.clone(),
-            succeeded_id: None,
-            fail_next: state.faults.take(&arn(ctx, name), FailurePoint::Deployment),
+            deployment: Deployment::start(ctx.now, None, String::new()),
         };
+        // A resource created anew is not the one a retried delete removed.
+        state.revive(&arn);
+        component.deployment = deploy(state, ctx, &component, None);
+        let deployment_id = component.deployment.attempted_id.clone();
         let out = output(&component);
-        state.schedule(until);
-        state.revive(&component.arn);
         tag_new(state, &component.arn, input);
         state.components.insert(name.to_string(), component);
         Ok((Target::Component(name.to_string(), deployment_id), out))
@@ -266,10 +301,11 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let deployment_type = req_str(input, "deploymentType")?;
     with_client_token(state, ctx, UPDATE, input, existing, |state| {
         let current = find(state, ctx, name)?;
-        if current.status.busy() {
+        let phase = current.deployment.phase;
+        if phase.in_progress() || phase.deleting() {
             return Err(MockError::Conflict(format!(
-                "The component {name} is {}; wait until its deployment ends",
-                current.status.as_str()
+                "The component {name} is {}; wait until it ends",
+                phase.deployment_status()
             )));
         }
         if let Some((service, instance)) = &current.attachment {
@@ -277,7 +313,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
                 .services
                 .get(service)
                 .and_then(|s| s.instances.get(instance))
-                .is_some_and(|i| i.deployment.phase.deployment_status() == "IN_PROGRESS");
+                .is_some_and(|i| i.deployment.phase.in_progress());
             if instance_busy {
                 return Err(MockError::Conflict(format!(
                     "The service instance {instance} the component {name} is attached to is being deployed; wait until its deployment ends"
@@ -328,18 +364,13 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
                     .to_string(),
             ));
         }
-        let until = ctx.after(ctx.config.durations.environment_deployment);
-        let failure = (deployment_type != "NONE")
-            .then(|| state.faults.take(&arn(ctx, name), FailurePoint::Deployment))
-            .flatten();
         let component = find_mut(state, ctx, name)?;
         if let Some(description) = opt_string(input, "description") {
             component.description = Some(description);
         }
         component.last_modified_at = ctx.now;
         component.last_client_request_token = opt_string(input, "clientToken");
-        let redeploy = deployment_type != "NONE";
-        if redeploy {
+        if deployment_type != "NONE" {
             if attachment.is_none() {
                 component.service_spec = None;
             }
@@ -350,14 +381,13 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             if let Some(file) = opt_string(input, "templateFile") {
                 component.template_file = file;
             }
-            component.deploy(ctx.now, until, uuid::Uuid::new_v4().to_string());
-            component.fail_next = failure;
+            let snapshot = component.clone();
+            let next = deploy(state, ctx, &snapshot, Some(&snapshot.deployment));
+            find_mut(state, ctx, name)?.deployment = next;
         }
-        let deployment_id = component.attempted_id.clone();
+        let component = find(state, ctx, name)?;
+        let deployment_id = component.deployment.attempted_id.clone();
         let out = output(component);
-        if redeploy {
-            state.schedule(until);
-        }
         Ok((Target::Component(name.to_string(), deployment_id), out))
     })
 }
@@ -365,31 +395,26 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
 pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let name = req_str(input, "name")?;
     let until = ctx.after(ctx.config.durations.deletion);
-    let Some(component) = state.components.get_mut(name) else {
+    let Some(component) = state.components.get(name) else {
         return deleted_answer(state, ctx, "component", arn(ctx, name));
     };
-    match component.status {
-        ComponentStatus::DeleteInProgress { .. } => return Ok(output(component)),
-        ComponentStatus::InProgress { .. } | ComponentStatus::Cancelling { .. } => {
-            return Err(MockError::Conflict(format!(
-                "The component {name} is {}; wait until its deployment ends",
-                component.status.as_str()
-            )));
-        }
-        _ => {}
+    let phase = component.deployment.phase;
+    if phase.deleting() {
+        return Ok(output(component));
+    }
+    if phase.in_progress() {
+        return Err(MockError::Conflict(format!(
+            "The component {name} is IN_PROGRESS; wait until its deployment ends"
+        )));
     }
     if let Some((service, instance)) = &component.attachment {
         return Err(MockError::Conflict(format!(
             "The component {name} is attached to service instance {instance} of service {service}; detach it with UpdateComponent before deleting it"
         )));
     }
-    let failure = state.faults.take(&arn(ctx, name), FailurePoint::Delete);
-    let Some(component) = state.components.get_mut(name) else {
-        return Err(MockError::not_found("component", arn(ctx, name)));
-    };
-    component.fail_next = failure;
-    component.status = ComponentStatus::DeleteInProgress { until };
-    component.status_message = None;
+    let failure = state.faults.take(&component.arn, FailurePoint::Delete);
+    let component = find_mut(state, ctx, name)?;
+    component.deployment.start_delete(until, failure);
     component.last_modified_at = ctx.now;
     let out = output(component);
     state.schedule(until);
@@ -398,40 +423,37 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
 
 pub fn cancel(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let name = req_str(input, "componentName")?;
-    let until = ctx.after(ctx.config.durations.environment_deployment);
     let component = find_mut(state, ctx, name)?;
-    if !matches!(component.status, ComponentStatus::InProgress { .. }) {
+    if !component.deployment.phase.in_progress() {
         return Err(MockError::Conflict(format!(
             "The component {name} is {}; only a deployment IN_PROGRESS can be cancelled",
-            component.status.as_str()
+            component.deployment.phase.deployment_status()
         )));
     }
-    component.status = ComponentStatus::Cancelling { until };
+    let settled = component
+        .deployment
+        .end(DeploymentStatus::Cancelled, None, ctx.now);
     component.last_modified_at = ctx.now;
     let out = output(component);
-    state.schedule(until);
+    deployments::record(state, &settled);
     Ok(out)
 }
 
-/// The deployment a request asks about must be one of the component's.
-fn check_deployment(c: &Component, ctx: &Ctx, input: &Value) -> Result<(), MockError> {
-    match opt_str(input, "deploymentId") {
-        Some(id) if id != c.attempted_id && c.succeeded_id.as_deref() != Some(id) => Err(
-            MockError::not_found("deployment", ctx.arn(&format!("deployment/{id}"))),
-        ),
-        _ => Ok(()),
-    }
-}
-
-/// Whether the component's infrastructure exists: a deployment succeeded.
-fn provisioned(c: &Component) -> bool {
-    c.succeeded_id.is_some()
-}
-
+/// ListComponentOutputs: the outputs of the asked (or current) deployment,
+/// as NotifyResourceDeploymentStatusChange or the admin API set them; when
+/// none were set, the keys of the template's outputs once it succeeded.
 pub fn list_outputs(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let component = find(state, ctx, req_str(input, "componentName")?)?;
-    check_deployment(component, ctx, input)?;
-    let mut keys = if provisioned(component) {
+    let id = opt_str(input, "deploymentId").unwrap_or(&component.deployment.attempted_id);
+    let record = state
+        .deployments
+        .get(id)
+        .filter(|d| d.target.arn == component.arn)
+        .ok_or_else(|| MockError::not_found("deployment", ctx.arn(&format!("deployment/{id}"))))?;
+    if !record.outputs.is_empty() {
+        return deployments::outputs(state, ctx, &component.arn, &component.deployment, input);
+    }
+    let mut keys = if record.status == DeploymentStatus::Succeeded {
         iac::outputs(&component.template_file)
     } else {
         Vec::new()
@@ -443,13 +465,22 @@ pub fn list_outputs(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, Mo
     Ok(list_output("outputs", page))
 }
 
+/// ListComponentProvisionedResources: what the admin API set, else the
+/// template's resources once a deployment succeeded.
 pub fn list_provisioned_resources(
     state: &State,
     ctx: &Ctx,
     input: &Value,
 ) -> Result<Value, MockError> {
     let component = find(state, ctx, req_str(input, "componentName")?)?;
-    let mut names = if provisioned(component) {
+    if state.provisioned_resources.contains_key(&component.arn) {
+        return Ok(deployments::provisioned_resources(
+            state,
+            &component.arn,
+            input,
+        ));
+    }
+    let mut names = if component.deployment.succeeded_id.is_some() {
         iac::resources(&component.template_file)
     } else {
         Vec::new()
@@ -466,6 +497,43 @@ pub fn list_provisioned_resources(
             .build()
     })?;
     Ok(list_output("provisionedResources", page))
+}
+
+/// What components forbid of other resources (user guide, "Component
+/// states"): deleting a service while a component is attached to one of its
+/// instances, or an environment while components are in it.
+pub fn guard(operation: &str, state: &State, input: &Value) -> Result<(), MockError> {
+    let name = opt_str(input, "name");
+    let blocking = match (operation, name) {
+        ("DeleteService", Some(service)) => state.components.values().find(|c| {
+            c.attachment
+                .as_ref()
+                .is_some_and(|(attached, _)| attached == service)
+        }),
+        ("DeleteEnvironment", Some(environment)) => state
+            .components
+            .values()
+            .find(|c| c.environment_name == environment),
+        _ => None,
+    };
+    match blocking {
+        Some(component) => Err(MockError::Conflict(format!(
+            "The component {} is {} {}; {} it first",
+            component.name,
+            if operation == "DeleteService" {
+                "attached to an instance of service"
+            } else {
+                "in environment"
+            },
+            name.unwrap_or_default(),
+            if operation == "DeleteService" {
+                "detach"
+            } else {
+                "delete"
+            },
+        ))),
+        None => Ok(()),
+    }
 }
 
 pub fn dump(state: &State) -> Value {

@@ -228,6 +228,7 @@ pub fn current_deployment<'s>(state: &'s State, arn: &str) -> Option<&'s Deploym
             .as_ref()
             .filter(|p| p.arn == arn)
             .map(|p| &p.deployment),
+        ResourceRef::Component(name) => state.components.get(name).map(|c| &c.deployment),
     }
 }
 
@@ -249,6 +250,7 @@ fn current_deployment_mut<'s>(state: &'s mut State, arn: &str) -> Option<&'s mut
             .as_mut()
             .filter(|p| p.arn == arn)
             .map(|p| &mut p.deployment),
+        ResourceRef::Component(name) => state.components.get_mut(name).map(|c| &mut c.deployment),
     }
 }
 
@@ -257,6 +259,7 @@ enum ResourceRef<'a> {
     Environment(&'a str),
     ServiceInstance(&'a str, &'a str),
     ServicePipeline(&'a str),
+    Component(&'a str),
 }
 
 impl<'a> ResourceRef<'a> {
@@ -270,6 +273,7 @@ impl<'a> ResourceRef<'a> {
                 Some(Self::ServiceInstance(service, name))
             }
             ["service", service, "pipeline", _] => Some(Self::ServicePipeline(service)),
+            ["component", name] => Some(Self::Component(name)),
             _ => None,
         }
     }

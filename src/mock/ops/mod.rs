@@ -3,6 +3,9 @@
 //! returns the JSON output or a [`MockError`]; it does no IO. The idempotency
 //! rules shared by several families live here: client-token creates,
 //! idempotent creates by name, and delete retries answered from tombstones.
+//! [`dispatch`] also applies two rules that cross families: components
+//! guard the deletion of what they are attached to, and a manual change to
+//! a service synced from Git raises a service sync blocker.
 
 mod account;
 mod components;
@@ -154,6 +157,9 @@ pub fn dispatch(
     input: &Value,
 ) -> Option<Result<Value, MockError>> {
     use TemplateKind::{Environment as Env, Service as Svc};
+    if let Err(error) = components::guard(operation, state, input) {
+        return Some(Err(error));
+    }
     let result = Some(match operation {
         "CreateEnvironmentTemplate" => templates::create(Env, state, ctx, input),
         "GetEnvironmentTemplate" => templates::get(Env, state, ctx, input),

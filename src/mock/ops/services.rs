@@ -894,11 +894,12 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
         }
     }
     let mut rows = Vec::new();
-    for service in state
-        .services
-        .values()
-        .filter(|s| only.is_none_or(|name| s.name == name))
-    {
+    // One service is looked up, not found by a walk over all of them.
+    let services: Box<dyn Iterator<Item = &Service>> = match only {
+        Some(name) => Box::new(state.services.get(name).into_iter()),
+        None => Box::new(state.services.values()),
+    };
+    for service in services {
         for instance in service.instances.values() {
             let version_status = state
                 .templates(TemplateKind::Service)

@@ -344,7 +344,9 @@ pub fn create_version(
             let failure = state
                 .faults
                 .take(&arn, FailurePoint::Registration)
-                .or_else(|| state.faults.take(&template_arn, FailurePoint::Registration));
+                .or_else(|| state.faults.take(&template_arn, FailurePoint::Registration))
+                // A mapped bundle Proton could not register.
+                .or_else(|| ctx.bundle.and_then(|read| read.as_ref().err().cloned()));
             if let Some(version) = state
                 .templates_mut(kind)
                 .get_mut(name)
