@@ -173,8 +173,8 @@ def markdown(results):
     flat = results.get("record_flat")
     if flat:
         lines += ["### Recording cost as the cassette grows (1 connection, calls in a row)", "",
-                  "| calls | first 1,000: calls/s | calls {:,}-{:,}: calls/s | ratio | one append + fdatasync µs |".format(
-                      flat["late_from"], flat["late_from"] + 1000),
+                  "| calls | first {:,}: calls/s | calls {:,}-{:,}: calls/s | ratio | one append + fdatasync µs |".format(
+                      flat.get("window", 1000), flat["late_from"], flat["late_from"] + flat.get("window", 1000)),
                   "|---:|---:|---:|---:|---:|",
                   "| {:,} | {:,.0f} | {:,.0f} | {:.2f} | {:.0f} |".format(
                       flat["count"], flat["first_rps"], flat["late_rps"],
