@@ -33,7 +33,7 @@ pub use bundles::{BundleMap, parse_mapping as parse_bundle_mapping};
 pub use clock::{ClockMode, MANUAL_EPOCH_MS};
 pub use errors::IDEMPOTENT_PARAMETER_MISMATCH;
 pub use faults::{CallError, FailurePoint};
-pub use ops::EMULATED_OPERATIONS;
+pub use ops::{DOCUMENTED_OMISSIONS, EMULATED_OPERATIONS, documented_omission};
 pub use server::MockServer;
 
 use crate::http::{Handler, Request, Response};

@@ -23,7 +23,11 @@ fn arn(ctx: &Ctx, name: &str) -> String {
 enum View {
     /// List entries (EnvironmentSummary).
     Summary,
-    /// Create, Update and Delete: the documented answers carry no `spec`.
+    /// Create: the documented create-environment outputs (AWS Proton user
+    /// guide, "Create an environment") carry no `spec`, no
+    /// `lastDeploymentSucceededAt` and no template version.
+    Created,
+    /// Update and Delete: the documented answers carry no `spec`.
     Answer,
     /// Get: everything, `spec` included.
     Full,
@@ -57,7 +61,9 @@ fn render(e: &Environment, view: View) -> Value {
         .opt("environmentAccountId", e.environment_account_id.as_deref())
         .str("lastAttemptedDeploymentId", &d.attempted_id)
         .time("lastDeploymentAttemptedAt", d.attempted_at)
-        .time("lastDeploymentSucceededAt", d.succeeded_at)
+        .when(view != View::Created, |o| {
+            o.time("lastDeploymentSucceededAt", d.succeeded_at)
+        })
         .opt("lastSucceededDeploymentId", d.succeeded_id.as_deref())
         .str("name", &e.name)
         .opt("protonServiceRoleArn", e.proton_service_role_arn.as_deref())
@@ -78,8 +84,10 @@ fn render(e: &Environment, view: View) -> Value {
                 None
             },
         )
-        .num("templateMajorVersion", e.template_major)
-        .num("templateMinorVersion", e.template_minor)
+        .when(view != View::Created, |o| {
+            o.num("templateMajorVersion", e.template_major)
+                .num("templateMinorVersion", e.template_minor)
+        })
         .str("templateName", &e.template_name)
         .build()
 }
@@ -131,7 +139,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             &format!("The environment {name}"),
             busy,
         )?;
-        return Ok(wrap("environment", render(existing, View::Answer)));
+        return Ok(wrap("environment", render(existing, View::Created)));
     }
     let template_name = req_str(input, "templateName")?;
     let (major, minor) = resolve_version(
@@ -192,7 +200,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         deployment,
         creation: Creation::new(input.clone()),
     };
-    let output = wrap("environment", render(&environment, View::Answer));
+    let output = wrap("environment", render(&environment, View::Created));
     state.revive(&environment.arn);
     tag_new(state, &environment.arn, input);
     state.environments.insert(name.to_string(), environment);

@@ -65,8 +65,19 @@ fn render_pipeline(p: &Pipeline) -> Value {
         .build()
 }
 
-fn render(s: &Service, summary: bool) -> Value {
-    let full = !summary;
+/// How much of a service or service instance an answer shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// List entries (ServiceSummary, ServiceInstanceSummary).
+    Summary,
+    /// Create, Update and Delete: the documented answers carry no `spec`.
+    Answer,
+    /// Get (and the state dump): everything, `spec` included.
+    Full,
+}
+
+fn render(s: &Service, view: View) -> Value {
+    let full = view != View::Summary;
     Obj::new()
         .str("arn", &s.arn)
         .opt("branchName", s.branch_name.as_deref().filter(|_| full))
@@ -87,14 +98,15 @@ fn render(s: &Service, summary: bool) -> Value {
             s.repository_connection_arn.as_deref().filter(|_| full),
         )
         .opt("repositoryId", s.repository_id.as_deref().filter(|_| full))
-        .opt("spec", Some(s.spec.as_str()).filter(|_| full))
+        .opt("spec", Some(s.spec.as_str()).filter(|_| view == View::Full))
         .str("status", s.status.as_str())
         .opt("statusMessage", s.status_message.as_deref())
         .str("templateName", &s.template_name)
         .build()
 }
 
-fn render_instance(s: &Service, i: &ServiceInstance, summary: bool) -> Value {
+fn render_instance(s: &Service, i: &ServiceInstance, view: View) -> Value {
+    let summary = view == View::Summary;
     let out = Obj::new()
         .str("arn", &i.arn)
         .time("createdAt", i.created_at);
@@ -109,7 +121,7 @@ fn render_instance(s: &Service, i: &ServiceInstance, summary: bool) -> Value {
         )
         .str("name", &i.name)
         .str("serviceName", &s.name)
-        .opt("spec", Some(i.spec.as_str()).filter(|_| !summary))
+        .opt("spec", Some(i.spec.as_str()).filter(|_| view == View::Full))
         .num("templateMajorVersion", i.template_major)
         .num("templateMinorVersion", i.template_minor)
         .str("templateName", &i.template_name)
@@ -313,7 +325,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             &format!("The service {name}"),
             busy,
         )?;
-        return Ok(wrap("service", render(existing, false)));
+        return Ok(wrap("service", render(existing, View::Answer)));
     }
     let template_name = req_str(input, "templateName")?;
     let (major, minor) = resolve_version(
@@ -370,16 +382,19 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     state.services.insert(name.to_string(), service);
     add_instances(state, ctx, name, &spec);
     deploy_pipeline(state, ctx, name, true);
-    get(state, ctx, &wrap("name", name.into()))
+    service_answer(state, ctx, name, View::Answer)
 }
 
-pub fn get(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
-    let name = req_str(input, "name")?;
+fn service_answer(state: &State, ctx: &Ctx, name: &str, view: View) -> Result<Value, MockError> {
     let service = state
         .services
         .get(name)
         .ok_or_else(|| not_found(ctx, name))?;
-    Ok(wrap("service", render(service, false)))
+    Ok(wrap("service", render(service, view)))
+}
+
+pub fn get(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    service_answer(state, ctx, req_str(input, "name")?, View::Full)
 }
 
 pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
@@ -387,7 +402,7 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
     let items = from_start(&state.services, start.as_deref()).map(|(name, s)| (name.clone(), s));
     Ok(list_output(
         "services",
-        paginate(input, items, |s| render(s, true))?,
+        paginate(input, items, |s| render(s, View::Summary))?,
     ))
 }
 
@@ -438,7 +453,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     service.last_modified_at = ctx.now;
     service.creation.modified = true;
     let Some((text, parsed)) = spec else {
-        return Ok(wrap("service", render(service, false)));
+        return Ok(wrap("service", render(service, View::Answer)));
     };
     service.spec = text.to_string();
     service.status = ServiceStatus::UpdateInProgress { until };
@@ -467,7 +482,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     state.schedule_for(until, Due::Service(name.to_string()));
     state.schedule_for(delete_until, Due::Service(name.to_string()));
     add_instances(state, ctx, name, &parsed);
-    get(state, ctx, &wrap("name", name.into()))
+    service_answer(state, ctx, name, View::Answer)
 }
 
 pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
@@ -477,7 +492,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         return deleted_answer(state, ctx, "service", arn(ctx, name));
     };
     if matches!(service.status, ServiceStatus::DeleteInProgress { .. }) {
-        return Ok(wrap("service", render(service, false)));
+        return Ok(wrap("service", render(service, View::Answer)));
     }
     let failure = state.faults.take(&arn(ctx, name), FailurePoint::Delete);
     let Some(service) = state.services.get_mut(name) else {
@@ -493,7 +508,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     if let Some(pipeline) = service.pipeline.as_mut() {
         pipeline.deployment.start_delete(until, None);
     }
-    let output = wrap("service", render(service, false));
+    let output = wrap("service", render(service, View::Answer));
     state.schedule_for(until, Due::Service(name.to_string()));
     Ok(output)
 }
@@ -520,9 +535,10 @@ fn instance_answer(
     ctx: &Ctx,
     service: &str,
     name: &str,
+    view: View,
 ) -> Result<Value, MockError> {
     let (s, i) = find_instance(state, ctx, service, name)?;
-    Ok(wrap("serviceInstance", render_instance(s, i, false)))
+    Ok(wrap("serviceInstance", render_instance(s, i, view)))
 }
 
 pub fn get_instance(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
@@ -531,6 +547,7 @@ pub fn get_instance(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, Mo
         ctx,
         req_str(input, "serviceName")?,
         req_str(input, "name")?,
+        View::Full,
     )
 }
 
@@ -546,7 +563,7 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
         input,
         |state, target| match target {
             Target::ServiceInstance(service, instance) => {
-                instance_answer(state, ctx, service, instance).ok()
+                instance_answer(state, ctx, service, instance, View::Answer).ok()
             }
             _ => None,
         },
@@ -595,7 +612,7 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
             state.revive(&arn);
             tag_new(state, &arn, input);
             deploy_instance(state, ctx, service_name, name, true);
-            let output = instance_answer(state, ctx, service_name, name)?;
+            let output = instance_answer(state, ctx, service_name, name, View::Answer)?;
             Ok((
                 Target::ServiceInstance(service_name.to_string(), name.to_string()),
                 output,
@@ -618,7 +635,7 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
             if *last_params != params {
                 return Err(MockError::IdempotentParameterMismatch);
             }
-            return instance_answer(state, ctx, service_name, name);
+            return instance_answer(state, ctx, service_name, name, View::Answer);
         }
     }
     if i.deployment.phase.in_progress() {
@@ -657,7 +674,7 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
         i.template_minor = minor;
         deploy_instance(state, ctx, service_name, name, false);
     }
-    instance_answer(state, ctx, service_name, name)
+    instance_answer(state, ctx, service_name, name, View::Answer)
 }
 
 pub fn cancel_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
@@ -679,7 +696,7 @@ pub fn cancel_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
     }
     let settled = i.deployment.end(DeploymentStatus::Cancelled, None, ctx.now);
     deployments::record(state, &settled);
-    instance_answer(state, ctx, service_name, name)
+    instance_answer(state, ctx, service_name, name, View::Full)
 }
 
 pub fn list_instance_outputs(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
@@ -946,7 +963,7 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
         .enumerate()
         .map(|(index, row)| (format!("{index:012}"), row));
     let page = paginate(input, items, |row| {
-        render_instance(row.service, row.instance, true)
+        render_instance(row.service, row.instance, View::Summary)
     })?;
     Ok(list_output("serviceInstances", page))
 }
@@ -957,11 +974,11 @@ pub fn dump(state: &State) -> Value {
             .services
             .values()
             .map(|s| {
-                let mut out = render(s, false);
+                let mut out = render(s, View::Full);
                 let instances = s
                     .instances
                     .values()
-                    .map(|i| render_instance(s, i, false))
+                    .map(|i| render_instance(s, i, View::Full))
                     .collect();
                 out["serviceInstances"] = Value::Array(instances);
                 out

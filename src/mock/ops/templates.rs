@@ -88,7 +88,14 @@ pub fn render_version(
         .time("lastModifiedAt", v.last_modified_at)
         .num("majorVersion", v.major)
         .num("minorVersion", v.minor);
-    if let Some(minor) = t.recommended_minor(v.major) {
+    // The documented get-environment-template-version outputs (user guide
+    // "Register and publish templates" and "View template data") show a
+    // DRAFT 1.0, in a major version with nothing published yet, with
+    // recommendedMinorVersion "0": its own minor version.
+    let draft_own =
+        (kind == TemplateKind::Environment && !summary && v.status == VersionStatus::Draft)
+            .then_some(v.minor);
+    if let Some(minor) = t.recommended_minor(v.major).or(draft_own) {
         out = out.num("recommendedMinorVersion", minor);
     }
     out = out.str("status", v.status.as_str());
