@@ -1654,6 +1654,170 @@ async fn every_emulated_operation_answers_in_the_shape_of_the_model() {
     assert_eq!(omitted, documented);
 }
 
+/// The members of an answer follow AWS's documented outputs where those
+/// differ from the model: CreateEnvironment (user guide "Create an
+/// environment") and the service and service-instance create, update and
+/// delete answers ("Create a service", "Edit a service", "Delete a service",
+/// "Update a service instance") leave them out, Get shows them; a DRAFT
+/// environment template version shows its own minor as
+/// `recommendedMinorVersion` ("Register and publish templates", "View
+/// template data").
+#[tokio::test]
+async fn answers_carry_the_members_the_documented_outputs_show() {
+    let mock = Mock::new(manual_config());
+    let source = json!({"s3": {"bucket": "templates-bucket", "key": "bundle.tar.gz"}});
+    let role = "arn:aws:iam::123456789012:role/proton";
+    let ok = |(status, output): (u16, Value)| {
+        assert_eq!(status, 200, "{output}");
+        output
+    };
+    let v1_0 = json!({"templateName": "env-tpl", "majorVersion": "1", "minorVersion": "0"});
+    let v1_1 = json!({"templateName": "env-tpl", "majorVersion": "1", "minorVersion": "1"});
+    ok(call(
+        &mock,
+        "CreateEnvironmentTemplate",
+        json!({"name": "env-tpl"}),
+    )
+    .await);
+    let created = ok(call(
+        &mock,
+        "CreateEnvironmentTemplateVersion",
+        json!({"templateName": "env-tpl", "source": source}),
+    )
+    .await);
+    assert_eq!(
+        created["environmentTemplateVersion"].get("recommendedMinorVersion"),
+        None,
+        "a version still registering shows none: {created}"
+    );
+    mock.advance_clock_ms(2_000);
+    let draft = ok(call(&mock, "GetEnvironmentTemplateVersion", v1_0.clone()).await);
+    assert_eq!(draft["environmentTemplateVersion"]["status"], "DRAFT");
+    assert_eq!(
+        draft["environmentTemplateVersion"]["recommendedMinorVersion"],
+        "0"
+    );
+    ok(call(
+        &mock,
+        "CreateEnvironmentTemplateVersion",
+        json!({"templateName": "env-tpl", "majorVersion": "1", "source": source}),
+    )
+    .await);
+    mock.advance_clock_ms(2_000);
+    let draft = ok(call(&mock, "GetEnvironmentTemplateVersion", v1_1.clone()).await);
+    assert_eq!(
+        draft["environmentTemplateVersion"]["recommendedMinorVersion"],
+        "1"
+    );
+    let mut publish = v1_0.clone();
+    publish["status"] = json!("PUBLISHED");
+    ok(call(&mock, "UpdateEnvironmentTemplateVersion", publish).await);
+    let draft = ok(call(&mock, "GetEnvironmentTemplateVersion", v1_1).await);
+    assert_eq!(
+        draft["environmentTemplateVersion"]["recommendedMinorVersion"], "0",
+        "once a minor is published, it is the recommended one"
+    );
+
+    let created = ok(call(
+        &mock,
+        "CreateEnvironment",
+        json!({"name": "dev", "templateName": "env-tpl", "templateMajorVersion": "1", "templateMinorVersion": "0", "spec": ENV_SPEC, "protonServiceRoleArn": role}),
+    )
+    .await);
+    for member in [
+        "lastDeploymentSucceededAt",
+        "templateMajorVersion",
+        "templateMinorVersion",
+        "spec",
+    ] {
+        assert_eq!(
+            created["environment"].get(member),
+            None,
+            "{member}: {created}"
+        );
+    }
+    mock.advance_clock_ms(2_000);
+    let got = ok(call(&mock, "GetEnvironment", json!({"name": "dev"})).await);
+    assert_eq!(got["environment"]["templateMajorVersion"], "1");
+    assert_eq!(got["environment"]["templateMinorVersion"], "0");
+    assert!(
+        got["environment"]["lastDeploymentSucceededAt"].is_number(),
+        "{got}"
+    );
+    assert_eq!(got["environment"]["spec"], ENV_SPEC);
+
+    ok(call(&mock, "CreateServiceTemplate", json!({"name": "svc-tpl"})).await);
+    ok(call(
+        &mock,
+        "CreateServiceTemplateVersion",
+        json!({"templateName": "svc-tpl", "source": source, "compatibleEnvironmentTemplates": [{"templateName": "env-tpl", "majorVersion": "1"}]}),
+    )
+    .await);
+    mock.advance_clock_ms(2_000);
+    ok(call(
+        &mock,
+        "UpdateServiceTemplateVersion",
+        json!({"templateName": "svc-tpl", "majorVersion": "1", "minorVersion": "0", "status": "PUBLISHED"}),
+    )
+    .await);
+    let service = |output: &Value| output["service"].get("spec").cloned();
+    let instance = |output: &Value| output["serviceInstance"].get("spec").cloned();
+    let created = ok(call(
+        &mock,
+        "CreateService",
+        json!({"name": "web", "templateName": "svc-tpl", "templateMajorVersion": "1", "spec": SERVICE_SPEC}),
+    )
+    .await);
+    assert_eq!(service(&created), None, "{created}");
+    mock.advance_clock_ms(2_000);
+    let got = ok(call(&mock, "GetService", json!({"name": "web"})).await);
+    assert_eq!(service(&got), Some(json!(SERVICE_SPEC)));
+    let updated = ok(call(
+        &mock,
+        "UpdateService",
+        json!({"name": "web", "description": "d"}),
+    )
+    .await);
+    assert_eq!(service(&updated), None, "{updated}");
+    let two = "proton: ServiceSpec\ninstances:\n  - name: web-two\n    environment: dev\n";
+    let created = ok(call(
+        &mock,
+        "CreateServiceInstance",
+        json!({"serviceName": "web", "name": "web-two", "spec": two}),
+    )
+    .await);
+    assert_eq!(instance(&created), None, "{created}");
+    mock.advance_clock_ms(2_000);
+    let got = ok(call(
+        &mock,
+        "GetServiceInstance",
+        json!({"serviceName": "web", "name": "web-two"}),
+    )
+    .await);
+    assert_eq!(instance(&got), Some(json!(two)));
+    let updated = ok(call(
+        &mock,
+        "UpdateServiceInstance",
+        json!({"serviceName": "web", "name": "web-two", "deploymentType": "CURRENT_VERSION"}),
+    )
+    .await);
+    assert_eq!(instance(&updated), None, "{updated}");
+    let cancelled = ok(call(
+        &mock,
+        "CancelServiceInstanceDeployment",
+        json!({"serviceName": "web", "serviceInstanceName": "web-two"}),
+    )
+    .await);
+    assert_eq!(
+        instance(&cancelled),
+        Some(json!(two)),
+        "the documented cancel output shows it"
+    );
+    mock.advance_clock_ms(2_000);
+    let deleted = ok(call(&mock, "DeleteService", json!({"name": "web"})).await);
+    assert_eq!(service(&deleted), None, "{deleted}");
+}
+
 // ---- validation (driven by the service model) ----
 
 #[tokio::test]
