@@ -511,7 +511,13 @@ impl<'r> Normalizer<'r> {
         match value {
             Value::Object(members) => {
                 let mut out = Map::new();
-                for (key, member) in members {
+                // Members the other side also has come first, so that a value
+                // met first in a member the recording lacks (an optional one)
+                // still pairs with its recorded counterpart.
+                let (paired, unpaired): (Vec<_>, Vec<_>) = members
+                    .iter()
+                    .partition(|(key, _)| guide.is_some_and(|g| g.get(key.as_str()).is_some()));
+                for (key, member) in paired.into_iter().chain(unpaired) {
                     path.push(Segment::Member(key));
                     let guide = guide.and_then(|g| g.get(key.as_str()));
                     let normalized = match self.whole_value_kind(key, member, path) {
@@ -655,6 +661,21 @@ impl<'r> Normalizer<'r> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_value_first_met_in_a_member_the_recording_lacks_still_pairs() {
+        let rules = NormalizeRules::proton();
+        let (mut recorded, mut target) = (Normalizer::new(&rules), Normalizer::guided(&rules));
+        let r = recorded.normalize(&json!({"createdAt": 1.0, "lastModifiedAt": 2.0}));
+        // The target also sends an optional member, sorted before
+        // lastModifiedAt, with the same new timestamp.
+        let t = target.normalize_guided(
+            &json!({"createdAt": 5.0, "lastDeploymentAttemptedAt": 6.0, "lastModifiedAt": 6.0}),
+            Some(&r),
+        );
+        assert_eq!(t["lastModifiedAt"], r["lastModifiedAt"]);
+        assert_eq!(t["lastDeploymentAttemptedAt"], "<timestamp:2>");
+    }
 
     #[test]
     fn guided_target_pairs_values_by_place_so_an_extra_value_does_not_renumber_the_rest() {
