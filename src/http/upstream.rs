@@ -224,9 +224,16 @@ impl Upstream {
                     }
                 })?
                 .to_bytes();
+            let mut headers = without_hop_by_hop(&parts.headers);
+            // A HEAD answer's length is the resource's, not this (empty) body's.
+            if request.method == http::Method::HEAD {
+                if let Some(length) = parts.headers.get(http::header::CONTENT_LENGTH) {
+                    headers.insert(http::header::CONTENT_LENGTH, length.clone());
+                }
+            }
             Ok(Response {
                 status: parts.status,
-                headers: without_hop_by_hop(&parts.headers),
+                headers,
                 body,
             })
         };

@@ -3,8 +3,10 @@
 //! Requests are compared the way AWS services read them, never byte for byte:
 //! - awsJson (an `X-Amz-Target` header): the operation plus the JSON body
 //!   compared as JSON (key order and white space do not matter);
-//! - restJson and others: method, path, query (as a set of pairs) and the
-//!   body as JSON, as form pairs (the query protocol), or as bytes.
+//! - restJson and others: method, path, query (as a set of pairs, without a
+//!   presigned URL's signature), the headers that change the answer
+//!   ([`ANSWER_HEADERS`]: `Range`, conditions, copy source, checksum mode)
+//!   and the body as JSON, as form pairs (the query protocol), or as bytes.
 //!
 //! Signing and transport headers never take part. Idempotency tokens are left
 //! out of the comparison and matched by binding instead (see `tokens`).
@@ -70,6 +72,27 @@ impl KeyHasher {
     }
 }
 
+/// Request headers that change the answer of a REST call: which bytes
+/// (`Range`), whether it is answered at all (conditions), what is copied,
+/// and whether checksums come back. Signing and transport headers never
+/// count (see the module docs).
+pub const ANSWER_HEADERS: &[&str] = &[
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "x-amz-copy-source",
+    "x-amz-copy-source-range",
+    "x-amz-copy-source-if-match",
+    "x-amz-copy-source-if-none-match",
+    "x-amz-copy-source-if-modified-since",
+    "x-amz-copy-source-if-unmodified-since",
+    "x-amz-checksum-mode",
+    "x-amz-metadata-directive",
+    "x-amz-tagging-directive",
+];
+
 /// The parts of a request that matching reads, borrowed from a live
 /// [`Request`] or a [`RecordedRequest`] alike.
 struct Parts<'a> {
@@ -77,6 +100,8 @@ struct Parts<'a> {
     uri: &'a str,
     target: Option<&'a str>,
     content_type: Option<&'a str>,
+    /// The [`ANSWER_HEADERS`] the request has, in that order, values trimmed.
+    answer_headers: Vec<(&'static str, &'a str)>,
     body: &'a Body,
 }
 
@@ -87,6 +112,7 @@ impl<'a> Parts<'a> {
             uri: &request.uri,
             target: request.headers.get("x-amz-target"),
             content_type: request.headers.get("content-type"),
+            answer_headers: answer_headers(|name| request.headers.get(name)),
             body: &request.body,
         }
     }
@@ -97,9 +123,17 @@ impl<'a> Parts<'a> {
             uri: request.uri.path_and_query().map_or("/", |pq| pq.as_str()),
             target: request.header("x-amz-target"),
             content_type: request.header("content-type"),
+            answer_headers: answer_headers(|name| request.header(name)),
             body,
         }
     }
+}
+
+fn answer_headers<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Vec<(&'static str, &'a str)> {
+    ANSWER_HEADERS
+        .iter()
+        .filter_map(|name| get(name).map(|value| (*name, value.trim())))
+        .collect()
 }
 
 struct Entry {
@@ -405,7 +439,26 @@ impl Matcher {
             };
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
-                paths.push("(query or non-JSON body)".to_string());
+                let recorded_parts = Parts::of_recorded(request);
+                let differing: Vec<&str> = ANSWER_HEADERS
+                    .iter()
+                    .copied()
+                    .filter(|name| {
+                        let value = |parts: &Parts<'_>| {
+                            parts
+                                .answer_headers
+                                .iter()
+                                .find(|(n, _)| n == name)
+                                .map(|(_, v)| v.to_string())
+                        };
+                        value(&recorded_parts) != value(live)
+                    })
+                    .collect();
+                paths.push(if differing.is_empty() {
+                    "(query or non-JSON body)".to_string()
+                } else {
+                    format!("(header {})", differing.join(", "))
+                });
             }
             if paths.is_empty()
                 && self.used[id]
@@ -542,6 +595,10 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     query_pairs.retain(|(k, _)| !auth.is_signing_param(k));
     query_pairs.sort();
     push_pairs(&mut canonical, &query_pairs);
+    canonical.push(b'\n');
+    for (name, value) in &request.answer_headers {
+        let _ = write!(canonical, "{name}:{value}\n");
+    }
     canonical.push(b'\n');
     match request.body {
         Body::Json(value) if applicable().next().is_none() => write_json(&mut canonical, value),
@@ -728,5 +785,61 @@ mod binding_tests {
         );
         m.rewind();
         assert_eq!(answer(&mut m, "c").unwrap(), json!({"n": 0}));
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+    use crate::cassette::{Cassette, Headers, Interaction, Provenance, RecordedResponse};
+
+    fn get(range: &str) -> RecordedRequest {
+        let mut headers = Headers::default();
+        headers.append("range", range.into());
+        headers.append("if-none-match", "\"abc\"".into());
+        RecordedRequest {
+            method: "GET".into(),
+            uri: "/bucket/key".into(),
+            headers,
+            body: Body::Empty,
+        }
+    }
+
+    #[test]
+    fn ranged_gets_of_one_object_get_their_own_bytes() {
+        let interactions = ["bytes=0-4", "bytes=5-9"]
+            .iter()
+            .map(|range| Interaction {
+                elapsed_ms: 0,
+                note: None,
+                request: get(range),
+                response: RecordedResponse {
+                    status: 206,
+                    headers: Headers::default(),
+                    body: Body::Text(range.to_string()),
+                },
+            })
+            .collect();
+        let cassette = Cassette {
+            name: "ranges".into(),
+            provenance: Provenance::recorded("e", "s3", "r", "t".into()),
+            interactions,
+        };
+        let mut m = Matcher::new(
+            vec![LoadedCassette {
+                path: "ranges.json".into(),
+                cassette,
+            }],
+            MatchOptions::default(),
+        );
+        for range in ["bytes=5-9", "bytes=0-4"] {
+            let live = get(range).to_exchange().unwrap();
+            let (_, response) = m.answer(&live).unwrap();
+            assert_eq!(&response.body[..], range.as_bytes());
+        }
+        let miss = m
+            .answer(&get("bytes=10-14").to_exchange().unwrap())
+            .unwrap_err();
+        assert!(miss.reason.contains("(header range)"), "{}", miss.reason);
     }
 }

@@ -59,7 +59,7 @@ impl Record {
                 elapsed_ms: 0,
                 note: None,
                 request: RecordedRequest::from_exchange(&forwarded.request),
-                response: RecordedResponse::from_exchange(&forwarded.response),
+                response: recorded_response(forwarded),
             },
             account_hint: forwarded.account_id.clone(),
             scope: Some((
@@ -90,6 +90,20 @@ impl Record {
     pub async fn close(&self) {
         self.writer.close().await;
     }
+}
+
+/// The answer as recorded. A HEAD answer keeps its Content-Length: it is the
+/// resource's size (what `HeadObject` returns), not a transport detail.
+fn recorded_response(forwarded: &Forwarded) -> RecordedResponse {
+    let mut response = RecordedResponse::from_exchange(&forwarded.response);
+    if forwarded.request.method == http::Method::HEAD {
+        if let Some(length) = forwarded.response.header("content-length") {
+            response
+                .headers
+                .append("content-length", length.to_string());
+        }
+    }
+    response
 }
 
 /// Everything a recording server needs; `RecordConfig::new` fills in the

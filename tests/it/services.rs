@@ -335,3 +335,48 @@ async fn presigned_urls_record_without_signatures_and_replay_fresh_ones() {
     assert_eq!(replayed, recorded);
     replay.shutdown().await;
 }
+
+/// S3 with boto3: put, head, list, a conditional copy, two ranged GETs of one
+/// object, and s3transfer's multipart upload and parallel ranged download
+/// of a multi-MB object; replayed, every range gets its own bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_transfers_record_and_replay_with_ranges() {
+    let upstream = Upstream::start();
+    let server = RecordServer::start(upstream.record_config("transfer.json"))
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let workdir = work.path().to_str().unwrap();
+    let recorded = python(
+        "s3_client.py",
+        &[&server.url(), "transfer", "--workdir", workdir],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    for check in ["first_range", "second_range", "download_same_bytes"] {
+        assert_eq!(recorded[check], true, "{check}: {recorded}");
+    }
+    assert_eq!(recorded["head_length"], 100);
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+    let cassette = load_file(&upstream.path("transfer.json")).unwrap().cassette;
+    let ranged = cassette
+        .interactions
+        .iter()
+        .filter(|i| i.request.method == "GET" && i.request.headers.get("range").is_some())
+        .count();
+    assert!(
+        ranged >= 7,
+        "two ranged GETs and five or more parts: {ranged}"
+    );
+
+    let replay = replay(&upstream.path("transfer.json")).await;
+    let replayed = python(
+        "s3_client.py",
+        &[&replay.url(), "transfer", "--workdir", workdir],
+        "AKIDCLIENTTWO0000000",
+    );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
