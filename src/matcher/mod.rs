@@ -597,7 +597,7 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
     for (name, value) in &request.answer_headers {
-        let _ = write!(canonical, "{name}:{value}\n");
+        let _ = writeln!(canonical, "{name}:{value}");
     }
     canonical.push(b'\n');
     match request.body {
