@@ -227,6 +227,7 @@ fn generate(size: usize) -> Cassette {
             let (operation, request, response) = exchange(i);
             Interaction {
                 elapsed_ms: i as u64 * 40,
+                expect: None,
                 note: None,
                 request: RecordedRequest {
                     method: "POST".into(),
@@ -235,7 +236,7 @@ fn generate(size: usize) -> Cassette {
                         ("content-type", "application/x-amz-json-1.0"),
                         ("x-amz-target", &format!("{TARGET}.{operation}")),
                     ]),
-                    body: Body::Json(request),
+                    body: Body::from_json(&request),
                 },
                 response: RecordedResponse {
                     status: 200,
@@ -243,7 +244,7 @@ fn generate(size: usize) -> Cassette {
                         ("content-type", "application/x-amz-json-1.0"),
                         ("x-amzn-requestid", &uuid(i as u64 * 7 + 1)),
                     ]),
-                    body: Body::Json(response),
+                    body: Body::from_json(&response),
                 },
             }
         })

@@ -41,6 +41,7 @@ pub mod matcher;
 pub mod mock;
 pub mod model;
 mod proxy;
+pub mod services;
 mod sigv4;
 
 pub use cassette::WriteMode;
@@ -51,6 +52,6 @@ pub use http::{
 pub use matcher::{MatchOptions, Repeats, TokenPath};
 pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
-pub use proxy::ReplayServer;
 pub use proxy::record::{RecordConfig, RecordError, RecordServer};
+pub use proxy::{Access, ReplayServer};
 pub use sigv4::{ClientKey, CredentialSource, SignatureError, StaticCredentials, verify_request};

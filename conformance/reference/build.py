@@ -289,6 +289,138 @@ def not_found(kind, resource_arn):
 
 
 # --------------------------------------------------------------------------
+# Evidence: what each response path is asserted from
+#
+# Every interaction carries an `expect` block (see docs/cassette-format.md):
+#   cite   JSON path (or `status`, `error`) -> the public source that shows it;
+#          every value left in a response is cited, through itself or an
+#          ancestor path.
+#   paths  JSON path -> what the evidence cannot settle: "presence" required
+#          (present with any value; the body holds no value there) or optional
+#          (may be absent; when the body holds a value, a present value must
+#          equal it), optionally "same_as"/"differs_from" a step number (the
+#          value, whatever it is, must equal / differ from the one the target
+#          gave at that step), and "why".
+#   rule   on the steps that test the seed-000 rule: its id, the operation,
+#          the role (under-test or check) and the paths that decide it.
+# --------------------------------------------------------------------------
+
+
+def guide_output(page, command):
+    return f"{GUIDE}/{page}.html: {command} output"
+
+
+def api_ref(op, what="output"):
+    return f"{API_REF}/API_{op}.html: {what}"
+
+
+def model_shape(shape, what="required member"):
+    return f"{BOTOCORE_MODEL}: {shape} {what}"
+
+
+# The documented output each operation's answers follow (members and how
+# values relate to the request); None where no output is documented.
+OUTPUT_SOURCE = {
+    "CreateEnvironmentTemplate": guide_output("template-create", "create-environment-template"),
+    "GetEnvironmentTemplate": api_ref("GetEnvironmentTemplate") + "; members as " + guide_output("template-create", "create-environment-template"),
+    "UpdateEnvironmentTemplate": api_ref("UpdateEnvironmentTemplate") + "; members as " + guide_output("template-create", "create-environment-template"),
+    "DeleteEnvironmentTemplate": guide_output("template-delete", "delete-environment-template"),
+    "ListEnvironmentTemplates": guide_output("template-view", "list-environment-templates"),
+    "CreateEnvironmentTemplateVersion": guide_output("template-create", "create-environment-template-version"),
+    "GetEnvironmentTemplateVersion": guide_output("template-create", "get-environment-template-version") + "; " + guide_output("template-view", "get-environment-template-version"),
+    "UpdateEnvironmentTemplateVersion": guide_output("template-create", "update-environment-template-version"),
+    "DeleteEnvironmentTemplateVersion": guide_output("template-delete", "delete-environment-template-version"),
+    "ListEnvironmentTemplateVersions": model_shape("EnvironmentTemplateVersionSummary") + " (no list output is documented)",
+    "CreateServiceTemplate": guide_output("template-create", "create-service-template"),
+    "GetServiceTemplate": guide_output("template-view", "get-service-template"),
+    "UpdateServiceTemplate": api_ref("UpdateServiceTemplate") + "; members as " + guide_output("template-create", "create-service-template"),
+    "DeleteServiceTemplate": api_ref("DeleteServiceTemplate") + "; members as " + guide_output("template-create", "create-service-template"),
+    "ListServiceTemplates": model_shape("ServiceTemplateSummary") + " (no list output is documented)",
+    "CreateServiceTemplateVersion": guide_output("template-create", "create-service-template-version"),
+    "GetServiceTemplateVersion": guide_output("template-create", "get-service-template-version"),
+    "UpdateServiceTemplateVersion": guide_output("template-create", "update-service-template-version"),
+    "DeleteServiceTemplateVersion": guide_output("template-delete", "delete-service-template-version"),
+    "ListServiceTemplateVersions": model_shape("ServiceTemplateVersionSummary") + " (no list output is documented)",
+    "CreateEnvironment": guide_output("ag-create-env", "create-environment"),
+    "GetEnvironment": guide_output("ag-env-view", "get-environment"),
+    "UpdateEnvironment": guide_output("ag-env-update", "update-environment"),
+    "DeleteEnvironment": guide_output("ag-env-delete", "delete-environment"),
+    "ListEnvironments": model_shape("EnvironmentSummary") + " (no list output is documented)",
+    "CreateService": guide_output("ag-create-svc", "create-service"),
+    "GetService": guide_output("ag-svc-view", "get-service"),
+    "UpdateService": guide_output("ag-svc-update", "update-service"),
+    "DeleteService": guide_output("ag-svc-delete", "delete-service"),
+    "ListServices": model_shape("ServiceSummary") + " (no list output is documented)",
+    "CreateEnvironmentAccountConnection": guide_output("ag-env-account-connections", "create-environment-account-connection"),
+    "GetEnvironmentAccountConnection": guide_output("ag-env-account-connections", "get-environment-account-connection"),
+    "DeleteEnvironmentAccountConnection": guide_output("ag-env-account-connections", "delete-environment-account-connection"),
+    "ListEnvironmentAccountConnections": model_shape("EnvironmentAccountConnectionSummary") + " (no list output is documented)",
+}
+
+CITE_STATUS_OK = f"{API_REF}/CommonErrors.html: success is 200 (awsJson1_0)"
+CITE_STATUS_ERROR = f"{API_REF}/CommonErrors.html and each action's Errors section: client errors are HTTP 400"
+CITE_ERROR_TYPE = f"{ISSUE_ERROR_BODY}: the error body's __type with the com.amazonaws.proton.v20200720# namespace; the error name from the action's Errors section"
+CITE_MISMATCH = f"{ISSUE_MISMATCH}: ValidationException text `Idempotent parameter mismatch`"
+CITE_NOT_FOUND = f"{ISSUE_ERROR_BODY}: ResourceNotFoundException text `The requested <kind> does not exist: <arn>`"
+CITE_RULE = f"{WELCOME}: Ensuring Idempotency"
+
+
+def leaves(value, path="$"):
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from leaves(item, f"{path}.{key}")
+    elif isinstance(value, list) and value:
+        for i, item in enumerate(value):
+            yield from leaves(item, f"{path}[{i}]")
+    else:
+        yield path
+
+
+def strip_path(body, path):
+    """Removes the member at `path` (a `$.a.b[0].c` path) from `body`, if there."""
+    parts = re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", path[1:])
+    node = body
+    for i, (key, index) in enumerate(parts):
+        last = i == len(parts) - 1
+        if key:
+            if not isinstance(node, dict) or key not in node:
+                return
+            if last:
+                del node[key]
+                return
+            node = node[key]
+        else:
+            n = int(index)
+            if not isinstance(node, list) or n >= len(node):
+                return
+            node = node[n]
+
+
+# Members whose value is the request's, shown echoed by a documented output of another operation.
+ECHOED = {
+    "$.service.description": guide_output("ag-svc-update", "update-service") + " and "
+    + guide_output("ag-svc-delete", "delete-service") + ": a set description is echoed",
+}
+
+
+def any_value(why, **identity):
+    """Present with any value (the body holds none)."""
+    return dict({"presence": "required", "why": why}, **identity)
+
+
+def may_be_absent(why, **identity):
+    """May be absent; a present value must equal the body's, when it holds one."""
+    return dict({"presence": "optional", "why": why}, **identity)
+
+
+WHY_DEPLOYMENT_IDS = (
+    "The documented outputs predate the deployment-history members, so whether an answer carries "
+    "lastAttemptedDeploymentId/lastSucceededDeploymentId is unknown (the botocore model has them, optional); "
+    "their values are generated"
+)
+
+
+# --------------------------------------------------------------------------
 # Documented resource shapes
 #
 # Members: those shown by the User Guide's CLI output for the same kind of
@@ -341,8 +473,63 @@ def _version_doc(resource_arn, template, major, minor, created, modified, status
     return doc
 
 
+WHY_SCHEMA = (
+    "The documented get output of a registered version shows schema, the schema file of the template "
+    "bundle; its text depends on a bundle the scenario does not upload"
+)
+WHY_REGISTERED_MODIFIED = (
+    "The documented examples disagree on whether registration moves lastModifiedAt "
+    "(template-create: unchanged; template-view: moved)"
+)
+WHY_PUBLISHED_MODIFIED = (
+    "The documented update-*-template-version examples disagree on whether publishing moves lastModifiedAt "
+    "(environment template: moved; service template: unchanged)"
+)
+WHY_SUMMARY_OPTIONAL = "An optional member of the summary shape in the botocore model; no list output is documented"
+WHY_RECOMMENDED_DELETE = (
+    "The documented get outputs of a DRAFT environment template version show recommendedMinorVersion \"0\"; "
+    "the documented delete output (of a PUBLISHED version) leaves it out"
+)
+
+
+def registered_paths(prefix, *, published=False):
+    """A version after registration: schema present (value unknown), lastModifiedAt unknown."""
+    return {
+        f"{prefix}.schema": any_value(WHY_SCHEMA),
+        f"{prefix}.lastModifiedAt": any_value(WHY_PUBLISHED_MODIFIED if published else WHY_REGISTERED_MODIFIED),
+    }
+
+
+def version_summary_paths(prefix, *, registered, env):
+    out = {
+        f"{prefix}.description": may_be_absent(WHY_SUMMARY_OPTIONAL),
+    }
+    if registered:
+        out[f"{prefix}.statusMessage"] = may_be_absent(WHY_SUMMARY_OPTIONAL)
+        out[f"{prefix}.lastModifiedAt"] = any_value(WHY_REGISTERED_MODIFIED)
+        if env:
+            out[f"{prefix}.recommendedMinorVersion"] = may_be_absent(WHY_SUMMARY_OPTIONAL)
+    return out
+
+
+def deleted_version_paths(prefix, *, env):
+    out = {f"{prefix}.lastModifiedAt": any_value(WHY_REGISTERED_MODIFIED)}
+    if env:
+        out[f"{prefix}.recommendedMinorVersion"] = may_be_absent(WHY_RECOMMENDED_DELETE)
+    return out
+
+
+CITE_DRAFT_RECOMMENDED = (
+    guide_output("template-create", "get-environment-template-version") + " and "
+    + guide_output("template-view", "get-environment-template-version")
+    + ": both DRAFT examples show recommendedMinorVersion \"0\""
+)
+
+
 def env_version_doc(major, minor, created, modified, status, description, *, registered=False,
                     schema=None, recommended=None):
+    if registered and status == "DRAFT" and recommended is None:
+        recommended = str(minor)
     return _version_doc(env_version_arn(major, minor), ENV_TEMPLATE, major, minor, created, modified,
                         status, description, registered, schema, recommended)
 
@@ -356,19 +543,26 @@ def svc_version_doc(major, minor, created, modified, status, description, *, reg
     return doc
 
 
-def environment_doc(created, status, *, spec=None, description=None):
+def environment_doc(created, status, *, spec=None, description=None, full=True, succeeded=True):
+    """An environment answer. `full`: the members the documented get, update and delete outputs
+    show; otherwise those of the documented create-environment output (no lastDeploymentSucceededAt,
+    templateMajorVersion, templateMinorVersion). `succeeded`: a deployment has succeeded, so
+    lastDeploymentSucceededAt is known (the documented get output of a finished environment
+    shows it equal to lastDeploymentAttemptedAt)."""
     doc = {
         "arn": ENV_ARN,
         "createdAt": ts(created),
         "deploymentStatus": status,
         "lastDeploymentAttemptedAt": ts(created),
-        "lastDeploymentSucceededAt": ts(created),
         "name": ENV_NAME,
         "protonServiceRoleArn": SERVICE_ROLE,
-        "templateMajorVersion": "1",
-        "templateMinorVersion": "0",
         "templateName": ENV_TEMPLATE,
     }
+    if full:
+        doc["templateMajorVersion"] = "1"
+        doc["templateMinorVersion"] = "0"
+        if succeeded:
+            doc["lastDeploymentSucceededAt"] = ts(created)
     if spec is not None:
         doc["spec"] = spec
     if description is not None:
@@ -376,7 +570,28 @@ def environment_doc(created, status, *, spec=None, description=None):
     return doc
 
 
-def service_doc(created, modified, status, *, description=SVC_DESC, spec=SVC_SPEC, summary=False):
+def env_expect(*, create_step=None, succeeded_step=None, before_success=False, create_shape=False):
+    """The environment members the evidence leaves open: the deployment ids (identity to the
+    step that started the deployment, and to the step that saw it succeed), and, before the
+    first success, lastDeploymentSucceededAt."""
+    out = {
+        "$.environment.lastAttemptedDeploymentId": may_be_absent(
+            WHY_DEPLOYMENT_IDS + "; no new deployment was started since the create, so the same id",
+            **({"same_as": create_step} if create_step else {})),
+        "$.environment.lastSucceededDeploymentId": may_be_absent(
+            WHY_DEPLOYMENT_IDS + "; the succeeded deployment is the create's",
+            **({"same_as": succeeded_step} if succeeded_step else {})),
+    }
+    if before_success and not create_shape:
+        out["$.environment.lastDeploymentSucceededAt"] = may_be_absent(
+            "No documented output shows an environment before its first deployment succeeded; "
+            "the botocore model marks the member required, the documented create output leaves it out")
+    return out
+
+
+def service_doc(created, modified, status, *, description=SVC_DESC, spec=None, summary=False):
+    """A service answer. spec only where documented (get-service); the documented create-service,
+    update-service and delete-service outputs leave it out."""
     doc = {
         "arn": SVC_ARN,
         "createdAt": ts(created),
@@ -386,7 +601,7 @@ def service_doc(created, modified, status, *, description=SVC_DESC, spec=SVC_SPE
         "status": status,
         "templateName": SVC_TEMPLATE,
     }
-    if not summary:
+    if spec is not None and not summary:
         doc["spec"] = spec
     return doc
 
@@ -403,6 +618,7 @@ def connection_doc(cid, requested, *, role=CONNECTION_ROLE, status="PENDING"):
         "roleArn": role,
         "status": status,
     }
+
 
 
 # --------------------------------------------------------------------------
@@ -423,6 +639,7 @@ class Scenario:
         self.operations = []
         self.errors = set()
         self.polls = False
+        self.rule_interactions = []
 
     # time -------------------------------------------------------------
     def _advance(self, gap, at):
@@ -443,10 +660,44 @@ class Scenario:
         return elapsed + 12 + digest[0] % 48
 
     # recording ------------------------------------------------------------
-    def _record(self, operation, input_, status, body, note):
+    def _record(self, operation, input_, status, body, note, expect=None, cite=None, rule=None):
         if operation not in self.operations:
             self.operations.append(operation)
         index = len(self.interactions)
+        paths = dict(expect or {})
+        for path, spec in paths.items():
+            if spec["presence"] == "required":
+                strip_path(body, path)
+        cites = {"status": CITE_STATUS_OK if status == 200 else CITE_STATUS_ERROR}
+        if status != 200:
+            cites["error"] = CITE_ERROR_TYPE
+        default = OUTPUT_SOURCE[operation]
+        overrides = dict(ECHOED, **(cite or {}))
+        for leaf in leaves(body):
+            if leaf == "$" and body == {}:
+                cites["$"] = CITE_RULE + ": the retry's response is empty"
+                continue
+            if leaf in ("$.__type",):
+                continue
+            source = None
+            for prefix in sorted(overrides, key=len, reverse=True):
+                if leaf == prefix or leaf.startswith(prefix + ".") or leaf.startswith(prefix + "["):
+                    source = overrides[prefix]
+                    break
+            cites[leaf] = source or default
+        block = {"cite": cites}
+        if paths:
+            block["paths"] = paths
+        if rule is not None:
+            role, rule_paths = rule
+            block["rule"] = {
+                "id": f"{self.group}/{self.rule}",
+                "operation": self.operation,
+                "role": role,
+                "paths": list(rule_paths),
+                "source": CITE_RULE,
+            }
+            self.rule_interactions.append(index + 1)
         response = {
             "status": status,
             "headers": {
@@ -457,6 +708,7 @@ class Scenario:
         }
         interaction = {
             "elapsed_ms": self.clock,
+            "expect": block,
             "request": {
                 "method": "POST",
                 "uri": "/",
@@ -472,7 +724,13 @@ class Scenario:
             interaction["note"] = note
         self.interactions.append(interaction)
 
-    def call(self, operation, input_, body=None, *, error=None, note, step, gap=None, at=None):
+    @property
+    def last(self):
+        """The step number (1-based interaction index) of the latest interaction."""
+        return len(self.interactions)
+
+    def call(self, operation, input_, body=None, *, error=None, note, step, gap=None, at=None,
+             expect=None, cite=None, rule=None):
         """One request. `body` may be a function of the server time (ms after BASE_EPOCH)."""
         elapsed = self._advance(gap, at)
         now = self.server_ms(elapsed)
@@ -480,21 +738,36 @@ class Scenario:
             name, message = error
             self.errors.add(name)
             status, payload = 400, error_body(name, message)
+            cite = dict(cite or {})
+            expect = dict(expect or {})
+            if name == "ValidationException" and message == MISMATCH_MESSAGE:
+                cite.setdefault("$.message", CITE_MISMATCH)
+            elif name == "ResourceNotFoundException":
+                cite.setdefault("$.message", CITE_NOT_FOUND)
+            else:
+                expect.setdefault("$.message", any_value(
+                    f"No public text exists for a {name} from this operation (EVIDENCE.md, Errors): "
+                    "a message must be there, its words are unknown"))
         else:
             status, payload = 200, (body(now) if callable(body) else body)
-        self._record(operation, input_, status, payload, note)
+        payload = json.loads(json.dumps(payload))
+        self._record(operation, input_, status, payload, note, expect, cite, rule)
         entry = {"call": operation, "input": input_, "note": step}
         if error is not None:
             entry["expect_error"] = error[0]
+        if rule is not None:
+            entry["rule"] = rule[0]
         self.steps.append(entry)
         return now
 
     def poll(self, operation, input_, path, values, polls, *, step):
-        """A polling step; `polls` is a list of (at, body, note) in time order."""
+        """A polling step; `polls` is a list of (at, body, note[, expect]) in time order."""
         self.polls = True
-        for at, body, note in polls:
+        for poll in polls:
+            at, body, note = poll[:3]
+            expect = poll[3] if len(poll) > 3 else None
             self._advance(None, at)
-            self._record(operation, input_, 200, body, note)
+            self._record(operation, input_, 200, json.loads(json.dumps(body)), note, expect)
         self.steps.append({
             "call": operation,
             "input": input_,
@@ -533,6 +806,7 @@ class Scenario:
             "group": self.group,
             "operation": self.operation,
             "rule": self.rule,
+            "rule_id": f"{self.group}/{self.rule}",
             "summary": self.summary,
             "sources": self.sources(),
             "steps": self.steps,
@@ -563,28 +837,18 @@ NOTE_VERSION_CREATED = (
     "Members as in the documented create-environment-template-version output: a new version starts "
     "in REGISTRATION_IN_PROGRESS, without schema or statusMessage."
 )
-NOTE_RECOMMENDED = (
-    "recommendedMinorVersion is left out until a minor version of this major version is published "
-    "(the guide says publishing makes a version Recommended; its CLI examples disagree on whether "
-    "a DRAFT version already shows the member)."
+NOTE_RECOMMENDED_ENV = (
+    "recommendedMinorVersion \"0\" as both documented DRAFT environment template version examples show; "
+    "schema is present with a value that depends on the bundle."
 )
-NOTE_SCHEMA = "schema is the schema file of the bundle at the version's S3 source (the value is the bundle the scenario assumes)."
+NOTE_RECOMMENDED_SVC = (
+    "No recommendedMinorVersion, as the documented DRAFT service template version examples show; "
+    "schema is present with a value that depends on the bundle."
+)
 NOTE_REGISTERED = (
     "Registration finished: status DRAFT, statusMessage \"\" and schema appear as in the documented "
-    "get output; lastModifiedAt is unchanged by registration (two of the three documented examples). "
+    "get output; whether registration moves lastModifiedAt the examples disagree on. "
 )
-NOTE_ENV_REQUIRED = (
-    "The botocore model marks lastDeploymentSucceededAt, templateMajorVersion and templateMinorVersion "
-    "required, so they are present although the documented create output leaves them out; "
-    "lastDeploymentSucceededAt equal to the deployment's start time follows the documented get "
-    "output of a finished environment, its value before the first success is unevidenced."
-)
-def note_svc_required(output):
-    return (f"spec is required by the botocore model, so it is present although the documented {output} "
-            "output leaves it out.")
-
-
-NOTE_SVC_REQUIRED = note_svc_required("create-service")
 NOTE_CONFLICT_TEXT = (
     "The ConflictException message text is unevidenced (no public Proton ConflictException text "
     "exists for this operation); only the error type and status are documented."
@@ -698,7 +962,8 @@ def poll_env_version(s, create_at, created, major, minor, *, description=ENV_V1_
             (create_at + OBSERVE_GAP_MS + POLL_MS,
              {"environmentTemplateVersion": env_version_doc(
                  major, minor, created, created, "DRAFT", description, registered=True, schema=schema)},
-             NOTE_REGISTERED + NOTE_SCHEMA + " " + NOTE_RECOMMENDED),
+             NOTE_REGISTERED + NOTE_RECOMMENDED_ENV,
+             registered_paths("$.environmentTemplateVersion")),
         ],
         step=step,
     )
@@ -718,7 +983,8 @@ def poll_svc_version(s, create_at, created, major, minor, *, description=SVC_V1_
             (create_at + OBSERVE_GAP_MS + POLL_MS,
              {"serviceTemplateVersion": svc_version_doc(
                  major, minor, created, created, "DRAFT", description, registered=True, schema=schema)},
-             NOTE_REGISTERED + NOTE_SCHEMA + " " + NOTE_RECOMMENDED),
+             NOTE_REGISTERED + NOTE_RECOMMENDED_SVC,
+             registered_paths("$.serviceTemplateVersion")),
         ],
         step=step,
     )
@@ -733,6 +999,7 @@ def publish_env_version(s, created, *, step="setup: publish version 1.0 so that 
             recommended="0")},
         note=("Publishing the only (so highest) version makes it the recommended one: "
               "recommendedMinorVersion \"0\". " + NOTE_TIMESTAMPS_PUBLISH),
+        expect=registered_paths("$.environmentTemplateVersion", published=True),
         step=step,
     )
 
@@ -748,6 +1015,7 @@ def publish_svc_version(s, created, *, step="setup: publish version 1.0 so that 
               "recommendedMinorVersion \"0\", members as in the documented update-service-template-version "
               "output. lastModifiedAt moves to the time of the update as in the documented environment "
               "template example (the service template example leaves it unchanged; unevidenced which is right)."),
+        expect=registered_paths("$.serviceTemplateVersion", published=True),
         step=step,
     )
 
@@ -775,25 +1043,28 @@ ENV_CREATE_INPUT = {
 def create_environment(s, *, step, note=None, gap=None):
     return s.call(
         "CreateEnvironment", dict(ENV_CREATE_INPUT),
-        lambda now: {"environment": environment_doc(now, "IN_PROGRESS")},
+        lambda now: {"environment": environment_doc(now, "IN_PROGRESS", full=False)},
+        expect=env_expect(create_shape=True),
         note=note or ("Creates the environment from the recommended minor version of major version 1 (1.0); "
-                      "deployment IN_PROGRESS. Members as in the documented create-environment output. "
-                      + NOTE_ENV_REQUIRED),
+                      "deployment IN_PROGRESS. Members exactly as in the documented create-environment output "
+                      "(no lastDeploymentSucceededAt, templateMajorVersion or templateMinorVersion)."),
         step=step, gap=gap,
     )
 
 
-def poll_environment(s, create_at, created, *, step):
+def poll_environment(s, create_at, created, *, step, create_step):
     s.poll(
         "GetEnvironment", {"name": ENV_NAME}, "environment.deploymentStatus", ["SUCCEEDED"],
         [
             (create_at + OBSERVE_GAP_MS,
-             {"environment": environment_doc(created, "IN_PROGRESS", spec=ENV_SPEC)},
-             "First poll, shortly after the create: deployment still IN_PROGRESS. GetEnvironment shows spec, as in the documented get-environment output."),
+             {"environment": environment_doc(created, "IN_PROGRESS", spec=ENV_SPEC, succeeded=False)},
+             "First poll, shortly after the create: deployment still IN_PROGRESS. GetEnvironment shows spec, as in the documented get-environment output.",
+             env_expect(create_step=create_step, before_success=True)),
             (create_at + OBSERVE_GAP_MS + POLL_MS,
              {"environment": environment_doc(created, "SUCCEEDED", spec=ENV_SPEC)},
              ("Deployment SUCCEEDED (the EnvironmentDeployed waiter's success state). As in the documented "
-              "get-environment output, lastDeploymentSucceededAt equals the deployment's lastDeploymentAttemptedAt.")),
+              "get-environment output, lastDeploymentSucceededAt equals the deployment's lastDeploymentAttemptedAt."),
+             env_expect(create_step=create_step)),
         ],
         step=step,
     )
@@ -803,7 +1074,7 @@ def setup_environment(s):
     """Published environment template plus environment dev-serverless, deployed."""
     setup_published_env_template(s)
     created = create_environment(s, step="setup: create the environment")
-    poll_environment(s, s.clock, created,
+    poll_environment(s, s.clock, created, create_step=s.last,
                      step="setup: wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
 
 
@@ -832,8 +1103,8 @@ def create_service(s, *, step, note=None):
         "CreateService", dict(SVC_CREATE_INPUT),
         lambda now: {"service": service_doc(now, now, "CREATE_IN_PROGRESS")},
         note=note or ("Creates the service (one instance in dev-serverless, no pipeline): CREATE_IN_PROGRESS. "
-                      "Members as in the documented create-service output without a pipeline, plus description. "
-                      + NOTE_SVC_REQUIRED),
+                      "Members as in the documented create-service output without a pipeline (no spec), plus "
+                      "description, which the documented update-service and delete-service outputs echo."),
         step=step,
     )
 
@@ -844,10 +1115,10 @@ def poll_service(s, create_at, created, *, step):
         "GetService", {"name": SVC_NAME}, "service.status", ["ACTIVE"],
         [
             (create_at + OBSERVE_GAP_MS,
-             {"service": service_doc(created, created, "CREATE_IN_PROGRESS")},
-             "First poll, shortly after the create: still CREATE_IN_PROGRESS."),
+             {"service": service_doc(created, created, "CREATE_IN_PROGRESS", spec=SVC_SPEC)},
+             "First poll, shortly after the create: still CREATE_IN_PROGRESS. GetService shows spec, as in the documented get-service output."),
             (create_at + OBSERVE_GAP_MS + POLL_MS,
-             {"service": service_doc(created, done, "ACTIVE")},
+             {"service": service_doc(created, done, "ACTIVE", spec=SVC_SPEC)},
              ("ACTIVE (the ServiceCreated waiter's success state). As in the documented get-service output, "
               "lastModifiedAt moves when creation completes; the completion time (30 s after the create) "
               "is unevidenced.")),
@@ -867,7 +1138,7 @@ def setup_service(s):
     return created, done
 
 
-def create_connection(s, token, cid, *, role=CONNECTION_ROLE, step, note=None, gap=None, at=None):
+def create_connection(s, token, cid, *, role=CONNECTION_ROLE, step, note=None, gap=None, at=None, rule=None):
     return s.call(
         "CreateEnvironmentAccountConnection",
         {
@@ -880,7 +1151,7 @@ def create_connection(s, token, cid, *, role=CONNECTION_ROLE, step, note=None, g
         note=note or ("Creates a connection request from this (environment) account to the management account: "
                       "status PENDING, ARN with the environment account's ID, a new UUID id. Members as in the "
                       "documented create-environment-account-connection output."),
-        step=step, gap=gap, at=at,
+        step=step, gap=gap, at=at, rule=rule,
     )
 
 
@@ -913,21 +1184,21 @@ def ct_env_version(rule):
         s.call(op, env_version_input(token), first,
                note=("Same token, same parameters: the original version 1.0 (same ARN and createdAt), no new "
                      "version. Returned as it is now, still REGISTRATION_IN_PROGRESS."),
-               step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+               rule=("under-test", ["status", "error", "$.environmentTemplateVersion.arn", "$.environmentTemplateVersion.createdAt"]), step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
         poll_env_version(s, create_at, created, 1, 0)
         s.call("ListEnvironmentTemplateVersions", {"templateName": ENV_TEMPLATE},
                {"templateVersions": [env_version_doc(1, 0, created, created, "DRAFT", ENV_V1_DESC, registered=True)]},
                note="Only version 1.0 exists: the retry created nothing. " + NOTE_LIST_SHAPE,
-               step="check: the template has exactly one version")
+               rule=("check", ["status", "$.templateVersions[*].arn"]), expect=version_summary_paths("$.templateVersions[0]", registered=True, env=True), step="check: the template has exactly one version")
     elif rule == "different-parameters":
         s.call(op, env_version_input(token, key=ENV_V2_KEY), error=("ValidationException", MISMATCH_MESSAGE),
                note="Same token, different source.s3.key: rejected. " + NOTE_MISMATCH,
-               step="rule under test: retry with the same client token but a different template bundle",
+               rule=("under-test", ["status", "error"]), step="rule under test: retry with the same client token but a different template bundle",
                gap=RETRY_GAP_MS)
         s.call("ListEnvironmentTemplateVersions", {"templateName": ENV_TEMPLATE},
                {"templateVersions": [env_version_doc(1, 0, created, created, "REGISTRATION_IN_PROGRESS", ENV_V1_DESC)]},
                note="Only the original version 1.0 exists, still registering. " + NOTE_LIST_SHAPE,
-               step="check: the failed retry created no version", at=create_at + OBSERVE_GAP_MS)
+               rule=("check", ["status", "$.templateVersions[*].arn"]), expect=version_summary_paths("$.templateVersions[0]", registered=False, env=True), step="check: the failed retry created no version", at=create_at + OBSERVE_GAP_MS)
     elif rule == "token-expired":
         poll_env_version(s, create_at, created, 1, 0)
         s.wait(TOKEN_EXPIRY_WAIT_MS, step="let the client token expire (8 hours after the request, plus 1 minute)")
@@ -937,7 +1208,7 @@ def ct_env_version(rule):
                      note=("The token has expired, so the same request creates a new resource. As the request has "
                            "no majorVersion it is a new major version, 2.0 (the next major after 1). "
                            + NOTE_VERSION_CREATED),
-                     step="rule under test: retry with the expired client token and the same parameters",
+                     rule=("under-test", ["status", "error", "$.environmentTemplateVersion.arn", "$.environmentTemplateVersion.createdAt"]), step="rule under test: retry with the expired client token and the same parameters",
                      gap=AFTER_WAIT_GAP_MS)
         new_at = s.clock
         s.call("ListEnvironmentTemplateVersions", {"templateName": ENV_TEMPLATE},
@@ -946,7 +1217,7 @@ def ct_env_version(rule):
                    env_version_doc(2, 0, new, new, "REGISTRATION_IN_PROGRESS", ENV_V1_DESC),
                ]},
                note="Two versions now: the original 1.0 and the new 2.0. " + NOTE_LIST_SHAPE + " " + NOTE_LIST_ORDER,
-               step="check: the template now has two versions", at=new_at + OBSERVE_GAP_MS)
+               rule=("check", ["status", "$.templateVersions[*].arn"]), expect=dict(version_summary_paths("$.templateVersions[0]", registered=True, env=True), **version_summary_paths("$.templateVersions[1]", registered=False, env=True)), step="check: the template now has two versions", at=new_at + OBSERVE_GAP_MS)
     elif rule == "retry-after-delete":
         poll_env_version(s, create_at, created, 1, 0)
         other_token = uuid4_from(s.name, "client-token-2")
@@ -960,7 +1231,7 @@ def ct_env_version(rule):
                note=("Deletes 1.0 (a DRAFT, not the recommended version; no other minor version of major 1). "
                      "Returns its metadata as in the documented delete-environment-template-version output "
                      "(statusMessage, no schema)."),
-               step="setup: delete the version the client token created")
+               expect=deleted_version_paths("$.environmentTemplateVersion", env=True), step="setup: delete the version the client token created")
         s.call("GetEnvironmentTemplateVersion",
                {"majorVersion": "1", "minorVersion": "0", "templateName": ENV_TEMPLATE},
                error=not_found("environment template version", env_version_arn(1, 0)),
@@ -972,14 +1243,14 @@ def ct_env_version(rule):
                      note=("The original resource was deleted, so the retry creates a new one: no majorVersion, "
                            "so a new major version after the highest existing one (2), i.e. 3.0. "
                            + NOTE_RENUMBER + " " + NOTE_VERSION_CREATED),
-                     step="rule under test: retry with the same client token and parameters (token not expired)")
+                     rule=("under-test", ["status", "error", "$.environmentTemplateVersion.arn", "$.environmentTemplateVersion.createdAt"]), step="rule under test: retry with the same client token and parameters (token not expired)")
         s.call("ListEnvironmentTemplateVersions", {"templateName": ENV_TEMPLATE},
                {"templateVersions": [
                    env_version_doc(2, 0, other, other, "DRAFT", ENV_V2_DESC, registered=True),
                    env_version_doc(3, 0, new, new, "REGISTRATION_IN_PROGRESS", ENV_V1_DESC),
                ]},
                note="Versions 2.0 and the new 3.0; 1.0 stays deleted. " + NOTE_LIST_SHAPE + " " + NOTE_LIST_ORDER,
-               step="check: the retry created a new version", gap=OBSERVE_GAP_MS)
+               rule=("check", ["status", "$.templateVersions[*].arn"]), expect=dict(version_summary_paths("$.templateVersions[0]", registered=True, env=True), **version_summary_paths("$.templateVersions[1]", registered=False, env=True)), step="check: the retry created a new version", gap=OBSERVE_GAP_MS)
     return s
 
 
@@ -1003,22 +1274,22 @@ def ct_svc_version(rule):
         s.call(op, svc_version_input(token), first,
                note=("Same token, same parameters: the original version 1.0 (same ARN and createdAt), no new "
                      "version. Returned as it is now, still REGISTRATION_IN_PROGRESS."),
-               step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+               rule=("under-test", ["status", "error", "$.serviceTemplateVersion.arn", "$.serviceTemplateVersion.createdAt"]), step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
         poll_svc_version(s, create_at, created, 1, 0)
         s.call("ListServiceTemplateVersions", {"templateName": SVC_TEMPLATE},
                {"templateVersions": [svc_version_doc(1, 0, created, created, "DRAFT", SVC_V1_DESC, registered=True, summary=True)]},
                note="Only version 1.0 exists: the retry created nothing. " + NOTE_LIST_SHAPE,
-               step="check: the template has exactly one version")
+               rule=("check", ["status", "$.templateVersions[*].arn"]), expect=version_summary_paths("$.templateVersions[0]", registered=True, env=False), step="check: the template has exactly one version")
     elif rule == "different-parameters":
         s.call(op, svc_version_input(token, description=SVC_V1_DESC_OTHER),
                error=("ValidationException", MISMATCH_MESSAGE),
                note="Same token, different description: rejected. " + NOTE_MISMATCH,
-               step="rule under test: retry with the same client token but a different description",
+               rule=("under-test", ["status", "error"]), step="rule under test: retry with the same client token but a different description",
                gap=RETRY_GAP_MS)
         s.call("ListServiceTemplateVersions", {"templateName": SVC_TEMPLATE},
                {"templateVersions": [svc_version_doc(1, 0, created, created, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC, summary=True)]},
                note="Only the original version 1.0 exists, still registering. " + NOTE_LIST_SHAPE,
-               step="check: the failed retry created no version", at=create_at + OBSERVE_GAP_MS)
+               rule=("check", ["status", "$.templateVersions[*].arn"]), expect=version_summary_paths("$.templateVersions[0]", registered=False, env=False), step="check: the failed retry created no version", at=create_at + OBSERVE_GAP_MS)
     elif rule == "token-expired":
         poll_svc_version(s, create_at, created, 1, 0)
         s.wait(TOKEN_EXPIRY_WAIT_MS, step="let the client token expire (8 hours after the request, plus 1 minute)")
@@ -1027,7 +1298,7 @@ def ct_svc_version(rule):
                          2, 0, now, now, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC)},
                      note=("The token has expired, so the same request creates a new resource. As the request has "
                            "no majorVersion it is a new major version, 2.0 (the next major after 1)."),
-                     step="rule under test: retry with the expired client token and the same parameters",
+                     rule=("under-test", ["status", "error", "$.serviceTemplateVersion.arn", "$.serviceTemplateVersion.createdAt"]), step="rule under test: retry with the expired client token and the same parameters",
                      gap=AFTER_WAIT_GAP_MS)
         new_at = s.clock
         s.call("ListServiceTemplateVersions", {"templateName": SVC_TEMPLATE},
@@ -1036,7 +1307,7 @@ def ct_svc_version(rule):
                    svc_version_doc(2, 0, new, new, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC, summary=True),
                ]},
                note="Two versions now: the original 1.0 and the new 2.0. " + NOTE_LIST_SHAPE + " " + NOTE_LIST_ORDER,
-               step="check: the template now has two versions", at=new_at + OBSERVE_GAP_MS)
+               rule=("check", ["status", "$.templateVersions[*].arn"]), expect=dict(version_summary_paths("$.templateVersions[0]", registered=True, env=False), **version_summary_paths("$.templateVersions[1]", registered=False, env=False)), step="check: the template now has two versions", at=new_at + OBSERVE_GAP_MS)
     elif rule == "retry-after-delete":
         poll_svc_version(s, create_at, created, 1, 0)
         other_token = uuid4_from(s.name, "client-token-2")
@@ -1050,7 +1321,7 @@ def ct_svc_version(rule):
                note=("Deletes 1.0 (a DRAFT, not the recommended version; no other minor version of major 1). "
                      "Returns its metadata as in the documented delete-service-template-version output "
                      "(statusMessage, no schema)."),
-               step="setup: delete the version the client token created")
+               expect=deleted_version_paths("$.serviceTemplateVersion", env=False), step="setup: delete the version the client token created")
         s.call("GetServiceTemplateVersion",
                {"majorVersion": "1", "minorVersion": "0", "templateName": SVC_TEMPLATE},
                error=not_found("service template version", svc_version_arn(1, 0)),
@@ -1061,14 +1332,14 @@ def ct_svc_version(rule):
                          3, 0, now, now, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC)},
                      note=("The original resource was deleted, so the retry creates a new one: no majorVersion, "
                            "so a new major version after the highest existing one (2), i.e. 3.0. " + NOTE_RENUMBER),
-                     step="rule under test: retry with the same client token and parameters (token not expired)")
+                     rule=("under-test", ["status", "error", "$.serviceTemplateVersion.arn", "$.serviceTemplateVersion.createdAt"]), step="rule under test: retry with the same client token and parameters (token not expired)")
         s.call("ListServiceTemplateVersions", {"templateName": SVC_TEMPLATE},
                {"templateVersions": [
                    svc_version_doc(2, 0, other, other, "DRAFT", SVC_V2_DESC, registered=True, summary=True),
                    svc_version_doc(3, 0, new, new, "REGISTRATION_IN_PROGRESS", SVC_V1_DESC, summary=True),
                ]},
                note="Versions 2.0 and the new 3.0; 1.0 stays deleted. " + NOTE_LIST_SHAPE + " " + NOTE_LIST_ORDER,
-               step="check: the retry created a new version", gap=OBSERVE_GAP_MS)
+               rule=("check", ["status", "$.templateVersions[*].arn"]), expect=dict(version_summary_paths("$.templateVersions[0]", registered=True, env=False), **version_summary_paths("$.templateVersions[1]", registered=False, env=False)), step="check: the retry created a new version", gap=OBSERVE_GAP_MS)
     return s
 
 
@@ -1092,21 +1363,21 @@ def ct_connection(rule):
         s.call(op, {"clientToken": token, "environmentName": ENV_NAME, "managementAccountId": MANAGEMENT_ACCOUNT,
                     "roleArn": CONNECTION_ROLE}, original,
                note="Same token, same parameters: the original connection (same id, requestedAt), no new one.",
-               step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+               rule=("under-test", ["status", "error", "$.environmentAccountConnection.id", "$.environmentAccountConnection.arn", "$.environmentAccountConnection.requestedAt"]), step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
         s.call("ListEnvironmentAccountConnections", dict(LIST_CONNECTIONS_INPUT),
                {"environmentAccountConnections": [connection_doc(cid, created)]},
                note="Exactly one connection requested by this account." + list_note,
-               step="check: the account has exactly one connection", gap=RETRY_GAP_MS)
+               rule=("check", ["status", "$.environmentAccountConnections[*].id", "$.environmentAccountConnections[*].roleArn"]), step="check: the account has exactly one connection", gap=RETRY_GAP_MS)
     elif rule == "different-parameters":
         s.call(op, {"clientToken": token, "environmentName": ENV_NAME, "managementAccountId": MANAGEMENT_ACCOUNT,
                     "roleArn": CONNECTION_ROLE_OTHER},
                error=("ValidationException", MISMATCH_MESSAGE),
                note="Same token, different roleArn: rejected. " + NOTE_MISMATCH,
-               step="rule under test: retry with the same client token but a different role", gap=RETRY_GAP_MS)
+               rule=("under-test", ["status", "error"]), step="rule under test: retry with the same client token but a different role", gap=RETRY_GAP_MS)
         s.call("ListEnvironmentAccountConnections", dict(LIST_CONNECTIONS_INPUT),
                {"environmentAccountConnections": [connection_doc(cid, created)]},
                note="Only the original connection exists, with the original role." + list_note,
-               step="check: the failed retry created no connection", gap=RETRY_GAP_MS)
+               rule=("check", ["status", "$.environmentAccountConnections[*].id", "$.environmentAccountConnections[*].roleArn"]), step="check: the failed retry created no connection", gap=RETRY_GAP_MS)
     elif rule == "token-expired":
         s.wait(TOKEN_EXPIRY_WAIT_MS, step="let the client token expire (8 hours after the request, plus 1 minute)")
         cid2 = uuid4_from(s.name, "connection-2")
@@ -1114,12 +1385,12 @@ def ct_connection(rule):
                                 note=("The token has expired, so the same request creates a new connection: new id "
                                       "and ARN, new requestedAt, PENDING. No documented limit stops a second "
                                       "connection for the same environment name (quota: 5 per environment account)."),
-                                step="rule under test: retry with the expired client token and the same parameters",
+                                rule=("under-test", ["status", "error", "$.environmentAccountConnection.id", "$.environmentAccountConnection.arn", "$.environmentAccountConnection.requestedAt"]), step="rule under test: retry with the expired client token and the same parameters",
                                 gap=AFTER_WAIT_GAP_MS)
         s.call("ListEnvironmentAccountConnections", dict(LIST_CONNECTIONS_INPUT),
                {"environmentAccountConnections": [connection_doc(cid, created), connection_doc(cid2, new)]},
                note="Two connections now." + list_note + " " + NOTE_LIST_ORDER,
-               step="check: the account now has two connections", gap=RETRY_GAP_MS)
+               rule=("check", ["status", "$.environmentAccountConnections[*].id", "$.environmentAccountConnections[*].roleArn"]), step="check: the account now has two connections", gap=RETRY_GAP_MS)
     elif rule == "retry-after-delete":
         s.call("DeleteEnvironmentAccountConnection", {"id": cid}, original,
                note=("Deletes the PENDING connection from the environment account; returns its metadata as in the "
@@ -1135,11 +1406,11 @@ def ct_connection(rule):
         new = create_connection(s, token, cid2,
                                 note=("The original connection was deleted, so the retry creates a new one: new id "
                                       "and ARN, new requestedAt, PENDING."),
-                                step="rule under test: retry with the same client token and parameters (token not expired)")
+                                rule=("under-test", ["status", "error", "$.environmentAccountConnection.id", "$.environmentAccountConnection.arn", "$.environmentAccountConnection.requestedAt"]), step="rule under test: retry with the same client token and parameters (token not expired)")
         s.call("ListEnvironmentAccountConnections", dict(LIST_CONNECTIONS_INPUT),
                {"environmentAccountConnections": [connection_doc(cid2, new)]},
                note="Only the new connection exists." + list_note,
-               step="check: only the new connection exists", gap=RETRY_GAP_MS)
+               rule=("check", ["status", "$.environmentAccountConnections[*].id", "$.environmentAccountConnections[*].roleArn"]), step="check: only the new connection exists", gap=RETRY_GAP_MS)
     return s
 
 
@@ -1167,10 +1438,12 @@ def ic_env_template(rule):
     if rule == "same-parameters":
         s.call(op, dict(ENV_TEMPLATE_INPUT), original,
                note="Unmodified template, same parameters: the original template (same createdAt), nothing created.",
+               rule=("under-test", ["status", "error", "$.environmentTemplate.arn", "$.environmentTemplate.createdAt"]),
                step="rule under test: retry with the same parameters", gap=RETRY_GAP_MS)
         s.call("ListEnvironmentTemplates", {},
                {"templates": [env_template_doc(created, created)]},
                note="Exactly one environment template; members as in the documented list-environment-templates output (no recommendedVersion: nothing is published).",
+               rule=("check", ["status", "$.templates[*].arn"]),
                step="check: the account has exactly one environment template", gap=RETRY_GAP_MS)
     elif rule == "resource-modified":
         updated = s.call("UpdateEnvironmentTemplate", {"description": ENV_TEMPLATE_DESC_UPDATED, "name": ENV_TEMPLATE},
@@ -1181,18 +1454,21 @@ def ic_env_template(rule):
                error=("ConflictException", f"Environment template {ENV_TEMPLATE} has been modified since it was created"),
                note=("Same parameters as the original create, but the template was modified since: ConflictException, "
                      "status 400. " + NOTE_CONFLICT_TEXT),
+               rule=("under-test", ["status", "error"]),
                step="rule under test: retry the original create after the modification", gap=RETRY_GAP_MS)
         s.call("GetEnvironmentTemplate", {"name": ENV_TEMPLATE},
                {"environmentTemplate": env_template_doc(created, updated, ENV_TEMPLATE_DESC_UPDATED)},
                note="The template keeps the updated description: the failed retry changed nothing.",
+               rule=("check", ["status", "$.environmentTemplate.description"]),
                step="check: the template is as the update left it", gap=RETRY_GAP_MS)
     elif rule == "different-parameters":
         s.call(op, {"description": ENV_TEMPLATE_DESC_OTHER, "displayName": ENV_TEMPLATE_DISPLAY, "name": ENV_TEMPLATE},
                error=("ValidationException", MISMATCH_MESSAGE),
                note="Same name, different description: rejected. " + NOTE_MISMATCH,
+               rule=("under-test", ["status", "error"]),
                step="rule under test: retry with a different description", gap=RETRY_GAP_MS)
         s.call("GetEnvironmentTemplate", {"name": ENV_TEMPLATE}, original,
-               note="The template is unchanged.", step="check: the original template is unchanged", gap=RETRY_GAP_MS)
+               note="The template is unchanged.", rule=("check", ["status", "$.environmentTemplate.description"]), step="check: the original template is unchanged", gap=RETRY_GAP_MS)
     return s
 
 
@@ -1209,10 +1485,13 @@ def ic_svc_template(rule):
     if rule == "same-parameters":
         s.call(op, dict(SVC_TEMPLATE_INPUT), original,
                note="Unmodified template, same parameters: the original template (same createdAt), nothing created.",
+               rule=("under-test", ["status", "error", "$.serviceTemplate.arn", "$.serviceTemplate.createdAt"]),
                step="rule under test: retry with the same parameters", gap=RETRY_GAP_MS)
         s.call("ListServiceTemplates", {},
                {"templates": [svc_template_doc(created, created)]},
+               expect={f"$.templates[0].{m}": may_be_absent(WHY_SUMMARY_OPTIONAL) for m in ("description", "displayName", "pipelineProvisioning")},
                note="Exactly one service template; members as in the environment template list output of the guide (no service template list output is documented).",
+               rule=("check", ["status", "$.templates[*].arn"]),
                step="check: the account has exactly one service template", gap=RETRY_GAP_MS)
     elif rule == "resource-modified":
         updated = s.call("UpdateServiceTemplate", {"description": SVC_TEMPLATE_DESC_UPDATED, "name": SVC_TEMPLATE},
@@ -1223,19 +1502,22 @@ def ic_svc_template(rule):
                error=("ConflictException", f"Service template {SVC_TEMPLATE} has been modified since it was created"),
                note=("Same parameters as the original create, but the template was modified since: ConflictException, "
                      "status 400. " + NOTE_CONFLICT_TEXT),
+               rule=("under-test", ["status", "error"]),
                step="rule under test: retry the original create after the modification", gap=RETRY_GAP_MS)
         s.call("GetServiceTemplate", {"name": SVC_TEMPLATE},
                {"serviceTemplate": svc_template_doc(created, updated, SVC_TEMPLATE_DESC_UPDATED)},
                note="The template keeps the updated description: the failed retry changed nothing.",
+               rule=("check", ["status", "$.serviceTemplate.description"]),
                step="check: the template is as the update left it", gap=RETRY_GAP_MS)
     elif rule == "different-parameters":
         s.call(op, {"description": SVC_TEMPLATE_DESC_OTHER, "displayName": SVC_TEMPLATE_DISPLAY, "name": SVC_TEMPLATE,
                     "pipelineProvisioning": "CUSTOMER_MANAGED"},
                error=("ValidationException", MISMATCH_MESSAGE),
                note="Same name, different description: rejected. " + NOTE_MISMATCH,
+               rule=("under-test", ["status", "error"]),
                step="rule under test: retry with a different description", gap=RETRY_GAP_MS)
         s.call("GetServiceTemplate", {"name": SVC_TEMPLATE}, original,
-               note="The template is unchanged.", step="check: the original template is unchanged", gap=RETRY_GAP_MS)
+               note="The template is unchanged.", rule=("check", ["status", "$.serviceTemplate.description"]), step="check: the original template is unchanged", gap=RETRY_GAP_MS)
     return s
 
 
@@ -1250,24 +1532,48 @@ def ic_environment(rule):
     setup_published_env_template(s)
     created = create_environment(s, step="the original request")
     create_at = s.clock
+    cs = s.last
+    rule_retry = ("under-test", ["status", "error", "$.environment.arn", "$.environment.createdAt",
+                                 "$.environment.deploymentStatus", "$.environment.lastAttemptedDeploymentId"])
     if rule == "same-parameters":
-        s.call(op, dict(ENV_CREATE_INPUT), {"environment": environment_doc(created, "IN_PROGRESS")},
+        s.call(op, dict(ENV_CREATE_INPUT), {"environment": environment_doc(created, "IN_PROGRESS", full=False)},
+               expect=env_expect(create_step=cs, create_shape=True), rule=rule_retry,
                note="Unmodified environment, same parameters: the original environment (same createdAt), still IN_PROGRESS; no second deployment.",
                step="rule under test: retry with the same parameters", gap=RETRY_GAP_MS)
-        poll_environment(s, create_at, created, step="wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+        poll_environment(s, create_at, created, create_step=cs, step="wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+        succeeded_step = s.last
+        retry_after = dict(env_expect(create_step=cs, succeeded_step=succeeded_step))
+        for member in ("lastDeploymentSucceededAt", "templateMajorVersion", "templateMinorVersion"):
+            retry_after[f"$.environment.{member}"] = may_be_absent(
+                "The documented create-environment output leaves this member out and the documented get "
+                "output of a finished environment shows it: which one a retried create's answer follows once "
+                "the deployment succeeded is unknown (a present value must be the get output's)")
         s.call(op, dict(ENV_CREATE_INPUT), {"environment": environment_doc(created, "SUCCEEDED")},
+               expect=retry_after, rule=rule_retry,
+               cite={"$.environment.deploymentStatus": CITE_RULE + ": the result may hold the current creation status",
+                     "$.environment.lastDeploymentSucceededAt": OUTPUT_SOURCE["GetEnvironment"],
+                     "$.environment.templateMajorVersion": OUTPUT_SOURCE["GetEnvironment"],
+                     "$.environment.templateMinorVersion": OUTPUT_SOURCE["GetEnvironment"]},
                note=("A retry after the deployment finished still succeeds and shows the current status, SUCCEEDED: "
                      "the Welcome page says a retry's result may hold updated information such as the current "
                      "creation status, so the finished deployment does not count as a modification."),
                step="rule under test: retry again after the deployment finished", gap=RETRY_GAP_MS)
         s.call("ListEnvironments", {},
                {"environments": [environment_doc(created, "SUCCEEDED")]},
+               expect={"$.environments[0].protonServiceRoleArn": may_be_absent(WHY_SUMMARY_OPTIONAL),
+                       "$.environments[0].lastAttemptedDeploymentId": may_be_absent(WHY_DEPLOYMENT_IDS, same_as=cs),
+                       "$.environments[0].lastSucceededDeploymentId": may_be_absent(WHY_DEPLOYMENT_IDS, same_as=succeeded_step)},
+               rule=("check", ["status", "$.environments[*].arn", "$.environments[*].lastAttemptedDeploymentId"]),
+               cite={"$.environments[0]": OUTPUT_SOURCE["ListEnvironments"] + "; values as " + OUTPUT_SOURCE["GetEnvironment"]},
                note="Exactly one environment. " + NOTE_LIST_SHAPE,
                step="check: the account has exactly one environment", gap=RETRY_GAP_MS)
     elif rule == "resource-modified":
-        poll_environment(s, create_at, created, step="wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+        poll_environment(s, create_at, created, create_step=cs, step="wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+        succeeded_step = s.last
         s.call("UpdateEnvironment", {"deploymentType": "NONE", "description": ENV_DESC_UPDATED, "name": ENV_NAME},
                {"environment": environment_doc(created, "SUCCEEDED", description=ENV_DESC_UPDATED)},
+               expect=env_expect(create_step=cs, succeeded_step=succeeded_step),
+               cite={"$.environment.description": api_ref("UpdateEnvironment", "request description, echoed in the environment")},
                note=("deploymentType NONE updates metadata only: no deployment, timestamps unchanged, new description. "
                      "Members as in the documented update-environment output."),
                step="setup: modify the environment (new description, no deployment)")
@@ -1275,9 +1581,13 @@ def ic_environment(rule):
                error=("ConflictException", f"Environment {ENV_NAME} has been modified since it was created"),
                note=("Same parameters as the original create, but the environment was modified since: "
                      "ConflictException, status 400. " + NOTE_CONFLICT_TEXT),
+               rule=("under-test", ["status", "error"]),
                step="rule under test: retry the original create after the modification", gap=RETRY_GAP_MS)
         s.call("GetEnvironment", {"name": ENV_NAME},
                {"environment": environment_doc(created, "SUCCEEDED", spec=ENV_SPEC, description=ENV_DESC_UPDATED)},
+               expect=env_expect(create_step=cs, succeeded_step=succeeded_step),
+               rule=("check", ["status", "$.environment.description", "$.environment.lastAttemptedDeploymentId"]),
+               cite={"$.environment.description": api_ref("UpdateEnvironment", "request description, echoed in the environment")},
                note="The environment is as the update left it: the failed retry changed nothing.",
                step="check: the environment is as the update left it", gap=RETRY_GAP_MS)
     elif rule == "different-parameters":
@@ -1287,9 +1597,12 @@ def ic_environment(rule):
                      "aws-samples/aws-proton-cloudformation-sample-templates#58 (CreateEnvironment with an existing "
                      "name and different parameters), which shows the error text `Idempotent parameter mismatch`; "
                      "status 400 as the API Reference lists for every client error."),
+               rule=("under-test", ["status", "error"]),
                step="rule under test: retry with a different spec", gap=RETRY_GAP_MS)
         s.call("GetEnvironment", {"name": ENV_NAME},
-               {"environment": environment_doc(created, "IN_PROGRESS", spec=ENV_SPEC)},
+               {"environment": environment_doc(created, "IN_PROGRESS", spec=ENV_SPEC, succeeded=False)},
+               expect=env_expect(create_step=cs, before_success=True),
+               rule=("check", ["status", "$.environment.spec", "$.environment.lastAttemptedDeploymentId"]),
                note="The environment keeps the original spec and its first deployment, still IN_PROGRESS.",
                step="check: the original environment is unchanged", at=create_at + OBSERVE_GAP_MS)
     return s
@@ -1307,18 +1620,26 @@ def ic_service(rule):
     setup_published_svc_template(s)
     created = create_service(s, step="the original request")
     create_at = s.clock
+    rule_retry = ("under-test", ["status", "error", "$.service.arn", "$.service.createdAt", "$.service.status"])
     if rule == "same-parameters":
         s.call(op, dict(SVC_CREATE_INPUT), {"service": service_doc(created, created, "CREATE_IN_PROGRESS")},
+               rule=rule_retry,
                note="Unmodified service, same parameters: the original service (same createdAt), still CREATE_IN_PROGRESS.",
                step="rule under test: retry with the same parameters", gap=RETRY_GAP_MS)
         done = poll_service(s, create_at, created, step="wait until the service is ACTIVE (ServiceCreated waiter's success state)")
         s.call(op, dict(SVC_CREATE_INPUT), {"service": service_doc(created, done, "ACTIVE")},
+               rule=rule_retry,
+               cite=dict(**{"$.service.status": CITE_RULE + ": the result may hold the current creation status",
+                                       "$.service.lastModifiedAt": OUTPUT_SOURCE["GetService"] + ": lastModifiedAt moved when creation completed"}),
                note=("A retry after creation finished still succeeds and shows the current status, ACTIVE: the "
                      "Welcome page says a retry's result may hold updated information such as the current creation "
                      "status, so finishing the creation does not count as a modification."),
                step="rule under test: retry again after the creation finished", gap=RETRY_GAP_MS)
         s.call("ListServices", {},
                {"services": [service_doc(created, done, "ACTIVE", summary=True)]},
+               expect={"$.services[0].description": may_be_absent(WHY_SUMMARY_OPTIONAL)},
+               rule=("check", ["status", "$.services[*].arn"]),
+               cite={"$.services[0]": OUTPUT_SOURCE["ListServices"] + "; values as " + OUTPUT_SOURCE["GetService"]},
                note="Exactly one service. " + NOTE_LIST_SHAPE,
                step="check: the account has exactly one service", gap=RETRY_GAP_MS)
     elif rule == "resource-modified":
@@ -1326,23 +1647,28 @@ def ic_service(rule):
         updated = s.call("UpdateService", {"description": SVC_DESC_UPDATED, "name": SVC_NAME},
                          lambda now: {"service": service_doc(created, now, "ACTIVE", description=SVC_DESC_UPDATED)},
                          note=("A description-only update: status stays ACTIVE, lastModifiedAt moves to the update, as "
-                               "in the documented update-service output. " + note_svc_required("update-service")),
+                               "in the documented update-service output (which has no spec)."),
                          step="setup: modify the service (new description)")
         s.call(op, dict(SVC_CREATE_INPUT),
                error=("ConflictException", f"Service {SVC_NAME} has been modified since it was created"),
                note=("Same parameters as the original create, but the service was modified since: ConflictException, "
                      "status 400. " + NOTE_CONFLICT_TEXT),
+               rule=("under-test", ["status", "error"]),
                step="rule under test: retry the original create after the modification", gap=RETRY_GAP_MS)
         s.call("GetService", {"name": SVC_NAME},
-               {"service": service_doc(created, updated, "ACTIVE", description=SVC_DESC_UPDATED)},
+               {"service": service_doc(created, updated, "ACTIVE", description=SVC_DESC_UPDATED, spec=SVC_SPEC)},
+               rule=("check", ["status", "$.service.description"]),
+               cite={"$.service.description": guide_output("ag-svc-update", "update-service") + ": the updated description"},
                note="The service is as the update left it: the failed retry changed nothing.",
                step="check: the service is as the update left it", gap=RETRY_GAP_MS)
     elif rule == "different-parameters":
         s.call(op, dict(SVC_CREATE_INPUT, spec=SVC_SPEC_OTHER), error=("ValidationException", MISMATCH_MESSAGE),
                note="Same name, different spec (lambda_memory_size): rejected. " + NOTE_MISMATCH,
+               rule=("under-test", ["status", "error"]),
                step="rule under test: retry with a different spec", gap=RETRY_GAP_MS)
         s.call("GetService", {"name": SVC_NAME},
-               {"service": service_doc(created, created, "CREATE_IN_PROGRESS")},
+               {"service": service_doc(created, created, "CREATE_IN_PROGRESS", spec=SVC_SPEC)},
+               rule=("check", ["status", "$.service.spec"]),
                note="The service keeps the original spec, still CREATE_IN_PROGRESS.",
                step="check: the original service is unchanged", at=create_at + OBSERVE_GAP_MS)
     return s
@@ -1364,7 +1690,7 @@ NOTE_EMPTY = (
 
 
 def _delete_scenario(op, rule, noun, setup, delete_input, deleted_body, get_op, get_input, kind, resource_arn,
-                     delete_note):
+                     delete_note, delete_expect=None):
     summaries = {
         "retry-returns-metadata": f"Retrying {op} shortly after it succeeded returns 200 with the deleted {noun}'s metadata, although the {noun} no longer exists.",
         "retry-returns-empty": f"Retrying {op} after the deleted {noun} no longer exists (2 hours later, past the assumed 1-hour retention window) returns 200 with an empty response.",
@@ -1372,13 +1698,16 @@ def _delete_scenario(op, rule, noun, setup, delete_input, deleted_body, get_op, 
     s = Scenario(GROUP_DELETE, op, rule, summaries[rule])
     ctx = setup(s)
     body = deleted_body(ctx)
-    s.call(op, delete_input, body, note=delete_note, step="the original delete")
+    wrapper = next(iter(body))
+    s.call(op, delete_input, body, note=delete_note, step="the original delete", expect=delete_expect)
     if rule == "retry-returns-metadata":
-        s.call(op, delete_input, body,
+        s.call(op, delete_input, body, expect=delete_expect,
+               rule=("under-test", ["status", "error", f"$.{wrapper}.arn"]),
                note=f"Retry shortly after the delete: 200 with the same metadata. " + NOTE_TOMBSTONE,
                step="rule under test: retry the delete", gap=RETRY_GAP_MS)
         s.call(get_op, get_input, error=not_found(kind, resource_arn),
                note=f"The {noun} itself is gone. " + NOTE_NOT_FOUND,
+               rule=("check", ["status", "error"]),
                step=f"check: the {noun} no longer exists", gap=RETRY_GAP_MS)
     else:
         s.call(get_op, get_input, error=not_found(kind, resource_arn),
@@ -1386,6 +1715,7 @@ def _delete_scenario(op, rule, noun, setup, delete_input, deleted_body, get_op, 
                step=f"check: the {noun} no longer exists", gap=RETRY_GAP_MS)
         s.wait(TOMBSTONE_WAIT_MS, step="let 2 hours pass (twice the assumed 1-hour retention window)")
         s.call(op, delete_input, {}, note=NOTE_EMPTY, step="rule under test: retry the delete",
+               rule=("under-test", ["status", "error", "$"]),
                gap=AFTER_WAIT_GAP_MS)
     return s
 
@@ -1414,7 +1744,8 @@ def id_env_version(rule):
         "GetEnvironmentTemplateVersion", {"majorVersion": "1", "minorVersion": "0", "templateName": ENV_TEMPLATE},
         "environment template version", env_version_arn(1, 0),
         ("Deletes 1.0, the only version (DRAFT, so not the recommended one). Returns its metadata as in the "
-         "documented delete-environment-template-version output: status as before the delete, statusMessage, no schema."))
+         "documented delete-environment-template-version output: status as before the delete, statusMessage, no schema."),
+        delete_expect=deleted_version_paths("$.environmentTemplateVersion", env=True))
 
 
 def id_svc_template(rule):
@@ -1443,7 +1774,8 @@ def id_svc_version(rule):
         "service template version", svc_version_arn(1, 0),
         ("Deletes 1.0, the only version (DRAFT, so not the recommended one). Returns its metadata as in the "
          "documented delete-service-template-version output: status as before the delete, statusMessage, "
-         "compatibleEnvironmentTemplates, no schema."))
+         "compatibleEnvironmentTemplates, no schema."),
+        delete_expect=deleted_version_paths("$.serviceTemplateVersion", env=False))
 
 
 def id_connection(rule):
@@ -1481,24 +1813,31 @@ def ad_environment(rule):
     s = Scenario(GROUP_ASYNC, op, rule, summaries[rule])
     setup_published_env_template(s)
     created = create_environment(s, step="setup: create the environment")
-    poll_environment(s, s.clock, created, step="setup: wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+    cs = s.last
+    poll_environment(s, s.clock, created, create_step=cs, step="setup: wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+    succeeded_step = s.last
     deleting = {"environment": environment_doc(created, "DELETE_IN_PROGRESS")}
-    s.call(op, {"name": ENV_NAME}, deleting,
+    ids = env_expect(create_step=cs, succeeded_step=succeeded_step)
+    s.call(op, {"name": ENV_NAME}, deleting, expect=ids,
            note=("Starts the delete: DELETE_IN_PROGRESS. Members as in the documented delete-environment output; "
                  "the deployment timestamps stay those of the last deployment."),
            step="the original delete")
     delete_at = s.clock
     if rule == "retry-in-progress":
-        s.call(op, {"name": ENV_NAME}, deleting,
+        s.call(op, {"name": ENV_NAME}, deleting, expect=ids,
+               rule=("under-test", ["status", "error", "$.environment.arn", "$.environment.deploymentStatus",
+                                    "$.environment.lastAttemptedDeploymentId"]),
                note="Retry while DELETE_IN_PROGRESS: the same details, nothing further done.",
                step="rule under test: retry the delete while it is in progress", gap=RETRY_GAP_MS)
         s.call("GetEnvironment", {"name": ENV_NAME},
                {"environment": environment_doc(created, "DELETE_IN_PROGRESS", spec=ENV_SPEC)},
+               expect=ids, rule=("check", ["status", "$.environment.deploymentStatus"]),
                note="The environment is still DELETE_IN_PROGRESS.",
                step="check: the delete is still in progress", at=delete_at + OBSERVE_GAP_MS)
     else:
         s.call("GetEnvironment", {"name": ENV_NAME},
                {"environment": environment_doc(created, "DELETE_IN_PROGRESS", spec=ENV_SPEC)},
+               expect=ids,
                note="Shortly after the delete: DELETE_IN_PROGRESS.",
                step="observe the delete in progress", at=delete_at + OBSERVE_GAP_MS)
         s.wait(ASYNC_DONE_MS, step="let the delete finish")
@@ -1507,8 +1846,12 @@ def ad_environment(rule):
                step="check: the environment no longer exists", gap=AFTER_WAIT_GAP_MS)
         s.call(op, {"name": ENV_NAME}, {},
                note="Retry after the delete completed: 200 with an empty response, `{}`.",
+               rule=("under-test", ["status", "error", "$"]),
                step="rule under test: retry the delete after it completed", gap=RETRY_GAP_MS)
     return s
+
+
+WHY_SVC_DELETE_TEXT = "Whether DeleteService moves lastModifiedAt is unknown (the documented delete-service output follows an update, so it cannot tell)"
 
 
 def ad_service(rule):
@@ -1522,22 +1865,26 @@ def ad_service(rule):
     deleted = s.call(op, {"name": SVC_NAME},
            lambda now: {"service": service_doc(created, now, "DELETE_IN_PROGRESS")},
            note=("Starts the delete of the service and its instance: DELETE_IN_PROGRESS. Members as in the "
-                 "documented delete-service output without a pipeline or repository. "
-                 + note_svc_required("delete-service") +
-                 " lastModifiedAt moves to the delete (a status change, as creation's completion moves it); "
-                 "unevidenced."),
+                 "documented delete-service output without a pipeline or repository (no spec); whether "
+                 "lastModifiedAt moves is unknown."),
+           expect={"$.service.lastModifiedAt": any_value(WHY_SVC_DELETE_TEXT)},
            step="the original delete")
     delete_at = s.clock
+    ds = s.last
     deleting = {"service": service_doc(created, deleted, "DELETE_IN_PROGRESS")}
+    getting = {"service": service_doc(created, deleted, "DELETE_IN_PROGRESS", spec=SVC_SPEC)}
+    same = {"$.service.lastModifiedAt": any_value(WHY_SVC_DELETE_TEXT + "; nothing happened since the delete", same_as=ds)}
     if rule == "retry-in-progress":
-        s.call(op, {"name": SVC_NAME}, deleting,
+        s.call(op, {"name": SVC_NAME}, deleting, expect=same,
+               rule=("under-test", ["status", "error", "$.service.arn", "$.service.status", "$.service.lastModifiedAt"]),
                note="Retry while DELETE_IN_PROGRESS: the same details, nothing further done.",
                step="rule under test: retry the delete while it is in progress", gap=RETRY_GAP_MS)
-        s.call("GetService", {"name": SVC_NAME}, deleting,
+        s.call("GetService", {"name": SVC_NAME}, getting, expect=same,
+               rule=("check", ["status", "$.service.status"]),
                note="The service is still DELETE_IN_PROGRESS.",
                step="check: the delete is still in progress", at=delete_at + OBSERVE_GAP_MS)
     else:
-        s.call("GetService", {"name": SVC_NAME}, deleting,
+        s.call("GetService", {"name": SVC_NAME}, getting, expect=same,
                note="Shortly after the delete: DELETE_IN_PROGRESS.",
                step="observe the delete in progress", at=delete_at + OBSERVE_GAP_MS)
         s.wait(ASYNC_DONE_MS, step="let the delete finish")
@@ -1547,6 +1894,7 @@ def ad_service(rule):
                step="check: the service no longer exists", gap=AFTER_WAIT_GAP_MS)
         s.call(op, {"name": SVC_NAME}, {},
                note="Retry after the delete completed: 200 with an empty response, `{}`.",
+               rule=("under-test", ["status", "error", "$"]),
                step="rule under test: retry the delete after it completed", gap=RETRY_GAP_MS)
     return s
 

@@ -13,6 +13,12 @@ conformance/scenarios/:
   * every scenario step maps onto the interactions in order: a `call` step to
     one interaction with the same operation and body, an `until` step to one or
     more such interactions of which only the last satisfies the condition;
+  * evidence: every value a response holds (and its status and error type)
+    is cited in the interaction's `expect.cite`, through its own path or an
+    ancestor's; every `expect.paths` entry says why the evidence leaves it
+    open, holds no value when it is "present with any value", and names an
+    earlier step for identity; every scenario has a rule-under-test step whose
+    `expect.rule` names the scenario's rule and operation;
   * the timeline: an in-progress state is only observed at most 1000 ms after
     the action that started it; a finished state (or the resource being gone
     after DELETE_IN_PROGRESS) only at least 30000 ms after it;
@@ -58,6 +64,82 @@ def lookup(obj, path):
             return None
         obj = obj[part]
     return obj
+
+
+def leaves(value, path="$"):
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from leaves(item, f"{path}.{key}")
+    elif isinstance(value, list) and value:
+        for i, item in enumerate(value):
+            yield from leaves(item, f"{path}[{i}]")
+    else:
+        yield path
+
+
+def ancestors(path):
+    """`$.a.b[0].c`, then `$.a.b[0]`, `$.a.b`, `$.a`, `$`."""
+    out = [path]
+    while path != "$":
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else "$"
+        out.append(path)
+    return out
+
+
+def lookup_path(value, path):
+    for key, index in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", path[1:]):
+        if key:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        else:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return None
+            value = value[int(index)]
+    return value
+
+
+def check_evidence(n, it, resp, body, scenario, fail):
+    expect = it.get("expect")
+    if not isinstance(expect, dict):
+        fail(f"interaction {n}: no expect block")
+        return
+    unknown = set(expect) - {"cite", "paths", "rule"}
+    if unknown:
+        fail(f"interaction {n}: unknown expect members {sorted(unknown)}")
+    cites = expect.get("cite", {})
+    for path, source in cites.items():
+        if not isinstance(source, str) or not source.startswith("https://"):
+            fail(f"interaction {n}: citation of {path} is not a public source: {source!r}")
+    if "status" not in cites:
+        fail(f"interaction {n}: status is asserted but not cited")
+    if resp["status"] != 200 and "error" not in cites:
+        fail(f"interaction {n}: error type is asserted but not cited")
+    paths = expect.get("paths", {})
+    for leaf in leaves(body):
+        if leaf == "$.__type":
+            continue
+        if not any(a in cites for a in ancestors(leaf)):
+            fail(f"interaction {n}: {leaf} is asserted but not cited")
+    for path, spec in paths.items():
+        if spec.get("presence") not in ("required", "optional"):
+            fail(f"interaction {n}: {path}: presence must be required or optional")
+        if not str(spec.get("why", "")).strip():
+            fail(f"interaction {n}: {path}: no reason why the evidence leaves it open")
+        if spec.get("presence") == "required" and lookup_path(body, path) is not None:
+            fail(f"interaction {n}: {path} is 'present with any value' but the body holds a value")
+        for key in ("same_as", "differs_from"):
+            if key in spec and not (isinstance(spec[key], int) and 1 <= spec[key] <= n):
+                fail(f"interaction {n}: {path}: {key} must name an earlier step (1..{n})")
+        if set(spec) - {"presence", "why", "same_as", "differs_from"}:
+            fail(f"interaction {n}: {path}: unknown members {sorted(set(spec) - {'presence', 'why', 'same_as', 'differs_from'})}")
+    rule = expect.get("rule")
+    if rule is not None:
+        if rule.get("id") != f"{scenario['group']}/{scenario['rule']}" or rule.get("operation") != scenario["operation"]:
+            fail(f"interaction {n}: the rule block does not name the scenario's rule and operation")
+        if rule.get("role") not in ("under-test", "check") or not rule.get("paths"):
+            fail(f"interaction {n}: the rule block needs a role (under-test or check) and paths")
 
 
 def check_pair(scenario_path, cassette_path, problems):
@@ -107,9 +189,14 @@ def check_pair(scenario_path, cassette_path, problems):
             fail(f"interaction {n}: x-amzn-requestid is not a UUID v4")
         body = resp.get("body", {}).get("json")
         if resp["status"] != 200:
-            if resp["status"] != 400 or set(body) != {"__type", "message"} or \
+            declared = set(it.get("expect", {}).get("paths", {}))
+            members = set(body) | ({"message"} if "$.message" in declared else set())
+            if resp["status"] != 400 or members != {"__type", "message"} or \
                     not body["__type"].startswith("com.amazonaws.proton.v20200720#"):
                 fail(f"interaction {n}: error response shape")
+        check_evidence(n, it, resp, body, scenario, fail)
+    if not any(it.get("expect", {}).get("rule", {}).get("role") == "under-test" for it in interactions):
+        fail("no interaction is marked as the rule under test")
 
     # scenario steps -> interactions
     i = 0

@@ -1,14 +1,19 @@
-//! Cassettes: the on-disk format (v1), the in-memory model, loading and
+//! Cassettes: the on-disk format (v2, reading v1), the in-memory model, loading and
 //! canonical saving. The format is a contract; see `docs/cassette-format.md`.
 
 mod format;
+mod journal;
+mod lock;
 mod model;
+mod raw_json;
 mod redact;
 pub mod secrets;
 mod store;
 mod writer;
 
-pub use format::FORMAT_V1;
+pub use format::{FORMAT_V1, FORMAT_V2, Version};
+pub use journal::journal_path;
+pub use lock::{CassetteLock, lock_path};
 pub use model::{
     Body, Cassette, Headers, Interaction, LoadedCassette, Provenance, RESPONSE_TRANSPORT_HEADERS,
     RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
@@ -17,5 +22,8 @@ pub use redact::{
     AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SecretScan, check_bytes,
     check_interaction,
 };
-pub use store::{CassetteError, load, load_file, parse, to_bytes, write_atomic};
+pub use store::{
+    CassetteError, MAX_CASSETTE_BYTES, cassette_files, clean_temporaries, load, load_file, parse,
+    parse_versioned, read_regular_file, to_bytes, write_atomic,
+};
 pub use writer::{CassetteWriter, Entry, StartKey, WriteError, WriteMode, WriterOptions, rfc3339};

@@ -35,6 +35,9 @@ pub struct Provenance {
 pub struct Interaction {
     /// Milliseconds from the cassette's first request to this one.
     pub elapsed_ms: u64,
+    /// What a conformance check may assume about the response, kept as
+    /// written (`conformance::expect` reads it); every other reader ignores it.
+    pub expect: Option<Value>,
     pub note: Option<String>,
     pub request: RecordedRequest,
     pub response: RecordedResponse,
@@ -63,14 +66,12 @@ pub struct RecordedResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headers(Vec<(String, Vec<String>)>);
 
-/// A message body, kept in the most readable form that is still exact.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Body {
-    Empty,
-    Json(Value),
-    Text(String),
-    Binary(Vec<u8>),
-}
+/// A message body: exactly the bytes sent, shared cheaply (`Bytes`). JSON
+/// is parsed on demand, never kept as a tree: a large cassette holds one
+/// compact copy of each body. How a body is spelled in a file is decided
+/// when it is written (see `cassette::format`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Body(Bytes);
 
 impl Provenance {
     pub fn recorded(endpoint: &str, service: &str, region: &str, recorded_at: String) -> Self {
@@ -147,45 +148,63 @@ impl Headers {
 }
 
 impl Body {
-    /// JSON when the bytes parse as JSON, else text when UTF-8, else binary.
+    pub fn new(bytes: impl Into<Bytes>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// A copy of `bytes`.
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        if bytes.is_empty() {
-            return Body::Empty;
-        }
-        if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-            return Body::Json(value);
-        }
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Body::Text(text.to_string()),
-            Err(_) => Body::Binary(bytes.to_vec()),
-        }
+        Self(Bytes::copy_from_slice(bytes))
     }
 
-    /// The bytes to send; JSON is sent compact.
+    /// The compact JSON text of `value` (what a documented v1 cassette means).
+    pub fn from_json(value: &Value) -> Self {
+        Self(Bytes::from(value.to_string()))
+    }
+
+    /// The exact bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The bytes to send: a cheap shared handle, never a re-serialisation.
     pub fn to_bytes(&self) -> Bytes {
-        match self {
-            Body::Empty => Bytes::new(),
-            Body::Json(value) => Bytes::from(value.to_string()),
-            Body::Text(text) => Bytes::from(text.clone()),
-            Body::Binary(bytes) => Bytes::from(bytes.clone()),
-        }
+        self.0.clone()
     }
 
-    pub fn as_json(&self) -> Option<&Value> {
-        match self {
-            Body::Json(value) => Some(value),
-            _ => None,
-        }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
-    /// Text form for logs and diffs.
+    /// The body parsed as JSON, when it is JSON; parsed on every call.
+    pub fn json(&self) -> Option<Value> {
+        if self.0.is_empty() {
+            return None;
+        }
+        serde_json::from_slice(&self.0).ok()
+    }
+
+    /// The body as text, when it is UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+
+    /// Text form for logs and diffs: JSON pretty-printed, text as it is,
+    /// anything else as base64.
     pub fn describe(&self) -> String {
-        match self {
-            Body::Empty => String::new(),
-            Body::Json(value) => serde_json::to_string_pretty(value).unwrap_or_default(),
-            Body::Text(text) => text.clone(),
-            Body::Binary(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        if let Some(value) = self.json() {
+            return serde_json::to_string_pretty(&value).unwrap_or_default();
         }
+        match self.text() {
+            Some(text) => text.to_string(),
+            None => base64::engine::general_purpose::STANDARD.encode(&self.0),
+        }
+    }
+}
+
+impl From<&str> for Body {
+    fn from(text: &str) -> Self {
+        Self::from_bytes(text.as_bytes())
     }
 }
 
@@ -230,7 +249,7 @@ impl RecordedRequest {
             method: request.method.as_str().to_string(),
             uri,
             headers: Headers::from_http(&request.headers, TRANSPORT_HEADERS),
-            body: Body::from_bytes(&request.body),
+            body: Body::new(request.body.clone()),
         }
     }
 
@@ -253,10 +272,18 @@ impl RecordedRequest {
 
 impl RecordedResponse {
     pub fn from_exchange(response: &Response) -> Self {
+        let mut headers = Headers::from_http(&response.headers, RESPONSE_TRANSPORT_HEADERS);
+        // With no body (a HEAD answer), Content-Length describes the
+        // resource, not this message: it is part of the answer.
+        if response.body.is_empty() {
+            if let Some(length) = response.header("content-length") {
+                headers.append("content-length", length.to_string());
+            }
+        }
         Self {
             status: response.status.as_u16(),
-            headers: Headers::from_http(&response.headers, RESPONSE_TRANSPORT_HEADERS),
-            body: Body::from_bytes(&response.body),
+            headers,
+            body: Body::new(response.body.clone()),
         }
     }
 

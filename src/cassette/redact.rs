@@ -15,7 +15,7 @@
 //! also removed from interactions recorded earlier. Base64 bodies are not
 //! rewritten.
 
-use super::model::{Body, Interaction};
+use super::model::Interaction;
 use regex::bytes::Regex;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -88,7 +88,7 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
                 }
             }
         }
-        if let Some(what) = scan.find_secret(&body_bytes(body)) {
+        if let Some(what) = scan.find_secret(body.bytes()) {
             return Err(Leak {
                 what: what.to_string(),
                 place: format!("the {side} body"),
@@ -102,15 +102,6 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
         });
     }
     Ok(())
-}
-
-fn body_bytes(body: &Body) -> Vec<u8> {
-    match body {
-        Body::Empty => Vec::new(),
-        Body::Json(value) => value.to_string().into_bytes(),
-        Body::Text(text) => text.clone().into_bytes(),
-        Body::Binary(bytes) => bytes.clone(),
-    }
 }
 
 /// Checks the serialised bytes about to be written.
@@ -210,6 +201,7 @@ fn replace_bounded(bytes: &mut [u8], from: &[u8], to: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cassette::Body;
 
     #[test]
     fn replaces_account_ids_learned_from_arns_everywhere() {
@@ -258,22 +250,23 @@ mod tests {
         use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
         let clean = Interaction {
             elapsed_ms: 0,
+            expect: None,
             note: None,
             request: RecordedRequest {
                 method: "POST".into(),
                 uri: "/".into(),
                 headers: Headers::default(),
-                body: Body::Empty,
+                body: Body::default(),
             },
             response: RecordedResponse {
                 status: 200,
                 headers: Headers::default(),
-                body: Body::Text("fine".into()),
+                body: Body::from("fine"),
             },
         };
         assert_eq!(check_interaction(&clean, &Canary), Ok(()));
         let mut leaky = clean.clone();
-        leaky.response.body = Body::Binary(b"\x00CANARY".to_vec());
+        leaky.response.body = Body::from_bytes(b"\x00CANARY");
         assert_eq!(
             check_interaction(&leaky, &Canary).unwrap_err().to_string(),
             "the canary in the response body"

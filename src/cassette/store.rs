@@ -3,7 +3,8 @@
 //! two-space indent, trailing newline) so that saving an unchanged cassette
 //! gives the same bytes and a re-recording makes a small diff.
 
-use super::format::{CassetteV1, FORMAT_V1, FormatOnly};
+use super::format::{BodyIn, CassetteFile, FORMAT_V1, FORMAT_V2, FormatOnly, Version};
+use super::journal;
 use super::model::{Cassette, LoadedCassette};
 use std::fmt;
 use std::io::Write;
@@ -35,7 +36,7 @@ impl fmt::Display for CassetteError {
 impl std::error::Error for CassetteError {}
 
 impl CassetteError {
-    fn at(path: &Path, message: impl Into<String>) -> Self {
+    pub(super) fn at(path: &Path, message: impl Into<String>) -> Self {
         Self {
             path: path.to_path_buf(),
             position: None,
@@ -44,9 +45,14 @@ impl CassetteError {
     }
 }
 
-/// Parses cassette bytes; `path` is only used in errors.
+/// Parses cassette bytes (format 1 or 2); `path` is only used in errors.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
-    let file: CassetteV1<'static> = match serde_json::from_slice(bytes) {
+    parse_versioned(path, bytes).map(|(cassette, _)| cassette)
+}
+
+/// [`parse`], also saying which format the bytes were in.
+pub fn parse_versioned(path: &Path, bytes: &[u8]) -> Result<(Cassette, Version), CassetteError> {
+    let file: CassetteFile<'_, BodyIn<'_>> = match serde_json::from_slice(bytes) {
         Ok(file) => file,
         Err(error) => {
             // An unknown format explains any other error better.
@@ -59,19 +65,21 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
             return Err(json_error(path, &error));
         }
     };
-    check_format(path, &serde_json::Value::String(file.format.to_string()))?;
-    file.into_model()
-        .map_err(|message| CassetteError::at(path, message))
+    let version = check_format(path, &serde_json::Value::String(file.format.to_string()))?;
+    let cassette = file
+        .into_model(version)
+        .map_err(|message| CassetteError::at(path, message))?;
+    Ok((cassette, version))
 }
 
-fn check_format(path: &Path, format: &serde_json::Value) -> Result<(), CassetteError> {
-    if format.as_str() == Some(FORMAT_V1) {
-        return Ok(());
+fn check_format(path: &Path, format: &serde_json::Value) -> Result<Version, CassetteError> {
+    if let Some(version) = format.as_str().and_then(Version::of) {
+        return Ok(version);
     }
     Err(CassetteError::at(
         path,
         format!(
-            "unknown cassette format {format}; this proton-vcr reads \"{FORMAT_V1}\" (a newer tool may have written the file: upgrade proton-vcr)"
+            "unknown cassette format {format}; this proton-vcr reads \"{FORMAT_V2}\" and \"{FORMAT_V1}\" (a newer tool may have written the file: upgrade proton-vcr)"
         ),
     ))
 }
@@ -97,11 +105,58 @@ fn json_error(path: &Path, error: &serde_json::Error) -> CassetteError {
     }
 }
 
-/// Loads one cassette file.
-pub fn load_file(path: &Path) -> Result<LoadedCassette, CassetteError> {
-    let bytes = std::fs::read(path)
+/// The largest file read as a cassette or journal. Anything bigger is
+/// refused before it is read: a cassette is loaded whole into memory.
+pub const MAX_CASSETTE_BYTES: u64 = 2 << 30;
+
+/// Reads a file that must be a regular file of at most `MAX_CASSETTE_BYTES`.
+/// The file is opened without blocking, so a FIFO or device named as a
+/// cassette is refused instead of hanging or filling memory.
+pub fn read_regular_file(path: &Path) -> Result<Vec<u8>, CassetteError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
         .map_err(|e| CassetteError::at(path, format!("cannot read the cassette: {e}")))?;
-    let cassette = parse(path, &bytes)?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| CassetteError::at(path, format!("cannot stat the cassette: {e}")))?;
+    if !metadata.is_file() {
+        return Err(CassetteError::at(
+            path,
+            "is not a regular file (a FIFO, device or socket); give a cassette file",
+        ));
+    }
+    if metadata.len() > MAX_CASSETTE_BYTES {
+        return Err(CassetteError::at(
+            path,
+            format!(
+                "is {} bytes, over the {MAX_CASSETTE_BYTES}-byte limit for a cassette; split it into several files in a folder",
+                metadata.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(MAX_CASSETTE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CassetteError::at(path, format!("cannot read the cassette: {e}")))?;
+    if bytes.len() as u64 > MAX_CASSETTE_BYTES {
+        return Err(CassetteError::at(
+            path,
+            "grew over the size limit while read",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Loads one cassette file, with the exchanges its recording journal holds
+/// if a recording was cut short (see `cassette::journal`).
+pub fn load_file(path: &Path) -> Result<LoadedCassette, CassetteError> {
+    let bytes = read_regular_file(path)?;
+    let mut cassette = parse(path, &bytes)?;
+    journal::recover_into(path, &bytes, &mut cassette)?;
     Ok(LoadedCassette {
         path: path.to_path_buf(),
         cassette,
@@ -111,40 +166,61 @@ pub fn load_file(path: &Path) -> Result<LoadedCassette, CassetteError> {
 /// Loads a cassette file, or every `*.json` file below a folder (sorted by
 /// path, so the order is the same on every machine).
 pub fn load(path: &Path) -> Result<Vec<LoadedCassette>, CassetteError> {
-    let metadata = std::fs::metadata(path).map_err(|e| {
-        CassetteError::at(
-            path,
-            format!("cannot open ({e}); give a cassette file or a folder of them"),
-        )
-    })?;
-    if metadata.is_file() {
-        return Ok(vec![load_file(path)?]);
-    }
-    let mut files = Vec::new();
-    collect_json_files(path, &mut files)?;
+    let files = cassette_files(path)?;
     if files.is_empty() {
         return Err(CassetteError::at(
             path,
             "the folder holds no *.json cassette",
         ));
     }
-    files.sort();
     files.iter().map(|file| load_file(file)).collect()
 }
 
-fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CassetteError> {
+/// The cassette files `path` names: itself when it is not a folder, else
+/// every `*.json` below it, sorted. One symlink policy for every command:
+/// symbolic links are followed, to files and to folders alike, and a folder
+/// reached twice (a loop, or two links to one folder) is listed once.
+pub fn cassette_files(path: &Path) -> Result<Vec<PathBuf>, CassetteError> {
+    let metadata = std::fs::metadata(path).map_err(|e| {
+        CassetteError::at(
+            path,
+            format!("cannot open ({e}); give a cassette file or a folder of them"),
+        )
+    })?;
+    if !metadata.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    collect_json_files(path, &metadata, &mut seen, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+fn collect_json_files(
+    dir: &Path,
+    metadata: &std::fs::Metadata,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), CassetteError> {
+    use std::os::unix::fs::MetadataExt;
+    if !seen.insert((metadata.dev(), metadata.ino())) {
+        tracing::debug!(folder = %dir.display(), "already listed (a symbolic link loop or a second link): skipped");
+        return Ok(());
+    }
     let entries = std::fs::read_dir(dir)
         .map_err(|e| CassetteError::at(dir, format!("cannot list the folder: {e}")))?;
     for entry in entries {
         let entry =
             entry.map_err(|e| CassetteError::at(dir, format!("cannot list the folder: {e}")))?;
         let path = entry.path();
-        let file_type = entry
-            .file_type()
-            .map_err(|e| CassetteError::at(&path, format!("cannot stat: {e}")))?;
-        if file_type.is_dir() {
-            collect_json_files(&path, out)?;
-        } else if file_type.is_file() && path.extension().is_some_and(|e| e == "json") {
+        // Follows symbolic links; a dangling one is named.
+        let metadata = std::fs::metadata(&path).map_err(|e| {
+            CassetteError::at(&path, format!("cannot stat ({e}); remove or fix the link"))
+        })?;
+        if metadata.is_dir() {
+            collect_json_files(&path, &metadata, seen, out)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
             out.push(path);
         }
     }
@@ -153,40 +229,156 @@ fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Cassette
 
 /// The canonical bytes of a cassette.
 pub fn to_bytes(cassette: &Cassette) -> Vec<u8> {
-    // The format types declare their fields sorted, and JSON bodies are
-    // `Value`s whose maps are sorted: every object comes out sorted.
-    let mut bytes = serde_json::to_vec_pretty(&CassetteV1::from_model(cassette))
+    // The format types declare their fields sorted, and header maps are
+    // sorted; bodies are written as recorded.
+    let mut bytes = serde_json::to_vec_pretty(&CassetteFile::from_model(cassette))
         .expect("cassette types always serialise");
     bytes.push(b'\n');
     bytes
 }
 
 /// Writes `bytes` to `path` so that a reader sees the old file or the new
-/// one, never a mix: a temporary file beside it, flushed, then renamed.
+/// one, never a mix: a temporary file beside it, flushed, then renamed. The
+/// temporary file is created new (`O_EXCL`, so a planted file or symbolic
+/// link at its name is never opened) under a name no other write uses.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     std::fs::create_dir_all(dir)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "cassette.json".into());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let (tmp, mut file) = create_temporary(path)?;
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        drop(file);
         std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        if let Ok(dir) = std::fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
+        sync_dir(dir);
         Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The folder a cassette file is in.
+pub(super) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes renames and removals in `dir` durable.
+pub(super) fn sync_dir(dir: &Path) {
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// `.NAME.` : the start of every temporary file name for the cassette `path`.
+fn temporary_prefix(path: &Path) -> String {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "cassette.json".into());
+    format!(".{file_name}.")
+}
+
+fn create_temporary(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = parent_dir(path);
+    let prefix = temporary_prefix(path);
+    loop {
+        let tmp = dir.join(format!(
+            "{prefix}{}.{}.tmp",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Removes the temporary files earlier writes of `path` left behind (a
+/// process killed mid-write). Call it only while holding the cassette's
+/// lock: then no other write of this cassette is under way. Returns how many
+/// were removed.
+pub fn clean_temporaries(path: &Path) -> usize {
+    let prefix = temporary_prefix(path);
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_ours = name.starts_with(&prefix) && name.ends_with(".tmp");
+        // A symbolic link at such a name is removed, never followed.
+        if is_ours && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(cassette = %path.display(), removed, "removed temporary files left by an interrupted write");
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EMPTY: &str = r#"{"format": "proton-vcr.cassette/2", "name": "e", "provenance": {"kind": "documented"}, "interactions": []}"#;
+
+    #[test]
+    fn only_regular_files_are_read_and_size_is_capped_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.json");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // Opening a FIFO for reading would block until a writer came.
+        let error = load_file(&fifo).unwrap_err().to_string();
+        assert!(error.contains("is not a regular file"), "{error}");
+        let error = load_file(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(error.contains("is not a regular file"), "{error}");
+        let big = dir.path().join("big.json");
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(MAX_CASSETTE_BYTES + 1).unwrap();
+        let error = load_file(&big).unwrap_err().to_string();
+        assert!(error.contains("over the"), "{error}");
+    }
+
+    #[test]
+    fn symbolic_links_are_followed_once_and_loops_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/a.json"), EMPTY).unwrap();
+        let outside = dir.path().join("outside.json");
+        std::fs::write(&outside, EMPTY).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("linked.json")).unwrap();
+        // A loop back to the root, and a second way into `sub`.
+        std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();
+        std::os::unix::fs::symlink(root.join("sub"), root.join("again")).unwrap();
+        let files = cassette_files(&root).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.strip_prefix(&root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.contains(&"linked.json".to_string()), "{names:?}");
+        assert!(names.iter().any(|n| n.ends_with("a.json")), "{names:?}");
+        assert_eq!(load(&root).unwrap().len(), 2);
+    }
 }

@@ -1,26 +1,34 @@
 //! Writing a cassette while it is recorded.
 //!
-//! Durability: each write replaces the whole file atomically (a temporary
-//! file beside it, flushed, then renamed), and a recorded exchange is
-//! answered to its client only once the file holding it is in place. So the
-//! file on disk is always a complete, loadable cassette, and a crash or
-//! SIGKILL loses only the exchanges whose answers had not been sent yet.
-//! A journal appended to and compacted later would write less per exchange,
-//! but a SIGKILL would leave a file other tools cannot read until proton-vcr
-//! runs again; recording sessions are small and AWS answers slowly, so the
-//! simpler, always-valid file wins. Bursts are coalesced: one writer thread
-//! takes every exchange waiting, writes once, and acknowledges them all.
+//! Durability: each answered exchange is in the recording journal (see
+//! `cassette::journal`), flushed to disk, before its answer is sent, so a
+//! crash or SIGKILL loses only exchanges whose answers had not been sent.
+//! Writing an exchange appends one line: the cost follows the exchange, not
+//! the cassette. One writer thread takes every exchange waiting, appends
+//! them together and flushes once (group commit), then acknowledges them
+//! all. A clean stop folds the journal into the canonical file, written
+//! whole and atomically; a stop that was not clean is recovered by the next
+//! load.
+//!
+//! The cassette is locked while recorded (`cassette::lock`): a second
+//! recorder fails at once. Temporary files an interrupted write left are
+//! removed when the lock is taken.
 //!
 //! Interactions are kept ordered by request start (not completion), and
 //! every write first passes the secret checks of [`super::redact`]: a write
 //! that would leak is refused, and the exchanges in it are not recorded.
 
+use super::journal::{self, Place};
+use super::lock::CassetteLock;
 use super::model::{Cassette, Interaction};
 use super::redact::{
     AccountRedaction, Leak, SECRET_HEADERS, SecretScan, check_bytes, check_interaction,
 };
-use super::store::{CassetteError, load_file, to_bytes, write_atomic};
+use super::store::{
+    CassetteError, clean_temporaries, load_file, parent_dir, sync_dir, to_bytes, write_atomic,
+};
 use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -103,25 +111,29 @@ pub struct CassetteWriter {
 }
 
 impl CassetteWriter {
-    /// Opens `path` according to the mode and writes it once, so a path that
-    /// cannot be written fails now. `fresh` gives the name and provenance of
-    /// a new file; an appended file keeps its own.
+    /// Locks `path`, opens it according to the mode, folds in what an
+    /// interrupted recording left, writes it once (so a path that cannot be
+    /// written fails now) and starts its journal. `fresh` gives the name and
+    /// provenance of a new file; an appended file keeps its own.
     pub fn open(
         path: &Path,
         fresh: Cassette,
         options: WriterOptions,
     ) -> Result<Self, CassetteError> {
-        let error = |message: String| CassetteError {
-            path: path.to_path_buf(),
-            position: None,
-            message,
-        };
+        let error = |message: String| CassetteError::at(path, message);
         if path.is_dir() {
             return Err(error(
                 "is a folder; record into a cassette file (e.g. cassettes/my-scenario.json)".into(),
             ));
         }
-        let exists = path.exists();
+        std::fs::create_dir_all(parent_dir(path)).map_err(|e| {
+            error(format!(
+                "cannot write the cassette: cannot create its folder ({e})"
+            ))
+        })?;
+        let lock = CassetteLock::acquire(path)?;
+        clean_temporaries(path);
+        let exists = std::fs::symlink_metadata(path).is_ok();
         let cassette = match (options.mode, exists) {
             (WriteMode::New, true) => {
                 return Err(error(
@@ -148,6 +160,7 @@ impl CassetteWriter {
                 )
             })
             .collect();
+        let service_known = cassette.provenance.service.is_some();
         let mut state = State {
             path: path.to_path_buf(),
             cassette,
@@ -155,10 +168,12 @@ impl CassetteWriter {
             base_ms,
             scan: options.scan,
             redaction: options.redaction,
-            service_known: false,
+            service_known,
+            journal: None,
+            journal_len: 0,
+            lock: Some(lock),
         };
-        state.service_known = state.cassette.provenance.service.is_some();
-        state.write().map_err(|e| error(e.to_string()))?;
+        state.fold().map_err(|e| error(e.to_string()))?;
         let (jobs, receiver) = mpsc::channel();
         std::thread::Builder::new()
             .name("cassette-writer".into())
@@ -174,7 +189,7 @@ impl CassetteWriter {
         &self.path
     }
 
-    /// Records `entry`; returns once the file holding it is in place.
+    /// Records `entry`; returns once it is on disk.
     pub async fn write(&self, entry: Entry) -> Result<(), WriteError> {
         let (done, wait) = oneshot::channel();
         self.jobs
@@ -183,8 +198,9 @@ impl CassetteWriter {
         wait.await.unwrap_or(Err(WriteError::Closed))
     }
 
-    /// Finishes the writes already queued, then stops; later writes fail
-    /// with [`WriteError::Closed`].
+    /// Finishes the writes already queued, folds the journal into the
+    /// cassette file, then stops; later writes fail with
+    /// [`WriteError::Closed`].
     pub async fn close(&self) {
         let (done, wait) = oneshot::channel();
         if self.jobs.send(Job::Close(done)).is_ok() {
@@ -203,6 +219,11 @@ struct State {
     scan: Arc<dyn SecretScan>,
     redaction: Option<AccountRedaction>,
     service_known: bool,
+    /// The open journal, and its length after the last good batch.
+    journal: Option<std::fs::File>,
+    journal_len: u64,
+    /// Released once the journal is folded, before the close is acknowledged.
+    lock: Option<CassetteLock>,
 }
 
 impl State {
@@ -225,33 +246,42 @@ impl State {
                 self.write_batch(batch);
             }
             if let Some(done) = close {
+                if let Err(error) = self.fold_final() {
+                    tracing::error!(path = %self.path.display(), "the recording stays in its journal, which the next load recovers: {error}");
+                }
+                self.lock = None;
                 let _ = done.send(());
                 return;
             }
         }
+        // Every sender is gone without a close: fold as a clean stop would.
+        if let Err(error) = self.fold_final() {
+            tracing::error!(path = %self.path.display(), "the recording stays in its journal, which the next load recovers: {error}");
+        }
     }
 
     fn write_batch(&mut self, batch: Vec<(Box<Entry>, Done)>) {
+        let mut lines = Vec::new();
         let mut added = Vec::new();
         let mut waiting = Vec::new();
         for (entry, done) in batch {
-            if let Err(leak) = check_interaction(&entry.interaction, &*self.scan) {
-                tracing::error!(
-                    "not recorded: {leak} (the client gets a 500; nothing was written)"
-                );
-                let _ = done.send(Err(WriteError::Secret(leak)));
-                continue;
-            }
+            let mut entry = *entry;
+            entry.interaction.elapsed_ms = self.elapsed_ms(entry.start);
+            let line = match self.journal_line(&entry) {
+                Ok(line) => line,
+                Err(leak) => {
+                    tracing::error!(
+                        "not recorded: {leak} (the client gets a 500; nothing was written)"
+                    );
+                    let _ = done.send(Err(WriteError::Secret(leak)));
+                    continue;
+                }
+            };
+            lines.extend_from_slice(&line);
             let key = (1, entry.start);
             let at = self.keys.partition_point(|k| *k <= key);
-            let mut interaction = entry.interaction;
-            let ms = u64::try_from(entry.start.since_first.as_millis()).unwrap_or(u64::MAX);
-            interaction.elapsed_ms = self.base_ms.saturating_add(ms);
             self.keys.insert(at, key);
-            self.cassette.interactions.insert(at, interaction);
-            if let (Some(redaction), Some(account)) = (&mut self.redaction, &entry.account_hint) {
-                redaction.learn(account);
-            }
+            self.cassette.interactions.insert(at, entry.interaction);
             if !self.service_known {
                 if let Some((region, service)) = entry.scope {
                     self.cassette.provenance.region.get_or_insert(region);
@@ -265,7 +295,7 @@ impl State {
         if waiting.is_empty() {
             return;
         }
-        let result = self.write();
+        let result = self.append(&lines);
         if let Err(error) = &result {
             tracing::error!(path = %self.path.display(), "not recorded: {error}");
             for key in &added {
@@ -280,33 +310,137 @@ impl State {
         }
     }
 
-    /// Serialises, redacts, checks, and replaces the file.
-    fn write(&mut self) -> Result<(), WriteError> {
-        for (i, interaction) in self.cassette.interactions.iter().enumerate() {
-            for headers in [&interaction.request.headers, &interaction.response.headers] {
-                if let Some((name, _)) = headers
-                    .iter_grouped()
-                    .find(|(name, _)| SECRET_HEADERS.contains(name))
-                {
-                    return Err(WriteError::Secret(Leak {
-                        what: format!("a `{name}` header"),
-                        place: format!("interaction {i}"),
-                    }));
-                }
+    fn elapsed_ms(&self, start: StartKey) -> u64 {
+        let ms = u64::try_from(start.since_first.as_millis()).unwrap_or(u64::MAX);
+        self.base_ms.saturating_add(ms)
+    }
+
+    /// The journal line for `entry`: redacted, and checked for secrets.
+    fn journal_line(&mut self, entry: &Entry) -> Result<Vec<u8>, Leak> {
+        check_interaction(&entry.interaction, &*self.scan)?;
+        refuse_secret_headers(&entry.interaction, "this exchange")?;
+        if let (Some(redaction), Some(account)) = (&mut self.redaction, &entry.account_hint) {
+            redaction.learn(account);
+        }
+        let place = Place {
+            start_ns: u64::try_from(entry.start.since_first.as_nanos()).unwrap_or(u64::MAX),
+            seq: entry.start.seq,
+            scope: entry
+                .scope
+                .as_ref()
+                .map(|(region, service)| (region.as_str(), service.as_str())),
+        };
+        let mut json = journal::record_json(&entry.interaction, &place);
+        if let Some(redaction) = &mut self.redaction {
+            redaction.apply(&mut json);
+        }
+        check_bytes(&json, &*self.scan)?;
+        Ok(journal::line(&json))
+    }
+
+    /// Appends `lines` to the journal and flushes them; on failure the
+    /// journal is cut back to its last good length.
+    fn append(&mut self, lines: &[u8]) -> Result<(), WriteError> {
+        let io = |e: std::io::Error| {
+            WriteError::Io(format!(
+                "cannot write the cassette {} (its journal {}): {e}",
+                self.path.display(),
+                journal::journal_path(&self.path).display()
+            ))
+        };
+        let Some(file) = &mut self.journal else {
+            return Err(WriteError::Closed);
+        };
+        let written = file.write_all(lines).and_then(|()| file.sync_data());
+        match written {
+            Ok(()) => {
+                self.journal_len += lines.len() as u64;
+                Ok(())
             }
+            Err(e) => {
+                let _ = file.set_len(self.journal_len);
+                Err(io(e))
+            }
+        }
+    }
+
+    /// Writes the whole cassette and starts an empty journal after it.
+    fn fold(&mut self) -> Result<(), WriteError> {
+        let bytes = self.canonical_bytes()?;
+        let io = |e: std::io::Error| {
+            WriteError::Io(format!(
+                "cannot write the cassette {}: {e}",
+                self.path.display()
+            ))
+        };
+        write_atomic(&self.path, &bytes).map_err(io)?;
+        let journal_path = journal::journal_path(&self.path);
+        let _ = std::fs::remove_file(&journal_path);
+        let header = journal::header(&bytes);
+        let file = (|| {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Appending: after a failed write is cut back, the next one
+            // lands at the new end.
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .mode(0o644)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&journal_path)?;
+            file.write_all(header.as_bytes())?;
+            file.sync_all()?;
+            Ok(file)
+        })()
+        .map_err(io)?;
+        sync_dir(parent_dir(&self.path));
+        self.journal = Some(file);
+        self.journal_len = header.len() as u64;
+        Ok(())
+    }
+
+    /// The clean stop: the whole cassette written, the journal removed.
+    fn fold_final(&mut self) -> Result<(), WriteError> {
+        self.journal = None;
+        let bytes = self.canonical_bytes()?;
+        write_atomic(&self.path, &bytes).map_err(|e| {
+            WriteError::Io(format!(
+                "cannot write the cassette {}: {e}",
+                self.path.display()
+            ))
+        })?;
+        let _ = std::fs::remove_file(journal::journal_path(&self.path));
+        sync_dir(parent_dir(&self.path));
+        Ok(())
+    }
+
+    /// Serialises, redacts and checks the whole cassette.
+    fn canonical_bytes(&mut self) -> Result<Vec<u8>, WriteError> {
+        for (i, interaction) in self.cassette.interactions.iter().enumerate() {
+            refuse_secret_headers(interaction, &format!("interaction {i}"))
+                .map_err(WriteError::Secret)?;
         }
         let mut bytes = to_bytes(&self.cassette);
         if let Some(redaction) = &mut self.redaction {
             redaction.apply(&mut bytes);
         }
         check_bytes(&bytes, &*self.scan).map_err(WriteError::Secret)?;
-        write_atomic(&self.path, &bytes).map_err(|e| {
-            WriteError::Io(format!(
-                "cannot write the cassette {}: {e}",
-                self.path.display()
-            ))
-        })
+        Ok(bytes)
     }
+}
+
+fn refuse_secret_headers(interaction: &Interaction, place: &str) -> Result<(), Leak> {
+    for headers in [&interaction.request.headers, &interaction.response.headers] {
+        if let Some((name, _)) = headers
+            .iter_grouped()
+            .find(|(name, _)| SECRET_HEADERS.contains(name))
+        {
+            return Err(Leak {
+                what: format!("a `{name}` header"),
+                place: place.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `2026-05-01T12:00:00.000Z` for a time.
@@ -376,17 +510,18 @@ mod tests {
             },
             interaction: Interaction {
                 elapsed_ms: 0,
+                expect: None,
                 note: None,
                 request: RecordedRequest {
                     method: "POST".into(),
                     uri: "/".into(),
                     headers: Headers::default(),
-                    body: Body::Text(body.into()),
+                    body: Body::from(body),
                 },
                 response: RecordedResponse {
                     status: 200,
                     headers: Headers::default(),
-                    body: Body::Empty,
+                    body: Body::default(),
                 },
             },
             account_hint: None,
@@ -460,6 +595,145 @@ mod tests {
         let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::Overwrite)).unwrap();
         writer.close().await;
         assert!(load_file(&path).unwrap().cassette.interactions.is_empty());
+    }
+
+    /// The cassette and its journal as a crash would leave them: copied
+    /// while the writer still runs.
+    fn crash_copy(path: &Path, into: &Path) -> PathBuf {
+        let copy = into.join("c.json");
+        std::fs::copy(path, &copy).unwrap();
+        std::fs::copy(journal::journal_path(path), journal::journal_path(&copy)).unwrap();
+        copy
+    }
+
+    fn request_bodies(path: &Path) -> Vec<String> {
+        load_file(path)
+            .unwrap()
+            .cassette
+            .interactions
+            .iter()
+            .map(|i| i.request.body.describe())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_acknowledged_exchange_is_in_the_journal_and_a_load_recovers_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::New)).unwrap();
+        let canonical_before = std::fs::read(&path).unwrap();
+        for i in 0..20u64 {
+            writer
+                .write(entry(100 - i, i, &format!("call {i}")))
+                .await
+                .unwrap();
+            let crashed = tempfile::tempdir().unwrap();
+            let copy = crash_copy(&path, crashed.path());
+            assert_eq!(request_bodies(&copy).len() as u64, i + 1);
+        }
+        // Writing an exchange never rewrote the cassette file.
+        assert_eq!(std::fs::read(&path).unwrap(), canonical_before);
+        let crashed = tempfile::tempdir().unwrap();
+        let copy = crash_copy(&path, crashed.path());
+        let expected: Vec<String> = (0..20).rev().map(|i| format!("call {i}")).collect();
+        assert_eq!(request_bodies(&copy), expected, "ordered by request start");
+
+        // A record cut short by the crash is dropped; the rest load.
+        let journal = journal::journal_path(&copy);
+        let mut bytes = std::fs::read(&journal).unwrap();
+        let whole = bytes.len();
+        bytes.extend_from_slice(b"0badc0de {\"interaction\":{\"elap");
+        std::fs::write(&journal, &bytes).unwrap();
+        assert_eq!(request_bodies(&copy), expected);
+        // A damaged record with good ones after it is an error that says so.
+        let first_record = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+        bytes[first_record + 20] ^= 0x01;
+        bytes.truncate(whole);
+        std::fs::write(&journal, &bytes).unwrap();
+        let error = load_file(&copy).unwrap_err().to_string();
+        assert!(error.contains("fails its checksum"), "{error}");
+        assert!(error.contains(".journal:2:"), "{error}");
+
+        // Appending to the crashed copy folds the journal in.
+        let again = CassetteWriter::open(
+            &crash_copy(&path, crashed.path()),
+            fresh(),
+            options(WriteMode::Append),
+        )
+        .unwrap();
+        again.write(entry(0, 0, "after the crash")).await.unwrap();
+        again.close().await;
+        assert!(!journal.exists(), "a clean stop removes the journal");
+        let bodies = request_bodies(&copy);
+        assert_eq!(bodies.len(), 21);
+        assert_eq!(bodies[20], "after the crash");
+
+        writer.close().await;
+        assert_eq!(request_bodies(&path), expected);
+        assert!(!journal::journal_path(&path).exists());
+    }
+
+    #[tokio::test]
+    async fn a_journal_the_cassette_already_holds_is_not_added_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::New)).unwrap();
+        writer.write(entry(1, 0, "once")).await.unwrap();
+        let stale = std::fs::read(journal::journal_path(&path)).unwrap();
+        writer.close().await;
+        // The fold renamed the cassette into place and was killed before
+        // it removed the journal.
+        std::fs::write(journal::journal_path(&path), stale).unwrap();
+        assert_eq!(request_bodies(&path), ["once"]);
+    }
+
+    #[tokio::test]
+    async fn a_second_recorder_fails_at_once_naming_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::New)).unwrap();
+        let error = CassetteWriter::open(&path, fresh(), options(WriteMode::Append))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains(&format!("pid {}", std::process::id())),
+            "{error}"
+        );
+        assert!(error.contains("c.json.lock"), "{error}");
+        writer.write(entry(1, 0, "kept")).await.unwrap();
+        writer.close().await;
+        assert!(!crate::cassette::lock_path(&path).exists());
+        let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::Append)).unwrap();
+        writer.close().await;
+        assert_eq!(request_bodies(&path), ["kept"]);
+    }
+
+    #[tokio::test]
+    async fn temporary_files_are_never_followed_and_leftovers_are_removed_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        // Leftovers of a killed write, one of them a planted link.
+        let leftover = dir.path().join(".c.json.123.abc.tmp");
+        std::fs::write(&leftover, "half a cassette").unwrap();
+        let planted = dir
+            .path()
+            .join(format!(".c.json.{}.def.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::New)).unwrap();
+        assert!(!leftover.exists());
+        assert!(std::fs::symlink_metadata(&planted).is_err());
+        writer.write(entry(1, 0, "x")).await.unwrap();
+        writer.close().await;
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["c.json", "victim"]);
     }
 
     #[test]

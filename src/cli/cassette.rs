@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Work with cassette files: scan them for credentials.
+/// Work with cassette files: scan them for credentials, upgrade their format.
 #[derive(Debug, Args)]
 pub struct CassetteArgs {
     #[command(subcommand)]
@@ -32,24 +32,112 @@ pub enum CassetteCommand {
         #[arg(required = true, value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
     },
+    /// Rewrite cassettes in format 2, in place.
+    ///
+    /// Format 1 files become format 2 with the same meaning: each JSON body
+    /// becomes the exact bytes format 1 replay sent (compact JSON). A
+    /// recording journal left by an interrupted recording is folded in.
+    /// Files already in canonical format 2 are left untouched, so running
+    /// it twice changes nothing the second time. Prints one line per file
+    /// and a summary. Every *.json file below a folder is upgraded.
+    ///
+    ///   proton-vcr cassette upgrade cassettes/
+    #[command(verbatim_doc_comment)]
+    Upgrade {
+        /// Cassette files or folders.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 pub async fn run(args: CassetteArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         CassetteCommand::Check { paths } => check(&paths),
+        CassetteCommand::Upgrade { paths } => upgrade(&paths),
     }
+}
+
+/// What `upgrade` did to one file.
+enum Upgraded {
+    FromV1,
+    Journal,
+    Canonicalised,
+    Unchanged,
+}
+
+fn upgrade(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in paths {
+        files.extend(cassette::cassette_files(path)?);
+    }
+    let (mut from_v1, mut journals, mut canonicalised, mut unchanged) = (0, 0, 0, 0);
+    for file in &files {
+        match upgrade_file(file)? {
+            Upgraded::FromV1 => {
+                from_v1 += 1;
+                println!("{}: upgraded from format 1", file.display());
+            }
+            Upgraded::Journal => {
+                journals += 1;
+                println!("{}: folded in its recording journal", file.display());
+            }
+            Upgraded::Canonicalised => {
+                canonicalised += 1;
+                println!("{}: rewritten in canonical form", file.display());
+            }
+            Upgraded::Unchanged => unchanged += 1,
+        }
+    }
+    println!(
+        "{} file(s): {from_v1} upgraded from format 1, {journals} with a journal folded in, {canonicalised} rewritten in canonical form, {unchanged} already canonical format 2",
+        files.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn upgrade_file(path: &Path) -> anyhow::Result<Upgraded> {
+    // No recorder may write it meanwhile.
+    let _lock = cassette::CassetteLock::acquire(path)?;
+    cassette::clean_temporaries(path);
+    let bytes = cassette::read_regular_file(path)?;
+    let (_, version) = cassette::parse_versioned(path, &bytes)?;
+    let loaded = cassette::load_file(path)?;
+    let journal = cassette::journal_path(path);
+    let had_journal = journal.exists();
+    let canonical = cassette::to_bytes(&loaded.cassette);
+    if canonical == bytes && !had_journal {
+        return Ok(Upgraded::Unchanged);
+    }
+    cassette::write_atomic(path, &canonical)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write ({e})", path.display()))?;
+    if had_journal {
+        std::fs::remove_file(&journal)
+            .map_err(|e| anyhow::anyhow!("{}: cannot remove ({e})", journal.display()))?;
+    }
+    Ok(match version {
+        cassette::Version::V1 => Upgraded::FromV1,
+        _ if had_journal => Upgraded::Journal,
+        _ => Upgraded::Canonicalised,
+    })
 }
 
 fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for path in paths {
-        collect(path, &mut files)?;
+        for file in cassette::cassette_files(path)? {
+            // The exchanges of a recording cut short are in its journal.
+            let journal = cassette::journal_path(&file);
+            files.push(file);
+            if journal.exists() {
+                files.push(journal);
+            }
+        }
     }
     files.sort();
+    files.dedup();
     let mut findings = 0;
     for file in &files {
-        let bytes = std::fs::read(file)
-            .map_err(|e| anyhow::anyhow!("{}: cannot read ({e})", file.display()))?;
+        let bytes = cassette::read_regular_file(file)?;
         let text = String::from_utf8_lossy(&bytes);
         for finding in cassette::secrets::scan(&text) {
             findings += 1;
@@ -72,25 +160,4 @@ fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     }
     eprintln!("{} file(s) scanned: no credentials found", files.len());
     Ok(ExitCode::SUCCESS)
-}
-
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let metadata = std::fs::metadata(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot open ({e})", path.display()))?;
-    if metadata.is_file() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot list ({e})", path.display()))?
-    {
-        let entry = entry.map_err(|e| anyhow::anyhow!("{}: cannot list ({e})", path.display()))?;
-        let child = entry.path();
-        if child.is_dir() {
-            collect(&child, out)?;
-        } else if child.extension().is_some_and(|e| e == "json") {
-            out.push(child);
-        }
-    }
-    Ok(())
 }

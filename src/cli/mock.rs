@@ -35,9 +35,14 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct MockArgs {
-    /// Address to listen on; port 0 picks a free port. Binds loopback unless told otherwise.
+    /// Address to listen on; port 0 picks a free port. Binds loopback unless --allow-remote.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4752")]
     pub listen: SocketAddr,
+
+    /// Accept connections from other hosts (anyone who reaches the mock can
+    /// reset it and move its clock; combine with --verify-signatures).
+    #[arg(long)]
+    pub allow_remote: bool,
 
     /// Largest request body accepted, in bytes; larger ones get an AWS-shaped 413.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
@@ -143,6 +148,15 @@ pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         ..Limits::default()
     };
+    crate::proxy::Access {
+        allow_remote: args.allow_remote,
+        ..Default::default()
+    }
+    .check_listen(
+        args.listen,
+        "anyone who reaches the mock can read and reset its state",
+    )
+    .map_err(anyhow::Error::msg)?;
     let server = MockServer::start_with_limits(args.config(), args.listen, limits)
         .await
         .with_context(|| {

@@ -3,6 +3,7 @@
 
 use crate::cassette::{DOCUMENTATION_ACCOUNT_ID, WriteMode};
 use crate::http::{Limits, UpstreamOptions};
+use crate::proxy::Access;
 use crate::proxy::record::{RecordConfig, RecordServer};
 use crate::sigv4::{ClientKey, CredentialSource};
 use clap::Args;
@@ -50,6 +51,39 @@ pub struct RecordArgs {
 
     #[command(flatten)]
     pub forward: ForwardArgs,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+}
+
+/// Who may reach a server. Shared by record, replay and (for --allow-remote) mock.
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "Access")]
+pub struct AccessArgs {
+    /// Accept connections from other hosts. The recorder spends your credentials:
+    /// combine with --client-key.
+    #[arg(long)]
+    pub allow_remote: bool,
+
+    /// Serve browser requests (an Origin or Sec-Fetch-* header) from this
+    /// origin, e.g. http://localhost:3000. Repeatable. Others get a 403.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+
+    /// Accept this name in the Host header besides loopback and the listen
+    /// address (e.g. the machine's name under --allow-remote). Repeatable.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
+}
+
+impl AccessArgs {
+    pub fn access(&self) -> Access {
+        Access {
+            allow_remote: self.allow_remote,
+            allowed_origins: self.allowed_origins.clone(),
+            allowed_hosts: self.allowed_hosts.clone(),
+        }
+    }
 }
 
 /// How requests reach AWS and what protects the credentials.
@@ -77,6 +111,11 @@ pub struct ForwardArgs {
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
 
+    /// Allow a plain http:// upstream on another machine (signed requests and
+    /// the session token then cross the network in clear text).
+    #[arg(long)]
+    pub allow_plaintext_upstream: bool,
+
     /// PEM file of extra CA certificates to trust for the upstream (private or test endpoints).
     #[arg(long, value_name = "PEM")]
     pub upstream_ca: Option<PathBuf>,
@@ -94,13 +133,9 @@ pub struct ForwardArgs {
     #[arg(long, value_name = "ACCOUNT_ID", num_args = 0..=1, default_missing_value = DOCUMENTATION_ACCOUNT_ID)]
     pub redact_account_id: Option<String>,
 
-    /// Accept connections from other hosts. The proxy spends your credentials:
-    /// combine with --client-key.
-    #[arg(long)]
-    pub allow_remote: bool,
-
     /// Only forward requests signed with this local key (ACCESS_KEY_ID:SECRET);
-    /// give the same key to your clients. Others get a 403.
+    /// give the same key to your clients. Others get a 403, and so do an
+    /// unsigned payload and a signature used before.
     #[arg(long, value_name = "AKID:SECRET", env = "PROTON_VCR_CLIENT_KEY", hide_env_values = true, value_parser = ClientKey::parse)]
     pub client_key: Option<ClientKey>,
 }
@@ -112,6 +147,7 @@ impl ForwardArgs {
         cassette: PathBuf,
         listen: SocketAddr,
         max_body_bytes: usize,
+        access: Access,
     ) -> RecordConfig {
         let mut config = RecordConfig::new(
             cassette,
@@ -129,8 +165,9 @@ impl ForwardArgs {
             ..UpstreamOptions::default()
         };
         config.redact_account_id = self.redact_account_id;
-        config.allow_remote = self.allow_remote;
+        config.access = access;
         config.client_key = self.client_key;
+        config.allow_plaintext_upstream = self.allow_plaintext_upstream;
         config.listen = listen;
         config.limits = Limits {
             max_body_bytes,
@@ -141,9 +178,12 @@ impl ForwardArgs {
 }
 
 pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args
-        .forward
-        .into_config(args.cassette, args.listen, args.max_body_bytes);
+    let mut config = args.forward.into_config(
+        args.cassette,
+        args.listen,
+        args.max_body_bytes,
+        args.access.access(),
+    );
     config.mode = args.mode;
     config.name = args.name;
     serve(config).await

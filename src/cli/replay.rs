@@ -1,6 +1,6 @@
 //! `proton-vcr replay`.
 
-use super::record::ForwardArgs;
+use super::record::{AccessArgs, ForwardArgs};
 use crate::cassette;
 use crate::http::Limits;
 use crate::matcher::{MatchOptions, Repeats, TokenPath};
@@ -37,7 +37,7 @@ pub struct ReplayArgs {
     #[arg(long, short = 'c', value_name = "PATH", default_value = "cassettes")]
     pub cassette: PathBuf,
 
-    /// Address to listen on; port 0 picks a free port. Binds loopback unless told otherwise.
+    /// Address to listen on; port 0 picks a free port. Binds loopback unless --allow-remote.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4750")]
     pub listen: SocketAddr,
 
@@ -61,6 +61,9 @@ pub struct ReplayArgs {
 
     #[command(flatten)]
     pub forward: ForwardArgs,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 /// What happens to a request no cassette answers.
@@ -80,9 +83,12 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         repeats: args.repeats,
     };
     if args.on_miss == OnMiss::Record {
-        let mut config = args
-            .forward
-            .into_config(args.cassette, args.listen, args.max_body_bytes);
+        let mut config = args.forward.into_config(
+            args.cassette,
+            args.listen,
+            args.max_body_bytes,
+            args.access.access(),
+        );
         config.replay = Some(options);
         return super::record::serve(config).await;
     }
@@ -96,7 +102,14 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         ..Limits::default()
     };
     let count = cassettes.len();
-    let server = ReplayServer::start(cassettes, options, args.listen, limits)
+    let access = args.access.access();
+    access
+        .check_listen(
+            args.listen,
+            "the replay server answers anyone who reaches it with your cassettes",
+        )
+        .map_err(anyhow::Error::msg)?;
+    let server = ReplayServer::start_with_access(cassettes, options, args.listen, limits, access)
         .await
         .with_context(|| {
             format!(

@@ -190,6 +190,7 @@ async fn record_all(args: RecordArgs) -> anyhow::Result<ExitCode> {
             path.clone(),
             "127.0.0.1:0".parse().expect("a literal address"),
             crate::http::Limits::default().max_body_bytes,
+            crate::proxy::Access::default(),
         );
         config.mode = args.mode;
         config.name = Some(scenario.name.clone());

@@ -7,7 +7,7 @@
 //! (`$.environmentTemplateVersion.arn`). Pure: no IO.
 
 use super::normalize::Normalizer;
-use crate::cassette::{Body, RecordedResponse};
+use crate::cassette::RecordedResponse;
 use crate::http::Response;
 use crate::matcher::diff;
 use base64::Engine;
@@ -54,16 +54,27 @@ pub struct Difference {
     pub accepted: Option<String>,
 }
 
+impl ObservedBody {
+    /// JSON when the bytes parse as JSON, else text (binary as base64).
+    fn of_bytes(bytes: &[u8]) -> Self {
+        if bytes.is_empty() {
+            ObservedBody::Empty
+        } else if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+            ObservedBody::Json(value)
+        } else {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => ObservedBody::Text(text.to_string()),
+                Err(_) => {
+                    ObservedBody::Text(base64::engine::general_purpose::STANDARD.encode(bytes))
+                }
+            }
+        }
+    }
+}
+
 impl Observed {
     pub fn from_recorded(response: &RecordedResponse, side: &mut Normalizer<'_>) -> Self {
-        let body = match &response.body {
-            Body::Empty => ObservedBody::Empty,
-            Body::Json(value) => ObservedBody::Json(value.clone()),
-            Body::Text(text) => ObservedBody::Text(text.clone()),
-            Body::Binary(bytes) => {
-                ObservedBody::Text(base64::engine::general_purpose::STANDARD.encode(bytes))
-            }
-        };
+        let body = ObservedBody::of_bytes(response.body.bytes());
         Self::build(
             response.status,
             response.headers.get("content-type"),
@@ -81,18 +92,7 @@ impl Observed {
         side: &mut Normalizer<'_>,
         guide: Option<&Observed>,
     ) -> Self {
-        let body = if response.body.is_empty() {
-            ObservedBody::Empty
-        } else if let Ok(value) = serde_json::from_slice::<Value>(&response.body) {
-            ObservedBody::Json(value)
-        } else {
-            match std::str::from_utf8(&response.body) {
-                Ok(text) => ObservedBody::Text(text.to_string()),
-                Err(_) => ObservedBody::Text(
-                    base64::engine::general_purpose::STANDARD.encode(&response.body),
-                ),
-            }
-        };
+        let body = ObservedBody::of_bytes(&response.body);
         Self::build(
             response.status.as_u16(),
             response.header("content-type"),

@@ -240,12 +240,49 @@ pub async fn buffer(
             ));
         }
     };
+    let mut headers = parts.headers;
+    let uri = origin_form_of_http2(parts.version, &parts.method, parts.uri, &mut headers);
     Ok(Request {
         method: parts.method,
-        uri: parts.uri,
-        headers: parts.headers,
+        uri,
+        headers,
         body,
     })
+}
+
+/// HTTP/2 carries the target as `:scheme`, `:authority` and `:path`, which
+/// hyper joins into an absolute URI; this turns it back into what HTTP/1
+/// sends (a path and a Host header), so an absolute URI always means the
+/// client sent the absolute form and handlers can refuse it. CONNECT keeps
+/// its authority-form URI.
+fn origin_form_of_http2(
+    version: http::Version,
+    method: &http::Method,
+    uri: http::Uri,
+    headers: &mut http::HeaderMap,
+) -> http::Uri {
+    if version != http::Version::HTTP_2 || method == http::Method::CONNECT {
+        return uri;
+    }
+    let Some(path) = uri.path_and_query().cloned() else {
+        return uri;
+    };
+    // Left absolute (and so refused) if the path cannot stand alone.
+    let Ok(origin_form) = http::Uri::from_parts({
+        let mut parts = http::uri::Parts::default();
+        parts.path_and_query = Some(path);
+        parts
+    }) else {
+        return uri;
+    };
+    if let Some(authority) = uri.authority() {
+        if !headers.contains_key(http::header::HOST) {
+            if let Ok(value) = http::HeaderValue::from_str(authority.as_str()) {
+                headers.insert(http::header::HOST, value);
+            }
+        }
+    }
+    origin_form
 }
 
 fn into_hyper(response: Response) -> hyper::Response<Full<Bytes>> {

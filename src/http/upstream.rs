@@ -225,8 +225,8 @@ impl Upstream {
                 })?
                 .to_bytes();
             let mut headers = without_hop_by_hop(&parts.headers);
-            // A HEAD answer's length is the resource's, not this (empty) body's.
-            if request.method == http::Method::HEAD {
+            // A HEAD answer's Content-Length is the resource's size: keep it.
+            if body.is_empty() {
                 if let Some(length) = parts.headers.get(http::header::CONTENT_LENGTH) {
                     headers.insert(http::header::CONTENT_LENGTH, length.clone());
                 }

@@ -23,6 +23,7 @@ mod tokens;
 
 pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
 pub use tokens::{TokenBindings, TokenPath};
+use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{Body, LoadedCassette, RecordedRequest};
 use crate::http::{Request, Response};
@@ -182,7 +183,7 @@ pub struct KeyedRequest<'a> {
 
 impl Keyer {
     pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
-        let body = Body::from_bytes(&request.body);
+        let body = Body::new(request.body.clone());
         let view = view_of(&Parts::of_live(request, &body), &self.tokens, &self.hasher);
         KeyedRequest {
             request,
@@ -422,24 +423,27 @@ impl Matcher {
         };
         // Closest: fewest differing paths; among equals, a used call this
         // request is a retry of, then unused ones, then the earliest.
-        let live_body = match &live.body {
-            Body::Json(value) => without_tokens(value, &view.operation, &self.options.tokens),
-            _ => Value::Null,
-        };
+        let live_spots = token_spots(live, &view.operation, &self.options.tokens);
+        let live_body = live
+            .body
+            .json()
+            .map_or(Value::Null, |value| without_tokens(&value, &live_spots));
         let mut best: Option<(usize, Vec<String>, Value)> = None;
         let mut used_retry = None;
         for &id in candidates {
             let Some(request) = self.recorded_request(id) else {
                 continue;
             };
-            let recorded = self.view(&Parts::of_recorded(request));
-            let recorded_body = match &request.body {
-                Body::Json(value) => without_tokens(value, &view.operation, &self.options.tokens),
-                _ => Value::Null,
-            };
+            let parts = Parts::of_recorded(request);
+            let recorded = self.view(&parts);
+            let recorded_body = request.body.json().map_or(Value::Null, |value| {
+                without_tokens(
+                    &value,
+                    &token_spots(&parts, &view.operation, &self.options.tokens),
+                )
+            });
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
-                let recorded_parts = Parts::of_recorded(request);
                 let differing: Vec<&str> = ANSWER_HEADERS
                     .iter()
                     .copied()
@@ -451,7 +455,7 @@ impl Matcher {
                                 .find(|(n, _)| n == name)
                                 .map(|(_, v)| v.to_string())
                         };
-                        value(&recorded_parts) != value(live)
+                        value(&parts) != value(live)
                     })
                     .collect();
                 paths.push(if differing.is_empty() {
@@ -497,9 +501,10 @@ impl Matcher {
             let detail = unified_diff(&recorded_body, &live_body);
             return miss(
                 format!(
-                    "no recorded {} request matches; the closest is {place}, which differs at {}",
+                    "no recorded {} request matches; the closest is {place}, which differs at {}{}",
                     view.operation,
-                    paths.join(", ")
+                    paths.join(", "),
+                    token_hint(&view.operation, &recorded_body, &live_body)
                 ),
                 Some(detail),
             );
@@ -525,6 +530,51 @@ impl Matcher {
             None => format!("interaction {}", entry.index),
         }
     }
+}
+
+/// When a differing member looks like an idempotency token (its name says
+/// so, or both values look like UUIDs), how to bind it instead.
+fn token_hint(operation: &str, recorded: &Value, live: &Value) -> String {
+    let looks_like_token = |d: &JsonDifference<'_>| {
+        let name = d.path.rsplit(['.', '[']).next().unwrap_or("");
+        let uuid = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(is_uuid_like);
+        name.to_ascii_lowercase().contains("token") || (uuid(d.left) && uuid(d.right))
+    };
+    let plain = |path: &str| {
+        path.strip_prefix("$.").is_some_and(|rest| {
+            rest.split('.').all(|m| {
+                !m.is_empty()
+                    && m.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
+        })
+    };
+    let suggestions: Vec<String> = diff(recorded, live)
+        .iter()
+        .filter(|d| d.left.is_some() && d.right.is_some() && looks_like_token(d))
+        .filter(|d| plain(&d.path))
+        .map(|d| match operation.rsplit_once('.') {
+            Some((_, op)) if !operation.contains(' ') => format!("--token-path {op}:{}", d.path),
+            _ => format!("--token-path {}", d.path),
+        })
+        .collect();
+    if suggestions.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; if that is an idempotency token that changes on every run, bind it instead of comparing it: {}",
+        suggestions.join(" ")
+    )
+}
+
+/// `8-4-4-4-12` hex digits, the shape SDKs give generated tokens.
+fn is_uuid_like(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn unified_diff(recorded: &Value, live: &Value) -> String {
@@ -560,9 +610,7 @@ fn is_form(request: &Parts<'_>) -> bool {
 }
 
 fn form_action(request: &Parts<'_>) -> Option<String> {
-    let Body::Text(text) = request.body else {
-        return None;
-    };
+    let text = request.body.text()?;
     if !is_form(request) {
         return None;
     }
@@ -572,19 +620,64 @@ fn form_action(request: &Parts<'_>) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-/// A JSON body without the token members that apply to `operation`.
-fn without_tokens(value: &Value, operation: &str, token_paths: &[TokenPath]) -> Value {
+/// Where the tokens of a request are: the paths the user named that apply
+/// to its operation, then those the service facts table knows.
+fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) -> Vec<TokenSpot> {
+    let mut spots: Vec<TokenSpot> = token_paths
+        .iter()
+        .filter(|p| p.applies_to(operation))
+        .map(|p| TokenSpot::Json(p.members.clone()))
+        .collect();
+    let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
+    let form = match request.body.text() {
+        Some(text) if is_form(request) => Some(form_pairs(text)),
+        _ => None,
+    };
+    let pair = |key: &str| {
+        form.as_ref()
+            .and_then(|pairs| pairs.iter().find(|(k, _)| k == key))
+            .map(|(_, v)| v.as_str())
+    };
+    let action = pair("Action").zip(pair("Version"));
+    let known = model_token_spots(&TokenQuery {
+        method: request.method,
+        path,
+        query,
+        target: request.target,
+        action,
+    });
+    for spot in known {
+        if !spots.contains(&spot) {
+            spots.push(spot);
+        }
+    }
+    spots
+}
+
+/// A JSON body without its token members.
+fn without_tokens(value: &Value, spots: &[TokenSpot]) -> Value {
     let mut value = value.clone();
-    for path in token_paths.iter().filter(|p| p.applies_to(operation)) {
-        take_member(&mut value, &path.members);
+    for spot in spots {
+        if let TokenSpot::Json(members) = spot {
+            take_member(&mut value, members);
+        }
     }
     value
 }
 
+/// Removes the pair named `key` (the query protocol's `ClientToken` is
+/// `clientToken` in the EC2 model), returning its value.
+fn take_pair(pairs: &mut Vec<(String, String)>, key: &str) -> Option<String> {
+    let at = pairs
+        .iter()
+        .position(|(k, _)| k.eq_ignore_ascii_case(key))?;
+    Some(pairs.remove(at).1)
+}
+
 fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -> View {
     let operation = label_of(request);
-    let applicable = || token_paths.iter().filter(|p| p.applies_to(&operation));
-    let mut tokens = Vec::new();
+    let spots = token_spots(request, &operation, token_paths);
+    let mut tokens = vec![None; spots.len()];
     let mut canonical = Vec::with_capacity(128);
     canonical.extend_from_slice(operation.as_bytes());
     canonical.push(b'\n');
@@ -593,6 +686,11 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
     let mut query_pairs = form_pairs(query);
     // A presigned URL's signature changes on every presign and never counts.
     query_pairs.retain(|(k, _)| !auth.is_signing_param(k));
+    for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
+        if let TokenSpot::Query(name) = spot {
+            *token = take_pair(&mut query_pairs, name);
+        }
+    }
     query_pairs.sort();
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
@@ -600,25 +698,26 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
         let _ = writeln!(canonical, "{name}:{value}");
     }
     canonical.push(b'\n');
-    match request.body {
-        Body::Json(value) if applicable().next().is_none() => write_json(&mut canonical, value),
-        Body::Json(value) => {
-            let mut value = value.clone();
-            for path in applicable() {
-                tokens.push(take_member(&mut value, &path.members));
+    match (request.body.json(), request.body.text()) {
+        (Some(mut value), _) => {
+            for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
+                if let TokenSpot::Json(members) = spot {
+                    *token = take_member(&mut value, members);
+                }
             }
             write_json(&mut canonical, &value);
         }
-        Body::Text(text) if is_form(request) => {
-            tokens.extend(applicable().map(|_| None));
+        (None, Some(text)) if is_form(request) => {
             let mut pairs = form_pairs(text);
+            for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
+                if let TokenSpot::Form(name) = spot {
+                    *token = take_pair(&mut pairs, name);
+                }
+            }
             pairs.sort();
             push_pairs(&mut canonical, &pairs);
         }
-        other => {
-            tokens.extend(applicable().map(|_| None));
-            canonical.extend_from_slice(other.describe().as_bytes());
-        }
+        (None, _) => canonical.extend_from_slice(request.body.bytes()),
     }
     View {
         operation,
@@ -728,7 +827,7 @@ mod binding_tests {
             method: "POST".into(),
             uri: "/".into(),
             headers,
-            body: Body::Json(json!({"clientToken": token, "name": "a"})),
+            body: Body::from_json(&json!({"clientToken": token, "name": "a"})),
         }
     }
 
@@ -738,12 +837,13 @@ mod binding_tests {
             .enumerate()
             .map(|(i, t)| Interaction {
                 elapsed_ms: i as u64,
+                expect: None,
                 note: None,
                 request: request(t),
                 response: RecordedResponse {
                     status: 200,
                     headers: Headers::default(),
-                    body: Body::Json(json!({"n": i})),
+                    body: Body::from_json(&json!({"n": i})),
                 },
             })
             .collect();
@@ -770,6 +870,103 @@ mod binding_tests {
         m.answer(&live)
             .map(|(_, r)| serde_json::from_slice(&r.body).unwrap())
             .map_err(|miss| miss.reason)
+    }
+
+    fn exchange(target: &str, body: Value) -> RecordedRequest {
+        let mut headers = Headers::default();
+        headers.append("x-amz-target", target.into());
+        headers.append("content-type", "application/x-amz-json-1.0".into());
+        RecordedRequest {
+            method: "POST".into(),
+            uri: "/".into(),
+            headers,
+            body: Body::from_json(&body),
+        }
+    }
+
+    fn replay_of(requests: Vec<RecordedRequest>) -> Matcher {
+        let interactions = requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, request)| Interaction {
+                elapsed_ms: i as u64,
+                expect: None,
+                note: None,
+                request,
+                response: RecordedResponse {
+                    status: 200,
+                    headers: Headers::default(),
+                    body: Body::from_json(&json!({"n": i})),
+                },
+            })
+            .collect();
+        let cassette = Cassette {
+            name: "t".into(),
+            provenance: Provenance::recorded("e", "s", "r", "t".into()),
+            interactions,
+        };
+        Matcher::new(
+            vec![LoadedCassette {
+                path: "t.json".into(),
+                cassette,
+            }],
+            MatchOptions::default(),
+        )
+    }
+
+    #[test]
+    fn tokens_the_service_facts_know_bind_without_token_paths() {
+        let put = |token: &str| {
+            exchange(
+                "DynamoDB_20120810.TransactWriteItems",
+                json!({"ClientRequestToken": token, "TransactItems": []}),
+            )
+        };
+        let mut m = replay_of(vec![put("rec-1"), put("rec-2")]);
+        let answer = |m: &mut Matcher, r: RecordedRequest| {
+            m.answer(&r.to_exchange().unwrap())
+                .map(|(hit, _)| hit.interaction)
+                .map_err(|miss| miss.reason)
+        };
+        assert_eq!(answer(&mut m, put("live-1")), Ok(0));
+        assert_eq!(answer(&mut m, put("live-2")), Ok(1));
+        // A member that is no token still has to match.
+        let other = exchange(
+            "DynamoDB_20120810.TransactWriteItems",
+            json!({"ClientRequestToken": "live-3", "TransactItems": [1]}),
+        );
+        assert!(answer(&mut m, other).is_err());
+    }
+
+    #[test]
+    fn a_miss_on_a_token_looking_member_names_token_path() {
+        let call = |id: &str| exchange("Svc_2020.DoThing", json!({"RequestId": id, "name": "a"}));
+        let mut m = replay_of(vec![call("0f8fad5b-d9cb-469f-a165-70867728950e")]);
+        let miss = m
+            .answer(
+                &call("7c9e6679-7425-40de-944b-e07fc1f90ae7")
+                    .to_exchange()
+                    .unwrap(),
+            )
+            .unwrap_err();
+        assert!(
+            miss.reason.contains("--token-path DoThing:$.RequestId"),
+            "{}",
+            miss.reason
+        );
+        let named = |t: &str| exchange("Svc_2020.DoThing", json!({"pageToken": t}));
+        let mut m = replay_of(vec![named("a")]);
+        let miss = m.answer(&named("b").to_exchange().unwrap()).unwrap_err();
+        assert!(
+            miss.reason.contains("--token-path DoThing:$.pageToken"),
+            "{}",
+            miss.reason
+        );
+        // A plain difference gets no such advice.
+        let plain = |n: &str| exchange("Svc_2020.DoThing", json!({"name": n}));
+        let mut m = replay_of(vec![plain("a")]);
+        let miss = m.answer(&plain("b").to_exchange().unwrap()).unwrap_err();
+        assert!(!miss.reason.contains("--token-path"), "{}", miss.reason);
     }
 
     #[test]
@@ -801,7 +998,7 @@ mod header_tests {
             method: "GET".into(),
             uri: "/bucket/key".into(),
             headers,
-            body: Body::Empty,
+            body: Body::from_bytes(b""),
         }
     }
 
@@ -811,12 +1008,13 @@ mod header_tests {
             .iter()
             .map(|range| Interaction {
                 elapsed_ms: 0,
+                expect: None,
                 note: None,
                 request: get(range),
                 response: RecordedResponse {
                     status: 206,
                     headers: Headers::default(),
-                    body: Body::Text(range.to_string()),
+                    body: Body::from_bytes(range.as_bytes()),
                 },
             })
             .collect();

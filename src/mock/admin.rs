@@ -5,15 +5,22 @@
 //! - `GET /__mock/clock`: `{"clock_ms": .., "now_epoch_ms": ..}`.
 //! - `POST /__mock/clock` with `{"set_ms": N}` (N ms after the start; only
 //!   forwards) or `{"advance_ms": N}`: moves the clock, answers as GET.
+//! - `POST /__mock/fail` with `{"resourceArn", "on": "registration" |
+//!   "deployment" | "delete", "message"}`: that step of the resource fails next.
+//! - `POST /__mock/fail-calls` with `{"operation", "error":
+//!   "ThrottlingException" | "ServiceQuotaExceededException", "count", "message"?}`.
+//! - `POST /__mock/outputs` with `{"resourceArn", "outputs": [{key, valueString}]}`.
+//! - `POST /__mock/provisioned-resources` with `{"resourceArn",
+//!   "provisionedResources": [{name, identifier, provisioningEngine}]}`.
 
-use super::Mock;
+use super::{CallError, FailurePoint, Mock};
 use crate::http::{Request, Response};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub const PREFIX: &str = "/__mock/";
 
-const ROUTES: &str = "POST /__mock/reset, GET /__mock/state, GET /__mock/clock, POST /__mock/clock {\"set_ms\": N} or {\"advance_ms\": N}";
+const ROUTES: &str = "POST /__mock/reset, GET /__mock/state, GET /__mock/clock, POST /__mock/clock {\"set_ms\": N} or {\"advance_ms\": N}, POST /__mock/fail, POST /__mock/fail-calls, POST /__mock/outputs, POST /__mock/provisioned-resources";
 
 pub fn handle(mock: &Mock, request: &Request) -> Response {
     let route = request.uri.path().strip_prefix(PREFIX).unwrap_or("");
@@ -43,6 +50,85 @@ pub fn handle(mock: &Mock, request: &Request) -> Response {
             }
             ok(&mock.clock_json())
         }
+        (&Method::POST, "fail") => {
+            let body = body(request);
+            let text = |key: &str| body.get(key).and_then(Value::as_str);
+            let point = text("on").and_then(FailurePoint::parse);
+            match (text("resourceArn"), point) {
+                (Some(arn), Some(point)) => {
+                    let message = text("message").unwrap_or("Injected failure");
+                    mock.fail_next(arn, point, message);
+                    ok(&json!({"resourceArn": arn, "on": text("on"), "message": message}))
+                }
+                _ => error(
+                    StatusCode::BAD_REQUEST,
+                    "POST /__mock/fail takes {\"resourceArn\": ARN, \"on\": \"registration\" | \"deployment\" | \"delete\", \"message\": TEXT}",
+                ),
+            }
+        }
+        (&Method::POST, "fail-calls") => {
+            let body = body(request);
+            let text = |key: &str| body.get(key).and_then(Value::as_str);
+            let count = body
+                .get("count")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok());
+            match (
+                text("operation"),
+                text("error").and_then(CallError::parse),
+                count,
+            ) {
+                (Some(operation), Some(kind), Some(count)) => {
+                    match mock.fail_calls(operation, kind, count, text("message")) {
+                        Ok(()) => ok(
+                            &json!({"operation": operation, "error": text("error"), "count": count}),
+                        ),
+                        Err(reason) => error(StatusCode::BAD_REQUEST, &reason),
+                    }
+                }
+                _ => error(
+                    StatusCode::BAD_REQUEST,
+                    "POST /__mock/fail-calls takes {\"operation\": NAME, \"error\": \"ThrottlingException\" | \"ServiceQuotaExceededException\", \"count\": N, \"message\": TEXT (optional)}",
+                ),
+            }
+        }
+        (&Method::POST, "outputs") => {
+            let body = body(request);
+            let arn = body.get("resourceArn").and_then(Value::as_str);
+            match (arn, body.get("outputs").filter(|o| o.is_array())) {
+                (Some(arn), Some(outputs)) => {
+                    if mock.set_outputs(arn, outputs) {
+                        ok(&json!({"resourceArn": arn, "outputs": outputs}))
+                    } else {
+                        error(
+                            StatusCode::NOT_FOUND,
+                            &format!(
+                                "no environment, service instance or pipeline has the ARN {arn}"
+                            ),
+                        )
+                    }
+                }
+                _ => error(
+                    StatusCode::BAD_REQUEST,
+                    "POST /__mock/outputs takes {\"resourceArn\": ARN, \"outputs\": [{\"key\": K, \"valueString\": V}]}",
+                ),
+            }
+        }
+        (&Method::POST, "provisioned-resources") => {
+            let body = body(request);
+            let arn = body.get("resourceArn").and_then(Value::as_str);
+            let resources = body.get("provisionedResources").and_then(Value::as_array);
+            match (arn, resources) {
+                (Some(arn), Some(resources)) => {
+                    mock.set_provisioned_resources(arn, resources.clone());
+                    ok(&json!({"resourceArn": arn, "provisionedResources": resources}))
+                }
+                _ => error(
+                    StatusCode::BAD_REQUEST,
+                    "POST /__mock/provisioned-resources takes {\"resourceArn\": ARN, \"provisionedResources\": [{\"name\": N, \"identifier\": ID, \"provisioningEngine\": \"CLOUDFORMATION\" | \"TERRAFORM\"}]}",
+                ),
+            }
+        }
         _ => error(
             StatusCode::NOT_FOUND,
             &format!(
@@ -52,6 +138,11 @@ pub fn handle(mock: &Mock, request: &Request) -> Response {
             ),
         ),
     }
+}
+
+/// The request body as JSON; `null` when it is not JSON.
+fn body(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap_or(Value::Null)
 }
 
 fn ok(body: &Value) -> Response {

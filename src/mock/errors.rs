@@ -30,6 +30,10 @@ pub enum MockError {
     Conflict(String),
     /// `kind` as AWS words it ("environment template version"), `arn` of what was asked for.
     NotFound { kind: &'static str, arn: String },
+    /// A call the admin API asked to throttle.
+    Throttling(String),
+    /// A call the admin API asked to hit a quota.
+    ServiceQuotaExceeded(String),
     /// An operation of the model that the mock does not emulate.
     NotEmulated(String),
     /// An `X-Amz-Target` that is not an operation of Proton.
@@ -96,6 +100,10 @@ impl MockError {
                 "ResourceNotFoundException",
                 format!("The requested {kind} does not exist: {arn}"),
             ),
+            Self::Throttling(message) => service("ThrottlingException", message.clone()),
+            Self::ServiceQuotaExceeded(message) => {
+                service("ServiceQuotaExceededException", message.clone())
+            }
             Self::NotEmulated(operation) => service(
                 "NotImplementedException",
                 format!(

@@ -21,6 +21,8 @@
 mod admin;
 mod clock;
 mod errors;
+mod faults;
+mod history;
 mod ops;
 mod router;
 mod server;
@@ -28,6 +30,7 @@ mod state;
 
 pub use clock::{ClockMode, MANUAL_EPOCH_MS};
 pub use errors::IDEMPOTENT_PARAMETER_MISMATCH;
+pub use faults::{CallError, FailurePoint};
 pub use ops::EMULATED_OPERATIONS;
 pub use server::MockServer;
 
@@ -181,6 +184,64 @@ impl Mock {
         out
     }
 
+    /// Makes the next registration, deployment or delete of the resource at
+    /// `arn` fail with `message` (for a registration, `arn` is a template
+    /// version's, or a template's for its next version).
+    pub fn fail_next(&self, arn: &str, point: FailurePoint, message: &str) {
+        self.lock()
+            .state
+            .faults
+            .fail_next(arn.to_string(), point, message.to_string());
+    }
+
+    /// Makes the next `count` calls of `operation` answer `error`; refused
+    /// (with the reason) when the model does not declare that error for
+    /// that operation, since no client expects it there.
+    pub fn fail_calls(
+        &self,
+        operation: &str,
+        error: CallError,
+        count: u32,
+        message: Option<&str>,
+    ) -> Result<(), String> {
+        let declared = Model::proton().operation_errors(operation);
+        if !declared.contains(&error.code()) {
+            return Err(format!(
+                "{operation} {}; the model declares {} for it",
+                if Model::proton().has_operation(operation) {
+                    format!("does not declare {}", error.code())
+                } else {
+                    "is not an operation of AWS Proton".to_string()
+                },
+                declared.join(", ")
+            ));
+        }
+        self.lock().state.faults.fail_calls(
+            operation.to_string(),
+            error,
+            count,
+            message.map(str::to_string),
+        );
+        Ok(())
+    }
+
+    /// Sets the outputs of the current deployment of the resource at `arn`;
+    /// false when no deployable resource has that ARN.
+    pub fn set_outputs(&self, arn: &str, outputs: &Value) -> bool {
+        let mut inner = self.lock();
+        let now = inner.clock.now_epoch_ms();
+        inner.state.settle(now);
+        ops::deployments::set_outputs(&mut inner.state, arn, outputs)
+    }
+
+    /// Sets what ListXProvisionedResources answers for the resource at `arn`.
+    pub fn set_provisioned_resources(&self, arn: &str, resources: Vec<Value>) {
+        self.lock()
+            .state
+            .provisioned_resources
+            .insert(arn.to_string(), resources);
+    }
+
     fn answer(&self, request: &Request) -> Result<Value, MockError> {
         if let Some((access_key, secret)) = &self.config.verify_signatures {
             crate::sigv4::verify_request(request, access_key, secret)
@@ -209,6 +270,18 @@ impl Mock {
         let mut inner = self.lock();
         let now = inner.clock.now_epoch_ms();
         inner.state.settle(now);
+        if let Some((error, message)) = inner.state.faults.take_call(operation) {
+            return Err(match error {
+                CallError::Throttling => {
+                    MockError::Throttling(message.unwrap_or_else(|| "Rate exceeded".to_string()))
+                }
+                CallError::ServiceQuotaExceeded => {
+                    MockError::ServiceQuotaExceeded(message.unwrap_or_else(|| {
+                        format!("{operation} would exceed a service quota of this account")
+                    }))
+                }
+            });
+        }
         let ctx = ops::Ctx {
             now,
             config: &self.config,

@@ -11,12 +11,22 @@
 //! tokens (with the parameters they were first sent with, until they expire)
 //! and tombstones of deleted resources (so a retried delete can succeed).
 
+mod components;
+mod repositories;
+
+pub use components::{Component, ComponentStatus};
+pub use repositories::{
+    Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
+};
+
 use super::clock::Millis;
+use super::faults::Faults;
+use super::history::{DeploymentStatus, Deployments};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// Environment or service: their templates and versions behave alike.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TemplateKind {
     Environment,
     Service,
@@ -112,6 +122,7 @@ impl Template {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VersionStatus {
     RegistrationInProgress,
+    RegistrationFailed,
     Draft,
     Published,
 }
@@ -120,6 +131,7 @@ impl VersionStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::RegistrationInProgress => "REGISTRATION_IN_PROGRESS",
+            Self::RegistrationFailed => "REGISTRATION_FAILED",
             Self::Draft => "DRAFT",
             Self::Published => "PUBLISHED",
         }
@@ -135,8 +147,12 @@ pub struct TemplateVersion {
     pub last_modified_at: Millis,
     pub description: Option<String>,
     pub status: VersionStatus,
-    /// When REGISTRATION_IN_PROGRESS turns into DRAFT.
+    /// When REGISTRATION_IN_PROGRESS turns into DRAFT (or REGISTRATION_FAILED).
     pub registered_at: Millis,
+    /// `statusMessage` once registration failed.
+    pub status_message: Option<String>,
+    /// A registration failure injected through the admin API.
+    pub failure: Option<String>,
     /// Service template versions only.
     pub compatible_environment_templates: Option<Value>,
     pub supported_component_sources: Option<Value>,
@@ -145,9 +161,18 @@ pub struct TemplateVersion {
 /// Where a deployment (of an environment, a pipeline or a service instance) is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
-    InProgress { until: Millis },
+    /// `until: None` for self-managed provisioning: the deployment waits for
+    /// NotifyResourceDeploymentStatusChange.
+    InProgress {
+        until: Option<Millis>,
+    },
     Succeeded,
-    DeleteInProgress { until: Millis },
+    Failed,
+    Cancelled,
+    DeleteInProgress {
+        until: Millis,
+    },
+    DeleteFailed,
 }
 
 impl Phase {
@@ -155,18 +180,50 @@ impl Phase {
         match self {
             Self::InProgress { .. } => "IN_PROGRESS",
             Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::Cancelled => "CANCELLED",
             Self::DeleteInProgress { .. } => "DELETE_IN_PROGRESS",
+            Self::DeleteFailed => "DELETE_FAILED",
         }
     }
 
-    fn due(self) -> Option<Millis> {
+    pub fn due(self) -> Option<Millis> {
         match self {
-            Self::InProgress { until } | Self::DeleteInProgress { until } => Some(until),
-            Self::Succeeded => None,
+            Self::InProgress { until } => until,
+            Self::DeleteInProgress { until } => Some(until),
+            _ => None,
         }
+    }
+
+    pub fn in_progress(self) -> bool {
+        matches!(self, Self::InProgress { .. })
+    }
+
+    pub fn deleting(self) -> bool {
+        matches!(self, Self::DeleteInProgress { .. })
     }
 }
 
+/// What settling a [`Deployment`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settled {
+    Nothing,
+    /// The attempt ended at `at` with `status` (SUCCEEDED or FAILED).
+    Deployed {
+        id: String,
+        status: DeploymentStatus,
+        message: Option<String>,
+        at: Millis,
+    },
+    /// The delete completed: the resource is gone.
+    Gone,
+    /// The delete failed (injected): the resource stays, DELETE_FAILED.
+    DeleteFailed,
+}
+
+/// A resource's current deployment, as its `deploymentStatus` and
+/// `last*Deployment*` members show it. The history of its deployments is in
+/// [`super::history::Deployments`], under the same ids.
 #[derive(Clone, Debug)]
 pub struct Deployment {
     pub phase: Phase,
@@ -178,38 +235,86 @@ pub struct Deployment {
     pub succeeded_at: Millis,
     pub attempted_id: String,
     pub succeeded_id: Option<String>,
+    /// `deploymentStatusMessage`: why the last attempt (or delete) failed.
+    pub status_message: Option<String>,
+    /// A failure injected through the admin API: the current attempt (or
+    /// delete) ends FAILED (DELETE_FAILED) with this message when it is due.
+    pub failure: Option<String>,
 }
 
 impl Deployment {
-    /// A deployment attempted at `now` that succeeds at `until`.
-    pub fn start(now: Millis, until: Millis, id: String) -> Self {
+    /// A deployment attempted at `now` that ends at `until` (`None`: when
+    /// self-managed provisioning notifies).
+    pub fn start(now: Millis, until: Option<Millis>, id: String) -> Self {
         Self {
             phase: Phase::InProgress { until },
             attempted_at: now,
             succeeded_at: now,
             attempted_id: id,
             succeeded_id: None,
+            status_message: None,
+            failure: None,
         }
     }
 
     /// A new attempt on an existing deployment.
-    pub fn restart(&mut self, now: Millis, until: Millis, id: String) {
+    pub fn restart(&mut self, now: Millis, until: Option<Millis>, id: String) {
         self.phase = Phase::InProgress { until };
         self.attempted_at = now;
         self.attempted_id = id;
+        self.status_message = None;
+        self.failure = None;
     }
 
-    /// Applies a due success; returns whether a deletion is due.
-    fn settle(&mut self, now: Millis) -> bool {
-        match self.phase {
-            Phase::InProgress { until } if until <= now => {
-                self.phase = Phase::Succeeded;
+    /// Ends the current attempt at `at` with `status` (SUCCEEDED, FAILED or
+    /// CANCELLED) and returns what the history must record.
+    pub fn end(
+        &mut self,
+        status: DeploymentStatus,
+        message: Option<String>,
+        at: Millis,
+    ) -> Settled {
+        self.phase = match status {
+            DeploymentStatus::Succeeded => {
                 self.succeeded_at = self.attempted_at;
                 self.succeeded_id = Some(self.attempted_id.clone());
-                false
+                Phase::Succeeded
             }
-            Phase::DeleteInProgress { until } => until <= now,
-            _ => false,
+            DeploymentStatus::Cancelled => Phase::Cancelled,
+            DeploymentStatus::Failed | DeploymentStatus::InProgress => Phase::Failed,
+        };
+        self.status_message.clone_from(&message);
+        Settled::Deployed {
+            id: self.attempted_id.clone(),
+            status,
+            message,
+            at,
+        }
+    }
+
+    /// Starts deleting the resource; the delete ends at `until`.
+    pub fn start_delete(&mut self, until: Millis, failure: Option<String>) {
+        self.phase = Phase::DeleteInProgress { until };
+        self.status_message = None;
+        self.failure = failure;
+    }
+
+    /// Applies what is due at `now`.
+    pub fn settle(&mut self, now: Millis) -> Settled {
+        match self.phase {
+            Phase::InProgress { until: Some(until) } if until <= now => match self.failure.take() {
+                Some(message) => self.end(DeploymentStatus::Failed, Some(message), until),
+                None => self.end(DeploymentStatus::Succeeded, None, until),
+            },
+            Phase::DeleteInProgress { until } if until <= now => match self.failure.take() {
+                Some(message) => {
+                    self.phase = Phase::DeleteFailed;
+                    self.status_message = Some(message);
+                    Settled::DeleteFailed
+                }
+                None => Settled::Gone,
+            },
+            _ => Settled::Nothing,
         }
     }
 }
@@ -241,7 +346,10 @@ pub enum ServiceStatus {
     CreateInProgress { until: Millis },
     UpdateInProgress { until: Millis },
     Active,
+    CreateFailed,
+    UpdateFailed,
     DeleteInProgress { until: Millis },
+    DeleteFailed,
 }
 
 impl ServiceStatus {
@@ -250,7 +358,10 @@ impl ServiceStatus {
             Self::CreateInProgress { .. } => "CREATE_IN_PROGRESS",
             Self::UpdateInProgress { .. } => "UPDATE_IN_PROGRESS",
             Self::Active => "ACTIVE",
+            Self::CreateFailed => "CREATE_FAILED",
+            Self::UpdateFailed => "UPDATE_FAILED",
             Self::DeleteInProgress { .. } => "DELETE_IN_PROGRESS",
+            Self::DeleteFailed => "DELETE_FAILED",
         }
     }
 
@@ -259,7 +370,7 @@ impl ServiceStatus {
             Self::CreateInProgress { until }
             | Self::UpdateInProgress { until }
             | Self::DeleteInProgress { until } => Some(until),
-            Self::Active => None,
+            _ => None,
         }
     }
 }
@@ -279,6 +390,11 @@ pub struct Service {
     pub repository_connection_arn: Option<String>,
     pub repository_id: Option<String>,
     pub status: ServiceStatus,
+    /// `statusMessage`: why the service's create, update or delete failed.
+    pub status_message: Option<String>,
+    /// A failure injected through the admin API for the service's next
+    /// create, update (`deployment`) or delete.
+    pub failure: Option<String>,
     pub pipeline: Option<Pipeline>,
     pub instances: BTreeMap<String, ServiceInstance>,
     pub creation: Creation,
@@ -306,6 +422,9 @@ pub struct ServiceInstance {
     pub template_major: u64,
     pub template_minor: u64,
     pub deployment: Deployment,
+    /// `lastClientRequestToken`, with the UpdateServiceInstance parameters
+    /// it came with (a retry with both answers without redeploying).
+    pub last_client_token: Option<(String, Value)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -345,6 +464,10 @@ pub struct Connection {
 pub enum Target {
     TemplateVersion(TemplateKind, String, u64, u64),
     Connection(String),
+    /// (service, instance).
+    ServiceInstance(String, String),
+    /// A component by name, and the deployment the request started.
+    Component(String, String),
 }
 
 #[derive(Clone, Debug)]
@@ -374,11 +497,21 @@ pub struct State {
     pub connections: BTreeMap<String, Connection>,
     /// By resource ARN.
     pub tags: HashMap<String, BTreeMap<String, String>>,
+    /// By name.
+    pub components: BTreeMap<String, Component>,
+    /// Linked repositories, sync configs, account settings.
+    pub linked: Linked,
     /// By operation, then client token.
     tokens: HashMap<&'static str, HashMap<String, TokenRecord>>,
     /// By ARN. Kept after the retention window (as "deleted, `{}`") so that a
     /// delete of something that never existed can still be told apart.
     tombstones: HashMap<String, Tombstone>,
+    /// Every deployment's record, for GetDeployment and ListDeployments.
+    pub deployments: Deployments,
+    /// Failures the admin API injected.
+    pub faults: Faults,
+    /// `ProvisionedResource`s by resource ARN, set through the admin API.
+    pub provisioned_resources: HashMap<String, Vec<Value>>,
     /// The earliest instant at which something changes by itself.
     next_due: Option<Millis>,
 }
@@ -414,7 +547,13 @@ impl State {
             for version in templates.values_mut().flat_map(|t| t.versions.values_mut()) {
                 if version.status == VersionStatus::RegistrationInProgress {
                     if version.registered_at <= now {
-                        version.status = VersionStatus::Draft;
+                        match version.failure.take() {
+                            Some(message) => {
+                                version.status = VersionStatus::RegistrationFailed;
+                                version.status_message = Some(message);
+                            }
+                            None => version.status = VersionStatus::Draft,
+                        }
                     } else {
                         later(Some(version.registered_at));
                     }
@@ -422,9 +561,23 @@ impl State {
             }
         }
 
+        let deployments = &mut self.deployments;
+        let mut record = |settled: &Settled| {
+            if let Settled::Deployed {
+                id,
+                status,
+                message,
+                at,
+            } = settled
+            {
+                deployments.finish(id, *status, message.clone(), *at);
+            }
+        };
         let mut gone = Vec::new();
         for environment in self.environments.values_mut() {
-            if environment.deployment.settle(now) {
+            let settled = environment.deployment.settle(now);
+            record(&settled);
+            if settled == Settled::Gone {
                 gone.push((environment.name.clone(), environment.arn.clone()));
             } else {
                 later(environment.deployment.phase.due());
@@ -432,44 +585,106 @@ impl State {
         }
         for (name, arn) in gone.drain(..) {
             self.environments.remove(&name);
+            self.deployments.forget_target(&arn);
             self.forget(arn, now, None);
         }
 
+        let deployments = &mut self.deployments;
+        let mut dropped = Vec::new();
         for service in self.services.values_mut() {
+            let mut failed = None;
+            let mut removed = Vec::new();
+            let deleting = matches!(service.status, ServiceStatus::DeleteInProgress { .. });
+            for (name, deployment) in service
+                .instances
+                .iter_mut()
+                .map(|(name, i)| (Some(name), &mut i.deployment))
+                .chain(service.pipeline.as_mut().map(|p| (None, &mut p.deployment)))
+            {
+                let settled = deployment.settle(now);
+                // An instance the spec dropped, deleted on its own.
+                if let (Settled::Gone, Some(name), false) = (&settled, name, deleting) {
+                    removed.push(name.clone());
+                    continue;
+                }
+                if let Settled::Deployed {
+                    id,
+                    status,
+                    message,
+                    at,
+                } = &settled
+                {
+                    deployments.finish(id, *status, message.clone(), *at);
+                    if *status == DeploymentStatus::Failed {
+                        failed = failed.or(message.clone());
+                    }
+                }
+                later(deployment.phase.due());
+            }
+            for name in removed {
+                if let Some(instance) = service.instances.remove(&name) {
+                    dropped.push(instance.arn);
+                }
+            }
             match service.status {
                 ServiceStatus::DeleteInProgress { until } if until <= now => {
-                    gone.push((service.name.clone(), service.arn.clone()));
-                    continue;
+                    if let Some(message) = service.failure.take() {
+                        service.status = ServiceStatus::DeleteFailed;
+                        service.status_message = Some(message);
+                        service.last_modified_at = until;
+                        for deployment in service
+                            .instances
+                            .values_mut()
+                            .map(|i| &mut i.deployment)
+                            .chain(service.pipeline.as_mut().map(|p| &mut p.deployment))
+                        {
+                            deployment.phase = Phase::DeleteFailed;
+                        }
+                    } else {
+                        gone.push((service.name.clone(), service.arn.clone()));
+                    }
                 }
                 ServiceStatus::CreateInProgress { until }
                 | ServiceStatus::UpdateInProgress { until }
                     if until <= now =>
                 {
+                    let creating = matches!(service.status, ServiceStatus::CreateInProgress { .. });
                     // AWS's examples show an active service modified when it
                     // became active, after its creation.
-                    service.status = ServiceStatus::Active;
                     service.last_modified_at = until;
+                    match service.failure.take().or(failed) {
+                        Some(message) => {
+                            service.status = if creating {
+                                ServiceStatus::CreateFailed
+                            } else {
+                                ServiceStatus::UpdateFailed
+                            };
+                            service.status_message = Some(message);
+                        }
+                        None => service.status = ServiceStatus::Active,
+                    }
                 }
                 status => later(status.due()),
             }
-            for deployment in service
-                .instances
-                .values_mut()
-                .map(|i| &mut i.deployment)
-                .chain(service.pipeline.as_mut().map(|p| &mut p.deployment))
-            {
-                deployment.settle(now);
-                later(deployment.phase.due());
-            }
+        }
+        for arn in dropped {
+            self.deployments.forget_target(&arn);
+            self.forget(arn, now, None);
         }
         for (name, arn) in gone {
             if let Some(service) = self.services.remove(&name) {
                 for instance in service.instances.values() {
                     self.tags.remove(&instance.arn);
+                    self.deployments.forget_target(&instance.arn);
+                }
+                if let Some(pipeline) = &service.pipeline {
+                    self.deployments.forget_target(&pipeline.arn);
                 }
             }
             self.forget(arn, now, None);
         }
+
+        later(self.settle_components(now));
 
         for tokens in self.tokens.values_mut() {
             tokens.retain(|_, record| {
@@ -544,6 +759,8 @@ mod tests {
             description: None,
             status: VersionStatus::RegistrationInProgress,
             registered_at,
+            status_message: None,
+            failure: None,
             compatible_environment_templates: None,
             supported_component_sources: None,
         }

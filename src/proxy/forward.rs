@@ -2,17 +2,19 @@
 //! signature, sign again with the real credentials, and send the request to
 //! the one configured upstream.
 //!
-//! Not an open proxy: the destination is always the configured upstream
-//! (the client's Host header and any absolute request URI are ignored), and
-//! with a client key only clients that hold it are let through.
+//! Not an open proxy: the destination is always the configured upstream.
+//! [`Forward::upstream_uri`] builds it from the configured scheme and
+//! authority and the client's path (never by joining text), refuses a client
+//! target that is not a path, and the destination is checked once more just
+//! before sending. With a client key only clients that hold it get through.
 
 use crate::http::upstream::HOP_BY_HOP;
 use crate::http::{AwsError, Origin, Request, Response, Upstream};
 use crate::sigv4::{
-    ClientKey, Scope, SignError, Signer, Streaming, scope_from_host, strip_client_signature,
-    verify_request,
+    ClientKeyVerifier, Scope, SignError, Signer, Streaming, scope_from_host, strip_client_signature,
 };
 use http::Uri;
+use http::uri::{Authority, PathAndQuery, Scheme};
 use std::sync::Arc;
 
 /// Request headers that must not reach the upstream as the client sent them.
@@ -23,7 +25,12 @@ const NOT_FORWARDED: &[&str] = &["accept-encoding"];
 /// Where requests go and how they are signed.
 pub struct Forward {
     upstream: Upstream,
-    /// `scheme://authority` plus an optional base path, no trailing slash.
+    scheme: Scheme,
+    /// Host and port, without the scheme's default port.
+    authority: Authority,
+    /// The upstream URL's path without its trailing slash (often empty).
+    base_path: String,
+    /// `scheme://authority` plus the base path, for messages and provenance.
     base: String,
     /// What the upstream host name says about region and service.
     host_scope: Option<Scope>,
@@ -31,7 +38,7 @@ pub struct Forward {
     /// `--region` / `--service`, used when the client sent no scope.
     region: Option<String>,
     service: Option<String>,
-    client_key: Option<ClientKey>,
+    client_key: Option<ClientKeyVerifier>,
 }
 
 /// A request answered by the upstream.
@@ -51,7 +58,7 @@ impl Forward {
         signer: Arc<Signer>,
         region: Option<String>,
         service: Option<String>,
-        client_key: Option<ClientKey>,
+        client_key: Option<ClientKeyVerifier>,
     ) -> Result<Self, String> {
         let uri: Uri = upstream_url
             .parse()
@@ -75,9 +82,19 @@ impl Forward {
             Some(port) if port != default_port => format!("{host}:{port}"),
             _ => host.to_string(),
         };
-        let base = format!("{scheme}://{authority}{}", uri.path().trim_end_matches('/'));
+        let base_path = uri.path().trim_end_matches('/').to_string();
+        let base = format!("{scheme}://{authority}{base_path}");
+        let authority: Authority = authority
+            .parse()
+            .map_err(|e| format!("--upstream `{upstream_url}` has an invalid host ({e})"))?;
+        let scheme: Scheme = scheme
+            .parse()
+            .map_err(|e| format!("--upstream `{upstream_url}`: {e}"))?;
         Ok(Self {
             upstream,
+            scheme,
+            authority,
+            base_path,
             base,
             host_scope: scope_from_host(host),
             signer,
@@ -90,6 +107,22 @@ impl Forward {
     /// The upstream as configured, normalised.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// True when signed requests would cross a network in clear text: an
+    /// `http://` upstream that is not on this machine.
+    pub fn plaintext_beyond_loopback(&self) -> bool {
+        if self.scheme != Scheme::HTTP {
+            return false;
+        }
+        let host = self.authority.host().to_ascii_lowercase();
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host.ends_with(".localhost")
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
     }
 
     /// The scope a request with no SigV4 scope of its own is signed for, if
@@ -119,8 +152,7 @@ impl Forward {
     ) -> Result<Forwarded, AwsError> {
         let request = sent;
         if let Some(key) = &self.client_key {
-            if let Err(reason) = verify_request(request, &key.access_key_id, &key.secret_access_key)
-            {
+            if let Err(reason) = key.verify(request) {
                 tracing::warn!(method = %request.method, path = request.uri.path(), "rejected a client: {reason}");
                 return Err(AwsError::new(
                     Origin::Forbidden,
@@ -146,14 +178,7 @@ impl Forward {
             )
         })?;
         let recorded = unsigned.request.clone();
-        let target = format!("{}{}", self.base, recorded.uri);
-        unsigned.request.uri = target.parse().map_err(|e| {
-            AwsError::new(
-                Origin::Client,
-                "InvalidRequest",
-                format!("proton-vcr cannot forward to `{target}`: {e}"),
-            )
-        })?;
+        unsigned.request.uri = self.upstream_uri(&recorded.uri)?;
         let signed = self
             .signer
             .sign(unsigned, &scope)
@@ -173,6 +198,7 @@ impl Forward {
                     format!("proton-vcr: {message}"),
                 ),
             })?;
+        self.check_destination(&signed.request)?;
         let response = self.upstream.send(&signed.request).await.map_err(|e| {
             tracing::warn!(method = %request.method, path = request.uri.path(), "not recorded: {e}");
             e.to_aws_error()
@@ -183,6 +209,67 @@ impl Forward {
             scope,
             account_id: signed.account_id,
         })
+    }
+}
+
+impl Forward {
+    /// The absolute URI a client's origin-form target is sent to: the
+    /// configured scheme and authority, the base path, then the client's
+    /// path and query. Anything but a path is refused.
+    pub fn upstream_uri(&self, client_target: &Uri) -> Result<Uri, AwsError> {
+        if client_target.scheme().is_some()
+            || client_target.authority().is_some()
+            || !client_target.path().starts_with('/')
+        {
+            return Err(super::gate::refused(format!(
+                "proton-vcr forwards only a path and query, not `{client_target}`"
+            )));
+        }
+        let path = match client_target.query() {
+            Some(query) => format!("{}{}?{query}", self.base_path, client_target.path()),
+            None => format!("{}{}", self.base_path, client_target.path()),
+        };
+        let path = PathAndQuery::try_from(path).map_err(|e| {
+            AwsError::new(
+                Origin::Client,
+                "InvalidRequest",
+                format!("proton-vcr cannot forward the path `{client_target}`: {e}"),
+            )
+        })?;
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path)
+            .build()
+            .map_err(|e| {
+                AwsError::new(
+                    Origin::Client,
+                    "InvalidRequest",
+                    format!("proton-vcr cannot forward `{client_target}`: {e}"),
+                )
+            })
+    }
+
+    /// The last check before a signed request leaves: its scheme, authority
+    /// and Host are the configured upstream's.
+    fn check_destination(&self, request: &Request) -> Result<(), AwsError> {
+        let uri = &request.uri;
+        let host_ok = request
+            .header("host")
+            .is_some_and(|host| host.eq_ignore_ascii_case(self.authority.as_str()));
+        if uri.scheme() == Some(&self.scheme) && uri.authority() == Some(&self.authority) && host_ok
+        {
+            return Ok(());
+        }
+        tracing::error!(destination = %uri, upstream = %self.base, "refused to send a signed request anywhere but the upstream");
+        Err(AwsError::new(
+            Origin::Internal,
+            "InternalFailure",
+            format!(
+                "proton-vcr refused to send a signed request to `{uri}`, which is not the configured upstream {}",
+                self.base
+            ),
+        ))
     }
 }
 

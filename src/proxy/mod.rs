@@ -1,7 +1,7 @@
 //! Record and replay as phases of one request pipeline.
 //!
 //! ```text
-//! request ──> admin (/__vcr/...) ──> replay ──hit──> response
+//! request ──> gate (origin form, no browser) ──> admin (/__vcr/...) ──> replay ──hit──> response
 //!                                      │miss
 //!                                      ├── no forward phase ──> ReplayMissException (400)
 //!                                      └── forward: check client key ──> strip client signature
@@ -13,6 +13,7 @@
 //! --on-miss record` all of them.
 
 pub mod forward;
+pub mod gate;
 pub mod record;
 pub mod replay;
 
@@ -21,6 +22,8 @@ use crate::http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
 use crate::matcher::{MatchOptions, Matcher};
 use crate::sigv4::decode_streaming;
 use forward::Forward;
+pub use gate::Access;
+use gate::Gate;
 use http::{Method, StatusCode};
 use record::Record;
 use replay::{Replay, miss_error};
@@ -33,14 +36,16 @@ pub const ADMIN_PREFIX: &str = "/__vcr/";
 
 /// The request pipeline: its phases, in order.
 pub struct Proxy {
+    gate: Gate,
     replay: Option<Replay>,
     forward: Option<Forward>,
     record: Option<Record>,
 }
 
 impl Proxy {
-    pub fn replay_only(matcher: Matcher) -> Self {
+    pub fn replay_only(matcher: Matcher, gate: Gate) -> Self {
         Self {
+            gate,
             replay: Some(Replay::new(matcher)),
             forward: None,
             record: None,
@@ -84,6 +89,10 @@ fn admin_error(status: StatusCode, message: &str) -> Response {
 
 impl Handler for Proxy {
     async fn handle(&self, request: Request) -> Response {
+        if let Err(error) = self.gate.check(&request) {
+            tracing::warn!(method = %request.method, target = %request.uri, "refused: {}", error.message);
+            return error.to_response_for(&request);
+        }
         if request.uri.path().starts_with(ADMIN_PREFIX) {
             return self.admin(&request);
         }
@@ -153,14 +162,36 @@ pub struct ReplayServer {
 }
 
 impl ReplayServer {
-    /// Serves `cassettes` on `addr` (use `127.0.0.1:0` for a free port).
+    /// Serves `cassettes` on `addr` (use `127.0.0.1:0` for a free port),
+    /// with the default [`Access`]: loopback, no browser.
     pub async fn start(
         cassettes: Vec<LoadedCassette>,
         options: MatchOptions,
         addr: SocketAddr,
         limits: Limits,
     ) -> std::io::Result<Self> {
-        let proxy = Arc::new(Proxy::replay_only(Matcher::new(cassettes, options)));
+        Self::start_with_access(cassettes, options, addr, limits, Access::default()).await
+    }
+
+    /// [`ReplayServer::start`] with access rules: a non-loopback `addr`
+    /// needs `access.allow_remote`.
+    pub async fn start_with_access(
+        cassettes: Vec<LoadedCassette>,
+        options: MatchOptions,
+        addr: SocketAddr,
+        limits: Limits,
+        access: Access,
+    ) -> std::io::Result<Self> {
+        access
+            .check_listen(
+                addr,
+                "the replay server reads your cassettes to anyone who asks",
+            )
+            .map_err(|message| {
+                std::io::Error::new(std::io::ErrorKind::PermissionDenied, message)
+            })?;
+        let gate = Gate::new(access, addr.ip());
+        let proxy = Arc::new(Proxy::replay_only(Matcher::new(cassettes, options), gate));
         let server = Server::bind(addr, proxy.clone(), limits).await?;
         Ok(Self { server, proxy })
     }

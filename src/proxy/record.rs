@@ -8,6 +8,7 @@
 
 use super::Proxy;
 use super::forward::{Forward, Forwarded};
+use super::gate::{Access, Gate};
 use super::replay::Replay;
 use crate::cassette::{
     self, AccountRedaction, Cassette, CassetteError, CassetteWriter, Entry, Interaction,
@@ -16,7 +17,9 @@ use crate::cassette::{
 };
 use crate::http::{AwsError, Limits, Origin, Server, Upstream, UpstreamError, UpstreamOptions};
 use crate::matcher::{MatchOptions, Matcher};
-use crate::sigv4::{ClientKey, CredentialSource, CredentialsError, Keyring, Signer};
+use crate::sigv4::{
+    ClientKey, ClientKeyVerifier, CredentialSource, CredentialsError, Keyring, Signer,
+};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,9 +60,10 @@ impl Record {
             start,
             interaction: Interaction {
                 elapsed_ms: 0,
+                expect: None,
                 note: None,
                 request: RecordedRequest::from_exchange(&forwarded.request),
-                response: recorded_response(forwarded),
+                response: RecordedResponse::from_exchange(&forwarded.response),
             },
             account_hint: forwarded.account_id.clone(),
             scope: Some((
@@ -92,20 +96,6 @@ impl Record {
     }
 }
 
-/// The answer as recorded. A HEAD answer keeps its Content-Length: it is the
-/// resource's size (what `HeadObject` returns), not a transport detail.
-fn recorded_response(forwarded: &Forwarded) -> RecordedResponse {
-    let mut response = RecordedResponse::from_exchange(&forwarded.response);
-    if forwarded.request.method == http::Method::HEAD {
-        if let Some(length) = forwarded.response.header("content-length") {
-            response
-                .headers
-                .append("content-length", length.to_string());
-        }
-    }
-    response
-}
-
 /// Everything a recording server needs; `RecordConfig::new` fills in the
 /// defaults the command line uses.
 #[derive(Clone, Debug)]
@@ -127,9 +117,12 @@ pub struct RecordConfig {
     pub redact_account_id: Option<String>,
     /// Only let through clients that sign with this key.
     pub client_key: Option<ClientKey>,
+    /// Allow an `http://` upstream beyond loopback: signed requests, session
+    /// token included, then cross the network in clear text.
+    pub allow_plaintext_upstream: bool,
     pub listen: SocketAddr,
-    /// Listening on anything but loopback needs this.
-    pub allow_remote: bool,
+    /// Who may reach the proxy: beyond loopback (`allow_remote`), browsers.
+    pub access: Access,
     pub limits: Limits,
     /// Answer from the cassette first and record only what it does not
     /// answer (`replay --on-miss record`); the cassette is then appended to.
@@ -149,8 +142,9 @@ impl RecordConfig {
             service: None,
             redact_account_id: None,
             client_key: None,
+            allow_plaintext_upstream: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 4751)),
-            allow_remote: false,
+            access: Access::default(),
             limits: Limits::default(),
             replay: None,
         }
@@ -199,13 +193,14 @@ pub struct RecordServer {
 
 impl RecordServer {
     pub async fn start(config: RecordConfig) -> Result<Self, RecordError> {
-        if !config.listen.ip().is_loopback() && !config.allow_remote {
-            return Err(RecordError::Config(format!(
-                "refusing to listen on {}: the recording proxy signs with your real AWS credentials, so it binds loopback (127.0.0.1) unless --allow-remote is given (then also pass --client-key)",
-                config.listen
-            )));
-        }
-        if config.allow_remote && config.client_key.is_none() {
+        config
+            .access
+            .check_listen(
+                config.listen,
+                "the recording proxy signs with your real AWS credentials (with --allow-remote, also pass --client-key)",
+            )
+            .map_err(RecordError::Config)?;
+        if config.access.allow_remote && config.client_key.is_none() {
             tracing::warn!(
                 "--allow-remote without --client-key: anyone who can reach {} spends your AWS credentials",
                 config.listen
@@ -241,9 +236,21 @@ impl RecordServer {
             signer.clone(),
             config.region.clone(),
             config.service.clone(),
-            config.client_key.clone(),
+            config.client_key.clone().map(ClientKeyVerifier::new),
         )
         .map_err(RecordError::Config)?;
+        if forward.plaintext_beyond_loopback() {
+            if !config.allow_plaintext_upstream {
+                return Err(RecordError::Config(format!(
+                    "refusing the upstream {}: it is plain http:// on another machine, so your signed requests and session token would cross the network in clear text, readable by anyone on the way; use https://, or pass --allow-plaintext-upstream if that network is yours",
+                    forward.base()
+                )));
+            }
+            tracing::warn!(
+                upstream = forward.base(),
+                "signed requests go to the upstream in clear text (--allow-plaintext-upstream)"
+            );
+        }
 
         let replay = match &config.replay {
             Some(options) => Some(Replay::new(Matcher::new(
@@ -289,6 +296,7 @@ impl RecordServer {
         .map_err(RecordError::Cassette)?;
         let upstream = forward.base().to_string();
         let proxy = Arc::new(Proxy {
+            gate: Gate::new(config.access.clone(), config.listen.ip()),
             replay,
             forward: Some(forward),
             record: Some(Record::new(writer)),

@@ -21,4 +21,4 @@ pub use chunked::{Streaming, decode as decode_streaming};
 pub use credentials::{CredentialSource, CredentialsError, Keyring, StaticCredentials};
 pub use resign::{QueryAuth, SignError, Signer, strip_client_signature};
 pub use scope::{Scope, scope_from_host};
-pub use verify::{ClientKey, SignatureError, verify_request};
+pub use verify::{ClientKey, ClientKeyVerifier, SignatureError, verify_request};

@@ -5,6 +5,15 @@
 //! signature is recomputed with aws-sigv4 from the client's own
 //! `X-Amz-Date`, scope and signed-header list, and compared in constant time.
 //! The mock reuses [`verify_request`] for its optional signature checks.
+//!
+//! The proxy checks more, through [`ClientKeyVerifier`]: the payload hash
+//! must be signed (`UNSIGNED-PAYLOAD` would let a sniffed request be sent
+//! again with another body, which the proxy would then sign with the real
+//! key), and a signature is accepted once: an exact replay within its
+//! 15-minute validity window is refused. The record of signatures seen is
+//! bounded in time (a signature leaves it when its window closes) and in
+//! size (when full, the oldest leaves and nothing signed at or before it is
+//! accepted any more), and reads time from an injected clock.
 
 use super::resign::settings_for;
 use super::scope::ClientSignature;
@@ -15,7 +24,9 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How far a client's clock may be from ours, as AWS allows.
@@ -101,7 +112,131 @@ pub fn verify_request(
     access_key_id: &str,
     secret_access_key: &str,
 ) -> Result<(), SignatureError> {
-    verify_at(request, access_key_id, secret_access_key, SystemTime::now())
+    verify_at(request, access_key_id, secret_access_key, SystemTime::now()).map(|_| ())
+}
+
+/// Where time comes from; tests drive it.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// How many signatures the proxy remembers at most (about 110 requests a
+/// second sustained over the 15-minute window).
+const MAX_SEEN: usize = 100_000;
+
+/// Checks `--client-key` clients for the proxy: a valid signature with that
+/// key, over a signed payload hash, used once.
+pub struct ClientKeyVerifier {
+    key: ClientKey,
+    clock: Clock,
+    seen: Mutex<SeenSignatures>,
+}
+
+impl ClientKeyVerifier {
+    pub fn new(key: ClientKey) -> Self {
+        Self::with_clock(key, Arc::new(SystemTime::now), MAX_SEEN)
+    }
+
+    /// A verifier reading time from `clock`, remembering up to `capacity`
+    /// signatures.
+    pub fn with_clock(key: ClientKey, clock: Clock, capacity: usize) -> Self {
+        Self {
+            key,
+            clock,
+            seen: Mutex::new(SeenSignatures::new(capacity)),
+        }
+    }
+
+    pub fn verify(&self, request: &Request) -> Result<(), SignatureError> {
+        match request.header("x-amz-content-sha256") {
+            Some(value)
+                if value == "UNSIGNED-PAYLOAD" || value.starts_with("STREAMING-UNSIGNED") =>
+            {
+                return Err(SignatureError::Invalid(format!(
+                    "X-Amz-Content-SHA256 `{value}` leaves the body unsigned, so anyone who saw this request could send it again with another body; sign the payload (the SDKs do for every service but S3: for S3 turn off unsigned payloads)"
+                )));
+            }
+            _ => {}
+        }
+        let now = (self.clock)();
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget_expired(now);
+        let verified = verify_at(
+            request,
+            &self.key.access_key_id,
+            &self.key.secret_access_key,
+            now,
+        )?;
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .admit(verified)
+    }
+}
+
+/// Signatures accepted within their validity window.
+struct SeenSignatures {
+    capacity: usize,
+    /// Ordered by signing time, so the oldest leave first.
+    by_time: BTreeSet<(SystemTime, String)>,
+    signatures: HashSet<String>,
+    /// Nothing signed at or before this is accepted: a signature this old
+    /// may have been forgotten to make room.
+    floor: Option<SystemTime>,
+}
+
+impl SeenSignatures {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            by_time: BTreeSet::new(),
+            signatures: HashSet::new(),
+            floor: None,
+        }
+    }
+
+    /// Drops signatures whose validity window has closed: the skew check
+    /// refuses them by itself from now on.
+    fn forget_expired(&mut self, now: SystemTime) {
+        while let Some(first) = self.by_time.first() {
+            if first.0 + MAX_SKEW >= now {
+                break;
+            }
+            if let Some((_, signature)) = self.by_time.pop_first() {
+                self.signatures.remove(&signature);
+            }
+        }
+    }
+
+    fn admit(&mut self, verified: Verified) -> Result<(), SignatureError> {
+        if self.floor.is_some_and(|floor| verified.signed_at <= floor) {
+            return Err(SignatureError::Invalid(
+                "the proxy cannot tell whether a request signed this long ago was already used (it has seen many since); sign it again".into(),
+            ));
+        }
+        if self.signatures.contains(&verified.signature) {
+            return Err(SignatureError::Invalid(
+                "this signature was already used: a replayed request is refused; sign each request afresh".into(),
+            ));
+        }
+        while self.by_time.len() >= self.capacity {
+            if let Some((time, signature)) = self.by_time.pop_first() {
+                self.signatures.remove(&signature);
+                self.floor = Some(self.floor.map_or(time, |floor| floor.max(time)));
+            }
+        }
+        self.signatures.insert(verified.signature.clone());
+        self.by_time
+            .insert((verified.signed_at, verified.signature));
+        Ok(())
+    }
+}
+
+/// A signature that checked out, and when it was made.
+#[derive(Debug)]
+struct Verified {
+    signature: String,
+    signed_at: SystemTime,
 }
 
 fn verify_at(
@@ -109,7 +244,7 @@ fn verify_at(
     access_key_id: &str,
     secret_access_key: &str,
     now: SystemTime,
-) -> Result<(), SignatureError> {
+) -> Result<Verified, SignatureError> {
     let authorization =
         request.header("authorization").ok_or_else(|| {
             SignatureError::Missing(
@@ -271,7 +406,10 @@ fn verify_at(
     if !constant_time_eq(expected.as_bytes(), client.signature.as_bytes()) {
         return Err(SignatureError::Mismatch("the signature does not match: check the client's secret key and that nothing rewrites the request on the way".into()));
     }
-    Ok(())
+    Ok(Verified {
+        signature: client.signature,
+        signed_at: time,
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -411,6 +549,78 @@ mod tests {
         let other =
             verify_at(&signed(SECRET, None, now), "AKIDSOMEONEELSE", SECRET, now).unwrap_err();
         assert!(matches!(other, SignatureError::UnknownKey(_)), "{other}");
+    }
+
+    fn verifier_at(now: &Arc<Mutex<SystemTime>>, capacity: usize) -> ClientKeyVerifier {
+        let clock = now.clone();
+        ClientKeyVerifier::with_clock(
+            ClientKey::parse(&format!("{AKID}:{SECRET}")).unwrap(),
+            Arc::new(move || *clock.lock().unwrap()),
+            capacity,
+        )
+    }
+
+    #[test]
+    fn a_signature_is_accepted_once_within_its_window() {
+        let start = at(1_777_636_800);
+        let now = Arc::new(Mutex::new(start));
+        let verifier = verifier_at(&now, 100);
+        let request = signed(SECRET, None, start);
+        verifier.verify(&request).unwrap();
+        let again = verifier.verify(&request).unwrap_err();
+        assert!(again.message().contains("already used"), "{again}");
+        *now.lock().unwrap() = start + Duration::from_secs(14 * 60);
+        assert!(
+            verifier.verify(&request).is_err(),
+            "still inside the window"
+        );
+        // A fresh signature a second later is a new request.
+        verifier
+            .verify(&signed(SECRET, None, start + Duration::from_secs(14 * 60)))
+            .unwrap();
+        *now.lock().unwrap() = start + Duration::from_secs(16 * 60);
+        let stale = verifier.verify(&request).unwrap_err();
+        assert!(stale.message().contains("15 minutes"), "{stale}");
+        assert_eq!(
+            verifier.seen.lock().unwrap().by_time.len(),
+            1,
+            "the expired signature left the record"
+        );
+    }
+
+    #[test]
+    fn a_full_record_forgets_the_oldest_and_refuses_anything_as_old() {
+        let start = at(1_777_636_800);
+        let now = Arc::new(Mutex::new(start + Duration::from_secs(10)));
+        let verifier = verifier_at(&now, 2);
+        let first = signed(SECRET, None, start);
+        verifier.verify(&first).unwrap();
+        verifier
+            .verify(&signed(SECRET, None, start + Duration::from_secs(1)))
+            .unwrap();
+        verifier
+            .verify(&signed(SECRET, None, start + Duration::from_secs(2)))
+            .unwrap();
+        assert_eq!(verifier.seen.lock().unwrap().by_time.len(), 2);
+        let replayed = verifier.verify(&first).unwrap_err();
+        assert!(replayed.message().contains("sign it again"), "{replayed}");
+        verifier
+            .verify(&signed(SECRET, None, start + Duration::from_secs(3)))
+            .unwrap();
+    }
+
+    #[test]
+    fn an_unsigned_payload_is_refused() {
+        let start = at(1_777_636_800);
+        let verifier = verifier_at(&Arc::new(Mutex::new(start)), 10);
+        for value in ["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"] {
+            let mut request = signed(SECRET, None, start);
+            request
+                .headers
+                .insert("x-amz-content-sha256", value.parse().unwrap());
+            let error = verifier.verify(&request).unwrap_err();
+            assert!(error.message().contains("unsigned"), "{value}: {error}");
+        }
     }
 
     #[test]

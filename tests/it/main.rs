@@ -10,6 +10,8 @@ mod hardening;
 mod hardening_mock;
 mod hardening_record;
 mod mock;
+mod mock_deployments;
 mod record;
 mod replay;
+mod security;
 mod services;

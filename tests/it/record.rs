@@ -230,7 +230,7 @@ fn assert_no_canary(path: &Path) -> Cassette {
 }
 
 fn template_name(value: &cassette::Body) -> Option<String> {
-    let json = value.as_json()?;
+    let json = value.json()?;
     json.get("name")
         .or_else(|| json.pointer("/environmentTemplate/name"))
         .and_then(|n| n.as_str())
@@ -263,6 +263,8 @@ async fn resigned_requests_pass_an_independent_botocore_check() {
     // Only for requests without a scope of their own: the clients' scope wins.
     config.region = Some("eu-west-1".into());
     config.service = Some("proton".into());
+    // A Host allowed by name still never chooses the destination.
+    config.access.allowed_hosts = vec!["evil.example.com".into()];
     let server = RecordServer::start(config).await.unwrap();
     let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
 
@@ -734,7 +736,7 @@ async fn three_protocols_record_then_replay_to_the_aws_cli() {
     assert!(
         rest.request
             .body
-            .as_json()
+            .json()
             .is_some_and(|b| b.get("ClientToken").is_some())
     );
     assert!(

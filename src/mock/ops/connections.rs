@@ -54,7 +54,9 @@ fn find<'a>(
 pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let environment_name = req_str(input, "environmentName")?;
     let management_account_id = req_str(input, "managementAccountId")?;
-    let role_arn = req_str(input, "roleArn")?;
+    // Optional in the model (a connection used only for CodeBuild or for
+    // components needs no role); the output requires it, so it reads "".
+    let role_arn = opt_str(input, "roleArn").unwrap_or_default();
     with_client_token(
         state,
         ctx,
@@ -62,7 +64,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         input,
         |state, target| match target {
             Target::Connection(id) => state.connections.get(id).map(output),
-            Target::TemplateVersion(..) => None,
+            _ => None,
         },
         |state| {
             let id = uuid::Uuid::new_v4().to_string();

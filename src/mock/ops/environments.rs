@@ -3,14 +3,15 @@
 //! duration), updated by redeploying, and deleted asynchronously
 //! (DELETE_IN_PROGRESS, then gone).
 
-use super::templates::resolve_version;
+use super::templates::{resolve_redeploy, resolve_version};
 use super::{
     Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
     retry_create, tag_new, wrap,
 };
-use crate::mock::state::{
-    ConnectionStatus, Creation, Deployment, Environment, Phase, State, TemplateKind,
-};
+use super::{deployments, spec};
+use crate::mock::faults::FailurePoint;
+use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
+use crate::mock::state::{ConnectionStatus, Creation, Environment, State, TemplateKind};
 use serde_json::Value;
 
 fn arn(ctx: &Ctx, name: &str) -> String {
@@ -44,6 +45,10 @@ fn render(e: &Environment, view: View) -> Value {
         .opt("componentRoleArn", e.component_role_arn.as_deref())
         .time("createdAt", e.created_at)
         .str("deploymentStatus", d.phase.deployment_status())
+        .opt(
+            "deploymentStatusMessage",
+            d.status_message.as_deref().filter(|_| !summary),
+        )
         .opt("description", e.description.as_deref())
         .opt(
             "environmentAccountConnectionId",
@@ -119,7 +124,7 @@ fn repository(ctx: &Ctx, input: &Value) -> Option<Value> {
 pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let name = req_str(input, "name")?;
     if let Some(existing) = state.environments.get(name) {
-        let busy = matches!(existing.deployment.phase, Phase::DeleteInProgress { .. });
+        let busy = existing.deployment.phase.deleting();
         retry_create(
             &existing.creation,
             input,
@@ -146,13 +151,34 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         .templates(TemplateKind::Environment)
         .get(template_name)
         .and_then(|t| t.provisioning.clone());
-    let until = ctx.after(ctx.config.durations.environment_deployment);
+    let spec = opt_string(input, "spec");
+    if let Some(spec) = &spec {
+        spec::check(spec).map_err(|problem| {
+            MockError::Validation(format!("The environment spec is not usable: {problem}"))
+        })?;
+    }
+    let environment_arn = arn(ctx, name);
+    let provisioning_repository = repository(ctx, input);
+    let until = deployment_end(
+        ctx,
+        provisioning.as_deref(),
+        provisioning_repository.is_some(),
+    );
+    let target_state = environment_state(template_name, major, minor, spec.as_deref());
+    let deployment = deployments::start(
+        state,
+        ctx,
+        target(&environment_arn, name, ctx.now),
+        target_state,
+        None,
+        until,
+    );
     let environment = Environment {
         name: name.to_string(),
-        arn: arn(ctx, name),
+        arn: environment_arn,
         created_at: ctx.now,
         description: opt_string(input, "description"),
-        spec: opt_string(input, "spec"),
+        spec,
         template_name: template_name.to_string(),
         template_major: major,
         template_minor: minor,
@@ -162,12 +188,11 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         environment_account_connection_id: connection_id,
         environment_account_id: account,
         provisioning,
-        provisioning_repository: repository(ctx, input),
-        deployment: Deployment::start(ctx.now, until, uuid::Uuid::new_v4().to_string()),
+        provisioning_repository,
+        deployment,
         creation: Creation::new(input.clone()),
     };
     let output = wrap("environment", render(&environment, View::Answer));
-    state.schedule(until);
     state.revive(&environment.arn);
     tag_new(state, &environment.arn, input);
     state.environments.insert(name.to_string(), environment);
@@ -210,45 +235,79 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
     ))
 }
 
-pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
-    let name = req_str(input, "name")?;
-    let deployment_type = req_str(input, "deploymentType")?;
-    let current = state
+/// When a deployment started now ends: after the configured duration, or
+/// never by itself for self-managed provisioning (a `CUSTOMER_MANAGED`
+/// template or a provisioning repository), which waits for
+/// NotifyResourceDeploymentStatusChange.
+fn deployment_end(ctx: &Ctx, provisioning: Option<&str>, repository: bool) -> Option<u64> {
+    (provisioning != Some("CUSTOMER_MANAGED") && !repository)
+        .then(|| ctx.after(ctx.config.durations.environment_deployment))
+}
+
+/// Whether deployments of the environment `name` are self-managed.
+pub fn self_managed(state: &State, name: &str) -> bool {
+    state.environments.get(name).is_some_and(|e| {
+        e.provisioning.as_deref() == Some("CUSTOMER_MANAGED") || e.provisioning_repository.is_some()
+    })
+}
+
+fn target(arn: &str, name: &str, created_at: u64) -> DeploymentTarget {
+    DeploymentTarget {
+        kind: TargetKind::Environment,
+        arn: arn.to_string(),
+        created_at,
+        environment_name: name.to_string(),
+        service_name: None,
+        service_instance_name: None,
+        component_name: None,
+    }
+}
+
+fn environment_state(template: &str, major: u64, minor: u64, spec: Option<&str>) -> Value {
+    wrap(
+        "environment",
+        deployments::template_state(template, major, minor, spec).build(),
+    )
+}
+
+fn find<'s>(state: &'s State, ctx: &Ctx, name: &str) -> Result<&'s Environment, MockError> {
+    state
         .environments
         .get(name)
-        .ok_or_else(|| MockError::not_found("environment", arn(ctx, name)))?;
-    if matches!(current.deployment.phase, Phase::DeleteInProgress { .. }) {
+        .ok_or_else(|| MockError::not_found("environment", arn(ctx, name)))
+}
+
+pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let name = req_str(input, "name")?;
+    let current = find(state, ctx, name)?;
+    if current.deployment.phase.deleting() {
         return Err(MockError::Conflict(format!(
             "The environment {name} is being deleted"
         )));
     }
-    let redeploy = deployment_type != "NONE";
-    let version = if redeploy {
-        let major = opt_str(input, "templateMajorVersion")
-            .map(str::to_string)
-            .unwrap_or_else(|| current.template_major.to_string());
-        let minor = match (opt_str(input, "templateMinorVersion"), deployment_type) {
-            (Some(minor), _) => Some(minor.to_string()),
-            (None, "MINOR_VERSION" | "MAJOR_VERSION") => None,
-            (None, _) => Some(current.template_minor.to_string()),
-        };
-        let template = current.template_name.clone();
-        Some(resolve_version(
-            TemplateKind::Environment,
-            state,
-            ctx,
-            &template,
-            &major,
-            minor.as_deref(),
-        )?)
-    } else {
-        None
-    };
+    if current.deployment.phase.in_progress() {
+        return Err(MockError::Conflict(format!(
+            "The environment {name} has a deployment IN_PROGRESS; wait until it ends or cancel it with CancelEnvironmentDeployment"
+        )));
+    }
+    let requested =
+        deployments::requested_version(input, (current.template_major, current.template_minor))?;
+    let template = current.template_name.clone();
+    let version = requested
+        .map(|requested| {
+            resolve_redeploy(TemplateKind::Environment, state, ctx, &template, requested)
+        })
+        .transpose()?;
+    if let Some(spec) = opt_str(input, "spec") {
+        spec::check(spec).map_err(|problem| {
+            MockError::Validation(format!("The environment spec is not usable: {problem}"))
+        })?;
+    }
     let account = match opt_str(input, "environmentAccountConnectionId") {
         Some(id) => Some((id.to_string(), connected_account(state, ctx, id)?)),
         None => None,
     };
-    let until = ctx.after(ctx.config.durations.environment_deployment);
+    let repository = repository(ctx, input);
     let Some(environment) = state.environments.get_mut(name) else {
         return Err(MockError::not_found("environment", arn(ctx, name)));
     };
@@ -269,40 +328,108 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         environment.environment_account_connection_id = Some(id);
         environment.environment_account_id = Some(account);
     }
-    if let Some(repository) = repository(ctx, input) {
+    if let Some(repository) = repository {
         environment.provisioning_repository = Some(repository);
     }
+    environment.creation.modified = true;
     if let Some((major, minor)) = version {
         if let Some(spec) = opt_string(input, "spec") {
             environment.spec = Some(spec);
         }
         environment.template_major = major;
         environment.template_minor = minor;
-        environment
-            .deployment
-            .restart(ctx.now, until, uuid::Uuid::new_v4().to_string());
+        let until = deployment_end(
+            ctx,
+            environment.provisioning.as_deref(),
+            environment.provisioning_repository.is_some(),
+        );
+        let previous = environment.deployment.clone();
+        let target = target(&environment.arn, name, environment.created_at);
+        let target_state = environment_state(&template, major, minor, environment.spec.as_deref());
+        let deployment =
+            deployments::start(state, ctx, target, target_state, Some(&previous), until);
+        if let Some(environment) = state.environments.get_mut(name) {
+            environment.deployment = deployment;
+        }
     }
-    environment.creation.modified = true;
-    let output = wrap("environment", render(environment, View::Answer));
-    if redeploy {
-        state.schedule(until);
-    }
-    Ok(output)
+    let environment = find(state, ctx, name)?;
+    Ok(wrap("environment", render(environment, View::Answer)))
 }
 
 pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let name = req_str(input, "name")?;
     let until = ctx.after(ctx.config.durations.deletion);
-    let Some(environment) = state.environments.get_mut(name) else {
+    let Some(environment) = state.environments.get(name) else {
         return deleted_answer(state, ctx, "environment", arn(ctx, name));
     };
-    if !matches!(environment.deployment.phase, Phase::DeleteInProgress { .. }) {
-        environment.deployment.phase = Phase::DeleteInProgress { until };
-        let output = wrap("environment", render(environment, View::Answer));
-        state.schedule(until);
-        return Ok(output);
+    if environment.deployment.phase.deleting() {
+        return Ok(wrap("environment", render(environment, View::Answer)));
     }
-    Ok(wrap("environment", render(environment, View::Answer)))
+    // The user guide: an environment with service instances (or components)
+    // deployed to it cannot be deleted.
+    let instances: Vec<String> = state
+        .services
+        .values()
+        .flat_map(|s| s.instances.values().map(move |i| (s, i)))
+        .filter(|(_, i)| i.environment_name == name)
+        .map(|(s, i)| format!("{}/{}", s.name, i.name))
+        .take(3)
+        .collect();
+    if !instances.is_empty() {
+        return Err(MockError::Conflict(format!(
+            "The environment {name} has service instances deployed to it ({}); delete them or their services first",
+            instances.join(", ")
+        )));
+    }
+    let arn = environment.arn.clone();
+    let failure = state.faults.take(&arn, FailurePoint::Delete);
+    let Some(environment) = state.environments.get_mut(name) else {
+        return Err(MockError::not_found("environment", arn));
+    };
+    environment.deployment.start_delete(until, failure);
+    let output = wrap("environment", render(environment, View::Answer));
+    state.schedule(until);
+    Ok(output)
+}
+
+pub fn cancel(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let name = req_str(input, "environmentName")?;
+    let environment = state
+        .environments
+        .get_mut(name)
+        .ok_or_else(|| MockError::not_found("environment", arn(ctx, name)))?;
+    if !environment.deployment.phase.in_progress() {
+        return Err(MockError::Conflict(format!(
+            "The environment {name} has no deployment IN_PROGRESS to cancel (deploymentStatus {})",
+            environment.deployment.phase.deployment_status()
+        )));
+    }
+    let settled = environment
+        .deployment
+        .end(DeploymentStatus::Cancelled, None, ctx.now);
+    let output = wrap("environment", render(environment, View::Answer));
+    deployments::record(state, &settled);
+    Ok(output)
+}
+
+pub fn list_outputs(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let name = req_str(input, "environmentName")?;
+    let environment = find(state, ctx, name)?;
+    deployments::outputs(state, ctx, &environment.arn, &environment.deployment, input)
+}
+
+pub fn list_provisioned_resources(
+    state: &State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let name = req_str(input, "environmentName")?;
+    let environment = find(state, ctx, name)?;
+    Ok(deployments::provisioned_resources(
+        state,
+        &environment.arn,
+        input,
+    ))
 }
 
 pub fn dump(state: &State) -> Value {

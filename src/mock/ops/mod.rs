@@ -4,10 +4,16 @@
 //! rules shared by several families live here: client-token creates,
 //! idempotent creates by name, and delete retries answered from tombstones.
 
+mod account;
+mod components;
 mod connections;
+pub mod deployments;
 mod environments;
+mod iac;
+mod repositories;
 mod services;
 mod spec;
+mod sync;
 mod tags;
 mod templates;
 
@@ -77,6 +83,22 @@ pub const EMULATED_OPERATIONS: &[&str] = &[
     "DeleteService",
     "GetServiceInstance",
     "ListServiceInstances",
+    "CreateServiceInstance",
+    "UpdateServiceInstance",
+    "CancelServiceInstanceDeployment",
+    "ListServiceInstanceOutputs",
+    "ListServiceInstanceProvisionedResources",
+    "UpdateServicePipeline",
+    "CancelServicePipelineDeployment",
+    "ListServicePipelineOutputs",
+    "ListServicePipelineProvisionedResources",
+    "CancelEnvironmentDeployment",
+    "ListEnvironmentOutputs",
+    "ListEnvironmentProvisionedResources",
+    "GetDeployment",
+    "ListDeployments",
+    "DeleteDeployment",
+    "NotifyResourceDeploymentStatusChange",
     "CreateEnvironmentAccountConnection",
     "AcceptEnvironmentAccountConnection",
     "RejectEnvironmentAccountConnection",
@@ -87,6 +109,36 @@ pub const EMULATED_OPERATIONS: &[&str] = &[
     "TagResource",
     "UntagResource",
     "ListTagsForResource",
+    // components, repositories, sync configs, account
+    "CreateComponent",
+    "GetComponent",
+    "ListComponents",
+    "UpdateComponent",
+    "DeleteComponent",
+    "CancelComponentDeployment",
+    "ListComponentOutputs",
+    "ListComponentProvisionedResources",
+    "CreateRepository",
+    "GetRepository",
+    "ListRepositories",
+    "DeleteRepository",
+    "GetRepositorySyncStatus",
+    "ListRepositorySyncDefinitions",
+    "CreateTemplateSyncConfig",
+    "GetTemplateSyncConfig",
+    "UpdateTemplateSyncConfig",
+    "DeleteTemplateSyncConfig",
+    "GetTemplateSyncStatus",
+    "CreateServiceSyncConfig",
+    "GetServiceSyncConfig",
+    "UpdateServiceSyncConfig",
+    "DeleteServiceSyncConfig",
+    "GetServiceSyncBlockerSummary",
+    "UpdateServiceSyncBlocker",
+    "GetServiceInstanceSyncStatus",
+    "GetAccountSettings",
+    "UpdateAccountSettings",
+    "GetResourcesSummary",
 ];
 
 /// Runs `operation`; `None` when the mock does not emulate it.
@@ -97,7 +149,7 @@ pub fn dispatch(
     input: &Value,
 ) -> Option<Result<Value, MockError>> {
     use TemplateKind::{Environment as Env, Service as Svc};
-    Some(match operation {
+    let result = Some(match operation {
         "CreateEnvironmentTemplate" => templates::create(Env, state, ctx, input),
         "GetEnvironmentTemplate" => templates::get(Env, state, ctx, input),
         "ListEnvironmentTemplates" => templates::list(Env, state, input),
@@ -134,6 +186,28 @@ pub fn dispatch(
         "DeleteService" => services::delete(state, ctx, input),
         "GetServiceInstance" => services::get_instance(state, ctx, input),
         "ListServiceInstances" => services::list_instances(state, ctx, input),
+        "CreateServiceInstance" => services::create_instance(state, ctx, input),
+        "UpdateServiceInstance" => services::update_instance(state, ctx, input),
+        "CancelServiceInstanceDeployment" => services::cancel_instance(state, ctx, input),
+        "ListServiceInstanceOutputs" => services::list_instance_outputs(state, ctx, input),
+        "ListServiceInstanceProvisionedResources" => {
+            services::list_instance_provisioned_resources(state, ctx, input)
+        }
+        "UpdateServicePipeline" => services::update_pipeline(state, ctx, input),
+        "CancelServicePipelineDeployment" => services::cancel_pipeline(state, ctx, input),
+        "ListServicePipelineOutputs" => services::list_pipeline_outputs(state, ctx, input),
+        "ListServicePipelineProvisionedResources" => {
+            services::list_pipeline_provisioned_resources(state, ctx, input)
+        }
+        "CancelEnvironmentDeployment" => environments::cancel(state, ctx, input),
+        "ListEnvironmentOutputs" => environments::list_outputs(state, ctx, input),
+        "ListEnvironmentProvisionedResources" => {
+            environments::list_provisioned_resources(state, ctx, input)
+        }
+        "GetDeployment" => deployments::get(state, ctx, input),
+        "ListDeployments" => deployments::list(state, input),
+        "DeleteDeployment" => deployments::delete(state, ctx, input),
+        "NotifyResourceDeploymentStatusChange" => deployments::notify(state, ctx, input),
         "CreateEnvironmentAccountConnection" => connections::create(state, ctx, input),
         "AcceptEnvironmentAccountConnection" => connections::accept(state, ctx, input),
         "RejectEnvironmentAccountConnection" => connections::reject(state, ctx, input),
@@ -144,8 +218,44 @@ pub fn dispatch(
         "TagResource" => tags::tag(state, ctx, input),
         "UntagResource" => tags::untag(state, ctx, input),
         "ListTagsForResource" => tags::list(state, ctx, input),
+        // components, repositories, sync configs, account
+        "CreateComponent" => components::create(state, ctx, input),
+        "GetComponent" => components::get(state, ctx, input),
+        "ListComponents" => components::list(state, input),
+        "UpdateComponent" => components::update(state, ctx, input),
+        "DeleteComponent" => components::delete(state, ctx, input),
+        "CancelComponentDeployment" => components::cancel(state, ctx, input),
+        "ListComponentOutputs" => components::list_outputs(state, ctx, input),
+        "ListComponentProvisionedResources" => {
+            components::list_provisioned_resources(state, ctx, input)
+        }
+        "CreateRepository" => repositories::create(state, ctx, input),
+        "GetRepository" => repositories::get(state, ctx, input),
+        "ListRepositories" => repositories::list(state, input),
+        "DeleteRepository" => repositories::delete(state, ctx, input),
+        "GetRepositorySyncStatus" => repositories::sync_status(state, ctx, input),
+        "ListRepositorySyncDefinitions" => repositories::sync_definitions(state, input),
+        "CreateTemplateSyncConfig" => sync::create_template(state, ctx, input),
+        "GetTemplateSyncConfig" => sync::get_template(state, ctx, input),
+        "UpdateTemplateSyncConfig" => sync::update_template(state, ctx, input),
+        "DeleteTemplateSyncConfig" => sync::delete_template(state, ctx, input),
+        "GetTemplateSyncStatus" => sync::template_status(state, ctx, input),
+        "CreateServiceSyncConfig" => sync::create_service(state, ctx, input),
+        "GetServiceSyncConfig" => sync::get_service(state, ctx, input),
+        "UpdateServiceSyncConfig" => sync::update_service(state, ctx, input),
+        "DeleteServiceSyncConfig" => sync::delete_service(state, ctx, input),
+        "GetServiceSyncBlockerSummary" => sync::blocker_summary(state, ctx, input),
+        "UpdateServiceSyncBlocker" => sync::update_blocker(state, ctx, input),
+        "GetServiceInstanceSyncStatus" => sync::instance_status(state, ctx, input),
+        "GetAccountSettings" => account::get(state),
+        "UpdateAccountSettings" => account::update(state, input),
+        "GetResourcesSummary" => account::summary(state),
         _ => return None,
-    })
+    });
+    if matches!(result, Some(Ok(_))) {
+        sync::after_manual_change(operation, state, ctx, input);
+    }
+    result
 }
 
 /// The whole state as readable JSON, in the operations' own output shapes.
@@ -165,6 +275,11 @@ pub fn dump(state: &State) -> Value {
         "environmentAccountConnections".into(),
         connections::dump(state),
     );
+    out.insert("deployments".into(), deployments::dump(state));
+    out.insert("components".into(), components::dump(state));
+    out.insert("repositories".into(), repositories::dump(state));
+    out.insert("sync".into(), sync::dump(state));
+    out.insert("accountSettings".into(), account::render(state));
     out.insert("tags".into(), tags::dump(state));
     out.insert("clientTokens".into(), state.token_count().into());
     out.insert("tombstones".into(), state.tombstone_count().into());
@@ -443,7 +558,7 @@ mod tests {
                 "{operation}"
             );
         }
-        assert!(dispatch("CreateComponent", &mut State::default(), &ctx, &json!({})).is_none());
+        assert!(dispatch("NoSuchOperation", &mut State::default(), &ctx, &json!({})).is_none());
     }
 
     #[test]

@@ -1,20 +1,28 @@
 //! Services, with the pipeline and service instances their spec asks for.
 //! A service is CREATE_IN_PROGRESS, then ACTIVE after the configured
 //! duration, its instances and pipeline deploying alongside; UpdateService
-//! with a new spec is UPDATE_IN_PROGRESS, then ACTIVE; DeleteService is
-//! asynchronous (DELETE_IN_PROGRESS, then gone with its instances).
+//! with a new spec adds the instances it names and deletes those it dropped
+//! (UPDATE_IN_PROGRESS, then ACTIVE); DeleteService is asynchronous
+//! (DELETE_IN_PROGRESS, then gone with its instances). Instances and the
+//! pipeline are also created, updated and cancelled on their own, and list
+//! their outputs and provisioned resources.
 
+use super::environments::self_managed;
 use super::spec;
-use super::templates::resolve_version;
+use super::templates::{resolve_redeploy, resolve_version};
 use super::{
-    Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
-    retry_create, tag_new, wrap,
+    Ctx, MockError, Obj, deleted_answer, deployments, list_output, opt_str, opt_string, paginate,
+    req_str, retry_create, tag_new, with_client_token, without, wrap,
 };
+use crate::mock::clock::Millis;
+use crate::mock::faults::FailurePoint;
+use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
 use crate::mock::state::{
-    Creation, Deployment, Phase, Pipeline, Service, ServiceInstance, ServiceStatus, State,
-    TemplateKind,
+    Creation, Deployment, Pipeline, Service, ServiceInstance, ServiceStatus, State, Target,
+    TemplateKind, VersionStatus,
 };
 use serde_json::Value;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 fn arn(ctx: &Ctx, name: &str) -> String {
@@ -25,8 +33,20 @@ fn not_found(ctx: &Ctx, name: &str) -> MockError {
     MockError::not_found("service", arn(ctx, name))
 }
 
-fn render_deployment(out: Obj, d: &Deployment) -> Obj {
+fn instance_arn(service_arn: &str, name: &str) -> String {
+    format!("{service_arn}/service-instance/{name}")
+}
+
+fn instance_not_found(ctx: &Ctx, service: &str, name: &str) -> MockError {
+    MockError::not_found("service instance", instance_arn(&arn(ctx, service), name))
+}
+
+fn render_deployment(out: Obj, d: &Deployment, summary: bool) -> Obj {
     out.str("deploymentStatus", d.phase.deployment_status())
+        .opt(
+            "deploymentStatusMessage",
+            d.status_message.as_deref().filter(|_| !summary),
+        )
         .str("lastAttemptedDeploymentId", &d.attempted_id)
         .time("lastDeploymentAttemptedAt", d.attempted_at)
         .time("lastDeploymentSucceededAt", d.succeeded_at)
@@ -37,7 +57,7 @@ fn render_pipeline(p: &Pipeline) -> Value {
     let out = Obj::new()
         .str("arn", &p.arn)
         .time("createdAt", p.created_at);
-    render_deployment(out, &p.deployment)
+    render_deployment(out, &p.deployment, false)
         .str("spec", &p.spec)
         .num("templateMajorVersion", p.template_major)
         .num("templateMinorVersion", p.template_minor)
@@ -69,6 +89,7 @@ fn render(s: &Service, summary: bool) -> Value {
         .opt("repositoryId", s.repository_id.as_deref().filter(|_| full))
         .opt("spec", Some(s.spec.as_str()).filter(|_| full))
         .str("status", s.status.as_str())
+        .opt("statusMessage", s.status_message.as_deref())
         .str("templateName", &s.template_name)
         .build()
 }
@@ -77,8 +98,15 @@ fn render_instance(s: &Service, i: &ServiceInstance, summary: bool) -> Value {
     let out = Obj::new()
         .str("arn", &i.arn)
         .time("createdAt", i.created_at);
-    render_deployment(out, &i.deployment)
+    render_deployment(out, &i.deployment, summary)
         .str("environmentName", &i.environment_name)
+        .opt(
+            "lastClientRequestToken",
+            i.last_client_token
+                .as_ref()
+                .filter(|_| !summary)
+                .map(|(token, _)| token.as_str()),
+        )
         .str("name", &i.name)
         .str("serviceName", &s.name)
         .opt("spec", Some(i.spec.as_str()).filter(|_| !summary))
@@ -94,24 +122,184 @@ fn read_spec(text: &str) -> Result<spec::ServiceSpec, MockError> {
     })
 }
 
-/// Adds the instances of `spec` that the service does not have yet.
-fn add_instances(service: &mut Service, spec: &spec::ServiceSpec, ctx: &Ctx, until: u64) {
-    for (name, environment) in &spec.instances {
-        if service.instances.contains_key(name) {
+/// Instances can only be deployed to environments that exist and are not
+/// being deleted.
+fn check_environments<'a>(
+    state: &State,
+    ctx: &Ctx,
+    mut names: impl Iterator<Item = &'a str>,
+) -> Result<(), MockError> {
+    names.try_for_each(|name| match state.environments.get(name) {
+        None => Err(MockError::not_found(
+            "environment",
+            ctx.arn(&format!("environment/{name}")),
+        )),
+        Some(e) if e.deployment.phase.deleting() => Err(MockError::Conflict(format!(
+            "The environment {name} is being deleted; service instances cannot be deployed to it"
+        ))),
+        Some(_) => Ok(()),
+    })
+}
+
+fn instance_target(service: &str, i: &ServiceInstance) -> DeploymentTarget {
+    DeploymentTarget {
+        kind: TargetKind::ServiceInstance,
+        arn: i.arn.clone(),
+        created_at: i.created_at,
+        environment_name: i.environment_name.clone(),
+        service_name: Some(service.to_string()),
+        service_instance_name: Some(i.name.clone()),
+        component_name: None,
+    }
+}
+
+/// The `DeploymentState` of an instance, with the environment and pipeline
+/// deployments it builds on.
+fn instance_state(state: &State, service: &Service, i: &ServiceInstance) -> Value {
+    let environment = state
+        .environments
+        .get(&i.environment_name)
+        .and_then(|e| e.deployment.succeeded_id.as_deref());
+    let pipeline = service
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.deployment.succeeded_id.as_deref());
+    let inner = deployments::template_state(
+        &i.template_name,
+        i.template_major,
+        i.template_minor,
+        Some(&i.spec),
+    )
+    .opt("lastSuccessfulEnvironmentDeploymentId", environment)
+    .opt("lastSuccessfulServicePipelineDeploymentId", pipeline)
+    .build();
+    wrap("serviceInstance", inner)
+}
+
+fn pipeline_target(service: &Service, p: &Pipeline) -> DeploymentTarget {
+    DeploymentTarget {
+        kind: TargetKind::ServicePipeline,
+        arn: p.arn.clone(),
+        created_at: p.created_at,
+        // A pipeline belongs to no environment; the model requires one.
+        environment_name: service
+            .instances
+            .values()
+            .next()
+            .map(|i| i.environment_name.clone())
+            .unwrap_or_default(),
+        service_name: Some(service.name.clone()),
+        service_instance_name: None,
+        component_name: None,
+    }
+}
+
+fn pipeline_state(p: &Pipeline) -> Value {
+    wrap(
+        "servicePipeline",
+        deployments::template_state(
+            &p.template_name,
+            p.template_major,
+            p.template_minor,
+            Some(&p.spec),
+        )
+        .build(),
+    )
+}
+
+/// When an instance's deployment started now ends: never by itself in a
+/// self-managed environment.
+fn instance_end(state: &State, ctx: &Ctx, environment: &str) -> Option<Millis> {
+    (!self_managed(state, environment)).then(|| ctx.after(ctx.config.durations.service_creation))
+}
+
+/// Starts the deployment of the instance `name` of `service` (first or
+/// next, `previous`) and stores it.
+fn deploy_instance(state: &mut State, ctx: &Ctx, service: &str, name: &str, first: bool) {
+    let Some(s) = state.services.get(service) else {
+        return;
+    };
+    let Some(i) = s.instances.get(name) else {
+        return;
+    };
+    let target = instance_target(service, i);
+    let target_state = instance_state(state, s, i);
+    let previous = (!first).then(|| i.deployment.clone());
+    let until = instance_end(state, ctx, &i.environment_name);
+    let deployment = deployments::start(state, ctx, target, target_state, previous.as_ref(), until);
+    if let Some(i) = state
+        .services
+        .get_mut(service)
+        .and_then(|s| s.instances.get_mut(name))
+    {
+        i.deployment = deployment;
+    }
+}
+
+fn deploy_pipeline(state: &mut State, ctx: &Ctx, service: &str, first: bool) {
+    let Some(s) = state.services.get(service) else {
+        return;
+    };
+    let Some(p) = s.pipeline.as_ref() else {
+        return;
+    };
+    let target = pipeline_target(s, p);
+    let target_state = pipeline_state(p);
+    let previous = (!first).then(|| p.deployment.clone());
+    let until = Some(ctx.after(ctx.config.durations.service_creation));
+    let deployment = deployments::start(state, ctx, target, target_state, previous.as_ref(), until);
+    if let Some(p) = state
+        .services
+        .get_mut(service)
+        .and_then(|s| s.pipeline.as_mut())
+    {
+        p.deployment = deployment;
+    }
+}
+
+/// A new instance of `service`, not yet deployed.
+fn new_instance(
+    service: &Service,
+    ctx: &Ctx,
+    name: &str,
+    environment: &str,
+    spec: &str,
+    (major, minor): (u64, u64),
+) -> ServiceInstance {
+    ServiceInstance {
+        name: name.to_string(),
+        arn: instance_arn(&service.arn, name),
+        created_at: ctx.now,
+        environment_name: environment.to_string(),
+        spec: spec.to_string(),
+        template_name: service.template_name.clone(),
+        template_major: major,
+        template_minor: minor,
+        deployment: Deployment::start(ctx.now, None, String::new()),
+        last_client_token: None,
+    }
+}
+
+/// Adds the instances of `spec` that the service does not have yet and
+/// starts their deployments.
+fn add_instances(state: &mut State, ctx: &Ctx, name: &str, spec: &spec::ServiceSpec) {
+    let Some(service) = state.services.get_mut(name) else {
+        return;
+    };
+    let mut added = Vec::new();
+    for (instance, environment) in &spec.instances {
+        if service.instances.contains_key(instance) {
             continue;
         }
-        let instance = ServiceInstance {
-            name: name.clone(),
-            arn: format!("{}/service-instance/{name}", service.arn),
-            created_at: ctx.now,
-            environment_name: environment.clone(),
-            spec: service.spec.clone(),
-            template_name: service.template_name.clone(),
-            template_major: service.template_major,
-            template_minor: service.template_minor,
-            deployment: Deployment::start(ctx.now, until, uuid::Uuid::new_v4().to_string()),
-        };
-        service.instances.insert(name.clone(), instance);
+        let version = (service.template_major, service.template_minor);
+        let new = new_instance(service, ctx, instance, environment, &service.spec, version);
+        service.instances.insert(instance.clone(), new);
+        added.push(instance.clone());
+    }
+    for instance in added {
+        let arn = instance_arn(&arn(ctx, name), &instance);
+        state.revive(&arn);
+        deploy_instance(state, ctx, name, &instance, true);
     }
 }
 
@@ -138,6 +326,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     )?;
     let spec_text = req_str(input, "spec")?;
     let spec = read_spec(spec_text)?;
+    check_environments(state, ctx, spec.instances.iter().map(|(_, e)| e.as_str()))?;
     let customer_managed_pipeline = state
         .templates(TemplateKind::Service)
         .get(template_name)
@@ -152,9 +341,10 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         template_name: template_name.to_string(),
         template_major: major,
         template_minor: minor,
-        deployment: Deployment::start(ctx.now, until, uuid::Uuid::new_v4().to_string()),
+        deployment: Deployment::start(ctx.now, None, String::new()),
     });
-    let mut service = Service {
+    let failure = state.faults.take(&service_arn, FailurePoint::Deployment);
+    let service = Service {
         name: name.to_string(),
         arn: service_arn,
         created_at: ctx.now,
@@ -168,20 +358,19 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         repository_connection_arn: opt_string(input, "repositoryConnectionArn"),
         repository_id: opt_string(input, "repositoryId"),
         status: ServiceStatus::CreateInProgress { until },
+        status_message: None,
+        failure,
         pipeline,
         instances: BTreeMap::new(),
         creation: Creation::new(input.clone()),
     };
-    add_instances(&mut service, &spec, ctx, until);
-    let output = wrap("service", render(&service, false));
     state.schedule(until);
     state.revive(&service.arn);
-    for instance in service.instances.values() {
-        state.revive(&instance.arn);
-    }
     tag_new(state, &service.arn, input);
     state.services.insert(name.to_string(), service);
-    Ok(output)
+    add_instances(state, ctx, name, &spec);
+    deploy_pipeline(state, ctx, name, true);
+    get(state, ctx, &wrap("name", name.into()))
 }
 
 pub fn get(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
@@ -201,80 +390,490 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
     ))
 }
 
+/// A service whose create, update or delete is under way cannot change.
+fn check_settled(service: &Service) -> Result<(), MockError> {
+    match service.status {
+        ServiceStatus::CreateInProgress { .. }
+        | ServiceStatus::UpdateInProgress { .. }
+        | ServiceStatus::DeleteInProgress { .. } => Err(MockError::Conflict(format!(
+            "The service {} is {}; wait until it is ACTIVE",
+            service.name,
+            service.status.as_str()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let name = req_str(input, "name")?;
     let spec = opt_str(input, "spec")
         .map(|text| read_spec(text).map(|parsed| (text, parsed)))
         .transpose()?;
-    let until = ctx.after(ctx.config.durations.service_creation);
     let service = state
         .services
-        .get_mut(name)
+        .get(name)
         .ok_or_else(|| not_found(ctx, name))?;
-    if matches!(service.status, ServiceStatus::DeleteInProgress { .. }) {
-        return Err(MockError::Conflict(format!(
-            "The service {name} is being deleted"
-        )));
+    check_settled(service)?;
+    if let Some((_, parsed)) = &spec {
+        let new = parsed
+            .instances
+            .iter()
+            .filter(|(i, _)| !service.instances.contains_key(i))
+            .map(|(_, e)| e.as_str());
+        check_environments(state, ctx, new)?;
     }
+    let until = ctx.after(ctx.config.durations.service_creation);
+    let delete_until = ctx.after(ctx.config.durations.deletion);
+    let service_arn = service.arn.clone();
+    let failure = spec
+        .as_ref()
+        .and_then(|_| state.faults.take(&service_arn, FailurePoint::Deployment));
+    let Some(service) = state.services.get_mut(name) else {
+        return Err(not_found(ctx, name));
+    };
     if let Some(description) = opt_string(input, "description") {
         service.description = Some(description);
     }
-    let redeploy = spec.is_some();
-    if let Some((text, parsed)) = spec {
-        service.spec = text.to_string();
-        add_instances(service, &parsed, ctx, until);
-        service.status = ServiceStatus::UpdateInProgress { until };
-    }
     service.last_modified_at = ctx.now;
     service.creation.modified = true;
-    let output = wrap("service", render(service, false));
-    if redeploy {
-        state.schedule(until);
+    let Some((text, parsed)) = spec else {
+        return Ok(wrap("service", render(service, false)));
+    };
+    service.spec = text.to_string();
+    service.status = ServiceStatus::UpdateInProgress { until };
+    service.status_message = None;
+    service.failure = failure;
+    // Instances the new spec no longer names are deleted.
+    let dropped: Vec<String> = service
+        .instances
+        .keys()
+        .filter(|i| !parsed.instances.iter().any(|(n, _)| n == *i))
+        .cloned()
+        .collect();
+    let mut delete_failures = Vec::new();
+    for instance in &dropped {
+        let arn = instance_arn(&service_arn, instance);
+        delete_failures.push(state.faults.take(&arn, FailurePoint::Delete));
     }
-    Ok(output)
+    let Some(service) = state.services.get_mut(name) else {
+        return Err(not_found(ctx, name));
+    };
+    for (instance, failure) in dropped.iter().zip(delete_failures) {
+        if let Some(i) = service.instances.get_mut(instance) {
+            i.deployment.start_delete(delete_until, failure);
+        }
+    }
+    state.schedule(until);
+    state.schedule(delete_until);
+    add_instances(state, ctx, name, &parsed);
+    get(state, ctx, &wrap("name", name.into()))
 }
 
 pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let name = req_str(input, "name")?;
     let until = ctx.after(ctx.config.durations.deletion);
-    let Some(service) = state.services.get_mut(name) else {
+    let Some(service) = state.services.get(name) else {
         return deleted_answer(state, ctx, "service", arn(ctx, name));
     };
     if matches!(service.status, ServiceStatus::DeleteInProgress { .. }) {
         return Ok(wrap("service", render(service, false)));
     }
+    let failure = state.faults.take(&arn(ctx, name), FailurePoint::Delete);
+    let Some(service) = state.services.get_mut(name) else {
+        return Err(not_found(ctx, name));
+    };
     service.status = ServiceStatus::DeleteInProgress { until };
+    service.status_message = None;
+    service.failure = failure;
     service.last_modified_at = ctx.now;
     for instance in service.instances.values_mut() {
-        instance.deployment.phase = Phase::DeleteInProgress { until };
+        instance.deployment.start_delete(until, None);
     }
     if let Some(pipeline) = service.pipeline.as_mut() {
-        pipeline.deployment.phase = Phase::DeleteInProgress { until };
+        pipeline.deployment.start_delete(until, None);
     }
     let output = wrap("service", render(service, false));
     state.schedule(until);
     Ok(output)
 }
 
-pub fn get_instance(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
-    let service_name = req_str(input, "serviceName")?;
-    let name = req_str(input, "name")?;
-    let service = state
+fn find_instance<'s>(
+    state: &'s State,
+    ctx: &Ctx,
+    service: &str,
+    name: &str,
+) -> Result<(&'s Service, &'s ServiceInstance), MockError> {
+    let s = state
         .services
-        .get(service_name)
-        .ok_or_else(|| not_found(ctx, service_name))?;
-    let instance = service.instances.get(name).ok_or_else(|| {
-        MockError::not_found(
-            "service instance",
-            format!("{}/service-instance/{name}", service.arn),
-        )
-    })?;
-    Ok(wrap(
-        "serviceInstance",
-        render_instance(service, instance, false),
-    ))
+        .get(service)
+        .ok_or_else(|| not_found(ctx, service))?;
+    let i = s
+        .instances
+        .get(name)
+        .ok_or_else(|| instance_not_found(ctx, service, name))?;
+    Ok((s, i))
 }
 
+fn instance_answer(
+    state: &State,
+    ctx: &Ctx,
+    service: &str,
+    name: &str,
+) -> Result<Value, MockError> {
+    let (s, i) = find_instance(state, ctx, service, name)?;
+    Ok(wrap("serviceInstance", render_instance(s, i, false)))
+}
+
+pub fn get_instance(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    instance_answer(
+        state,
+        ctx,
+        req_str(input, "serviceName")?,
+        req_str(input, "name")?,
+    )
+}
+
+/// CreateServiceInstance: the spec names the instance and its environment
+/// in `instances`, as a service spec does.
+pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let service_name = req_str(input, "serviceName")?;
+    let name = req_str(input, "name")?;
+    with_client_token(
+        state,
+        ctx,
+        "CreateServiceInstance",
+        input,
+        |state, target| match target {
+            Target::ServiceInstance(service, instance) => {
+                instance_answer(state, ctx, service, instance).ok()
+            }
+            _ => None,
+        },
+        |state| {
+            let service = state
+                .services
+                .get(service_name)
+                .ok_or_else(|| not_found(ctx, service_name))?;
+            check_settled(service)?;
+            if service.instances.contains_key(name) {
+                return Err(MockError::Conflict(format!(
+                    "The service {service_name} already has a service instance {name}; update it with UpdateServiceInstance"
+                )));
+            }
+            let spec_text = req_str(input, "spec")?;
+            let parsed = read_spec(spec_text)?;
+            let environment = parsed
+                .instances
+                .iter()
+                .find(|(instance, _)| instance == name)
+                .map(|(_, e)| e.clone())
+                .ok_or_else(|| {
+                    MockError::Validation(format!(
+                        "The spec names no instance {name} under instances; add `- name: {name}` with its `environment`"
+                    ))
+                })?;
+            check_environments(state, ctx, std::iter::once(environment.as_str()))?;
+            let template = service.template_name.clone();
+            let major = opt_str(input, "templateMajorVersion")
+                .map(str::to_string)
+                .unwrap_or_else(|| service.template_major.to_string());
+            let version = resolve_version(
+                TemplateKind::Service,
+                state,
+                ctx,
+                &template,
+                &major,
+                opt_str(input, "templateMinorVersion"),
+            )?;
+            let Some(service) = state.services.get_mut(service_name) else {
+                return Err(not_found(ctx, service_name));
+            };
+            let instance = new_instance(service, ctx, name, &environment, spec_text, version);
+            let arn = instance.arn.clone();
+            service.instances.insert(name.to_string(), instance);
+            state.revive(&arn);
+            tag_new(state, &arn, input);
+            deploy_instance(state, ctx, service_name, name, true);
+            let output = instance_answer(state, ctx, service_name, name)?;
+            Ok((
+                Target::ServiceInstance(service_name.to_string(), name.to_string()),
+                output,
+            ))
+        },
+    )
+}
+
+/// UpdateServiceInstance, in the four modes of `deploymentType`. A retry
+/// with the instance's last client token and the same parameters answers
+/// the instance without deploying again.
+pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let service_name = req_str(input, "serviceName")?;
+    let name = req_str(input, "name")?;
+    let (_, i) = find_instance(state, ctx, service_name, name)?;
+    let token = opt_str(input, "clientToken").filter(|t| !t.is_empty());
+    let params = without(input, "clientToken");
+    if let (Some(token), Some((last, last_params))) = (token, &i.last_client_token) {
+        if token == last {
+            if *last_params != params {
+                return Err(MockError::IdempotentParameterMismatch);
+            }
+            return instance_answer(state, ctx, service_name, name);
+        }
+    }
+    if i.deployment.phase.in_progress() {
+        return Err(MockError::Conflict(format!(
+            "The service instance {name} of service {service_name} has a deployment IN_PROGRESS; wait until it ends or cancel it with CancelServiceInstanceDeployment"
+        )));
+    }
+    if i.deployment.phase.deleting() {
+        return Err(MockError::Conflict(format!(
+            "The service instance {name} of service {service_name} is being deleted"
+        )));
+    }
+    let requested = deployments::requested_version(input, (i.template_major, i.template_minor))?;
+    let template = i.template_name.clone();
+    let version = requested
+        .map(|r| resolve_redeploy(TemplateKind::Service, state, ctx, &template, r))
+        .transpose()?;
+    if let Some(spec) = opt_str(input, "spec") {
+        read_spec(spec)?;
+    }
+    let Some(i) = state
+        .services
+        .get_mut(service_name)
+        .and_then(|s| s.instances.get_mut(name))
+    else {
+        return Err(instance_not_found(ctx, service_name, name));
+    };
+    if let Some(token) = token {
+        i.last_client_token = Some((token.to_string(), params));
+    }
+    if let Some((major, minor)) = version {
+        if let Some(spec) = opt_str(input, "spec") {
+            i.spec = spec.to_string();
+        }
+        i.template_major = major;
+        i.template_minor = minor;
+        deploy_instance(state, ctx, service_name, name, false);
+    }
+    instance_answer(state, ctx, service_name, name)
+}
+
+pub fn cancel_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let service_name = req_str(input, "serviceName")?;
+    let name = req_str(input, "serviceInstanceName")?;
+    let Some(i) = state
+        .services
+        .get_mut(service_name)
+        .and_then(|s| s.instances.get_mut(name))
+    else {
+        find_instance(state, ctx, service_name, name)?;
+        return Err(instance_not_found(ctx, service_name, name));
+    };
+    if !i.deployment.phase.in_progress() {
+        return Err(MockError::Conflict(format!(
+            "The service instance {name} of service {service_name} has no deployment IN_PROGRESS to cancel (deploymentStatus {})",
+            i.deployment.phase.deployment_status()
+        )));
+    }
+    let settled = i.deployment.end(DeploymentStatus::Cancelled, None, ctx.now);
+    deployments::record(state, &settled);
+    instance_answer(state, ctx, service_name, name)
+}
+
+pub fn list_instance_outputs(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let (_, i) = find_instance(
+        state,
+        ctx,
+        req_str(input, "serviceName")?,
+        req_str(input, "serviceInstanceName")?,
+    )?;
+    deployments::outputs(state, ctx, &i.arn, &i.deployment, input)
+}
+
+pub fn list_instance_provisioned_resources(
+    state: &State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let (_, i) = find_instance(
+        state,
+        ctx,
+        req_str(input, "serviceName")?,
+        req_str(input, "serviceInstanceName")?,
+    )?;
+    Ok(deployments::provisioned_resources(state, &i.arn, input))
+}
+
+fn find_pipeline<'s>(
+    state: &'s State,
+    ctx: &Ctx,
+    service: &str,
+) -> Result<(&'s Service, &'s Pipeline), MockError> {
+    let s = state
+        .services
+        .get(service)
+        .ok_or_else(|| not_found(ctx, service))?;
+    let p = s
+        .pipeline
+        .as_ref()
+        .ok_or_else(|| MockError::not_found("service pipeline", format!("{}/pipeline", s.arn)))?;
+    Ok((s, p))
+}
+
+fn pipeline_answer(state: &State, ctx: &Ctx, service: &str) -> Result<Value, MockError> {
+    let (_, p) = find_pipeline(state, ctx, service)?;
+    Ok(wrap("pipeline", render_pipeline(p)))
+}
+
+pub fn update_pipeline(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let service_name = req_str(input, "serviceName")?;
+    let (_, p) = find_pipeline(state, ctx, service_name)?;
+    if p.deployment.phase.in_progress() || p.deployment.phase.deleting() {
+        return Err(MockError::Conflict(format!(
+            "The pipeline of service {service_name} is {}; wait until it ends or cancel it with CancelServicePipelineDeployment",
+            p.deployment.phase.deployment_status()
+        )));
+    }
+    let requested = deployments::requested_version(input, (p.template_major, p.template_minor))?;
+    let template = p.template_name.clone();
+    let version = requested
+        .map(|r| resolve_redeploy(TemplateKind::Service, state, ctx, &template, r))
+        .transpose()?;
+    let spec = req_str(input, "spec")?;
+    read_spec(spec)?;
+    let Some(p) = state
+        .services
+        .get_mut(service_name)
+        .and_then(|s| s.pipeline.as_mut())
+    else {
+        return Err(not_found(ctx, service_name));
+    };
+    if let Some((major, minor)) = version {
+        p.spec = spec.to_string();
+        p.template_major = major;
+        p.template_minor = minor;
+        deploy_pipeline(state, ctx, service_name, false);
+    }
+    pipeline_answer(state, ctx, service_name)
+}
+
+pub fn cancel_pipeline(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let service_name = req_str(input, "serviceName")?;
+    find_pipeline(state, ctx, service_name)?;
+    let Some(p) = state
+        .services
+        .get_mut(service_name)
+        .and_then(|s| s.pipeline.as_mut())
+    else {
+        return Err(not_found(ctx, service_name));
+    };
+    if !p.deployment.phase.in_progress() {
+        return Err(MockError::Conflict(format!(
+            "The pipeline of service {service_name} has no deployment IN_PROGRESS to cancel (deploymentStatus {})",
+            p.deployment.phase.deployment_status()
+        )));
+    }
+    let settled = p.deployment.end(DeploymentStatus::Cancelled, None, ctx.now);
+    deployments::record(state, &settled);
+    pipeline_answer(state, ctx, service_name)
+}
+
+pub fn list_pipeline_outputs(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+    let (_, p) = find_pipeline(state, ctx, req_str(input, "serviceName")?)?;
+    deployments::outputs(state, ctx, &p.arn, &p.deployment, input)
+}
+
+pub fn list_pipeline_provisioned_resources(
+    state: &State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Value, MockError> {
+    let (_, p) = find_pipeline(state, ctx, req_str(input, "serviceName")?)?;
+    Ok(deployments::provisioned_resources(state, &p.arn, input))
+}
+
+/// A service instance as ListServiceInstances filters and sorts it.
+struct Row<'s> {
+    service: &'s Service,
+    instance: &'s ServiceInstance,
+    version_status: Option<VersionStatus>,
+}
+
+impl Row<'_> {
+    fn field(&self, key: &str) -> Option<String> {
+        let i = self.instance;
+        Some(match key {
+            "name" => i.name.clone(),
+            "deploymentStatus" => i.deployment.phase.deployment_status().to_string(),
+            "templateName" => i.template_name.clone(),
+            "serviceName" => self.service.name.clone(),
+            "environmentName" => i.environment_name.clone(),
+            "deployedTemplateVersionStatus" => self.version_status?.as_str().to_string(),
+            _ => return None,
+        })
+    }
+
+    fn time(&self, key: &str) -> Millis {
+        match key {
+            "lastDeploymentAttemptedAt" => self.instance.deployment.attempted_at,
+            _ => self.instance.created_at,
+        }
+    }
+
+    fn passes(&self, key: &str, value: &str) -> Result<bool, MockError> {
+        let instant = |value: &str| {
+            parse_instant(value).ok_or_else(|| {
+                MockError::Validation(format!(
+                    "The filter {key} needs a time: epoch seconds or an ISO 8601 UTC time such as 2026-01-01T00:00:00Z, not {value}"
+                ))
+            })
+        };
+        Ok(match key {
+            "lastDeploymentAttemptedAtBefore" => {
+                self.time("lastDeploymentAttemptedAt") < instant(value)?
+            }
+            "lastDeploymentAttemptedAtAfter" => {
+                self.time("lastDeploymentAttemptedAt") > instant(value)?
+            }
+            "createdAtBefore" => self.time("createdAt") < instant(value)?,
+            "createdAtAfter" => self.time("createdAt") > instant(value)?,
+            _ => self.field(key).as_deref() == Some(value),
+        })
+    }
+}
+
+/// Epoch seconds (`1767225600.5`) or `YYYY-MM-DDTHH:MM:SS[.fff]Z`, in ms.
+fn parse_instant(text: &str) -> Option<Millis> {
+    if let Ok(seconds) = text.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0)
+            .then(|| (seconds * 1000.0).round() as Millis);
+    }
+    let text = text.strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 60 {
+        return None;
+    }
+    let ms: i64 = format!("{fraction:0<3}").get(..3)?.parse().ok()?;
+    // Days since 1970-01-01 (Howard Hinnant's civil-from-days inverse).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let total = ((days * 24 + h) * 60 + min) * 60 + s;
+    Millis::try_from(total * 1000 + ms).ok()
+}
+
+/// ListServiceInstances: `filters` (the same key more than once: any of the
+/// values; different keys: all of them), `sortBy` and `sortOrder`.
 pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let only = opt_str(input, "serviceName");
     if let Some(name) = only {
@@ -282,18 +881,71 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
             return Err(not_found(ctx, name));
         }
     }
-    let items = state
+    let mut filters: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for filter in input
+        .get("filters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(key), Some(value)) = (opt_str(filter, "key"), opt_str(filter, "value")) {
+            filters.entry(key).or_default().push(value);
+        }
+    }
+    let mut rows = Vec::new();
+    for service in state
         .services
         .values()
         .filter(|s| only.is_none_or(|name| s.name == name))
-        // A space sorts before every character a name may hold, so the keys
-        // sort in iteration order (service, then instance).
-        .flat_map(|s| {
-            s.instances
-                .values()
-                .map(move |i| (format!("{} {}", s.name, i.name), (s, i)))
+    {
+        for instance in service.instances.values() {
+            let version_status = state
+                .templates(TemplateKind::Service)
+                .get(&instance.template_name)
+                .and_then(|t| {
+                    t.versions
+                        .get(&(instance.template_major, instance.template_minor))
+                })
+                .map(|v| v.status);
+            let row = Row {
+                service,
+                instance,
+                version_status,
+            };
+            let mut keep = true;
+            for (key, values) in &filters {
+                let mut any = false;
+                for value in values {
+                    any |= row.passes(key, value)?;
+                }
+                keep &= any;
+            }
+            if keep {
+                rows.push(row);
+            }
+        }
+    }
+    let descending = opt_str(input, "sortOrder") == Some("DESCENDING");
+    if let Some(sort_by) = opt_str(input, "sortBy") {
+        rows.sort_by(|a, b| {
+            let order = match sort_by {
+                "lastDeploymentAttemptedAt" | "createdAt" => a.time(sort_by).cmp(&b.time(sort_by)),
+                _ => a.field(sort_by).cmp(&b.field(sort_by)),
+            };
+            // Ties keep the default order (service, then instance name).
+            if descending { order.reverse() } else { order }.then(Ordering::Equal)
         });
-    let page = paginate(input, items, |(s, i)| render_instance(s, i, true))?;
+    } else if descending {
+        rows.reverse();
+    }
+    // Keys are positions in the sorted list, zero-padded so they sort as text.
+    let items = rows
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| (format!("{index:012}"), row));
+    let page = paginate(input, items, |row| {
+        render_instance(row.service, row.instance, true)
+    })?;
     Ok(list_output("serviceInstances", page))
 }
 

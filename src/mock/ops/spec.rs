@@ -13,8 +13,98 @@ pub struct ServiceSpec {
     pub instances: Vec<(String, String)>,
 }
 
-/// Reads a spec; `Err` says what is missing from an instance.
+/// Checks that a spec reads as a YAML (or JSON) mapping; `Err` says where it
+/// does not. Conservative: it refuses only what no YAML reader accepts as a
+/// mapping (a JSON document that does not parse or is not an object, tabs in
+/// indentation, an unclosed quote, a top-level line that is not `key: value`).
+pub fn check(spec: &str) -> Result<(), String> {
+    let trimmed = spec.trim_start();
+    if trimmed.is_empty() {
+        return Err("it is empty".into());
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return match serde_json::from_str::<Value>(spec) {
+            Ok(Value::Object(_)) => Ok(()),
+            Ok(_) => Err("it is JSON but not an object".into()),
+            Err(error) => Err(format!("it is not valid JSON ({error})")),
+        };
+    }
+    let mut block: Option<usize> = None;
+    let mut seen_key = false;
+    for (number, raw) in spec.lines().enumerate() {
+        let line_no = number + 1;
+        let indent_text = &raw[..raw.len() - raw.trim_start().len()];
+        let indent = indent_text.len();
+        if let Some(column) = block {
+            if raw.trim().is_empty() || indent > column {
+                continue;
+            }
+            block = None;
+        }
+        let line = strip_comment(raw);
+        let text = line.trim();
+        if text.is_empty() || text.starts_with("---") || text == "..." {
+            continue;
+        }
+        if indent_text.contains('\t') {
+            return Err(format!(
+                "line {line_no} is indented with a tab; YAML indents with spaces"
+            ));
+        }
+        if !quotes_closed(text) {
+            return Err(format!("line {line_no} has an unclosed quote"));
+        }
+        // A list may sit at column 0 as the value of the key above it.
+        if indent == 0 && text.starts_with('-') {
+            if !seen_key {
+                return Err(format!(
+                    "line {line_no} starts a list at the top level; a spec is a YAML mapping"
+                ));
+            }
+        } else if indent == 0 && !text.contains(':') {
+            return Err(format!(
+                "line {line_no} ({text}) is not a key: value line; a spec is a YAML mapping"
+            ));
+        }
+        seen_key |= indent == 0 && !text.starts_with('-');
+        let value = text.rsplit(':').next().unwrap_or("").trim();
+        if matches!(value.chars().next(), Some('|' | '>')) {
+            block = Some(indent);
+        }
+    }
+    Ok(())
+}
+
+fn quotes_closed(text: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    let mut at_token_start = true;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some('"') if c == '\\' => {
+                chars.next();
+            }
+            Some(q) if c == q => {
+                if q == '\'' && chars.peek() == Some(&'\'') {
+                    chars.next();
+                } else {
+                    quote = None;
+                }
+            }
+            Some(_) => {}
+            // Quotes open a scalar only at its start (`it's` is plain text).
+            None if (c == '"' || c == '\'') && at_token_start => quote = Some(c),
+            None => {}
+        }
+        at_token_start = quote.is_none() && matches!(c, ' ' | ':' | '-' | '[' | '{' | ',');
+    }
+    quote.is_none()
+}
+
+/// Reads a spec; `Err` says what is missing from an instance or why the spec
+/// does not read as YAML.
 pub fn parse(spec: &str) -> Result<ServiceSpec, String> {
+    check(spec)?;
     if spec.trim_start().starts_with('{') {
         if let Ok(json) = serde_json::from_str::<Value>(spec) {
             return from_json(&json);
@@ -173,6 +263,25 @@ mod tests {
     fn an_instance_without_environment_is_an_error_not_a_panic() {
         assert!(parse("instances:\n  - name: x\n").is_err());
         assert!(parse("instances:\n  -\n").is_err());
-        assert_eq!(parse("::::\n\t-\n  - : \n").map(|s| s.pipeline), Ok(false));
+        assert_eq!(parse("::::\n  - : \n").map(|s| s.pipeline), Ok(false));
+    }
+
+    #[test]
+    fn unreadable_specs_say_where() {
+        for (spec, problem) in [
+            ("", "empty"),
+            ("{\"a\": ", "not valid JSON"),
+            ("[1]", "not an object"),
+            ("proton: ServiceSpec\n\tinstances: x\n", "line 2"),
+            ("proton: \"ServiceSpec\n", "unclosed quote"),
+            ("just some words\n", "not a key: value"),
+            ("- a: b\n", "top level"),
+        ] {
+            let error = check(spec).unwrap_err();
+            assert!(error.contains(problem), "{spec:?}: {error}");
+        }
+        let block = "proton: ServiceSpec\npipeline:\n  script: |\n    echo it's \"fine\n    no key here\ninstances: []\n";
+        assert_eq!(check(block), Ok(()));
+        assert_eq!(check("description: it's a 'quoted' word: \"x\"\n"), Ok(()));
     }
 }

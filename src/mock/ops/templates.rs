@@ -11,6 +11,7 @@ use super::{
     Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
     retry_create, tag_new, version_number, with_client_token, wrap,
 };
+use crate::mock::faults::FailurePoint;
 use crate::mock::state::{
     Creation, State, Target, Template, TemplateKind, TemplateVersion, VersionStatus,
 };
@@ -93,7 +94,7 @@ pub fn render_version(
     out = out.str("status", v.status.as_str());
     // AWS's examples show an empty statusMessage on every registered version.
     if v.status != VersionStatus::RegistrationInProgress {
-        out = out.str("statusMessage", "");
+        out = out.str("statusMessage", v.status_message.as_deref().unwrap_or(""));
     }
     if full {
         out = out.opt_value(
@@ -319,6 +320,8 @@ pub fn create_version(
                 description: opt_string(input, "description"),
                 status: VersionStatus::RegistrationInProgress,
                 registered_at,
+                status_message: None,
+                failure: None,
                 compatible_environment_templates: input
                     .get("compatibleEnvironmentTemplates")
                     .cloned(),
@@ -329,7 +332,21 @@ pub fn create_version(
                 render_version(kind, template, &version, false),
             );
             let arn = version.arn.clone();
+            let template_arn = template.arn.clone();
             template.versions.insert((major, minor), version);
+            // A failure injected for this version, or for the template's
+            // next registration.
+            let failure = state
+                .faults
+                .take(&arn, FailurePoint::Registration)
+                .or_else(|| state.faults.take(&template_arn, FailurePoint::Registration));
+            if let Some(version) = state
+                .templates_mut(kind)
+                .get_mut(name)
+                .and_then(|t| t.versions.get_mut(&(major, minor)))
+            {
+                version.failure = failure;
+            }
             state.schedule(registered_at);
             state.revive(&arn);
             tag_new(state, &arn, input);
@@ -423,6 +440,12 @@ pub fn update_version(
                 kind.version_noun()
             )));
         }
+        if version.status == VersionStatus::RegistrationFailed {
+            return Err(MockError::Conflict(format!(
+                "The {} {arn} failed to register; create a new version instead",
+                kind.version_noun()
+            )));
+        }
         version.status = status;
     }
     if let Some(description) = opt_string(input, "description") {
@@ -468,6 +491,7 @@ pub fn delete_version(
     let Some((template, version)) = found else {
         return deleted_answer(state, ctx, kind.version_noun(), arn);
     };
+    check_version_deletable(kind, state, template, version)?;
     let output = wrap(
         version_member(kind),
         render_version(kind, template, version, false),
@@ -518,7 +542,7 @@ pub fn resolve_version(
     let arn = |version: String| format!("{}:{version}", template.arn);
     let missing = |version: String| MockError::not_found(kind.version_noun(), arn(version));
     let major_number = version_number(major).ok_or_else(|| missing(major.to_string()))?;
-    match minor {
+    let key = match minor {
         Some(minor) => version_number(minor)
             .map(|minor| (major_number, minor))
             .filter(|key| template.versions.contains_key(key))
@@ -534,5 +558,111 @@ pub fn resolve_version(
             })
             .map(|minor| (major_number, minor))
             .ok_or_else(|| missing(major.to_string())),
+    }?;
+    if template
+        .versions
+        .get(&key)
+        .is_some_and(|v| v.status == VersionStatus::RegistrationFailed)
+    {
+        return Err(MockError::Validation(format!(
+            "The {} {} failed to register and cannot be deployed; use another version",
+            kind.version_noun(),
+            arn(format!("{}.{}", key.0, key.1))
+        )));
     }
+    Ok(key)
+}
+
+/// The version a redeploy moves to, from [`super::deployments::requested_version`]:
+/// an empty major means the template's recommended version.
+pub fn resolve_redeploy(
+    kind: TemplateKind,
+    state: &State,
+    ctx: &Ctx,
+    name: &str,
+    (major, minor): (String, Option<String>),
+) -> Result<(u64, u64), MockError> {
+    if major.is_empty() {
+        let template = find(kind, state, ctx, name)?;
+        let (major, minor) = template.recommended_version().ok_or_else(|| {
+            MockError::Validation(format!(
+                "The {} {name} has no published version to move to; publish one or name templateMajorVersion",
+                kind.noun()
+            ))
+        })?;
+        return resolve_version(
+            kind,
+            state,
+            ctx,
+            name,
+            &major.to_string(),
+            Some(&minor.to_string()),
+        );
+    }
+    resolve_version(kind, state, ctx, name, &major, minor.as_deref())
+}
+
+/// The API Reference's rules for DeleteEnvironmentTemplateVersion and
+/// DeleteServiceTemplateVersion, and the user guide's "Delete templates": a
+/// version something is deployed on stays; the recommended version (of the
+/// template, or the recommended minor of its major) goes only when it is
+/// the last of its kind.
+fn check_version_deletable(
+    kind: TemplateKind,
+    state: &State,
+    template: &Template,
+    version: &TemplateVersion,
+) -> Result<(), MockError> {
+    let key = (version.major, version.minor);
+    let on = |name: &str, major: u64, minor: u64| name == template.name && (major, minor) == key;
+    let user = match kind {
+        TemplateKind::Environment => state
+            .environments
+            .values()
+            .find(|e| on(&e.template_name, e.template_major, e.template_minor))
+            .map(|e| format!("environment {}", e.name)),
+        TemplateKind::Service => state.services.values().find_map(|s| {
+            s.instances
+                .values()
+                .find(|i| on(&i.template_name, i.template_major, i.template_minor))
+                .map(|i| format!("service instance {} of service {}", i.name, s.name))
+                .or_else(|| {
+                    s.pipeline
+                        .as_ref()
+                        .filter(|p| on(&p.template_name, p.template_major, p.template_minor))
+                        .map(|_| format!("the pipeline of service {}", s.name))
+                })
+        }),
+    };
+    if let Some(user) = user {
+        return Err(MockError::Conflict(format!(
+            "The {} {} is in use by {user}; move it to another version or delete it first",
+            kind.version_noun(),
+            version.arn
+        )));
+    }
+    let others_in_major = template
+        .versions
+        .range((key.0, 0)..=(key.0, u64::MAX))
+        .count()
+        > 1;
+    if template.recommended_version() == Some(key) && template.versions.len() > 1 {
+        return Err(MockError::Conflict(format!(
+            "The {} {} is the recommended version and other versions exist; delete them first, or publish a higher version",
+            kind.version_noun(),
+            version.arn
+        )));
+    }
+    if version.status == VersionStatus::Published
+        && template.recommended_minor(key.0) == Some(key.1)
+        && others_in_major
+    {
+        return Err(MockError::Conflict(format!(
+            "The {} {} is the recommended minor version of major version {} and other minor versions exist; delete them first",
+            kind.version_noun(),
+            version.arn,
+            key.0
+        )));
+    }
+    Ok(())
 }

@@ -1,0 +1,246 @@
+//! Deployment history: one record per deployment of an environment, a
+//! service pipeline, a service instance or a component, as GetDeployment,
+//! ListDeployments and DeleteDeployment see them. Pure, like [`super::state`]:
+//! ids and instants come from the caller.
+//!
+//! A resource's own [`super::state::Deployment`] says where its current
+//! deployment is; when it starts one it calls [`Deployments::start`] with the
+//! same id, and when that deployment ends (settled by the clock, cancelled,
+//! or notified by self-managed provisioning) [`Deployments::finish`] records
+//! the outcome, so `lastAttemptedDeploymentId` and `lastSucceededDeploymentId`
+//! of the resource always name records here.
+
+use super::clock::Millis;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// What a deployment deploys (`targetResourceType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TargetKind {
+    Environment,
+    ServicePipeline,
+    ServiceInstance,
+    // Components record their deployments here too.
+    #[allow(dead_code)]
+    Component,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Environment => "ENVIRONMENT",
+            Self::ServicePipeline => "SERVICE_PIPELINE",
+            Self::ServiceInstance => "SERVICE_INSTANCE",
+            Self::Component => "COMPONENT",
+        }
+    }
+}
+
+/// The `deploymentStatus` of a deployment record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeploymentStatus {
+    InProgress,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl DeploymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "IN_PROGRESS",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// The resource a deployment deploys, and the names that place it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeploymentTarget {
+    pub kind: TargetKind,
+    pub arn: String,
+    pub created_at: Millis,
+    pub environment_name: String,
+    pub service_name: Option<String>,
+    pub service_instance_name: Option<String>,
+    pub component_name: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DeploymentRecord {
+    pub id: String,
+    pub arn: String,
+    pub target: DeploymentTarget,
+    pub status: DeploymentStatus,
+    pub status_message: Option<String>,
+    pub created_at: Millis,
+    pub last_modified_at: Millis,
+    pub completed_at: Option<Millis>,
+    /// `DeploymentState` of the target before this deployment (its last
+    /// successful one's target state); `None` for a first deployment.
+    pub initial_state: Option<Value>,
+    /// `DeploymentState` this deployment deploys.
+    pub target_state: Value,
+    /// The target's ids when this deployment started.
+    pub last_attempted_id: Option<String>,
+    pub last_succeeded_id: Option<String>,
+    /// `[{key, valueString}]`, set by NotifyResourceDeploymentStatusChange
+    /// or the admin API.
+    pub outputs: Vec<Value>,
+}
+
+/// Every deployment record, by id, with an index by target ARN.
+#[derive(Debug, Default)]
+pub struct Deployments {
+    by_id: HashMap<String, DeploymentRecord>,
+    /// Target ARN -> (created_at, id) of its deployments, oldest first.
+    by_target: HashMap<String, BTreeMap<(Millis, String), ()>>,
+}
+
+/// What a new deployment deploys, from the resource that starts it.
+pub struct NewDeployment {
+    pub id: String,
+    pub arn: String,
+    pub target: DeploymentTarget,
+    /// `DeploymentState` (`{"environment": {...}}` and so on).
+    pub target_state: Value,
+    /// The target's last successful deployment, whose target state becomes
+    /// this one's initial state.
+    pub last_succeeded_id: Option<String>,
+    pub last_attempted_id: Option<String>,
+}
+
+impl Deployments {
+    /// Records a deployment that starts at `now`, IN_PROGRESS.
+    pub fn start(&mut self, new: NewDeployment, now: Millis) {
+        let initial_state = new
+            .last_succeeded_id
+            .as_ref()
+            .and_then(|id| self.by_id.get(id))
+            .map(|previous| previous.target_state.clone());
+        self.by_target
+            .entry(new.target.arn.clone())
+            .or_default()
+            .insert((now, new.id.clone()), ());
+        let record = DeploymentRecord {
+            id: new.id.clone(),
+            arn: new.arn,
+            target: new.target,
+            status: DeploymentStatus::InProgress,
+            status_message: None,
+            created_at: now,
+            last_modified_at: now,
+            completed_at: None,
+            initial_state,
+            target_state: new.target_state,
+            last_attempted_id: new.last_attempted_id,
+            last_succeeded_id: new.last_succeeded_id,
+            outputs: Vec::new(),
+        };
+        self.by_id.insert(new.id, record);
+    }
+
+    /// Records how deployment `id` ended, at `at`. Unknown ids (a record
+    /// deleted by DeleteDeployment) are ignored.
+    pub fn finish(
+        &mut self,
+        id: &str,
+        status: DeploymentStatus,
+        message: Option<String>,
+        at: Millis,
+    ) {
+        if let Some(record) = self.by_id.get_mut(id) {
+            record.status = status;
+            record.status_message = message;
+            record.last_modified_at = at;
+            if status != DeploymentStatus::InProgress {
+                record.completed_at = Some(at);
+            }
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&DeploymentRecord> {
+        self.by_id.get(id)
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut DeploymentRecord> {
+        self.by_id.get_mut(id)
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<DeploymentRecord> {
+        let record = self.by_id.remove(id)?;
+        if let Some(ids) = self.by_target.get_mut(&record.target.arn) {
+            ids.remove(&(record.created_at, record.id.clone()));
+            if ids.is_empty() {
+                self.by_target.remove(&record.target.arn);
+            }
+        }
+        Some(record)
+    }
+
+    /// Forgets every deployment of a deleted resource.
+    pub fn forget_target(&mut self, arn: &str) {
+        for ((_, id), ()) in self.by_target.remove(arn).unwrap_or_default() {
+            self.by_id.remove(&id);
+        }
+    }
+
+    /// The deployments of one target, oldest first.
+    pub fn of_target<'a>(&'a self, arn: &str) -> impl Iterator<Item = &'a DeploymentRecord> {
+        self.by_target
+            .get(arn)
+            .into_iter()
+            .flat_map(|ids| ids.keys())
+            .filter_map(|(_, id)| self.by_id.get(id))
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &DeploymentRecord> {
+        self.by_id.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn new(id: &str, last_succeeded: Option<&str>, spec: &str) -> NewDeployment {
+        NewDeployment {
+            id: id.into(),
+            arn: format!("arn:d/{id}"),
+            target: DeploymentTarget {
+                kind: TargetKind::Environment,
+                arn: "arn:env".into(),
+                created_at: 0,
+                environment_name: "env".into(),
+                service_name: None,
+                service_instance_name: None,
+                component_name: None,
+            },
+            target_state: json!({"environment": {"spec": spec}}),
+            last_succeeded_id: last_succeeded.map(str::to_string),
+            last_attempted_id: last_succeeded.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_second_deployment_starts_from_the_first_ones_target_state() {
+        let mut deployments = Deployments::default();
+        deployments.start(new("a", None, "one"), 1);
+        deployments.finish("a", DeploymentStatus::Succeeded, None, 5);
+        deployments.start(new("b", Some("a"), "two"), 6);
+        let b = deployments.get("b").unwrap();
+        assert_eq!(
+            b.initial_state,
+            Some(json!({"environment": {"spec": "one"}}))
+        );
+        assert_eq!(deployments.get("a").unwrap().completed_at, Some(5));
+        let ids: Vec<_> = deployments.of_target("arn:env").map(|d| &d.id).collect();
+        assert_eq!(ids, ["a", "b"]);
+        deployments.remove("a");
+        deployments.forget_target("arn:env");
+        assert_eq!(deployments.all().count(), 0);
+    }
+}
