@@ -837,6 +837,7 @@ mod binding_tests {
             .enumerate()
             .map(|(i, t)| Interaction {
                 elapsed_ms: i as u64,
+                endpoint: None,
                 expect: None,
                 note: None,
                 request: request(t),
@@ -890,6 +891,7 @@ mod binding_tests {
             .enumerate()
             .map(|(i, request)| Interaction {
                 elapsed_ms: i as u64,
+                endpoint: None,
                 expect: None,
                 note: None,
                 request,
@@ -1008,6 +1010,7 @@ mod header_tests {
             .iter()
             .map(|range| Interaction {
                 elapsed_ms: 0,
+                endpoint: None,
                 expect: None,
                 note: None,
                 request: get(range),

@@ -383,3 +383,116 @@ async fn s3_transfers_record_and_replay_with_ranges() {
     assert_eq!(replayed, recorded);
     replay.shutdown().await;
 }
+
+/// One recorder for a whole app: with routing by scope (the default), each
+/// request goes to its own service's endpoint from the facts table; here
+/// `route_override` sends them all to the local stand-in after that lookup.
+/// Each interaction records its endpoint, and the app replays with fresh
+/// dummy keys and fresh client tokens.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_recorder_serves_dynamodb_s3_and_sqs_by_scope() {
+    let upstream = Upstream::start();
+    let mut config = upstream.record_config("app.json");
+    config.upstream = None;
+    config.route_override = Some(upstream.url.clone());
+    let server = RecordServer::start(config).await.unwrap();
+    assert!(
+        server.upstream().starts_with("aws"),
+        "{}",
+        server.upstream()
+    );
+    let recorded = app(&server.url(), "AKIDCLIENTONE0000000");
+    server.shutdown().await;
+    assert_eq!(
+        recorded,
+        serde_json::json!({"item_total": "12", "receipt": "total 12", "message": "ship order 2"})
+    );
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+    let cassette = load_file(&upstream.path("app.json")).unwrap().cassette;
+    let mut endpoints: Vec<&str> = cassette
+        .interactions
+        .iter()
+        .filter_map(|i| i.endpoint.as_deref())
+        .collect();
+    assert_eq!(endpoints.len(), cassette.interactions.len());
+    endpoints.sort();
+    endpoints.dedup();
+    assert_eq!(
+        endpoints,
+        [
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "https://s3.us-east-1.amazonaws.com",
+            "https://sqs.us-east-1.amazonaws.com",
+        ]
+    );
+
+    let replay = ReplayServer::start(
+        cassette::load(&upstream.path("app.json")).unwrap(),
+        MatchOptions {
+            tokens: vec![proton_vcr::TokenPath::parse("ClientRequestToken").unwrap()],
+            ..MatchOptions::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+        Limits::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(app(&replay.url(), "AKIDCLIENTTWO0000000"), recorded);
+    replay.shutdown().await;
+}
+
+/// A request signed for a service the table does not know is refused, and
+/// nothing reaches the upstream: routing never follows the client's word.
+#[tokio::test(flavor = "multi_thread")]
+async fn routing_by_scope_refuses_unknown_services_and_remote_overrides() {
+    let upstream = Upstream::start();
+    let mut config = upstream.record_config("refused.json");
+    config.upstream = None;
+    config.route_override = Some(upstream.url.clone());
+    let server = RecordServer::start(config).await.unwrap();
+    let (status, body) = support::http(
+        &server.url(),
+        "GET",
+        "/",
+        &[(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDCLIENTONE0000000/20260501/us-east-1/evil.example.com/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        ), ("x-amz-date", "20260501T120000Z")],
+        b"",
+    )
+    .await;
+    server.shutdown().await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("evil.example.com"));
+    assert!(upstream.log().is_empty(), "{:?}", upstream.log());
+
+    let mut remote = upstream.record_config("remote.json");
+    remote.upstream = None;
+    remote.route_override = Some("http://192.0.2.10:5000".into());
+    let error = RecordServer::start(remote).await.err().unwrap();
+    assert!(error.to_string().contains("loopback"), "{error}");
+}
+
+/// Runs app_client.py with AWS_ENDPOINT_URL pointing at `endpoint`.
+fn app(endpoint: &str, akid: &str) -> serde_json::Value {
+    let output = Command::new("python3")
+        .arg(support::repo_root().join("tests/it/app_client.py"))
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", akid)
+        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-of-the-client")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "app_client.py failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
