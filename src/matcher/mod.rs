@@ -163,6 +163,10 @@ pub struct Miss {
     pub reason: String,
     /// A unified diff of the live body against the closest candidate.
     pub detail: Option<String>,
+    /// The recorded answer of the call this request retries (its tokens are
+    /// bound to that call's). A forward phase answers with it rather than
+    /// send an answered call upstream again.
+    pub bound_answer: Option<Response>,
 }
 
 /// Reduces live requests to what matching compares. It holds no matching
@@ -250,7 +254,7 @@ impl Matcher {
     }
 
     /// Adds one exchange (e.g. one just recorded) as if it had been recorded
-    /// and already used.
+    /// and already used, its tokens bound to themselves.
     pub fn add_used(&mut self, cassette: usize, request: &RecordedRequest, response: Response) {
         let index = self
             .cassettes
@@ -258,6 +262,9 @@ impl Matcher {
             .map_or(0, |c| c.cassette.interactions.len());
         let id = self.index(cassette, index, request, Some(response));
         self.mark_used(id);
+        // The live call is the recorded one: its tokens are bound to themselves.
+        let tokens = self.entries[id].tokens.clone();
+        self.bindings.bind(&tokens, &tokens);
     }
 
     fn index(
@@ -349,7 +356,23 @@ impl Matcher {
                 }
             }
         }
-        Err(self.explain_miss(&Parts::of_live(keyed.request, &keyed.body), view))
+        let mut miss = self.explain_miss(&Parts::of_live(keyed.request, &keyed.body), view);
+        if let Some(id) = self.bound_retry(view) {
+            miss.bound_answer = Some(self.hit(id, true).1);
+        }
+        Err(miss)
+    }
+
+    /// A used interaction this request retries: same key, and every token
+    /// the request carries is bound to that interaction's.
+    fn bound_retry(&self, view: &View) -> Option<usize> {
+        if !view.tokens.iter().any(Option::is_some) {
+            return None;
+        }
+        let bucket = self.buckets.get(&view.key)?;
+        bucket.entries.iter().copied().find(|&id| {
+            self.used[id] && self.bindings.bound(&view.tokens, &self.entries[id].tokens)
+        })
     }
 
     fn hit(&mut self, id: usize, repeated: bool) -> (Hit, Response) {
@@ -403,6 +426,7 @@ impl Matcher {
             operation: view.operation.clone(),
             reason,
             detail,
+            bound_answer: None,
         };
         let Some(candidates) = self.by_operation.get(&view.operation) else {
             let mut known: Vec<&str> = self.by_operation.keys().map(String::as_str).collect();

@@ -18,6 +18,7 @@ pub mod record;
 pub mod replay;
 
 use crate::cassette::LoadedCassette;
+use crate::cassette::RecordedRequest;
 use crate::http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
 use crate::matcher::{MatchOptions, Matcher};
 use crate::sigv4::decode_streaming;
@@ -139,6 +140,13 @@ impl Handler for Proxy {
             };
         };
         if let Some(miss) = &miss {
+            // A retry of a call the cassette answered (its idempotency token
+            // is bound to that call's) gets that answer, as AWS answers a
+            // retry; sending it again would record a second, different call.
+            if let Some(answer) = &miss.bound_answer {
+                tracing::info!(operation = %miss.operation, "a retry of a recorded call; answered from the cassette, not forwarded");
+                return answer.clone();
+            }
             tracing::info!(operation = %miss.operation, "not in the cassette; forwarding to record it");
         }
         let forwarded = match forward.forward(&request, meant, streaming).await {
@@ -148,6 +156,15 @@ impl Handler for Proxy {
         if let (Some(record), Some(start)) = (&self.record, start) {
             if let Err(error) = record.record(start, &forwarded).await {
                 return error.to_response_for(&request);
+            }
+            // Under `--on-miss record`, what was just recorded answers its own
+            // retries from now on.
+            if let Some(replay) = &self.replay {
+                let recorded = RecordedRequest::from_exchange(&forwarded.request);
+                replay.with_matcher(|m| {
+                    let cassette = m.cassettes().len().saturating_sub(1);
+                    m.add_used(cassette, &recorded, forwarded.response.clone());
+                });
             }
         }
         forwarded.response

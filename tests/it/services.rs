@@ -496,3 +496,44 @@ fn app(endpoint: &str, akid: &str) -> serde_json::Value {
     );
     serde_json::from_slice(&output.stdout).unwrap()
 }
+
+/// `--on-miss record` never sends upstream a call the cassette already
+/// answered: a retry with a bound client token gets the recorded answer
+/// (moto would answer ResourceExistsException), and a later replay with
+/// fresh tokens binds them to the recorded ones.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_miss_record_answers_token_retries_from_the_cassette() {
+    let upstream = Upstream::start();
+    let mut config = upstream.record_config("secrets.json");
+    config.region = Some("us-east-1".into());
+    config.replay = Some(MatchOptions {
+        repeats: proton_vcr::Repeats::Strict,
+        ..MatchOptions::default()
+    });
+    let server = RecordServer::start(config).await.unwrap();
+    let recorded = python(
+        "secrets_client.py",
+        &[&server.url(), "aaaaaaaa"],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    assert_eq!(recorded["retry_same_arn"], true, "{recorded}");
+    assert_eq!(recorded["retry_same_version"], true, "{recorded}");
+    let creates = upstream
+        .log()
+        .into_iter()
+        .filter(|e| e["method"] == "POST")
+        .count();
+    assert_eq!(creates, 2, "one create and one put reached the upstream");
+    let cassette = load_file(&upstream.path("secrets.json")).unwrap().cassette;
+    assert_eq!(cassette.interactions.len(), 2);
+
+    let replay = replay(&upstream.path("secrets.json")).await;
+    let replayed = python(
+        "secrets_client.py",
+        &[&replay.url(), "bbbbbbbb"],
+        "AKIDCLIENTTWO0000000",
+    );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
