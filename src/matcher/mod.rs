@@ -166,7 +166,7 @@ pub struct Miss {
     /// The recorded answer of the call this request retries (its tokens are
     /// bound to that call's). A forward phase answers with it rather than
     /// send an answered call upstream again.
-    pub bound_answer: Option<Response>,
+    pub bound_answer: Option<Box<Response>>,
 }
 
 /// Reduces live requests to what matching compares. It holds no matching
@@ -358,7 +358,7 @@ impl Matcher {
         }
         let mut miss = self.explain_miss(&Parts::of_live(keyed.request, &keyed.body), view);
         if let Some(id) = self.bound_retry(view) {
-            miss.bound_answer = Some(self.hit(id, true).1);
+            miss.bound_answer = Some(Box::new(self.hit(id, true).1));
         }
         Err(miss)
     }

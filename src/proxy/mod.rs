@@ -145,7 +145,7 @@ impl Handler for Proxy {
             // retry; sending it again would record a second, different call.
             if let Some(answer) = &miss.bound_answer {
                 tracing::info!(operation = %miss.operation, "a retry of a recorded call; answered from the cassette, not forwarded");
-                return answer.clone();
+                return answer.as_ref().clone();
             }
             tracing::info!(operation = %miss.operation, "not in the cassette; forwarding to record it");
         }
