@@ -261,7 +261,15 @@ impl Matcher {
             .get(cassette)
             .map_or(0, |c| c.cassette.interactions.len());
         let id = self.index(cassette, index, request, Some(response));
+        let key = self.entries[id].key;
+        let last_served = self.buckets.get(&key).and_then(|b| b.last_served);
         self.mark_used(id);
+        // Not a served answer: a repeat of it is forwarded again (a waiter
+        // polling a status sees it change); only a retry bound by its token
+        // is answered with it.
+        if let Some(bucket) = self.buckets.get_mut(&key) {
+            bucket.last_served = last_served;
+        }
         // The live call is the recorded one: its tokens are bound to themselves.
         let tokens = self.entries[id].tokens.clone();
         self.bindings.bind(&tokens, &tokens);
