@@ -1139,7 +1139,7 @@ def setup_service(s):
 
 
 def create_connection(s, token, cid, *, role=CONNECTION_ROLE, step, note=None, gap=None, at=None, rule=None):
-    return s.call(
+    now = s.call(
         "CreateEnvironmentAccountConnection",
         {
             "clientToken": token,
@@ -1153,6 +1153,9 @@ def create_connection(s, token, cid, *, role=CONNECTION_ROLE, step, note=None, g
                       "documented create-environment-account-connection output."),
         step=step, gap=gap, at=at, rule=rule,
     )
+    # The connection id is generated: later inputs name the one the target made.
+    s.steps[-1]["captures"] = [{"path": "environmentAccountConnection.id", "written": cid}]
+    return now
 
 
 LIST_CONNECTIONS_INPUT = {"requestedBy": "ENVIRONMENT_ACCOUNT"}

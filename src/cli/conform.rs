@@ -5,8 +5,8 @@ use crate::conformance::InProcessTarget;
 use crate::conformance::reference;
 use crate::conformance::report::{self, TextOptions};
 use crate::conformance::{
-    AdminUrls, ConformOptions, Deviations, NormalizeRules, Target, TerminalProgress, Timeline,
-    UrlTarget, UserRule, conform, human_duration,
+    AdminUrls, ConformOptions, Deviations, NormalizeRules, RunVerdict, Target, TerminalProgress,
+    Timeline, UrlTarget, UserRule, conform, human_duration,
 };
 use crate::mock::{ClockMode, Mock, MockConfig};
 use anyhow::Context;
@@ -26,8 +26,17 @@ use std::sync::Arc;
 /// retry that returns the original resource is still checked. Consecutive
 /// identical Get requests (waiter loops) are compared as the states they saw.
 ///
-/// Exit status: 0 every step conforms (or differs only as accepted),
-/// 1 some step differs, 2 bad input (unreadable cassette, bad flags).
+/// Each reference cassette tests one rule of Proton's idempotency contract
+/// (AWS Proton API Reference, "Ensuring Idempotency") for one operation; the
+/// report leads with the verdict of every rule by operation (holds, BROKEN,
+/// not tested), then the collateral differences that break no rule.
+///
+/// Exit status:
+///   0  every rule holds and nothing else differs (or only as accepted)
+///   1  a rule of the contract is broken, or the target did not answer
+///   2  bad input (unreadable cassette, deviations or rules file, bad flags,
+///      a target whose reset or clock fails)
+///   3  every tested rule holds, but collateral differences remain
 ///
 /// Examples:
 ///   proton-vcr conform                                  every cassette under cassettes/ against the built-in mock
@@ -43,7 +52,8 @@ pub struct ConformArgs {
     pub cassettes: Vec<PathBuf>,
 
     /// What to check: `mock` (the built-in Proton mock, in-process, with a
-    /// driven clock) or the http:// URL of any other mock or emulator.
+    /// driven clock) or the http:// or https:// URL of any other mock or
+    /// emulator (--target-ca for a private CA).
     #[arg(long, value_name = "mock|URL", default_value = "mock")]
     pub target: String,
 
@@ -56,7 +66,7 @@ pub struct ConformArgs {
     #[arg(long)]
     pub no_wait: bool,
 
-    /// Accepted deviations (format proton-vcr.deviations/1). The default file
+    /// Accepted deviations (format proton-vcr.deviations/2). The default file
     /// is optional; a file named here must exist.
     #[arg(long, value_name = "FILE")]
     pub deviations: Option<PathBuf>,
@@ -82,9 +92,15 @@ pub struct ConformArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
 
-    /// Exit 1 when an accepted deviation no longer happens.
+    /// Exit 3 (when nothing worse happened) if an accepted deviation no
+    /// longer happens.
     #[arg(long)]
     pub fail_on_stale: bool,
+
+    /// Print a ready-to-paste deviation entry for each new difference (text,
+    /// JSON and HTML reports). Accept only what the evidence supports.
+    #[arg(long)]
+    pub suggest_deviations: bool,
 }
 
 /// How a URL target is reset and its clock moved; shared by `conform` and
@@ -106,6 +122,11 @@ pub struct AdminArgs {
     /// last reset); the recorded timeline then replays instantly.
     #[arg(long, value_name = "URL")]
     pub clock_url: Option<String>,
+
+    /// PEM file of CA certificates to trust, beside the public roots, for an
+    /// https:// target with a private or self-signed certificate.
+    #[arg(long, value_name = "FILE")]
+    pub target_ca: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -183,6 +204,10 @@ impl AdminArgs {
 
 const DEFAULT_CASSETTES: &str = "cassettes";
 const DEFAULT_DEVIATIONS: &str = "conformance/deviations.json";
+/// A rule of the contract is broken (or the target did not answer).
+const EXIT_RULE_BROKEN: u8 = 1;
+/// Every tested rule holds; collateral differences remain.
+const EXIT_COLLATERAL: u8 = 3;
 
 pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     let builtin = args.cassettes.is_empty() && !Path::new(DEFAULT_CASSETTES).is_dir();
@@ -205,6 +230,7 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     let options = ConformOptions {
         rules,
         timeline,
+        suggest_deviations: args.suggest_deviations,
         ..ConformOptions::default()
     };
     let mut progress = TerminalProgress::for_stderr();
@@ -231,10 +257,11 @@ pub async fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     );
     write_reports(&args, &report)?;
     let stale_fails = args.fail_on_stale && !report.stale.is_empty();
-    Ok(if report.conforms() && !stale_fails {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    Ok(match report.run_verdict() {
+        RunVerdict::RuleBroken => ExitCode::from(EXIT_RULE_BROKEN),
+        RunVerdict::CollateralOnly => ExitCode::from(EXIT_COLLATERAL),
+        RunVerdict::Conforms if stale_fails => ExitCode::from(EXIT_COLLATERAL),
+        RunVerdict::Conforms => ExitCode::SUCCESS,
     })
 }
 
@@ -276,9 +303,13 @@ fn make_target(args: &ConformArgs) -> anyhow::Result<Box<dyn Target>> {
     if args.target == "mock" {
         return builtin_mock();
     }
-    let target = UrlTarget::new(&args.target, args.admin.urls(&args.target))
-        .map_err(anyhow::Error::msg)
-        .context("--target")?;
+    let target = UrlTarget::with_ca(
+        &args.target,
+        args.admin.urls(&args.target),
+        args.admin.target_ca.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)
+    .context("--target")?;
     Ok(Box::new(target))
 }
 

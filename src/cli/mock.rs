@@ -1,7 +1,7 @@
 //! `proton-vcr mock`.
 
 use crate::http::Limits;
-use crate::mock::{ClockMode, Durations, MockConfig, MockServer};
+use crate::mock::{BundleMap, ClockMode, Durations, MockConfig, MockServer};
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
@@ -14,8 +14,10 @@ use std::time::Duration;
 ///
 /// It emulates environment and service templates and their versions,
 /// environments, services (with the pipeline and service instances their spec
-/// names), environment account connections, and tags; any other Proton
-/// operation answers NotImplementedException. Lifecycles run on the mock's
+/// names), environment account connections, components, linked repositories,
+/// template and service sync configs, account settings, the resources
+/// summary, and tags; any other Proton operation answers
+/// NotImplementedException. Lifecycles run on the mock's
 /// clock (registration, deployment and deletion take 2 s each by default), so
 /// waiters finish quickly. Everything is in memory and gone when it stops.
 ///
@@ -30,6 +32,7 @@ use std::time::Duration;
 ///   GET  /__mock/clock                            {"clock_ms": .., "now_epoch_ms": ..}
 ///   POST /__mock/clock  {"advance_ms": N}         jump the clock forwards (e.g. past token expiry)
 ///   POST /__mock/clock  {"set_ms": N}             move it to N ms after its start (forwards only)
+///   POST /__mock/bundles {"s3": "s3://b/k", "path": P}  registration from s3://b/k reads bundle P
 ///
 /// docs/mock.md lists every assumption the mock makes about real Proton.
 #[derive(Debug, Args)]
@@ -93,6 +96,13 @@ pub struct MockArgs {
     /// wrong or missing signatures get the errors AWS sends.
     #[arg(long, value_name = "AKID:SECRET", value_parser = parse_credentials)]
     pub verify_signatures: Option<(String, String)>,
+
+    /// Map an S3 template bundle to a local `.tar.gz` or folder
+    /// (`s3://bucket/key=PATH`, repeatable): registering a template version
+    /// from that object reads its schema, and a malformed bundle fails
+    /// registration. Unmapped objects are not read.
+    #[arg(long = "bundle", value_name = "S3_URI=PATH", value_parser = parse_bundle)]
+    pub bundles: Vec<(String, std::path::PathBuf)>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -109,6 +119,10 @@ fn parse_account(text: &str) -> Result<String, String> {
             "'{text}' is not an AWS account id: it must be 12 digits"
         ))
     }
+}
+
+fn parse_bundle(text: &str) -> Result<(String, std::path::PathBuf), String> {
+    crate::mock::parse_bundle_mapping(text)
 }
 
 fn parse_credentials(text: &str) -> Result<(String, String), String> {
@@ -139,6 +153,13 @@ impl MockArgs {
             tombstone_retention: Duration::from_secs(self.tombstone_retention_secs),
             token_expiry: Duration::from_secs(self.token_expiry_secs),
             verify_signatures: self.verify_signatures.clone(),
+            bundles: {
+                let mut map = BundleMap::default();
+                for (uri, path) in &self.bundles {
+                    map.insert(uri.clone(), path.clone());
+                }
+                map
+            },
         }
     }
 }

@@ -242,9 +242,13 @@ async fn record_all(args: RecordArgs) -> anyhow::Result<ExitCode> {
 
 async fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
     let scenarios = load(&args.scenarios)?;
-    let target = UrlTarget::new(&args.endpoint, args.admin.urls(&args.endpoint))
-        .map_err(anyhow::Error::msg)
-        .context("--endpoint")?;
+    let target = UrlTarget::with_ca(
+        &args.endpoint,
+        args.admin.urls(&args.endpoint),
+        args.admin.target_ca.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)
+    .context("--endpoint")?;
     let mut progress = TerminalProgress::for_stderr();
     progress.begin(scenarios.iter().map(|s| s.steps.len()).sum());
     let mut failed = 0;

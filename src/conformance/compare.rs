@@ -39,11 +39,70 @@ pub enum ObservedBody {
     Text(String),
 }
 
+/// What kind of difference a path shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DiffKind {
+    /// Both sides have a value, and they differ.
+    Value,
+    /// The target has a member (or item) the recording does not.
+    Extra,
+    /// The recording has a member (or item) the target does not.
+    Missing,
+    /// Both values stand for generated values (placeholders), and the target's
+    /// is not the one the recording's identity calls for, or a value that
+    /// must equal (or differ from) one at an earlier step does not. Never
+    /// accepted by a deviation.
+    Identity,
+}
+
+impl DiffKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffKind::Value => "value",
+            DiffKind::Extra => "extra",
+            DiffKind::Missing => "missing",
+            DiffKind::Identity => "identity",
+        }
+    }
+
+    /// How reports say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DiffKind::Value => "value differs",
+            DiffKind::Extra => "extra member",
+            DiffKind::Missing => "missing member",
+            DiffKind::Identity => "identity across steps",
+        }
+    }
+
+    /// The kind of a difference between two (normalised) values.
+    pub fn of(recorded: Option<&Value>, target: Option<&Value>) -> Self {
+        match (recorded, target) {
+            (None, _) => DiffKind::Extra,
+            (_, None) => DiffKind::Missing,
+            (Some(Value::String(r)), Some(Value::String(t)))
+                if is_placeholder(r) && is_placeholder(t) =>
+            {
+                DiffKind::Identity
+            }
+            _ => DiffKind::Value,
+        }
+    }
+}
+
+/// `<id:1>`, `<timestamp:target-2>`, `<timestamp:3> (text)`: a value the
+/// normaliser replaced to keep its identity.
+fn is_placeholder(text: &str) -> bool {
+    let text = text.strip_suffix(" (text)").unwrap_or(text);
+    text.starts_with('<') && text.ends_with('>') && text.contains(':') && !text.contains(' ')
+}
+
 /// One place where the target answered differently from the recording.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Difference {
     /// `status`, `error`, `content-type`, `states`, or a JSON path from `$`.
     pub path: String,
+    pub kind: DiffKind,
     /// For a waiter loop: which distinct state (1-based) differs.
     pub state: Option<usize>,
     /// The normalised recorded value; `None` when absent.
@@ -52,6 +111,27 @@ pub struct Difference {
     pub target: Option<Value>,
     /// The reason of the accepted deviation that covers it, if any.
     pub accepted: Option<String>,
+    /// The step tests a rule of the contract and this path decides it.
+    pub breaks_rule: bool,
+}
+
+impl Difference {
+    pub fn new(
+        path: impl Into<String>,
+        state: Option<usize>,
+        recorded: Option<Value>,
+        target: Option<Value>,
+    ) -> Self {
+        Self {
+            kind: DiffKind::of(recorded.as_ref(), target.as_ref()),
+            path: path.into(),
+            state,
+            recorded,
+            target,
+            accepted: None,
+            breaks_rule: false,
+        }
+    }
 }
 
 impl ObservedBody {
@@ -210,13 +290,7 @@ pub fn compare(
 ) {
     let scalar = |path: &str, r: Option<Value>, t: Option<Value>, out: &mut Vec<Difference>| {
         if r != t {
-            out.push(Difference {
-                path: path.to_string(),
-                state,
-                recorded: r,
-                target: t,
-                accepted: None,
-            });
+            out.push(Difference::new(path, state, r, t));
         }
     };
     scalar(
@@ -242,13 +316,7 @@ pub fn compare(
             walk(r, t, state, out);
         }
         (r, t) if r == t => {}
-        (r, t) => out.push(Difference {
-            path: "$".to_string(),
-            state,
-            recorded: body_value(r),
-            target: body_value(t),
-            accepted: None,
-        }),
+        (r, t) => out.push(Difference::new("$", state, body_value(r), body_value(t))),
     }
 }
 
@@ -261,13 +329,11 @@ fn body_value(body: &ObservedBody) -> Option<Value> {
 }
 
 fn walk(r: &Value, t: &Value, state: Option<usize>, out: &mut Vec<Difference>) {
-    out.extend(diff(r, t).into_iter().map(|d| Difference {
-        path: d.path,
-        state,
-        recorded: d.left.cloned(),
-        target: d.right.cloned(),
-        accepted: None,
-    }));
+    out.extend(
+        diff(r, t)
+            .into_iter()
+            .map(|d| Difference::new(d.path, state, d.left.cloned(), d.right.cloned())),
+    );
 }
 
 /// A unified diff of two renderings, `recorded` against `target`.

@@ -1,39 +1,85 @@
 //! Accepted deviations: differences a project has looked at and decided to
-//! live with, each with its reason and the date it was accepted.
+//! live with, each narrow (steps, kind, paths), with its reason and the date
+//! it was accepted.
 //!
 //! The file (`conformance/deviations.json` by default) is versioned:
 //!
 //! ```json
-//! {"format": "proton-vcr.deviations/1", "deviations": [
-//!   {"cassette": "idempotent-create/create-service--resource-modified", "step": 18,
-//!    "paths": ["$.message"], "reason": "no public ConflictException text", "date": "2026-11-24"}]}
+//! {"format": "proton-vcr.deviations/2", "deviations": [
+//!   {"cassette": "async-delete/delete-environment--retry-in-progress", "steps": [3],
+//!    "kind": "missing", "paths": ["$.environmentTemplateVersion.schema"],
+//!    "reason": "the mock does not read template bundles", "date": "2026-12-01"}]}
 //! ```
 //!
-//! `step` is a step number (from 1) or `"all"`. A listed path accepts the
-//! difference at that path and everything below it (`$.service` accepts
-//! `$.service.status`). The pseudo-paths `status`, `error`, `content-type`
-//! and `states` name what is not in the body. While a run uses the list it
-//! notes which paths accepted something, so those that accepted nothing are
-//! reported as stale.
+//! `steps` is a list of step numbers (from 1), or `"all"` together with
+//! `every_step`, which says why the deviation holds wherever it occurs.
+//! `kind` is `value` (both sides have a value and they differ), `extra` (the
+//! target has a member the recording does not) or `missing` (the other way
+//! round); a deviation accepts only differences of its kind. A listed path
+//! accepts the difference at that path and everything below it. The
+//! pseudo-paths `status`, `error`, `content-type` and `states` name what is
+//! not in the body. Identity is never accepted: a generated value that the
+//! recording says must be the same as (or differ from) another is checked
+//! whatever the deviations say. While a run uses the list it notes which
+//! paths accepted something, so those that accepted nothing are reported as
+//! stale.
 
+use super::compare::{DiffKind, Difference};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub const DEVIATIONS_FORMAT_V1: &str = "proton-vcr.deviations/1";
+pub const DEVIATIONS_FORMAT: &str = "proton-vcr.deviations/2";
 
 /// Which steps a deviation covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepRef {
+    /// Every step, for the reason in `Deviation::every_step`.
     All,
-    Step(usize),
+    Steps(Vec<usize>),
 }
 
 impl fmt::Display for StepRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StepRef::All => f.write_str("all steps"),
-            StepRef::Step(n) => write!(f, "step {n}"),
+            StepRef::Steps(steps) => {
+                let list: Vec<String> = steps.iter().map(usize::to_string).collect();
+                write!(
+                    f,
+                    "step{} {}",
+                    if steps.len() == 1 { "" } else { "s" },
+                    list.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// What a deviation accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DeviationKind {
+    Value,
+    Extra,
+    Missing,
+}
+
+impl DeviationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviationKind::Value => "value",
+            DeviationKind::Extra => "extra",
+            DeviationKind::Missing => "missing",
+        }
+    }
+
+    /// The deviation kind that would accept a difference; identity has none.
+    pub fn of(kind: DiffKind) -> Option<Self> {
+        match kind {
+            DiffKind::Value => Some(DeviationKind::Value),
+            DiffKind::Extra => Some(DeviationKind::Extra),
+            DiffKind::Missing => Some(DeviationKind::Missing),
+            DiffKind::Identity => None,
         }
     }
 }
@@ -43,7 +89,10 @@ impl fmt::Display for StepRef {
 pub struct Deviation {
     /// The cassette's `name`.
     pub cassette: String,
-    pub step: StepRef,
+    pub steps: StepRef,
+    /// Why it holds at every step (required with `StepRef::All`).
+    pub every_step: Option<String>,
+    pub kind: DeviationKind,
     pub paths: Vec<String>,
     pub reason: String,
     /// `YYYY-MM-DD`.
@@ -76,9 +125,12 @@ impl std::error::Error for DeviationsError {}
 /// A deviation entry as it is written in the file (and printed ready to paste).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DeviationV1 {
+pub struct DeviationV2 {
     pub cassette: String,
-    pub step: StepV1,
+    pub steps: StepsV2,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_step: Option<String>,
+    pub kind: String,
     pub paths: Vec<String>,
     pub reason: String,
     pub date: String,
@@ -86,16 +138,22 @@ pub struct DeviationV1 {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum StepV1 {
-    Number(usize),
+pub enum StepsV2 {
+    Numbers(Vec<usize>),
     Word(String),
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileV1 {
+struct FormatOnly {
     format: String,
-    deviations: Vec<DeviationV1>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileV2 {
+    #[allow(dead_code)]
+    format: String,
+    deviations: Vec<DeviationV2>,
 }
 
 impl Deviations {
@@ -121,17 +179,25 @@ impl Deviations {
             path: path.to_path_buf(),
             message,
         };
-        let file: FileV1 = serde_json::from_slice(bytes).map_err(|e| {
-            error(format!(
-                "not a deviations file: {e}; expected {{\"format\": \"{DEVIATIONS_FORMAT_V1}\", \"deviations\": [...]}}"
-            ))
-        })?;
-        if file.format != DEVIATIONS_FORMAT_V1 {
+        let expected =
+            format!("expected {{\"format\": \"{DEVIATIONS_FORMAT}\", \"deviations\": [...]}}");
+        let format: FormatOnly = serde_json::from_slice(bytes)
+            .map_err(|e| error(format!("not a deviations file: {e}; {expected}")))?;
+        if format.format == "proton-vcr.deviations/1" {
             return Err(error(format!(
-                "unknown format {:?}; this proton-vcr reads {DEVIATIONS_FORMAT_V1:?}",
-                file.format
+                "format proton-vcr.deviations/1 accepted any difference at a path; {DEVIATIONS_FORMAT} \
+                 entries name their \"steps\" (a list, or \"all\" with \"every_step\" saying why) and \
+                 their \"kind\" (value, extra or missing): rewrite each entry so"
             )));
         }
+        if format.format != DEVIATIONS_FORMAT {
+            return Err(error(format!(
+                "unknown format {:?}; this proton-vcr reads {DEVIATIONS_FORMAT:?}",
+                format.format
+            )));
+        }
+        let file: FileV2 = serde_json::from_slice(bytes)
+            .map_err(|e| error(format!("not a deviations file: {e}; {expected}")))?;
         let mut entries = Vec::with_capacity(file.deviations.len());
         for (index, entry) in file.deviations.into_iter().enumerate() {
             let at = |message: &str| {
@@ -140,13 +206,34 @@ impl Deviations {
                     entry.cassette
                 ))
             };
-            let step = match &entry.step {
-                StepV1::Number(0) => return Err(at("steps are numbered from 1")),
-                StepV1::Number(n) => StepRef::Step(*n),
-                StepV1::Word(word) if word == "all" => StepRef::All,
-                StepV1::Word(word) => {
+            let steps = match &entry.steps {
+                StepsV2::Numbers(list) if list.is_empty() => {
+                    return Err(at("\"steps\" is empty; list the steps, or \"all\""));
+                }
+                StepsV2::Numbers(list) if list.contains(&0) => {
+                    return Err(at("steps are numbered from 1"));
+                }
+                StepsV2::Numbers(list) => StepRef::Steps(list.clone()),
+                StepsV2::Word(word) if word == "all" => StepRef::All,
+                StepsV2::Word(word) => {
                     return Err(at(&format!(
-                        "\"step\" is a number or \"all\", not {word:?}"
+                        "\"steps\" is a list of step numbers or \"all\", not {word:?}"
+                    )));
+                }
+            };
+            let every_step = entry.every_step.clone().filter(|w| !w.trim().is_empty());
+            if steps == StepRef::All && every_step.is_none() {
+                return Err(at(
+                    "\"steps\": \"all\" needs \"every_step\": why the deviation holds at every step",
+                ));
+            }
+            let kind = match entry.kind.as_str() {
+                "value" => DeviationKind::Value,
+                "extra" => DeviationKind::Extra,
+                "missing" => DeviationKind::Missing,
+                other => {
+                    return Err(at(&format!(
+                        "\"kind\" is value, extra or missing, not {other:?}"
                     )));
                 }
             };
@@ -170,7 +257,9 @@ impl Deviations {
             }
             entries.push(Deviation {
                 cassette: entry.cassette,
-                step,
+                steps,
+                every_step,
+                kind,
                 paths: entry.paths,
                 reason: entry.reason,
                 date: entry.date,
@@ -181,27 +270,33 @@ impl Deviations {
         Ok(deviations)
     }
 
-    /// The reason of the deviation accepting a difference at `path` in steps
-    /// `first..=last` of `cassette`, marking it used.
+    /// The reason of the deviation accepting `difference` in steps
+    /// `first..=last` of `cassette`, marking it used. Identity is never
+    /// accepted.
     pub fn accept(
         &mut self,
         cassette: &str,
         first: usize,
         last: usize,
-        path: &str,
+        difference: &Difference,
     ) -> Option<String> {
+        let kind = DeviationKind::of(difference.kind)?;
         for (entry, used) in self.entries.iter().zip(self.used.iter_mut()) {
-            if entry.cassette != cassette {
+            if entry.cassette != cassette || entry.kind != kind {
                 continue;
             }
-            let step_matches = match entry.step {
+            let step_matches = match &entry.steps {
                 StepRef::All => true,
-                StepRef::Step(n) => (first..=last).contains(&n),
+                StepRef::Steps(list) => list.iter().any(|n| (first..=last).contains(n)),
             };
             if !step_matches {
                 continue;
             }
-            if let Some(i) = entry.paths.iter().position(|listed| covers(listed, path)) {
+            if let Some(i) = entry
+                .paths
+                .iter()
+                .position(|listed| covers(listed, &difference.path))
+            {
                 if let Some(flag) = used.get_mut(i) {
                     *flag = true;
                 }
@@ -240,14 +335,16 @@ impl Deviations {
     }
 }
 
-impl DeviationV1 {
+impl DeviationV2 {
     pub fn from_model(deviation: &Deviation) -> Self {
         Self {
             cassette: deviation.cassette.clone(),
-            step: match deviation.step {
-                StepRef::All => StepV1::Word("all".into()),
-                StepRef::Step(n) => StepV1::Number(n),
+            steps: match &deviation.steps {
+                StepRef::All => StepsV2::Word("all".into()),
+                StepRef::Steps(list) => StepsV2::Numbers(list.clone()),
             },
+            every_step: deviation.every_step.clone(),
+            kind: deviation.kind.as_str().to_string(),
             paths: deviation.paths.clone(),
             reason: deviation.reason.clone(),
             date: deviation.date.clone(),
@@ -256,15 +353,24 @@ impl DeviationV1 {
 
     /// One line of JSON with the keys in the order people read them.
     pub fn to_line(&self) -> String {
-        let step = match &self.step {
-            StepV1::Number(n) => n.to_string(),
-            StepV1::Word(w) => serde_json::Value::String(w.clone()).to_string(),
-        };
         let text = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        let steps = match &self.steps {
+            StepsV2::Numbers(list) => {
+                let items: Vec<String> = list.iter().map(usize::to_string).collect();
+                format!("[{}]", items.join(", "))
+            }
+            StepsV2::Word(w) => text(w),
+        };
+        let every = self
+            .every_step
+            .as_deref()
+            .map(|w| format!(", \"every_step\": {}", text(w)))
+            .unwrap_or_default();
         let paths: Vec<String> = self.paths.iter().map(|p| text(p)).collect();
         format!(
-            "{{\"cassette\": {}, \"step\": {step}, \"paths\": [{}], \"reason\": {}, \"date\": {}}}",
+            "{{\"cassette\": {}, \"steps\": {steps}{every}, \"kind\": {}, \"paths\": [{}], \"reason\": {}, \"date\": {}}}",
             text(&self.cassette),
+            text(&self.kind),
             paths.join(", "),
             text(&self.reason),
             text(&self.date)
@@ -327,27 +433,51 @@ fn civil_date(days: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn parse(text: &str) -> Result<Deviations, DeviationsError> {
         Deviations::parse(Path::new("deviations.json"), text.as_bytes())
     }
 
+    fn diff(
+        path: &str,
+        recorded: Option<serde_json::Value>,
+        target: Option<serde_json::Value>,
+    ) -> Difference {
+        Difference::new(path, None, recorded, target)
+    }
+
     #[test]
-    fn accepts_paths_and_their_descendants_and_reports_the_rest_stale() {
+    fn accepts_only_its_kind_steps_and_paths_and_reports_the_rest_stale() {
         let mut d = parse(
-            r#"{"format": "proton-vcr.deviations/1", "deviations": [
-                {"cassette": "c", "step": 3, "paths": ["$.message", "$.service"], "reason": "r", "date": "2026-11-24"},
-                {"cassette": "c", "step": "all", "paths": ["content-type"], "reason": "r2", "date": "2026-11-24"},
-                {"cassette": "other", "step": 1, "paths": ["status"], "reason": "r3", "date": "2026-11-24"}]}"#,
+            r#"{"format": "proton-vcr.deviations/2", "deviations": [
+                {"cassette": "c", "steps": [3], "kind": "value", "paths": ["$.message", "$.service"], "reason": "r", "date": "2026-11-24"},
+                {"cassette": "c", "steps": "all", "every_step": "why", "kind": "extra", "paths": ["content-type"], "reason": "r2", "date": "2026-11-24"},
+                {"cassette": "other", "steps": [1], "kind": "value", "paths": ["status"], "reason": "r3", "date": "2026-11-24"}]}"#,
         )
         .unwrap();
+        let value = diff("$.service.status", Some(json!("A")), Some(json!("B")));
+        assert_eq!(d.accept("c", 3, 3, &value).as_deref(), Some("r"));
+        let message = diff("$.message", Some(json!("a")), Some(json!("b")));
+        assert_eq!(d.accept("c", 2, 4, &message).as_deref(), Some("r"));
+        assert_eq!(d.accept("c", 2, 2, &message), None);
+        let missing = diff("$.message", Some(json!("a")), None);
         assert_eq!(
-            d.accept("c", 3, 3, "$.service.status").as_deref(),
-            Some("r")
+            d.accept("c", 3, 3, &missing),
+            None,
+            "a value deviation accepts no missing member"
         );
-        assert_eq!(d.accept("c", 2, 4, "$.message").as_deref(), Some("r"));
-        assert_eq!(d.accept("c", 2, 2, "$.message"), None);
-        assert_eq!(d.accept("c", 3, 3, "$.services"), None);
+        let identity = diff(
+            "$.service.id",
+            Some(json!("<id:1>")),
+            Some(json!("<id:target-2>")),
+        );
+        assert_eq!(identity.kind, DiffKind::Identity);
+        assert_eq!(
+            d.accept("c", 3, 3, &identity),
+            None,
+            "identity is never accepted"
+        );
         let stale = d.stale(&|name| name == "c");
         assert_eq!(stale.len(), 1);
         assert_eq!(stale[0].paths, ["content-type"]);
@@ -356,16 +486,22 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_use_with_the_entry_named() {
-        let bad_step = parse(
-            r#"{"format": "proton-vcr.deviations/1", "deviations": [
-                {"cassette": "c", "step": "some", "paths": ["$"], "reason": "r", "date": "2026-11-24"}]}"#,
+        let all_without_reason = parse(
+            r#"{"format": "proton-vcr.deviations/2", "deviations": [
+                {"cassette": "c", "steps": "all", "kind": "value", "paths": ["$"], "reason": "r", "date": "2026-11-24"}]}"#,
         );
+        let err = all_without_reason.unwrap_err().to_string();
         assert!(
-            bad_step
-                .unwrap_err()
-                .to_string()
-                .contains("deviations[0] (c)")
+            err.contains("deviations[0] (c)") && err.contains("every_step"),
+            "{err}"
         );
+        let bad_kind = parse(
+            r#"{"format": "proton-vcr.deviations/2", "deviations": [
+                {"cassette": "c", "steps": [1], "kind": "any", "paths": ["$"], "reason": "r", "date": "2026-11-24"}]}"#,
+        );
+        assert!(bad_kind.unwrap_err().to_string().contains("kind"));
+        let old = parse(r#"{"format": "proton-vcr.deviations/1", "deviations": []}"#);
+        assert!(old.unwrap_err().to_string().contains("\"kind\""));
         let bad_format = parse(r#"{"format": "proton-vcr.deviations/9", "deviations": []}"#);
         assert!(
             bad_format
@@ -374,8 +510,8 @@ mod tests {
                 .contains("unknown format")
         );
         let no_reason = parse(
-            r#"{"format": "proton-vcr.deviations/1", "deviations": [
-                {"cassette": "c", "step": 1, "paths": ["$"], "reason": " ", "date": "2026-11-24"}]}"#,
+            r#"{"format": "proton-vcr.deviations/2", "deviations": [
+                {"cassette": "c", "steps": [1], "kind": "value", "paths": ["$"], "reason": " ", "date": "2026-11-24"}]}"#,
         );
         assert!(no_reason.unwrap_err().to_string().contains("reason"));
     }
@@ -389,9 +525,11 @@ mod tests {
 
     #[test]
     fn ready_to_paste_lines_read_in_file_order() {
-        let line = DeviationV1::from_model(&Deviation {
+        let line = DeviationV2::from_model(&Deviation {
             cassette: "g/Op--rule".into(),
-            step: StepRef::Step(2),
+            steps: StepRef::Steps(vec![2]),
+            every_step: None,
+            kind: DeviationKind::Missing,
             paths: vec!["$.a".into(), "error".into()],
             reason: "why".into(),
             date: "2026-11-24".into(),
@@ -399,7 +537,9 @@ mod tests {
         .to_line();
         assert_eq!(
             line,
-            r#"{"cassette": "g/Op--rule", "step": 2, "paths": ["$.a", "error"], "reason": "why", "date": "2026-11-24"}"#
+            r#"{"cassette": "g/Op--rule", "steps": [2], "kind": "missing", "paths": ["$.a", "error"], "reason": "why", "date": "2026-11-24"}"#
         );
+        let round: DeviationV2 = serde_json::from_str(&line).unwrap();
+        assert_eq!(round.kind, "missing");
     }
 }

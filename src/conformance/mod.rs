@@ -26,20 +26,25 @@
 
 mod compare;
 mod deviations;
+pub mod expect;
 mod normalize;
 mod progress;
 pub mod reference;
 pub mod report;
+pub mod rules;
 mod run;
 pub mod scenario;
 mod target;
 
-pub use compare::{Difference, Observed, ObservedBody};
+pub use compare::{DiffKind, Difference, Observed, ObservedBody};
 pub use deviations::{
-    DEVIATIONS_FORMAT_V1, Deviation, Deviations, DeviationsError, StepRef, today,
+    DEVIATIONS_FORMAT, Deviation, DeviationKind, Deviations, DeviationsError, StepRef, today,
 };
 pub use normalize::{JsonPathPattern, NormalizeRules, Normalizer, RuleError, UserRule};
 pub use progress::{Progress, Silent, TerminalProgress, human_duration};
-pub use report::{CassetteReport, Outcome, Report, StepReport, Waiter};
+pub use report::{
+    CassetteReport, CollateralGroup, Outcome, Report, RuleVerdict, RunVerdict, StepReport, Verdict,
+    Waiter,
+};
 pub use run::{ConformOptions, RunError, Timeline, conform, group_steps};
 pub use target::{AdminUrls, InProcessTarget, Target, TargetError, TargetFuture, UrlTarget};

@@ -13,8 +13,9 @@
 //! recording, the loop keeps polling, up to a limit, until the target
 //! reaches the recorded final state.
 
-use super::compare::{Difference, Observed, STATES_PATH, compare, unified_diff};
+use super::compare::{Difference, Observed, ObservedBody, STATES_PATH, compare, unified_diff};
 use super::deviations::Deviations;
+use super::expect::{StepExpect, decides};
 use super::normalize::{ID_KIND, NormalizeRules, Normalizer};
 use super::progress::{Progress, wait_with_progress};
 use super::report::{CassetteReport, Outcome, Report, StepReport, Waiter};
@@ -46,6 +47,8 @@ pub struct ConformOptions {
     pub max_extra_polls: usize,
     /// The date put in ready-to-paste deviation entries (`YYYY-MM-DD`).
     pub today: String,
+    /// Whether reports print ready-to-paste deviation entries.
+    pub suggest_deviations: bool,
 }
 
 impl Default for ConformOptions {
@@ -55,6 +58,7 @@ impl Default for ConformOptions {
             timeline: Timeline::Follow,
             max_extra_polls: 150,
             today: super::deviations::today(),
+            suggest_deviations: false,
         }
     }
 }
@@ -107,6 +111,7 @@ pub async fn conform(
     progress: &mut dyn Progress,
 ) -> Result<Report, RunError> {
     let prepared = prepare(cassettes)?;
+    let expects = read_expects(cassettes)?;
     progress.begin(
         cassettes
             .iter()
@@ -114,10 +119,12 @@ pub async fn conform(
             .sum(),
     );
     let mut reports = Vec::with_capacity(cassettes.len());
-    for (loaded, requests) in cassettes.iter().zip(&prepared) {
+    for ((loaded, requests), expects) in cassettes.iter().zip(&prepared).zip(&expects) {
         let mut run = CassetteRun {
             loaded,
             requests,
+            expects,
+            target_bodies: HashMap::new(),
             target,
             options,
             progress: &mut *progress,
@@ -169,6 +176,7 @@ pub async fn conform(
         cassettes: reports,
         stale: deviations.stale(&ran),
         unchecked_deviations: deviations.unchecked(&ran),
+        suggest_deviations: options.suggest_deviations,
     })
 }
 
@@ -202,12 +210,41 @@ fn prepare(cassettes: &[LoadedCassette]) -> Result<Vec<Vec<Request>>, RunError> 
         .collect()
 }
 
+/// Reads every interaction's `expect` block once, so a bad one stops the run
+/// before anything is sent.
+fn read_expects(cassettes: &[LoadedCassette]) -> Result<Vec<Vec<StepExpect>>, RunError> {
+    cassettes
+        .iter()
+        .map(|loaded| {
+            loaded
+                .cassette
+                .interactions
+                .iter()
+                .enumerate()
+                .map(|(i, interaction)| match &interaction.expect {
+                    None => Ok(StepExpect::default()),
+                    Some(block) => StepExpect::parse(block).map_err(|message| RunError::Input {
+                        cassette: format!("{} ({})", loaded.cassette.name, loaded.path.display()),
+                        step: i + 1,
+                        message,
+                    }),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn judge(step: &mut StepReport, cassette: &str, deviations: &mut Deviations) {
     if matches!(step.outcome, Outcome::Failed | Outcome::NotRun) {
         return;
     }
     for difference in &mut step.differences {
-        difference.accepted = deviations.accept(cassette, step.first, step.last, &difference.path);
+        difference.accepted = deviations.accept(cassette, step.first, step.last, difference);
+        difference.breaks_rule = difference.accepted.is_none()
+            && step
+                .rule
+                .as_ref()
+                .is_some_and(|rule| decides(&rule.paths, &difference.path));
     }
     step.outcome = if step.differences.is_empty() {
         Outcome::Conforms
@@ -221,6 +258,9 @@ fn judge(step: &mut StepReport, cassette: &str, deviations: &mut Deviations) {
 struct CassetteRun<'a, 'r> {
     loaded: &'a LoadedCassette,
     requests: &'a [Request],
+    expects: &'a [StepExpect],
+    /// The target's normalised body at each step number, for identity checks.
+    target_bodies: HashMap<usize, Value>,
     target: &'a dyn Target,
     options: &'r ConformOptions,
     progress: &'a mut dyn Progress,
@@ -259,6 +299,7 @@ impl CassetteRun<'_, '_> {
             return Ok(not_run(all, index..index + 1));
         };
         let mut step = new_step(interaction, index..index + 1);
+        step.rule = self.expects.get(index).and_then(|e| e.rule.clone());
         let recorded = Observed::from_recorded(&interaction.response, &mut self.recorded_side);
         self.move_clock(interaction.elapsed_ms, &step.operation)
             .await?;
@@ -270,6 +311,14 @@ impl CassetteRun<'_, '_> {
         };
         let target = Observed::from_response(&response, &mut self.target_side, Some(&recorded));
         compare(&recorded, &target, None, &mut step.differences);
+        let expect = self.expects.get(index).cloned().unwrap_or_default();
+        let body = json_body(&target);
+        expect.apply(body, None, &mut step.differences, &|n| {
+            self.target_bodies.get(&n).cloned()
+        });
+        if let Some(body) = body {
+            self.target_bodies.insert(index + 1, body.clone());
+        }
         if !step.differences.is_empty() {
             let (mut left, mut right) = (String::new(), String::new());
             recorded.render(&mut left);
@@ -291,7 +340,7 @@ impl CassetteRun<'_, '_> {
             .iter()
             .map(|i| Observed::from_recorded(&i.response, &mut self.recorded_side))
             .collect();
-        let recorded_states = distinct(recorded);
+        let (recorded_states, origins) = distinct_with_origins(recorded, range.start);
         let mut seen = Vec::with_capacity(interactions.len());
         for (index, interaction) in range.clone().zip(interactions) {
             self.move_clock(interaction.elapsed_ms, &step.operation)
@@ -333,19 +382,41 @@ impl CassetteRun<'_, '_> {
             }
         }
         let polls_sent = seen.len();
+        let reached = seen.last().map(Observed::summary) == final_state;
         let target_states = distinct(seen);
-        if recorded_states.len() == target_states.len() {
+        if let Some(last) = target_states.last().and_then(json_body) {
+            self.target_bodies.insert(range.end, last.clone());
+        }
+        if !reached {
+            let answered: Vec<String> = target_states.iter().map(Observed::summary).collect();
+            step.differences.push(Difference::new(
+                STATES_PATH,
+                None,
+                final_state.clone().map(Value::String),
+                Some(Value::String(format!(
+                    "never reached {} after {polls_sent} polls (answered: {})",
+                    final_state.as_deref().unwrap_or("the recorded state"),
+                    answered.join(" -> ")
+                ))),
+            ));
+        } else if recorded_states.len() == target_states.len() {
             for (k, (r, t)) in recorded_states.iter().zip(&target_states).enumerate() {
-                compare(r, t, Some(k + 1), &mut step.differences);
+                let mut found = Vec::new();
+                compare(r, t, Some(k + 1), &mut found);
+                let origin = origins.get(k).copied().unwrap_or(range.start);
+                let expect = self.expects.get(origin).cloned().unwrap_or_default();
+                expect.apply(json_body(t), Some(k + 1), &mut found, &|n| {
+                    self.target_bodies.get(&n).cloned()
+                });
+                step.differences.extend(found);
             }
         } else {
-            step.differences.push(Difference {
-                path: STATES_PATH.to_string(),
-                state: None,
-                recorded: Some(summaries(&recorded_states)),
-                target: Some(summaries(&target_states)),
-                accepted: None,
-            });
+            step.differences.push(Difference::new(
+                STATES_PATH,
+                None,
+                Some(summaries(&recorded_states)),
+                Some(summaries(&target_states)),
+            ));
         }
         if !step.differences.is_empty() {
             step.diff = unified_diff(
@@ -400,6 +471,7 @@ fn new_step(interaction: &Interaction, range: Range<usize>) -> StepReport {
         differences: Vec::new(),
         diff: String::new(),
         failure: None,
+        rule: None,
     }
 }
 
@@ -424,6 +496,11 @@ fn not_run(interactions: &[Interaction], range: Range<usize>) -> StepReport {
         differences: Vec::new(),
         diff: String::new(),
         failure: Some("not run: an earlier step of this cassette failed".to_string()),
+        rule: interactions
+            .get(range.start)
+            .and_then(|i| i.expect.as_ref())
+            .and_then(|e| StepExpect::parse(e).ok())
+            .and_then(|e| e.rule),
     }
 }
 
@@ -476,6 +553,26 @@ fn poll_interval(polls: &[Interaction]) -> u64 {
         [.., a, b] if b.elapsed_ms > a.elapsed_ms => b.elapsed_ms - a.elapsed_ms,
         _ => 2_000,
     }
+}
+
+fn json_body(observed: &Observed) -> Option<&Value> {
+    match &observed.body {
+        ObservedBody::Json(value) => Some(value),
+        _ => None,
+    }
+}
+
+/// The distinct states, each with the interaction index it first appeared at.
+fn distinct_with_origins(states: Vec<Observed>, first: usize) -> (Vec<Observed>, Vec<usize>) {
+    let mut out: Vec<Observed> = Vec::with_capacity(states.len());
+    let mut origins = Vec::with_capacity(states.len());
+    for (i, state) in states.into_iter().enumerate() {
+        if out.last() != Some(&state) {
+            out.push(state);
+            origins.push(first + i);
+        }
+    }
+    (out, origins)
 }
 
 fn distinct(states: Vec<Observed>) -> Vec<Observed> {

@@ -11,6 +11,14 @@
 //!   `timeout_ms` has passed;
 //! - a wait: `{"wait_ms": 28860000}`.
 //!
+//! A call may capture what the target generated: `"captures": [{"path":
+//! "environmentAccountConnection.id", "written": "5b1e..."}]` takes the
+//! target's value at `path` (dotted) and puts it in place of `written` in the
+//! inputs of later steps (whole values, and inside strings of 16 characters
+//! or more), so a delete names the resource the target created. A call that
+//! is the scenario's rule under test (or a check of it) says so with
+//! `"rule": "under-test"` (or `"check"`).
+//!
 //! Time is the target's when it has a clock (a wait moves the clock and
 //! costs nothing), real time otherwise, shown on the progress display.
 
@@ -59,6 +67,17 @@ pub struct Call {
     pub timeout_ms: u64,
     /// The short error code the call must fail with.
     pub expect_error: Option<String>,
+    /// Generated values to follow in later inputs.
+    pub captures: Vec<Capture>,
+    /// `under-test` or `check` when the call decides the scenario's rule.
+    pub rule: Option<String>,
+}
+
+/// A value the target generates, written as `written` in later inputs.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Capture {
+    pub path: String,
+    pub written: String,
 }
 
 /// Poll until the member at `path` (dotted, from the output root) holds one of `one_of`.
@@ -110,6 +129,9 @@ struct StepV1 {
     timeout_ms: Option<u64>,
     expect_error: Option<String>,
     wait_ms: Option<u64>,
+    #[serde(default)]
+    captures: Vec<Capture>,
+    rule: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +188,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Scenario, ScenarioError> {
                     poll_ms: step.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(1),
                     timeout_ms: step.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
                     expect_error: step.expect_error,
+                    captures: step.captures,
+                    rule: step.rule,
                 })
             }
             (None, Some(ms)) => ScenarioStep::Wait {
@@ -280,6 +304,7 @@ pub async fn run_scenario(
         target.set_clock_ms(0).await?;
     }
     let mut steps = Vec::with_capacity(scenario.steps.len());
+    let mut ids = Captured::default();
     for (i, step) in scenario.steps.iter().enumerate() {
         let run = match step {
             ScenarioStep::Wait { ms, .. } => {
@@ -293,7 +318,13 @@ pub async fn run_scenario(
                     ok: true,
                 }
             }
-            ScenarioStep::Call(call) => run_call(i + 1, call, &mut clock, progress).await?,
+            ScenarioStep::Call(call) => {
+                let (run, output) = run_call(i + 1, call, &ids, &mut clock, progress).await?;
+                if run.ok {
+                    ids.learn(&call.captures, &output);
+                }
+                run
+            }
         };
         progress.step(&format!("{}: {}", scenario.name, run.label));
         let ok = run.ok;
@@ -327,12 +358,62 @@ impl Clock<'_> {
     }
 }
 
+/// Values the target generated, by how the scenario writes them.
+#[derive(Debug, Default)]
+struct Captured {
+    pairs: Vec<(String, String)>,
+}
+
+/// Shorter values are only replaced whole, never inside a string.
+const MIN_EMBEDDED: usize = 16;
+
+impl Captured {
+    fn learn(&mut self, captures: &[Capture], output: &Value) {
+        for capture in captures {
+            if let Some(Value::String(value)) = lookup(output, &capture.path) {
+                if *value != capture.written {
+                    self.pairs.retain(|(w, _)| *w != capture.written);
+                    self.pairs.push((capture.written.clone(), value.clone()));
+                }
+            }
+        }
+    }
+
+    fn apply(&self, value: &Value) -> Value {
+        match value {
+            Value::String(text) => Value::String(self.replace(text)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.apply(v)).collect()),
+            Value::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.apply(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    fn replace(&self, text: &str) -> String {
+        if let Some((_, actual)) = self.pairs.iter().find(|(w, _)| w == text) {
+            return actual.clone();
+        }
+        let mut out = text.to_string();
+        for (written, actual) in &self.pairs {
+            if written.len() >= MIN_EMBEDDED {
+                out = out.replace(written.as_str(), actual);
+            }
+        }
+        out
+    }
+}
+
 async fn run_call(
     step: usize,
     call: &Call,
+    ids: &Captured,
     clock: &mut Clock<'_>,
     progress: &mut dyn Progress,
-) -> Result<StepRun, TargetError> {
+) -> Result<(StepRun, Value), TargetError> {
     let mut run = StepRun {
         step,
         label: call.operation.clone(),
@@ -340,7 +421,7 @@ async fn run_call(
         result: String::new(),
         ok: false,
     };
-    let request = aws_json_request(call)?;
+    let request = aws_json_request(&call.operation, &ids.apply(&call.input))?;
     let mut waited = 0;
     loop {
         run.calls += 1;
@@ -348,7 +429,7 @@ async fn run_call(
             Ok(response) => response,
             Err(error) => {
                 run.result = format!("no answer: {}", error.message);
-                return Ok(run);
+                return Ok((run, Value::Null));
             }
         };
         let error = error_code(&response);
@@ -359,31 +440,31 @@ async fn run_call(
         match (&call.expect_error, &error) {
             (Some(expected), Some(code)) if expected == code => {
                 run.ok = true;
-                return Ok(run);
+                return Ok((run, Value::Null));
             }
             (Some(expected), _) => {
                 run.result = format!(
                     "expected {expected}, got {}",
                     describe(&response, error.as_deref())
                 );
-                return Ok(run);
+                return Ok((run, Value::Null));
             }
             (None, Some(_)) => {
                 run.result = format!("failed: {}", describe(&response, error.as_deref()));
-                return Ok(run);
+                return Ok((run, Value::Null));
             }
             (None, None) => {}
         }
+        let output = response.json_body().unwrap_or(Value::Null);
         let Some(until) = &call.until else {
             run.ok = true;
-            return Ok(run);
+            return Ok((run, output));
         };
-        let output = response.json_body().unwrap_or(Value::Null);
         let found = lookup(&output, &until.path);
         if found.is_some_and(|v| until.one_of.contains(v)) {
             run.ok = true;
             run.result = format!("{} after {} poll(s)", run.result, run.calls);
-            return Ok(run);
+            return Ok((run, output));
         }
         if waited >= call.timeout_ms {
             run.result = format!(
@@ -393,7 +474,7 @@ async fn run_call(
                 human_duration(waited),
                 Value::Array(until.one_of.clone())
             );
-            return Ok(run);
+            return Ok((run, Value::Null));
         }
         waited += call.poll_ms;
         clock
@@ -403,21 +484,21 @@ async fn run_call(
 }
 
 /// The awsJson 1.0 request for a call.
-fn aws_json_request(call: &Call) -> Result<Request, TargetError> {
+fn aws_json_request(operation: &str, input: &Value) -> Result<Request, TargetError> {
     let fail = |message: String| TargetError {
         action: "send",
         message,
     };
     let mut request = Request::new(Method::POST, "/").map_err(|e| fail(e.to_string()))?;
     let prefix = crate::model::Model::proton().target_prefix();
-    let target = HeaderValue::from_str(&format!("{prefix}.{}", call.operation))
-        .map_err(|e| fail(format!("bad operation name {:?}: {e}", call.operation)))?;
+    let target = HeaderValue::from_str(&format!("{prefix}.{operation}"))
+        .map_err(|e| fail(format!("bad operation name {operation:?}: {e}")))?;
     request.headers.insert(
         "content-type",
         HeaderValue::from_static(crate::http::exchange::AWS_JSON_1_0),
     );
     request.headers.insert("x-amz-target", target);
-    request.body = call.input.to_string().into();
+    request.body = input.to_string().into();
     Ok(request)
 }
 

@@ -5,20 +5,17 @@
 //! 8-hour token expiry replays in milliseconds). Two kinds exist:
 //! - [`InProcessTarget`]: any [`Handler`] called directly, no socket; the
 //!   built-in mock is one, with its reset and clock as hooks;
-//! - [`UrlTarget`]: any HTTP endpoint (another mock, an emulator, a recording
-//!   proxy), with optional admin URLs for the two hooks.
+//! - [`UrlTarget`]: any HTTP or HTTPS endpoint (another mock, an emulator, a
+//!   recording proxy), with optional admin URLs for the two hooks.
 
-use crate::http::{Handler, Request, Response};
+use crate::http::{Handler, Request, Response, Upstream, UpstreamOptions};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{HeaderValue, Method};
 use std::fmt;
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A boxed future, so targets can be chosen at run time.
 pub type TargetFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, TargetError>> + Send + 'a>>;
@@ -152,35 +149,46 @@ impl AdminUrls {
     }
 }
 
-/// Any plain-HTTP endpoint.
+/// Any HTTP or HTTPS endpoint. HTTPS goes through the same client as the
+/// record proxy's upstream (rustls, Mozilla's roots plus an optional CA
+/// file), so a target with a private or self-signed certificate is checked
+/// with its CA given (`--target-ca`).
 pub struct UrlTarget {
     label: String,
     base: http::Uri,
     admin: AdminUrls,
-    client: Client<HttpConnector, Full<Bytes>>,
-    timeout: Duration,
+    client: Upstream,
 }
 
-/// The largest response a target may send.
-const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
-
 impl UrlTarget {
-    /// A target at `base` (`http://host:port`, optionally with a path
-    /// prefix). Fails on anything but a plain `http://` URL.
+    /// A target at `base` (`http://host:port` or `https://host:port`,
+    /// optionally with a path prefix), trusting the public roots.
     pub fn new(base: &str, admin: AdminUrls) -> Result<Self, String> {
-        let uri = check_http_url(base)?;
+        Self::with_ca(base, admin, None)
+    }
+
+    /// A target whose certificate is also checked against the CA
+    /// certificates in the PEM file `ca`.
+    pub fn with_ca(base: &str, admin: AdminUrls, ca: Option<&Path>) -> Result<Self, String> {
+        let uri = check_url(base)?;
         for url in [&admin.reset, &admin.clock].into_iter().flatten() {
-            check_http_url(url)?;
+            check_url(url)?;
         }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(10)));
+        if ca.is_some() && uri.scheme_str() != Some("https") {
+            return Err(format!(
+                "`{base}`: a CA file (--target-ca) only applies to an https:// target"
+            ));
+        }
+        let client = Upstream::new(UpstreamOptions {
+            ca_file: ca.map(Path::to_path_buf),
+            ..UpstreamOptions::default()
+        })
+        .map_err(|e| e.to_string())?;
         Ok(Self {
             label: base.trim_end_matches('/').to_string(),
             base: uri,
             admin,
-            client: Client::builder(TokioExecutor::new()).build(connector),
-            timeout: Duration::from_secs(60),
+            client,
         })
     }
 
@@ -192,7 +200,8 @@ impl UrlTarget {
             .authority()
             .map(|a| a.as_str())
             .unwrap_or_default();
-        format!("http://{authority}{prefix}{path_and_query}")
+        let scheme = self.base.scheme_str().unwrap_or("http");
+        format!("{scheme}://{authority}{prefix}{path_and_query}")
             .parse()
             .map_err(|e| format!("cannot build the request URL: {e}"))
     }
@@ -200,29 +209,12 @@ impl UrlTarget {
     async fn exchange(
         &self,
         action: &'static str,
-        request: hyper::Request<Full<Bytes>>,
+        request: Request,
     ) -> Result<Response, TargetError> {
-        let fail = |message: String| TargetError { action, message };
-        let url = request.uri().to_string();
-        let sent = tokio::time::timeout(self.timeout, self.client.request(request))
-            .await
-            .map_err(|_| {
-                fail(format!(
-                    "{url} did not answer within {} s",
-                    self.timeout.as_secs()
-                ))
-            })?
-            .map_err(|e| fail(format!("cannot reach {url}: {}", error_chain(&e))))?;
-        let (parts, body) = sent.into_parts();
-        let body = Limited::new(body, MAX_RESPONSE_BYTES)
-            .collect()
-            .await
-            .map_err(|e| fail(format!("cannot read the answer of {url}: {e}")))?
-            .to_bytes();
-        Ok(Response {
-            status: parts.status,
-            headers: parts.headers,
-            body,
+        self.client.send(&request).await.map_err(|e| TargetError {
+            action,
+            // The shared client names the record proxy's flag for a CA.
+            message: e.to_string().replace("--upstream-ca", "--target-ca"),
         })
     }
 
@@ -232,13 +224,15 @@ impl UrlTarget {
         url: &str,
         body: String,
     ) -> Result<(), TargetError> {
-        let request = hyper::Request::post(url)
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| TargetError {
-                action,
-                message: format!("bad admin URL {url}: {e}"),
-            })?;
+        let bad = |e: String| TargetError {
+            action,
+            message: format!("bad admin URL {url}: {e}"),
+        };
+        let mut request = Request::new(Method::POST, url).map_err(|e| bad(e.to_string()))?;
+        request
+            .headers
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        request.body = Bytes::from(body);
         let response = self.exchange(action, request).await?;
         if response.status.is_success() {
             return Ok(());
@@ -291,49 +285,25 @@ impl Target for UrlTarget {
         })
     }
 
-    fn send(&self, request: Request) -> TargetFuture<'_, Response> {
+    fn send(&self, mut request: Request) -> TargetFuture<'_, Response> {
         Box::pin(async move {
-            let url = self.url_for(&request).map_err(|message| TargetError {
+            request.uri = self.url_for(&request).map_err(|message| TargetError {
                 action: "send",
                 message,
             })?;
-            let mut builder = hyper::Request::builder().method(request.method).uri(url);
-            if let Some(headers) = builder.headers_mut() {
-                *headers = request.headers;
-            }
-            let outgoing = builder
-                .body(Full::new(request.body))
-                .map_err(|e| TargetError {
-                    action: "send",
-                    message: format!("cannot build the request: {e}"),
-                })?;
-            self.exchange("send", outgoing).await
+            self.exchange("send", request).await
         })
     }
 }
 
-fn check_http_url(url: &str) -> Result<http::Uri, String> {
+fn check_url(url: &str) -> Result<http::Uri, String> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| format!("`{url}` is not a URL ({e}); write e.g. http://127.0.0.1:4566"))?;
     match uri.scheme_str() {
-        Some("http") if uri.authority().is_some() => Ok(uri),
-        Some("https") => Err(format!(
-            "`{url}`: only plain http:// targets are supported; put a local mock or proxy in front"
-        )),
+        Some("http" | "https") if uri.authority().is_some() => Ok(uri),
         _ => Err(format!(
-            "`{url}` is not an http:// URL with a host (e.g. http://127.0.0.1:4566)"
+            "`{url}` is not an http:// or https:// URL with a host (e.g. http://127.0.0.1:4566)"
         )),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -12,6 +12,9 @@
 //! - `POST /__mock/outputs` with `{"resourceArn", "outputs": [{key, valueString}]}`.
 //! - `POST /__mock/provisioned-resources` with `{"resourceArn",
 //!   "provisionedResources": [{name, identifier, provisioningEngine}]}`.
+//! - `POST /__mock/bundles` with `{"s3": "s3://bucket/key", "path": "..."}`:
+//!   registering a template version from that S3 object reads the local
+//!   `.tar.gz` or folder at `path`.
 
 use super::{CallError, FailurePoint, Mock};
 use crate::http::{Request, Response};
@@ -20,7 +23,7 @@ use serde_json::{Value, json};
 
 pub const PREFIX: &str = "/__mock/";
 
-const ROUTES: &str = "POST /__mock/reset, GET /__mock/state, GET /__mock/clock, POST /__mock/clock {\"set_ms\": N} or {\"advance_ms\": N}, POST /__mock/fail, POST /__mock/fail-calls, POST /__mock/outputs, POST /__mock/provisioned-resources";
+const ROUTES: &str = "POST /__mock/reset, GET /__mock/state, GET /__mock/clock, POST /__mock/clock {\"set_ms\": N} or {\"advance_ms\": N}, POST /__mock/fail, POST /__mock/fail-calls, POST /__mock/outputs, POST /__mock/provisioned-resources, POST /__mock/bundles {\"s3\": \"s3://BUCKET/KEY\", \"path\": PATH}";
 
 pub fn handle(mock: &Mock, request: &Request) -> Response {
     let route = request.uri.path().strip_prefix(PREFIX).unwrap_or("");
@@ -127,6 +130,22 @@ pub fn handle(mock: &Mock, request: &Request) -> Response {
                     StatusCode::BAD_REQUEST,
                     "POST /__mock/provisioned-resources takes {\"resourceArn\": ARN, \"provisionedResources\": [{\"name\": N, \"identifier\": ID, \"provisioningEngine\": \"CLOUDFORMATION\" | \"TERRAFORM\"}]}",
                 ),
+            }
+        }
+        (&Method::POST, "bundles") => {
+            let body: Option<Value> = serde_json::from_slice(&request.body).ok();
+            let field = |key: &str| {
+                body.as_ref()
+                    .and_then(|b| b.get(key))
+                    .and_then(Value::as_str)
+            };
+            let usage = "POST /__mock/bundles takes a JSON body {\"s3\": \"s3://BUCKET/KEY\", \"path\": \"/local/bundle.tar.gz or folder\"}";
+            let (Some(uri), Some(path)) = (field("s3"), field("path")) else {
+                return error(StatusCode::BAD_REQUEST, usage);
+            };
+            match mock.map_bundle(uri, path) {
+                Ok(()) => ok(&json!({"s3": uri, "path": path})),
+                Err(problem) => error(StatusCode::BAD_REQUEST, &format!("{problem}; {usage}")),
             }
         }
         _ => error(

@@ -19,6 +19,7 @@
 //! [`MockServer`]. docs/mock.md lists what is emulated and every assumption.
 
 mod admin;
+mod bundles;
 mod clock;
 mod errors;
 mod faults;
@@ -28,6 +29,7 @@ mod router;
 mod server;
 mod state;
 
+pub use bundles::{BundleMap, parse_mapping as parse_bundle_mapping};
 pub use clock::{ClockMode, MANUAL_EPOCH_MS};
 pub use errors::IDEMPOTENT_PARAMETER_MISMATCH;
 pub use faults::{CallError, FailurePoint};
@@ -94,6 +96,9 @@ pub struct MockConfig {
     /// When set, every AWS request must carry a SigV4 signature made with
     /// this access key id and secret key.
     pub verify_signatures: Option<(String, String)>,
+    /// Template bundles: `s3://bucket/key` -> a local `.tar.gz` or folder
+    /// that registration reads (more can be added through the admin API).
+    pub bundles: BundleMap,
 }
 
 impl Default for MockConfig {
@@ -106,6 +111,7 @@ impl Default for MockConfig {
             tombstone_retention: Duration::from_secs(3600),
             token_expiry: Duration::from_secs(8 * 3600),
             verify_signatures: None,
+            bundles: BundleMap::default(),
         }
     }
 }
@@ -119,6 +125,8 @@ struct Inner {
 pub struct Mock {
     config: MockConfig,
     inner: Mutex<Inner>,
+    /// The configured bundle mappings plus those added through the admin API.
+    bundles: Mutex<BundleMap>,
 }
 
 impl Mock {
@@ -128,6 +136,7 @@ impl Mock {
             state: State::default(),
         };
         Self {
+            bundles: Mutex::new(config.bundles.clone()),
             config,
             inner: Mutex::new(inner),
         }
@@ -150,6 +159,40 @@ impl Mock {
         let mut inner = self.lock();
         inner.clock = Clock::new(self.config.clock);
         inner.state = State::default();
+        *self.bundles_lock() = self.config.bundles.clone();
+    }
+
+    fn bundles_lock(&self) -> MutexGuard<'_, BundleMap> {
+        self.bundles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Maps `s3://bucket/key` to a local `.tar.gz` or folder: registering a
+    /// template version from that object reads it. `Err` says what is wrong
+    /// with the URI.
+    pub fn map_bundle(
+        &self,
+        s3_uri: &str,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Result<(), String> {
+        bundles::check_uri(s3_uri)?;
+        self.bundles_lock().insert(s3_uri.to_string(), path.into());
+        Ok(())
+    }
+
+    /// The bundle a template version registration names, read, when its
+    /// S3 object is mapped (file IO, before the state is locked).
+    fn read_bundle(&self, operation: &str, input: &Value) -> Option<bundles::BundleRead> {
+        let kind = match operation {
+            "CreateEnvironmentTemplateVersion" => state::TemplateKind::Environment,
+            "CreateServiceTemplateVersion" => state::TemplateKind::Service,
+            _ => return None,
+        };
+        let s3 = input.get("source")?.get("s3")?;
+        let (bucket, key) = (s3.get("bucket")?.as_str()?, s3.get("key")?.as_str()?);
+        let path = self.bundles_lock().get(bucket, key)?.to_path_buf();
+        Some(bundles::read(&path, kind))
     }
 
     /// Moves the clock to `ms_since_start` milliseconds after its start.
@@ -267,6 +310,7 @@ impl Mock {
                 }
                 ValidationKind::Constraint => MockError::Validation(validation_message(&error)),
             })?;
+        let bundle = self.read_bundle(operation, &input);
         let mut inner = self.lock();
         let now = inner.clock.now_epoch_ms();
         inner.state.settle(now);
@@ -285,6 +329,7 @@ impl Mock {
         let ctx = ops::Ctx {
             now,
             config: &self.config,
+            bundle: bundle.as_ref(),
         };
         ops::dispatch(operation, &mut inner.state, &ctx, &input)
             .unwrap_or_else(|| Err(MockError::NotEmulated(operation.to_string())))

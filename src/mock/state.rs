@@ -156,6 +156,8 @@ pub struct TemplateVersion {
     /// Service template versions only.
     pub compatible_environment_templates: Option<Value>,
     pub supported_component_sources: Option<Value>,
+    /// The bundle's `schema/schema.yaml`, when its S3 object is mapped.
+    pub schema: Option<String>,
 }
 
 /// Where a deployment (of an environment, a pipeline or a service instance) is.
@@ -763,6 +765,7 @@ mod tests {
             failure: None,
             compatible_environment_templates: None,
             supported_component_sources: None,
+            schema: None,
         }
     }
 

@@ -297,6 +297,14 @@ fn call(elapsed_ms: u64, operation: &str, input: Value, status: u16, output: Val
     })
 }
 
+/// Marks interaction `index` as deciding `rule` for `operation` by `paths`.
+fn mark_rule(cassette: &mut Value, index: usize, rule: &str, operation: &str, paths: &[&str]) {
+    cassette["interactions"][index]["expect"] = json!({
+        "cite": {"status": "https://docs.aws.amazon.com/proton/latest/APIReference/Welcome.html"},
+        "rule": {"id": rule, "operation": operation, "role": "under-test", "paths": paths},
+    });
+}
+
 fn documented(name: &str, interactions: Vec<Value>) -> Value {
     json!({
         "format": "proton-vcr.cassette/1",
@@ -333,7 +341,7 @@ fn get_etv(name: &str) -> Value {
 fn recordings() -> Vec<(String, Value)> {
     let t0 = 1_700_000_000.123;
     let pending = |c| version("fargate-env", "1", "REGISTRATION_IN_PROGRESS", c, c);
-    let etv_same = documented(
+    let mut etv_same = documented(
         ETV_SAME,
         vec![
             call(
@@ -381,7 +389,7 @@ fn recordings() -> Vec<(String, Value)> {
         "requestedAt": 1_700_000_100.5, "roleArn": "arn:aws:iam::123456789012:role/proton-env", "status": "PENDING",
     }});
     let eac_input = json!({"clientToken": "tok-2", "environmentName": "prod", "managementAccountId": "210987654321", "roleArn": "arn:aws:iam::123456789012:role/proton-env"});
-    let eac_same = documented(
+    let mut eac_same = documented(
         EAC_SAME,
         vec![
             call(
@@ -413,7 +421,7 @@ fn recordings() -> Vec<(String, Value)> {
     second["description"] = json!("second");
     let mut created = version("lambda-env", "1", "REGISTRATION_IN_PROGRESS", t0, t0);
     created["environmentTemplateVersion"]["description"] = json!("first");
-    let etv_different = documented(
+    let mut etv_different = documented(
         ETV_DIFFERENT,
         vec![
             call(0, "CreateEnvironmentTemplateVersion", first, 200, created),
@@ -428,6 +436,32 @@ fn recordings() -> Vec<(String, Value)> {
                 }),
             ),
         ],
+    );
+    mark_rule(
+        &mut etv_same,
+        4,
+        "client-token-create/same-parameters",
+        "CreateEnvironmentTemplateVersion",
+        &[
+            "status",
+            "error",
+            "$.environmentTemplateVersion.arn",
+            "$.environmentTemplateVersion.createdAt",
+        ],
+    );
+    mark_rule(
+        &mut eac_same,
+        1,
+        "client-token-create/same-parameters",
+        "CreateEnvironmentAccountConnection",
+        &["status", "error", "$.environmentAccountConnection.id"],
+    );
+    mark_rule(
+        &mut etv_different,
+        1,
+        "client-token-create/different-parameters",
+        "CreateEnvironmentTemplateVersion",
+        &["status", "error"],
     );
     vec![
         (ETV_SAME.to_string(), etv_same),
@@ -479,13 +513,13 @@ fn loaded(recordings: &[(String, Value)]) -> Vec<LoadedCassette> {
         .collect()
 }
 
-const DEVIATIONS: &str = r#"{"format": "proton-vcr.deviations/1", "deviations": [
-  {"cassette": "client-token-create/CreateEnvironmentTemplateVersion--different-parameters", "step": 2,
-   "paths": ["$.message"], "reason": "no public text for this ValidationException; the mock's wording is kept", "date": "2026-11-24"},
-  {"cassette": "client-token-create/CreateEnvironmentTemplateVersion--different-parameters", "step": "all",
-   "paths": ["content-type"], "reason": "once thought to differ", "date": "2026-11-20"},
-  {"cassette": "client-token-create/CreateService--resource-modified", "step": 3,
-   "paths": ["$.message"], "reason": "not part of the tests' run", "date": "2026-11-24"}
+const DEVIATIONS: &str = r#"{"format": "proton-vcr.deviations/2", "deviations": [
+  {"cassette": "client-token-create/CreateEnvironmentTemplateVersion--different-parameters", "steps": [2],
+   "kind": "value", "paths": ["$.message"], "reason": "no public text for this ValidationException; the mock's wording is kept", "date": "2026-11-24"},
+  {"cassette": "client-token-create/CreateEnvironmentTemplateVersion--different-parameters", "steps": "all",
+   "every_step": "every answer of the fake", "kind": "value", "paths": ["content-type"], "reason": "once thought to differ", "date": "2026-11-20"},
+  {"cassette": "client-token-create/CreateService--resource-modified", "steps": [3],
+   "kind": "value", "paths": ["$.message"], "reason": "not part of the tests' run", "date": "2026-11-24"}
 ]}"#;
 
 fn deviations() -> Deviations {
@@ -564,7 +598,11 @@ async fn a_faithful_target_conforms_with_accepted_and_stale_deviations() {
 
 #[tokio::test]
 async fn a_target_that_creates_again_on_retry_differs_at_the_step_and_path() {
-    let report = run_in_process(Flaw::CreatesAgainOnRetry, &recordings(), &options()).await;
+    let suggest = ConformOptions {
+        suggest_deviations: true,
+        ..options()
+    };
+    let report = run_in_process(Flaw::CreatesAgainOnRetry, &recordings(), &suggest).await;
     assert!(!report.conforms());
     let retry = step(&report, EAC_SAME, 2);
     assert_eq!(retry.outcome, Outcome::Differs);
@@ -579,8 +617,32 @@ async fn a_target_that_creates_again_on_retry_differs_at_the_step_and_path() {
         .find(|d| d.path == "$.environmentAccountConnection.id")
         .unwrap();
     assert_eq!(
-        (id.recorded.clone(), id.target.clone()),
-        (Some(json!("<id:1>")), Some(json!("<id:target-1>")))
+        (id.recorded.clone(), id.target.clone(), id.kind),
+        (
+            Some(json!("<id:1>")),
+            Some(json!("<id:target-1>")),
+            proton_vcr::conformance::DiffKind::Identity
+        )
+    );
+    assert!(id.breaks_rule, "the id decides the rule");
+    let rules = report.rules();
+    let broken: Vec<(&str, &str)> = rules
+        .iter()
+        .filter(|r| r.verdict == proton_vcr::conformance::Verdict::Broken)
+        .map(|r| (r.id.as_str(), r.operation.as_str()))
+        .collect();
+    assert_eq!(
+        broken,
+        [
+            (
+                "client-token-create/same-parameters",
+                "CreateEnvironmentTemplateVersion"
+            ),
+            (
+                "client-token-create/same-parameters",
+                "CreateEnvironmentAccountConnection"
+            )
+        ]
     );
     // The Get after it names the recorded id; the fake's first id is sent in
     // its place, so the first connection is found and that step conforms.
@@ -588,11 +650,11 @@ async fn a_target_that_creates_again_on_retry_differs_at_the_step_and_path() {
     let text = report::text(&report, &TextOptions::default());
     assert!(
         text.contains(&format!(
-            "{EAC_SAME}, step 2: CreateEnvironmentAccountConnection"
+            "{EAC_SAME} step 2: $.environmentAccountConnection.id (identity across steps)"
         )),
         "{text}"
     );
-    assert!(text.contains(r#"{"cassette": "client-token-create/CreateEnvironmentAccountConnection--same-parameters", "step": 2, "paths": ["#));
+    assert!(text.contains(r#"{"cassette": "client-token-create/CreateEnvironmentAccountConnection--same-parameters", "steps": [2], "kind": "value", "paths": ["#), "{text}");
     insta::assert_snapshot!("conform_creates_again_text", text);
     insta::assert_snapshot!("conform_creates_again_json", report::json(&report));
 }
@@ -643,9 +705,19 @@ async fn junit_parses_as_xml_and_html_is_one_self_contained_page() {
         String::from_utf8_lossy(&parsed.stderr)
     );
     let counts = report.counts();
+    let rules = report.rules();
+    let broken = rules
+        .iter()
+        .filter(|r| r.verdict == proton_vcr::conformance::Verdict::Broken)
+        .count();
     assert_eq!(
         String::from_utf8_lossy(&parsed.stdout).trim(),
-        format!("{} {} {}", counts.differs, counts.total(), counts.differs)
+        format!(
+            "{} {} {}",
+            counts.differs + broken,
+            counts.total() + rules.len(),
+            counts.differs + broken
+        )
     );
 
     let html = report::html(&report);
@@ -817,7 +889,10 @@ async fn the_binary_exits_0_on_a_faithful_url_target_and_writes_every_report() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("CONFORMS: 8 steps"), "{stdout}");
+    assert!(
+        stdout.contains("CONFORMS: 0 of 3 tested rules broken"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Stale deviations"), "{stdout}");
     let json: Value = serde_json::from_slice(&std::fs::read(reports("json")).unwrap()).unwrap();
     assert_eq!(json["conforms"], json!(true));
@@ -835,7 +910,7 @@ async fn the_binary_exits_0_on_a_faithful_url_target_and_writes_every_report() {
 
     // The stale deviation only fails the run when asked to.
     let output = proton_vcr(conform_args(&scratch, &server.url(), &["--fail-on-stale"])).await;
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(3));
     server.shutdown().await;
 }
 
@@ -846,7 +921,7 @@ async fn the_binary_exits_1_naming_cassette_step_and_path_when_a_rule_is_broken(
     let output = proton_vcr(conform_args(
         &scratch,
         &server.url(),
-        &["--report", "json=-"],
+        &["--report", "json=-", "--suggest-deviations"],
     ))
     .await;
     assert_eq!(
@@ -863,12 +938,25 @@ async fn the_binary_exits_1_naming_cassette_step_and_path_when_a_rule_is_broken(
         .iter()
         .find(|d| d["cassette"] == json!(EAC_SAME))
         .unwrap_or_else(|| panic!("{new}"));
-    assert_eq!(entry["step"], json!(2));
+    assert_eq!(entry["steps"], json!([2]));
+    assert_eq!(json["verdict"], json!("rule-broken"));
+    let rule = json["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["operation"] == json!("CreateEnvironmentAccountConnection")
+                && r["rule"] == json!("client-token-create/same-parameters")
+        })
+        .unwrap();
+    assert_eq!(rule["verdict"], json!("broken"));
     assert!(
-        entry["paths"]
+        rule["breaks"]
             .as_array()
             .unwrap()
-            .contains(&json!("$.environmentAccountConnection.id"))
+            .iter()
+            .any(|b| b["path"] == json!("$.environmentAccountConnection.id")
+                && b["kind"] == json!("identity"))
     );
     assert_eq!(
         entry["date"],
@@ -902,9 +990,9 @@ async fn bad_input_exits_2_and_names_the_file() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown report format `pdf`"));
 
-    let output = proton_vcr(conform_args(&scratch, "https://example.com", &[])).await;
+    let output = proton_vcr(conform_args(&scratch, "ftp://example.com", &[])).await;
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("only plain http://"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not an http:// or https:// URL"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1059,12 +1147,21 @@ fn shipped_deviations_parse_and_name_shipped_cassette_steps() {
                 .unwrap_or_else(|| {
                     panic!("{}: no shipped cassette is named so", deviation.cassette)
                 });
-            if let proton_vcr::conformance::StepRef::Step(n) = deviation.step {
-                assert!(
-                    n <= cassette.cassette.interactions.len(),
-                    "{}: no step {n}",
+            match &deviation.steps {
+                proton_vcr::conformance::StepRef::Steps(list) => {
+                    for n in list {
+                        assert!(
+                            *n <= cassette.cassette.interactions.len(),
+                            "{}: no step {n}",
+                            deviation.cassette
+                        );
+                    }
+                }
+                proton_vcr::conformance::StepRef::All => assert!(
+                    deviation.every_step.is_some(),
+                    "{}: \"all\" without a reason for every step",
                     deviation.cassette
-                );
+                ),
             }
         }
     }

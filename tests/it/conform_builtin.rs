@@ -1,17 +1,41 @@
 //! The built-in mock against the shipped reference cassettes: the README's
-//! main job passes, and the same check fails, at the exact step and path,
-//! when one idempotency rule of the mock is broken.
+//! main job holds every rule of the contract (and says so by its exit
+//! status, collateral differences apart), and the same check fails, at the
+//! exact step and path, when one idempotency rule of the mock is broken.
 
 use crate::support::{binary, repo_root};
 use proton_vcr::conformance::{
-    ConformOptions, Deviations, InProcessTarget, NormalizeRules, Outcome, Silent, conform,
+    ConformOptions, Deviations, InProcessTarget, NormalizeRules, Outcome, Silent, Verdict, conform,
 };
 use proton_vcr::mock::{ClockMode, Mock, MockConfig};
 use proton_vcr::{Handler, Request, Response, cassette};
 use std::sync::Arc;
 
+/// Exit status 0 (conforms) or 3 (every rule holds, collateral differences
+/// remain), as the JSON report's verdict says.
+fn assert_rules_hold(code: Option<i32>, report: &serde_json::Value, stdout: &str) {
+    let broken: Vec<String> = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] != serde_json::json!("holds"))
+        .map(|r| format!("{} x {}: {}", r["rule"], r["operation"], r["verdict"]))
+        .collect();
+    assert!(broken.is_empty(), "{broken:?}\n{stdout}");
+    let expected = if report["collateral"].as_array().unwrap().is_empty() {
+        (Some(0), "conforms")
+    } else {
+        (Some(3), "collateral-only")
+    };
+    assert_eq!(
+        (code, report["verdict"].as_str().unwrap()),
+        expected,
+        "{stdout}"
+    );
+}
+
 #[test]
-fn the_main_job_passes_and_writes_every_report() {
+fn the_main_job_holds_every_rule_and_writes_every_report() {
     let dir = tempfile::tempdir().unwrap();
     let (junit, html, json) = (
         dir.path().join("r.xml"),
@@ -30,14 +54,17 @@ fn the_main_job_passes_and_writes_every_report() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    assert!(
+        stdout.starts_with("proton-vcr conform:") && stdout.contains("\nRules of the contract"),
+        "{stdout}"
     );
-    assert!(stdout.contains("CONFORMS"), "{stdout}");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_rules_hold(output.status.code(), &report, &stdout);
+    assert_eq!(
+        report["rules"].as_array().unwrap().len(),
+        38,
+        "every rule x operation of the contract"
+    );
     assert_eq!(
         report["cassettes"].as_array().unwrap().len(),
         38,
@@ -98,8 +125,21 @@ async fn a_broken_client_token_rule_fails_at_the_retry_step_and_path() {
     let steps = &report.cassettes[0].steps;
     let first_bad = steps
         .iter()
-        .find(|s| s.outcome == Outcome::Differs)
-        .expect("the broken rule must make a step differ");
+        .find(|s| s.outcome == Outcome::Differs && s.rule.is_some())
+        .expect("the broken rule must make a rule step differ");
+    let broken: Vec<(String, String)> = report
+        .rules()
+        .into_iter()
+        .filter(|r| r.verdict == Verdict::Broken)
+        .map(|r| (r.id, r.operation))
+        .collect();
+    assert_eq!(
+        broken,
+        [(
+            "client-token-create/same-parameters".to_string(),
+            "CreateEnvironmentTemplateVersion".to_string()
+        )]
+    );
     let interactions = &cassettes[0].cassette.interactions;
     assert_eq!(first_bad.operation, "CreateEnvironmentTemplateVersion");
     let first_create = interactions
@@ -140,10 +180,8 @@ async fn a_broken_client_token_rule_fails_at_the_retry_step_and_path() {
         .await
         .unwrap();
     assert!(
-        report.cassettes[0]
-            .steps
-            .iter()
-            .all(|s| s.outcome != Outcome::Differs)
+        report.rules().iter().all(|r| r.verdict != Verdict::Broken),
+        "the unbroken mock holds the rule"
     );
 }
 
@@ -220,6 +258,7 @@ fn scenario_record_writes_one_clean_cassette_per_scenario_that_then_conforms() {
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("\nCONFORMS"));
 }
 
 #[test]
@@ -231,9 +270,9 @@ fn outside_a_checkout_the_built_in_reference_cassettes_run() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(empty.path().join("r.json")).unwrap()).unwrap();
+    assert_rules_hold(output.status.code(), &report, &stdout);
     let shipped = cassette::load(&repo_root().join("cassettes/proton")).unwrap();
     assert_eq!(report["cassettes"].as_array().unwrap().len(), shipped.len());
 }

@@ -5,11 +5,14 @@ mod support;
 
 mod conform;
 mod conform_builtin;
+mod conform_rules;
 mod fuzz_regressions;
 mod hardening;
 mod hardening_mock;
 mod hardening_record;
 mod mock;
+mod mock_bundles;
+mod mock_components;
 mod mock_deployments;
 mod record;
 mod replay;

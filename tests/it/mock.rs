@@ -1744,6 +1744,7 @@ async fn every_emulated_operation_answers_in_the_shape_of_the_model() {
 
     let expected: BTreeSet<String> = EMULATED_OPERATIONS
         .iter()
+        .filter(|op| !crate::mock_components::SHAPE_CHECKED.contains(op))
         .map(|op| op.to_string())
         .collect();
     assert_eq!(answered, expected, "every emulated operation is exercised");

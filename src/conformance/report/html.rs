@@ -1,11 +1,13 @@
 //! The HTML report: one self-contained page (inline CSS, no script, no
-//! external asset) with the verdict, the summary matrix, and each
-//! difference in a `<details>` element with its paths, unified diff and
-//! ready-to-paste deviation entry.
+//! external asset) with the verdict, the rule table (every rule of the
+//! contract by operation), the collateral differences grouped, the step
+//! matrix, and each difference in a `<details>` element with its paths,
+//! kinds and unified diff (and a ready-to-paste deviation entry when asked).
 
 use super::junit::escape;
-use super::{ALL_OUTCOMES, Outcome, Report, StepReport, matrix_row};
-use crate::conformance::deviations::{DeviationV1, StepRef};
+use super::{ALL_OUTCOMES, Outcome, Report, RunVerdict, StepReport, Verdict, matrix_row, short};
+use crate::conformance::deviations::{DeviationV2, StepRef};
+use crate::conformance::rules::{CONTRACT_SOURCE, describe};
 use std::fmt::Write;
 
 const STYLE: &str = r#"
@@ -43,6 +45,10 @@ pre.diff span { display: block; white-space: pre; }
 pre.diff .add { background: #dafbe1; } pre.diff .del { background: #ffebe9; } pre.diff .hunk { color: #0969da; } pre.diff .file { font-weight: 700; }
 pre.paste { white-space: pre-wrap; word-break: break-all; }
 .muted { color: #57606a; }
+table.rules { border-collapse: collapse; margin: 6px 0; }
+table.rules th, table.rules td { border: 1px solid var(--line); padding: 3px 10px; text-align: left; vertical-align: top; }
+table.rules th { background: var(--bg); font-size: 13px; }
+.v-holds { color: var(--ok); font-weight: 600; } .v-broken { color: var(--bad); font-weight: 700; } .v-not-tested { color: var(--mute); }
 "#;
 
 /// The report as one HTML page.
@@ -57,6 +63,8 @@ pub fn html(report: &Report) -> String {
     );
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
     header(report, &mut out);
+    rules(report, &mut out);
+    collateral(report, &mut out);
     matrix(report, &mut out);
     details(report, &mut out);
     stale(report, &mut out);
@@ -67,10 +75,10 @@ pub fn html(report: &Report) -> String {
 fn header(report: &Report, out: &mut String) {
     let counts = report.counts();
     let _ = writeln!(out, "<h1>Conformance report</h1>");
-    let (class, word) = if report.conforms() {
-        ("ok", "conforms")
-    } else {
-        ("bad", "differs")
+    let (class, word) = match report.run_verdict() {
+        RunVerdict::Conforms => ("ok", "conforms"),
+        RunVerdict::CollateralOnly => ("bad", "rules hold, collateral differences"),
+        RunVerdict::RuleBroken => ("bad", "rules broken"),
     };
     let _ = writeln!(
         out,
@@ -98,6 +106,65 @@ fn header(report: &Report, out: &mut String) {
         }
         out.push_str("</ul>\n");
     }
+}
+
+fn rules(report: &Report, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "<h2>Rules of the contract</h2>\n<p class=\"muted\">{}</p>\n<table class=\"rules\"><tr><th>rule</th><th>operation</th><th>verdict</th><th>what decides it</th></tr>",
+        escape(CONTRACT_SOURCE)
+    );
+    for rule in report.rules() {
+        let mut why = String::new();
+        for (place, d) in &rule.breaks {
+            let _ = write!(
+                why,
+                "{}: <code>{}</code> ({}): recorded <code>{}</code>, target <code>{}</code><br>",
+                escape(place),
+                escape(&d.path),
+                d.kind.describe(),
+                escape(&short(&d.recorded, 120)),
+                escape(&short(&d.target, 120))
+            );
+        }
+        for place in &rule.unanswered {
+            let _ = write!(why, "{}: no answer, or not run<br>", escape(place));
+        }
+        if why.is_empty() && rule.verdict == Verdict::Holds {
+            why = escape(&rule.steps.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code><br><span class=\"muted\">{}</span></td><td><code>{}</code></td><td class=\"v-{}\">{}</td><td class=\"mono\">{why}</td></tr>",
+            escape(&rule.id),
+            escape(describe(&rule.id).unwrap_or("")),
+            escape(&rule.operation),
+            rule.verdict.key(),
+            rule.verdict.as_str()
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+fn collateral(report: &Report, out: &mut String) {
+    let groups = report.collateral();
+    if groups.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Collateral differences</h2>\n<p class=\"muted\">Differences that break no rule, each kind once, with where it happened.</p>\n<table class=\"rules\"><tr><th>operation</th><th>path</th><th>kind</th><th>recorded</th><th>target</th><th>where</th></tr>\n");
+    for g in groups {
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            escape(&g.operation),
+            escape(&g.path),
+            g.kind.describe(),
+            escape(&short(&g.recorded, 120)),
+            escape(&short(&g.target, 120)),
+            escape(&g.places.join(", "))
+        );
+    }
+    out.push_str("</table>\n");
 }
 
 fn class(outcome: Outcome) -> String {
@@ -155,7 +222,11 @@ fn matrix(report: &Report, out: &mut String) {
 }
 
 fn details(report: &Report, out: &mut String) {
-    let entries = report.new_deviations();
+    let entries = if report.suggest_deviations {
+        report.new_deviations()
+    } else {
+        Vec::new()
+    };
     let shown: Vec<_> = report
         .cassettes
         .iter()
@@ -221,10 +292,16 @@ fn details(report: &Report, out: &mut String) {
                     ),
                     None => String::new(),
                 };
+                let rule = if d.breaks_rule {
+                    " <b>(breaks the rule)</b>"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     out,
-                    "<tr><td class=\"mono\">{}{accepted}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+                    "<tr><td class=\"mono\">{} <span class=\"muted\">{}</span>{rule}{accepted}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
                     escape(&path),
+                    d.kind.describe(),
                     value(&d.recorded),
                     value(&d.target)
                 );
@@ -249,10 +326,11 @@ fn details(report: &Report, out: &mut String) {
             }
             out.push_str("</pre>\n");
         }
-        let entry = entries
+        let step_ref = StepRef::Steps(vec![step.first]);
+        for entry in entries
             .iter()
-            .find(|d| d.cassette == cassette.name && d.step == StepRef::Step(step.first));
-        if let Some(entry) = entry {
+            .filter(|d| d.cassette == cassette.name && d.steps == step_ref)
+        {
             let file = report
                 .deviations_file
                 .as_deref()
@@ -261,7 +339,7 @@ fn details(report: &Report, out: &mut String) {
                 out,
                 "<p>To accept it, add to <code>\"deviations\"</code> in <code>{}</code>:</p><pre class=\"paste\">{}</pre>",
                 escape(file),
-                escape(&DeviationV1::from_model(entry).to_line())
+                escape(&DeviationV2::from_model(entry).to_line())
             );
         }
         out.push_str("</div></details>\n");
@@ -286,7 +364,7 @@ fn stale(report: &Report, out: &mut String) {
             let _ = writeln!(
                 out,
                 "{}",
-                escape(&DeviationV1::from_model(deviation).to_line())
+                escape(&DeviationV2::from_model(deviation).to_line())
             );
         }
         out.push_str("</pre>\n");

@@ -1,26 +1,63 @@
-//! The JSON report (`proton-vcr.conform-report/1`): the report's own serde
-//! types, so the in-memory report can change without breaking readers.
+//! The JSON report (`proton-vcr.conform-report/2`): the report's own serde
+//! types, so the in-memory report can change without breaking readers. It
+//! leads with the verdict and the rules (every rule of the contract by
+//! operation), then the collateral differences grouped, then every step.
 
-use super::{Report, StepReport, Waiter};
+use super::{CollateralGroup, Report, RuleVerdict, RunVerdict, StepReport, Waiter};
 use crate::conformance::compare::Difference;
-use crate::conformance::deviations::DeviationV1;
+use crate::conformance::deviations::DeviationV2;
 use serde::Serialize;
 use serde_json::Value;
 
-pub const REPORT_FORMAT_V1: &str = "proton-vcr.conform-report/1";
+pub const REPORT_FORMAT: &str = "proton-vcr.conform-report/2";
 
 #[derive(Serialize)]
 struct ReportV1<'a> {
     format: &'static str,
     target: &'a str,
+    /// `conforms`, `collateral-only` or `rule-broken`, as the exit status says.
+    verdict: &'static str,
     conforms: bool,
+    rules: Vec<RuleV2>,
+    collateral: Vec<CollateralV2>,
     summary: SummaryV1,
     notes: &'a [String],
     deviations_file: Option<&'a str>,
     cassettes: Vec<CassetteV1<'a>>,
-    stale_deviations: Vec<DeviationV1>,
+    stale_deviations: Vec<DeviationV2>,
     unchecked_deviations: usize,
-    new_deviations: Vec<DeviationV1>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_deviations: Option<Vec<DeviationV2>>,
+}
+
+#[derive(Serialize)]
+struct RuleV2 {
+    rule: String,
+    operation: String,
+    verdict: &'static str,
+    steps: Vec<String>,
+    breaks: Vec<BreakV2>,
+    unanswered: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct BreakV2 {
+    at: String,
+    path: String,
+    kind: &'static str,
+    recorded: Option<Value>,
+    target: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct CollateralV2 {
+    operation: String,
+    path: String,
+    kind: &'static str,
+    recorded: Option<Value>,
+    target: Option<Value>,
+    value_pairs: usize,
+    places: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -54,7 +91,17 @@ struct StepV1<'a> {
     waiter: Option<WaiterV1<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     failure: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<StepRuleV2<'a>>,
     differences: Vec<DifferenceV1<'a>>,
+}
+
+#[derive(Serialize)]
+struct StepRuleV2<'a> {
+    id: &'a str,
+    operation: &'a str,
+    role: &'static str,
+    paths: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -68,6 +115,8 @@ struct WaiterV1<'a> {
 #[derive(Serialize)]
 struct DifferenceV1<'a> {
     path: &'a str,
+    kind: &'static str,
+    breaks_rule: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<usize>,
     recorded: &'a Option<Value>,
@@ -80,9 +129,16 @@ struct DifferenceV1<'a> {
 pub fn json(report: &Report) -> String {
     let counts = report.counts();
     let value = ReportV1 {
-        format: REPORT_FORMAT_V1,
+        format: REPORT_FORMAT,
         target: &report.target,
+        verdict: match report.run_verdict() {
+            RunVerdict::Conforms => "conforms",
+            RunVerdict::CollateralOnly => "collateral-only",
+            RunVerdict::RuleBroken => "rule-broken",
+        },
         conforms: report.conforms(),
+        rules: report.rules().into_iter().map(rule).collect(),
+        collateral: report.collateral().into_iter().map(collateral).collect(),
         summary: SummaryV1 {
             cassettes: report.cassettes.len(),
             steps: counts.total(),
@@ -104,13 +160,15 @@ pub fn json(report: &Report) -> String {
                 steps: c.steps.iter().map(step).collect(),
             })
             .collect(),
-        stale_deviations: report.stale.iter().map(DeviationV1::from_model).collect(),
+        stale_deviations: report.stale.iter().map(DeviationV2::from_model).collect(),
         unchecked_deviations: report.unchecked_deviations,
-        new_deviations: report
-            .new_deviations()
-            .iter()
-            .map(DeviationV1::from_model)
-            .collect(),
+        new_deviations: report.suggest_deviations.then(|| {
+            report
+                .new_deviations()
+                .iter()
+                .map(DeviationV2::from_model)
+                .collect()
+        }),
     };
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
@@ -126,7 +184,46 @@ fn step(step: &StepReport) -> StepV1<'_> {
         note: step.note.as_deref(),
         waiter: step.waiter.as_ref().map(waiter),
         failure: step.failure.as_deref(),
+        rule: step.rule.as_ref().map(|r| StepRuleV2 {
+            id: &r.id,
+            operation: &r.operation,
+            role: r.role.as_str(),
+            paths: &r.paths,
+        }),
         differences: step.differences.iter().map(difference).collect(),
+    }
+}
+
+fn rule(rule: RuleVerdict) -> RuleV2 {
+    RuleV2 {
+        verdict: rule.verdict.key(),
+        breaks: rule
+            .breaks
+            .into_iter()
+            .map(|(at, d)| BreakV2 {
+                at,
+                kind: d.kind.as_str(),
+                path: d.path,
+                recorded: d.recorded,
+                target: d.target,
+            })
+            .collect(),
+        rule: rule.id,
+        operation: rule.operation,
+        steps: rule.steps,
+        unanswered: rule.unanswered,
+    }
+}
+
+fn collateral(group: CollateralGroup) -> CollateralV2 {
+    CollateralV2 {
+        operation: group.operation,
+        kind: group.kind.as_str(),
+        path: group.path,
+        recorded: group.recorded,
+        target: group.target,
+        value_pairs: group.variants,
+        places: group.places,
     }
 }
 
@@ -142,6 +239,8 @@ fn waiter(waiter: &Waiter) -> WaiterV1<'_> {
 fn difference(difference: &Difference) -> DifferenceV1<'_> {
     DifferenceV1 {
         path: &difference.path,
+        kind: difference.kind.as_str(),
+        breaks_rule: difference.breaks_rule,
         state: difference.state,
         recorded: &difference.recorded,
         target: &difference.target,

@@ -1,23 +1,72 @@
-//! The JUnit XML report, for CI systems: one test suite per cassette, one
-//! test case per step. A difference is a `<failure>` carrying the unified
+//! The JUnit XML report, for CI systems: first a `rules` test suite with a
+//! test case per rule of the contract and operation (broken: `<failure>`
+//! naming what broke it; not tested: `<skipped>`), then one test suite per
+//! cassette, one test case per step. A difference is a `<failure>` carrying the unified
 //! diff, a target that did not answer an `<error>`, a step not run
 //! `<skipped>`; accepted deviations pass and say so in `<system-out>`.
 
-use super::{Outcome, Report, StepReport};
+use super::{Outcome, Report, StepReport, Verdict, short};
+use crate::conformance::rules::describe;
 use std::fmt::Write;
 
 /// The report as JUnit XML.
 pub fn junit(report: &Report) -> String {
     let counts = report.counts();
+    let rules = report.rules();
+    let rule_count = |v: Verdict| rules.iter().filter(|r| r.verdict == v).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<testsuites name=\"proton-vcr conform\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
-        counts.total(),
-        counts.differs,
+        counts.total() + rules.len(),
+        counts.differs + rule_count(Verdict::Broken),
         counts.failed,
-        counts.not_run
+        counts.not_run + rule_count(Verdict::NotTested)
     );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"rules\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
+        rules.len(),
+        rule_count(Verdict::Broken),
+        rule_count(Verdict::NotTested)
+    );
+    for rule in &rules {
+        let _ = write!(
+            out,
+            "    <testcase classname=\"rules.{}\" name=\"{}\"",
+            escape(&rule.id),
+            escape(&rule.operation)
+        );
+        match rule.verdict {
+            Verdict::Holds => out.push_str("/>\n"),
+            Verdict::NotTested => {
+                out.push_str(">\n      <skipped message=\"not tested\"/>\n    </testcase>\n")
+            }
+            Verdict::Broken => {
+                let mut text = String::new();
+                for (place, d) in &rule.breaks {
+                    let _ = writeln!(
+                        text,
+                        "{place}: {} ({}): recorded {}, target {}",
+                        d.path,
+                        d.kind.describe(),
+                        short(&d.recorded, 200),
+                        short(&d.target, 200)
+                    );
+                }
+                for place in &rule.unanswered {
+                    let _ = writeln!(text, "{place}: no answer, or not run");
+                }
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure type=\"rule-broken\" message=\"{}\">{}</failure>\n    </testcase>",
+                    escape(describe(&rule.id).unwrap_or("rule broken")),
+                    escape(&text)
+                );
+            }
+        }
+    }
+    out.push_str("  </testsuite>\n");
     for cassette in &report.cassettes {
         let count = |o: Outcome| cassette.steps.iter().filter(|s| s.outcome == o).count();
         let _ = writeln!(

@@ -13,8 +13,12 @@ pub use json::json;
 pub use junit::junit;
 pub use text::{TextOptions, text};
 
-use super::compare::Difference;
-use super::deviations::{Deviation, StepRef};
+use super::compare::{DiffKind, Difference};
+use super::deviations::{Deviation, DeviationKind, StepRef};
+use super::expect::RuleMark;
+use super::rules::CONTRACT;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Everything a run found.
 #[derive(Clone, Debug)]
@@ -32,6 +36,79 @@ pub struct Report {
     pub stale: Vec<Deviation>,
     /// Accepted deviations for cassettes that were not part of this run.
     pub unchecked_deviations: usize,
+    /// Whether reports print ready-to-paste deviation entries.
+    pub suggest_deviations: bool,
+}
+
+/// What a run says about one rule of the contract for one operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    Holds,
+    Broken,
+    NotTested,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Broken => "BROKEN",
+            Verdict::NotTested => "not tested",
+        }
+    }
+
+    /// For machines (JSON): lower-case, one word.
+    pub fn key(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Broken => "broken",
+            Verdict::NotTested => "not-tested",
+        }
+    }
+}
+
+/// The verdict of a rule for an operation, with what decided it.
+#[derive(Clone, Debug)]
+pub struct RuleVerdict {
+    /// `<group>/<rule>`.
+    pub id: String,
+    pub operation: String,
+    pub verdict: Verdict,
+    /// The steps that decide it, as `cassette step N`.
+    pub steps: Vec<String>,
+    /// Each difference that breaks it: where, and the difference.
+    pub breaks: Vec<(String, Difference)>,
+    /// Rule steps the target did not answer or that were not run.
+    pub unanswered: Vec<String>,
+}
+
+/// Differences that break no rule, grouped: the same operation, path and
+/// kind, wherever it happened.
+#[derive(Clone, Debug)]
+pub struct CollateralGroup {
+    pub operation: String,
+    pub path: String,
+    pub kind: DiffKind,
+    /// The most frequent (recorded, target) pair, and how many pairs differ.
+    pub recorded: Option<Value>,
+    pub target: Option<Value>,
+    pub variants: usize,
+    /// `cassette step N`, in run order.
+    pub places: Vec<String>,
+}
+
+/// How often a (recorded, target) pair of values was seen.
+type ValuePair = (usize, Option<Value>, Option<Value>);
+
+/// How a run ends, for the exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunVerdict {
+    /// Every rule holds and nothing else differs (or only as accepted).
+    Conforms,
+    /// Every tested rule holds; other (collateral) differences remain.
+    CollateralOnly,
+    /// A rule of the contract is broken, or the target did not answer.
+    RuleBroken,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +136,8 @@ pub struct StepReport {
     pub diff: String,
     /// Why the step could not be run.
     pub failure: Option<String>,
+    /// The rule of the contract this step decides, if any.
+    pub rule: Option<RuleMark>,
 }
 
 /// How a waiter loop went on each side.
@@ -201,24 +280,178 @@ impl Report {
             .all(|s| s.outcome.is_ok())
     }
 
-    /// A ready-to-paste deviation entry for each step with new differences.
+    /// A ready-to-paste deviation entry for each step and kind with new
+    /// differences (identity differences have none: they cannot be accepted).
     pub fn new_deviations(&self) -> Vec<Deviation> {
-        self.cassettes
-            .iter()
-            .flat_map(|cassette| {
-                cassette
-                    .steps
-                    .iter()
-                    .filter(|s| s.outcome == Outcome::Differs)
-                    .map(|step| Deviation {
+        let mut out = Vec::new();
+        for cassette in &self.cassettes {
+            for step in cassette
+                .steps
+                .iter()
+                .filter(|s| s.outcome == Outcome::Differs)
+            {
+                let mut by_kind: BTreeMap<DeviationKind, Vec<String>> = BTreeMap::new();
+                for d in step.differences.iter().filter(|d| d.accepted.is_none()) {
+                    if let Some(kind) = DeviationKind::of(d.kind) {
+                        let paths = by_kind.entry(kind).or_default();
+                        if !paths.contains(&d.path) {
+                            paths.push(d.path.clone());
+                        }
+                    }
+                }
+                for (kind, paths) in by_kind {
+                    out.push(Deviation {
                         cassette: cassette.name.clone(),
-                        step: StepRef::Step(step.first),
-                        paths: step.new_paths(),
+                        steps: StepRef::Steps(vec![step.first]),
+                        every_step: None,
+                        kind,
+                        paths,
                         reason: NEW_REASON.to_string(),
                         date: self.today.clone(),
-                    })
-            })
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The verdict of every rule of the contract for each of its operations
+    /// (in the contract's order), then of rules the cassettes name that the
+    /// contract does not list.
+    pub fn rules(&self) -> Vec<RuleVerdict> {
+        let mut order: Vec<(String, String)> = Vec::new();
+        for group in CONTRACT {
+            for (rule, _) in group.rules {
+                for operation in group.operations {
+                    order.push((format!("{}/{rule}", group.id), operation.to_string()));
+                }
+            }
+        }
+        for step in self.cassettes.iter().flat_map(|c| &c.steps) {
+            if let Some(rule) = &step.rule {
+                let key = (rule.id.clone(), rule.operation.clone());
+                if !order.contains(&key) {
+                    order.push(key);
+                }
+            }
+        }
+        order
+            .into_iter()
+            .map(|(id, operation)| self.rule_verdict(id, operation))
             .collect()
+    }
+
+    fn rule_verdict(&self, id: String, operation: String) -> RuleVerdict {
+        let mut verdict = RuleVerdict {
+            id,
+            operation,
+            verdict: Verdict::NotTested,
+            steps: Vec::new(),
+            breaks: Vec::new(),
+            unanswered: Vec::new(),
+        };
+        let mut failed = false;
+        for cassette in &self.cassettes {
+            for step in &cassette.steps {
+                let Some(rule) = &step.rule else { continue };
+                if rule.id != verdict.id || rule.operation != verdict.operation {
+                    continue;
+                }
+                let place = format!("{} {}", cassette.name, step.label());
+                match step.outcome {
+                    Outcome::Failed => {
+                        failed = true;
+                        verdict.unanswered.push(place.clone());
+                    }
+                    Outcome::NotRun => verdict.unanswered.push(place.clone()),
+                    _ => {}
+                }
+                for d in step.differences.iter().filter(|d| d.breaks_rule) {
+                    verdict.breaks.push((place.clone(), d.clone()));
+                }
+                verdict.steps.push(place);
+            }
+        }
+        verdict.verdict = if !verdict.breaks.is_empty() || failed {
+            Verdict::Broken
+        } else if verdict.steps.is_empty() || !verdict.unanswered.is_empty() {
+            Verdict::NotTested
+        } else {
+            Verdict::Holds
+        };
+        verdict
+    }
+
+    /// Differences that are not accepted and break no rule, grouped.
+    pub fn collateral(&self) -> Vec<CollateralGroup> {
+        let mut groups: Vec<CollateralGroup> = Vec::new();
+        let mut pairs: Vec<BTreeMap<String, ValuePair>> = Vec::new();
+        for cassette in &self.cassettes {
+            for step in &cassette.steps {
+                for d in step
+                    .differences
+                    .iter()
+                    .filter(|d| d.accepted.is_none() && !d.breaks_rule)
+                {
+                    let place = format!("{} {}", cassette.name, step.label());
+                    let index = match groups.iter().position(|g| {
+                        g.operation == step.operation && g.path == d.path && g.kind == d.kind
+                    }) {
+                        Some(i) => i,
+                        None => {
+                            groups.push(CollateralGroup {
+                                operation: step.operation.clone(),
+                                path: d.path.clone(),
+                                kind: d.kind,
+                                recorded: None,
+                                target: None,
+                                variants: 0,
+                                places: Vec::new(),
+                            });
+                            pairs.push(BTreeMap::new());
+                            groups.len() - 1
+                        }
+                    };
+                    if !groups[index].places.contains(&place) {
+                        groups[index].places.push(place);
+                    }
+                    let key = format!("{:?}\u{1f}{:?}", d.recorded, d.target);
+                    let entry = pairs[index].entry(key).or_insert((
+                        0,
+                        d.recorded.clone(),
+                        d.target.clone(),
+                    ));
+                    entry.0 += 1;
+                }
+            }
+        }
+        for (group, pairs) in groups.iter_mut().zip(pairs) {
+            group.variants = pairs.len();
+            if let Some((_, recorded, target)) =
+                pairs.into_values().max_by_key(|(count, _, _)| *count)
+            {
+                group.recorded = recorded;
+                group.target = target;
+            }
+        }
+        groups
+    }
+
+    /// How the run ends: a broken rule (or a step without answer) first,
+    /// then collateral differences.
+    pub fn run_verdict(&self) -> RunVerdict {
+        let no_answer = self
+            .cassettes
+            .iter()
+            .flat_map(|c| &c.steps)
+            .any(|s| s.outcome == Outcome::Failed);
+        if no_answer || self.rules().iter().any(|r| r.verdict == Verdict::Broken) {
+            RunVerdict::RuleBroken
+        } else if self.conforms() {
+            RunVerdict::Conforms
+        } else {
+            RunVerdict::CollateralOnly
+        }
     }
 
     /// The widest step number, for the summary matrix.
@@ -233,6 +466,27 @@ impl Report {
 
 /// The reason put in a ready-to-paste entry, for the person to replace.
 pub const NEW_REASON: &str = "REPLACE: why this difference is acceptable, and the evidence";
+
+/// A value as one short line: JSON, cut at `max` characters.
+pub fn short(value: &Option<Value>, max: usize) -> String {
+    match value {
+        Some(value) => cut(&value.to_string(), max),
+        None => "(absent)".to_string(),
+    }
+}
+
+/// Cuts the middle out of a long text: ends tell ARNs and paths apart.
+fn cut(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let head = max.saturating_sub(3) / 2;
+    let tail = max.saturating_sub(3) - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}...{end}")
+}
 
 /// The matrix cells of a cassette: one per interaction, a waiter loop's
 /// outcome on each of its polls; `None` past the cassette's end.

@@ -1,17 +1,26 @@
-//! The text report: a scenario-by-step summary matrix first, then each
-//! difference with its paths, a unified diff and a ready-to-paste deviation
-//! entry, then stale deviations and the verdict. Coloured only when asked
-//! (the caller knows whether it writes to a terminal).
+//! The text report, short enough to read at a terminal whatever the target:
+//! the rule table first (every rule of the contract by operation: holds,
+//! BROKEN, not tested), then each rule break, then the collateral
+//! differences grouped (the same operation, path and kind once, with where
+//! it happened), then the step matrix, accepted and stale deviations, the
+//! ready-to-paste entries when asked for, and the verdict. Unified diffs are
+//! in the JSON, JUnit and HTML reports. Coloured only when asked (the caller
+//! knows whether it writes to a terminal).
 
-use super::{ALL_OUTCOMES, Outcome, Report, StepReport, matrix_row};
-use crate::conformance::compare::Difference;
-use crate::conformance::deviations::{DeviationV1, StepRef};
+use super::{ALL_OUTCOMES, Outcome, Report, RuleVerdict, RunVerdict, Verdict, matrix_row, short};
+use crate::conformance::deviations::DeviationV2;
+use crate::conformance::rules::{CONTRACT, CONTRACT_SOURCE, describe};
 use std::fmt::Write;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TextOptions {
     pub color: bool,
 }
+
+/// How many places a collapsed group names before "and N more".
+const PLACES_SHOWN: usize = 2;
+/// How many characters of a value a line shows.
+const VALUE_WIDTH: usize = 70;
 
 struct Style {
     color: bool,
@@ -36,6 +45,15 @@ impl Style {
             Outcome::Accepted => "33",
             Outcome::Differs | Outcome::Failed => "31;1",
             Outcome::NotRun => "2",
+        };
+        self.paint(code, text)
+    }
+
+    fn verdict(&self, verdict: Verdict, text: &str) -> String {
+        let code = match verdict {
+            Verdict::Holds => "32",
+            Verdict::Broken => "31;1",
+            Verdict::NotTested => "2",
         };
         self.paint(code, text)
     }
@@ -65,16 +83,218 @@ pub fn text(report: &Report, options: &TextOptions) -> String {
         let _ = writeln!(out, "note: {note}");
     }
     out.push('\n');
+    let rules = report.rules();
+    rule_table(&rules, &style, &mut out);
+    rule_breaks(&rules, &style, &mut out);
+    no_answer(report, &style, &mut out);
+    collateral(report, &style, &mut out);
     matrix(report, &style, &mut out);
-    differences(report, &style, &mut out);
     accepted(report, &style, &mut out);
     stale(report, &style, &mut out);
-    verdict(report, &style, &mut out);
+    suggestions(report, &style, &mut out);
+    verdict(report, &rules, &style, &mut out);
     out
 }
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+fn rule_table(rules: &[RuleVerdict], style: &Style, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "{}  ({CONTRACT_SOURCE})",
+        style.bold("Rules of the contract")
+    );
+    let width = rules
+        .iter()
+        .map(|r| r.operation.len())
+        .max()
+        .unwrap_or(0)
+        .max(20)
+        + 4;
+    let verdict_of = |id: &str, operation: &str| {
+        rules
+            .iter()
+            .find(|r| r.id == id && r.operation == operation)
+            .map(|r| r.verdict)
+    };
+    let mut groups: Vec<(String, Vec<String>, Vec<String>)> = CONTRACT
+        .iter()
+        .map(|g| {
+            (
+                g.id.to_string(),
+                g.rules.iter().map(|(r, _)| r.to_string()).collect(),
+                g.operations.iter().map(|o| o.to_string()).collect(),
+            )
+        })
+        .collect();
+    // Rules the cassettes name beyond the contract, in their own groups.
+    for rule in rules {
+        let (group, name) = rule.id.split_once('/').unwrap_or(("other", &rule.id));
+        let index = match groups.iter().position(|(g, _, _)| g == group) {
+            Some(i) => i,
+            None => {
+                groups.push((group.to_string(), Vec::new(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let (_, names, operations) = &mut groups[index];
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+        if !operations.contains(&rule.operation) {
+            operations.push(rule.operation.clone());
+        }
+    }
+    for (group, names, operations) in &groups {
+        let _ = write!(out, "{group:<width$}");
+        for name in names {
+            let _ = write!(out, "{name}  ");
+        }
+        trim_line(out);
+        for operation in operations {
+            let _ = write!(out, "  {operation:<w$}", w = width - 2);
+            for name in names {
+                let cell = match verdict_of(&format!("{group}/{name}"), operation) {
+                    Some(v) => style.verdict(v, &format!("{:<w$}", v.as_str(), w = name.len())),
+                    None => format!("{:<w$}", "-", w = name.len()),
+                };
+                let _ = write!(out, "{cell}  ");
+            }
+            trim_line(out);
+        }
+    }
+    let count = |v: Verdict| rules.iter().filter(|r| r.verdict == v).count();
+    let _ = writeln!(
+        out,
+        "{} hold, {} broken, {} not tested\n",
+        count(Verdict::Holds),
+        count(Verdict::Broken),
+        count(Verdict::NotTested)
+    );
+}
+
+fn trim_line(out: &mut String) {
+    let trimmed = out.trim_end_matches(' ').len();
+    out.truncate(trimmed);
+    out.push('\n');
+}
+
+fn rule_breaks(rules: &[RuleVerdict], style: &Style, out: &mut String) {
+    let broken: Vec<_> = rules
+        .iter()
+        .filter(|r| r.verdict == Verdict::Broken)
+        .collect();
+    if broken.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", style.bold("Rule breaks"));
+    for rule in broken {
+        let _ = writeln!(
+            out,
+            "{} {} x {}: {}",
+            style.verdict(Verdict::Broken, "X"),
+            rule.id,
+            rule.operation,
+            describe(&rule.id).unwrap_or("a rule the cassettes name")
+        );
+        // One line per step: its breaking paths, separated by `; `.
+        let mut places: Vec<(&str, Vec<String>)> = Vec::new();
+        for (place, d) in &rule.breaks {
+            let state = d.state.map(|k| format!("state {k}: ")).unwrap_or_default();
+            let text = format!(
+                "{state}{} ({}): recorded {}, target {}",
+                d.path,
+                d.kind.describe(),
+                short(&d.recorded, VALUE_WIDTH),
+                short(&d.target, VALUE_WIDTH)
+            );
+            match places.iter_mut().find(|(p, _)| p == place) {
+                Some((_, texts)) => texts.push(text),
+                None => places.push((place, vec![text])),
+            }
+        }
+        for (place, texts) in places {
+            let _ = writeln!(out, "    {place}: {}", texts.join("; "));
+        }
+        for place in &rule.unanswered {
+            let _ = writeln!(out, "    {place}: no answer, or not run");
+        }
+    }
+    out.push('\n');
+}
+
+fn no_answer(report: &Report, style: &Style, out: &mut String) {
+    let failed: Vec<_> = report
+        .cassettes
+        .iter()
+        .flat_map(|c| c.steps.iter().map(move |s| (c, s)))
+        .filter(|(_, s)| s.outcome == Outcome::Failed)
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", style.bold("Steps without answer"));
+    for (cassette, step) in failed {
+        let _ = writeln!(
+            out,
+            "{} {} {}: {}: {}",
+            style.outcome(Outcome::Failed, "!"),
+            cassette.name,
+            step.label(),
+            step.operation,
+            step.failure.as_deref().unwrap_or_default()
+        );
+    }
+    out.push('\n');
+}
+
+fn collateral(report: &Report, style: &Style, out: &mut String) {
+    let groups = report.collateral();
+    if groups.is_empty() {
+        return;
+    }
+    let total: usize = groups.iter().map(|g| g.places.len()).sum();
+    let _ = writeln!(
+        out,
+        "{}  ({} kind{} of difference at {} step{}; each once, with where it happened)",
+        style.bold("Collateral differences"),
+        groups.len(),
+        plural(groups.len()),
+        total,
+        plural(total)
+    );
+    for group in &groups {
+        let variants = if group.variants > 1 {
+            format!(" (and {} other value pairs)", group.variants - 1)
+        } else {
+            String::new()
+        };
+        let shown: Vec<&str> = group
+            .places
+            .iter()
+            .take(PLACES_SHOWN)
+            .map(String::as_str)
+            .collect();
+        let more = group.places.len().saturating_sub(PLACES_SHOWN);
+        let tail = if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} ({}): recorded {}, target {}{variants}; at {}{tail}",
+            group.operation,
+            group.path,
+            group.kind.describe(),
+            short(&group.recorded, VALUE_WIDTH),
+            short(&group.target, VALUE_WIDTH),
+            shown.join(", ")
+        );
+    }
+    out.push('\n');
 }
 
 fn matrix(report: &Report, style: &Style, out: &mut String) {
@@ -88,7 +308,7 @@ fn matrix(report: &Report, style: &Style, out: &mut String) {
             )
         })
         .collect();
-    let _ = writeln!(out, "{}  ({})", style.bold("Summary"), legend.join("  "));
+    let _ = writeln!(out, "{}  ({})", style.bold("Steps"), legend.join("  "));
     let width = report.max_steps();
     let cell = width.to_string().len() + 1;
     let name_width = report
@@ -114,160 +334,37 @@ fn matrix(report: &Report, style: &Style, out: &mut String) {
                 None => out.push(' '),
             }
         }
-        let trimmed = out.trim_end_matches(' ').len();
-        out.truncate(trimmed);
-        out.push('\n');
+        trim_line(out);
     }
     out.push('\n');
 }
 
-fn step_heading(name: &str, step: &StepReport) -> String {
-    let mut heading = format!("{name}, {}: {}", step.label(), step.operation);
-    if let Some(waiter) = &step.waiter {
-        let _ = write!(
-            heading,
-            " (waiter loop: {} polls recorded, {} sent)",
-            waiter.polls_recorded, waiter.polls_sent
-        );
-    }
-    heading
-}
-
-fn differences(report: &Report, style: &Style, out: &mut String) {
-    let failing: Vec<_> = report
+fn accepted(report: &Report, style: &Style, out: &mut String) {
+    let mut reasons: Vec<(String, usize)> = Vec::new();
+    for d in report
         .cassettes
         .iter()
-        .flat_map(|c| c.steps.iter().map(move |s| (c, s)))
-        .filter(|(_, s)| matches!(s.outcome, Outcome::Differs | Outcome::Failed))
-        .collect();
-    if failing.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "{}\n", style.bold("Differences"));
-    let entries = report.new_deviations();
-    for (cassette, step) in failing {
-        let symbol = step.outcome.symbol().to_string();
-        let _ = writeln!(
-            out,
-            "{} {}",
-            style.outcome(step.outcome, &symbol),
-            style.bold(&step_heading(&cassette.name, step))
-        );
-        let _ = writeln!(out, "  file: {}", cassette.path);
-        if let Some(note) = &step.note {
-            let _ = writeln!(out, "  note: {note}");
-        }
-        if let Some(failure) = &step.failure {
-            let _ = writeln!(out, "  {failure}");
-            out.push('\n');
-            continue;
-        }
-        if let Some(waiter) = &step.waiter {
-            let _ = writeln!(
-                out,
-                "  recorded states: {}",
-                waiter.recorded_states.join(" -> ")
-            );
-            let _ = writeln!(
-                out,
-                "  target states:   {}",
-                waiter.target_states.join(" -> ")
-            );
-        }
-        let _ = writeln!(out, "  differs at:");
-        for difference in step.differences.iter().filter(|d| d.accepted.is_none()) {
-            let _ = writeln!(out, "    {}", describe(difference));
-        }
-        for difference in step.differences.iter().filter(|d| d.accepted.is_some()) {
-            let _ = writeln!(
-                out,
-                "    {} (accepted: {})",
-                where_(difference),
-                difference.accepted.as_deref().unwrap_or_default()
-            );
-        }
-        for line in step.diff.lines() {
-            let painted = if line.starts_with("+++") || line.starts_with("---") {
-                style.bold(line)
-            } else if line.starts_with('+') {
-                style.paint("32", line)
-            } else if line.starts_with('-') {
-                style.paint("31", line)
-            } else if line.starts_with("@@") {
-                style.paint("36", line)
-            } else {
-                line.to_string()
-            };
-            let _ = writeln!(out, "  {painted}");
-        }
-        let entry = entries
-            .iter()
-            .find(|d| d.cassette == cassette.name && d.step == StepRef::Step(step.first));
-        if let Some(entry) = entry {
-            let file = report
-                .deviations_file
-                .as_deref()
-                .unwrap_or("conformance/deviations.json");
-            let _ = writeln!(out, "  to accept it, add to \"deviations\" in {file}:");
-            let _ = writeln!(out, "    {}", DeviationV1::from_model(entry).to_line());
-        }
-        out.push('\n');
-    }
-}
-
-fn where_(difference: &Difference) -> String {
-    match difference.state {
-        Some(k) => format!("state {k}: {}", difference.path),
-        None => difference.path.clone(),
-    }
-}
-
-fn describe(difference: &Difference) -> String {
-    let show = |v: &Option<serde_json::Value>| match v {
-        Some(value) => {
-            let text = value.to_string();
-            if text.chars().count() > 80 {
-                format!("{}...", text.chars().take(77).collect::<String>())
-            } else {
-                text
+        .flat_map(|c| &c.steps)
+        .flat_map(|s| &s.differences)
+    {
+        if let Some(reason) = &d.accepted {
+            match reasons.iter_mut().find(|(r, _)| r == reason) {
+                Some((_, n)) => *n += 1,
+                None => reasons.push((reason.clone(), 1)),
             }
         }
-        None => "(absent)".to_string(),
-    };
-    format!(
-        "{}: recorded {}, target {}",
-        where_(difference),
-        show(&difference.recorded),
-        show(&difference.target)
-    )
-}
-
-fn accepted(report: &Report, style: &Style, out: &mut String) {
-    let steps: Vec<_> = report
-        .cassettes
-        .iter()
-        .flat_map(|c| c.steps.iter().map(move |s| (c, s)))
-        .filter(|(_, s)| s.outcome == Outcome::Accepted)
-        .collect();
-    if steps.is_empty() {
+    }
+    if reasons.is_empty() {
         return;
     }
-    let _ = writeln!(out, "{}\n", style.bold("Accepted deviations seen"));
-    for (cassette, step) in steps {
+    let _ = writeln!(out, "{}", style.bold("Accepted deviations seen"));
+    for (reason, n) in reasons {
         let _ = writeln!(
             out,
-            "{} {}",
+            "  {} {n} difference{}: {reason}",
             style.outcome(Outcome::Accepted, "~"),
-            step_heading(&cassette.name, step)
+            plural(n)
         );
-        for difference in &step.differences {
-            let _ = writeln!(
-                out,
-                "    {} ({})",
-                where_(difference),
-                difference.accepted.as_deref().unwrap_or_default()
-            );
-        }
     }
     out.push('\n');
 }
@@ -283,7 +380,7 @@ fn stale(report: &Report, style: &Style, out: &mut String) {
             style.bold("Stale deviations (accepted, but the difference no longer happens; remove these paths)")
         );
         for deviation in &report.stale {
-            let _ = writeln!(out, "  {}", DeviationV1::from_model(deviation).to_line());
+            let _ = writeln!(out, "  {}", DeviationV2::from_model(deviation).to_line());
         }
     }
     if report.unchecked_deviations > 0 {
@@ -302,31 +399,54 @@ fn stale(report: &Report, style: &Style, out: &mut String) {
     out.push('\n');
 }
 
-fn verdict(report: &Report, style: &Style, out: &mut String) {
+fn suggestions(report: &Report, style: &Style, out: &mut String) {
+    if !report.suggest_deviations {
+        return;
+    }
+    let entries = report.new_deviations();
+    if entries.is_empty() {
+        return;
+    }
+    let file = report
+        .deviations_file
+        .as_deref()
+        .unwrap_or("conformance/deviations.json");
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "Ready-to-paste deviation entries (for \"deviations\" in {file}; replace each reason with the evidence, keep only those you accept)"
+        ))
+    );
+    for entry in &entries {
+        let _ = writeln!(out, "  {}", DeviationV2::from_model(entry).to_line());
+    }
+    out.push('\n');
+}
+
+fn verdict(report: &Report, rules: &[RuleVerdict], style: &Style, out: &mut String) {
+    let broken = rules
+        .iter()
+        .filter(|r| r.verdict == Verdict::Broken)
+        .count();
+    let tested = rules
+        .iter()
+        .filter(|r| r.verdict != Verdict::NotTested)
+        .count();
+    let collateral: usize = report.collateral().iter().map(|g| g.places.len()).sum();
     let c = report.counts();
-    let mut parts = vec![format!("{} conform", c.conforms)];
-    if c.accepted > 0 {
-        parts.push(format!("{} accepted", c.accepted));
-    }
-    if c.differs > 0 {
-        parts.push(format!("{} differ", c.differs));
-    }
-    if c.failed > 0 {
-        parts.push(format!("{} without answer", c.failed));
-    }
-    if c.not_run > 0 {
-        parts.push(format!("{} not run", c.not_run));
-    }
-    let verdict = if report.conforms() {
-        style.outcome(Outcome::Conforms, "CONFORMS")
-    } else {
-        style.outcome(Outcome::Differs, "DIFFERS")
+    let head = match report.run_verdict() {
+        RunVerdict::Conforms => style.outcome(Outcome::Conforms, "CONFORMS"),
+        RunVerdict::CollateralOnly => style.outcome(Outcome::Accepted, "RULES HOLD"),
+        RunVerdict::RuleBroken => style.outcome(Outcome::Differs, "RULES BROKEN"),
     };
     let _ = writeln!(
         out,
-        "{verdict}: {} step{}: {}",
+        "{head}: {broken} of {tested} tested rule{} broken; {collateral} collateral difference{} at {} of {} step{}",
+        plural(tested),
+        plural(collateral),
+        c.differs + c.failed,
         c.total(),
-        plural(c.total()),
-        parts.join(", ")
+        plural(c.total())
     );
 }

@@ -30,6 +30,9 @@ use std::time::Duration;
 pub struct Ctx<'a> {
     pub now: Millis,
     pub config: &'a MockConfig,
+    /// For a template version registered from a mapped S3 bundle: its
+    /// schema, or why it cannot register.
+    pub bundle: Option<&'a super::bundles::BundleRead>,
 }
 
 impl Ctx<'_> {
@@ -550,6 +553,7 @@ mod tests {
         let ctx = Ctx {
             now: 0,
             config: &config,
+            bundle: None,
         };
         for operation in EMULATED_OPERATIONS {
             let mut state = State::default();

@@ -30,6 +30,8 @@ fn exists(state: &State, ctx: &Ctx, arn: &str) -> bool {
         "service-template" => template(TemplateKind::Service),
         "environment" => state.environments.contains_key(rest),
         "environment-account-connection" => state.connections.contains_key(rest),
+        "component" => state.components.contains_key(rest),
+        "repository" => state.linked.repositories.values().any(|r| r.arn == arn),
         "service" => {
             let mut parts = rest.split('/');
             let service = parts.next().and_then(|name| state.services.get(name));

@@ -96,6 +96,10 @@ pub fn render_version(
     if v.status != VersionStatus::RegistrationInProgress {
         out = out.str("statusMessage", v.status_message.as_deref().unwrap_or(""));
     }
+    // Registration reads the bundle's schema.
+    if !summary && v.status != VersionStatus::RegistrationInProgress {
+        out = out.opt("schema", v.schema.as_deref());
+    }
     if full {
         out = out.opt_value(
             "supportedComponentSources",
@@ -326,6 +330,7 @@ pub fn create_version(
                     .get("compatibleEnvironmentTemplates")
                     .cloned(),
                 supported_component_sources: input.get("supportedComponentSources").cloned(),
+                schema: ctx.bundle.and_then(|read| read.as_ref().ok().cloned()),
             };
             let output = wrap(
                 version_member(kind),
