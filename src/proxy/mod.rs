@@ -12,6 +12,7 @@
 //! the replay phase, `record` the forward and record phases, `replay
 //! --on-miss record` all of them.
 
+mod addressing;
 pub mod forward;
 pub mod gate;
 pub mod record;
@@ -119,6 +120,11 @@ impl Handler for Proxy {
                 )
                 .to_response_for(&request);
             }
+        };
+        // A bucket in the Host (`bucket.localhost`) becomes the path-style request.
+        let meant = match addressing::path_style(meant.as_ref().unwrap_or(&request)) {
+            Some(path_style) => Some(path_style),
+            None => meant,
         };
         let meant = meant.as_ref().unwrap_or(&request);
         let miss = match &self.replay {

@@ -13,6 +13,9 @@ Scenarios:
 - transfer: put, head, list, copy (conditional), two ranged GETs of one
   object, and a multi-MB upload_file/download_file (s3transfer: multipart
   upload, parallel ranged GETs); prints digests of what came back.
+- virtual: virtual-hosted addressing against http://localhost:PORT
+  (`BUCKET.localhost` resolves to loopback, as systemd-resolved and
+  browsers make it): create a bucket, put, get and list.
 - presign: presigned PUT and GET URLs from boto3, SigV4 (`s3v4`) and SigV2
   (`s3`, boto3's default for presigning in us-east-1), sent with urllib.
 """
@@ -201,6 +204,31 @@ def transfer(endpoint, workdir):
     }
 
 
+def virtual(endpoint):
+    import socket
+
+    resolve = socket.getaddrinfo
+
+    def loopback_subdomains(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith(".localhost"):
+            host = "127.0.0.1"
+        return resolve(host, *args, **kwargs)
+
+    socket.getaddrinfo = loopback_subdomains
+    port = urlsplit(endpoint).port
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://localhost:{port}",
+        region_name=REGION,
+        config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}),
+    )
+    s3.create_bucket(Bucket="vhost-bucket")
+    s3.put_object(Bucket="vhost-bucket", Key="notes/a.txt", Body=b"virtual")
+    body = s3.get_object(Bucket="vhost-bucket", Key="notes/a.txt")["Body"].read()
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="vhost-bucket")["Contents"]]
+    return {"body": body.decode(), "keys": keys}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("endpoint")
@@ -212,6 +240,8 @@ def main():
         result = chunks(args.endpoint, args.chunk)
     elif args.scenario == "transfer":
         result = transfer(args.endpoint, args.workdir)
+    elif args.scenario == "virtual":
+        result = virtual(args.endpoint)
     elif args.scenario == "presign":
         result = presign(args.endpoint)
     else:

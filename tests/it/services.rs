@@ -537,3 +537,48 @@ async fn on_miss_record_answers_token_retries_from_the_cassette() {
     assert_eq!(replayed, recorded);
     replay.shutdown().await;
 }
+
+/// Virtual-hosted S3 (`bucket.localhost:PORT`) keeps its bucket: the proxy
+/// records and forwards the path-style request, and replay answers it.
+#[tokio::test(flavor = "multi_thread")]
+async fn virtual_hosted_buckets_keep_their_bucket() {
+    let upstream = Upstream::start();
+    let server = RecordServer::start(upstream.record_config("vhost.json"))
+        .await
+        .unwrap();
+    let recorded = python(
+        "s3_client.py",
+        &[&server.url(), "virtual"],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    assert_eq!(
+        recorded,
+        serde_json::json!({"body": "virtual", "keys": ["notes/a.txt"]})
+    );
+    let paths: Vec<String> = upstream
+        .log()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        paths.iter().all(|p| p.starts_with("/vhost-bucket")),
+        "{paths:?}"
+    );
+    let cassette = load_file(&upstream.path("vhost.json")).unwrap().cassette;
+    assert!(
+        cassette
+            .interactions
+            .iter()
+            .any(|i| i.request.uri == "/vhost-bucket/notes/a.txt"),
+    );
+
+    let replay = replay(&upstream.path("vhost.json")).await;
+    let replayed = python(
+        "s3_client.py",
+        &[&replay.url(), "virtual"],
+        "AKIDCLIENTTWO0000000",
+    );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
