@@ -221,7 +221,20 @@ async fn streaming_uploads_arrive_intact_and_replay_across_chunk_sizes() {
 /// Runs a JS SDK v3 script from tests/it/js (its packages are installed
 /// there by scripts/test) with dummy credentials; its stdout is JSON.
 fn node(script: &str, args: &[&str], akid: &str) -> serde_json::Value {
-    let output = Command::new("node")
+    node_with(script, args, akid, None)
+}
+
+fn node_with(
+    script: &str,
+    args: &[&str],
+    akid: &str,
+    endpoint_url: Option<&str>,
+) -> serde_json::Value {
+    let mut command = Command::new("node");
+    if let Some(url) = endpoint_url {
+        command.env("AWS_ENDPOINT_URL", url);
+    }
+    let output = command
         .arg(support::repo_root().join("tests/it/js").join(script))
         .args(args)
         .env("AWS_ACCESS_KEY_ID", akid)
@@ -579,6 +592,31 @@ async fn virtual_hosted_buckets_keep_their_bucket() {
         &[&replay.url(), "virtual"],
         "AKIDCLIENTTWO0000000",
     );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
+
+/// The same one-recorder app with the JS SDK v3: DynamoDB (the SDK fills
+/// TransactWriteItems' ClientRequestToken itself), S3 and SQS through
+/// AWS_ENDPOINT_URL, replayed with fresh keys and a fresh token.
+#[tokio::test(flavor = "multi_thread")]
+async fn js_sdk_app_uses_one_recorder_for_three_services() {
+    let upstream = Upstream::start();
+    let mut config = upstream.record_config("js-app.json");
+    config.upstream = None;
+    config.route_override = Some(upstream.url.clone());
+    let server = RecordServer::start(config).await.unwrap();
+    let recorded = node_with("app.mjs", &[], "AKIDCLIENTONE0000000", Some(&server.url()));
+    server.shutdown().await;
+    assert_eq!(
+        recorded,
+        serde_json::json!({"item_total": "70", "receipt": "total 70", "message": "ship order 7"})
+    );
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+    let replay = replay(&upstream.path("js-app.json")).await;
+    let replayed = node_with("app.mjs", &[], "AKIDCLIENTTWO0000000", Some(&replay.url()));
     assert_eq!(replayed, recorded);
     replay.shutdown().await;
 }
