@@ -620,3 +620,86 @@ async fn js_sdk_app_uses_one_recorder_for_three_services() {
     assert_eq!(replayed, recorded);
     replay.shutdown().await;
 }
+
+/// Runs the AWS CLI against `endpoint` with dummy keys and a config that
+/// makes `aws s3 cp` use 1 MiB multipart parts and ranged parallel GETs.
+fn aws_s3(endpoint: &str, akid: &str, dir: &Path, args: &[&str]) {
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        "[default]\nregion = us-east-1\ns3 =\n  multipart_threshold = 1MB\n  multipart_chunksize = 1MB\n  addressing_style = path\n",
+    )
+    .unwrap();
+    let output = Command::new("aws")
+        .args(args)
+        .args(["--endpoint-url", endpoint])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_ACCESS_KEY_ID", akid)
+        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-of-the-client")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"))
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .expect("the AWS CLI (`aws`) must be installed: scripts/test installs it with pip");
+    assert!(
+        output.status.success(),
+        "aws {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The AWS CLI's `aws s3 cp` both ways (multipart upload, parallel ranged
+/// download) through the recorder, then replayed with other keys.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_s3_copies_record_and_replay() {
+    let upstream = Upstream::start();
+    let server = RecordServer::start(upstream.record_config("cli.json"))
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("big.bin");
+    let data: Vec<u8> = (0..3 * 1024 * 1024 + 77u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&source, &data).unwrap();
+    let (src, out) = (
+        source.to_str().unwrap().to_string(),
+        work.path().join("out.bin").to_str().unwrap().to_string(),
+    );
+    let run = |endpoint: String, akid: &'static str| {
+        let (src, out, dir) = (src.clone(), out.clone(), work.path().to_path_buf());
+        move || {
+            aws_s3(&endpoint, akid, &dir, &["s3", "mb", "s3://cli-bucket"]);
+            aws_s3(
+                &endpoint,
+                akid,
+                &dir,
+                &["s3", "cp", &src, "s3://cli-bucket/big.bin"],
+            );
+            aws_s3(
+                &endpoint,
+                akid,
+                &dir,
+                &["s3", "cp", "s3://cli-bucket/big.bin", &out],
+            );
+        }
+    };
+    tokio::task::spawn_blocking(run(server.url(), "AKIDCLIENTONE0000000"))
+        .await
+        .unwrap();
+    server.shutdown().await;
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+    std::fs::remove_file(&out).unwrap();
+
+    let replay = replay(&upstream.path("cli.json")).await;
+    tokio::task::spawn_blocking(run(replay.url(), "AKIDCLIENTTWO0000000"))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    replay.shutdown().await;
+}
