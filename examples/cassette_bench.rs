@@ -117,6 +117,7 @@ fn run(args: &[String]) -> Result<(), String> {
             .map_err(|e| format!("child printed no JSON: {e}"))?;
         measured["interactions"] = json!(size);
         measured["file_bytes"] = json!(file_bytes);
+        measured["python_json_load_ms"] = json!(python_json_load_ms(&path)?);
         results.push(measured);
         if !keep {
             let _ = std::fs::remove_file(&path);
@@ -124,6 +125,27 @@ fn run(args: &[String]) -> Result<(), String> {
     }
     println!("{}", json!({ "cassettes": results }));
     Ok(())
+}
+
+/// How long Python's `json.load` takes to read the same file (the best of
+/// three), measured in this run beside the load it is compared with.
+fn python_json_load_ms(path: &Path) -> Result<f64, String> {
+    let script = "import json, sys, time\nbest = None\nfor _ in range(3):\n    t = time.perf_counter()\n    with open(sys.argv[1], 'rb') as f:\n        json.load(f)\n    d = time.perf_counter() - t\n    best = d if best is None else min(best, d)\nprint(best * 1000)\n";
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "python3 json.load failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .map_err(|e| format!("python3 printed no time: {e}"))
 }
 
 fn measure(path: &Path) -> Result<Value, String> {

@@ -53,5 +53,5 @@ pub use matcher::{MatchOptions, Repeats, TokenPath};
 pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
 pub use proxy::record::{RecordConfig, RecordError, RecordServer};
-pub use proxy::{Access, ReplayServer};
+pub use proxy::{Access, Listeners, ReplayServer};
 pub use sigv4::{ClientKey, CredentialSource, SignatureError, StaticCredentials, verify_request};

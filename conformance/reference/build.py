@@ -195,6 +195,7 @@ BOTOCORE_MODEL = "https://github.com/boto/botocore/blob/develop/botocore/data/pr
 BOTOCORE_WAITERS = "https://github.com/boto/botocore/blob/develop/botocore/data/proton/2020-07-20/waiters-2.json"
 ISSUE_MISMATCH = "https://github.com/aws-samples/aws-proton-cloudformation-sample-templates/issues/58"
 ISSUE_ERROR_BODY = "https://github.com/aws/aws-proton-public-roadmap/issues/79"
+SMITHY_MODEL = "https://github.com/aws/api-models-aws/blob/main/models/proton/service/2020-07-20/proton-2020-07-20.json"
 
 GUIDE_PAGE = {
     "CreateEnvironmentTemplate": "template-create",
@@ -231,6 +232,14 @@ GUIDE_PAGE = {
     "GetEnvironmentAccountConnection": "ag-env-account-connections",
     "ListEnvironmentAccountConnections": "ag-env-account-connections",
     "DeleteEnvironmentAccountConnection": "ag-env-account-connections",
+    "CreateServiceInstance": "ag-svc-instance-update",
+    "UpdateServiceInstance": "ag-svc-instance-update",
+    "GetServiceInstance": "ag-svc-instance-view",
+    "ListServiceInstances": "ag-svc-instance-view",
+    "CreateComponent": "ag-components",
+    "UpdateComponent": "ag-components",
+    "GetComponent": "ag-components",
+    "ListComponents": "ag-components",
 }
 
 # --------------------------------------------------------------------------
@@ -355,6 +364,17 @@ OUTPUT_SOURCE = {
     "GetEnvironmentAccountConnection": guide_output("ag-env-account-connections", "get-environment-account-connection"),
     "DeleteEnvironmentAccountConnection": guide_output("ag-env-account-connections", "delete-environment-account-connection"),
     "ListEnvironmentAccountConnections": model_shape("EnvironmentAccountConnectionSummary") + " (no list output is documented)",
+    "CreateServiceInstance": model_shape("ServiceInstance") + " (no create-service-instance output is documented); values as "
+    + guide_output("ag-svc-instance-update", "update-service-instance"),
+    "UpdateServiceInstance": guide_output("ag-svc-instance-update", "update-service-instance"),
+    "GetServiceInstance": guide_output("ag-svc-instance-view", "get-service-instance") + "; "
+    + guide_output("ag-svc-instance-update", "get-service-instance"),
+    "ListServiceInstances": guide_output("ag-svc-instance-view", "list-service-instances") + "; "
+    + guide_output("ag-svc-update", "list-service-instances"),
+    "CreateComponent": model_shape("Component") + " (no component output is documented)",
+    "UpdateComponent": model_shape("Component") + " (no component output is documented)",
+    "GetComponent": model_shape("Component") + " (no component output is documented)",
+    "ListComponents": model_shape("ComponentSummary") + " (no list output is documented)",
 }
 
 CITE_STATUS_OK = f"{API_REF}/CommonErrors.html: success is 200 (awsJson1_0)"
@@ -791,6 +811,8 @@ class Scenario:
             if page not in out:
                 out.append(page)
         out.append(BOTOCORE_MODEL)
+        if self.group == GROUP_MODEL:
+            out.append(SMITHY_MODEL)
         if self.polls:
             out.append(BOTOCORE_WAITERS)
         if "ValidationException" in self.errors:
@@ -1040,11 +1062,19 @@ ENV_CREATE_INPUT = {
 }
 
 
-def create_environment(s, *, step, note=None, gap=None):
+def create_environment(s, *, step, note=None, gap=None, extra=None):
+    expect = env_expect(create_shape=True)
+    cite = {}
+    if extra:
+        for member in extra:
+            expect[f"$.environment.{member}"] = may_be_absent(
+                f"The documented create-environment outputs are of requests without {member}; the botocore model "
+                "has the member (optional): when present, it is the request's")
+            cite[f"$.environment.{member}"] = api_ref("CreateEnvironment", f"request {member}")
     return s.call(
-        "CreateEnvironment", dict(ENV_CREATE_INPUT),
-        lambda now: {"environment": environment_doc(now, "IN_PROGRESS", full=False)},
-        expect=env_expect(create_shape=True),
+        "CreateEnvironment", dict(ENV_CREATE_INPUT, **(extra or {})),
+        lambda now: {"environment": dict(environment_doc(now, "IN_PROGRESS", full=False), **(extra or {}))},
+        expect=expect, cite=cite,
         note=note or ("Creates the environment from the recommended minor version of major version 1 (1.0); "
                       "deployment IN_PROGRESS. Members exactly as in the documented create-environment output "
                       "(no lastDeploymentSucceededAt, templateMajorVersion or templateMinorVersion)."),
@@ -1052,19 +1082,25 @@ def create_environment(s, *, step, note=None, gap=None):
     )
 
 
-def poll_environment(s, create_at, created, *, step, create_step):
+def poll_environment(s, create_at, created, *, step, create_step, extra=None):
+    """`extra`: request members the create sent beyond the usual ones; a Get may show them."""
+    more = {}
+    for member in extra or {}:
+        more[f"$.environment.{member}"] = may_be_absent(
+            f"The documented get-environment outputs are of environments created without {member}; the botocore "
+            "model has the member (optional): when present, it is the request's")
     s.poll(
         "GetEnvironment", {"name": ENV_NAME}, "environment.deploymentStatus", ["SUCCEEDED"],
         [
             (create_at + OBSERVE_GAP_MS,
              {"environment": environment_doc(created, "IN_PROGRESS", spec=ENV_SPEC, succeeded=False)},
              "First poll, shortly after the create: deployment still IN_PROGRESS. GetEnvironment shows spec, as in the documented get-environment output.",
-             env_expect(create_step=create_step, before_success=True)),
+             dict(env_expect(create_step=create_step, before_success=True), **more)),
             (create_at + OBSERVE_GAP_MS + POLL_MS,
              {"environment": environment_doc(created, "SUCCEEDED", spec=ENV_SPEC)},
              ("Deployment SUCCEEDED (the EnvironmentDeployed waiter's success state). As in the documented "
               "get-environment output, lastDeploymentSucceededAt equals the deployment's lastDeploymentAttemptedAt."),
-             env_expect(create_step=create_step)),
+             dict(env_expect(create_step=create_step), **more)),
         ],
         step=step,
     )
@@ -1903,6 +1939,357 @@ def ad_service(rule):
 
 
 # --------------------------------------------------------------------------
+# Group client-token-model: operations whose clientToken the models mark as an
+# idempotency token, which the Welcome page's lists leave out
+# --------------------------------------------------------------------------
+
+GROUP_MODEL = "client-token-model"
+CITE_TOKEN_TRAIT = (
+    f"{SMITHY_MODEL}: clientToken carries the smithy.api#idempotencyToken trait; "
+    f"{WELCOME}: Ensuring Idempotency (a retried request completes without performing any further actions)"
+)
+INSTANCE = "orders-api-dev"
+INSTANCE_NEW = "orders-api-staging"
+INSTANCE_SPEC_NEW = (
+    "proton: ServiceSpec\n"
+    "instances:\n"
+    "  - name: \"orders-api-staging\"\n"
+    "    environment: \"dev-serverless\"\n"
+    "    spec:\n"
+    "      lambda_runtime: \"python3.12\"\n"
+    "      lambda_memory_size: 256\n"
+    "      resource_path: \"orders\"\n"
+)
+WHY_INSTANCE_CREATED = (
+    "When a service's instance was created is not documented to the millisecond (the documented list-service-instances "
+    "output of ag-svc-update shows it equal to the service's createdAt, one example)"
+)
+WHY_INSTANCE_SUCCEEDED = "The time the instance's first deployment succeeded is not documented"
+WHY_INSTANCE_ENV = (
+    "The documented update-service-instance output shows environmentName as the environment's ARN, the documented "
+    "get-service-instance outputs show its name"
+)
+WHY_INSTANCE_SPEC = (
+    "The documented get-service-instance outputs show the whole service spec (every instance), not the instance's "
+    "part; which text the instance keeps after an update is not documented"
+)
+WHY_LAST_TOKEN = (
+    "lastClientRequestToken is an optional member of ServiceInstance in the botocore model: when present, it is the "
+    "token of the last request"
+)
+
+
+def instance_arn(name):
+    return arn(f"service/{SVC_NAME}/service-instance/{name}")
+
+
+def instance_doc(name, attempted, status, *, spec=None, created=None):
+    doc = {
+        "arn": instance_arn(name),
+        "deploymentStatus": status,
+        "lastDeploymentAttemptedAt": ts(attempted),
+        "name": name,
+        "serviceName": SVC_NAME,
+        "templateMajorVersion": "1",
+        "templateMinorVersion": "0",
+        "templateName": SVC_TEMPLATE,
+    }
+    if spec is not None:
+        doc["spec"] = spec
+    if created is not None:
+        doc["createdAt"] = ts(created)
+    return doc
+
+
+CITE_NEW_INSTANCE_CREATED = (
+    model_shape("ServiceInstance", "member createdAt (when the instance was created)")
+    + "; a new resource's first deployment is attempted when it is created, as the documented create-environment "
+    "output shows (" + guide_output("ag-create-env", "create-environment") + ")"
+)
+
+
+def instance_paths(prefix, *, step=None, token=None, env_name=True, succeeded=True, spec=False, created=False):
+    """What the evidence leaves open about a service instance answer; `step` names the
+    answer whose generated values a retry must repeat. `created`: the answer shows a
+    new instance, whose createdAt is asserted."""
+    same = {"same_as": step} if step else {}
+    out = {} if created else {
+        f"{prefix}.createdAt": any_value(WHY_INSTANCE_CREATED, **same),
+    }
+    out.update({
+        f"{prefix}.lastAttemptedDeploymentId": may_be_absent(WHY_DEPLOYMENT_IDS, **same),
+        f"{prefix}.lastSucceededDeploymentId": may_be_absent(WHY_DEPLOYMENT_IDS, **same),
+    })
+    if succeeded:
+        out[f"{prefix}.lastDeploymentSucceededAt"] = any_value(WHY_INSTANCE_SUCCEEDED, **same)
+    else:
+        out[f"{prefix}.lastDeploymentSucceededAt"] = may_be_absent(
+            "No documented output shows a service instance before its first deployment succeeded; the botocore "
+            "model marks the member required", **same)
+    if env_name:
+        out[f"{prefix}.environmentName"] = any_value(WHY_INSTANCE_ENV, **same)
+    if spec:
+        out[f"{prefix}.spec"] = any_value(WHY_INSTANCE_SPEC)
+    if token:
+        out[f"{prefix}.lastClientRequestToken"] = may_be_absent(WHY_LAST_TOKEN)
+    return out
+
+
+def mt_update_instance(rule):
+    op = "UpdateServiceInstance"
+    s = Scenario(GROUP_MODEL, op, rule,
+                 "A retry of UpdateServiceInstance with the same client token and parameters, while the deployment it "
+                 "started runs, returns the original answer and starts no second deployment.")
+    setup_service(s)
+    token = uuid4_from(s.name, "client-token")
+    update = {"clientToken": token, "deploymentType": "CURRENT_VERSION", "name": INSTANCE,
+              "serviceName": SVC_NAME, "spec": SVC_SPEC}
+    updated = s.call(op, dict(update),
+                     lambda now: {"serviceInstance": instance_doc(INSTANCE, now, "IN_PROGRESS")},
+                     expect=instance_paths("$.serviceInstance", token=token),
+                     note=("Redeploys the instance with the same template version (CURRENT_VERSION): IN_PROGRESS, "
+                           "lastDeploymentAttemptedAt moves to now, as in the documented update-service-instance output."),
+                     step="the original request, with a fixed client token")
+    first = s.last
+    s.call(op, dict(update), {"serviceInstance": instance_doc(INSTANCE, updated, "IN_PROGRESS")},
+           expect=instance_paths("$.serviceInstance", step=first, token=token),
+           cite={"$.serviceInstance": CITE_TOKEN_TRAIT + "; members as " + OUTPUT_SOURCE[op]},
+           rule=("under-test", ["status", "error", "$.serviceInstance.arn", "$.serviceInstance.lastDeploymentAttemptedAt",
+                                "$.serviceInstance.lastAttemptedDeploymentId"]),
+           note="Same token, same parameters: the original answer; the deployment it started is the only one.",
+           step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+    s.call("GetServiceInstance", {"name": INSTANCE, "serviceName": SVC_NAME},
+           {"serviceInstance": dict(instance_doc(INSTANCE, updated, "IN_PROGRESS"), environmentName=ENV_NAME)},
+           expect=instance_paths("$.serviceInstance", step=first, env_name=False, spec=True, token=token),
+           rule=("check", ["status", "$.serviceInstance.deploymentStatus", "$.serviceInstance.lastDeploymentAttemptedAt",
+                           "$.serviceInstance.lastAttemptedDeploymentId"]),
+           note="One deployment, still IN_PROGRESS, attempted at the original update's time.",
+           step="check: the instance runs the one deployment the original update started", gap=RETRY_GAP_MS)
+    return s
+
+
+def mt_create_instance(rule):
+    op = "CreateServiceInstance"
+    s = Scenario(GROUP_MODEL, op, rule,
+                 "A retry of CreateServiceInstance with the same client token and parameters returns the original "
+                 "instance and creates nothing: the service still has two instances.")
+    setup_service(s)
+    token = uuid4_from(s.name, "client-token")
+    create = {"clientToken": token, "name": INSTANCE_NEW, "serviceName": SVC_NAME, "spec": INSTANCE_SPEC_NEW}
+    created = s.call(op, dict(create),
+                     lambda now: {"serviceInstance": instance_doc(INSTANCE_NEW, now, "IN_PROGRESS", created=now)},
+                     expect=instance_paths("$.serviceInstance", token=token, succeeded=False, created=True),
+                     cite={"$.serviceInstance.createdAt": CITE_NEW_INSTANCE_CREATED},
+                     note=("Adds an instance in dev-serverless: its deployment IN_PROGRESS. No create-service-instance "
+                           "output is documented: the model's required members, with the values the documented "
+                           "update-service-instance output shows for an instance being deployed."),
+                     step="the original request, with a fixed client token")
+    first = s.last
+    s.call(op, dict(create), {"serviceInstance": instance_doc(INSTANCE_NEW, created, "IN_PROGRESS", created=created)},
+           expect=instance_paths("$.serviceInstance", step=first, token=token, succeeded=False, created=True),
+           cite={"$.serviceInstance": CITE_TOKEN_TRAIT + "; members as " + OUTPUT_SOURCE[op]},
+           rule=("under-test", ["status", "error", "$.serviceInstance.arn", "$.serviceInstance.createdAt",
+                                "$.serviceInstance.lastDeploymentAttemptedAt", "$.serviceInstance.lastAttemptedDeploymentId"]),
+           note="Same token, same parameters: the original instance, nothing created.",
+           step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+    listed = []
+    paths = {}
+    for i, (name, doc) in enumerate(((INSTANCE, None), (INSTANCE_NEW, created))):
+        prefix = f"$.serviceInstances[{i}]"
+        if doc is None:
+            item = instance_doc(name, 0, "SUCCEEDED")
+            del item["lastDeploymentAttemptedAt"]
+            paths[f"{prefix}.lastDeploymentAttemptedAt"] = any_value(WHY_INSTANCE_SUCCEEDED)
+            paths.update(instance_paths(prefix, succeeded=True))
+        else:
+            item = instance_doc(name, created, "IN_PROGRESS", created=created)
+            paths.update(instance_paths(prefix, succeeded=False, created=True))
+            paths[f"{prefix}.lastAttemptedDeploymentId"] = may_be_absent(WHY_DEPLOYMENT_IDS, same_as=first)
+        listed.append(item)
+    s.call("ListServiceInstances", {"serviceName": SVC_NAME}, {"serviceInstances": listed},
+           expect=paths,
+           cite={"$.serviceInstances[1].createdAt": CITE_NEW_INSTANCE_CREATED},
+           rule=("check", ["status", "$.serviceInstances[*].arn"]),
+           note="Two instances: the service's first and the new one. " + NOTE_LIST_ORDER,
+           step="check: the service has exactly two instances", gap=RETRY_GAP_MS)
+    return s
+
+
+COMPONENT = "orders-cache"
+COMPONENT_DESC = "Queue that buffers order events for the orders API"
+COMPONENT_DESC_UPDATED = "Queue that buffers order events, with a dead-letter queue"
+COMPONENT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/proton-dev-serverless-components"
+# The manifest is the user guide's directly defined component example.
+COMPONENT_MANIFEST = (
+    "infrastructure:\n"
+    "  templates:\n"
+    "    - file: \"cloudformation.yaml\"\n"
+    "      rendering_engine: jinja\n"
+    "      template_language: cloudformation\n"
+)
+COMPONENT_TEMPLATE = (
+    "Resources:\n"
+    "  OrdersQueue:\n"
+    "    Type: AWS::SQS::Queue\n"
+    "    Properties:\n"
+    "      QueueName: \"{{ environment.name }}-orders\"\n"
+)
+WHY_COMPONENT_ARN = (
+    "No component ARN is shown in the documentation (EVIDENCE.md lists the other resources' ARN forms); "
+    "a retry must give the same one"
+)
+WHY_COMPONENT_DEPLOY_TIME = (
+    "lastDeploymentAttemptedAt/lastDeploymentSucceededAt are optional members of Component in the botocore model "
+    "and no component output is documented"
+)
+CITE_NEW_RESOURCE_TIMES = (
+    model_shape("Component", "members createdAt and lastModifiedAt")
+    + "; a new resource's createdAt and lastModifiedAt are the creation time, as the documented create outputs "
+    "show (" + guide_output("template-create", "create-environment-template") + ", "
+    + guide_output("ag-create-svc", "create-service") + ")"
+)
+
+
+def component_doc(created, modified, status, description):
+    return {
+        "createdAt": ts(created),
+        "deploymentStatus": status,
+        "description": description,
+        "environmentName": ENV_NAME,
+        "lastModifiedAt": ts(modified),
+        "name": COMPONENT,
+    }
+
+
+def component_paths(prefix, *, step=None, deploy_step=None):
+    """What the evidence leaves open about a component answer: `step` names the answer
+    whose ARN a later one repeats, `deploy_step` the one whose deployment it shows."""
+    arn_same = {"same_as": step} if step else {}
+    deploy = {"same_as": deploy_step} if deploy_step else {}
+    return {
+        f"{prefix}.arn": any_value(WHY_COMPONENT_ARN, **arn_same),
+        f"{prefix}.lastAttemptedDeploymentId": may_be_absent(WHY_DEPLOYMENT_IDS, **deploy),
+        f"{prefix}.lastSucceededDeploymentId": may_be_absent(WHY_DEPLOYMENT_IDS),
+        f"{prefix}.lastDeploymentAttemptedAt": may_be_absent(WHY_COMPONENT_DEPLOY_TIME, **deploy),
+        f"{prefix}.lastDeploymentSucceededAt": may_be_absent(WHY_COMPONENT_DEPLOY_TIME),
+        f"{prefix}.lastClientRequestToken": may_be_absent(
+            "lastClientRequestToken is an optional member of Component in the botocore model"),
+    }
+
+
+def setup_component_environment(s):
+    """Published environment template, and dev-serverless deployed with a component role."""
+    setup_published_env_template(s)
+    role = {"componentRoleArn": COMPONENT_ROLE}
+    created = create_environment(s, step="setup: create the environment with a component role (directly defined "
+                                         "components need one)", extra=role)
+    poll_environment(s, s.clock, created, create_step=s.last, extra=role,
+                     step="setup: wait until the environment is deployed (EnvironmentDeployed waiter's success state)")
+
+
+def component_input(token, description=COMPONENT_DESC):
+    return {"clientToken": token, "description": description, "environmentName": ENV_NAME,
+            "manifest": COMPONENT_MANIFEST, "name": COMPONENT, "templateFile": COMPONENT_TEMPLATE}
+
+
+def mt_create_component(rule):
+    op = "CreateComponent"
+    s = Scenario(GROUP_MODEL, op, rule,
+                 "A retry of CreateComponent with the same client token and parameters returns the original "
+                 "component and creates nothing: the environment still has one component.")
+    setup_component_environment(s)
+    token = uuid4_from(s.name, "client-token")
+    times = {"$.component.createdAt": CITE_NEW_RESOURCE_TIMES, "$.component.lastModifiedAt": CITE_NEW_RESOURCE_TIMES}
+    created = s.call(op, component_input(token),
+                     lambda now: {"component": component_doc(now, now, "IN_PROGRESS", COMPONENT_DESC)},
+                     expect=component_paths("$.component"), cite=times,
+                     note=("Creates a directly defined component in dev-serverless (not attached to a service "
+                           "instance): its deployment IN_PROGRESS. No component output is documented: the model's "
+                           "members, with the request's values."),
+                     step="the original request, with a fixed client token")
+    first = s.last
+    s.call(op, component_input(token), {"component": component_doc(created, created, "IN_PROGRESS", COMPONENT_DESC)},
+           expect=component_paths("$.component", step=first, deploy_step=first), cite=times,
+           rule=("under-test", ["status", "error", "$.component.arn", "$.component.createdAt",
+                                "$.component.lastAttemptedDeploymentId"]),
+           note="Same token, same parameters: the original component, nothing created, no second deployment.",
+           step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+    summary = component_doc(created, created, "IN_PROGRESS", COMPONENT_DESC)
+    del summary["description"]
+    paths = component_paths("$.components[0]", step=first, deploy_step=first)
+    del paths["$.components[0].lastClientRequestToken"]
+    s.call("ListComponents", {"environmentName": ENV_NAME}, {"components": [summary]},
+           expect=paths,
+           rule=("check", ["status", "$.components[*].arn"]),
+           note="Exactly one component in the environment. " + NOTE_LIST_SHAPE,
+           step="check: the environment has exactly one component", gap=RETRY_GAP_MS)
+    return s
+
+
+def mt_update_component(rule):
+    op = "UpdateComponent"
+    s = Scenario(GROUP_MODEL, op, rule,
+                 "A retry of UpdateComponent with the same client token and parameters, while the deployment it "
+                 "started runs, returns the original answer and starts no second deployment.")
+    setup_component_environment(s)
+    created = s.call("CreateComponent", component_input(uuid4_from(s.name, "setup-token")),
+                     lambda now: {"component": component_doc(now, now, "IN_PROGRESS", COMPONENT_DESC)},
+                     expect=component_paths("$.component"),
+                     cite={"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                           "$.component.lastModifiedAt": CITE_NEW_RESOURCE_TIMES},
+                     note="Creates the component: its deployment IN_PROGRESS.",
+                     step="setup: create the component")
+    create_step = s.last
+    create_at = s.clock
+    s.poll("GetComponent", {"name": COMPONENT}, "component.deploymentStatus", ["SUCCEEDED"],
+           [
+               (create_at + OBSERVE_GAP_MS,
+                {"component": component_doc(created, created, "IN_PROGRESS", COMPONENT_DESC)},
+                "First poll, shortly after the create: deployment still IN_PROGRESS.",
+                component_paths("$.component", step=create_step, deploy_step=create_step)),
+               (create_at + OBSERVE_GAP_MS + POLL_MS,
+                {"component": component_doc(created, created, "SUCCEEDED", COMPONENT_DESC)},
+                ("Deployment SUCCEEDED (the ComponentDeployed waiter's success state). Whether finishing the "
+                 "deployment moves lastModifiedAt is not documented."),
+                dict(component_paths("$.component", step=create_step, deploy_step=create_step),
+                     **{"$.component.lastModifiedAt": any_value(
+                         "Whether a finished deployment moves a component's lastModifiedAt is not documented")})),
+           ],
+           step="setup: wait until the component is deployed (ComponentDeployed waiter's success state)")
+    token = uuid4_from(s.name, "client-token")
+    update = {"clientToken": token, "deploymentType": "CURRENT_VERSION", "description": COMPONENT_DESC_UPDATED,
+              "name": COMPONENT}
+    updated = s.call(op, dict(update),
+                     lambda now: {"component": component_doc(created, now, "IN_PROGRESS", COMPONENT_DESC_UPDATED)},
+                     expect=component_paths("$.component", step=create_step),
+                     cite={"$.component.lastModifiedAt": api_ref("UpdateComponent", "output component")
+                           + "; an update moves lastModifiedAt, as " + guide_output("ag-svc-update", "update-service")
+                           + " shows for a service"},
+                     note=("Redeploys the component (CURRENT_VERSION) with a new description: IN_PROGRESS, "
+                           "lastModifiedAt moves to now."),
+                     step="the original request, with a fixed client token")
+    first = s.last
+    same_modified = {"$.component.lastModifiedAt": any_value(
+        "The update's own lastModifiedAt is checked at the update; a retry that did nothing more shows the same",
+        same_as=first)}
+    s.call(op, dict(update), {"component": component_doc(created, updated, "IN_PROGRESS", COMPONENT_DESC_UPDATED)},
+           expect=dict(component_paths("$.component", step=create_step, deploy_step=first), **same_modified),
+           cite={"$.component": CITE_TOKEN_TRAIT + "; members as " + OUTPUT_SOURCE[op]},
+           rule=("under-test", ["status", "error", "$.component.lastModifiedAt",
+                                "$.component.lastAttemptedDeploymentId", "$.component.lastDeploymentAttemptedAt"]),
+           note="Same token, same parameters: the original answer; the deployment it started is the only one.",
+           step="rule under test: retry with the same client token and parameters", gap=RETRY_GAP_MS)
+    s.call("GetComponent", {"name": COMPONENT},
+           {"component": component_doc(created, updated, "IN_PROGRESS", COMPONENT_DESC_UPDATED)},
+           expect=dict(component_paths("$.component", step=create_step, deploy_step=first), **same_modified),
+           rule=("check", ["status", "$.component.deploymentStatus", "$.component.lastModifiedAt",
+                           "$.component.lastAttemptedDeploymentId"]),
+           note="One deployment, still IN_PROGRESS, started by the original update.",
+           step="check: the component runs the one deployment the original update started", gap=RETRY_GAP_MS)
+    return s
+
+
+# --------------------------------------------------------------------------
 # All scenarios
 # --------------------------------------------------------------------------
 
@@ -1918,6 +2305,8 @@ def all_scenarios():
                 id_connection(rule)]
     for rule in ("retry-in-progress", "retry-after-completion"):
         out += [ad_environment(rule), ad_service(rule)]
+    out += [mt_create_instance("same-parameters"), mt_update_instance("same-parameters"),
+            mt_create_component("same-parameters"), mt_update_component("same-parameters")]
     out.sort(key=lambda s: s.name)
     return out
 

@@ -2,12 +2,14 @@
 //! canonical saving. The format is a contract; see `docs/cassette-format.md`.
 
 mod format;
+mod inflate;
 mod journal;
 mod lock;
 mod model;
 mod raw_json;
 mod redact;
 pub mod secrets;
+mod sensitive;
 mod store;
 mod writer;
 
@@ -19,9 +21,10 @@ pub use model::{
     RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
 };
 pub use redact::{
-    AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SecretScan, check_bytes,
-    check_interaction,
+    AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SECRET_VALUE_HEADERS,
+    SecretScan, Unredacted, check_bytes, check_interaction, redact_cassette,
 };
+pub use sensitive::{MASKED, SensitiveMembers, is_placeholder, looks_like_access_key_id};
 pub use store::{
     CassetteError, MAX_CASSETTE_BYTES, cassette_files, clean_temporaries, load, load_file, parse,
     parse_versioned, read_regular_file, to_bytes, write_atomic,

@@ -53,9 +53,18 @@ pub fn is_compact_json(bytes: &[u8]) -> bool {
     serde_json::from_slice::<IgnoredAny>(bytes).is_ok()
 }
 
-/// Removes every white space byte outside strings.
+/// Removes every white space byte outside strings. The result is allocated
+/// at its exact size: a loaded cassette holds it for as long as it runs.
 pub fn minify(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
+    let mut out = Vec::with_capacity(outside_strings(text, |_| {}));
+    outside_strings(text, |byte| out.push(byte));
+    out
+}
+
+/// Calls `keep` with every byte that is not white space outside a string,
+/// and returns how many there were.
+fn outside_strings(text: &[u8], mut keep: impl FnMut(u8)) -> usize {
+    let mut kept = 0;
     let mut in_string = false;
     let mut escaped = false;
     for &byte in text {
@@ -67,19 +76,17 @@ pub fn minify(text: &[u8]) -> Vec<u8> {
             } else if byte == b'"' {
                 in_string = false;
             }
-            out.push(byte);
-            continue;
-        }
-        match byte {
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            b'"' => {
-                in_string = true;
-                out.push(byte);
+        } else {
+            match byte {
+                b' ' | b'\t' | b'\n' | b'\r' => continue,
+                b'"' => in_string = true,
+                _ => {}
             }
-            _ => out.push(byte),
         }
+        kept += 1;
+        keep(byte);
     }
-    out
+    kept
 }
 
 /// Indents compact JSON the way the cassette file is indented (two spaces,

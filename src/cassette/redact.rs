@@ -4,8 +4,14 @@
 //! Cookie, ...) and no occurrence, anywhere in the bytes, of the credentials
 //! in use. The check runs on every interaction's raw parts and again on the
 //! serialised bytes of the whole file, before every write; a hit refuses the
-//! write. The credentials themselves are known only to `sigv4`, which answers
-//! through [`SecretScan`].
+//! write. It looks through encodings a secret could hide in: percent- and
+//! form-encoding, JSON escapes, base64 (standard and URL-safe) and gzip,
+//! nested up to three deep. The credentials themselves are known only to
+//! `sigv4`, which answers through [`SecretScan`].
+//!
+//! Secrets the service hands out: [`redact_secrets`] drops headers that
+//! carry one (SSE-C keys, `x-api-key`) and replaces sensitive members with
+//! stable placeholders (see `sensitive`) before the leak checks run.
 //!
 //! Account ids: `--redact-account-id` replaces every real account id with
 //! one value. Real ids are learned from the text of the cassette itself (the
@@ -15,7 +21,9 @@
 //! also removed from interactions recorded earlier. Base64 bodies are not
 //! rewritten.
 
-use super::model::Interaction;
+use super::model::{Body, Headers, Interaction};
+pub use super::sensitive::Placeholders;
+use super::sensitive::{self, SensitiveMembers, Side};
 use regex::bytes::Regex;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -37,6 +45,162 @@ pub const SECRET_HEADERS: &[&str] = &[
     "cookie",
     "set-cookie",
 ];
+
+/// Request and response headers whose value is a secret or derived from
+/// one: dropped from every recording (the upstream still gets them).
+pub const SECRET_VALUE_HEADERS: &[&str] = &[
+    "x-amz-server-side-encryption-customer-key",
+    "x-amz-server-side-encryption-customer-key-md5",
+    "x-amz-copy-source-server-side-encryption-customer-key",
+    "x-amz-copy-source-server-side-encryption-customer-key-md5",
+    "x-api-key",
+];
+
+/// Drops secret-bearing headers and replaces sensitive members of both
+/// bodies with placeholders; returns how many values were replaced.
+/// `signing_name` is the service in the request's SigV4 scope, which picks
+/// the operation's sensitive members out of the service facts.
+pub fn redact_secrets(
+    interaction: &mut Interaction,
+    signing_name: Option<&str>,
+    placeholders: &mut Placeholders,
+) -> usize {
+    let request = &mut interaction.request;
+    let body = request.body.to_bytes();
+    let (path, query) = request
+        .uri
+        .split_once('?')
+        .unwrap_or((request.uri.as_str(), ""));
+    let members = SensitiveMembers::of(
+        signing_name,
+        crate::services::RequestLine {
+            method: &request.method,
+            path,
+            query,
+            target: request.headers.get("x-amz-target"),
+            body: &body,
+            headers: None,
+        },
+    );
+    for headers in [&mut request.headers, &mut interaction.response.headers] {
+        drop_secret_headers(headers, &members.headers);
+    }
+    let mut count = redact_recorded_body(
+        &mut interaction.request.body,
+        interaction.request.headers.get("content-type"),
+        &members,
+        Side::Request,
+        placeholders,
+    );
+    count += redact_recorded_body(
+        &mut interaction.response.body,
+        interaction.response.headers.get("content-type"),
+        &members,
+        Side::Response,
+        placeholders,
+    );
+    count
+}
+
+/// A secret that [`redact_cassette`] replaces or drops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unredacted {
+    pub interaction: usize,
+    /// "a `x-api-key` header in the request", "a secret member in the response body".
+    pub what: String,
+    /// The first characters of the original value's text, to find it by.
+    pub start_of_value: Option<String>,
+}
+
+/// Replaces what [`redact_secrets`] would have replaced in every
+/// interaction of a cassette written without it, and drops signing headers;
+/// returns what was changed, in order.
+pub fn redact_cassette(cassette: &mut super::Cassette) -> Vec<Unredacted> {
+    let mut placeholders = Placeholders::default();
+    let signing_name = cassette.provenance.service.clone();
+    let mut found = Vec::new();
+    for (i, interaction) in cassette.interactions.iter_mut().enumerate() {
+        for (side, headers) in [
+            ("request", &mut interaction.request.headers),
+            ("response", &mut interaction.response.headers),
+        ] {
+            let names: Vec<String> = headers
+                .iter_grouped()
+                .map(|(n, _)| n)
+                .filter(|n| SECRET_HEADERS.contains(n) || SECRET_VALUE_HEADERS.contains(n))
+                .map(str::to_string)
+                .collect();
+            for name in names {
+                found.push(Unredacted {
+                    interaction: i,
+                    what: format!("a `{name}` header in the {side}"),
+                    start_of_value: None,
+                });
+                headers.remove(&name);
+            }
+        }
+        let before = interaction.clone();
+        if redact_secrets(interaction, signing_name.as_deref(), &mut placeholders) > 0 {
+            for (side, old, new) in [
+                ("request", &before.request.body, &interaction.request.body),
+                (
+                    "response",
+                    &before.response.body,
+                    &interaction.response.body,
+                ),
+            ] {
+                let (old, new) = (
+                    String::from_utf8_lossy(old.bytes()),
+                    String::from_utf8_lossy(new.bytes()),
+                );
+                if old == new {
+                    continue;
+                }
+                let at = old
+                    .bytes()
+                    .zip(new.bytes())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
+                found.push(Unredacted {
+                    interaction: i,
+                    what: format!("a secret member in the {side} body"),
+                    start_of_value: old.get(at..).map(|v| v.chars().take(12).collect()),
+                });
+            }
+        }
+    }
+    found
+}
+
+fn drop_secret_headers(headers: &mut Headers, sensitive: &[String]) {
+    let names: Vec<String> = headers
+        .iter_grouped()
+        .map(|(name, _)| name)
+        .filter(|name| SECRET_VALUE_HEADERS.contains(name) || sensitive.iter().any(|s| s == name))
+        .map(str::to_string)
+        .collect();
+    for name in names {
+        headers.remove(&name);
+    }
+}
+
+fn redact_recorded_body(
+    body: &mut Body,
+    content_type: Option<&str>,
+    members: &SensitiveMembers,
+    side: Side,
+    placeholders: &mut Placeholders,
+) -> usize {
+    if body.is_empty() {
+        return 0;
+    }
+    let mut bytes = body.bytes().to_vec();
+    let count = sensitive::redact_body(&mut bytes, content_type, members, side, placeholders);
+    if count > 0 {
+        *body = Body::new(bytes);
+    }
+    count
+}
 
 /// A secret found where it must not be written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +243,7 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
             for value in values {
                 if let Some(what) = scan
                     .find_secret(value.as_bytes())
-                    .or_else(|| scan.find_secret(name.as_bytes()))
+                    .or_else(|| find_encoded(scan, name.as_bytes()))
                 {
                     return Err(Leak {
                         what: what.to_string(),
@@ -88,14 +252,14 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
                 }
             }
         }
-        if let Some(what) = scan.find_secret(body.bytes()) {
+        if let Some(what) = find_encoded(scan, body.bytes()) {
             return Err(Leak {
                 what: what.to_string(),
                 place: format!("the {side} body"),
             });
         }
     }
-    if let Some(what) = scan.find_secret(interaction.request.uri.as_bytes()) {
+    if let Some(what) = find_encoded(scan, interaction.request.uri.as_bytes()) {
         return Err(Leak {
             what: what.to_string(),
             place: "the request URI".to_string(),
@@ -104,9 +268,162 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
     Ok(())
 }
 
+/// [`SecretScan::find_secret`] on the bytes and on what they decode to:
+/// a secret hidden by one or more common encodings is still found.
+pub fn find_encoded(scan: &dyn SecretScan, bytes: &[u8]) -> Option<&'static str> {
+    if let Some(found) = scan.find_secret(bytes) {
+        return Some(found);
+    }
+    let mut budget = DECODE_BUDGET;
+    let mut pending = decodings(bytes, &mut budget);
+    let mut depth = 1;
+    while !pending.is_empty() && depth <= 3 {
+        let mut next = Vec::new();
+        for view in &pending {
+            if let Some(found) = scan.find_secret(view) {
+                return Some(found);
+            }
+            next.extend(decodings(view, &mut budget));
+        }
+        pending = next;
+        depth += 1;
+    }
+    None
+}
+
+/// The most decoded bytes one check looks at, so a crafted body cannot make
+/// the check itself the problem.
+const DECODE_BUDGET: usize = 64 << 20;
+
+/// What `bytes` decode to under each encoding that applies.
+fn decodings(bytes: &[u8], budget: &mut usize) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let keep = |view: Vec<u8>, out: &mut Vec<Vec<u8>>, budget: &mut usize| {
+        if !view.is_empty() && view != bytes && view.len() <= *budget {
+            *budget -= view.len();
+            out.push(view);
+        }
+    };
+    if bytes.iter().any(|b| *b == b'%' || *b == b'+') {
+        keep(percent_decode_bytes(bytes), &mut out, budget);
+    }
+    if bytes.contains(&b'\\') {
+        keep(json_unescape(bytes), &mut out, budget);
+    }
+    for run in base64_runs(bytes) {
+        if let Some(decoded) = base64_decode(run) {
+            keep(decoded, &mut out, budget);
+        }
+    }
+    let mut at = 0;
+    while let Some(found) = bytes[at..].windows(3).position(|w| w == [0x1f, 0x8b, 8]) {
+        let start = at + found;
+        if let Some(plain) = super::inflate::gunzip(&bytes[start..], (*budget).min(16 << 20)) {
+            keep(plain, &mut out, budget);
+        }
+        at = start + 3;
+        if out.len() > 64 {
+            break;
+        }
+    }
+    out
+}
+
+fn percent_decode_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Undoes JSON string escapes (`\/`, `\u002B`, ...) wherever they are.
+fn json_unescape(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+            let escaped = match bytes[i + 1] {
+                b'u' => bytes
+                    .get(i + 2..i + 6)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(char::from_u32)
+                    .map(|c| (c, 6)),
+                b'n' => Some(('\n', 2)),
+                b't' => Some(('\t', 2)),
+                b'r' => Some(('\r', 2)),
+                c => Some((c as char, 2)),
+            };
+            if let Some((c, len)) = escaped {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                i += len;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Runs of base64 alphabet (either variant) long enough to hide a secret;
+/// `=` inside a run (`token=...`) also ends one.
+fn base64_runs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    bytes
+        .split(|b| !(b.is_ascii_alphanumeric() || b"+/=-_".contains(b)))
+        .flat_map(|run| {
+            let inner = run.contains(&b'=') && run.iter().rposition(|b| *b != b'=').is_some();
+            let pieces = run.split(|b| *b == b'=').filter(move |_| inner);
+            std::iter::once(run).chain(pieces)
+        })
+        .filter(|run| run.len() >= 16)
+}
+
+fn base64_decode(run: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let config = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    let trimmed: &[u8] = {
+        let end = run.iter().rposition(|b| *b != b'=').map_or(0, |p| p + 1);
+        &run[..end]
+    };
+    [
+        GeneralPurpose::new(&base64::alphabet::STANDARD, config),
+        GeneralPurpose::new(&base64::alphabet::URL_SAFE, config),
+    ]
+    .iter()
+    .find_map(|engine| {
+        // A run may start mid-quantum (text before it that looks like base64):
+        // try each of the four alignments.
+        (0..4).find_map(|skip| {
+            let part = trimmed.get(skip..)?;
+            let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
+            engine.decode(part).ok().filter(|d| d.len() >= 12)
+        })
+    })
+}
+
 /// Checks the serialised bytes about to be written.
 pub fn check_bytes(bytes: &[u8], scan: &dyn SecretScan) -> Result<(), Leak> {
-    match scan.find_secret(bytes) {
+    match find_encoded(scan, bytes) {
         Some(what) => Err(Leak {
             what: what.to_string(),
             place: "the cassette".to_string(),
@@ -202,6 +519,62 @@ fn replace_bounded(bytes: &mut [u8], from: &[u8], to: &[u8]) {
 mod tests {
     use super::*;
     use crate::cassette::Body;
+
+    struct Needle;
+
+    impl SecretScan for Needle {
+        fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
+            let needle = b"s3cr3t+Key/value==xyz";
+            bytes
+                .windows(needle.len())
+                .any(|w| w == needle)
+                .then_some("the secret in use")
+        }
+    }
+
+    #[test]
+    fn a_secret_is_found_through_encodings() {
+        use base64::Engine as _;
+        let secret = "s3cr3t+Key/value==xyz";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+        let url_b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+        let gzipped: &[u8] = &[
+            31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 171, 86, 74, 77, 206, 200, 87, 178, 82, 42, 54, 78,
+            46, 50, 46, 209, 246, 78, 173, 212, 47, 75, 204, 41, 77, 181, 181, 173, 168, 172, 82,
+            170, 5, 0, 216, 161, 150, 89, 32, 0, 0, 0,
+        ];
+        let b64_gzip = base64::engine::general_purpose::STANDARD.encode(gzipped);
+        let percent_of_b64 = b64
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
+        for (how, bytes) in [
+            ("plain", secret.as_bytes().to_vec()),
+            ("percent", b"x=s3cr3t%2BKey%2Fvalue%3D%3Dxyz".to_vec()),
+            (
+                "json escapes",
+                br#"{"a":"s3cr3t\u002bKey\/value==xyz"}"#.to_vec(),
+            ),
+            ("base64", format!(r#"{{"echo":"{b64}"}}"#).into_bytes()),
+            (
+                "base64 url-safe",
+                format!("token={url_b64}&x=1").into_bytes(),
+            ),
+            ("gzip", gzipped.to_vec()),
+            ("base64 of gzip", b64_gzip.into_bytes()),
+            ("percent of base64", percent_of_b64.into_bytes()),
+        ] {
+            assert_eq!(
+                find_encoded(&Needle, &bytes),
+                Some("the secret in use"),
+                "{how}"
+            );
+        }
+        assert_eq!(
+            find_encoded(&Needle, b"nothing to see, c2VjcmV0IG5vdCBoZXJl"),
+            None
+        );
+    }
 
     #[test]
     fn replaces_account_ids_learned_from_arns_everywhere() {

@@ -66,6 +66,12 @@ fn rules() -> &'static [Rule] {
             ),
             rule("cookie header", r#"(?i)"(?:set-)?cookie"\s*:"#, |_| true),
             rule(
+                "SSE-C key header",
+                r#"(?i)"x-amz-(?:copy-source-)?server-side-encryption-customer-key(?:-md5)?"\s*:"#,
+                |_| true,
+            ),
+            rule("API key header", r#"(?i)"x-api-key"\s*:"#, |_| true),
+            rule(
                 "presigned URL signature",
                 r"(?i)X-Amz-Signature=[0-9a-f]{16,}",
                 |_| true,
@@ -106,6 +112,53 @@ pub fn scan(text: &str) -> Vec<Finding> {
     }
     findings.sort_by_key(|f| (f.line, f.column));
     findings
+}
+
+/// Secrets a service handed out that were written verbatim (a cassette
+/// recorded before sensitive members were replaced, or edited by hand):
+/// what `proton-vcr cassette redact` would change. Empty when `bytes` is not
+/// a cassette.
+pub fn scan_members(path: &std::path::Path, text: &str) -> Vec<Finding> {
+    let Ok(mut cassette) = super::parse(path, text.as_bytes()) else {
+        return Vec::new();
+    };
+    let mut findings: Vec<Finding> = super::redact_cassette(&mut cassette)
+        .into_iter()
+        // Signing headers are found by the text rules already.
+        .filter(|u| u.start_of_value.is_some() || !is_signing_header(&u.what))
+        .map(|u| {
+            let at = u.start_of_value.as_deref().and_then(|v| {
+                let encoded = serde_json::to_string(v).ok()?;
+                text.find(encoded.trim_matches('"'))
+            });
+            let (line, column) = at.map_or((1, 1), |at| position(text, at));
+            Finding {
+                line,
+                column,
+                kind: if u.start_of_value.is_some() {
+                    "secret member"
+                } else {
+                    "secret header"
+                },
+                excerpt: format!(
+                    "interaction {}: {}{}",
+                    u.interaction,
+                    u.what,
+                    u.start_of_value
+                        .map(|v| format!(", value {}", mask(&v)))
+                        .unwrap_or_default()
+                ),
+            }
+        })
+        .collect();
+    findings.sort_by_key(|f| (f.line, f.column));
+    findings
+}
+
+fn is_signing_header(what: &str) -> bool {
+    super::SECRET_HEADERS
+        .iter()
+        .any(|h| what.contains(&format!("`{h}`")))
 }
 
 /// Whether `bytes` contain any of `needles` (exact values known to be secret).

@@ -14,15 +14,18 @@
 //! recorder fails at once. Temporary files an interrupted write left are
 //! removed when the lock is taken.
 //!
-//! Interactions are kept ordered by request start (not completion), and
-//! every write first passes the secret checks of [`super::redact`]: a write
-//! that would leak is refused, and the exchanges in it are not recorded.
+//! Interactions are kept ordered by request start (not completion). Each
+//! exchange first has the secrets services hand out replaced by placeholders
+//! ([`super::redact::redact_secrets`]), then every write passes the secret
+//! checks of [`super::redact`]: a write that would leak is refused, and the
+//! exchanges in it are not recorded.
 
 use super::journal::{self, Place};
 use super::lock::CassetteLock;
 use super::model::{Cassette, Interaction};
 use super::redact::{
-    AccountRedaction, Leak, SECRET_HEADERS, SecretScan, check_bytes, check_interaction,
+    AccountRedaction, Leak, Placeholders, SECRET_HEADERS, SecretScan, check_bytes,
+    check_interaction, redact_secrets,
 };
 use super::store::{
     CassetteError, clean_temporaries, load_file, parent_dir, sync_dir, to_bytes, write_atomic,
@@ -169,6 +172,7 @@ impl CassetteWriter {
             scan: options.scan,
             redaction: options.redaction,
             service_known,
+            placeholders: Placeholders::default(),
             journal: None,
             journal_len: 0,
             lock: Some(lock),
@@ -219,6 +223,8 @@ struct State {
     scan: Arc<dyn SecretScan>,
     redaction: Option<AccountRedaction>,
     service_known: bool,
+    /// Stand-ins for the secrets services hand out, stable for this recording.
+    placeholders: Placeholders,
     /// The open journal, and its length after the last good batch.
     journal: Option<std::fs::File>,
     journal_len: u64,
@@ -267,6 +273,8 @@ impl State {
         for (entry, done) in batch {
             let mut entry = *entry;
             entry.interaction.elapsed_ms = self.elapsed_ms(entry.start);
+            let signing_name = entry.scope.as_ref().map(|(_, service)| service.as_str());
+            redact_secrets(&mut entry.interaction, signing_name, &mut self.placeholders);
             let line = match self.journal_line(&entry) {
                 Ok(line) => line,
                 Err(leak) => {

@@ -17,10 +17,12 @@ pub enum CassetteCommand {
     /// Scan cassettes for anything credential-like; exit 1 on a finding.
     ///
     /// Looks for AWS access key ids (AKIA…, ASIA…), secret-key-shaped strings,
-    /// session tokens, Authorization / X-Amz-Security-Token / Cookie headers and
-    /// presigned URL signatures. Findings are printed masked, as
-    /// FILE:LINE:COLUMN. Every *.json file below a folder is scanned, whether
-    /// or not it parses.
+    /// session tokens, Authorization / X-Amz-Security-Token / Cookie / SSE-C
+    /// key / x-api-key headers and presigned URL signatures; in files that
+    /// parse as cassettes, also for secrets services hand out written
+    /// verbatim (what `cassette redact` replaces). Findings are printed
+    /// masked, as FILE:LINE:COLUMN. Every *.json file below a folder is
+    /// scanned, whether or not it parses.
     ///
     /// As a pre-commit hook (.git/hooks/pre-commit):
     ///   proton-vcr cassette check cassettes/
@@ -28,6 +30,22 @@ pub enum CassetteCommand {
     ///   proton-vcr cassette check cassettes/ || exit 1
     #[command(verbatim_doc_comment)]
     Check {
+        /// Cassette files or folders.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+    },
+    /// Replace secrets in cassettes recorded without redaction, in place.
+    ///
+    /// Members that hold secrets services hand out (secret keys, session
+    /// tokens, passwords, SecretString, SSM parameter values, KMS plaintext;
+    /// the service model's sensitive members) become placeholders of the
+    /// same shape, the same secret the same placeholder; access key ids
+    /// become ids no real key can have; SSE-C key, x-api-key and signing
+    /// headers are dropped. `proton-vcr record` does this as it records.
+    /// Run `cassette check` afterwards: what it still finds must be removed
+    /// by hand or re-recorded.
+    #[command(verbatim_doc_comment)]
+    Redact {
         /// Cassette files or folders.
         #[arg(required = true, value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
@@ -53,6 +71,7 @@ pub enum CassetteCommand {
 pub async fn run(args: CassetteArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         CassetteCommand::Check { paths } => check(&paths),
+        CassetteCommand::Redact { paths } => redact(&paths),
         CassetteCommand::Upgrade { paths } => upgrade(&paths),
     }
 }
@@ -139,7 +158,9 @@ fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     for file in &files {
         let bytes = cassette::read_regular_file(file)?;
         let text = String::from_utf8_lossy(&bytes);
-        for finding in cassette::secrets::scan(&text) {
+        let mut found = cassette::secrets::scan(&text);
+        found.extend(cassette::secrets::scan_members(file, &text));
+        for finding in found {
             findings += 1;
             println!(
                 "{}:{}:{}: {} ({})",
@@ -153,11 +174,44 @@ fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     }
     if findings > 0 {
         eprintln!(
-            "{findings} credential-like value(s) in {} file(s) scanned: remove them (re-record with `proton-vcr record`, which never writes them) before committing",
+            "{findings} credential-like value(s) in {} file(s) scanned: remove them before committing. `proton-vcr cassette redact FILE` replaces secret members with placeholders and drops secret headers; credentials of your own (access keys, session tokens, Authorization) that remain were never written by `proton-vcr record`, which refuses to: re-record, or remove them by hand",
             files.len()
         );
         return Ok(ExitCode::from(1));
     }
     eprintln!("{} file(s) scanned: no credentials found", files.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn redact(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in paths {
+        files.extend(cassette::cassette_files(path)?);
+    }
+    files.sort();
+    let mut changed = 0;
+    for file in &files {
+        // No recorder may write it meanwhile.
+        let _lock = cassette::CassetteLock::acquire(file)?;
+        let mut loaded = cassette::load_file(file)?;
+        let found = cassette::redact_cassette(&mut loaded.cassette);
+        for u in &found {
+            println!(
+                "{}: interaction {}: replaced {}",
+                file.display(),
+                u.interaction,
+                u.what
+            );
+        }
+        if !found.is_empty() {
+            changed += 1;
+            cassette::write_atomic(file, &cassette::to_bytes(&loaded.cassette))
+                .map_err(|e| anyhow::anyhow!("{}: cannot write ({e})", file.display()))?;
+        }
+    }
+    eprintln!(
+        "{} file(s) read, {changed} rewritten; run `proton-vcr cassette check` on them next",
+        files.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

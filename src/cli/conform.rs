@@ -42,6 +42,8 @@ use std::sync::Arc;
 ///   proton-vcr conform                                  every cassette under cassettes/ against the built-in mock
 ///   proton-vcr conform cassettes/proton/idempotent-delete --target http://127.0.0.1:4566
 ///   proton-vcr conform --report junit=out/conform.xml --report html=out/conform.html
+///   proton-vcr conform --target https://127.0.0.1:8443 --target-ca ca.pem --target-admin mock
+///   proton-vcr conform --suggest-deviations              also print ready-to-paste deviation entries
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ConformArgs {

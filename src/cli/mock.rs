@@ -12,12 +12,12 @@ use std::time::Duration;
 ///
 /// A stateful mock for tests and offline work.
 ///
-/// It emulates environment and service templates and their versions,
-/// environments, services (with the pipeline and service instances their spec
-/// names), environment account connections, components, linked repositories,
-/// template and service sync configs, account settings, the resources
-/// summary, and tags; any other Proton operation answers
-/// NotImplementedException. Lifecycles run on the mock's
+/// It emulates every operation of AWS Proton: templates and their versions,
+/// environments, services with their pipelines and service instances,
+/// deployments and their history, components, repositories, sync configs,
+/// environment account connections, account settings, the resources summary
+/// and tags. The admin
+/// routes (/__mock/...) move its clock and inject failures. Lifecycles run on the mock's
 /// clock (registration, deployment and deletion take 2 s each by default), so
 /// waiters finish quickly. Everything is in memory and gone when it stops.
 ///
@@ -186,9 +186,10 @@ pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
+    let stop = super::shutdown_signal();
     super::announce(&server.url());
     tracing::info!(region = %args.region, account = %args.account_id, "AWS Proton mock ready");
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

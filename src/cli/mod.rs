@@ -53,6 +53,12 @@ pub enum Command {
 /// Runs the parsed command line. Errors are bad input (exit 2) unless a
 /// command decides otherwise.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if matches!(
+        cli.command,
+        Command::Replay(_) | Command::Record(_) | Command::Mock(_)
+    ) {
+        crate::http::raise_open_file_limit();
+    }
     match cli.command {
         Command::Replay(args) => replay::run(args).await,
         Command::Record(args) => record::run(args).await,
@@ -72,24 +78,44 @@ pub(crate) fn announce(url: &str) {
     let _ = out.flush();
 }
 
-/// Waits for Ctrl-C or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Prints where the admin API listens, as the second stdout line.
+pub(crate) fn announce_admin(url: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "admin listening on {url}");
+    let _ = out.flush();
+}
+
+/// Listens for Ctrl-C and SIGTERM from the moment it is called; the future
+/// ends at the first. Call it before announcing an address, so that a signal
+/// sent as soon as the address is seen is never lost.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            let term = async {
+                match &mut term {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let interrupt = async {
+                match &mut interrupt {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = term => {},
+                _ = interrupt => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

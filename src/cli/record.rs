@@ -75,6 +75,12 @@ pub struct AccessArgs {
     /// address (e.g. the machine's name under --allow-remote). Repeatable.
     #[arg(long = "allow-host", value_name = "NAME")]
     pub allowed_hosts: Vec<String>,
+
+    /// Serve the admin API (POST /__vcr/rewind, GET /__vcr/status) on this
+    /// address of its own, so it never shadows an AWS path; port 0 picks one.
+    /// The second stdout line says where. Default: no admin API.
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 impl AccessArgs {
@@ -195,6 +201,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         args.max_body_bytes,
         args.access.access(),
     );
+    config.admin_listen = args.access.admin_listen;
     config.mode = args.mode;
     config.name = args.name;
     serve(config).await
@@ -203,14 +210,18 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
 /// Starts a recording server, announces it, and runs until Ctrl-C or SIGTERM.
 pub(crate) async fn serve(config: RecordConfig) -> anyhow::Result<ExitCode> {
     let server = RecordServer::start(config).await?;
+    let stop = super::shutdown_signal();
     super::announce(&server.url());
+    if let Some(admin) = server.admin_url() {
+        super::announce_admin(&admin);
+    }
     tracing::info!(
         "forwarding to {} and recording into {}; point clients at it with --endpoint-url {}",
         server.upstream(),
         server.cassette().display(),
         server.url()
     );
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

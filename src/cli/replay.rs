@@ -4,7 +4,7 @@ use super::record::{AccessArgs, ForwardArgs};
 use crate::cassette;
 use crate::http::Limits;
 use crate::matcher::{MatchOptions, Repeats, TokenPath};
-use crate::proxy::ReplayServer;
+use crate::proxy::{Listeners, ReplayServer};
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
@@ -15,17 +15,18 @@ use std::process::ExitCode;
 ///
 /// Requests are matched by operation (X-Amz-Target) and JSON body for awsJson
 /// services, by method, path, query and body for the others. Signing and
-/// transport headers never count. Idempotency tokens (Proton's clientToken,
-/// plus any --token-path) are bound one to one: the first time a live token
-/// meets a recorded one they are paired for the rest of the replay, so SDK
-/// retries with fresh random tokens still replay.
+/// transport headers never count. Idempotency tokens (those every AWS
+/// service's model names, plus any --token-path) are bound one to one: the
+/// first time a live token meets a recorded one they are paired for the rest
+/// of the replay, so SDK retries with fresh random tokens still replay.
 ///
 /// Point a client at it:
 ///   aws proton list-environments --endpoint-url http://127.0.0.1:4750
 ///   AWS_ENDPOINT_URL_PROTON=http://127.0.0.1:4750 your-program
 ///
-/// Admin routes: POST /__vcr/rewind starts the replay over; GET /__vcr/status
-/// shows how many interactions were used.
+/// Admin routes, on their own listener (--admin-listen 127.0.0.1:0, so they
+/// never shadow an AWS path): POST /__vcr/rewind starts the replay over;
+/// GET /__vcr/status shows how many interactions were used.
 ///
 /// With --on-miss record (and the forwarding flags of `record`), what the
 /// cassette does not answer is forwarded to AWS and appended to it:
@@ -89,6 +90,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             args.max_body_bytes,
             args.access.access(),
         );
+        config.admin_listen = args.access.admin_listen;
         config.replay = Some(options);
         return super::record::serve(config).await;
     }
@@ -102,14 +104,16 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         ..Limits::default()
     };
     let count = cassettes.len();
-    let access = args.access.access();
-    access
-        .check_listen(
-            args.listen,
-            "the replay server answers anyone who reaches it with your cassettes",
-        )
+    let listeners = Listeners {
+        listen: args.listen,
+        admin_listen: args.access.admin_listen,
+        access: args.access.access(),
+        limits,
+    };
+    listeners
+        .check("the replay server answers anyone who reaches it with your cassettes")
         .map_err(anyhow::Error::msg)?;
-    let server = ReplayServer::start_with_access(cassettes, options, args.listen, limits, access)
+    let server = ReplayServer::start_with(cassettes, options, listeners)
         .await
         .with_context(|| {
             format!(
@@ -117,14 +121,18 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
+    let stop = super::shutdown_signal();
     super::announce(&server.url());
+    if let Some(admin) = server.admin_url() {
+        super::announce_admin(&admin);
+    }
     tracing::info!(
         cassettes = count,
         interactions,
         "replaying {}",
         args.cassette.display()
     );
-    super::shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,9 @@
 //! The idempotency contract of the AWS Proton API Reference ("Ensuring
 //! Idempotency" on its Welcome page): which operations each group of rules
-//! covers, and what each rule says. Reports lead with a verdict for every
-//! rule and operation here, tested or not; a cassette may also name rules
-//! outside this table, which are reported after it.
+//! covers, and what each rule says, plus the operations whose client token
+//! only the models mark. Reports lead with a verdict for every rule and
+//! operation here, tested or not; a cassette may also name rules outside
+//! this table, which are reported after it.
 
 /// A group of operations that share rules.
 #[derive(Clone, Copy, Debug)]
@@ -100,6 +101,30 @@ pub const CONTRACT: &[RuleGroup] = &[
     },
 ];
 
+/// Operations whose `clientToken` the service models mark as an idempotency
+/// token (Smithy's `idempotencyToken` trait), which the Welcome page's lists
+/// leave out. Their rule is the contract's first one, which the trait and the
+/// page's definition of idempotency imply; reports show them after the
+/// contract.
+pub const MODEL_TOKENS: RuleGroup = RuleGroup {
+    id: "client-token-model",
+    operations: &[
+        "CreateServiceInstance",
+        "UpdateServiceInstance",
+        "CreateComponent",
+        "UpdateComponent",
+    ],
+    rules: &[(
+        "same-parameters",
+        "same token and parameters: the original answer, no second resource or deployment (the models' idempotency token)",
+    )],
+};
+
+/// Every group reports show: the contract's, then the models' tokens.
+pub fn groups() -> impl Iterator<Item = &'static RuleGroup> {
+    CONTRACT.iter().chain(std::iter::once(&MODEL_TOKENS))
+}
+
 /// Where the contract is published.
 pub const CONTRACT_SOURCE: &str =
     "AWS Proton API Reference, Welcome page, \"Ensuring Idempotency\"";
@@ -107,8 +132,7 @@ pub const CONTRACT_SOURCE: &str =
 /// What the contract says for `group/rule`, if it is one of its rules.
 pub fn describe(id: &str) -> Option<&'static str> {
     let (group, rule) = id.split_once('/')?;
-    CONTRACT
-        .iter()
+    groups()
         .find(|g| g.id == group)?
         .rules
         .iter()

@@ -21,6 +21,8 @@ pub enum Origin {
     Forbidden,
     /// The request body is larger than the configured limit (413).
     TooLarge,
+    /// The server holds as much as it may at once; retry later (503).
+    Busy,
     /// The upstream could not be reached or answered garbage (502).
     Upstream,
     /// The tool itself failed, e.g. a cassette could not be written (500).
@@ -51,6 +53,7 @@ impl AwsError {
             Origin::Client => StatusCode::BAD_REQUEST,
             Origin::Forbidden => StatusCode::FORBIDDEN,
             Origin::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Origin::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Origin::Upstream => StatusCode::BAD_GATEWAY,
             Origin::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -6,8 +6,15 @@
 //! limit gets an AWS-shaped 413 instead of a dropped connection. A client that
 //! takes too long to send its headers or its body is cut off so it cannot
 //! hold a slot: hyper times the headers of HTTP/1 requests, but not the
-//! bytes before it knows the protocol, so the loop also closes a connection
-//! whose first request has not arrived in time.
+//! bytes before it knows the protocol, nor an idle HTTP/2 connection, so the
+//! loop also closes any connection (HTTP/1 or HTTP/2) that has no request in
+//! flight and has had none for the header read timeout.
+//!
+//! The request bytes buffered at once, across every connection, are capped
+//! (`max_buffered_bytes`): a request that would go over gets an AWS-shaped
+//! 503 `SlowDown` at once rather than memory growing with each stalled
+//! upload. A client may half-close its side after sending a request and
+//! still gets the answer.
 
 use super::error::{AwsError, Origin};
 use super::exchange::{Request, Response};
@@ -22,11 +29,12 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, SemaphorePermit, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// Something that answers buffered requests. Implementations never see hyper
 /// types, so they can be called directly in tests without a socket.
@@ -44,6 +52,9 @@ pub struct Limits {
     /// How long a client may take to send a request's body, once its headers
     /// are in.
     pub body_read_timeout: Duration,
+    /// Request body bytes held at once across all connections; past it,
+    /// requests get a 503 `SlowDown`.
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +63,7 @@ impl Default for Limits {
             max_body_bytes: 16 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(60),
+            max_buffered_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -126,8 +138,12 @@ async fn accept_loop<H: Handler>(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        .half_close(true);
     builder.http2().timer(TokioTimer::new());
+    let budget = Arc::new(Semaphore::new(
+        limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS),
+    ));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     loop {
@@ -145,13 +161,19 @@ async fn accept_loop<H: Handler>(
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let first_request = Arc::new(AtomicBool::new(false));
+        let activity = Arc::new(Activity::new());
         let service = service_fn({
-            let first_request = first_request.clone();
+            let activity = activity.clone();
+            let budget = budget.clone();
             move |request: hyper::Request<Incoming>| {
-                first_request.store(true, Ordering::Relaxed);
                 let handler = handler.clone();
-                async move { Ok::<_, Infallible>(serve_one(&*handler, request, limits).await) }
+                let budget = budget.clone();
+                let in_flight = activity.begin();
+                async move {
+                    let response = serve_one(&*handler, request, limits, budget).await;
+                    drop(in_flight);
+                    Ok::<_, Infallible>(response)
+                }
             }
         });
         let connection = builder
@@ -160,14 +182,17 @@ async fn accept_loop<H: Handler>(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             tokio::pin!(connection);
-            let ended = tokio::select! {
-                ended = &mut connection => ended,
-                () = tokio::time::sleep(limits.header_read_timeout) => {
-                    if !first_request.load(Ordering::Relaxed) {
-                        tracing::debug!(%peer, "no request within the header read timeout; closing");
-                        return;
+            let idle = limits.header_read_timeout;
+            let ended = loop {
+                let deadline = activity.idle_deadline(idle);
+                tokio::select! {
+                    ended = &mut connection => break ended,
+                    () = tokio::time::sleep_until(deadline) => {
+                        if activity.idle_for(idle) {
+                            tracing::debug!(%peer, "no request in flight or arriving for the header read timeout; closing");
+                            return;
+                        }
                     }
-                    connection.await
                 }
             };
             if let Err(error) = ended {
@@ -184,23 +209,115 @@ async fn accept_loop<H: Handler>(
     }
 }
 
+/// Raises the soft limit on open files to the hard limit, so a server under
+/// many connections runs out of neither sockets nor files before the system
+/// says it must.
+#[cfg(unix)]
+pub fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read or write the struct passed,
+    // which lives on this stack frame for the whole call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0
+        || limit.rlim_cur >= limit.rlim_max
+    {
+        return;
+    }
+    let old = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    // SAFETY: as above.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == 0 {
+        tracing::debug!(
+            old,
+            new = limit.rlim_cur,
+            "raised the open file limit to its hard limit"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+pub fn raise_open_file_limit() {}
+
+/// Requests in flight on one connection, and when the last one ended.
+struct Activity {
+    in_flight: AtomicUsize,
+    last: std::sync::Mutex<Instant>,
+}
+
+/// Marks a request in flight until dropped.
+struct InFlight(Arc<Activity>);
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            last: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self.clone())
+    }
+
+    fn last(&self) -> Instant {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// When the connection may next be idle for `idle`.
+    fn idle_deadline(&self, idle: Duration) -> Instant {
+        if self.in_flight.load(Ordering::SeqCst) > 0 {
+            return Instant::now() + idle;
+        }
+        self.last() + idle
+    }
+
+    fn idle_for(&self, idle: Duration) -> bool {
+        self.in_flight.load(Ordering::SeqCst) == 0 && self.last().elapsed() >= idle
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        *self.0.last.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn serve_one<H: Handler>(
     handler: &H,
     request: hyper::Request<Incoming>,
     limits: Limits,
+    budget: Arc<Semaphore>,
 ) -> hyper::Response<Full<Bytes>> {
-    let response = match buffer(request, limits).await {
-        Ok(request) => handler.handle(request).await,
+    let response = match buffer(request, limits, &budget).await {
+        // The permits stay held until the request is answered: the handler
+        // holds its body until then.
+        Ok((request, _permits)) => handler.handle(request).await,
         Err(error) => error.to_response(),
     };
     into_hyper(response)
 }
 
-/// Reads the whole body once, under the size limit and the body timeout.
-pub async fn buffer(
+fn slow_down(max: usize) -> AwsError {
+    AwsError::new(
+        Origin::Busy,
+        "SlowDown",
+        format!(
+            "proton-vcr is holding {max} bytes of request bodies at once, its limit; retry shortly"
+        ),
+    )
+}
+
+/// Reads the whole body once, under the size limit and the body timeout,
+/// taking a permit from `budget` for every byte held.
+async fn buffer<'a>(
     request: hyper::Request<Incoming>,
     limits: Limits,
-) -> Result<Request, AwsError> {
+    budget: &'a Semaphore,
+) -> Result<(Request, Option<SemaphorePermit<'a>>), AwsError> {
     let max = limits.max_body_bytes;
     let (parts, body) = request.into_parts();
     let too_large = || {
@@ -218,7 +335,38 @@ pub async fn buffer(
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    let collect = tokio::time::timeout(limits.body_read_timeout, Limited::new(body, max).collect());
+    let mut held: Option<SemaphorePermit<'a>> = None;
+    let mut take = |bytes: usize| -> Result<(), AwsError> {
+        let permit = u32::try_from(bytes)
+            .ok()
+            .and_then(|n| budget.try_acquire_many(n).ok())
+            .ok_or_else(|| slow_down(limits.max_buffered_bytes))?;
+        match &mut held {
+            Some(held) => held.merge(permit),
+            None => held = Some(permit),
+        }
+        Ok(())
+    };
+    // A declared length is reserved whole before any of it is read.
+    let reserved = declared.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    take(reserved)?;
+    let collect = async {
+        let mut body = Limited::new(body, max);
+        let mut bytes = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame?;
+            if let Ok(data) = frame.into_data() {
+                let beyond = (bytes.len() + data.len()).saturating_sub(reserved.max(bytes.len()));
+                if beyond > 0 {
+                    take(beyond)
+                        .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) })?;
+                }
+                bytes.extend_from_slice(&data);
+            }
+        }
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(bytes.freeze())
+    };
+    let collect = tokio::time::timeout(limits.body_read_timeout, collect);
     let Ok(collected) = collect.await else {
         return Err(AwsError::new(
             Origin::Client,
@@ -230,8 +378,11 @@ pub async fn buffer(
         ));
     };
     let body = match collected {
-        Ok(collected) => collected.to_bytes(),
+        Ok(body) => body,
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(error) if error.is::<AwsError>() => {
+            return Err(slow_down(limits.max_buffered_bytes));
+        }
         Err(error) => {
             return Err(AwsError::new(
                 Origin::Client,
@@ -242,12 +393,15 @@ pub async fn buffer(
     };
     let mut headers = parts.headers;
     let uri = origin_form_of_http2(parts.version, &parts.method, parts.uri, &mut headers);
-    Ok(Request {
-        method: parts.method,
-        uri,
-        headers,
-        body,
-    })
+    Ok((
+        Request {
+            method: parts.method,
+            uri,
+            headers,
+            body,
+        },
+        held,
+    ))
 }
 
 /// HTTP/2 carries the target as `:scheme`, `:authority` and `:path`, which

@@ -25,7 +25,7 @@ pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
 pub use tokens::{TokenBindings, TokenPath};
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
-use crate::cassette::{Body, LoadedCassette, RecordedRequest};
+use crate::cassette::{Body, LoadedCassette, MASKED, RecordedRequest, SensitiveMembers};
 use crate::http::{Request, Response};
 use crate::sigv4::QueryAuth;
 use serde_json::Value;
@@ -347,6 +347,13 @@ impl Matcher {
 
     /// [`Matcher::answer`] for a request keyed by this matcher's [`Keyer`].
     pub fn answer_keyed(&mut self, keyed: &KeyedRequest<'_>) -> Result<(Hit, Response), Miss> {
+        self.lookup(keyed).map_err(|context| context.explain(keyed))
+    }
+
+    /// [`Matcher::answer_keyed`], except that a miss comes back unexplained:
+    /// a server calls [`MissContext::explain`] after releasing its lock, so
+    /// a large request that misses does not hold up the others.
+    pub fn lookup(&mut self, keyed: &KeyedRequest<'_>) -> Result<(Hit, Response), MissContext> {
         let view = &keyed.view;
         if let Some(id) = self.find_unused(view) {
             let tokens = self.entries[id].tokens.clone();
@@ -364,11 +371,11 @@ impl Matcher {
                 }
             }
         }
-        let mut miss = self.explain_miss(&Parts::of_live(keyed.request, &keyed.body), view);
+        let mut context = self.miss_context(view);
         if let Some(id) = self.bound_retry(view) {
-            miss.bound_answer = Some(Box::new(self.hit(id, true).1));
+            context.bound_answer = Some(Box::new(self.hit(id, true).1));
         }
-        Err(miss)
+        Err(context)
     }
 
     /// A used interaction this request retries: same key, and every token
@@ -429,125 +436,59 @@ impl Matcher {
             .map(|i| &i.request)
     }
 
-    fn explain_miss(&self, live: &Parts<'_>, view: &View) -> Miss {
-        let miss = |reason: String, detail: Option<String>| Miss {
-            operation: view.operation.clone(),
-            reason,
-            detail,
-            bound_answer: None,
-        };
-        let Some(candidates) = self.by_operation.get(&view.operation) else {
-            let mut known: Vec<&str> = self.by_operation.keys().map(String::as_str).collect();
+    /// What explaining a miss of `view` needs, copied out so the comparing
+    /// runs after the caller's lock is released. At most
+    /// [`MAX_MISS_CANDIDATES`] recorded calls are copied: those with the same
+    /// key first (a used one may be what this request retries), then unused
+    /// ones, then used ones.
+    fn miss_context(&self, view: &View) -> MissContext {
+        let Some(all) = self.by_operation.get(&view.operation) else {
+            let mut known: Vec<String> = self.by_operation.keys().cloned().collect();
             known.sort();
             known.truncate(12);
-            return miss(
-                format!(
-                    "no recorded interaction for {}; the cassettes hold: {}",
-                    view.operation,
-                    if known.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-                None,
-            );
-        };
-        // Closest: fewest differing paths; among equals, a used call this
-        // request is a retry of, then unused ones, then the earliest.
-        let live_spots = token_spots(live, &view.operation, &self.options.tokens);
-        let live_body = live
-            .body
-            .json()
-            .map_or(Value::Null, |value| without_tokens(&value, &live_spots));
-        let mut best: Option<(usize, Vec<String>, Value)> = None;
-        let mut used_retry = None;
-        for &id in candidates {
-            let Some(request) = self.recorded_request(id) else {
-                continue;
+            return MissContext {
+                known,
+                candidates: None,
+                total: 0,
+                keyer: self.keyer.clone(),
+                bound_answer: None,
             };
-            let parts = Parts::of_recorded(request);
-            let recorded = self.view(&parts);
-            let recorded_body = request.body.json().map_or(Value::Null, |value| {
-                without_tokens(
-                    &value,
-                    &token_spots(&parts, &view.operation, &self.options.tokens),
-                )
-            });
-            let mut paths = diff_paths(&recorded_body, &live_body);
-            if paths.is_empty() && recorded.canonical != view.canonical {
-                let differing: Vec<&str> = ANSWER_HEADERS
-                    .iter()
-                    .copied()
-                    .filter(|name| {
-                        let value = |parts: &Parts<'_>| {
-                            parts
-                                .answer_headers
-                                .iter()
-                                .find(|(n, _)| n == name)
-                                .map(|(_, v)| v.to_string())
-                        };
-                        value(&parts) != value(live)
-                    })
-                    .collect();
-                paths.push(if differing.is_empty() {
-                    "(query or non-JSON body)".to_string()
-                } else {
-                    format!("(header {})", differing.join(", "))
-                });
-            }
-            if paths.is_empty()
-                && self.used[id]
-                && self
-                    .bindings
-                    .compatible(&view.tokens, &self.entries[id].tokens)
-            {
-                used_retry = Some(id);
-            }
-            let better = match &best {
-                None => true,
-                Some((b, bp, _)) => (paths.len(), self.used[id]) < (bp.len(), self.used[*b]),
-            };
-            if better {
-                best = Some((id, paths, recorded_body));
-            }
-        }
-        if let Some(id) = used_retry {
-            return miss(
-                format!(
-                    "the matching recorded {} request ({}) was already used; run with `--repeats last` to answer it again, or POST /__vcr/rewind to start over",
-                    view.operation,
-                    self.describe(id)
-                ),
-                None,
-            );
-        }
-        let Some((id, paths, recorded_body)) = best else {
-            return miss(
-                format!("no recorded interaction for {}", view.operation),
-                None,
-            );
         };
-        let place = self.describe(id);
-        if !paths.is_empty() {
-            let detail = unified_diff(&recorded_body, &live_body);
-            return miss(
-                format!(
-                    "no recorded {} request matches; the closest is {place}, which differs at {}{}",
-                    view.operation,
-                    paths.join(", "),
-                    token_hint(&view.operation, &recorded_body, &live_body)
-                ),
-                Some(detail),
-            );
+        let same_key = self
+            .buckets
+            .get(&view.key)
+            .map_or(&[][..], |b| b.entries.as_slice());
+        let unused = all.iter().filter(|&&id| !self.used[id]);
+        let used = all.iter().filter(|&&id| self.used[id]);
+        let mut chosen: Vec<usize> = Vec::new();
+        for &id in same_key.iter().chain(unused).chain(used) {
+            if chosen.len() == MAX_MISS_CANDIDATES {
+                break;
+            }
+            if !chosen.contains(&id) {
+                chosen.push(id);
+            }
         }
-        miss(
-            format!(
-                "the recorded {} request like this one ({place}) used an idempotency token that is already bound to another live token: this live call is neither a retry of that call nor a new call the cassette holds",
-                view.operation
-            ),
-            None,
-        )
+        let candidates = chosen
+            .into_iter()
+            .filter_map(|id| {
+                Some(Candidate {
+                    request: self.recorded_request(id)?.clone(),
+                    used: self.used[id],
+                    retry: self
+                        .bindings
+                        .compatible(&view.tokens, &self.entries[id].tokens),
+                    place: self.describe(id),
+                })
+            })
+            .collect();
+        MissContext {
+            known: Vec::new(),
+            candidates: Some(candidates),
+            total: all.len(),
+            keyer: self.keyer.clone(),
+            bound_answer: None,
+        }
     }
 
     fn describe(&self, id: usize) -> String {
@@ -609,9 +550,182 @@ fn is_uuid_like(text: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn unified_diff(recorded: &Value, live: &Value) -> String {
+/// At most this many recorded calls are compared to explain one miss.
+pub const MAX_MISS_CANDIDATES: usize = 32;
+/// At most this many differing paths are named in a miss's one line.
+const MAX_LISTED_PATHS: usize = 12;
+/// Bodies larger than this (pretty-printed) get no text diff in the log.
+const MAX_DIFF_BYTES: usize = 64 * 1024;
+
+/// A miss, with what explaining it needs; see [`Matcher::lookup`].
+pub struct MissContext {
+    /// The operations the cassettes hold, when none is this one.
+    known: Vec<String>,
+    candidates: Option<Vec<Candidate>>,
+    /// How many recorded calls of this operation there are.
+    total: usize,
+    keyer: Keyer,
+    /// The recorded answer of the call this request retries, if any.
+    bound_answer: Option<Box<Response>>,
+}
+
+/// A recorded call of the missed operation, as it stood at the miss.
+struct Candidate {
+    request: RecordedRequest,
+    used: bool,
+    /// Its tokens are compatible with the live request's bindings.
+    retry: bool,
+    place: String,
+}
+
+impl MissContext {
+    /// Why `keyed` found no answer: linear in the sizes of the request and
+    /// of the candidates copied, with a size cap on the text diff.
+    pub fn explain(&self, keyed: &KeyedRequest<'_>) -> Miss {
+        let view = &keyed.view;
+        let live = &Parts::of_live(keyed.request, &keyed.body);
+        let miss = |reason: String, detail: Option<String>| Miss {
+            operation: view.operation.clone(),
+            reason,
+            detail,
+            bound_answer: self.bound_answer.clone(),
+        };
+        let Some(candidates) = &self.candidates else {
+            let known = &self.known;
+            return miss(
+                format!(
+                    "no recorded interaction for {}; the cassettes hold: {}",
+                    view.operation,
+                    if known.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+                None,
+            );
+        };
+        // Closest: fewest differing paths; among equals, a used call this
+        // request is a retry of, then unused ones, then the earliest.
+        let tokens = &self.keyer.tokens;
+        let live_spots = token_spots(live, &view.operation, tokens);
+        let sensitive = sensitive_of(live);
+        let live_body = live.body.json().map_or(Value::Null, |value| {
+            without_tokens(&value, &live_spots, &sensitive)
+        });
+        let mut best: Option<(usize, Vec<String>, Value)> = None;
+        let mut used_retry = None;
+        for (id, candidate) in candidates.iter().enumerate() {
+            let request = &candidate.request;
+            let parts = Parts::of_recorded(request);
+            let recorded = view_of(&parts, tokens, &self.keyer.hasher);
+            let recorded_body = request.body.json().map_or(Value::Null, |value| {
+                without_tokens(
+                    &value,
+                    &token_spots(&parts, &view.operation, tokens),
+                    &sensitive,
+                )
+            });
+            let mut paths = diff_paths(&recorded_body, &live_body);
+            if paths.is_empty() && recorded.canonical != view.canonical {
+                let differing: Vec<&str> = ANSWER_HEADERS
+                    .iter()
+                    .copied()
+                    .filter(|name| {
+                        let value = |parts: &Parts<'_>| {
+                            parts
+                                .answer_headers
+                                .iter()
+                                .find(|(n, _)| n == name)
+                                .map(|(_, v)| v.to_string())
+                        };
+                        value(&parts) != value(live)
+                    })
+                    .collect();
+                paths.push(if differing.is_empty() {
+                    "(query or non-JSON body)".to_string()
+                } else {
+                    format!("(header {})", differing.join(", "))
+                });
+            }
+            if paths.is_empty() && candidate.used && candidate.retry {
+                used_retry = Some(id);
+            }
+            let better = match &best {
+                None => true,
+                Some((b, bp, _)) => (paths.len(), candidate.used) < (bp.len(), candidates[*b].used),
+            };
+            if better {
+                best = Some((id, paths, recorded_body));
+            }
+        }
+        if let Some(id) = used_retry {
+            return miss(
+                format!(
+                    "the matching recorded {} request ({}) was already used; run with `--repeats last` to answer it again, or POST /__vcr/rewind on the admin listener (--admin-listen) to start over",
+                    view.operation, candidates[id].place
+                ),
+                None,
+            );
+        }
+        let Some((id, paths, recorded_body)) = best else {
+            return miss(
+                format!("no recorded interaction for {}", view.operation),
+                None,
+            );
+        };
+        let place = &candidates[id].place;
+        if !paths.is_empty() {
+            let detail = unified_diff(&recorded_body, &live_body, &paths);
+            let compared = if self.total > candidates.len() {
+                format!(
+                    " (of the {} recorded calls, {} were compared)",
+                    self.total,
+                    candidates.len()
+                )
+            } else {
+                String::new()
+            };
+            return miss(
+                format!(
+                    "no recorded {} request matches; the closest is {place}{compared}, which differs at {}{}",
+                    view.operation,
+                    capped_list(&paths, MAX_LISTED_PATHS),
+                    token_hint(&view.operation, &recorded_body, &live_body)
+                ),
+                Some(detail),
+            );
+        }
+        miss(
+            format!(
+                "the recorded {} request like this one ({place}) used an idempotency token that is already bound to another live token: this live call is neither a retry of that call nor a new call the cassette holds",
+                view.operation
+            ),
+            None,
+        )
+    }
+}
+
+fn capped_list(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        return items.join(", ");
+    }
+    format!("{} and {} more", items[..max].join(", "), items.len() - max)
+}
+
+/// A unified diff of the two bodies, or, when either is too large for a
+/// text diff to stay cheap, the differing paths.
+fn unified_diff(recorded: &Value, live: &Value, paths: &[String]) -> String {
     let a = serde_json::to_string_pretty(recorded).unwrap_or_default();
     let b = serde_json::to_string_pretty(live).unwrap_or_default();
+    if a.len() > MAX_DIFF_BYTES || b.len() > MAX_DIFF_BYTES {
+        return format!(
+            "the bodies are too large to show as a diff ({} and {} bytes); they differ at {}",
+            a.len(),
+            b.len(),
+            capped_list(paths, 200)
+        );
+    }
     similar::TextDiff::from_lines(&a, &b)
         .unified_diff()
         .header("recorded", "live")
@@ -686,14 +800,38 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
     spots
 }
 
-/// A JSON body without its token members.
-fn without_tokens(value: &Value, spots: &[TokenSpot]) -> Value {
+/// The sensitive input members of the operation a request calls: the
+/// recorded request holds placeholders there, the live one the secrets.
+fn sensitive_of(request: &Parts<'_>) -> SensitiveMembers {
+    let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
+    let body: &[u8] = if is_form(request) {
+        request.body.bytes()
+    } else {
+        &[]
+    };
+    SensitiveMembers::of(
+        None,
+        crate::services::RequestLine {
+            method: request.method,
+            path,
+            query,
+            target: request.target,
+            body,
+            headers: None,
+        },
+    )
+}
+
+/// A JSON body as matching compares it: without its token members, and with
+/// sensitive members masked.
+fn without_tokens(value: &Value, spots: &[TokenSpot], sensitive: &SensitiveMembers) -> Value {
     let mut value = value.clone();
     for spot in spots {
         if let TokenSpot::Json(members) = spot {
             take_member(&mut value, members);
         }
     }
+    sensitive.mask_json(&mut value);
     value
 }
 
@@ -709,6 +847,7 @@ fn take_pair(pairs: &mut Vec<(String, String)>, key: &str) -> Option<String> {
 fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -> View {
     let operation = label_of(request);
     let spots = token_spots(request, &operation, token_paths);
+    let sensitive = sensitive_of(request);
     let mut tokens = vec![None; spots.len()];
     let mut canonical = Vec::with_capacity(128);
     canonical.extend_from_slice(operation.as_bytes());
@@ -737,6 +876,7 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
                     *token = take_member(&mut value, members);
                 }
             }
+            sensitive.mask_json(&mut value);
             write_json(&mut canonical, &value);
         }
         (None, Some(text)) if is_form(request) => {
@@ -744,6 +884,11 @@ fn view_of(request: &Parts<'_>, token_paths: &[TokenPath], hasher: &KeyHasher) -
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
                     *token = take_pair(&mut pairs, name);
+                }
+            }
+            for (key, value) in &mut pairs {
+                if sensitive.masks_form_key(key) {
+                    *value = MASKED.to_string();
                 }
             }
             pairs.sort();
@@ -896,6 +1041,54 @@ mod binding_tests {
             }],
             options,
         )
+    }
+
+    #[test]
+    fn a_large_miss_is_explained_with_capped_paths_and_no_text_diff() {
+        // 40 recorded calls, more than are compared; the live body differs
+        // from each of them at 20,000 places (about 1 MB).
+        let mut m = matcher(&["t"; 40], Repeats::Strict);
+        let items: Vec<Value> = (0..20_000)
+            .map(|i| json!({"k": i, "v": "x".repeat(30)}))
+            .collect();
+        let mut live = Request::new(http::Method::POST, "/").unwrap();
+        live.headers
+            .insert("x-amz-target", "Svc.CreateThing".parse().unwrap());
+        live.body = serde_json::to_vec(&json!({"clientToken": "u", "name": "a", "items": items}))
+            .unwrap()
+            .into();
+        assert!(live.body.len() > 900_000);
+        let keyed = m.keyer().key(&live);
+        let context = m.lookup(&keyed).expect_err("a miss");
+        assert_eq!(
+            context.candidates.as_ref().map(Vec::len),
+            Some(MAX_MISS_CANDIDATES)
+        );
+        let miss = context.explain(&keyed);
+        assert!(
+            miss.reason.contains("differs at $.items"),
+            "{}",
+            miss.reason
+        );
+        assert!(
+            miss.reason
+                .contains("(of the 40 recorded calls, 32 were compared)"),
+            "{}",
+            miss.reason
+        );
+        let detail = miss.detail.unwrap();
+        assert!(detail.contains("too large to show as a diff"), "{detail}");
+        assert!(detail.len() < 20_000, "{}", detail.len());
+    }
+
+    #[test]
+    fn many_differing_paths_are_named_up_to_a_cap() {
+        let paths: Vec<String> = (0..30).map(|i| format!("$.a{i}")).collect();
+        assert_eq!(
+            capped_list(&paths, 12),
+            format!("{} and 18 more", paths[..12].join(", "))
+        );
+        assert_eq!(capped_list(&paths[..2], 12), "$.a0, $.a1");
     }
 
     fn answer(m: &mut Matcher, token: &str) -> Result<Value, String> {

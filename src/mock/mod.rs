@@ -2,7 +2,7 @@
 //! semantics, for tests and for the conformance suite.
 //!
 //! ```text
-//! request ──> admin (/__mock/...) ──> [signature] ──> router ──> model validation
+//! request ──> [signature] ──> admin (/__mock/...) or router ──> model validation
 //!         ──> lock state, settle at the mock's now ──> operation ──> AWS-shaped response
 //! ```
 //!
@@ -348,6 +348,13 @@ fn validation_message(error: &crate::model::ValidationError) -> String {
 impl Handler for Mock {
     async fn handle(&self, request: Request) -> Response {
         if request.uri.path().starts_with(admin::PREFIX) {
+            // The admin routes reset state and move the clock: under
+            // --verify-signatures they need a signature like any call.
+            if let Some((access_key, secret)) = &self.config.verify_signatures {
+                if let Err(error) = crate::sigv4::verify_request(&request, access_key, secret) {
+                    return MockError::from_signature(error).to_aws().to_response();
+                }
+            }
             return admin::handle(self, &request);
         }
         match self.answer(&request) {

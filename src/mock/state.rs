@@ -23,7 +23,7 @@ use super::clock::Millis;
 use super::faults::Faults;
 use super::history::{DeploymentStatus, Deployments};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Environment or service: their templates and versions behave alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -97,25 +97,41 @@ pub struct Template {
     pub creation: Creation,
     /// By (major, minor).
     pub versions: BTreeMap<(u64, u64), TemplateVersion>,
+    /// The keys of the `PUBLISHED` versions, so that the recommended version
+    /// is found without scanning; kept by [`Template::set_status`] and
+    /// [`Template::remove_version`].
+    pub published: BTreeSet<(u64, u64)>,
 }
 
 impl Template {
     /// The highest published version, which Proton recommends.
     pub fn recommended_version(&self) -> Option<(u64, u64)> {
-        self.versions
-            .iter()
-            .rev()
-            .find(|(_, v)| v.status == VersionStatus::Published)
-            .map(|(k, _)| *k)
+        self.published.last().copied()
     }
 
     /// The highest published minor version of `major`.
     pub fn recommended_minor(&self, major: u64) -> Option<u64> {
-        self.versions
+        self.published
             .range((major, 0)..=(major, u64::MAX))
-            .rev()
-            .find(|(_, v)| v.status == VersionStatus::Published)
-            .map(|((_, minor), _)| *minor)
+            .next_back()
+            .map(|(_, minor)| *minor)
+    }
+
+    /// Sets a version's status, keeping the published index.
+    pub fn set_status(&mut self, key: (u64, u64), status: VersionStatus) {
+        if let Some(version) = self.versions.get_mut(&key) {
+            version.status = status;
+            if status == VersionStatus::Published {
+                self.published.insert(key);
+            } else {
+                self.published.remove(&key);
+            }
+        }
+    }
+
+    pub fn remove_version(&mut self, key: (u64, u64)) -> Option<TemplateVersion> {
+        self.published.remove(&key);
+        self.versions.remove(&key)
     }
 }
 
@@ -489,6 +505,21 @@ pub struct Tombstone {
     pub answer: Option<Value>,
 }
 
+/// Something that changes by itself at an instant: what [`State::settle`]
+/// looks at then, and nothing else.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Due {
+    /// A template version's registration ends.
+    Version(TemplateKind, String, u64, u64),
+    /// An environment's deployment or delete ends.
+    Environment(String),
+    /// A service's create, update or delete, or a deployment of one of its
+    /// instances or its pipeline, ends.
+    Service(String),
+    /// A client token expires.
+    Token(&'static str, String),
+}
+
 /// All of the mock's resources, for one account in one region.
 #[derive(Debug, Default)]
 pub struct State {
@@ -514,7 +545,11 @@ pub struct State {
     pub faults: Faults,
     /// `ProvisionedResource`s by resource ARN, set through the admin API.
     pub provisioned_resources: HashMap<String, Vec<Value>>,
-    /// The earliest instant at which something changes by itself.
+    /// What changes by itself, by when: settling costs what is due, not
+    /// what is held.
+    queue: BTreeSet<(Millis, Due)>,
+    /// The earliest instant at which a component changes by itself
+    /// (components are settled by a walk of their own).
     next_due: Option<Millis>,
 }
 
@@ -527,153 +562,188 @@ impl State {
         &mut self.templates[kind.index()]
     }
 
-    /// Records that something changes by itself at `due`.
+    /// Records that a component changes by itself at `due`.
     pub fn schedule(&mut self, due: Millis) {
         self.next_due = Some(self.next_due.map_or(due, |d| d.min(due)));
     }
 
+    /// Records that `what` changes by itself at `at`.
+    pub fn schedule_for(&mut self, at: Millis, what: Due) {
+        self.queue.insert((at, what));
+    }
+
     /// Applies every transition due at `now`: registrations finish,
-    /// deployments succeed, deletions complete, client tokens expire.
+    /// deployments succeed, deletions complete, client tokens expire. Only
+    /// what the queue says is due is looked at.
     pub fn settle(&mut self, now: Millis) {
-        if self.next_due.is_none_or(|due| now < due) {
-            return;
+        while self.queue.first().is_some_and(|(at, _)| *at <= now) {
+            if let Some((_, due)) = self.queue.pop_first() {
+                self.settle_one(due, now);
+            }
         }
+        if self.next_due.is_some_and(|due| due <= now) {
+            self.next_due = self.settle_components(now);
+        }
+    }
+
+    fn settle_one(&mut self, due: Due, now: Millis) {
+        match due {
+            Due::Version(kind, name, major, minor) => {
+                let Some(version) = self.templates[kind.index()]
+                    .get_mut(&name)
+                    .and_then(|t| t.versions.get_mut(&(major, minor)))
+                else {
+                    return;
+                };
+                if version.status != VersionStatus::RegistrationInProgress {
+                    return;
+                }
+                if version.registered_at > now {
+                    let at = version.registered_at;
+                    self.schedule_for(at, Due::Version(kind, name, major, minor));
+                    return;
+                }
+                match version.failure.take() {
+                    Some(message) => {
+                        version.status = VersionStatus::RegistrationFailed;
+                        version.status_message = Some(message);
+                    }
+                    None => version.status = VersionStatus::Draft,
+                }
+            }
+            Due::Token(operation, token) => {
+                let Some(tokens) = self.tokens.get_mut(operation) else {
+                    return;
+                };
+                match tokens.get(&token).map(|record| record.expires_at) {
+                    Some(at) if at <= now => {
+                        tokens.remove(&token);
+                    }
+                    Some(at) => self.schedule_for(at, Due::Token(operation, token)),
+                    None => {}
+                }
+            }
+            Due::Environment(name) => self.settle_environment(name, now),
+            Due::Service(name) => self.settle_service(name, now),
+        }
+    }
+
+    fn settle_environment(&mut self, name: String, now: Millis) {
+        let Some(environment) = self.environments.get_mut(&name) else {
+            return;
+        };
+        let settled = environment.deployment.settle(now);
+        if let Settled::Deployed {
+            id,
+            status,
+            message,
+            at,
+        } = &settled
+        {
+            self.deployments.finish(id, *status, message.clone(), *at);
+        }
+        if settled == Settled::Gone {
+            if let Some(environment) = self.environments.remove(&name) {
+                self.deployments.forget_target(&environment.arn);
+                self.forget(environment.arn, now, None);
+            }
+        } else if let Some(at) = environment.deployment.phase.due() {
+            self.schedule_for(at, Due::Environment(name));
+        }
+    }
+
+    fn settle_service(&mut self, name: String, now: Millis) {
+        let Some(service) = self.services.get_mut(&name) else {
+            return;
+        };
+        let deployments = &mut self.deployments;
         let mut next: Option<Millis> = None;
         let mut later = |due: Option<Millis>| {
             if let Some(due) = due {
                 next = Some(next.map_or(due, |n: Millis| n.min(due)));
             }
         };
-
-        for templates in &mut self.templates {
-            for version in templates.values_mut().flat_map(|t| t.versions.values_mut()) {
-                if version.status == VersionStatus::RegistrationInProgress {
-                    if version.registered_at <= now {
-                        match version.failure.take() {
-                            Some(message) => {
-                                version.status = VersionStatus::RegistrationFailed;
-                                version.status_message = Some(message);
-                            }
-                            None => version.status = VersionStatus::Draft,
-                        }
-                    } else {
-                        later(Some(version.registered_at));
-                    }
-                }
+        let mut failed = None;
+        let mut removed = Vec::new();
+        let deleting = matches!(service.status, ServiceStatus::DeleteInProgress { .. });
+        for (instance, deployment) in service
+            .instances
+            .iter_mut()
+            .map(|(name, i)| (Some(name), &mut i.deployment))
+            .chain(service.pipeline.as_mut().map(|p| (None, &mut p.deployment)))
+        {
+            let settled = deployment.settle(now);
+            // An instance the spec dropped, deleted on its own.
+            if let (Settled::Gone, Some(instance), false) = (&settled, instance, deleting) {
+                removed.push(instance.clone());
+                continue;
             }
-        }
-
-        let deployments = &mut self.deployments;
-        let mut record = |settled: &Settled| {
             if let Settled::Deployed {
                 id,
                 status,
                 message,
                 at,
-            } = settled
+            } = &settled
             {
                 deployments.finish(id, *status, message.clone(), *at);
+                if *status == DeploymentStatus::Failed {
+                    failed = failed.or(message.clone());
+                }
             }
-        };
-        let mut gone = Vec::new();
-        for environment in self.environments.values_mut() {
-            let settled = environment.deployment.settle(now);
-            record(&settled);
-            if settled == Settled::Gone {
-                gone.push((environment.name.clone(), environment.arn.clone()));
-            } else {
-                later(environment.deployment.phase.due());
-            }
+            later(deployment.phase.due());
         }
-        for (name, arn) in gone.drain(..) {
-            self.environments.remove(&name);
-            self.deployments.forget_target(&arn);
-            self.forget(arn, now, None);
-        }
-
-        let deployments = &mut self.deployments;
         let mut dropped = Vec::new();
-        for service in self.services.values_mut() {
-            let mut failed = None;
-            let mut removed = Vec::new();
-            let deleting = matches!(service.status, ServiceStatus::DeleteInProgress { .. });
-            for (name, deployment) in service
-                .instances
-                .iter_mut()
-                .map(|(name, i)| (Some(name), &mut i.deployment))
-                .chain(service.pipeline.as_mut().map(|p| (None, &mut p.deployment)))
-            {
-                let settled = deployment.settle(now);
-                // An instance the spec dropped, deleted on its own.
-                if let (Settled::Gone, Some(name), false) = (&settled, name, deleting) {
-                    removed.push(name.clone());
-                    continue;
-                }
-                if let Settled::Deployed {
-                    id,
-                    status,
-                    message,
-                    at,
-                } = &settled
-                {
-                    deployments.finish(id, *status, message.clone(), *at);
-                    if *status == DeploymentStatus::Failed {
-                        failed = failed.or(message.clone());
-                    }
-                }
-                later(deployment.phase.due());
+        for instance in removed {
+            if let Some(instance) = service.instances.remove(&instance) {
+                dropped.push(instance.arn);
             }
-            for name in removed {
-                if let Some(instance) = service.instances.remove(&name) {
-                    dropped.push(instance.arn);
-                }
-            }
-            match service.status {
-                ServiceStatus::DeleteInProgress { until } if until <= now => {
-                    if let Some(message) = service.failure.take() {
-                        service.status = ServiceStatus::DeleteFailed;
-                        service.status_message = Some(message);
-                        service.last_modified_at = until;
-                        for deployment in service
-                            .instances
-                            .values_mut()
-                            .map(|i| &mut i.deployment)
-                            .chain(service.pipeline.as_mut().map(|p| &mut p.deployment))
-                        {
-                            deployment.phase = Phase::DeleteFailed;
-                        }
-                    } else {
-                        gone.push((service.name.clone(), service.arn.clone()));
-                    }
-                }
-                ServiceStatus::CreateInProgress { until }
-                | ServiceStatus::UpdateInProgress { until }
-                    if until <= now =>
-                {
-                    let creating = matches!(service.status, ServiceStatus::CreateInProgress { .. });
-                    // AWS's examples show an active service modified when it
-                    // became active, after its creation.
+        }
+        let mut gone = false;
+        match service.status {
+            ServiceStatus::DeleteInProgress { until } if until <= now => {
+                if let Some(message) = service.failure.take() {
+                    service.status = ServiceStatus::DeleteFailed;
+                    service.status_message = Some(message);
                     service.last_modified_at = until;
-                    match service.failure.take().or(failed) {
-                        Some(message) => {
-                            service.status = if creating {
-                                ServiceStatus::CreateFailed
-                            } else {
-                                ServiceStatus::UpdateFailed
-                            };
-                            service.status_message = Some(message);
-                        }
-                        None => service.status = ServiceStatus::Active,
+                    for deployment in service
+                        .instances
+                        .values_mut()
+                        .map(|i| &mut i.deployment)
+                        .chain(service.pipeline.as_mut().map(|p| &mut p.deployment))
+                    {
+                        deployment.phase = Phase::DeleteFailed;
                     }
+                } else {
+                    gone = true;
                 }
-                status => later(status.due()),
             }
+            ServiceStatus::CreateInProgress { until }
+            | ServiceStatus::UpdateInProgress { until }
+                if until <= now =>
+            {
+                let creating = matches!(service.status, ServiceStatus::CreateInProgress { .. });
+                // AWS's examples show an active service modified when it
+                // became active, after its creation.
+                service.last_modified_at = until;
+                match service.failure.take().or(failed) {
+                    Some(message) => {
+                        service.status = if creating {
+                            ServiceStatus::CreateFailed
+                        } else {
+                            ServiceStatus::UpdateFailed
+                        };
+                        service.status_message = Some(message);
+                    }
+                    None => service.status = ServiceStatus::Active,
+                }
+            }
+            status => later(status.due()),
         }
         for arn in dropped {
             self.deployments.forget_target(&arn);
             self.forget(arn, now, None);
         }
-        for (name, arn) in gone {
+        if gone {
             if let Some(service) = self.services.remove(&name) {
                 for instance in service.instances.values() {
                     self.tags.remove(&instance.arn);
@@ -682,22 +752,11 @@ impl State {
                 if let Some(pipeline) = &service.pipeline {
                     self.deployments.forget_target(&pipeline.arn);
                 }
+                self.forget(service.arn, now, None);
             }
-            self.forget(arn, now, None);
+        } else if let Some(at) = next {
+            self.schedule_for(at, Due::Service(name));
         }
-
-        later(self.settle_components(now));
-
-        for tokens in self.tokens.values_mut() {
-            tokens.retain(|_, record| {
-                let live = record.expires_at > now;
-                if live {
-                    later(Some(record.expires_at));
-                }
-                live
-            });
-        }
-        self.next_due = next;
     }
 
     /// Records that the resource `arn` was deleted at `now`, with the answer
@@ -730,7 +789,7 @@ impl State {
     }
 
     pub fn remember_token(&mut self, operation: &'static str, token: String, record: TokenRecord) {
-        self.schedule(record.expires_at);
+        self.schedule_for(record.expires_at, Due::Token(operation, token.clone()));
         self.tokens
             .entry(operation)
             .or_default()
@@ -781,6 +840,7 @@ mod tests {
             provisioning: None,
             creation: Creation::new(json!({})),
             versions: BTreeMap::new(),
+            published: BTreeSet::new(),
         }
     }
 
@@ -792,14 +852,17 @@ mod tests {
         state
             .templates_mut(TemplateKind::Environment)
             .insert("t".into(), t);
-        state.schedule(2_000);
+        state.schedule_for(
+            2_000,
+            Due::Version(TemplateKind::Environment, "t".into(), 1, 0),
+        );
         let status =
             |s: &State| s.templates(TemplateKind::Environment)["t"].versions[&(1, 0)].status;
         state.settle(1_999);
         assert_eq!(status(&state), VersionStatus::RegistrationInProgress);
         state.settle(2_000);
         assert_eq!(status(&state), VersionStatus::Draft);
-        assert_eq!(state.next_due, None);
+        assert!(state.queue.is_empty());
     }
 
     #[test]
@@ -830,8 +893,8 @@ mod tests {
             let mut v = version(0);
             v.major = major;
             v.minor = minor;
-            v.status = status;
             t.versions.insert((major, minor), v);
+            t.set_status((major, minor), status);
         }
         assert_eq!(t.recommended_version(), Some((2, 1)));
         assert_eq!(t.recommended_minor(1), Some(0));

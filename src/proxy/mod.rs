@@ -1,7 +1,7 @@
 //! Record and replay as phases of one request pipeline.
 //!
 //! ```text
-//! request ──> gate (origin form, no browser) ──> admin (/__vcr/...) ──> replay ──hit──> response
+//! request ──> gate (origin form, no browser) ──> replay ──hit──> response
 //!                                      │miss
 //!                                      ├── no forward phase ──> ReplayMissException (400)
 //!                                      └── forward: check client key ──> strip client signature
@@ -13,6 +13,7 @@
 //! --on-miss record` all of them.
 
 mod addressing;
+pub mod admin;
 pub mod forward;
 pub mod gate;
 pub mod record;
@@ -26,15 +27,10 @@ use crate::sigv4::decode_streaming;
 use forward::Forward;
 pub use gate::Access;
 use gate::Gate;
-use http::{Method, StatusCode};
 use record::Record;
 use replay::{Replay, miss_error};
-use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// Admin routes live under this prefix, outside every AWS route.
-pub const ADMIN_PREFIX: &str = "/__vcr/";
 
 /// The request pipeline: its phases, in order.
 pub struct Proxy {
@@ -53,40 +49,6 @@ impl Proxy {
             record: None,
         }
     }
-
-    fn admin(&self, request: &Request) -> Response {
-        let path = request.uri.path();
-        match (&request.method, path.strip_prefix(ADMIN_PREFIX)) {
-            (&Method::POST, Some("rewind")) => match &self.replay {
-                Some(replay) => {
-                    replay.rewind();
-                    Response::json(StatusCode::OK, &json!({"rewound": true}))
-                }
-                None => admin_error(
-                    StatusCode::NOT_FOUND,
-                    "this proxy has no replay phase to rewind",
-                ),
-            },
-            (&Method::GET, Some("status")) => match &self.replay {
-                Some(replay) => Response::json(StatusCode::OK, &replay.status()),
-                None => Response::json(StatusCode::OK, &json!({})),
-            },
-            _ => admin_error(
-                StatusCode::NOT_FOUND,
-                &format!(
-                    "no admin route {} {path}; there are POST {ADMIN_PREFIX}rewind and GET {ADMIN_PREFIX}status",
-                    request.method
-                ),
-            ),
-        }
-    }
-}
-
-fn admin_error(status: StatusCode, message: &str) -> Response {
-    Response::json(
-        status,
-        &json!({"__type": "AdminRouteException", "message": message}),
-    )
 }
 
 impl Handler for Proxy {
@@ -94,9 +56,6 @@ impl Handler for Proxy {
         if let Err(error) = self.gate.check(&request) {
             tracing::warn!(method = %request.method, target = %request.uri, "refused: {}", error.message);
             return error.to_response_for(&request);
-        }
-        if request.uri.path().starts_with(ADMIN_PREFIX) {
-            return self.admin(&request);
         }
         if request.headers.get_all("x-amz-target").iter().count() > 1 {
             return AwsError::new(
@@ -181,42 +140,42 @@ impl Handler for Proxy {
 /// [`ReplayServer::url`], stop it by dropping it or with `shutdown`.
 pub struct ReplayServer {
     server: Server,
+    admin: Option<Server>,
     proxy: Arc<Proxy>,
 }
 
 impl ReplayServer {
     /// Serves `cassettes` on `addr` (use `127.0.0.1:0` for a free port),
-    /// with the default [`Access`]: loopback, no browser.
+    /// with the default [`Access`] (loopback, no browser) and no admin API.
     pub async fn start(
         cassettes: Vec<LoadedCassette>,
         options: MatchOptions,
         addr: SocketAddr,
         limits: Limits,
     ) -> std::io::Result<Self> {
-        Self::start_with_access(cassettes, options, addr, limits, Access::default()).await
+        Self::start_with(cassettes, options, Listeners::new(addr, limits)).await
     }
 
-    /// [`ReplayServer::start`] with access rules: a non-loopback `addr`
-    /// needs `access.allow_remote`.
-    pub async fn start_with_access(
+    /// [`ReplayServer::start`] with every listening choice: a non-loopback
+    /// address needs `access.allow_remote`.
+    pub async fn start_with(
         cassettes: Vec<LoadedCassette>,
         options: MatchOptions,
-        addr: SocketAddr,
-        limits: Limits,
-        access: Access,
+        listeners: Listeners,
     ) -> std::io::Result<Self> {
-        access
-            .check_listen(
-                addr,
-                "the replay server reads your cassettes to anyone who asks",
-            )
+        listeners
+            .check("the replay server answers anyone who reaches it with your cassettes")
             .map_err(|message| {
                 std::io::Error::new(std::io::ErrorKind::PermissionDenied, message)
             })?;
-        let gate = Gate::new(access, addr.ip());
+        let gate = Gate::new(listeners.access.clone(), listeners.listen.ip());
         let proxy = Arc::new(Proxy::replay_only(Matcher::new(cassettes, options), gate));
-        let server = Server::bind(addr, proxy.clone(), limits).await?;
-        Ok(Self { server, proxy })
+        let (server, admin) = listeners.bind(proxy.clone()).await?;
+        Ok(Self {
+            server,
+            admin,
+            proxy,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -227,6 +186,11 @@ impl ReplayServer {
         self.server.local_addr()
     }
 
+    /// The admin API's `http://HOST:PORT`, when it has one.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin.as_ref().map(Server::url)
+    }
+
     /// Starts the replay over: every interaction unused, no token bound.
     pub fn rewind(&self) {
         if let Some(replay) = &self.proxy.replay {
@@ -235,6 +199,62 @@ impl ReplayServer {
     }
 
     pub async fn shutdown(self) {
+        if let Some(admin) = self.admin {
+            admin.shutdown().await;
+        }
         self.server.shutdown().await;
+    }
+}
+
+/// Where a proxy listens, and who may reach it.
+#[derive(Clone, Debug)]
+pub struct Listeners {
+    /// The AWS listener.
+    pub listen: SocketAddr,
+    /// The admin API's own listener; `None`: no admin API.
+    pub admin_listen: Option<SocketAddr>,
+    pub access: Access,
+    pub limits: Limits,
+}
+
+impl Listeners {
+    /// `listen` with the default access and no admin API.
+    pub fn new(listen: SocketAddr, limits: Limits) -> Self {
+        Self {
+            listen,
+            admin_listen: None,
+            access: Access::default(),
+            limits,
+        }
+    }
+
+    /// Refuses non-loopback addresses without `--allow-remote`; `why` says
+    /// what an outsider could do.
+    pub fn check(&self, why: &str) -> Result<(), String> {
+        self.access.check_listen(self.listen, why)?;
+        if let Some(admin) = self.admin_listen {
+            self.access.check_listen(
+                admin,
+                "anyone who reaches the admin API can rewind the replay",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Binds the AWS listener, then the admin one.
+    pub(super) async fn bind(
+        &self,
+        proxy: Arc<Proxy>,
+    ) -> std::io::Result<(Server, Option<Server>)> {
+        let server = Server::bind(self.listen, proxy.clone(), self.limits).await?;
+        let admin = match self.admin_listen {
+            Some(addr) => {
+                let gate = Gate::new(self.access.clone(), addr.ip());
+                let admin = Arc::new(admin::Admin::new(proxy, gate));
+                Some(Server::bind(addr, admin, self.limits).await?)
+            }
+            None => None,
+        };
+        Ok((server, admin))
     }
 }

@@ -6,10 +6,10 @@
 //! why. Transport failures never get here: the forward phase answers them
 //! with a 502 and nothing is recorded.
 
-use super::Proxy;
 use super::forward::{Forward, Forwarded, Route};
 use super::gate::{Access, Gate};
 use super::replay::Replay;
+use super::{Listeners, Proxy};
 use crate::cassette::{
     self, AccountRedaction, Cassette, CassetteError, CassetteWriter, Entry, Interaction,
     Provenance, RecordedRequest, RecordedResponse, SecretScan, StartKey, WriteError, WriteMode,
@@ -129,6 +129,8 @@ pub struct RecordConfig {
     pub listen: SocketAddr,
     /// Who may reach the proxy: beyond loopback (`allow_remote`), browsers.
     pub access: Access,
+    /// Where the admin API listens (`--admin-listen`); `None`: nowhere.
+    pub admin_listen: Option<SocketAddr>,
     pub limits: Limits,
     /// Answer from the cassette first and record only what it does not
     /// answer (`replay --on-miss record`); the cassette is then appended to.
@@ -152,6 +154,7 @@ impl RecordConfig {
             allow_plaintext_upstream: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 4751)),
             access: Access::default(),
+            admin_listen: None,
             limits: Limits::default(),
             replay: None,
         }
@@ -193,6 +196,7 @@ impl std::error::Error for RecordError {}
 /// flight and their writes.
 pub struct RecordServer {
     server: Server,
+    admin: Option<Server>,
     proxy: Arc<Proxy>,
     upstream: String,
     cassette: PathBuf,
@@ -200,12 +204,14 @@ pub struct RecordServer {
 
 impl RecordServer {
     pub async fn start(config: RecordConfig) -> Result<Self, RecordError> {
-        config
-            .access
-            .check_listen(
-                config.listen,
-                "the recording proxy signs with your real AWS credentials (with --allow-remote, also pass --client-key)",
-            )
+        let listeners = Listeners {
+            listen: config.listen,
+            admin_listen: config.admin_listen,
+            access: config.access.clone(),
+            limits: config.limits,
+        };
+        listeners
+            .check("the recording proxy signs with your real AWS credentials (with --allow-remote, also pass --client-key)")
             .map_err(RecordError::Config)?;
         if config.access.allow_remote && config.client_key.is_none() {
             tracing::warn!(
@@ -304,12 +310,14 @@ impl RecordServer {
             forward: Some(forward),
             record: Some(Record::new(writer)),
         });
-        let server = Server::bind(config.listen, proxy.clone(), config.limits)
+        let (server, admin) = listeners
+            .bind(proxy.clone())
             .await
             .map_err(|e| RecordError::Listen(config.listen, e))?;
         tracing::info!(upstream = %upstream, cassette = %config.cassette.display(), "recording");
         Ok(Self {
             server,
+            admin,
             proxy,
             upstream,
             cassette: config.cassette,
@@ -325,6 +333,11 @@ impl RecordServer {
         self.server.local_addr()
     }
 
+    /// The admin API's `http://HOST:PORT`, when it has one.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin.as_ref().map(Server::url)
+    }
+
     /// The upstream requests go to.
     pub fn upstream(&self) -> &str {
         &self.upstream
@@ -337,6 +350,9 @@ impl RecordServer {
     /// Stops accepting, lets requests in flight finish and their exchanges
     /// reach the file, then stops the writer.
     pub async fn shutdown(self) {
+        if let Some(admin) = self.admin {
+            admin.shutdown().await;
+        }
         self.server.shutdown().await;
         if let Some(record) = &self.proxy.record {
             record.close().await;

@@ -25,23 +25,29 @@ impl Replay {
         }
     }
 
-    /// The recorded answer, or why there is none.
+    /// The recorded answer, or why there is none. The lock is held only to
+    /// look up: a miss is explained (compared and diffed against what was
+    /// recorded) after it is released.
     pub fn answer(&self, request: &Request) -> Result<Response, Miss> {
         let keyed = self.keyer.key(request);
-        let mut matcher = self.matcher.lock().unwrap_or_else(|p| p.into_inner());
-        let (hit, response) = matcher.answer_keyed(&keyed)?;
-        let Hit {
-            cassette,
-            interaction,
-            repeated,
-        } = hit;
-        tracing::debug!(
-            cassette = %matcher.cassettes().get(cassette).map_or("(recorded now)", |c| c.cassette.name.as_str()),
-            interaction,
-            repeated,
-            "replayed"
-        );
-        Ok(response)
+        let found = {
+            let mut matcher = self.matcher.lock().unwrap_or_else(|p| p.into_inner());
+            matcher.lookup(&keyed).map(|(hit, response)| {
+                let Hit {
+                    cassette,
+                    interaction,
+                    repeated,
+                } = hit;
+                tracing::debug!(
+                    cassette = %matcher.cassettes().get(cassette).map_or("(recorded now)", |c| c.cassette.name.as_str()),
+                    interaction,
+                    repeated,
+                    "replayed"
+                );
+                response
+            })
+        };
+        found.map_err(|context| context.explain(&keyed))
     }
 
     /// Runs `f` on the matcher (e.g. to add an exchange just recorded).

@@ -50,6 +50,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub use uri::UriTemplate;
+pub(crate) use uri::percent_decode;
 
 /// The generated table, built into the binary.
 const FACTS: &str = include_str!("facts.txt");
@@ -289,6 +290,7 @@ pub struct Service {
     pub api_version: String,
     endpoints: HashMap<String, PartitionEndpoints>,
     operations: Vec<Operation>,
+    by_operation: HashMap<String, usize>,
 }
 
 /// What [`Service::operation_of`] needs to know of a request.
@@ -334,7 +336,7 @@ impl Service {
 
     /// An operation by its model name (`TransactWriteItems`).
     pub fn operation(&self, name: &str) -> Option<&Operation> {
-        self.operations.iter().find(|o| o.name == name)
+        self.by_operation.get(name).map(|&i| &self.operations[i])
     }
 
     /// The endpoint for a region, or `None` when the region belongs to no
@@ -517,7 +519,8 @@ impl Facts {
 
     /// The service a request is for: by `X-Amz-Target` prefix, else among
     /// the services signing as `signing_name` (from the SigV4 scope), the one
-    /// with an operation matching the request.
+    /// with an operation matching the request; with no signing name, a
+    /// query-protocol form by its `Action` and `Version`.
     pub fn service_of(
         &self,
         signing_name: Option<&str>,
@@ -530,12 +533,28 @@ impl Facts {
         {
             return Some(service);
         }
-        let name = signing_name?;
+        let Some(name) = signing_name else {
+            return self.service_of_form(request);
+        };
         let mut candidates = self.by_signing_name(name).peekable();
         let first = candidates.peek().copied();
         candidates
             .find(|s| s.operation_of(request).is_some())
             .or(first)
+    }
+
+    /// A query-protocol service by the `Action` and `Version` of a form body.
+    fn service_of_form(&self, request: RequestLine<'_>) -> Option<&Service> {
+        let form = std::str::from_utf8(request.body).ok()?;
+        let action = form_value(form, "Action")?;
+        let version = form_value(form, "Version")?;
+        self.services.iter().find(|s| {
+            s.api_version == version
+                && s.protocols
+                    .iter()
+                    .any(|p| matches!(p, Protocol::Query | Protocol::Ec2))
+                && s.operation(&action).is_some()
+        })
     }
 
     /// The partition a region belongs to.

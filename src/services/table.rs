@@ -47,6 +47,14 @@ pub(super) fn parse_counting(text: &str) -> (Facts, usize) {
             skipped += 1;
         }
     }
+    for service in &mut facts.services {
+        service.by_operation = service
+            .operations
+            .iter()
+            .enumerate()
+            .map(|(i, op)| (op.name.clone(), i))
+            .collect();
+    }
     for (i, service) in facts.services.iter().enumerate() {
         facts.by_name.insert(service.name.clone(), i);
         facts
@@ -92,6 +100,7 @@ fn take(facts: &mut Facts, fields: &[&str]) -> bool {
                 api_version: version.to_string(),
                 endpoints: Default::default(),
                 operations: Vec::new(),
+                by_operation: Default::default(),
             });
         }
         ["G", partition, host, region] => {

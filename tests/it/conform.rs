@@ -657,6 +657,8 @@ async fn a_target_that_creates_again_on_retry_differs_at_the_step_and_path() {
     assert!(text.contains(r#"{"cassette": "client-token-create/CreateEnvironmentAccountConnection--same-parameters", "steps": [2], "kind": "value", "paths": ["#), "{text}");
     insta::assert_snapshot!("conform_creates_again_text", text);
     insta::assert_snapshot!("conform_creates_again_json", report::json(&report));
+    insta::assert_snapshot!("conform_creates_again_junit", report::junit(&report));
+    insta::assert_snapshot!("conform_creates_again_html", report::html(&report));
 }
 
 #[tokio::test]

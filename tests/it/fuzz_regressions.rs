@@ -30,3 +30,8 @@ fn matcher_answer_regressions_stay_fixed() {
 fn mock_request_regressions_stay_fixed() {
     assert!(replay_inputs("mock_request", proton_vcr::fuzz_entry::mock_request) > 0);
 }
+
+#[test]
+fn body_round_trip_regressions_stay_fixed() {
+    assert!(replay_inputs("body_round_trip", proton_vcr::fuzz_entry::body_round_trip) > 0);
+}

@@ -34,6 +34,7 @@ fn small_limits() -> Limits {
         max_body_bytes: 2048,
         header_read_timeout: Duration::from_millis(300),
         body_read_timeout: Duration::from_millis(300),
+        ..Limits::default()
     }
 }
 

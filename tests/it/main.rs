@@ -3,9 +3,12 @@
 
 mod support;
 
+mod aws_services;
 mod conform;
 mod conform_builtin;
 mod conform_rules;
+mod durability;
+mod exact;
 mod fuzz_regressions;
 mod hardening;
 mod hardening_mock;
@@ -14,6 +17,7 @@ mod mock;
 mod mock_bundles;
 mod mock_components;
 mod mock_deployments;
+mod mock_workflows;
 mod record;
 mod replay;
 mod security;

@@ -930,6 +930,8 @@ async fn service_sync_blocks_on_manual_changes_until_resolved() {
         .await
         .unwrap();
     assert!(unsynced.latest_sync().is_none());
+    // The update of the spec above has to finish first.
+    mock.advance_clock_ms(2 * SECOND_MS);
     // Unsynced, a manual change blocks nothing.
     client
         .update_service()
@@ -1290,7 +1292,7 @@ async fn the_aws_cli_syncs_templates_and_waits_for_components() {
         String::from_utf8_lossy(&waited.stderr)
     );
     cli_json(&run(args("proton update-environment-template-version --template-name fargate-env --major-version 1 --minor-version 0 --status PUBLISHED")).await);
-    cli_json(&run(args("proton create-environment --name dev --template-name fargate-env --template-major-version 1 --spec x --component-role-arn arn:aws:iam::123456789012:role/c")).await);
+    cli_json(&run(args("proton create-environment --name dev --template-name fargate-env --template-major-version 1 --spec {} --component-role-arn arn:aws:iam::123456789012:role/c")).await);
 
     let mut create = args("proton create-component --name queue --environment-name dev");
     create.extend([

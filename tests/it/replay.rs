@@ -310,7 +310,20 @@ async fn an_operation_the_cassette_lacks_lists_what_it_holds() {
 #[tokio::test]
 async fn rewind_starts_the_replay_over() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), &client_token_retry_cassette(), Repeats::Strict).await;
+    let path = support::write_cassette(dir.path(), "retry.json", &client_token_retry_cassette());
+    let mut listeners =
+        proton_vcr::Listeners::new("127.0.0.1:0".parse().unwrap(), Limits::default());
+    listeners.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = ReplayServer::start_with(
+        cassette::load(&path).unwrap(),
+        MatchOptions {
+            tokens: proton_vcr::proton_token_paths(),
+            repeats: Repeats::Strict,
+        },
+        listeners,
+    )
+    .await
+    .unwrap();
     let client = proton_client(&server.url());
     let get = || {
         client
@@ -326,7 +339,8 @@ async fn rewind_starts_the_replay_over() {
     assert_eq!(status(get().await.unwrap()), "REGISTRATION_IN_PROGRESS");
     assert_eq!(status(get().await.unwrap()), "DRAFT");
     assert!(get().await.is_err(), "strict: both polls used");
-    let response = support::http(&server.url(), "POST", "/__vcr/rewind", &[], b"").await;
+    let admin = server.admin_url().expect("an admin listener");
+    let response = support::http(&admin, "POST", "/__vcr/rewind", &[], b"").await;
     assert_eq!(response.0, 200);
     assert_eq!(status(get().await.unwrap()), "REGISTRATION_IN_PROGRESS");
 }

@@ -662,3 +662,351 @@ async fn a_plaintext_upstream_beyond_loopback_needs_an_opt_in() {
         }
     }
 }
+
+/// Plain GET over HTTP/1.1 with a loopback Host; returns status and raw body.
+async fn get_raw(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut data = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut data)).await;
+    let text = String::from_utf8_lossy(&data).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_key_named_like_an_admin_route_is_replayed_not_shadowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = serde_json::json!({
+        "format": "proton-vcr.cassette/1",
+        "name": "s3-admin-like-key",
+        "provenance": {"kind": "documented", "sources": []},
+        "interactions": [{
+            "elapsed_ms": 0,
+            "request": {"method": "GET", "uri": "/__vcr/status", "headers": {}, "body": {"text": ""}},
+            "response": {"status": 200, "headers": {"content-type": "text/plain"}, "body": {"text": "the object's bytes"}}
+        }]
+    });
+    let path = crate::support::write_cassette(dir.path(), "s3.json", &cassette);
+    let mut listeners = proton_vcr::Listeners::new(
+        "127.0.0.1:0".parse().unwrap(),
+        proton_vcr::Limits::default(),
+    );
+    listeners.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = proton_vcr::ReplayServer::start_with(
+        proton_vcr::cassette::load(&path).unwrap(),
+        MatchOptions::default(),
+        listeners,
+    )
+    .await
+    .unwrap();
+    let (status, body) = get_raw(server.local_addr(), "/__vcr/status").await;
+    assert_eq!((status, body.as_str()), (200, "the object's bytes"));
+
+    let admin: SocketAddr = server
+        .admin_url()
+        .unwrap()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let (status, body) = get_raw(admin, "/__vcr/status").await;
+    assert_eq!(status, 200, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (report["used"].as_u64(), report["total"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let (status, body) = get_raw(admin, "/bucket/key").await;
+    assert_eq!(
+        status, 404,
+        "the admin listener serves nothing else: {body}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorder_forwards_an_admin_like_path_and_invents_no_admin_answer() {
+    let upstream = Listener::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("c.json");
+    let mut config = RecordConfig::new(&cassette, canary());
+    config.upstream = Some(upstream.url());
+    config.region = Some("us-east-1".into());
+    config.service = Some("s3".into());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = RecordServer::start(config).await.unwrap();
+    let (status, body) = get_raw(server.local_addr(), "/__vcr/status").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "{}"),
+        "the upstream's answer"
+    );
+    assert_eq!(upstream.connections(), 1, "forwarded to the upstream");
+
+    let admin: SocketAddr = server
+        .admin_url()
+        .unwrap()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    for path in ["/__vcr/status"] {
+        let (status, body) = get_raw(admin, path).await;
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains("records without replaying"), "{body}");
+    }
+    assert_eq!(upstream.connections(), 1);
+    server.shutdown().await;
+    let recorded = proton_vcr::cassette::load_file(&cassette).unwrap().cassette;
+    assert_eq!(recorded.interactions.len(), 1);
+    assert_eq!(recorded.interactions[0].request.uri, "/__vcr/status");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_admin_routes_need_a_signature_under_verify_signatures() {
+    let server = proton_vcr::MockServer::start(
+        proton_vcr::MockConfig {
+            verify_signatures: Some((CLIENT_AKID.into(), CLIENT_SECRET.into())),
+            clock: proton_vcr::ClockMode::Manual,
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr();
+    let before = server.mock().clock_ms();
+    let body = r#"{"advance_ms": 3600000}"#;
+    let unsigned = format!(
+        "POST /__mock/clock HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = raw(addr, unsigned.as_bytes()).await;
+    assert_eq!(answer.0, 400, "{}", answer.1);
+    assert_eq!(
+        answer.1["__type"],
+        "com.amazon.coral.service#MissingAuthenticationTokenException"
+    );
+    assert_eq!(server.mock().clock_ms(), before, "the clock did not move");
+    let (status, state) = get_raw(addr, "/__mock/state").await;
+    assert_eq!(
+        status, 400,
+        "reading the state needs a signature too: {state}"
+    );
+
+    let host = addr.to_string();
+    let signed = format!(
+        "POST /__mock/clock HTTP/1.1\r\nhost: {host}\r\n{}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        head_lines(&client_key_headers(
+            "POST",
+            &host,
+            "/__mock/clock",
+            body.as_bytes()
+        )),
+        body.len()
+    );
+    let answer = raw(addr, signed.as_bytes()).await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert_eq!(server.mock().clock_ms(), before + 3_600_000);
+    server.shutdown().await;
+}
+
+/// A mock with short timeouts and a small buffering budget.
+async fn small_mock() -> proton_vcr::MockServer {
+    proton_vcr::MockServer::start_with_limits(
+        proton_vcr::MockConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+        proton_vcr::Limits {
+            max_body_bytes: 64 * 1024,
+            max_buffered_bytes: 64 * 1024,
+            header_read_timeout: Duration::from_millis(300),
+            body_read_timeout: Duration::from_secs(30),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http2_connection_is_closed_like_an_http1_one() {
+    let server = small_mock().await;
+    let stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .method("GET")
+        .uri(format!("http://{}/__mock/clock", server.local_addr()))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.unwrap();
+    // The server closes the connection once it has been idle for the header
+    // read timeout; on a connection kept open forever this times out.
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the idle HTTP/2 connection was closed by the server")
+        .unwrap()
+        .ok();
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_half_closes_after_its_request_gets_the_answer() {
+    let server = small_mock().await;
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let request = format!(
+        "GET /__mock/clock HTTP/1.1\r\nhost: {}\r\n\r\n",
+        server.local_addr()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers or closes")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert!(answer.contains("clock_ms"), "{answer:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_bytes_held_at_once_are_capped_with_an_aws_shaped_slowdown() {
+    let server = small_mock().await;
+    let addr = server.local_addr();
+    let post = |length: usize, sent: usize| {
+        format!(
+            "POST / HTTP/1.1\r\nhost: {addr}\r\nx-amz-target: AwsProton20200720.ListEnvironmentTemplates\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n{}",
+            " ".repeat(sent)
+        )
+    };
+    // A stalled upload holding most of the budget.
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(post(60 * 1024, 1024).as_bytes())
+        .await
+        .unwrap();
+    let mut refused = None;
+    for _ in 0..100 {
+        let answer = raw(addr, post(8 * 1024, 8 * 1024).as_bytes()).await;
+        if answer.0 == 503 {
+            refused = Some(answer);
+            break;
+        }
+        // The stalled request's headers may not have been read yet.
+        tokio::task::yield_now().await;
+    }
+    let (status, body) = refused.expect("a request over the budget gets a 503");
+    assert_eq!(status, 503);
+    assert_eq!(body["__type"], "SlowDown", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("65536 bytes"),
+        "{body}"
+    );
+    // Once the stalled upload goes, its bytes are free again.
+    drop(stalled);
+    let mut status = 503;
+    for _ in 0..500 {
+        status = raw(addr, post(2, 2).as_bytes()).await.0;
+        if status != 503 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(status, 200);
+    server.shutdown().await;
+}
+
+#[test]
+fn a_server_raises_its_open_file_limit_to_the_hard_limit() {
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 256 && exec "$@""#)
+        .arg("proton-vcr")
+        .arg(crate::support::binary())
+        .args(["mock", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (soft, hard) = (open_files[3], open_files[4]);
+    assert_ne!(
+        hard, "256",
+        "the hard limit must be above 256 to tell: {limits}"
+    );
+    assert_eq!(soft, hard, "{limits}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_command_announces_its_admin_listener_on_the_second_line() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(crate::support::binary())
+        .args([
+            "replay",
+            "--cassette",
+            "cassettes/proton",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(crate::support::repo_root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
+    let admin = second
+        .strip_prefix("admin listening on http://")
+        .unwrap_or_else(|| panic!("{second:?}"))
+        .to_string();
+    assert_ne!(url, admin);
+    let (status, body) = get_raw(admin.parse().unwrap(), "/__vcr/status").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get_raw(url.parse().unwrap(), "/__vcr/status").await;
+    assert_eq!(
+        status, 400,
+        "a miss on the AWS port, not the admin answer: {body}"
+    );
+    assert!(body.contains("ReplayMissException"), "{body}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

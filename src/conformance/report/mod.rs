@@ -16,7 +16,7 @@ pub use text::{TextOptions, text};
 use super::compare::{DiffKind, Difference};
 use super::deviations::{Deviation, DeviationKind, StepRef};
 use super::expect::RuleMark;
-use super::rules::CONTRACT;
+use super::rules::groups;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -320,7 +320,7 @@ impl Report {
     /// contract does not list.
     pub fn rules(&self) -> Vec<RuleVerdict> {
         let mut order: Vec<(String, String)> = Vec::new();
-        for group in CONTRACT {
+        for group in groups() {
             for (rule, _) in group.rules {
                 for operation in group.operations {
                     order.push((format!("{}/{rule}", group.id), operation.to_string()));

@@ -9,7 +9,7 @@
 
 use super::{ALL_OUTCOMES, Outcome, Report, RuleVerdict, RunVerdict, Verdict, matrix_row, short};
 use crate::conformance::deviations::DeviationV2;
-use crate::conformance::rules::{CONTRACT, CONTRACT_SOURCE, describe};
+use crate::conformance::rules::{CONTRACT_SOURCE, describe, groups};
 use std::fmt::Write;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -119,8 +119,7 @@ fn rule_table(rules: &[RuleVerdict], style: &Style, out: &mut String) {
             .find(|r| r.id == id && r.operation == operation)
             .map(|r| r.verdict)
     };
-    let mut groups: Vec<(String, Vec<String>, Vec<String>)> = CONTRACT
-        .iter()
+    let mut groups: Vec<(String, Vec<String>, Vec<String>)> = groups()
         .map(|g| {
             (
                 g.id.to_string(),

@@ -11,6 +11,7 @@ use super::{
     Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
     tag_new, with_client_token, wrap,
 };
+use crate::mock::faults::FailurePoint;
 use crate::mock::state::{Component, ComponentStatus, State, Target, TemplateKind};
 use serde_json::Value;
 
@@ -219,7 +220,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             succeeded_at: None,
             attempted_id: deployment_id.clone(),
             succeeded_id: None,
-            fail_next: None,
+            fail_next: state.faults.take(&arn(ctx, name), FailurePoint::Deployment),
         };
         let out = output(&component);
         state.schedule(until);
@@ -328,6 +329,9 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             ));
         }
         let until = ctx.after(ctx.config.durations.environment_deployment);
+        let failure = (deployment_type != "NONE")
+            .then(|| state.faults.take(&arn(ctx, name), FailurePoint::Deployment))
+            .flatten();
         let component = find_mut(state, ctx, name)?;
         if let Some(description) = opt_string(input, "description") {
             component.description = Some(description);
@@ -347,6 +351,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
                 component.template_file = file;
             }
             component.deploy(ctx.now, until, uuid::Uuid::new_v4().to_string());
+            component.fail_next = failure;
         }
         let deployment_id = component.attempted_id.clone();
         let out = output(component);
@@ -378,6 +383,11 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             "The component {name} is attached to service instance {instance} of service {service}; detach it with UpdateComponent before deleting it"
         )));
     }
+    let failure = state.faults.take(&arn(ctx, name), FailurePoint::Delete);
+    let Some(component) = state.components.get_mut(name) else {
+        return Err(MockError::not_found("component", arn(ctx, name)));
+    };
+    component.fail_next = failure;
     component.status = ComponentStatus::DeleteInProgress { until };
     component.status_message = None;
     component.last_modified_at = ctx.now;

@@ -8,8 +8,10 @@ use super::{
 };
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
-use crate::mock::history::{DeploymentRecord, DeploymentStatus, DeploymentTarget, NewDeployment};
-use crate::mock::state::{Deployment, Settled, State};
+use crate::mock::history::{
+    DeploymentRecord, DeploymentStatus, DeploymentTarget, NewDeployment, TargetKind,
+};
+use crate::mock::state::{Deployment, Due, Settled, State};
 use serde_json::{Map, Value};
 
 /// Starts a deployment of `target` that ends at `until` (`None`: when
@@ -26,6 +28,11 @@ pub fn start(
     until: Option<Millis>,
 ) -> Deployment {
     let id = uuid::Uuid::new_v4().to_string();
+    let (kind, environment, service) = (
+        target.kind,
+        target.environment_name.clone(),
+        target.service_name.clone(),
+    );
     let mut deployment = match previous {
         Some(previous) => {
             let mut d = previous.clone();
@@ -55,7 +62,13 @@ pub fn start(
         record.outputs = outputs;
     }
     if let Some(until) = until {
-        state.schedule(until);
+        match kind {
+            TargetKind::Environment => state.schedule_for(until, Due::Environment(environment)),
+            TargetKind::ServicePipeline | TargetKind::ServiceInstance => {
+                state.schedule_for(until, Due::Service(service.unwrap_or_default()))
+            }
+            TargetKind::Component => state.schedule(until),
+        }
     }
     deployment
 }

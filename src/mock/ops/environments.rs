@@ -8,10 +8,10 @@ use super::{
     Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
     retry_create, tag_new, wrap,
 };
-use super::{deployments, spec};
+use super::{deployments, from_start, page_start, spec};
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
-use crate::mock::state::{ConnectionStatus, Creation, Environment, State, TemplateKind};
+use crate::mock::state::{ConnectionStatus, Creation, Due, Environment, State, TemplateKind};
 use serde_json::Value;
 
 fn arn(ctx: &Ctx, name: &str) -> String {
@@ -219,9 +219,8 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
                 .collect()
         })
         .unwrap_or_default();
-    let items = state
-        .environments
-        .iter()
+    let start = page_start(input)?;
+    let items = from_start(&state.environments, start.as_deref())
         .filter(|(_, e)| {
             filters.is_empty()
                 || filters.iter().any(|(name, major)| {
@@ -388,7 +387,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     };
     environment.deployment.start_delete(until, failure);
     let output = wrap("environment", render(environment, View::Answer));
-    state.schedule(until);
+    state.schedule_for(until, Due::Environment(name.to_string()));
     Ok(output)
 }
 

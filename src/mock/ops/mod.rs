@@ -24,6 +24,8 @@ use super::state::{Creation, State, Target, TemplateKind, TokenRecord};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::time::Duration;
 
 /// What an operation knows besides its input and the state.
@@ -505,20 +507,7 @@ pub fn paginate<T>(
         .and_then(Value::as_u64)
         .unwrap_or(100)
         .clamp(1, 100) as usize;
-    let start = match opt_str(input, "nextToken") {
-        Some(token) => Some(
-            URL_SAFE_NO_PAD
-                .decode(token)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| {
-                    MockError::Validation(format!(
-                        "The nextToken '{token}' is not one this endpoint returned; start over without it"
-                    ))
-                })?,
-        ),
-        None => None,
-    };
+    let start = page_start(input)?;
     let mut page = Vec::new();
     for (key, item) in items {
         if start.as_deref().is_some_and(|start| key.as_str() < start) {
@@ -530,6 +519,33 @@ pub fn paginate<T>(
         page.push(render(item));
     }
     Ok((page, None))
+}
+
+/// The key of the first item of the page the input's `nextToken` asks for.
+pub fn page_start(input: &Value) -> Result<Option<String>, MockError> {
+    let Some(token) = opt_str(input, "nextToken") else {
+        return Ok(None);
+    };
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            MockError::Validation(format!(
+                "The nextToken '{token}' is not one this endpoint returned; start over without it"
+            ))
+        })
+}
+
+/// The entries of a map keyed by name from the page's first key on, so
+/// that a page costs its own length, not the map's.
+pub fn from_start<'m, T>(
+    map: &'m BTreeMap<String, T>,
+    start: Option<&str>,
+) -> impl Iterator<Item = (&'m String, &'m T)> {
+    let from = start.map_or(Bound::Unbounded, Bound::Included);
+    map.range::<str, _>((from, Bound::Unbounded))
 }
 
 /// A list output: `{member: [...], nextToken?}`.

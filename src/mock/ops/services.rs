@@ -11,14 +11,14 @@ use super::environments::self_managed;
 use super::spec;
 use super::templates::{resolve_redeploy, resolve_version};
 use super::{
-    Ctx, MockError, Obj, deleted_answer, deployments, list_output, opt_str, opt_string, paginate,
-    req_str, retry_create, tag_new, with_client_token, without, wrap,
+    Ctx, MockError, Obj, deleted_answer, deployments, from_start, list_output, opt_str, opt_string,
+    page_start, paginate, req_str, retry_create, tag_new, with_client_token, without, wrap,
 };
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
 use crate::mock::state::{
-    Creation, Deployment, Pipeline, Service, ServiceInstance, ServiceStatus, State, Target,
+    Creation, Deployment, Due, Pipeline, Service, ServiceInstance, ServiceStatus, State, Target,
     TemplateKind, VersionStatus,
 };
 use serde_json::Value;
@@ -364,7 +364,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         instances: BTreeMap::new(),
         creation: Creation::new(input.clone()),
     };
-    state.schedule(until);
+    state.schedule_for(until, Due::Service(name.to_string()));
     state.revive(&service.arn);
     tag_new(state, &service.arn, input);
     state.services.insert(name.to_string(), service);
@@ -383,7 +383,8 @@ pub fn get(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> 
 }
 
 pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
-    let items = state.services.iter().map(|(name, s)| (name.clone(), s));
+    let start = page_start(input)?;
+    let items = from_start(&state.services, start.as_deref()).map(|(name, s)| (name.clone(), s));
     Ok(list_output(
         "services",
         paginate(input, items, |s| render(s, true))?,
@@ -463,8 +464,8 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             i.deployment.start_delete(delete_until, failure);
         }
     }
-    state.schedule(until);
-    state.schedule(delete_until);
+    state.schedule_for(until, Due::Service(name.to_string()));
+    state.schedule_for(delete_until, Due::Service(name.to_string()));
     add_instances(state, ctx, name, &parsed);
     get(state, ctx, &wrap("name", name.into()))
 }
@@ -493,7 +494,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         pipeline.deployment.start_delete(until, None);
     }
     let output = wrap("service", render(service, false));
-    state.schedule(until);
+    state.schedule_for(until, Due::Service(name.to_string()));
     Ok(output)
 }
 

@@ -8,12 +8,12 @@
 //! the template's recommended version.
 
 use super::{
-    Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
-    retry_create, tag_new, version_number, with_client_token, wrap,
+    Ctx, MockError, Obj, deleted_answer, from_start, list_output, opt_str, opt_string, page_start,
+    paginate, req_str, retry_create, tag_new, version_number, with_client_token, wrap,
 };
 use crate::mock::faults::FailurePoint;
 use crate::mock::state::{
-    Creation, State, Target, Template, TemplateKind, TemplateVersion, VersionStatus,
+    Creation, Due, State, Target, Template, TemplateKind, TemplateVersion, VersionStatus,
 };
 use serde_json::Value;
 
@@ -153,6 +153,7 @@ pub fn create(
         provisioning: opt_string(input, provisioning_member(kind)),
         creation: Creation::new(input.clone()),
         versions: Default::default(),
+        published: Default::default(),
     };
     let output = wrap(member(kind), render(kind, &template, false));
     state.revive(&template.arn);
@@ -173,10 +174,9 @@ pub fn get(
 }
 
 pub fn list(kind: TemplateKind, state: &State, input: &Value) -> Result<Value, MockError> {
-    let items = state
-        .templates(kind)
-        .iter()
-        .map(|(name, t)| (name.clone(), t));
+    let start = page_start(input)?;
+    let items =
+        from_start(state.templates(kind), start.as_deref()).map(|(name, t)| (name.clone(), t));
     Ok(list_output(
         "templates",
         paginate(input, items, |t| render(kind, t, true))?,
@@ -352,7 +352,10 @@ pub fn create_version(
             {
                 version.failure = failure;
             }
-            state.schedule(registered_at);
+            state.schedule_for(
+                registered_at,
+                Due::Version(kind, name.to_string(), major, minor),
+            );
             state.revive(&arn);
             tag_new(state, &arn, input);
             Ok((
@@ -401,10 +404,18 @@ pub fn list_versions(
         },
         None => None,
     };
+    // The page's first version, from the token's `major.minor` key.
+    let first = page_start(input)?
+        .and_then(|key| {
+            let (major, minor) = key.split_once('.')?;
+            Some((major.parse::<u64>().ok()?, minor.parse::<u64>().ok()?))
+        })
+        .unwrap_or((0, 0));
+    let first = major.map_or(first, |major| first.max((major, 0)));
     let items = template
         .versions
-        .iter()
-        .filter(|((m, _), _)| major.is_none_or(|major| *m == major))
+        .range(first..)
+        .take_while(|((m, _), _)| major.is_none_or(|major| *m == major))
         .map(|((major, minor), v)| (format!("{major:020}.{minor:020}"), v));
     let page = paginate(input, items, |v| render_version(kind, template, v, true))?;
     Ok(list_output("templateVersions", page))
@@ -429,6 +440,7 @@ pub fn update_version(
     let version = key
         .and_then(|key| template.versions.get_mut(&key))
         .ok_or_else(not_found)?;
+    let mut new_status = None;
     if let Some(status) = opt_str(input, "status") {
         let status = match status {
             "DRAFT" => VersionStatus::Draft,
@@ -451,7 +463,7 @@ pub fn update_version(
                 kind.version_noun()
             )));
         }
-        version.status = status;
+        new_status = Some(status);
     }
     if let Some(description) = opt_string(input, "description") {
         version.description = Some(description);
@@ -466,6 +478,9 @@ pub fn update_version(
     }
     version.last_modified_at = ctx.now;
     let (major, minor) = (version.major, version.minor);
+    if let Some(status) = new_status {
+        template.set_status((major, minor), status);
+    }
     let template = &*template;
     let version = template
         .versions
@@ -505,7 +520,7 @@ pub fn delete_version(
         .templates_mut(kind)
         .get_mut(name)
         .zip(key)
-        .and_then(|(t, key)| t.versions.remove(&key));
+        .and_then(|(t, key)| t.remove_version(key));
     if let Some(version) = removed {
         state.forget(version.arn, ctx.now, Some(output.clone()));
     }

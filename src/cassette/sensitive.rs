@@ -1,0 +1,883 @@
+//! Sensitive members and the placeholders that stand in for them.
+//!
+//! Before an interaction is written, every value the service model marks
+//! sensitive (the service facts table's sensitive paths, in requests and
+//! responses) and every known credential shape (`SecretAccessKey`,
+//! `SessionToken`, access key ids, `SecretString`, `SecretBinary`,
+//! `Plaintext`) is replaced by a placeholder. The same secret gets the same
+//! placeholder throughout one recording, so a replayed `CreateAccessKey`
+//! followed by `DeleteAccessKey` still pairs up. Placeholders keep the shape
+//! clients parse: an access key id stays 20 characters starting `AKIA` or
+//! `ASIA` but holds a `0` no real key id can hold; a secret access key stays
+//! 40 characters; a blob stays valid base64.
+//!
+//! Redaction works on bytes: JSON, XML and form bodies are scanned, and only
+//! the text of a secret value is replaced; every other byte stays as it was.
+
+use crate::services::{self, RequestLine, ShapeType};
+use std::collections::HashMap;
+
+/// Marks every placeholder, so a placeholder is never redacted again and
+/// `cassette check` can tell a redacted value from a leaked one.
+pub const PLACEHOLDER_MARK: &str = "REDACTED";
+
+/// What a secret looks like, which decides its placeholder's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Shape {
+    AccessKeyId,
+    SecretAccessKey,
+    SessionToken,
+    Blob,
+    Text,
+}
+
+/// Stable placeholders for one recording: the same secret, the same stand-in.
+#[derive(Debug)]
+pub struct Placeholders {
+    /// Tells this recording's placeholders from those of an earlier one
+    /// appended to the same cassette.
+    session: u16,
+    by_secret: HashMap<(Shape, String), String>,
+    next: u32,
+}
+
+impl Default for Placeholders {
+    fn default() -> Self {
+        let session = uuid::Uuid::new_v4().as_u128() as u16;
+        Self {
+            session,
+            by_secret: HashMap::new(),
+            next: 0,
+        }
+    }
+}
+
+impl Placeholders {
+    fn stand_in(&mut self, shape: Shape, name: &str, secret: &str) -> Option<String> {
+        if secret.is_empty() || is_placeholder(secret) {
+            return None;
+        }
+        let key = (shape, secret.to_string());
+        if let Some(found) = self.by_secret.get(&key) {
+            return Some(found.clone());
+        }
+        self.next += 1;
+        let (s, n) = (self.session, self.next);
+        let placeholder = match shape {
+            // 20 characters like a key id; `0` is outside the base32
+            // alphabet real key ids use, so this can never be one.
+            Shape::AccessKeyId => {
+                let prefix = secret.get(..4).unwrap_or("ASIA");
+                format!("{prefix}REDACT{s:04X}0{:05}", n % 100_000)
+            }
+            // 40 characters like a secret access key; `-` is outside base64.
+            Shape::SecretAccessKey => format!("REDACTED-secret-access-key-{s:04x}{n:09}"),
+            Shape::SessionToken => format!("REDACTED-session-token-{s:04x}-{n}"),
+            Shape::Blob => {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{PLACEHOLDER_MARK}-{s:04x}-{n}"))
+            }
+            Shape::Text => {
+                let name: String = name
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .take(40)
+                    .collect();
+                if name.is_empty() {
+                    format!("{PLACEHOLDER_MARK}-{s:04x}-{n}")
+                } else {
+                    format!("{PLACEHOLDER_MARK}-{name}-{s:04x}-{n}")
+                }
+            }
+        };
+        self.by_secret.insert(key, placeholder.clone());
+        Some(placeholder)
+    }
+}
+
+/// Whether a value is one of our placeholders (or base64 of one).
+pub fn is_placeholder(value: &str) -> bool {
+    if value.contains(PLACEHOLDER_MARK) || value.contains("REDACT") {
+        return true;
+    }
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .is_ok_and(|b| b.starts_with(PLACEHOLDER_MARK.as_bytes()))
+}
+
+/// An AWS access key id: `AKIA`/`ASIA`/... and 16 base32 characters.
+pub fn looks_like_access_key_id(value: &str) -> bool {
+    value.len() == 20
+        && ["AKIA", "ASIA", "ABIA", "ACCA"]
+            .iter()
+            .any(|p| value.starts_with(p))
+        && value[4..]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+}
+
+/// One step of a sensitive path pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    AnyIndex,
+    AnyKey,
+}
+
+/// A sensitive path from the facts table, parsed.
+#[derive(Clone, Debug)]
+struct Pattern {
+    segs: Vec<Seg>,
+    shape: ShapeType,
+}
+
+fn parse_pattern(path: &str, shape: ShapeType) -> Option<Pattern> {
+    let mut rest = path.strip_prefix('$')?;
+    let mut segs = Vec::new();
+    while !rest.is_empty() {
+        if let Some(tail) = rest.strip_prefix("[*]") {
+            segs.push(Seg::AnyIndex);
+            rest = tail;
+        } else if let Some(tail) = rest.strip_prefix('.') {
+            let end = tail.find(['.', '[']).unwrap_or(tail.len());
+            let name = &tail[..end];
+            segs.push(if name == "*" {
+                Seg::AnyKey
+            } else {
+                Seg::Key(name.to_string())
+            });
+            rest = &tail[end..];
+        } else {
+            return None;
+        }
+    }
+    Some(Pattern { segs, shape })
+}
+
+/// A step of a concrete place in a body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index,
+}
+
+/// Words in a member name that say it holds a secret.
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "password",
+    "passphrase",
+    "passwd",
+    "token",
+    "credential",
+    "privatekey",
+    "private_key",
+    "plaintext",
+    "apikey",
+    "api_key",
+    "presharedkey",
+    "keymaterial",
+    "keyblock",
+    "customerkey",
+    "sharedkey",
+    "accesskey",
+    "signingkey",
+    "cookie",
+];
+
+/// Token-named members that are not secrets: pagination and idempotency
+/// tokens, and counts of model tokens.
+const NOT_SECRET_WORDS: &[&str] = &[
+    "nexttoken",
+    "clienttoken",
+    "clientrequesttoken",
+    "maxtokens",
+];
+
+impl Pattern {
+    /// Models mark names, descriptions, e-mail addresses and the like
+    /// sensitive too (they are kept out of logs); only members that hold a
+    /// secret are replaced in a cassette: by their name, blobs, and SSM
+    /// parameter values.
+    fn holds_a_secret(&self, operation: &str) -> bool {
+        let keys: Vec<String> = self
+            .segs
+            .iter()
+            .filter_map(|s| match s {
+                Seg::Key(k) => Some(k.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        let Some(last) = keys.last() else {
+            return self.shape == ShapeType::Blob;
+        };
+        if NOT_SECRET_WORDS.iter().any(|w| last.contains(w)) {
+            return false;
+        }
+        self.shape == ShapeType::Blob
+            || keys
+                .iter()
+                .any(|k| SECRET_WORDS.iter().any(|w| k.contains(w)))
+            || (last == "value"
+                && (operation.contains("Parameter")
+                    || keys.iter().any(|k| k.contains("parameter"))))
+    }
+
+    /// Whether `path` is at or below this pattern (everything inside a
+    /// sensitive structure is sensitive).
+    fn covers(&self, path: &[Step]) -> bool {
+        self.segs.len() <= path.len()
+            && self
+                .segs
+                .iter()
+                .zip(path)
+                .all(|(seg, step)| match (seg, step) {
+                    (Seg::Key(a), Step::Key(b)) => a == b,
+                    (Seg::AnyIndex, Step::Index) | (Seg::AnyKey, Step::Key(_)) => true,
+                    _ => false,
+                })
+    }
+
+    /// For XML and forms, where lists and maps add wrapper elements: the
+    /// pattern's names appear in order among `names`, the last one included.
+    fn covers_names(&self, names: &[&str]) -> bool {
+        let keys: Vec<&str> = self
+            .segs
+            .iter()
+            .filter_map(|s| match s {
+                Seg::Key(k) => Some(k.as_str()),
+                _ => None,
+            })
+            .collect();
+        if keys.is_empty() {
+            // `$` or only wildcards: the whole body is sensitive.
+            return true;
+        }
+        let mut at = 0;
+        for name in names {
+            if at < keys.len() && keys[at] == *name {
+                at += 1;
+            }
+        }
+        at == keys.len()
+    }
+}
+
+/// Which side of an exchange a body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Request,
+    Response,
+}
+
+/// The sensitive members of one exchange's operation, found in the facts.
+#[derive(Clone, Debug, Default)]
+pub struct SensitiveMembers {
+    input: Vec<Pattern>,
+    output: Vec<Pattern>,
+    /// Request headers (lower case) that carry a sensitive member.
+    pub headers: Vec<String>,
+}
+
+impl SensitiveMembers {
+    /// The sensitive members of the operation a request calls, or none when
+    /// the table cannot tell the operation.
+    pub fn of(signing_name: Option<&str>, request: RequestLine<'_>) -> Self {
+        let facts = services::facts();
+        let Some(service) = facts.service_of(signing_name, request) else {
+            return Self::default();
+        };
+        let Some(op) = service.operation_of(request) else {
+            return Self::default();
+        };
+        Self::of_operation(op)
+    }
+
+    fn of_operation(op: &services::Operation) -> Self {
+        if op.sensitive_input().is_empty()
+            && op.sensitive_output().is_empty()
+            && op.header_members().is_empty()
+        {
+            return Self::default();
+        }
+        let secrets = |members: &mut dyn Iterator<Item = (&str, ShapeType)>| {
+            members
+                .filter_map(|(p, s)| parse_pattern(p, s))
+                .filter(|p| p.holds_a_secret(&op.name))
+                .collect()
+        };
+        Self {
+            input: secrets(&mut op.sensitive_input_members()),
+            output: secrets(&mut op.sensitive_output_members()),
+            headers: op.sensitive_headers().collect(),
+        }
+    }
+
+    fn patterns(&self, side: Side) -> &[Pattern] {
+        match side {
+            Side::Request => &self.input,
+            Side::Response => &self.output,
+        }
+    }
+}
+
+/// What matching compares in place of a sensitive request value: the
+/// recorded request holds a placeholder where the live one holds the secret.
+pub const MASKED: &str = "(sensitive)";
+
+/// Whether a member name always holds a secret (not access key ids, which
+/// are identifiers that replayed calls pass back as placeholders).
+fn secret_name(name: &str) -> bool {
+    matches!(
+        known_shape(name, ""),
+        Some(Shape::SecretAccessKey | Shape::SessionToken | Shape::Text | Shape::Blob)
+    )
+}
+
+impl SensitiveMembers {
+    /// Sets every sensitive value of a JSON request body to [`MASKED`].
+    pub fn mask_json(&self, value: &mut serde_json::Value) {
+        let mut path = Vec::new();
+        mask_walk(value, &mut path, &self.input);
+    }
+
+    /// Whether [`SensitiveMembers::mask_json`] would change anything.
+    pub fn touches_json(&self, value: &serde_json::Value) -> bool {
+        let mut copy_needed = false;
+        let mut path = Vec::new();
+        touch_walk(value, &mut path, &self.input, &mut copy_needed);
+        copy_needed
+    }
+
+    /// Whether a form pair's key names a sensitive input member.
+    pub fn masks_form_key(&self, key: &str) -> bool {
+        let names: Vec<&str> = key
+            .split('.')
+            .filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()) && *s != "member")
+            .collect();
+        names.last().is_some_and(|n| secret_name(n))
+            || self.input.iter().any(|p| p.covers_names(&names))
+    }
+}
+
+fn touch_walk(
+    value: &serde_json::Value,
+    path: &mut Vec<Step>,
+    patterns: &[Pattern],
+    hit: &mut bool,
+) {
+    use serde_json::Value;
+    if *hit {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                path.push(Step::Key(key.clone()));
+                touch_walk(child, path, patterns, hit);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                path.push(Step::Index);
+                touch_walk(child, path, patterns, hit);
+                path.pop();
+            }
+        }
+        Value::String(_) => {
+            let named = matches!(path.last(), Some(Step::Key(k)) if secret_name(k));
+            *hit = named || patterns.iter().any(|p| p.covers(path));
+        }
+        _ => {}
+    }
+}
+
+fn mask_walk(value: &mut serde_json::Value, path: &mut Vec<Step>, patterns: &[Pattern]) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                path.push(Step::Key(key.clone()));
+                mask_walk(child, path, patterns);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                path.push(Step::Index);
+                mask_walk(child, path, patterns);
+                path.pop();
+            }
+        }
+        Value::String(text) => {
+            let named = matches!(path.last(), Some(Step::Key(k)) if secret_name(k));
+            if named || patterns.iter().any(|p| p.covers(path)) {
+                *text = MASKED.to_string();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Member names that hold credentials or secrets in any service.
+fn known_shape(name: &str, value: &str) -> Option<Shape> {
+    match name {
+        "SecretAccessKey" | "secretAccessKey" => Some(Shape::SecretAccessKey),
+        "SessionToken" | "sessionToken" => Some(Shape::SessionToken),
+        "SecretString" | "Password" | "NewPassword" | "OldPassword" => Some(Shape::Text),
+        "SecretBinary" | "Plaintext" => Some(Shape::Blob),
+        _ if looks_like_access_key_id(value) => Some(Shape::AccessKeyId),
+        _ => None,
+    }
+}
+
+/// Decides the placeholder for a value at a place in a body.
+struct Decider<'a> {
+    patterns: &'a [Pattern],
+    placeholders: &'a mut Placeholders,
+    /// Values replaced so far.
+    count: usize,
+}
+
+impl Decider<'_> {
+    fn decide(&mut self, name: &str, covered: Option<ShapeType>, value: &str) -> Option<String> {
+        let shape = match (known_shape(name, value), covered) {
+            (Some(shape), _) => shape,
+            (None, Some(ShapeType::Blob)) => Shape::Blob,
+            (None, Some(ShapeType::String | ShapeType::Aggregate)) => Shape::Text,
+            (None, Some(ShapeType::Scalar)) | (None, None) => return None,
+        };
+        let out = self.placeholders.stand_in(shape, name, value)?;
+        self.count += 1;
+        Some(out)
+    }
+}
+
+/// Replaces sensitive values in a body's bytes; returns how many. Bodies
+/// that are neither JSON, XML nor a form are left as they are.
+pub fn redact_body(
+    bytes: &mut Vec<u8>,
+    content_type: Option<&str>,
+    members: &SensitiveMembers,
+    side: Side,
+    placeholders: &mut Placeholders,
+) -> usize {
+    let mut decider = Decider {
+        patterns: members.patterns(side),
+        placeholders,
+        count: 0,
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let edits = match first {
+        Some(b'{') | Some(b'[') => json_edits(bytes, &mut decider),
+        Some(b'<') => xml_edits(bytes, &mut decider),
+        _ if content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) => {
+            form_edits(bytes, &mut decider)
+        }
+        _ => Vec::new(),
+    };
+    apply(bytes, edits);
+    decider.count
+}
+
+/// (start, end, replacement) byte ranges, in order, not overlapping.
+type Edits = Vec<(usize, usize, Vec<u8>)>;
+
+fn apply(bytes: &mut Vec<u8>, edits: Edits) {
+    if edits.is_empty() {
+        return;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    for (start, end, replacement) in edits {
+        out.extend_from_slice(&bytes[at..start]);
+        out.extend_from_slice(&replacement);
+        at = end;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    *bytes = out;
+}
+
+const MAX_DEPTH: usize = 256;
+
+/// Walks JSON bytes, recording a replacement for each sensitive string.
+struct JsonWalk<'a, 'd> {
+    bytes: &'a [u8],
+    pos: usize,
+    path: Vec<Step>,
+    edits: Edits,
+    decider: &'a mut Decider<'d>,
+}
+
+fn json_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
+    let mut walk = JsonWalk {
+        bytes,
+        pos: 0,
+        path: Vec::new(),
+        edits: Vec::new(),
+        decider,
+    };
+    match walk.value(0) {
+        Some(()) => walk.edits,
+        // Not JSON after all: nothing is rewritten (the leak checks still run).
+        None => Vec::new(),
+    }
+}
+
+impl JsonWalk<'_, '_> {
+    fn ws(&mut self) {
+        while self
+            .bytes
+            .get(self.pos)
+            .is_some_and(u8::is_ascii_whitespace)
+        {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.ws();
+        (self.bytes.get(self.pos) == Some(&byte)).then(|| self.pos += 1)
+    }
+
+    /// The span of a string token, quotes included.
+    fn string_span(&mut self) -> Option<(usize, usize)> {
+        self.ws();
+        let start = self.pos;
+        if self.bytes.get(start) != Some(&b'"') {
+            return None;
+        }
+        let mut i = start + 1;
+        loop {
+            match self.bytes.get(i)? {
+                b'\\' => i += 2,
+                b'"' => break,
+                _ => i += 1,
+            }
+        }
+        self.pos = i + 1;
+        Some((start, i + 1))
+    }
+
+    fn value(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        match *self.bytes.get(self.pos)? {
+            b'{' => {
+                self.pos += 1;
+                if self.eat(b'}').is_some() {
+                    return Some(());
+                }
+                loop {
+                    let (s, e) = self.string_span()?;
+                    let key: String = serde_json::from_slice(&self.bytes[s..e]).ok()?;
+                    self.eat(b':')?;
+                    self.path.push(Step::Key(key));
+                    self.value(depth + 1)?;
+                    self.path.pop();
+                    if self.eat(b',').is_some() {
+                        continue;
+                    }
+                    return self.eat(b'}');
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.path.push(Step::Index);
+                    self.value(depth + 1)?;
+                    self.path.pop();
+                    if self.eat(b',').is_some() {
+                        continue;
+                    }
+                    return self.eat(b']');
+                }
+            }
+            b'"' => {
+                let (s, e) = self.string_span()?;
+                let value: String = serde_json::from_slice(&self.bytes[s..e]).ok()?;
+                let name = self.path.iter().rev().find_map(|step| match step {
+                    Step::Key(k) => Some(k.as_str()),
+                    Step::Index => None,
+                });
+                let covered = self
+                    .decider
+                    .patterns
+                    .iter()
+                    .find(|p| p.covers(&self.path))
+                    .map(|p| p.shape);
+                let name = name.unwrap_or("").to_string();
+                if let Some(placeholder) = self.decider.decide(&name, covered, &value) {
+                    let encoded = serde_json::to_vec(&placeholder).ok()?;
+                    self.edits.push((s, e, encoded));
+                }
+                Some(())
+            }
+            _ => {
+                let start = self.pos;
+                while self
+                    .bytes
+                    .get(self.pos)
+                    .is_some_and(|b| !b",]} \t\r\n".contains(b))
+                {
+                    self.pos += 1;
+                }
+                (self.pos > start).then_some(())
+            }
+        }
+    }
+}
+
+/// Replaces the text of sensitive leaf elements of an XML document.
+fn xml_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
+    let mut edits = Vec::new();
+    let mut stack: Vec<&str> = Vec::new();
+    let mut text_start: Option<usize> = None;
+    let mut pos = 0;
+    let find = |from: usize, needle: &[u8]| {
+        bytes
+            .get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    };
+    while let Some(lt) = find(pos, b"<") {
+        let rest = &bytes[lt..];
+        if rest.starts_with(b"<![CDATA[") {
+            // CDATA is text: the leaf's text runs on to the end tag.
+            pos = find(lt, b"]]>").map_or(bytes.len(), |e| e + 3);
+            continue;
+        }
+        if rest.starts_with(b"<?") || rest.starts_with(b"<!") {
+            let close: &[u8] = if rest.starts_with(b"<!--") {
+                b"-->"
+            } else if rest.starts_with(b"<?") {
+                b"?>"
+            } else {
+                b">"
+            };
+            pos = find(lt, close).map_or(bytes.len(), |e| e + close.len());
+            continue;
+        }
+        let Some(gt) = find(lt, b">") else { break };
+        let tag = std::str::from_utf8(&bytes[lt + 1..gt]).unwrap_or("");
+        if let Some(name) = tag.strip_prefix('/') {
+            let name = local_name(name.trim());
+            if let (Some(start), Some(&open)) = (text_start, stack.last()) {
+                if open == name {
+                    let text = std::str::from_utf8(&bytes[start..lt]).unwrap_or("");
+                    let value = xml_unescape(text);
+                    let covered = decider
+                        .patterns
+                        .iter()
+                        .find(|p| p.covers_names(&stack))
+                        .map(|p| p.shape);
+                    if let Some(placeholder) = decider.decide(name, covered, &value) {
+                        edits.push((start, lt, placeholder.into_bytes()));
+                    }
+                }
+            }
+            if let Some(at) = stack.iter().rposition(|n| *n == name) {
+                stack.truncate(at);
+            }
+            text_start = None;
+        } else if tag.ends_with('/') {
+            text_start = None;
+        } else {
+            let name = tag
+                .split(|c: char| c.is_ascii_whitespace())
+                .next()
+                .unwrap_or("");
+            stack.push(local_name(name));
+            text_start = Some(gt + 1);
+        }
+        pos = gt + 1;
+    }
+    edits
+}
+
+fn local_name(name: &str) -> &str {
+    name.rsplit(':').next().unwrap_or(name)
+}
+
+fn xml_unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Replaces sensitive pairs of a form-encoded body (`Password=...`,
+/// `Tags.member.1.Value=...`).
+fn form_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
+    let mut edits = Vec::new();
+    let mut start = 0;
+    for pair in bytes.split(|b| *b == b'&') {
+        let end = start + pair.len();
+        if let Some(eq) = pair.iter().position(|b| *b == b'=') {
+            let key = form_decode(&pair[..eq]);
+            let value = form_decode(&pair[eq + 1..]);
+            let names: Vec<&str> = key
+                .split('.')
+                .filter(|s| {
+                    !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()) && *s != "member"
+                })
+                .collect();
+            let covered = decider
+                .patterns
+                .iter()
+                .find(|p| p.covers_names(&names))
+                .map(|p| p.shape);
+            let name = names.last().copied().unwrap_or("");
+            if let Some(placeholder) = decider.decide(name, covered, &value) {
+                edits.push((start + eq + 1, end, form_encode(&placeholder).into_bytes()));
+            }
+        }
+        start = end + 1;
+    }
+    edits
+}
+
+fn form_decode(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes).replace('+', " ");
+    crate::services::percent_decode(&text)
+}
+
+fn form_encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(service: &str, op: &str) -> SensitiveMembers {
+        let op = services::facts()
+            .service(service)
+            .and_then(|s| s.operation(op))
+            .unwrap();
+        SensitiveMembers::of_operation(op)
+    }
+
+    #[test]
+    fn only_members_that_hold_secrets_are_replaced() {
+        let m = members("proton", "GetEnvironmentTemplate");
+        assert!(m.output.is_empty(), "{:?}", m.output);
+        let mut body =
+            br#"{"environmentTemplate":{"name":"web","displayName":"Web","description":"d"}}"#
+                .to_vec();
+        let before = body.clone();
+        let mut p = Placeholders::default();
+        assert_eq!(redact_body(&mut body, None, &m, Side::Response, &mut p), 0);
+        assert_eq!(body, before);
+        let ssm = members("ssm", "GetParameter");
+        assert_eq!(ssm.output.len(), 1);
+        assert_eq!(members("ssm", "PutParameter").input.len(), 1);
+        let cognito = members("cognito-idp", "InitiateAuth");
+        assert!(!cognito.output.is_empty());
+    }
+
+    #[test]
+    fn json_secrets_are_replaced_and_every_other_byte_kept() {
+        let body = br#"{ "ARN":"arn:aws:secretsmanager:us-east-1:1:secret:x",
+  "SecretString" : "hunter2\"q", "SecretBinary":"c2VjcmV0", "n": [1, true, null] }"#;
+        let mut bytes = body.to_vec();
+        let mut p = Placeholders::default();
+        let m = members("secretsmanager", "GetSecretValue");
+        assert_eq!(redact_body(&mut bytes, None, &m, Side::Response, &mut p), 2);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            !text.contains("hunter2") && !text.contains("c2VjcmV0"),
+            "{text}"
+        );
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(
+            value["SecretString"]
+                .as_str()
+                .unwrap()
+                .starts_with("REDACTED-SecretString-")
+        );
+        use base64::Engine as _;
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(value["SecretBinary"].as_str().unwrap())
+            .unwrap();
+        assert!(blob.starts_with(b"REDACTED"));
+        // Only the two values changed.
+        let before = String::from_utf8_lossy(body);
+        assert!(text.starts_with(r#"{ "ARN":"arn:aws:secretsmanager:us-east-1:1:secret:x","#));
+        assert!(
+            text.ends_with(r#", "n": [1, true, null] }"#),
+            "{before} -> {text}"
+        );
+        // The same secret gets the same placeholder; a second pass changes nothing.
+        let mut again = body.to_vec();
+        redact_body(&mut again, None, &m, Side::Response, &mut p);
+        assert_eq!(again, bytes);
+        assert_eq!(redact_body(&mut again, None, &m, Side::Response, &mut p), 0);
+    }
+
+    #[test]
+    fn sts_xml_credentials_get_parseable_placeholders() {
+        let body = "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n<AssumeRoleResult><Credentials>\n<AccessKeyId>ASIAQWERTYUIOPASDFGH</AccessKeyId>\n<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n<SessionToken>FwoGZXIvYXdzEJr//////////wEaDE+token=</SessionToken>\n<Expiration>2026-12-01T16:00:00Z</Expiration></Credentials>\n<AssumedRoleUser><Arn>arn:aws:sts::1:assumed-role/r/s</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>";
+        let mut bytes = body.as_bytes().to_vec();
+        let mut p = Placeholders::default();
+        let m = members("sts", "AssumeRole");
+        assert_eq!(redact_body(&mut bytes, None, &m, Side::Response, &mut p), 3);
+        let text = String::from_utf8(bytes).unwrap();
+        let between = |tag: &str| {
+            let open = format!("<{tag}>");
+            let s = text.find(&open).unwrap() + open.len();
+            let e = text[s..].find('<').unwrap() + s;
+            text[s..e].to_string()
+        };
+        let akid = between("AccessKeyId");
+        assert_eq!(akid.len(), 20);
+        assert!(
+            akid.starts_with("ASIA") && !looks_like_access_key_id(&akid),
+            "{akid}"
+        );
+        assert_eq!(between("SecretAccessKey").len(), 40);
+        assert!(between("SessionToken").starts_with("REDACTED-session-token-"));
+        assert_eq!(between("Expiration"), "2026-12-01T16:00:00Z");
+        assert!(text.contains("arn:aws:sts::1:assumed-role/r/s"));
+        assert!(crate::cassette::secrets::scan(&text).is_empty(), "{text}");
+    }
+
+    #[test]
+    fn form_passwords_are_replaced_url_encoded() {
+        let body =
+            b"Action=CreateLoginProfile&UserName=bob&Password=p%40ss+word&Version=2010-05-08";
+        let mut bytes = body.to_vec();
+        let mut p = Placeholders::default();
+        let m = members("iam", "CreateLoginProfile");
+        let n = redact_body(
+            &mut bytes,
+            Some("application/x-www-form-urlencoded; charset=utf-8"),
+            &m,
+            Side::Request,
+            &mut p,
+        );
+        assert_eq!(n, 1);
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.starts_with("Action=CreateLoginProfile&UserName=bob&Password=REDACTED-Password-")
+        );
+        assert!(text.ends_with("&Version=2010-05-08"));
+    }
+}
