@@ -11,7 +11,7 @@ Scenarios:
   chunks with a trailer), each chunk signature made from botocore's seed
   signature, then reads every object back.
 - transfer: put, head, list, copy (conditional), two ranged GETs of one
-  object, and a multi-MB upload_file/download_file (s3transfer: multipart
+  object, and a 3 MB upload_file/download_file (s3transfer: multipart
   upload, parallel ranged GETs); prints digests of what came back.
 - virtual: virtual-hosted addressing against http://localhost:PORT
   (`BUCKET.localhost` resolves to loopback, as systemd-resolved and
@@ -183,7 +183,7 @@ def transfer(endpoint, workdir):
                    CopySourceIfMatch=etag)
     first = s3.get_object(Bucket="transfer", Key="copy", Range="bytes=0-9")["Body"].read()
     second = s3.get_object(Bucket="transfer", Key="copy", Range="bytes=10-19")["Body"].read()
-    big = random.Random(11).randbytes(5 * 1024 * 1024 + 123)
+    big = random.Random(11).randbytes(3 * 1024 * 1024 + 123)
     source = os.path.join(workdir, "big.bin")
     target = os.path.join(workdir, "big.out")
     with open(source, "wb") as f:
