@@ -629,7 +629,7 @@ fn aws_s3(endpoint: &str, akid: &str, dir: &Path, args: &[&str]) {
     .unwrap();
     let output = Command::new("aws")
         .args(args)
-        .args(["--endpoint-url", endpoint])
+        .args(["--endpoint-url", endpoint, "--cli-read-timeout", "300"])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir)
