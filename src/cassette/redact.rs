@@ -623,6 +623,7 @@ mod tests {
         use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
         let clean = Interaction {
             elapsed_ms: 0,
+            endpoint: None,
             expect: None,
             note: None,
             request: RecordedRequest {

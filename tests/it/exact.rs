@@ -457,6 +457,7 @@ fn arbitrary_bytes_and_json_spellings_round_trip_byte_exact() {
                 ),
                 interactions: vec![cassette::Interaction {
                     elapsed_ms: 0,
+                    endpoint: None,
                     expect: None,
                     note: None,
                     request: cassette::RecordedRequest {
