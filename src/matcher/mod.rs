@@ -402,7 +402,10 @@ impl Matcher {
     /// [`Matcher::answer_keyed`], except that a miss comes back unexplained:
     /// a server calls [`MissContext::explain`] after releasing its lock, so
     /// a large request that misses does not hold up the others.
-    pub fn lookup(&mut self, keyed: &KeyedRequest<'_>) -> Result<(Hit, Response), MissContext> {
+    pub fn lookup(
+        &mut self,
+        keyed: &KeyedRequest<'_>,
+    ) -> Result<(Hit, Response), Box<MissContext>> {
         let followed = self.follow(&keyed.view);
         let answer = self.lookup_view(keyed, followed);
         self.values.saw(&keyed.view.values);
@@ -415,7 +418,7 @@ impl Matcher {
         &mut self,
         keyed: &KeyedRequest<'_>,
         followed: Option<View>,
-    ) -> Result<(Hit, Response), MissContext> {
+    ) -> Result<(Hit, Response), Box<MissContext>> {
         let view = followed.as_ref().unwrap_or(&keyed.view);
         if let Some(id) = self.find_unused(view) {
             let tokens = self.entries[id].tokens.clone();
@@ -456,7 +459,7 @@ impl Matcher {
                 followed,
             }));
         }
-        Err(context)
+        Err(Box::new(context))
     }
 
     /// The view of a request carrying bound live values, read with the
