@@ -250,6 +250,7 @@ fn generate(size: usize) -> Cassette {
             let (operation, request, response) = exchange(i);
             Interaction {
                 elapsed_ms: i as u64 * 40,
+                endpoint: None,
                 expect: None,
                 note: None,
                 request: RecordedRequest {

@@ -44,6 +44,7 @@ pub fn body_round_trip(data: &[u8]) {
         },
         interactions: vec![cassette::Interaction {
             elapsed_ms: 0,
+            endpoint: None,
             expect: None,
             note: None,
             request: cassette::RecordedRequest {

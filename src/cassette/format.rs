@@ -65,6 +65,8 @@ pub(super) struct ProvenanceFile<'a> {
 pub(super) struct InteractionFile<'a, B> {
     pub elapsed_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Cow<'a, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Cow<'a, str>>,
@@ -288,6 +290,7 @@ impl<'a> InteractionFile<'a, BodyIn<'a>> {
     pub fn into_model(self, version: Version) -> Result<Interaction, String> {
         Ok(Interaction {
             elapsed_ms: self.elapsed_ms,
+            endpoint: self.endpoint.map(Cow::into_owned),
             expect: self.expect.map(Cow::into_owned),
             note: self.note.map(Cow::into_owned),
             request: RecordedRequest {
@@ -311,6 +314,7 @@ impl<'a> InteractionFile<'a, BodyOut<'a>> {
     pub fn from_model(interaction: &'a Interaction, layout: Layout) -> Self {
         Self {
             elapsed_ms: interaction.elapsed_ms,
+            endpoint: interaction.endpoint.as_deref().map(Cow::Borrowed),
             expect: interaction.expect.as_ref().map(Cow::Borrowed),
             note: interaction.note.as_deref().map(Cow::Borrowed),
             request: RequestFile {

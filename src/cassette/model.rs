@@ -35,6 +35,9 @@ pub struct Provenance {
 pub struct Interaction {
     /// Milliseconds from the cassette's first request to this one.
     pub elapsed_ms: u64,
+    /// The endpoint that answered (`https://dynamodb.us-east-1.amazonaws.com`),
+    /// when recorded: one cassette may hold calls to several services.
+    pub endpoint: Option<String>,
     /// What a conformance check may assume about the response, kept as
     /// written (`conformance::expect` reads it); every other reader ignores it.
     pub expect: Option<Value>,

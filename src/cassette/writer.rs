@@ -518,6 +518,7 @@ mod tests {
             },
             interaction: Interaction {
                 elapsed_ms: 0,
+                endpoint: None,
                 expect: None,
                 note: None,
                 request: RecordedRequest {

@@ -25,7 +25,8 @@ use std::time::Duration;
 ///   proton-vcr record --profile dev --region us-east-1 --cassette cassettes/env.json
 ///   aws proton list-environments --endpoint-url http://127.0.0.1:4751
 ///
-/// Any SigV4 service works: pass its endpoint with --upstream.
+/// Any SigV4 service works: by default each request goes to the endpoint of
+/// the service and region its client signed for; --upstream URL pins one.
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct RecordArgs {
@@ -101,19 +102,28 @@ impl AccessArgs {
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Forwarding to AWS")]
 pub struct ForwardArgs {
-    /// The endpoint to forward to, e.g. https://sqs.eu-west-1.amazonaws.com or
-    /// http://localhost:4566. Requests go only there, whatever their Host says.
-    /// Default: https://proton.<region>.amazonaws.com.
-    #[arg(long, value_name = "URL")]
+    /// Where requests go. `aws` (the default): each request to the regional
+    /// endpoint of the service and region it is signed for, from the built-in
+    /// table of AWS endpoints, so one recorder serves a whole application
+    /// (point AWS_ENDPOINT_URL at it). A URL, e.g. https://sqs.eu-west-1.amazonaws.com
+    /// or http://localhost:4566: every request goes only there. Either way a
+    /// request's Host header never picks the destination.
+    #[arg(long, value_name = "URL|aws")]
     pub upstream: Option<String>,
+
+    /// With `--upstream aws`: send every request to this loopback URL (a local
+    /// emulator such as moto) after looking its endpoint up, e.g.
+    /// http://127.0.0.1:5000. Requests for services or regions the table
+    /// does not know are still refused; only loopback addresses are accepted.
+    #[arg(long, value_name = "URL")]
+    pub route_override: Option<String>,
 
     /// Shared-config profile to take credentials from (SSO, assume-role and
     /// credential_process profiles work). Default: the standard chain.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Region to sign for when a request carries no SigV4 scope of its own;
-    /// also picks the default upstream.
+    /// Region to sign for when a request carries no SigV4 scope of its own.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 
@@ -167,6 +177,7 @@ impl ForwardArgs {
             },
         );
         config.upstream = self.upstream;
+        config.route_override = self.route_override;
         config.region = self.region;
         config.service = self.service;
         config.upstream_options = UpstreamOptions {

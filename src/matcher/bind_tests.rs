@@ -34,6 +34,7 @@ fn interaction(request: RecordedRequest, answer: Value) -> Interaction {
         elapsed_ms: 0,
         note: None,
         expect: None,
+        endpoint: None,
         request,
         response: RecordedResponse {
             status: 200,

@@ -3,8 +3,10 @@
 //! Requests are compared the way AWS services read them, never byte for byte:
 //! - awsJson (an `X-Amz-Target` header): the operation plus the JSON body
 //!   compared as JSON (key order and white space do not matter);
-//! - restJson and others: method, path, query (as a set of pairs) and the
-//!   body as JSON, as form pairs (the query protocol), or as bytes.
+//! - restJson and others: method, path, query (as a set of pairs, without a
+//!   presigned URL's signature), the headers that change the answer
+//!   ([`ANSWER_HEADERS`]: `Range`, conditions, copy source, checksum mode)
+//!   and the body as JSON, as form pairs (the query protocol), or as bytes.
 //!
 //! Signing and transport headers never take part. Idempotency tokens are left
 //! out of the comparison and matched by binding instead (see `tokens`), and
@@ -93,6 +95,27 @@ impl KeyHasher {
     }
 }
 
+/// Request headers that change the answer of a REST call: which bytes
+/// (`Range`), whether it is answered at all (conditions), what is copied,
+/// and whether checksums come back. Signing and transport headers never
+/// count (see the module docs).
+pub const ANSWER_HEADERS: &[&str] = &[
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "x-amz-copy-source",
+    "x-amz-copy-source-range",
+    "x-amz-copy-source-if-match",
+    "x-amz-copy-source-if-none-match",
+    "x-amz-copy-source-if-modified-since",
+    "x-amz-copy-source-if-unmodified-since",
+    "x-amz-checksum-mode",
+    "x-amz-metadata-directive",
+    "x-amz-tagging-directive",
+];
+
 /// The parts of a request that matching reads, borrowed from a live
 /// [`Request`] or a [`RecordedRequest`] alike.
 struct Parts<'a> {
@@ -100,6 +123,8 @@ struct Parts<'a> {
     uri: &'a str,
     target: Option<&'a str>,
     content_type: Option<&'a str>,
+    /// The [`ANSWER_HEADERS`] the request has, in that order, values trimmed.
+    answer_headers: Vec<(&'static str, &'a str)>,
     body: &'a Body,
 }
 
@@ -110,6 +135,7 @@ impl<'a> Parts<'a> {
             uri: &request.uri,
             target: request.headers.get("x-amz-target"),
             content_type: request.headers.get("content-type"),
+            answer_headers: answer_headers(|name| request.headers.get(name)),
             body: &request.body,
         }
     }
@@ -120,9 +146,17 @@ impl<'a> Parts<'a> {
             uri: request.uri.path_and_query().map_or("/", |pq| pq.as_str()),
             target: request.header("x-amz-target"),
             content_type: request.header("content-type"),
+            answer_headers: answer_headers(|name| request.header(name)),
             body,
         }
     }
+}
+
+fn answer_headers<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Vec<(&'static str, &'a str)> {
+    ANSWER_HEADERS
+        .iter()
+        .filter_map(|name| get(name).map(|value| (*name, value.trim())))
+        .collect()
 }
 
 struct Entry {
@@ -152,6 +186,10 @@ pub struct Miss {
     pub reason: String,
     /// A unified diff of the live body against the closest candidate.
     pub detail: Option<String>,
+    /// The recorded answer of the call this request retries (its tokens are
+    /// bound to that call's). A forward phase answers with it rather than
+    /// send an answered call upstream again.
+    pub bound_answer: Option<Box<Response>>,
 }
 
 /// Reduces live requests to what matching compares. It holds no matching
@@ -259,15 +297,26 @@ impl Matcher {
     }
 
     /// Adds one exchange (e.g. one just recorded) as if it had been recorded
-    /// and already used.
+    /// and already used, its tokens bound to themselves.
     pub fn add_used(&mut self, cassette: usize, request: &RecordedRequest, response: Response) {
         let index = self
             .cassettes
             .get(cassette)
             .map_or(0, |c| c.cassette.interactions.len());
         let id = self.index(cassette, index, request, Some(response));
+        let key = self.entries[id].key;
+        let last_served = self.buckets.get(&key).and_then(|b| b.last_served);
         self.mark_used(id);
         self.learned = None;
+        // Not a served answer: a repeat of it is forwarded again (a waiter
+        // polling a status sees it change); only a retry bound by its token
+        // is answered with it.
+        if let Some(bucket) = self.buckets.get_mut(&key) {
+            bucket.last_served = last_served;
+        }
+        // The live call is the recorded one: its tokens are bound to themselves.
+        let tokens = self.entries[id].tokens.clone();
+        self.bindings.bind(&tokens, &tokens);
     }
 
     fn index(
@@ -353,7 +402,10 @@ impl Matcher {
     /// [`Matcher::answer_keyed`], except that a miss comes back unexplained:
     /// a server calls [`MissContext::explain`] after releasing its lock, so
     /// a large request that misses does not hold up the others.
-    pub fn lookup(&mut self, keyed: &KeyedRequest<'_>) -> Result<(Hit, Response), MissContext> {
+    pub fn lookup(
+        &mut self,
+        keyed: &KeyedRequest<'_>,
+    ) -> Result<(Hit, Response), Box<MissContext>> {
         let followed = self.follow(&keyed.view);
         let answer = self.lookup_view(keyed, followed);
         self.values.saw(&keyed.view.values);
@@ -366,7 +418,7 @@ impl Matcher {
         &mut self,
         keyed: &KeyedRequest<'_>,
         followed: Option<View>,
-    ) -> Result<(Hit, Response), MissContext> {
+    ) -> Result<(Hit, Response), Box<MissContext>> {
         let view = followed.as_ref().unwrap_or(&keyed.view);
         if let Some(id) = self.find_unused(view) {
             let tokens = self.entries[id].tokens.clone();
@@ -398,13 +450,16 @@ impl Matcher {
         }
         let binding = self.explain_binding(&keyed.view);
         let mut context = self.miss_context(view);
+        if let Some(id) = self.bound_retry(view) {
+            context.bound_answer = Some(Box::new(self.hit(id, true).1));
+        }
         if binding.is_some() || followed.is_some() {
             context.binding = Some(Box::new(MissBinding {
                 explained: binding,
                 followed,
             }));
         }
-        Err(context)
+        Err(Box::new(context))
     }
 
     /// The view of a request carrying bound live values, read with the
@@ -486,6 +541,18 @@ impl Matcher {
                 .plan(&live.values, &entry.values, learned)
                 .ok()?;
             Some((id, pairs))
+        })
+    }
+
+    /// A used interaction this request retries: same key, and every token
+    /// the request carries is bound to that interaction's.
+    fn bound_retry(&self, view: &View) -> Option<usize> {
+        if !view.tokens.iter().any(Option::is_some) {
+            return None;
+        }
+        let bucket = self.buckets.get(&view.key)?;
+        bucket.entries.iter().copied().find(|&id| {
+            self.used[id] && self.bindings.bound(&view.tokens, &self.entries[id].tokens)
         })
     }
 
@@ -619,6 +686,7 @@ impl Matcher {
                 total: 0,
                 keyer: self.keyer.clone(),
                 binding: None,
+                bound_answer: None,
             };
         };
         let same_key = self
@@ -655,6 +723,7 @@ impl Matcher {
             total: all.len(),
             keyer: self.keyer.clone(),
             binding: None,
+            bound_answer: None,
         }
     }
 
@@ -735,6 +804,8 @@ pub struct MissContext {
     /// What binding the values the client chose adds (boxed: most misses
     /// have none).
     binding: Option<Box<MissBinding>>,
+    /// The recorded answer of the call this request retries, if any.
+    bound_answer: Option<Box<Response>>,
 }
 
 /// A miss's part in binding the values the client chose.
@@ -777,6 +848,7 @@ impl MissContext {
             operation: view.operation.clone(),
             reason,
             detail,
+            bound_answer: self.bound_answer.clone(),
         };
         let Some(candidates) = &self.candidates else {
             let known = &self.known;
@@ -820,7 +892,25 @@ impl MissContext {
             });
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
-                paths.push("(query or non-JSON body)".to_string());
+                let differing: Vec<&str> = ANSWER_HEADERS
+                    .iter()
+                    .copied()
+                    .filter(|name| {
+                        let value = |parts: &Parts<'_>| {
+                            parts
+                                .answer_headers
+                                .iter()
+                                .find(|(n, _)| n == name)
+                                .map(|(_, v)| v.to_string())
+                        };
+                        value(&parts) != value(live)
+                    })
+                    .collect();
+                paths.push(if differing.is_empty() {
+                    "(query or non-JSON body)".to_string()
+                } else {
+                    format!("(header {})", differing.join(", "))
+                });
             }
             if paths.is_empty() && candidate.used && candidate.retry {
                 used_retry = Some(id);
@@ -1064,6 +1154,10 @@ fn view_of(
     query_pairs.sort();
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
+    for (name, value) in &request.answer_headers {
+        let _ = writeln!(canonical, "{name}:{value}");
+    }
+    canonical.push(b'\n');
     match (request.body.json(), request.body.text()) {
         (Some(mut value), _) => {
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
@@ -1219,6 +1313,7 @@ mod binding_tests {
             .enumerate()
             .map(|(i, t)| Interaction {
                 elapsed_ms: i as u64,
+                endpoint: None,
                 expect: None,
                 note: None,
                 request: request(t),
@@ -1325,6 +1420,7 @@ mod binding_tests {
             .enumerate()
             .map(|(i, request)| Interaction {
                 elapsed_ms: i as u64,
+                endpoint: None,
                 expect: None,
                 note: None,
                 request,
@@ -1426,5 +1522,63 @@ mod binding_tests {
         );
         m.rewind();
         assert_eq!(answer(&mut m, "c").unwrap(), json!({"n": 0}));
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+    use crate::cassette::{Cassette, Headers, Interaction, Provenance, RecordedResponse};
+
+    fn get(range: &str) -> RecordedRequest {
+        let mut headers = Headers::default();
+        headers.append("range", range.into());
+        headers.append("if-none-match", "\"abc\"".into());
+        RecordedRequest {
+            method: "GET".into(),
+            uri: "/bucket/key".into(),
+            headers,
+            body: Body::from_bytes(b""),
+        }
+    }
+
+    #[test]
+    fn ranged_gets_of_one_object_get_their_own_bytes() {
+        let interactions = ["bytes=0-4", "bytes=5-9"]
+            .iter()
+            .map(|range| Interaction {
+                elapsed_ms: 0,
+                endpoint: None,
+                expect: None,
+                note: None,
+                request: get(range),
+                response: RecordedResponse {
+                    status: 206,
+                    headers: Headers::default(),
+                    body: Body::from_bytes(range.as_bytes()),
+                },
+            })
+            .collect();
+        let cassette = Cassette {
+            name: "ranges".into(),
+            provenance: Provenance::recorded("e", "s3", "r", "t".into()),
+            interactions,
+        };
+        let mut m = Matcher::new(
+            vec![LoadedCassette {
+                path: "ranges.json".into(),
+                cassette,
+            }],
+            MatchOptions::default(),
+        );
+        for range in ["bytes=5-9", "bytes=0-4"] {
+            let live = get(range).to_exchange().unwrap();
+            let (_, response) = m.answer(&live).unwrap();
+            assert_eq!(&response.body[..], range.as_bytes());
+        }
+        let miss = m
+            .answer(&get("bytes=10-14").to_exchange().unwrap())
+            .unwrap_err();
+        assert!(miss.reason.contains("(header range)"), "{}", miss.reason);
     }
 }

@@ -209,6 +209,17 @@ impl TokenBindings {
         }
     }
 
+    /// Whether every live token is bound to the recorded token in its place
+    /// (and presence agrees): the live call retries that recorded call.
+    pub fn bound(&self, live: &[Option<String>], recorded: &[Option<String>]) -> bool {
+        live.len() == recorded.len()
+            && live.iter().zip(recorded).all(|(l, r)| match (l, r) {
+                (None, None) => true,
+                (Some(l), Some(r)) => self.recorded_for(l) == Some(r.as_str()),
+                _ => false,
+            })
+    }
+
     /// The recorded token a live token is bound to.
     pub fn recorded_for(&self, live: &str) -> Option<&str> {
         self.live_to_recorded.get(live).map(String::as_str)

@@ -16,6 +16,7 @@
 //! (`admin`) is not a phase: it has a listener of its own, so no AWS path
 //! can reach it.
 
+mod addressing;
 pub mod admin;
 pub mod forward;
 pub mod gate;
@@ -23,6 +24,7 @@ pub mod record;
 pub mod replay;
 
 use crate::cassette::LoadedCassette;
+use crate::cassette::RecordedRequest;
 use crate::http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
 use crate::matcher::{MatchOptions, Matcher};
 use crate::sigv4::decode_streaming;
@@ -82,6 +84,11 @@ impl Handler for Proxy {
                 .to_response_for(&request);
             }
         };
+        // A bucket in the Host (`bucket.localhost`) becomes the path-style request.
+        let meant = match addressing::path_style(meant.as_ref().unwrap_or(&request)) {
+            Some(path_style) => Some(path_style),
+            None => meant,
+        };
         let meant = meant.as_ref().unwrap_or(&request);
         let miss = match &self.replay {
             Some(replay) => match replay.answer(meant) {
@@ -102,6 +109,13 @@ impl Handler for Proxy {
             };
         };
         if let Some(miss) = &miss {
+            // A retry of a call the cassette answered (its idempotency token
+            // is bound to that call's) gets that answer, as AWS answers a
+            // retry; sending it again would record a second, different call.
+            if let Some(answer) = &miss.bound_answer {
+                tracing::info!(operation = %miss.operation, "a retry of a recorded call; answered from the cassette, not forwarded");
+                return answer.as_ref().clone();
+            }
             tracing::info!(operation = %miss.operation, "not in the cassette; forwarding to record it");
         }
         let forwarded = match forward.forward(&request, meant, streaming).await {
@@ -111,6 +125,15 @@ impl Handler for Proxy {
         if let (Some(record), Some(start)) = (&self.record, start) {
             if let Err(error) = record.record(start, &forwarded).await {
                 return error.to_response_for(&request);
+            }
+            // Under `--on-miss record`, what was just recorded answers its own
+            // retries from now on.
+            if let Some(replay) = &self.replay {
+                let recorded = RecordedRequest::from_exchange(&forwarded.request);
+                replay.with_matcher(|m| {
+                    let cassette = m.cassettes().len().saturating_sub(1);
+                    m.add_used(cassette, &recorded, forwarded.response.clone());
+                });
             }
         }
         forwarded.response

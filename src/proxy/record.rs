@@ -6,7 +6,7 @@
 //! why. Transport failures never get here: the forward phase answers them
 //! with a 502 and nothing is recorded.
 
-use super::forward::{Forward, Forwarded};
+use super::forward::{Forward, Forwarded, Route};
 use super::gate::{Access, Gate};
 use super::replay::Replay;
 use super::{Listeners, Proxy};
@@ -60,6 +60,7 @@ impl Record {
             start,
             interaction: Interaction {
                 elapsed_ms: 0,
+                endpoint: Some(forwarded.endpoint.clone()),
                 expect: None,
                 note: None,
                 request: RecordedRequest::from_exchange(&forwarded.request),
@@ -105,8 +106,13 @@ pub struct RecordConfig {
     /// The cassette's name; defaults to the file name without `.json`.
     pub name: Option<String>,
     pub mode: WriteMode,
-    /// `https://host[:port]`; defaults to `https://proton.<region>.amazonaws.com`.
+    /// `https://host[:port]` sends every request there; `aws` or none (the
+    /// default) routes each request to the regional endpoint of the service
+    /// and region it is signed for.
     pub upstream: Option<String>,
+    /// For tests against a local emulator: with routing by scope, send every
+    /// request to this loopback URL after the endpoint lookup.
+    pub route_override: Option<String>,
     pub upstream_options: UpstreamOptions,
     pub credentials: CredentialSource,
     /// Signing region and name for requests that carry no SigV4 scope (the
@@ -138,6 +144,7 @@ impl RecordConfig {
             name: None,
             mode: WriteMode::New,
             upstream: None,
+            route_override: None,
             upstream_options: UpstreamOptions::default(),
             credentials,
             region: None,
@@ -222,18 +229,8 @@ impl RecordServer {
             .await
             .map_err(RecordError::Credentials)?;
         let signer = Arc::new(Signer::new(keyring));
-        let upstream_url = match (
-            &config.upstream,
-            config.region.as_deref().or(signer.region()),
-        ) {
-            (Some(url), _) => url.clone(),
-            (None, Some(region)) => format!("https://proton.{region}.amazonaws.com"),
-            (None, None) => {
-                return Err(RecordError::Config(
-                    "no upstream: pass --upstream URL, or --region (or set AWS_REGION) for https://proton.<region>.amazonaws.com".into(),
-                ));
-            }
-        };
+        let route = Route::new(config.upstream.as_deref(), config.route_override.as_deref())
+            .map_err(RecordError::Config)?;
         let upstream =
             Upstream::new(config.upstream_options.clone()).map_err(RecordError::Upstream)?;
         // The standard configuration's region (AWS_REGION, the profile's)
@@ -244,13 +241,12 @@ impl RecordServer {
             .or_else(|| signer.region().map(str::to_string));
         let forward = Forward::new(
             upstream,
-            &upstream_url,
+            route,
             signer.clone(),
             region,
             config.service.clone(),
             config.client_key.clone().map(ClientKeyVerifier::new),
-        )
-        .map_err(RecordError::Config)?;
+        );
         if forward.plaintext_beyond_loopback() {
             if !config.allow_plaintext_upstream {
                 return Err(RecordError::Config(format!(
@@ -277,8 +273,12 @@ impl RecordServer {
             config.mode
         };
         let fallback = forward.fallback_scope();
-        let mut provenance =
-            Provenance::recorded(forward.base(), "", "", cassette::rfc3339(SystemTime::now()));
+        let mut provenance = Provenance::recorded(
+            &forward.base(),
+            "",
+            "",
+            cassette::rfc3339(SystemTime::now()),
+        );
         provenance.service = config
             .service
             .clone()
@@ -306,7 +306,7 @@ impl RecordServer {
             },
         )
         .map_err(RecordError::Cassette)?;
-        let upstream = forward.base().to_string();
+        let upstream = forward.base();
         let proxy = Arc::new(Proxy {
             gate: Gate::new(config.access.clone(), config.listen.ip()),
             replay,

@@ -19,6 +19,6 @@ mod verify;
 
 pub use chunked::{Streaming, decode as decode_streaming};
 pub use credentials::{CredentialSource, CredentialsError, Keyring, StaticCredentials};
-pub use resign::{QueryAuth, SignError, Signer, strip_client_signature};
+pub use resign::{QueryAuth, SignError, Signer, client_scope, strip_client_signature};
 pub use scope::{Scope, scope_from_host};
 pub use verify::{ClientKey, ClientKeyVerifier, SignatureError, verify_request};

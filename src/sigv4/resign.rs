@@ -86,16 +86,7 @@ pub struct Unsigned {
 
 /// Removes every client signing header and presigned-URL parameter.
 pub fn strip_client_signature(request: &Request) -> Unsigned {
-    let header_scope = request
-        .header("authorization")
-        .and_then(|auth| ClientSignature::parse(auth).ok())
-        .map(|sig| sig.scope);
     let query = request.uri.query().unwrap_or("");
-    let query_scope = form_pairs(query)
-        .into_iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-credential"))
-        .and_then(|(_, v)| parse_credential(&v).ok())
-        .map(|(_, _, scope)| scope);
     let payload_header = request.headers.contains_key("x-amz-content-sha256");
 
     let mut out = request.clone();
@@ -128,10 +119,26 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
     }
     Unsigned {
         request: out,
-        client_scope: header_scope.or(query_scope),
+        client_scope: client_scope(request),
         payload_header,
         streaming: None,
     }
+}
+
+/// The scope a client signed `request` for: its `Authorization` header's,
+/// else a presigned URL's `X-Amz-Credential`.
+pub fn client_scope(request: &Request) -> Option<Scope> {
+    let header_scope = request
+        .header("authorization")
+        .and_then(|auth| ClientSignature::parse(auth).ok())
+        .map(|sig| sig.scope);
+    header_scope.or_else(|| {
+        form_pairs(request.uri.query().unwrap_or(""))
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-credential"))
+            .and_then(|(_, v)| parse_credential(&v).ok())
+            .map(|(_, _, scope)| scope)
+    })
 }
 
 /// Why a request could not be signed.

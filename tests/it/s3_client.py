@@ -10,6 +10,12 @@ Scenarios:
   hand (signed chunks, signed chunks with a signed CRC32 trailer, unsigned
   chunks with a trailer), each chunk signature made from botocore's seed
   signature, then reads every object back.
+- transfer: put, head, list, copy (conditional), two ranged GETs of one
+  object, and a 3 MB upload_file/download_file (s3transfer: multipart
+  upload, parallel ranged GETs); prints digests of what came back.
+- virtual: virtual-hosted addressing against http://localhost:PORT
+  (`BUCKET.localhost` resolves to loopback, as systemd-resolved and
+  browsers make it): create a bucket, put, get and list.
 - presign: presigned PUT and GET URLs from boto3, SigV4 (`s3v4`) and SigV2
   (`s3`, boto3's default for presigning in us-east-1), sent with urllib.
 """
@@ -53,7 +59,7 @@ def client(endpoint, signature_version=None):
 
 def payload():
     rng = random.Random(7)
-    return bytes(rng.getrandbits(8) for _ in range(20_000))
+    return rng.randbytes(20_000)
 
 
 def hmac_sha256(key, text):
@@ -163,14 +169,79 @@ def presign(endpoint):
     return result
 
 
+def transfer(endpoint, workdir):
+    from boto3.s3.transfer import TransferConfig
+
+    s3 = client(endpoint)
+    s3.create_bucket(Bucket="transfer")
+    small = payload()[:100]
+    s3.put_object(Bucket="transfer", Key="small", Body=small)
+    head = s3.head_object(Bucket="transfer", Key="small")
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket="transfer")["Contents"]]
+    etag = head["ETag"]
+    s3.copy_object(Bucket="transfer", Key="copy", CopySource="transfer/small",
+                   CopySourceIfMatch=etag)
+    first = s3.get_object(Bucket="transfer", Key="copy", Range="bytes=0-9")["Body"].read()
+    second = s3.get_object(Bucket="transfer", Key="copy", Range="bytes=10-19")["Body"].read()
+    big = random.Random(11).randbytes(3 * 1024 * 1024 + 123)
+    source = os.path.join(workdir, "big.bin")
+    target = os.path.join(workdir, "big.out")
+    with open(source, "wb") as f:
+        f.write(big)
+    config = TransferConfig(multipart_threshold=1024 * 1024, multipart_chunksize=1024 * 1024,
+                            max_concurrency=4)
+    s3.upload_file(source, "transfer", "big", Config=config)
+    s3.download_file("transfer", "big", target, Config=config)
+    with open(target, "rb") as f:
+        downloaded = f.read()
+    return {
+        "head_length": head["ContentLength"],
+        "listed": listed,
+        "first_range": first == small[0:10],
+        "second_range": second == small[10:20],
+        "download_same_bytes": downloaded == big,
+        "download_sha256": hashlib.sha256(downloaded).hexdigest(),
+    }
+
+
+def virtual(endpoint):
+    import socket
+
+    resolve = socket.getaddrinfo
+
+    def loopback_subdomains(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith(".localhost"):
+            host = "127.0.0.1"
+        return resolve(host, *args, **kwargs)
+
+    socket.getaddrinfo = loopback_subdomains
+    port = urlsplit(endpoint).port
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://localhost:{port}",
+        region_name=REGION,
+        config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}),
+    )
+    s3.create_bucket(Bucket="vhost-bucket")
+    s3.put_object(Bucket="vhost-bucket", Key="notes/a.txt", Body=b"virtual")
+    body = s3.get_object(Bucket="vhost-bucket", Key="notes/a.txt")["Body"].read()
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="vhost-bucket")["Contents"]]
+    return {"body": body.decode(), "keys": keys}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("endpoint")
     parser.add_argument("scenario")
     parser.add_argument("--chunk", type=int, default=8192)
+    parser.add_argument("--workdir", default=".")
     args = parser.parse_args()
     if args.scenario == "chunks":
         result = chunks(args.endpoint, args.chunk)
+    elif args.scenario == "transfer":
+        result = transfer(args.endpoint, args.workdir)
+    elif args.scenario == "virtual":
+        result = virtual(args.endpoint)
     elif args.scenario == "presign":
         result = presign(args.endpoint)
     else:

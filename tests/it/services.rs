@@ -221,7 +221,20 @@ async fn streaming_uploads_arrive_intact_and_replay_across_chunk_sizes() {
 /// Runs a JS SDK v3 script from tests/it/js (its packages are installed
 /// there by scripts/test) with dummy credentials; its stdout is JSON.
 fn node(script: &str, args: &[&str], akid: &str) -> serde_json::Value {
-    let output = Command::new("node")
+    node_with(script, args, akid, None)
+}
+
+fn node_with(
+    script: &str,
+    args: &[&str],
+    akid: &str,
+    endpoint_url: Option<&str>,
+) -> serde_json::Value {
+    let mut command = Command::new("node");
+    if let Some(url) = endpoint_url {
+        command.env("AWS_ENDPOINT_URL", url);
+    }
+    let output = command
         .arg(support::repo_root().join("tests/it/js").join(script))
         .args(args)
         .env("AWS_ACCESS_KEY_ID", akid)
@@ -336,5 +349,354 @@ async fn presigned_urls_record_without_signatures_and_replay_fresh_ones() {
         "AKIDCLIENTTWO0000000",
     );
     assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
+
+/// S3 with boto3: put, head, list, a conditional copy, two ranged GETs of one
+/// object, and s3transfer's multipart upload and parallel ranged download
+/// of a 3 MB object; replayed, every range gets its own bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_transfers_record_and_replay_with_ranges() {
+    let upstream = Upstream::start();
+    let server = RecordServer::start(upstream.record_config("transfer.json"))
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let workdir = work.path().to_str().unwrap();
+    let recorded = python(
+        "s3_client.py",
+        &[&server.url(), "transfer", "--workdir", workdir],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    for check in ["first_range", "second_range", "download_same_bytes"] {
+        assert_eq!(recorded[check], true, "{check}: {recorded}");
+    }
+    assert_eq!(recorded["head_length"], 100);
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+    let cassette = load_file(&upstream.path("transfer.json")).unwrap().cassette;
+    let ranged = cassette
+        .interactions
+        .iter()
+        .filter(|i| i.request.method == "GET" && i.request.headers.get("range").is_some())
+        .count();
+    assert!(ranged >= 6, "two ranged GETs and four parts: {ranged}");
+
+    let replay = replay(&upstream.path("transfer.json")).await;
+    let replayed = python(
+        "s3_client.py",
+        &[&replay.url(), "transfer", "--workdir", workdir],
+        "AKIDCLIENTTWO0000000",
+    );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
+
+/// One recorder for a whole app: with routing by scope (the default), each
+/// request goes to its own service's endpoint from the facts table; here
+/// `route_override` sends them all to the local stand-in after that lookup.
+/// Each interaction records its endpoint, and the app replays with fresh
+/// dummy keys and fresh client tokens.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_recorder_serves_dynamodb_s3_and_sqs_by_scope() {
+    let upstream = Upstream::start();
+    let mut config = upstream.record_config("app.json");
+    config.upstream = None;
+    config.route_override = Some(upstream.url.clone());
+    let server = RecordServer::start(config).await.unwrap();
+    assert!(
+        server.upstream().starts_with("aws"),
+        "{}",
+        server.upstream()
+    );
+    let recorded = app(&server.url(), "AKIDCLIENTONE0000000");
+    server.shutdown().await;
+    assert_eq!(
+        recorded,
+        serde_json::json!({"item_total": "12", "receipt": "total 12", "message": "ship order 2"})
+    );
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+    let cassette = load_file(&upstream.path("app.json")).unwrap().cassette;
+    let mut endpoints: Vec<&str> = cassette
+        .interactions
+        .iter()
+        .filter_map(|i| i.endpoint.as_deref())
+        .collect();
+    assert_eq!(endpoints.len(), cassette.interactions.len());
+    endpoints.sort();
+    endpoints.dedup();
+    assert_eq!(
+        endpoints,
+        [
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "https://s3.us-east-1.amazonaws.com",
+            "https://sqs.us-east-1.amazonaws.com",
+        ]
+    );
+
+    let replay = ReplayServer::start(
+        cassette::load(&upstream.path("app.json")).unwrap(),
+        MatchOptions {
+            tokens: vec![proton_vcr::TokenPath::parse("ClientRequestToken").unwrap()],
+            ..MatchOptions::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+        Limits::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(app(&replay.url(), "AKIDCLIENTTWO0000000"), recorded);
+    replay.shutdown().await;
+}
+
+/// A request signed for a service the table does not know is refused, and
+/// nothing reaches the upstream: routing never follows the client's word.
+#[tokio::test(flavor = "multi_thread")]
+async fn routing_by_scope_refuses_unknown_services_and_remote_overrides() {
+    let upstream = Upstream::start();
+    let mut config = upstream.record_config("refused.json");
+    config.upstream = None;
+    config.route_override = Some(upstream.url.clone());
+    let server = RecordServer::start(config).await.unwrap();
+    let (status, body) = support::http(
+        &server.url(),
+        "GET",
+        "/",
+        &[(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDCLIENTONE0000000/20260501/us-east-1/evil.example.com/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        ), ("x-amz-date", "20260501T120000Z")],
+        b"",
+    )
+    .await;
+    server.shutdown().await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("evil.example.com"));
+    assert!(upstream.log().is_empty(), "{:?}", upstream.log());
+
+    let mut remote = upstream.record_config("remote.json");
+    remote.upstream = None;
+    remote.route_override = Some("http://192.0.2.10:5000".into());
+    let error = RecordServer::start(remote).await.err().unwrap();
+    assert!(error.to_string().contains("loopback"), "{error}");
+}
+
+/// Runs app_client.py with AWS_ENDPOINT_URL pointing at `endpoint`.
+fn app(endpoint: &str, akid: &str) -> serde_json::Value {
+    let output = Command::new("python3")
+        .arg(support::repo_root().join("tests/it/app_client.py"))
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", akid)
+        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-of-the-client")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "app_client.py failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// `--on-miss record` never sends upstream a call the cassette already
+/// answered: a retry with a bound client token gets the recorded answer
+/// (moto would answer ResourceExistsException), and a later replay with
+/// fresh tokens binds them to the recorded ones.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_miss_record_answers_token_retries_from_the_cassette() {
+    let upstream = Upstream::start();
+    let mut config = upstream.record_config("secrets.json");
+    config.region = Some("us-east-1".into());
+    config.replay = Some(MatchOptions {
+        repeats: proton_vcr::Repeats::Strict,
+        ..MatchOptions::default()
+    });
+    let server = RecordServer::start(config).await.unwrap();
+    let recorded = python(
+        "secrets_client.py",
+        &[&server.url(), "aaaaaaaa"],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    assert_eq!(recorded["retry_same_arn"], true, "{recorded}");
+    assert_eq!(recorded["retry_same_version"], true, "{recorded}");
+    let creates = upstream
+        .log()
+        .into_iter()
+        .filter(|e| e["method"] == "POST")
+        .count();
+    assert_eq!(creates, 2, "one create and one put reached the upstream");
+    let cassette = load_file(&upstream.path("secrets.json")).unwrap().cassette;
+    assert_eq!(cassette.interactions.len(), 2);
+
+    let replay = replay(&upstream.path("secrets.json")).await;
+    let replayed = python(
+        "secrets_client.py",
+        &[&replay.url(), "bbbbbbbb"],
+        "AKIDCLIENTTWO0000000",
+    );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
+
+/// Virtual-hosted S3 (`bucket.localhost:PORT`) keeps its bucket: the proxy
+/// records and forwards the path-style request, and replay answers it.
+#[tokio::test(flavor = "multi_thread")]
+async fn virtual_hosted_buckets_keep_their_bucket() {
+    let upstream = Upstream::start();
+    let server = RecordServer::start(upstream.record_config("vhost.json"))
+        .await
+        .unwrap();
+    let recorded = python(
+        "s3_client.py",
+        &[&server.url(), "virtual"],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    assert_eq!(
+        recorded,
+        serde_json::json!({"body": "virtual", "keys": ["notes/a.txt"]})
+    );
+    let paths: Vec<String> = upstream
+        .log()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        paths.iter().all(|p| p.starts_with("/vhost-bucket")),
+        "{paths:?}"
+    );
+    let cassette = load_file(&upstream.path("vhost.json")).unwrap().cassette;
+    assert!(
+        cassette
+            .interactions
+            .iter()
+            .any(|i| i.request.uri == "/vhost-bucket/notes/a.txt"),
+    );
+
+    let replay = replay(&upstream.path("vhost.json")).await;
+    let replayed = python(
+        "s3_client.py",
+        &[&replay.url(), "virtual"],
+        "AKIDCLIENTTWO0000000",
+    );
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
+
+/// The same one-recorder app with the JS SDK v3: DynamoDB (the SDK fills
+/// TransactWriteItems' ClientRequestToken itself), S3 and SQS through
+/// AWS_ENDPOINT_URL, replayed with fresh keys and a fresh token.
+#[tokio::test(flavor = "multi_thread")]
+async fn js_sdk_app_uses_one_recorder_for_three_services() {
+    let upstream = Upstream::start();
+    let mut config = upstream.record_config("js-app.json");
+    config.upstream = None;
+    config.route_override = Some(upstream.url.clone());
+    let server = RecordServer::start(config).await.unwrap();
+    let recorded = node_with("app.mjs", &[], "AKIDCLIENTONE0000000", Some(&server.url()));
+    server.shutdown().await;
+    assert_eq!(
+        recorded,
+        serde_json::json!({"item_total": "70", "receipt": "total 70", "message": "ship order 7"})
+    );
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+    let replay = replay(&upstream.path("js-app.json")).await;
+    let replayed = node_with("app.mjs", &[], "AKIDCLIENTTWO0000000", Some(&replay.url()));
+    assert_eq!(replayed, recorded);
+    replay.shutdown().await;
+}
+
+/// Runs the AWS CLI against `endpoint` with dummy keys and a config that
+/// makes `aws s3 cp` use 1 MiB multipart parts and ranged parallel GETs.
+fn aws_s3(endpoint: &str, akid: &str, dir: &Path, args: &[&str]) {
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        "[default]\nregion = us-east-1\ns3 =\n  multipart_threshold = 1MB\n  multipart_chunksize = 1MB\n  addressing_style = path\n",
+    )
+    .unwrap();
+    let output = Command::new("aws")
+        .args(args)
+        .args(["--endpoint-url", endpoint, "--cli-read-timeout", "300"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_ACCESS_KEY_ID", akid)
+        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-of-the-client")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"))
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .expect("the AWS CLI (`aws`) must be installed: scripts/test installs it with pip");
+    assert!(
+        output.status.success(),
+        "aws {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The AWS CLI's `aws s3 cp` both ways (multipart upload, parallel ranged
+/// download) through the recorder, then replayed with other keys.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_s3_copies_record_and_replay() {
+    let upstream = Upstream::start();
+    let server = RecordServer::start(upstream.record_config("cli.json"))
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("big.bin");
+    let data: Vec<u8> = (0..3 * 1024 * 1024 + 77u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&source, &data).unwrap();
+    let (src, out) = (
+        source.to_str().unwrap().to_string(),
+        work.path().join("out.bin").to_str().unwrap().to_string(),
+    );
+    let run = |endpoint: String, akid: &'static str| {
+        let (src, out, dir) = (src.clone(), out.clone(), work.path().to_path_buf());
+        move || {
+            aws_s3(&endpoint, akid, &dir, &["s3", "mb", "s3://cli-bucket"]);
+            aws_s3(
+                &endpoint,
+                akid,
+                &dir,
+                &["s3", "cp", &src, "s3://cli-bucket/big.bin"],
+            );
+            aws_s3(
+                &endpoint,
+                akid,
+                &dir,
+                &["s3", "cp", "s3://cli-bucket/big.bin", &out],
+            );
+        }
+    };
+    tokio::task::spawn_blocking(run(server.url(), "AKIDCLIENTONE0000000"))
+        .await
+        .unwrap();
+    server.shutdown().await;
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+    std::fs::remove_file(&out).unwrap();
+
+    let replay = replay(&upstream.path("cli.json")).await;
+    tokio::task::spawn_blocking(run(replay.url(), "AKIDCLIENTTWO0000000"))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), data);
     replay.shutdown().await;
 }
