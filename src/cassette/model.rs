@@ -107,7 +107,13 @@ impl Headers {
 
     /// The first value of a header.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let i = self.position(name).ok()?;
+        // Names are stored lower-case; a caller's spelling must not matter.
+        let i = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.position(&name.to_ascii_lowercase())
+        } else {
+            self.position(name)
+        }
+        .ok()?;
         self.0[i].1.first().map(String::as_str)
     }
 
@@ -304,4 +310,19 @@ impl RecordedResponse {
 pub struct LoadedCassette {
     pub path: PathBuf,
     pub cassette: Cassette,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Headers;
+
+    #[test]
+    fn header_names_are_looked_up_in_any_case() {
+        let mut headers = Headers::default();
+        headers.append("X-Amz-CRC32", "1".into());
+        assert_eq!(headers.get("x-amz-crc32"), Some("1"));
+        assert_eq!(headers.get("X-AMZ-CRC32"), Some("1"));
+        headers.remove("X-Amz-Crc32");
+        assert_eq!(headers.get("x-amz-crc32"), None);
+    }
 }

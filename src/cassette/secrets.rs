@@ -161,14 +161,6 @@ fn is_signing_header(what: &str) -> bool {
         .any(|h| what.contains(&format!("`{h}`")))
 }
 
-/// Whether `bytes` contain any of `needles` (exact values known to be secret).
-pub fn contains_any(bytes: &[u8], needles: &[&str]) -> bool {
-    needles
-        .iter()
-        .filter(|n| !n.is_empty())
-        .any(|n| bytes.windows(n.len()).any(|w| w == n.as_bytes()))
-}
-
 fn position(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;

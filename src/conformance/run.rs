@@ -367,7 +367,7 @@ impl CassetteRun<'_, '_> {
             && seen.last().map(Observed::summary) != final_state
         {
             extra += 1;
-            elapsed += interval;
+            elapsed = elapsed.saturating_add(interval);
             self.move_clock(elapsed, &step.operation).await?;
             match self.send(range.start).await {
                 Ok(response) => {

@@ -348,7 +348,7 @@ impl Clock<'_> {
         label: &str,
         progress: &mut dyn Progress,
     ) -> Result<(), TargetError> {
-        self.elapsed_ms += ms;
+        self.elapsed_ms = self.elapsed_ms.saturating_add(ms);
         if self.target.has_clock() {
             self.target.set_clock_ms(self.elapsed_ms).await
         } else {
@@ -476,7 +476,7 @@ async fn run_call(
             );
             return Ok((run, Value::Null));
         }
-        waited += call.poll_ms;
+        waited = waited.saturating_add(call.poll_ms);
         clock
             .advance(call.poll_ms, &call.operation, progress)
             .await?;

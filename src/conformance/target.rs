@@ -90,10 +90,6 @@ impl<H: Handler> InProcessTarget<H> {
             clock: Some(Box::new(set_clock_ms)),
         }
     }
-
-    pub fn handler(&self) -> &Arc<H> {
-        &self.handler
-    }
 }
 
 impl<H: Handler> Target for InProcessTarget<H> {
