@@ -99,24 +99,7 @@ impl Handler for FixedUpstream {
 }
 
 async fn run_clients(endpoint: &str, mode: &str) -> Value {
-    let script = support::repo_root().join("tests/it/exact_clients.py");
-    let (endpoint, mode) = (endpoint.to_string(), mode.to_string());
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(script)
-            .arg(endpoint)
-            .arg(mode)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "exact_clients.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    support::python_script_json("exact_clients.py", &[endpoint, mode]).await
 }
 
 async fn record(upstream: &str, path: &Path, mode: &str) -> Value {

@@ -1093,23 +1093,7 @@ async fn boto3_waiters_finish_and_exceptions_are_typed() {
         ..MockConfig::default()
     };
     let server = start(config).await;
-    let script = support::repo_root().join("tests/it/waiters.py");
-    let url = server.url();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(script)
-            .arg(url)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "waiters.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let seen = support::python_script_json("waiters.py", &[&server.url()]).await;
     assert_eq!(
         seen,
         json!({

@@ -324,24 +324,8 @@ async fn boto3_runs_a_sample_template_workflow_from_tar_gz_bundles() {
         .await
         .unwrap();
     let work = tempfile::tempdir().unwrap();
-    let script = support::repo_root().join("tests/it/bundle_workflow.py");
-    let (url, dir) = (server.url(), work.path().to_path_buf());
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(script)
-            .arg(url)
-            .arg(dir)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "bundle_workflow.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let dir = work.path().to_str().unwrap();
+    let seen = support::python_script_json("bundle_workflow.py", &[&server.url(), dir]).await;
     assert_eq!(
         seen,
         serde_json::json!({

@@ -1258,23 +1258,7 @@ async fn boto3_component_waiters_and_the_families_work_as_a_program_uses_them() 
     let server = MockServer::start(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let script = crate::support::repo_root().join("tests/it/components.py");
-    let url = server.url();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(script)
-            .arg(url)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "components.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let seen = crate::support::python_script_json("components.py", &[&server.url()]).await;
     assert_eq!(
         seen,
         json!({

@@ -283,23 +283,7 @@ async fn a_serverless_workflow_with_boto3() {
         ..MockConfig::default()
     })
     .await;
-    let script = support::repo_root().join("tests/it/workflow.py");
-    let url = server.url();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(script)
-            .arg(url)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "workflow.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let seen = support::python_script_json("workflow.py", &[&server.url()]).await;
     assert_eq!(
         seen,
         json!({

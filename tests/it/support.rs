@@ -146,3 +146,25 @@ pub fn spawn_server(args: &[&str]) -> (std::process::Child, String) {
         .to_string();
     (child, url)
 }
+
+/// Runs `python3 tests/it/SCRIPT ARGS...` off the async runtime, asserts it
+/// succeeded (panicking with its stderr) and returns its stdout as JSON.
+pub async fn python_script_json(script: &str, args: &[&str]) -> serde_json::Value {
+    let path = repo_root().join("tests/it").join(script);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(path)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
