@@ -3,7 +3,10 @@
 //! has a test here that fails if the rule breaks; time moves by jumping the
 //! mock's manual clock, never by sleeping.
 
-use crate::support::{self, DUMMY_AKID, DUMMY_SECRET, aws_cli, cli_json, proton_client};
+use crate::support::{
+    self, DUMMY_AKID, DUMMY_SECRET, HOUR_MS, SECOND_MS, aws_cli, call, cli_json, manual,
+    manual_config, proton_client, start,
+};
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use aws_sdk_proton::types::{
     CompatibleEnvironmentTemplateInput, DeploymentStatus,
@@ -12,34 +15,14 @@ use aws_sdk_proton::types::{
 };
 use proton_vcr::mock::EMULATED_OPERATIONS;
 use proton_vcr::model::Model;
-use proton_vcr::{ClockMode, Durations, Handler, Mock, MockConfig, MockServer, Request};
+use proton_vcr::{Durations, Mock, MockConfig, MockServer};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub(crate) const SECOND_MS: u64 = 1_000;
-pub(crate) const HOUR_MS: u64 = 3_600_000;
 pub(crate) const ENV_SPEC: &str = "proton: EnvironmentSpec\nspec:\n  vpc_cidr: 10.0.0.0/16\n";
 pub(crate) const SERVICE_SPEC: &str = "proton: ServiceSpec\npipeline:\n  image: nginx\ninstances:\n  - name: web-dev\n    environment: dev\n    spec:\n      port: 80\n";
-
-pub(crate) fn manual_config() -> MockConfig {
-    MockConfig {
-        clock: ClockMode::Manual,
-        ..MockConfig::default()
-    }
-}
-
-pub(crate) async fn start(config: MockConfig) -> MockServer {
-    MockServer::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-/// A mock on a manual clock: lifecycles (2 s each) move only when a test jumps.
-pub(crate) async fn manual() -> MockServer {
-    start(manual_config()).await
-}
 
 pub(crate) fn source() -> TemplateVersionSourceInput {
     TemplateVersionSourceInput::S3(
@@ -1331,22 +1314,6 @@ fn client_with(endpoint: &str, akid: &str, secret: &str) -> aws_sdk_proton::Clie
 }
 
 // ---- conformance to the model ----
-
-/// Calls the mock in-process, as the conformance runner does.
-pub(crate) async fn call(mock: &Mock, operation: &str, input: Value) -> (u16, Value) {
-    let mut request = Request::new(http::Method::POST, "/").unwrap();
-    request.headers.insert(
-        "content-type",
-        "application/x-amz-json-1.0".parse().unwrap(),
-    );
-    request.headers.insert(
-        "x-amz-target",
-        format!("AwsProton20200720.{operation}").parse().unwrap(),
-    );
-    request.body = input.to_string().into();
-    let response = mock.handle(request).await;
-    (response.status.as_u16(), response.json_body().unwrap())
-}
 
 #[tokio::test]
 async fn every_emulated_operation_answers_in_the_shape_of_the_model() {

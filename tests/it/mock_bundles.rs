@@ -2,9 +2,9 @@
 //! folder is read at registration, through the admin call and the
 //! `--bundle` flag; unmapped objects keep the mock's old behaviour.
 
-use crate::support::{self, aws_cli, cli_json, proton_client};
+use crate::support::{self, aws_cli, cli_json, manual, proton_client};
 use aws_sdk_proton::types::{S3ObjectSource, TemplateVersionSourceInput, TemplateVersionStatus};
-use proton_vcr::{ClockMode, MockConfig, MockServer};
+use proton_vcr::MockConfig;
 use std::path::{Path, PathBuf};
 
 pub const ENV_SCHEMA: &str = "schema:\n  format:\n    openapi: \"3.0.0\"\n  environment_input_type: \"PublicEnvironmentInput\"\n  types:\n    PublicEnvironmentInput:\n      type: object\n      properties:\n        vpc_cidr:\n          type: string\n          default: 10.0.0.0/16\n";
@@ -54,16 +54,6 @@ fn s3(bucket: &str, key: &str) -> TemplateVersionSourceInput {
             .build()
             .unwrap(),
     )
-}
-
-async fn manual() -> MockServer {
-    let config = MockConfig {
-        clock: ClockMode::Manual,
-        ..MockConfig::default()
-    };
-    MockServer::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
 }
 
 async fn map(url: &str, uri: &str, path: &Path) -> (u16, serde_json::Value) {
@@ -320,9 +310,7 @@ async fn boto3_runs_a_sample_template_workflow_from_tar_gz_bundles() {
         durations: proton_vcr::Durations::all(std::time::Duration::from_millis(300)),
         ..MockConfig::default()
     };
-    let server = MockServer::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let server = support::start(config).await;
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().to_str().unwrap();
     let seen = support::python_script_json("bundle_workflow.py", &[&server.url(), dir]).await;

@@ -8,12 +8,12 @@ use aws_sdk_proton::types::{
     SyncType, Tag, TemplateType, TemplateVersionStatus,
 };
 use proton_vcr::model::Model;
-use proton_vcr::{ClockMode, Durations, Handler, Mock, MockConfig, MockServer, Request};
+use proton_vcr::{ClockMode, Durations, Mock, MockConfig};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::support::proton_client;
+use crate::support::{SECOND_MS, call, manual, proton_client, start};
 
 /// The operations this file checks against the model's output shapes.
 pub const SHAPE_CHECKED: &[&str] = &[
@@ -48,38 +48,11 @@ pub const SHAPE_CHECKED: &[&str] = &[
     "GetResourcesSummary",
 ];
 
-const SECOND_MS: u64 = 1_000;
 const ROLE: &str = "arn:aws:iam::123456789012:role/proton";
 const CONNECTION: &str = "arn:aws:codestar-connections:us-east-1:123456789012:connection/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111";
 pub const MANIFEST: &str = "infrastructure:\n  templates:\n    - file: cloudformation.yaml\n      rendering_engine: jinja\n      template_language: cloudformation\n";
 pub const TEMPLATE: &str = "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n  Bucket:\n    Type: AWS::S3::Bucket\nOutputs:\n  QueueUrl:\n    Value: !Ref Queue\n";
 const SERVICE_SPEC: &str = "proton: ServiceSpec\ninstances:\n  - name: web-dev\n    environment: dev\n    spec:\n      port: 80\n";
-
-async fn manual() -> MockServer {
-    let config = MockConfig {
-        clock: ClockMode::Manual,
-        ..MockConfig::default()
-    };
-    MockServer::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-/// One AWS JSON request straight to the mock's handler: (status, body).
-async fn call(mock: &Mock, operation: &str, input: Value) -> (u16, Value) {
-    let mut request = Request::new(http::Method::POST, "/").unwrap();
-    request.headers.insert(
-        "content-type",
-        "application/x-amz-json-1.0".parse().unwrap(),
-    );
-    request.headers.insert(
-        "x-amz-target",
-        format!("AwsProton20200720.{operation}").parse().unwrap(),
-    );
-    request.body = input.to_string().into();
-    let response = mock.handle(request).await;
-    (response.status.as_u16(), response.json_body().unwrap())
-}
 
 async fn ok(mock: &Mock, operation: &str, input: Value) -> Value {
     let (status, output) = call(mock, operation, input).await;
@@ -1255,9 +1228,7 @@ async fn boto3_component_waiters_and_the_families_work_as_a_program_uses_them() 
         durations: Durations::all(Duration::from_millis(300)),
         ..MockConfig::default()
     };
-    let server = MockServer::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let server = start(config).await;
     let seen = crate::support::python_script_json("components.py", &[&server.url()]).await;
     assert_eq!(
         seen,

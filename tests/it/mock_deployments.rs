@@ -4,10 +4,9 @@
 //! (with the SDK's retries), and self-managed provisioning.
 
 use crate::mock::{
-    ENV_SPEC, SECOND_MS, SERVICE_SPEC, create_env, manual, published_env_template,
-    published_service_template, source,
+    ENV_SPEC, SERVICE_SPEC, create_env, published_env_template, published_service_template, source,
 };
-use crate::support::{http, proton_client};
+use crate::support::{SECOND_MS, http, manual, proton_client};
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use aws_sdk_proton::types::{
     DeploymentStatus, DeploymentUpdateType, ListServiceInstancesFilter,

@@ -3,8 +3,7 @@
 //! serverless environment with a Lambda service in the style of the sample
 //! templates, with boto3 (tests/it/workflow.py).
 
-use crate::mock::start;
-use crate::support::{self, aws_cli, cli_json, http};
+use crate::support::{self, aws_cli, cli_json, http, start};
 use proton_vcr::{Durations, MockConfig};
 use serde_json::{Value, json};
 use std::process::Output;

@@ -168,3 +168,49 @@ pub async fn python_script_json(script: &str, args: &[&str]) -> serde_json::Valu
     );
     serde_json::from_slice(&output.stdout).unwrap()
 }
+
+/// Milliseconds in a second and an hour, for moving a mock's manual clock.
+pub const SECOND_MS: u64 = 1_000;
+pub const HOUR_MS: u64 = 3_600_000;
+
+/// Mock settings with a manual clock.
+pub fn manual_config() -> proton_vcr::MockConfig {
+    proton_vcr::MockConfig {
+        clock: proton_vcr::ClockMode::Manual,
+        ..proton_vcr::MockConfig::default()
+    }
+}
+
+/// Starts a mock server with `config` on 127.0.0.1, port 0.
+pub async fn start(config: proton_vcr::MockConfig) -> proton_vcr::MockServer {
+    proton_vcr::MockServer::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// A mock on a manual clock: lifecycles (2 s each) move only when a test jumps.
+pub async fn manual() -> proton_vcr::MockServer {
+    start(manual_config()).await
+}
+
+/// Calls the mock in-process, as the conformance runner does: one AWS JSON
+/// request straight to its handler; returns (status, body).
+pub async fn call(
+    mock: &proton_vcr::Mock,
+    operation: &str,
+    input: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use proton_vcr::Handler;
+    let mut request = proton_vcr::Request::new(http::Method::POST, "/").unwrap();
+    request.headers.insert(
+        "content-type",
+        "application/x-amz-json-1.0".parse().unwrap(),
+    );
+    request.headers.insert(
+        "x-amz-target",
+        format!("AwsProton20200720.{operation}").parse().unwrap(),
+    );
+    request.body = input.to_string().into();
+    let response = mock.handle(request).await;
+    (response.status.as_u16(), response.json_body().unwrap())
+}
