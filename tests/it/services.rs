@@ -129,6 +129,24 @@ async fn replay(cassette: &Path) -> ReplayServer {
     .unwrap()
 }
 
+/// Replays `cassette` to the Python client `script` (URL first, then
+/// `args`) under other keys and asserts it sees exactly what was recorded.
+async fn replays_the_same(
+    upstream: &Upstream,
+    cassette: &str,
+    script: &str,
+    args: &[&str],
+    recorded: &serde_json::Value,
+) {
+    let replay = replay(&upstream.path(cassette)).await;
+    let url = replay.url();
+    let mut all = vec![url.as_str()];
+    all.extend_from_slice(args);
+    let replayed = python(script, &all, "AKIDCLIENTTWO0000000");
+    assert_eq!(&replayed, recorded);
+    replay.shutdown().await;
+}
+
 /// Signed chunks (with and without a signed trailer) and unsigned chunks
 /// with a trailer reach S3 as the exact bytes, are recorded as the decoded
 /// payload, and replay with other chunk sizes.
@@ -208,14 +226,14 @@ async fn streaming_uploads_arrive_intact_and_replay_across_chunk_sizes() {
             .is_some()
     );
 
-    let replay = replay(&upstream.path("chunks.json")).await;
-    let replayed = python(
+    replays_the_same(
+        &upstream,
+        "chunks.json",
         "s3_client.py",
-        &[&replay.url(), "chunks", "--chunk", "5000"],
-        "AKIDCLIENTTWO0000000",
-    );
-    assert_eq!(replayed, recorded);
-    replay.shutdown().await;
+        &["chunks", "--chunk", "5000"],
+        &recorded,
+    )
+    .await;
 }
 
 /// Runs a JS SDK v3 script from tests/it/js (its packages are installed
@@ -342,14 +360,14 @@ async fn presigned_urls_record_without_signatures_and_replay_fresh_ones() {
         assert!(!text.contains(param), "the cassette holds {param}");
     }
 
-    let replay = replay(&upstream.path("presign.json")).await;
-    let replayed = python(
+    replays_the_same(
+        &upstream,
+        "presign.json",
         "s3_client.py",
-        &[&replay.url(), "presign"],
-        "AKIDCLIENTTWO0000000",
-    );
-    assert_eq!(replayed, recorded);
-    replay.shutdown().await;
+        &["presign"],
+        &recorded,
+    )
+    .await;
 }
 
 /// S3 with boto3: put, head, list, a conditional copy, two ranged GETs of one
@@ -384,14 +402,14 @@ async fn s3_transfers_record_and_replay_with_ranges() {
         .count();
     assert!(ranged >= 6, "two ranged GETs and four parts: {ranged}");
 
-    let replay = replay(&upstream.path("transfer.json")).await;
-    let replayed = python(
+    replays_the_same(
+        &upstream,
+        "transfer.json",
         "s3_client.py",
-        &[&replay.url(), "transfer", "--workdir", workdir],
-        "AKIDCLIENTTWO0000000",
-    );
-    assert_eq!(replayed, recorded);
-    replay.shutdown().await;
+        &["transfer", "--workdir", workdir],
+        &recorded,
+    )
+    .await;
 }
 
 /// One recorder for a whole app: with routing by scope (the default), each
@@ -538,14 +556,14 @@ async fn on_miss_record_answers_token_retries_from_the_cassette() {
     let cassette = load_file(&upstream.path("secrets.json")).unwrap().cassette;
     assert_eq!(cassette.interactions.len(), 2);
 
-    let replay = replay(&upstream.path("secrets.json")).await;
-    let replayed = python(
+    replays_the_same(
+        &upstream,
+        "secrets.json",
         "secrets_client.py",
-        &[&replay.url(), "bbbbbbbb"],
-        "AKIDCLIENTTWO0000000",
-    );
-    assert_eq!(replayed, recorded);
-    replay.shutdown().await;
+        &["bbbbbbbb"],
+        &recorded,
+    )
+    .await;
 }
 
 /// Virtual-hosted S3 (`bucket.localhost:PORT`) keeps its bucket: the proxy
@@ -583,14 +601,14 @@ async fn virtual_hosted_buckets_keep_their_bucket() {
             .any(|i| i.request.uri == "/vhost-bucket/notes/a.txt"),
     );
 
-    let replay = replay(&upstream.path("vhost.json")).await;
-    let replayed = python(
+    replays_the_same(
+        &upstream,
+        "vhost.json",
         "s3_client.py",
-        &[&replay.url(), "virtual"],
-        "AKIDCLIENTTWO0000000",
-    );
-    assert_eq!(replayed, recorded);
-    replay.shutdown().await;
+        &["virtual"],
+        &recorded,
+    )
+    .await;
 }
 
 /// The same one-recorder app with the JS SDK v3: DynamoDB (the SDK fills
