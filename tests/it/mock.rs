@@ -4,117 +4,22 @@
 //! mock's manual clock, never by sleeping.
 
 use crate::support::{
-    self, DUMMY_AKID, DUMMY_SECRET, HOUR_MS, SECOND_MS, aws_cli, call, cli_json, manual,
-    manual_config, proton_client, start,
+    self, DUMMY_AKID, DUMMY_SECRET, ENV_SPEC, HOUR_MS, SECOND_MS, SERVICE_SPEC, aws_cli, call,
+    cli_json, create_env, manual, manual_client, manual_config, proton_client,
+    published_env_template, published_service_template, source, start,
 };
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use aws_sdk_proton::types::{
-    CompatibleEnvironmentTemplateInput, DeploymentStatus,
-    EnvironmentAccountConnectionRequesterAccountType, S3ObjectSource, ServiceStatus,
-    TemplateVersionSourceInput, TemplateVersionStatus,
+    DeploymentStatus, EnvironmentAccountConnectionRequesterAccountType, ServiceStatus,
+    TemplateVersionStatus,
 };
 use proton_vcr::mock::EMULATED_OPERATIONS;
 use proton_vcr::model::Model;
-use proton_vcr::{Durations, Mock, MockConfig, MockServer};
+use proton_vcr::{Durations, Mock, MockConfig};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-pub(crate) const ENV_SPEC: &str = "proton: EnvironmentSpec\nspec:\n  vpc_cidr: 10.0.0.0/16\n";
-pub(crate) const SERVICE_SPEC: &str = "proton: ServiceSpec\npipeline:\n  image: nginx\ninstances:\n  - name: web-dev\n    environment: dev\n    spec:\n      port: 80\n";
-
-pub(crate) fn source() -> TemplateVersionSourceInput {
-    TemplateVersionSourceInput::S3(
-        S3ObjectSource::builder()
-            .bucket("templates-bucket")
-            .key("bundle.tar.gz")
-            .build()
-            .unwrap(),
-    )
-}
-
-/// An environment template with version 1.0 registered and published.
-pub(crate) async fn published_env_template(
-    server: &MockServer,
-    client: &aws_sdk_proton::Client,
-    name: &str,
-) {
-    client
-        .create_environment_template()
-        .name(name)
-        .send()
-        .await
-        .unwrap();
-    client
-        .create_environment_template_version()
-        .template_name(name)
-        .source(source())
-        .send()
-        .await
-        .unwrap();
-    server.mock().advance_clock_ms(2 * SECOND_MS);
-    client
-        .update_environment_template_version()
-        .template_name(name)
-        .major_version("1")
-        .minor_version("0")
-        .status(TemplateVersionStatus::Published)
-        .send()
-        .await
-        .unwrap();
-}
-
-/// A service template with version 1.0 (compatible with `env_template` 1) published.
-pub(crate) async fn published_service_template(
-    server: &MockServer,
-    client: &aws_sdk_proton::Client,
-    name: &str,
-    env_template: &str,
-) {
-    client
-        .create_service_template()
-        .name(name)
-        .send()
-        .await
-        .unwrap();
-    client
-        .create_service_template_version()
-        .template_name(name)
-        .source(source())
-        .compatible_environment_templates(
-            CompatibleEnvironmentTemplateInput::builder()
-                .template_name(env_template)
-                .major_version("1")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    server.mock().advance_clock_ms(2 * SECOND_MS);
-    client
-        .update_service_template_version()
-        .template_name(name)
-        .major_version("1")
-        .minor_version("0")
-        .status(TemplateVersionStatus::Published)
-        .send()
-        .await
-        .unwrap();
-}
-
-pub(crate) async fn create_env(client: &aws_sdk_proton::Client, name: &str, template: &str) {
-    client
-        .create_environment()
-        .name(name)
-        .template_name(template)
-        .template_major_version("1")
-        .spec(ENV_SPEC)
-        .send()
-        .await
-        .unwrap();
-}
 
 fn create_version_request(
     client: &aws_sdk_proton::Client,
@@ -177,8 +82,7 @@ async fn aws_json(url: &str, operation: &str, body: &str) -> Raw {
 
 #[tokio::test]
 async fn client_token_retry_returns_the_original_version_and_creates_nothing() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     client
         .create_environment_template()
         .name("env-tpl")
@@ -219,8 +123,7 @@ async fn client_token_retry_returns_the_original_version_and_creates_nothing() {
 
 #[tokio::test]
 async fn client_token_retry_with_different_parameters_is_an_idempotent_parameter_mismatch() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (_server, client) = manual_client().await;
     client
         .create_environment_template()
         .name("env-tpl")
@@ -243,8 +146,7 @@ async fn client_token_retry_with_different_parameters_is_an_idempotent_parameter
 
 #[tokio::test]
 async fn client_tokens_expire_eight_hours_after_the_request() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     client
         .create_environment_template()
         .name("env-tpl")
@@ -292,8 +194,7 @@ async fn client_tokens_expire_eight_hours_after_the_request() {
 
 #[tokio::test]
 async fn client_token_retry_after_the_resource_was_deleted_creates_a_new_one() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (_server, client) = manual_client().await;
     let create = || {
         client
             .create_environment_account_connection()
@@ -336,8 +237,7 @@ async fn client_token_retry_after_the_resource_was_deleted_creates_a_new_one() {
 
 #[tokio::test]
 async fn idempotent_create_of_an_unmodified_resource_returns_the_original() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     let create = || {
         client
             .create_environment_template()
@@ -359,8 +259,7 @@ async fn idempotent_create_of_an_unmodified_resource_returns_the_original() {
 
 #[tokio::test]
 async fn idempotent_create_of_a_modified_resource_is_a_conflict() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (_server, client) = manual_client().await;
     let create = || {
         client
             .create_environment_template()
@@ -387,8 +286,7 @@ async fn idempotent_create_of_a_modified_resource_is_a_conflict() {
 
 #[tokio::test]
 async fn idempotent_create_with_different_parameters_is_a_mismatch_even_after_modification() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (_server, client) = manual_client().await;
     client
         .create_environment_template()
         .name("env-tpl")
@@ -419,8 +317,7 @@ async fn idempotent_create_with_different_parameters_is_a_mismatch_even_after_mo
 
 #[tokio::test]
 async fn idempotent_create_holds_for_environments_and_services() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     published_env_template(&server, &client, "env-tpl").await;
     published_service_template(&server, &client, "svc-tpl", "env-tpl").await;
     create_env(&client, "dev", "env-tpl").await;
@@ -490,8 +387,7 @@ async fn idempotent_create_holds_for_environments_and_services() {
 
 #[tokio::test]
 async fn idempotent_delete_retry_returns_the_metadata_then_an_empty_answer() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     client
         .create_environment_template()
         .name("env-tpl")
@@ -550,8 +446,7 @@ async fn idempotent_delete_retry_returns_the_metadata_then_an_empty_answer() {
 
 #[tokio::test]
 async fn idempotent_delete_of_versions_and_connections() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     client
         .create_environment_template()
         .name("env-tpl")
@@ -630,8 +525,7 @@ async fn idempotent_delete_of_versions_and_connections() {
 
 #[tokio::test]
 async fn asynchronous_delete_answers_details_while_in_progress_then_nothing() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     published_env_template(&server, &client, "env-tpl").await;
     create_env(&client, "dev", "env-tpl").await;
     server.mock().advance_clock_ms(2 * SECOND_MS);
@@ -692,8 +586,7 @@ async fn asynchronous_delete_answers_details_while_in_progress_then_nothing() {
 
 #[tokio::test]
 async fn asynchronous_service_delete_takes_its_instances_with_it() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     published_env_template(&server, &client, "env-tpl").await;
     published_service_template(&server, &client, "svc-tpl", "env-tpl").await;
     create_env(&client, "dev", "env-tpl").await;
@@ -744,8 +637,7 @@ async fn asynchronous_service_delete_takes_its_instances_with_it() {
 
 #[tokio::test]
 async fn lifecycles_move_with_the_mock_clock() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     client
         .create_environment_template()
         .name("env-tpl")
@@ -860,8 +752,7 @@ async fn lifecycles_move_with_the_mock_clock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_retries_create_exactly_one_resource() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     client
         .create_environment_template()
         .name("env-tpl")
@@ -924,8 +815,7 @@ async fn concurrent_retries_create_exactly_one_resource() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_paginate_with_next_token_and_max_results() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     let names: Vec<String> = (0..7).map(|i| format!("tpl-{i}")).collect();
     for name in &names {
         client

@@ -3,7 +3,7 @@
 //! `--bundle` flag; unmapped objects keep the mock's old behaviour.
 
 use crate::support::{self, aws_cli, cli_json, manual, proton_client};
-use aws_sdk_proton::types::{S3ObjectSource, TemplateVersionSourceInput, TemplateVersionStatus};
+use aws_sdk_proton::types::TemplateVersionStatus;
 use proton_vcr::MockConfig;
 use std::path::{Path, PathBuf};
 
@@ -46,16 +46,6 @@ pub fn environment_bundle(dir: &Path) -> PathBuf {
     )
 }
 
-fn s3(bucket: &str, key: &str) -> TemplateVersionSourceInput {
-    TemplateVersionSourceInput::S3(
-        S3ObjectSource::builder()
-            .bucket(bucket)
-            .key(key)
-            .build()
-            .unwrap(),
-    )
-}
-
 async fn map(url: &str, uri: &str, path: &Path) -> (u16, serde_json::Value) {
     let body = serde_json::json!({"s3": uri, "path": path}).to_string();
     let (status, body) = support::http(url, "POST", "/__mock/bundles", &[], body.as_bytes()).await;
@@ -84,7 +74,7 @@ async fn a_mapped_tar_gz_gives_the_version_its_schema() {
         client
             .create_environment_template_version()
             .template_name("env")
-            .source(s3(bucket, key))
+            .source(support::s3_source(bucket, key))
             .send()
             .await
             .unwrap();
@@ -156,7 +146,7 @@ async fn a_folder_can_be_the_bundle_and_bad_mappings_are_refused() {
     client
         .create_service_template_version()
         .template_name("svc")
-        .source(s3("proton-bundles", "svc"))
+        .source(support::s3_source("proton-bundles", "svc"))
         .compatible_environment_templates(
             aws_sdk_proton::types::CompatibleEnvironmentTemplateInput::builder()
                 .template_name("env")
@@ -277,7 +267,7 @@ async fn a_malformed_bundle_ends_registration_failed_with_the_reason() {
         client
             .create_environment_template_version()
             .template_name("env")
-            .source(s3("proton-bundles", key))
+            .source(support::s3_source("proton-bundles", key))
             .send()
             .await
             .unwrap();

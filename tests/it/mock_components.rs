@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::support::{SECOND_MS, call, manual, proton_client, start};
+use crate::support::{SECOND_MS, call, manual, manual_client, proton_client, start};
 
 /// The operations this file checks against the model's output shapes.
 pub const SHAPE_CHECKED: &[&str] = &[
@@ -542,8 +542,7 @@ async fn components_need_a_component_role_and_a_template_that_accepts_them() {
 
 #[tokio::test]
 async fn repositories_link_list_and_unlink_unless_in_use() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (_server, client) = manual_client().await;
     let created = client
         .create_repository()
         .name("myrepos/templates")
@@ -1033,8 +1032,7 @@ async fn the_resources_summary_counts_what_the_mock_holds() {
 
 #[tokio::test]
 async fn environment_account_connections_need_no_role_arn() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (_server, client) = manual_client().await;
     let created = client
         .create_environment_account_connection()
         .environment_name("dev")

@@ -3,10 +3,10 @@
 //! guardrails Proton documents, failures injected through the admin API
 //! (with the SDK's retries), and self-managed provisioning.
 
-use crate::mock::{
-    ENV_SPEC, SERVICE_SPEC, create_env, published_env_template, published_service_template, source,
+use crate::support::{
+    ENV_SPEC, SECOND_MS, SERVICE_SPEC, create_env, http, manual, manual_client, proton_client,
+    published_env_template, published_service_template, source,
 };
-use crate::support::{SECOND_MS, http, manual, proton_client};
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use aws_sdk_proton::types::{
     DeploymentStatus, DeploymentUpdateType, ListServiceInstancesFilter,
@@ -466,8 +466,7 @@ async fn list_service_instances_filters_and_sorts() {
 
 #[tokio::test]
 async fn guardrails_answer_as_proton_documents() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     published_env_template(&server, &client, "env-tpl").await;
     published_service_template(&server, &client, "svc-tpl", "env-tpl").await;
 
@@ -798,8 +797,7 @@ async fn throttling_is_retried_and_quota_errors_are_not() {
 
 #[tokio::test]
 async fn self_managed_provisioning_waits_for_notify() {
-    let server = manual().await;
-    let client = proton_client(&server.url());
+    let (server, client) = manual_client().await;
     client
         .create_environment_template()
         .name("tf-env")

@@ -214,3 +214,119 @@ pub async fn call(
     let response = mock.handle(request).await;
     (response.status.as_u16(), response.json_body().unwrap())
 }
+
+/// A mock on a manual clock and a Rust SDK Proton client pointed at it.
+pub async fn manual_client() -> (proton_vcr::MockServer, aws_sdk_proton::Client) {
+    let server = manual().await;
+    let client = proton_client(&server.url());
+    (server, client)
+}
+
+use aws_sdk_proton::types::{
+    CompatibleEnvironmentTemplateInput, S3ObjectSource, TemplateVersionSourceInput,
+    TemplateVersionStatus,
+};
+
+/// Specs for the Proton fixtures: an environment, and a service with a
+/// pipeline and instance `web-dev` in environment `dev`.
+pub const ENV_SPEC: &str = "proton: EnvironmentSpec\nspec:\n  vpc_cidr: 10.0.0.0/16\n";
+pub const SERVICE_SPEC: &str = "proton: ServiceSpec\npipeline:\n  image: nginx\ninstances:\n  - name: web-dev\n    environment: dev\n    spec:\n      port: 80\n";
+
+/// A template version source: object `key` in S3 bucket `bucket`.
+pub fn s3_source(bucket: &str, key: &str) -> TemplateVersionSourceInput {
+    TemplateVersionSourceInput::S3(
+        S3ObjectSource::builder()
+            .bucket(bucket)
+            .key(key)
+            .build()
+            .unwrap(),
+    )
+}
+
+/// The template version source the Proton fixtures register.
+pub fn source() -> TemplateVersionSourceInput {
+    s3_source("templates-bucket", "bundle.tar.gz")
+}
+
+/// An environment template with version 1.0 registered and published.
+pub async fn published_env_template(
+    server: &proton_vcr::MockServer,
+    client: &aws_sdk_proton::Client,
+    name: &str,
+) {
+    client
+        .create_environment_template()
+        .name(name)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_environment_template_version()
+        .template_name(name)
+        .source(source())
+        .send()
+        .await
+        .unwrap();
+    server.mock().advance_clock_ms(2 * SECOND_MS);
+    client
+        .update_environment_template_version()
+        .template_name(name)
+        .major_version("1")
+        .minor_version("0")
+        .status(TemplateVersionStatus::Published)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A service template with version 1.0 (compatible with `env_template` 1) published.
+pub async fn published_service_template(
+    server: &proton_vcr::MockServer,
+    client: &aws_sdk_proton::Client,
+    name: &str,
+    env_template: &str,
+) {
+    client
+        .create_service_template()
+        .name(name)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_service_template_version()
+        .template_name(name)
+        .source(source())
+        .compatible_environment_templates(
+            CompatibleEnvironmentTemplateInput::builder()
+                .template_name(env_template)
+                .major_version("1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    server.mock().advance_clock_ms(2 * SECOND_MS);
+    client
+        .update_service_template_version()
+        .template_name(name)
+        .major_version("1")
+        .minor_version("0")
+        .status(TemplateVersionStatus::Published)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Environment `name` from version 1 of `template`, with `ENV_SPEC`.
+pub async fn create_env(client: &aws_sdk_proton::Client, name: &str, template: &str) {
+    client
+        .create_environment()
+        .name(name)
+        .template_name(template)
+        .template_major_version("1")
+        .spec(ENV_SPEC)
+        .send()
+        .await
+        .unwrap();
+}
