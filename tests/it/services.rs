@@ -78,6 +78,22 @@ impl Upstream {
         config
     }
 
+    /// A recorder writing `cassette`, proxying to this upstream.
+    async fn recorder(&self, cassette: &str) -> RecordServer {
+        RecordServer::start(self.record_config(cassette))
+            .await
+            .unwrap()
+    }
+
+    /// A recorder writing `cassette` that routes by scope (no fixed
+    /// upstream), with every routed request overridden to this upstream.
+    async fn scope_recorder(&self, cassette: &str) -> RecordServer {
+        let mut config = self.record_config(cassette);
+        config.upstream = None;
+        config.route_override = Some(self.url.clone());
+        RecordServer::start(config).await.unwrap()
+    }
+
     /// One JSON object per request the upstream received.
     fn log(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.log)
@@ -153,9 +169,7 @@ async fn replays_the_same(
 #[tokio::test(flavor = "multi_thread")]
 async fn streaming_uploads_arrive_intact_and_replay_across_chunk_sizes() {
     let upstream = Upstream::start();
-    let server = RecordServer::start(upstream.record_config("chunks.json"))
-        .await
-        .unwrap();
+    let server = upstream.recorder("chunks.json").await;
     let recorded = python(
         "s3_client.py",
         &[&server.url(), "chunks", "--chunk", "8192"],
@@ -278,9 +292,7 @@ fn node_with(
 #[tokio::test(flavor = "multi_thread")]
 async fn js_sdk_streamed_uploads_arrive_intact_and_replay() {
     let upstream = Upstream::start();
-    let server = RecordServer::start(upstream.record_config("js.json"))
-        .await
-        .unwrap();
+    let server = upstream.recorder("js.json").await;
     let recorded = node(
         "s3_stream.mjs",
         &[&server.url(), "65536"],
@@ -376,9 +388,7 @@ async fn presigned_urls_record_without_signatures_and_replay_fresh_ones() {
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_transfers_record_and_replay_with_ranges() {
     let upstream = Upstream::start();
-    let server = RecordServer::start(upstream.record_config("transfer.json"))
-        .await
-        .unwrap();
+    let server = upstream.recorder("transfer.json").await;
     let work = tempfile::tempdir().unwrap();
     let workdir = work.path().to_str().unwrap();
     let recorded = python(
@@ -420,10 +430,7 @@ async fn s3_transfers_record_and_replay_with_ranges() {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_recorder_serves_dynamodb_s3_and_sqs_by_scope() {
     let upstream = Upstream::start();
-    let mut config = upstream.record_config("app.json");
-    config.upstream = None;
-    config.route_override = Some(upstream.url.clone());
-    let server = RecordServer::start(config).await.unwrap();
+    let server = upstream.scope_recorder("app.json").await;
     assert!(
         server.upstream().starts_with("aws"),
         "{}",
@@ -476,10 +483,7 @@ async fn one_recorder_serves_dynamodb_s3_and_sqs_by_scope() {
 #[tokio::test(flavor = "multi_thread")]
 async fn routing_by_scope_refuses_unknown_services_and_remote_overrides() {
     let upstream = Upstream::start();
-    let mut config = upstream.record_config("refused.json");
-    config.upstream = None;
-    config.route_override = Some(upstream.url.clone());
-    let server = RecordServer::start(config).await.unwrap();
+    let server = upstream.scope_recorder("refused.json").await;
     let (status, body) = support::http(
         &server.url(),
         "GET",
@@ -571,9 +575,7 @@ async fn on_miss_record_answers_token_retries_from_the_cassette() {
 #[tokio::test(flavor = "multi_thread")]
 async fn virtual_hosted_buckets_keep_their_bucket() {
     let upstream = Upstream::start();
-    let server = RecordServer::start(upstream.record_config("vhost.json"))
-        .await
-        .unwrap();
+    let server = upstream.recorder("vhost.json").await;
     let recorded = python(
         "s3_client.py",
         &[&server.url(), "virtual"],
@@ -617,10 +619,7 @@ async fn virtual_hosted_buckets_keep_their_bucket() {
 #[tokio::test(flavor = "multi_thread")]
 async fn js_sdk_app_uses_one_recorder_for_three_services() {
     let upstream = Upstream::start();
-    let mut config = upstream.record_config("js-app.json");
-    config.upstream = None;
-    config.route_override = Some(upstream.url.clone());
-    let server = RecordServer::start(config).await.unwrap();
+    let server = upstream.scope_recorder("js-app.json").await;
     let recorded = node_with("app.mjs", &[], "AKIDCLIENTONE0000000", Some(&server.url()));
     server.shutdown().await;
     assert_eq!(
@@ -670,9 +669,7 @@ fn aws_s3(endpoint: &str, akid: &str, dir: &Path, args: &[&str]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn aws_cli_s3_copies_record_and_replay() {
     let upstream = Upstream::start();
-    let server = RecordServer::start(upstream.record_config("cli.json"))
-        .await
-        .unwrap();
+    let server = upstream.recorder("cli.json").await;
     let work = tempfile::tempdir().unwrap();
     let source = work.path().join("big.bin");
     let data: Vec<u8> = (0..3 * 1024 * 1024 + 77u32)
