@@ -2,6 +2,7 @@
 
 use crate::http::Limits;
 use crate::mock::{BundleMap, ClockMode, Durations, MockConfig, MockServer};
+use crate::sigv4::ClientKey;
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
@@ -99,8 +100,8 @@ pub struct MockArgs {
 
     /// Require SigV4 signatures made with this access key id and secret key;
     /// wrong or missing signatures get the errors AWS sends.
-    #[arg(long, value_name = "AKID:SECRET", value_parser = parse_credentials)]
-    pub verify_signatures: Option<(String, String)>,
+    #[arg(long, value_name = "AKID:SECRET", value_parser = ClientKey::parse)]
+    pub verify_signatures: Option<ClientKey>,
 
     /// Map an S3 template bundle to a local `.tar.gz` or folder
     /// (`s3://bucket/key=PATH`, repeatable): registering a template version
@@ -128,15 +129,6 @@ fn parse_account(text: &str) -> Result<String, String> {
 
 fn parse_bundle(text: &str) -> Result<(String, std::path::PathBuf), String> {
     crate::mock::parse_bundle_mapping(text)
-}
-
-fn parse_credentials(text: &str) -> Result<(String, String), String> {
-    match text.split_once(':') {
-        Some((akid, secret)) if !akid.is_empty() && !secret.is_empty() => {
-            Ok((akid.to_string(), secret.to_string()))
-        }
-        _ => Err("expected ACCESS_KEY_ID:SECRET_ACCESS_KEY, both non-empty".to_string()),
-    }
 }
 
 impl MockArgs {

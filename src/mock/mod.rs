@@ -38,6 +38,7 @@ pub use server::MockServer;
 
 use crate::http::{Handler, Request, Response};
 use crate::model::{Model, ValidationKind};
+use crate::sigv4::ClientKey;
 use clock::Clock;
 use errors::MockError;
 use http::StatusCode;
@@ -95,7 +96,7 @@ pub struct MockConfig {
     pub token_expiry: Duration,
     /// When set, every AWS request must carry a SigV4 signature made with
     /// this access key id and secret key.
-    pub verify_signatures: Option<(String, String)>,
+    pub verify_signatures: Option<ClientKey>,
     /// Template bundles: `s3://bucket/key` -> a local `.tar.gz` or folder
     /// that registration reads (more can be added through the admin API).
     pub bundles: BundleMap,
@@ -286,8 +287,8 @@ impl Mock {
     }
 
     fn answer(&self, request: &Request) -> Result<Value, MockError> {
-        if let Some((access_key, secret)) = &self.config.verify_signatures {
-            crate::sigv4::verify_request(request, access_key, secret)
+        if let Some(key) = &self.config.verify_signatures {
+            crate::sigv4::verify_request(request, &key.access_key_id, &key.secret_access_key)
                 .map_err(MockError::from_signature)?;
         }
         let (operation, input) = router::decode(request)?;
@@ -350,8 +351,12 @@ impl Handler for Mock {
         if request.uri.path().starts_with(admin::PREFIX) {
             // The admin routes reset state and move the clock: under
             // --verify-signatures they need a signature like any call.
-            if let Some((access_key, secret)) = &self.config.verify_signatures {
-                if let Err(error) = crate::sigv4::verify_request(&request, access_key, secret) {
+            if let Some(key) = &self.config.verify_signatures {
+                if let Err(error) = crate::sigv4::verify_request(
+                    &request,
+                    &key.access_key_id,
+                    &key.secret_access_key,
+                ) {
                     return MockError::from_signature(error).to_aws().to_response();
                 }
             }

@@ -1154,7 +1154,9 @@ async fn admin_api_resets_reads_and_moves_the_clock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signatures_are_verified_when_asked() {
     let config = MockConfig {
-        verify_signatures: Some((DUMMY_AKID.to_string(), DUMMY_SECRET.to_string())),
+        verify_signatures: Some(
+            proton_vcr::ClientKey::parse(&format!("{DUMMY_AKID}:{DUMMY_SECRET}")).unwrap(),
+        ),
         ..manual_config()
     };
     let server = start(config).await;

@@ -775,7 +775,9 @@ async fn the_recorder_forwards_an_admin_like_path_and_invents_no_admin_answer() 
 async fn the_mock_admin_routes_need_a_signature_under_verify_signatures() {
     let server = proton_vcr::MockServer::start(
         proton_vcr::MockConfig {
-            verify_signatures: Some((CLIENT_AKID.into(), CLIENT_SECRET.into())),
+            verify_signatures: Some(
+                proton_vcr::ClientKey::parse(&format!("{CLIENT_AKID}:{CLIENT_SECRET}")).unwrap(),
+            ),
             clock: proton_vcr::ClockMode::Manual,
             ..Default::default()
         },
