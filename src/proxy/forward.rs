@@ -510,6 +510,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unsigned_request_goes_only_to_a_pinned_upstream_that_names_no_service() {
+        // Routing by scope: with no signature there is no scope to route by.
+        let by_scope = forward(Route::new(None, None).unwrap()).await;
+        let refused = by_scope.unsigned_target().unwrap_err();
+        assert_eq!(refused.code, "MissingAuthenticationTokenException");
+        assert!(
+            refused.message.contains("--upstream"),
+            "{}",
+            refused.message
+        );
+        // A pinned emulator whose host names no service: forwarded unsigned.
+        let pinned = forward(Route::new(Some("http://127.0.0.1:5000"), None).unwrap()).await;
+        assert_eq!(
+            pinned.unsigned_target().unwrap().base(),
+            "http://127.0.0.1:5000"
+        );
+        // A pinned AWS host names its service: signing it needs a region.
+        let aws = forward(Route::new(Some("https://sqs.amazonaws.com"), None).unwrap()).await;
+        let refused = aws.unsigned_target().unwrap_err();
+        assert!(refused.message.contains("--region"), "{}", refused.message);
+    }
+
+    #[tokio::test]
     async fn routing_by_scope_reaches_only_hosts_from_the_table() {
         let forward = forward(Route::new(None, None).unwrap()).await;
         let request = Request::new(http::Method::POST, "/").unwrap();
