@@ -625,6 +625,53 @@ mod tests {
     }
 
     #[test]
+    fn recording_drops_headers_that_carry_a_secret() {
+        use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
+        let mut headers = Headers::default();
+        headers.append(
+            "X-Amz-Server-Side-Encryption-Customer-Key",
+            "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".into(),
+        );
+        headers.append(
+            "x-amz-server-side-encryption-customer-key-MD5",
+            "abc".into(),
+        );
+        headers.append("x-api-key", "k-123456".into());
+        headers.append(
+            "x-amz-server-side-encryption-customer-algorithm",
+            "AES256".into(),
+        );
+        let mut interaction = Interaction {
+            elapsed_ms: 0,
+            endpoint: None,
+            expect: None,
+            note: None,
+            request: RecordedRequest {
+                method: "PUT".into(),
+                uri: "/bucket/key".into(),
+                headers: headers.clone(),
+                body: Body::default(),
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers,
+                body: Body::default(),
+            },
+        };
+        redact_secrets(&mut interaction, Some("s3"), &mut Placeholders::default());
+        for headers in [&interaction.request.headers, &interaction.response.headers] {
+            for name in SECRET_VALUE_HEADERS {
+                assert_eq!(headers.get(name), None, "{name}");
+            }
+            // Which algorithm is in use is no secret, and replay needs it.
+            assert_eq!(
+                headers.get("x-amz-server-side-encryption-customer-algorithm"),
+                Some("AES256")
+            );
+        }
+    }
+
+    #[test]
     fn finds_secrets_and_secret_headers_in_an_interaction() {
         use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
         let clean = Interaction {
