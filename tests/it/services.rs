@@ -13,7 +13,6 @@ use proton_vcr::{
     CredentialSource, Limits, MatchOptions, RecordConfig, RecordServer, ReplayServer,
     StaticCredentials,
 };
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use tempfile::TempDir;
@@ -43,15 +42,7 @@ impl Upstream {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 with moto[server] must be installed: scripts/test installs it");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the upstream announces its address: {line:?}"))
-            .to_string();
+        let url = support::announced_url(&mut child, || "(the moto upstream)".into());
         Self {
             dir,
             child,
