@@ -47,7 +47,7 @@ mod sigv4;
 pub use cassette::WriteMode;
 pub use http::{
     AwsError, Handler, Limits, Origin, Request, Response, Server, Upstream, UpstreamError,
-    UpstreamErrorKind, UpstreamOptions,
+    UpstreamErrorKind, UpstreamFlags, UpstreamOptions,
 };
 pub use matcher::{BindMode, MatchOptions, Repeats, TokenPath};
 pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
