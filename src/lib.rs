@@ -51,7 +51,7 @@ mod sigv4;
 pub use cassette::WriteMode;
 pub use http::{
     AwsError, Handler, Limits, Origin, Request, Response, Server, Upstream, UpstreamError,
-    UpstreamErrorKind, UpstreamOptions,
+    UpstreamErrorKind, UpstreamFlags, UpstreamOptions,
 };
 pub use json::TokenPath;
 pub use matcher::{BindMode, MatchOptions, Repeats};
