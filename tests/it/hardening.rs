@@ -2,7 +2,7 @@
 //! keeps serving everyone else.
 
 use crate::support;
-use proton_vcr::{Limits, MatchOptions, ReplayServer, cassette};
+use proton_vcr::{Limits, MatchOptions, ReplayConfig, ReplayServer, cassette};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,12 +30,10 @@ async fn replay(limits: Limits) -> (ReplayServer, tempfile::TempDir) {
         tokens: proton_vcr::proton_token_paths(),
         ..Default::default()
     };
-    let server = ReplayServer::start(
-        cassette::load(&path).unwrap(),
-        options,
-        "127.0.0.1:0".parse().unwrap(),
+    let server = ReplayServer::start(ReplayConfig {
         limits,
-    )
+        ..ReplayConfig::new(cassette::load(&path).unwrap(), options)
+    })
     .await
     .unwrap();
     (server, dir)
