@@ -29,11 +29,15 @@
 //! [`ReplayServer`] serves cassettes the same way, [`RecordServer`] records
 //! them, and [`conformance::conform`] diffs a target against them.
 
+mod calendar;
 pub mod cassette;
 pub mod conformance;
+mod files;
+mod form;
 #[doc(hidden)]
 pub mod fuzz_entry;
 mod http;
+mod json;
 pub mod matcher;
 pub mod mock;
 pub mod model;
@@ -46,7 +50,8 @@ pub use http::{
     AwsError, Handler, Limits, ListenError, Origin, Request, Response, Server, Upstream,
     UpstreamError, UpstreamErrorKind, UpstreamFlags, UpstreamOptions, raise_open_file_limit,
 };
-pub use matcher::{BindMode, MatchOptions, Repeats, TokenPath};
+pub use json::TokenPath;
+pub use matcher::{BindMode, MatchOptions, Repeats};
 pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
 pub use proxy::record::{RecordConfig, RecordError, RecordServer};

@@ -4,8 +4,8 @@ use super::record::{AccessArgs, ForwardArgs};
 use super::{ServeArgs, default_listen};
 use clap::{Args, ValueEnum};
 use proton_vcr::cassette;
-use proton_vcr::matcher::{BindMode, MatchOptions, Repeats, TokenPath};
-use proton_vcr::{ReplayConfig, ReplayServer};
+use proton_vcr::matcher::{BindMode, MatchOptions, Repeats};
+use proton_vcr::{ReplayConfig, ReplayServer, TokenPath};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -218,7 +218,12 @@ impl Handler for StaticStub {
 
 #[tokio::test]
 async fn a_static_stub_gets_a_short_report_naming_exactly_the_rules_it_breaks() {
-    let cassettes = references();
+    // The references of the idempotency rules (the user guide's flows, which
+    // test no rule of the contract, are left out).
+    let cassettes: Vec<LoadedCassette> = references()
+        .into_iter()
+        .filter(|c| !c.cassette.name.starts_with("user-guide-flow/"))
+        .collect();
     let stub = StaticStub::from_references(&cassettes);
     let target = InProcessTarget::new("static stub", Arc::new(stub));
     let options = ConformOptions {
