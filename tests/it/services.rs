@@ -10,7 +10,7 @@
 use crate::support;
 use proton_vcr::cassette::{self, load_file};
 use proton_vcr::{
-    CredentialSource, Limits, MatchOptions, RecordConfig, RecordServer, ReplayServer,
+    CredentialSource, MatchOptions, RecordConfig, RecordServer, ReplayConfig, ReplayServer,
     StaticCredentials,
 };
 use std::path::{Path, PathBuf};
@@ -126,12 +126,10 @@ fn python(script: &str, args: &[&str], akid: &str) -> serde_json::Value {
 }
 
 async fn replay(cassette: &Path) -> ReplayServer {
-    ReplayServer::start(
+    ReplayServer::start(ReplayConfig::new(
         cassette::load(cassette).unwrap(),
         MatchOptions::default(),
-        "127.0.0.1:0".parse().unwrap(),
-        Limits::default(),
-    )
+    ))
     .await
     .unwrap()
 }
@@ -454,15 +452,13 @@ async fn one_recorder_serves_dynamodb_s3_and_sqs_by_scope() {
         ]
     );
 
-    let replay = ReplayServer::start(
+    let replay = ReplayServer::start(ReplayConfig::new(
         cassette::load(&upstream.path("app.json")).unwrap(),
         MatchOptions {
             tokens: vec![proton_vcr::TokenPath::parse("ClientRequestToken").unwrap()],
             ..MatchOptions::default()
         },
-        "127.0.0.1:0".parse().unwrap(),
-        Limits::default(),
-    )
+    ))
     .await
     .unwrap();
     assert_eq!(app(&replay.url(), "AKIDCLIENTTWO0000000"), recorded);
