@@ -26,20 +26,20 @@
 mod bind;
 #[cfg(test)]
 mod bind_tests;
-mod json_diff;
 mod substitute;
 mod tokens;
 
 pub use bind::BindMode;
-pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
-pub use tokens::{TokenBindings, TokenPath};
+pub use tokens::TokenBindings;
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{
     Body, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS, SECRET_VALUE_HEADERS,
     SensitiveMembers,
 };
+use crate::form;
 use crate::http::{Request, Response};
+use crate::json::{JsonDifference, TokenPath, diff, diff_paths};
 use crate::sigv4::QueryAuth;
 use bind::{Learned, Pairs, ValueBindings};
 use serde_json::Value;
@@ -1067,18 +1067,12 @@ fn label_of(request: &Parts<'_>) -> String {
     }
 }
 
-fn is_form(request: &Parts<'_>) -> bool {
-    request
-        .content_type
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
-}
-
 fn form_action(request: &Parts<'_>) -> Option<String> {
     let text = request.body.text()?;
-    if !is_form(request) {
+    if !form::is_form(request.content_type) {
         return None;
     }
-    form_pairs(text)
+    form::pairs(text)
         .into_iter()
         .find(|(k, _)| k == "Action")
         .map(|(_, v)| v)
@@ -1107,7 +1101,7 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
         .collect();
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
     let form = match request.body.text() {
-        Some(text) if is_form(request) => Some(form_pairs(text)),
+        Some(text) if form::is_form(request.content_type) => Some(form::pairs(text)),
         _ => None,
     };
     let pair = |key: &str| {
@@ -1135,7 +1129,7 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
 /// recorded request holds placeholders there, the live one the secrets.
 fn sensitive_of(request: &Parts<'_>) -> &'static SensitiveMembers {
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    let body: &[u8] = if is_form(request) {
+    let body: &[u8] = if form::is_form(request.content_type) {
         request.body.bytes()
     } else {
         &[]
@@ -1193,7 +1187,7 @@ fn view_of(
     canonical.push(b'\n');
     let query = request.uri.split_once('?').map(|(_, q)| q).unwrap_or("");
     let auth = QueryAuth::of(query);
-    let mut query_pairs = form_pairs(query);
+    let mut query_pairs = form::pairs(query);
     // A presigned URL's signature changes on every presign and never counts,
     // nor does `x-id`: the operation's name, which some SDKs add (the JS SDK
     // v3 to S3 calls) and others omit.
@@ -1220,8 +1214,8 @@ fn view_of(
             sensitive.mask_json(&mut value);
             write_json(&mut canonical, &value);
         }
-        (None, Some(text)) if is_form(request) => {
-            let mut pairs = form_pairs(text);
+        (None, Some(text)) if form::is_form(request.content_type) => {
+            let mut pairs = form::pairs(text);
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
                     *token = take_pair(&mut pairs, name);
@@ -1281,64 +1275,6 @@ fn take_member(value: &mut Value, members: &[String]) -> Option<String> {
             _ => None,
         }),
         _ => None,
-    }
-}
-
-/// Decodes `a=1&b=x%20y` into pairs (`+` is a space).
-pub fn form_pairs(text: &str) -> Vec<(String, String)> {
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let byte = bytes[i];
-        let escaped = (byte == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match (byte, escaped) {
-            (_, Some(decoded)) => {
-                out.push(decoded);
-                i += 3;
-            }
-            (b'+', None) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (other, None) => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_pairs_decode_escapes_plus_and_stray_percent() {
-        assert_eq!(
-            form_pairs("Action=Send%20It&b=a+b&c=100%&d"),
-            [
-                ("Action".to_string(), "Send It".to_string()),
-                ("b".to_string(), "a b".to_string()),
-                ("c".to_string(), "100%".to_string()),
-                ("d".to_string(), String::new()),
-            ]
-        );
     }
 }
 

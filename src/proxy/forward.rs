@@ -287,7 +287,7 @@ impl Forward {
                 tracing::warn!(method = %request.method, path = request.uri.path(), "rejected a client: {reason}");
                 return Err(AwsError::new(
                     Origin::Forbidden,
-                    if is_form(request) {
+                    if crate::form::is_form(request.header("content-type")) {
                         "SignatureDoesNotMatch"
                     } else {
                         "InvalidSignatureException"
@@ -497,12 +497,6 @@ impl Target {
             ),
         ))
     }
-}
-
-fn is_form(request: &Request) -> bool {
-    request
-        .header("content-type")
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
 #[cfg(test)]
