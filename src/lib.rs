@@ -31,12 +31,16 @@
 //! [`ReplayServer`] serves cassettes the same way, [`RecordServer`] records
 //! them, and [`conformance::conform`] diffs a target against them.
 
+mod calendar;
 pub mod cassette;
 pub mod cli;
 pub mod conformance;
+mod files;
+mod form;
 #[doc(hidden)]
 pub mod fuzz_entry;
 mod http;
+mod json;
 pub mod matcher;
 pub mod mock;
 pub mod model;
@@ -47,9 +51,10 @@ mod sigv4;
 pub use cassette::WriteMode;
 pub use http::{
     AwsError, Handler, Limits, Origin, Request, Response, Server, Upstream, UpstreamError,
-    UpstreamErrorKind, UpstreamOptions,
+    UpstreamErrorKind, UpstreamFlags, UpstreamOptions,
 };
-pub use matcher::{BindMode, MatchOptions, Repeats, TokenPath};
+pub use json::TokenPath;
+pub use matcher::{BindMode, MatchOptions, Repeats};
 pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
 pub use proxy::record::{RecordConfig, RecordError, RecordServer};

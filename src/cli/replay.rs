@@ -3,7 +3,8 @@
 use super::record::{AccessArgs, ForwardArgs};
 use crate::cassette;
 use crate::http::Limits;
-use crate::matcher::{BindMode, MatchOptions, Repeats, TokenPath};
+use crate::json::TokenPath;
+use crate::matcher::{BindMode, MatchOptions, Repeats};
 use crate::proxy::{Listeners, ReplayServer};
 use anyhow::Context;
 use clap::Args;

@@ -257,7 +257,7 @@ impl Forward {
                 tracing::warn!(method = %request.method, path = request.uri.path(), "rejected a client: {reason}");
                 return Err(AwsError::new(
                     Origin::Forbidden,
-                    if is_form(request) {
+                    if crate::form::is_form(request.header("content-type")) {
                         "SignatureDoesNotMatch"
                     } else {
                         "InvalidSignatureException"
@@ -467,12 +467,6 @@ impl Target {
             ),
         ))
     }
-}
-
-fn is_form(request: &Request) -> bool {
-    request
-        .header("content-type")
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
 #[cfg(test)]

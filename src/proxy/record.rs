@@ -277,7 +277,7 @@ impl RecordServer {
             &forward.base(),
             "",
             "",
-            cassette::rfc3339(SystemTime::now()),
+            crate::calendar::rfc3339(SystemTime::now()),
         );
         provenance.service = config
             .service

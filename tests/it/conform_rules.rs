@@ -622,6 +622,10 @@ async fn an_https_target_is_checked_with_its_ca_and_refused_without_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--target-ca"), "{stderr}");
+    assert!(
+        !stderr.contains("--upstream"),
+        "names a recorder flag: {stderr}"
+    );
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
 
     // A CA file for a plain http:// target is a mistake, said so.
