@@ -34,8 +34,8 @@ pub use tokens::TokenBindings;
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{
-    Body, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS, SECRET_VALUE_HEADERS,
-    SensitiveMembers,
+    Body, HeaderValues, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS,
+    SECRET_VALUE_HEADERS, SensitiveMembers,
 };
 use crate::form;
 use crate::http::{Request, Response};
@@ -152,7 +152,7 @@ impl<'a> Parts<'a> {
 
 /// A header's values, recorded or live.
 enum Values<'a> {
-    Recorded(&'a [String]),
+    Recorded(HeaderValues<'a>),
     Live(http::header::GetAll<'a, http::HeaderValue>),
 }
 
@@ -160,7 +160,7 @@ impl<'a> Values<'a> {
     /// The values trimmed, joined by `, ` when there are several.
     fn joined(self) -> Cow<'a, str> {
         let mut all: Vec<&'a str> = match self {
-            Values::Recorded(values) => values.iter().map(|v| v.trim()).collect(),
+            Values::Recorded(values) => values.map(str::trim).collect(),
             Values::Live(values) => values
                 .iter()
                 .map(|v| v.to_str().map_or("(not text)", str::trim))
