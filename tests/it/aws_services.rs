@@ -6,7 +6,8 @@
 use crate::support;
 use proton_vcr::cassette::{self, secrets};
 use proton_vcr::{
-    CredentialSource, MatchOptions, RecordConfig, RecordServer, ReplayServer, StaticCredentials,
+    CredentialSource, MatchOptions, RecordConfig, RecordServer, ReplayConfig, ReplayServer,
+    StaticCredentials,
 };
 use serde_json::Value;
 use std::net::TcpStream;
@@ -94,12 +95,10 @@ fn record_config(dir: &Path, cassette: &str, upstream: &str) -> RecordConfig {
 }
 
 async fn replay(path: &Path) -> ReplayServer {
-    ReplayServer::start(
+    ReplayServer::start(ReplayConfig::new(
         cassette::load(path).unwrap(),
         MatchOptions::default(),
-        "127.0.0.1:0".parse().unwrap(),
-        Default::default(),
-    )
+    ))
     .await
     .unwrap()
 }

@@ -3,7 +3,7 @@
 //! loop all servers share is tested once, in `hardening_mock`.
 
 use crate::support;
-use proton_vcr::{Limits, MatchOptions, ReplayServer, cassette};
+use proton_vcr::{Limits, MatchOptions, ReplayConfig, ReplayServer, cassette};
 use serde_json::{Value, json};
 
 fn one_call_cassette() -> Value {
@@ -28,12 +28,10 @@ async fn replay(limits: Limits) -> (ReplayServer, tempfile::TempDir) {
         tokens: proton_vcr::proton_token_paths(),
         ..Default::default()
     };
-    let server = ReplayServer::start(
-        cassette::load(&path).unwrap(),
-        options,
-        "127.0.0.1:0".parse().unwrap(),
+    let server = ReplayServer::start(ReplayConfig {
         limits,
-    )
+        ..ReplayConfig::new(cassette::load(&path).unwrap(), options)
+    })
     .await
     .unwrap();
     (server, dir)

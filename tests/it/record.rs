@@ -10,9 +10,9 @@ use aws_sdk_proton::error::ProvideErrorMetadata;
 use http::Method;
 use proton_vcr::cassette::{self, Cassette, load_file};
 use proton_vcr::{
-    ClientKey, CredentialSource, MatchOptions, RecordConfig, RecordError, RecordServer,
-    ReplayServer, Request, Response, StaticCredentials, TokenPath, Upstream, UpstreamOptions,
-    WriteMode,
+    ClientKey, CredentialSource, ListenError, MatchOptions, RecordConfig, RecordError,
+    RecordServer, ReplayConfig, ReplayServer, Request, Response, StaticCredentials, TokenPath,
+    Upstream, UpstreamOptions, WriteMode,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -707,15 +707,13 @@ async fn three_protocols_record_then_replay_to_the_aws_cli() {
 
     let mut tokens = proton_vcr::proton_token_paths();
     tokens.push(TokenPath::parse("ClientToken").unwrap());
-    let replay = ReplayServer::start(
+    let replay = ReplayServer::start(ReplayConfig::new(
         cassette::load(&path).unwrap(),
         MatchOptions {
             tokens,
             ..Default::default()
         },
-        "127.0.0.1:0".parse().unwrap(),
-        Default::default(),
-    )
+    ))
     .await
     .unwrap();
     for (args, recorded) in calls.iter().zip(&recorded_outputs) {
@@ -843,7 +841,10 @@ async fn listening_beyond_loopback_needs_allow_remote() {
     let mut config = fx.config("remote.json");
     config.listen = "0.0.0.0:0".parse().unwrap();
     let error = RecordServer::start(config).await.err().unwrap();
-    assert!(matches!(error, RecordError::Config(_)), "{error}");
+    assert!(
+        matches!(error, RecordError::Listen(ListenError::Refused(_))),
+        "{error}"
+    );
     assert!(error.to_string().contains("--allow-remote"), "{error}");
     assert!(
         !fx.path("remote.json").exists(),

@@ -210,11 +210,9 @@ pub fn manual_config() -> proton_vcr::MockConfig {
     }
 }
 
-/// Starts a mock server with `config` on 127.0.0.1, port 0.
+/// Starts a mock server with `config` (on 127.0.0.1, port 0, by default).
 pub async fn start(config: proton_vcr::MockConfig) -> proton_vcr::MockServer {
-    proton_vcr::MockServer::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    proton_vcr::MockServer::start(config).await.unwrap()
 }
 
 /// A mock on a manual clock: lifecycles (2 s each) move only when a test jumps.
