@@ -85,9 +85,7 @@ impl Operation {
             })
         };
         // `...-key-MD5` is the digest of the sensitive `...-key`.
-        let digest_of_secret = header
-            .strip_suffix("-md5")
-            .is_some_and(&sensitive);
+        let digest_of_secret = header.strip_suffix("-md5").is_some_and(&sensitive);
         if sensitive(&header) || digest_of_secret {
             HeaderUse::Secret
         } else if TRANSPORT_HEADERS.contains(&header.as_str()) {
