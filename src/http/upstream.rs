@@ -4,6 +4,11 @@
 //! extra CA given for private or test endpoints; plain `http://` too, for
 //! local emulators.
 //!
+//! `localhost` and every `*.localhost` name connect to loopback without a
+//! DNS lookup (RFC 6761, as systemd-resolved and browsers do), so a local
+//! stand-in for a bucket host (`http://bucket.localhost:PORT`) works on any
+//! machine.
+//!
 //! A failure to get an answer is an [`UpstreamError`] that names the cause
 //! (refused, timeout, TLS, reset, DNS), so the client sees a 502 that says
 //! what to fix rather than a dropped connection. The flags its hints cite
@@ -17,6 +22,7 @@ use http::HeaderMap;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::error::Error as StdError;
 use std::fmt;
@@ -189,7 +195,41 @@ impl UpstreamError {
     }
 }
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<HttpConnector<Resolver>>;
+
+/// The system's resolver, except for loopback names (see the module docs).
+#[derive(Clone)]
+struct Resolver(GaiResolver);
+
+type Resolving = std::pin::Pin<
+    Box<dyn Future<Output = std::io::Result<std::vec::IntoIter<std::net::SocketAddr>>> + Send>,
+>;
+
+impl tower_service::Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<std::net::SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Resolving;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        if host == "localhost" || host.ends_with(".localhost") {
+            let loopback = vec![
+                std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+                std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)),
+            ];
+            return Box::pin(std::future::ready(Ok(loopback.into_iter())));
+        }
+        let lookup = self.0.call(name);
+        Box::pin(async move { Ok(lookup.await?.collect::<Vec<_>>().into_iter()) })
+    }
+}
 
 /// A pooled HTTP(S) client. Cheap to clone.
 #[derive(Clone)]
@@ -218,7 +258,7 @@ impl Upstream {
             })?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(Resolver(GaiResolver::new()));
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(options.connect_timeout));

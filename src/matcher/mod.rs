@@ -34,8 +34,8 @@ pub use tokens::TokenBindings;
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{
-    Body, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS, SECRET_VALUE_HEADERS,
-    SensitiveMembers,
+    Body, HeaderValues, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS,
+    SECRET_VALUE_HEADERS, SensitiveMembers,
 };
 use crate::form;
 use crate::http::{Request, Response};
@@ -152,7 +152,7 @@ impl<'a> Parts<'a> {
 
 /// A header's values, recorded or live.
 enum Values<'a> {
-    Recorded(&'a [String]),
+    Recorded(HeaderValues<'a>),
     Live(http::header::GetAll<'a, http::HeaderValue>),
 }
 
@@ -160,7 +160,7 @@ impl<'a> Values<'a> {
     /// The values trimmed, joined by `, ` when there are several.
     fn joined(self) -> Cow<'a, str> {
         let mut all: Vec<&'a str> = match self {
-            Values::Recorded(values) => values.iter().map(|v| v.trim()).collect(),
+            Values::Recorded(values) => values.map(str::trim).collect(),
             Values::Live(values) => values
                 .iter()
                 .map(|v| v.to_str().map_or("(not text)", str::trim))
@@ -1055,6 +1055,12 @@ fn label_of(request: &Parts<'_>) -> String {
         return target.to_string();
     }
     let path = request.uri.split('?').next().unwrap_or("/");
+    // `/bucket/` and `/bucket` are one S3 bucket (the JS SDK v3 sends the
+    // first, boto3 the second); deeper, a trailing slash is part of a key.
+    let path = match path.strip_suffix('/') {
+        Some(one) if one.len() > 1 && !one[1..].contains('/') => one,
+        _ => path,
+    };
     match form_action(request) {
         Some(action) => format!("{} {path} Action={action}", request.method),
         None => format!("{} {path}", request.method),
@@ -1182,8 +1188,10 @@ fn view_of(
     let query = request.uri.split_once('?').map(|(_, q)| q).unwrap_or("");
     let auth = QueryAuth::of(query);
     let mut query_pairs = form::pairs(query);
-    // A presigned URL's signature changes on every presign and never counts.
-    query_pairs.retain(|(k, _)| !auth.is_signing_param(k));
+    // A presigned URL's signature changes on every presign and never counts,
+    // nor does `x-id`: the operation's name, which some SDKs add (the JS SDK
+    // v3 to S3 calls) and others omit.
+    query_pairs.retain(|(k, _)| !auth.is_signing_param(k) && k != "x-id");
     for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
         if let TokenSpot::Query(name) = spot {
             *token = take_pair(&mut query_pairs, name);
@@ -1560,5 +1568,73 @@ mod header_tests {
             .answer(&get("bytes=10-14").to_exchange().unwrap())
             .unwrap_err();
         assert!(miss.reason.contains("(header range)"), "{}", miss.reason);
+    }
+
+    fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> RecordedRequest {
+        let mut all = Headers::default();
+        for (name, value) in headers {
+            all.append(name, value.to_string());
+        }
+        RecordedRequest {
+            method: method.into(),
+            uri: uri.into(),
+            headers: all,
+            body: Body::from_bytes(b"data"),
+        }
+    }
+
+    fn key(request: &RecordedRequest) -> Vec<u8> {
+        let parts = Parts::of_recorded(request);
+        view_of(&parts, &[], BindMode::Auto, &KeyHasher::default()).canonical
+    }
+
+    #[test]
+    fn what_one_sdk_adds_to_a_call_does_not_count() {
+        let boto = request("PUT", "/b/k", &[("x-amz-meta-purpose", "x")]);
+        let js = request(
+            "PUT",
+            "/b/k?x-id=PutObject",
+            &[
+                ("x-amz-meta-purpose", "x"),
+                ("x-amz-sdk-checksum-algorithm", "CRC32"),
+                ("x-amz-checksum-crc32", "Y4wNKQ=="),
+                ("content-type", "application/octet-stream"),
+                ("content-md5", "abc"),
+                ("amz-sdk-invocation-id", "1"),
+                ("x-amzn-trace-id", "Root=1"),
+            ],
+        );
+        assert_eq!(key(&boto), key(&js));
+        assert_eq!(
+            key(&request("PUT", "/b/", &[])),
+            key(&request("PUT", "/b", &[]))
+        );
+        // What the caller asked for counts.
+        let other_metadata = request("PUT", "/b/k", &[("x-amz-meta-purpose", "y")]);
+        assert_ne!(key(&boto), key(&other_metadata));
+        let copy = |range: &str| {
+            request(
+                "PUT",
+                "/b/k?partNumber=1&uploadId=u",
+                &[
+                    ("x-amz-copy-source", "b/src"),
+                    ("x-amz-copy-source-range", range),
+                ],
+            )
+        };
+        assert_ne!(key(&copy("bytes=0-9")), key(&copy("bytes=10-19")));
+        let get = |mode: Option<&str>| {
+            let headers: Vec<(&str, &str)> = mode
+                .map(|m| ("x-amz-checksum-mode", m))
+                .into_iter()
+                .collect();
+            request("GET", "/b/k", &headers)
+        };
+        assert_ne!(key(&get(None)), key(&get(Some("ENABLED"))));
+        // A trailing slash deeper than the bucket is part of the key.
+        assert_ne!(
+            key(&request("GET", "/b/dir/", &[])),
+            key(&request("GET", "/b/dir", &[]))
+        );
     }
 }

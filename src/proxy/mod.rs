@@ -108,8 +108,14 @@ impl Handler for Proxy {
                 .to_response_for(&request);
             }
         };
-        // A bucket in the Host (`bucket.localhost`) becomes the path-style request.
-        let meant = match addressing::path_style(meant.as_ref().unwrap_or(&request)) {
+        // A bucket in the Host (`bucket.localhost`), or in the upstream's
+        // host, makes the request path-style: the bucket is matched and
+        // recorded whatever host names it.
+        let bucket = self.forward.as_ref().and_then(Forward::upstream_bucket);
+        let sent = meant.as_ref().unwrap_or(&request);
+        let meant = match addressing::path_style(sent)
+            .or_else(|| bucket.and_then(|bucket| addressing::in_bucket(sent, bucket)))
+        {
             Some(path_style) => Some(path_style),
             None => meant,
         };

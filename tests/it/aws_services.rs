@@ -10,7 +10,6 @@ use proton_vcr::{
     StaticCredentials,
 };
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -245,15 +244,7 @@ fn echo_upstream() -> (Process, String) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 must be installed");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("the upstream announces its address")
-        .to_string();
+    let url = support::announced_url(&mut child, || "(the echo upstream)".into());
     (Process(child), url)
 }
 
