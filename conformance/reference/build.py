@@ -821,16 +821,17 @@ class Scenario:
         return now
 
     def poll(self, operation, input_, path, values, polls, *, step, rule=None, cite=None):
-        """A polling step; `polls` is a list of (at, body, note[, expect]) in time order.
+        """A polling step; `polls` is a list of (at, body, note[, expect[, cite]]) in time order.
         `rule` and `cite` apply to the last poll, the one that satisfies the condition."""
         self.polls = True
         for i, poll in enumerate(polls):
             at, body, note = poll[:3]
             expect = poll[3] if len(poll) > 3 else None
+            own = poll[4] if len(poll) > 4 else None
             last = i == len(polls) - 1
             self._advance(None, at)
             self._record(operation, input_, 200, json.loads(json.dumps(body)), note, expect,
-                         cite if last else None, rule if last else None)
+                         dict(own or {}, **((cite or {}) if last else {})), rule if last else None)
         self.steps.append({
             "call": operation,
             "input": input_,
@@ -1001,13 +1002,42 @@ def create_env_version(s, token, major, minor, *, key=ENV_V1_KEY, description=EN
     )
 
 
+def component_sources(s, body=None, prefix="$.serviceTemplateVersion"):
+    """A scenario whose service template version supports directly defined components
+    (`s.component_sources`): its request and answers carry supportedComponentSources.
+    Returns (expect, cite) for an answer, after adding the member to `body`."""
+    if not getattr(s, "component_sources", False):
+        return None, None
+    if body is not None:
+        body["serviceTemplateVersion"]["supportedComponentSources"] = ["DIRECTLY_DEFINED"]
+    return ({f"{prefix}.supportedComponentSources": may_be_absent(WHY_SOURCES)},
+            {f"{prefix}.supportedComponentSources": CITE_SOURCES})
+
+
+WHY_SOURCES = (
+    "The documented service template version outputs are of versions created without supportedComponentSources; "
+    "the botocore model has the member (optional): when present, it is the request's"
+)
+CITE_SOURCES = api_ref("CreateServiceTemplateVersion", "request supportedComponentSources") + " (the request's value)"
+
+
 def create_svc_version(s, token, major, minor, *, key=SVC_V1_KEY, description=SVC_V1_DESC, note=None,
                        step, gap=None, at=None):
+    input_ = svc_version_input(token, key, description)
+    expect, cite = component_sources(s)
+    if expect:
+        input_["supportedComponentSources"] = ["DIRECTLY_DEFINED"]
+
+    def body(now):
+        out = {"serviceTemplateVersion": svc_version_doc(major, minor, now, now, "REGISTRATION_IN_PROGRESS",
+                                                         description)}
+        component_sources(s, out)
+        return out
+
     return s.call(
         "CreateServiceTemplateVersion",
-        svc_version_input(token, key, description),
-        lambda now: {"serviceTemplateVersion": svc_version_doc(
-            major, minor, now, now, "REGISTRATION_IN_PROGRESS", description)},
+        input_,
+        body, expect=expect, cite=cite,
         note=note or (f"Omitting majorVersion creates a new major version: {major}.{minor}. Members as in the "
                       "documented create-service-template-version output (the guide labels the member "
                       "serviceTemplateMinorVersion; the botocore model names it serviceTemplateVersion)."),
@@ -1038,20 +1068,22 @@ def poll_env_version(s, create_at, created, major, minor, *, description=ENV_V1_
 
 def poll_svc_version(s, create_at, created, major, minor, *, description=SVC_V1_DESC, schema=SVC_V1_SCHEMA,
                      step="wait until the version is registered (the ServiceTemplateVersionRegistered waiter's success states)"):
+    first = {"serviceTemplateVersion": svc_version_doc(
+        major, minor, created, created, "REGISTRATION_IN_PROGRESS", description)}
+    second = {"serviceTemplateVersion": svc_version_doc(
+        major, minor, created, created, "DRAFT", description, registered=True, schema=schema)}
+    expect, cite = component_sources(s, first)
+    component_sources(s, second)
     s.poll(
         "GetServiceTemplateVersion",
         {"majorVersion": str(major), "minorVersion": str(minor), "templateName": SVC_TEMPLATE},
         "serviceTemplateVersion.status", ["DRAFT", "PUBLISHED"],
         [
-            (create_at + OBSERVE_GAP_MS,
-             {"serviceTemplateVersion": svc_version_doc(
-                 major, minor, created, created, "REGISTRATION_IN_PROGRESS", description)},
-             "First poll, shortly after the create: registration still in progress."),
-            (create_at + OBSERVE_GAP_MS + POLL_MS,
-             {"serviceTemplateVersion": svc_version_doc(
-                 major, minor, created, created, "DRAFT", description, registered=True, schema=schema)},
+            (create_at + OBSERVE_GAP_MS, first,
+             "First poll, shortly after the create: registration still in progress.", expect, cite),
+            (create_at + OBSERVE_GAP_MS + POLL_MS, second,
              NOTE_REGISTERED + NOTE_RECOMMENDED_SVC,
-             registered_paths("$.serviceTemplateVersion")),
+             dict(registered_paths("$.serviceTemplateVersion"), **(expect or {})), cite),
         ],
         step=step,
     )
@@ -1072,17 +1104,24 @@ def publish_env_version(s, created, *, step="setup: publish version 1.0 so that 
 
 
 def publish_svc_version(s, created, *, step="setup: publish version 1.0 so that services can be created from it"):
+    expect, cite = component_sources(s)
+
+    def body(now):
+        out = {"serviceTemplateVersion": svc_version_doc(
+            1, 0, created, now, "PUBLISHED", SVC_V1_DESC, registered=True, schema=SVC_V1_SCHEMA,
+            recommended="0")}
+        component_sources(s, out)
+        return out
+
     return s.call(
         "UpdateServiceTemplateVersion",
         {"majorVersion": "1", "minorVersion": "0", "status": "PUBLISHED", "templateName": SVC_TEMPLATE},
-        lambda now: {"serviceTemplateVersion": svc_version_doc(
-            1, 0, created, now, "PUBLISHED", SVC_V1_DESC, registered=True, schema=SVC_V1_SCHEMA,
-            recommended="0")},
+        body, cite=cite,
         note=("Publishing the only (so highest) version makes it the recommended one: "
               "recommendedMinorVersion \"0\", members as in the documented update-service-template-version "
               "output. lastModifiedAt moves to the time of the update as in the documented environment "
               "template example (the service template example leaves it unchanged; unevidenced which is right)."),
-        expect=registered_paths("$.serviceTemplateVersion", published=True),
+        expect=dict(registered_paths("$.serviceTemplateVersion", published=True), **(expect or {})),
         step=step,
     )
 
@@ -2513,7 +2552,7 @@ def uf_template_sync():
            note="The configuration as created; members as in the documented get-template-sync-config output.",
            step="under test (GetTemplateSyncConfig): the configuration")
     page_update = guide_output("update-template-sync", "update-template-sync-config")
-    updated = s.call("UpdateTemplateSyncConfig", dict(req, branch="release"),
+    s.call("UpdateTemplateSyncConfig", dict(req, branch="release"),
                      {"templateSyncConfig": {k: v for k, v in template_sync_doc("release").items()
                                              if k != "repositoryName"}},
                      expect={"$.templateSyncConfig.subdirectory": any_value(WHY_SUBDIRECTORY, same_as=created),
@@ -2523,7 +2562,6 @@ def uf_template_sync():
                      rule=flow_rule("$.templateSyncConfig"),
                      note="Moves the configuration to branch release; the answer shows the new branch, as documented.",
                      step="under test (UpdateTemplateSyncConfig): sync from branch release instead")
-    del updated
     s.call("GetTemplateSyncConfig", dict(key), {"templateSyncConfig": template_sync_doc("release")},
            expect={"$.templateSyncConfig.subdirectory": any_value(WHY_SUBDIRECTORY, same_as=created)},
            cite={"$.templateSyncConfig": page_get + "; values as updated; " + CITE_SYNC_WRAPPER},
@@ -2662,7 +2700,7 @@ def uf_component():
            note="A list of provisioned resources; what it holds depends on the provisioning engine.",
            step="under test (ListComponentProvisionedResources): the component's provisioned resources")
     update_token = uuid4_from(s.name, "update-token")
-    updated = s.call("UpdateComponent",
+    s.call("UpdateComponent",
                      {"clientToken": update_token, "deploymentType": "NONE", "description": COMPONENT_DESC_UPDATED,
                       "name": COMPONENT},
                      lambda now: {"component": component_doc(created, now, "SUCCEEDED", COMPONENT_DESC_UPDATED)},
@@ -2674,13 +2712,9 @@ def uf_component():
                      note=("Changes the description without redeploying (deploymentType NONE): the deployment stays "
                            "SUCCEEDED and is the create's; lastModifiedAt moves to now."),
                      step="under test (UpdateComponent): a new description, no redeployment")
-    update_step = s.last
-    del updated
     delete_paths = component_paths("$.component", step=create_step, deploy_step=create_step)
     delete_paths["$.component.lastModifiedAt"] = any_value(
         "Whether starting a delete moves a component's lastModifiedAt is not documented")
-    delete_paths["$.component.description"] = may_be_absent(
-        "The description set by the update; no component output is documented", same_as=update_step)
     body = component_doc(created, created, "DELETE_IN_PROGRESS", COMPONENT_DESC_UPDATED)
     s.call("DeleteComponent", {"name": COMPONENT}, {"component": body},
            expect=delete_paths,
@@ -2796,6 +2830,145 @@ def uf_resources_summary():
     return s
 
 
+CITE_ATTACHED = (
+    model_shape("Component", "members serviceName and serviceInstanceName: \"Provided when a component is attached "
+                "to a service instance\"") + "; the request's values; "
+    + f"{GUIDE}/ag-components-states.html: an attached component is associated with a service instance and an "
+    "environment"
+)
+CITE_ATTACHED_ENV = (
+    model_shape("Component", "member environmentName (the environment the component is associated with)")
+    + "; the attached service instance's environment, "
+    + f"{GUIDE}/ag-components-states.html: an attached component is associated with a service instance and an "
+    "environment"
+)
+CITE_DETACHED = (
+    model_shape("UpdateComponentInput", "members serviceName and serviceInstanceName: an empty string detaches "
+                "the component") + "; "
+    + model_shape("Component", "serviceName and serviceInstanceName are provided when attached, so a detached "
+                  "component has neither") + "; " + f"{GUIDE}/ag-components-states.html: detaching removes the "
+    "service and service instance names"
+)
+CITE_REDEPLOY = (
+    api_ref("UpdateComponent", "request deploymentType CURRENT_VERSION: the component is deployed") + "; an update "
+    "moves lastModifiedAt, as " + guide_output("ag-svc-update", "update-service") + " shows for a service"
+)
+WHY_DETACH_ANSWER = (
+    "Whether the update's own answer already shows the component detached, or the attachment it is leaving, is "
+    "not documented"
+)
+
+
+def uf_component_attached():
+    s = flow_scenario("UpdateComponent",
+                      "The component states of the User Guide: a directly defined component attached to a service "
+                      "instance (its service template version supports DIRECTLY_DEFINED), detached with an update "
+                      "that empties the service and instance names, then deleted, which a detached component may be.")
+    s.component_sources = True
+    setup_component_environment(s)
+    setup_published_svc_template(s)
+    created_svc = create_service(s, step="setup: create the service (instance orders-api-dev in dev-serverless)")
+    poll_service(s, s.clock, created_svc,
+                 step="setup: wait until the service is ACTIVE (ServiceCreated waiter's success state)")
+    token = uuid4_from(s.name, "client-token")
+    attach = {"serviceInstanceName": INSTANCE, "serviceName": SVC_NAME}
+    request = {"clientToken": token, "description": COMPONENT_DESC, "manifest": COMPONENT_MANIFEST,
+               "name": COMPONENT, "templateFile": COMPONENT_TEMPLATE, **attach}
+    attached_cite = {"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                     "$.component.serviceName": CITE_ATTACHED, "$.component.serviceInstanceName": CITE_ATTACHED,
+                     "$.component.environmentName": CITE_ATTACHED_ENV}
+    created = s.call("CreateComponent", request,
+                     lambda now: {"component": dict(component_doc(now, now, "IN_PROGRESS", COMPONENT_DESC), **attach)},
+                     expect=component_paths("$.component"),
+                     cite=dict(attached_cite, **{"$.component.lastModifiedAt": CITE_NEW_RESOURCE_TIMES}),
+                     rule=flow_rule("$.component"),
+                     note=("Creates the component attached to instance orders-api-dev (no environmentName in the "
+                           "request: the instance's environment is the component's). Deployment IN_PROGRESS."),
+                     step="under test (CreateComponent): create the component attached to the service instance")
+    create_step = s.last
+    create_at = s.clock
+    s.poll("GetComponent", {"name": COMPONENT}, "component.deploymentStatus", ["SUCCEEDED"],
+           [
+               (create_at + OBSERVE_GAP_MS,
+                {"component": dict(component_doc(created, created, "IN_PROGRESS", COMPONENT_DESC), **attach)},
+                "First poll, shortly after the create: deployment still IN_PROGRESS.",
+                component_paths("$.component", step=create_step, deploy_step=create_step), attached_cite),
+               (create_at + OBSERVE_GAP_MS + POLL_MS,
+                {"component": dict(component_doc(created, created, "SUCCEEDED", COMPONENT_DESC), **attach)},
+                "Deployment SUCCEEDED (the ComponentDeployed waiter's success state); still attached.",
+                dict(component_paths("$.component", step=create_step, deploy_step=create_step),
+                     **{"$.component.lastModifiedAt": any_value(
+                         "Whether a finished deployment moves a component's lastModifiedAt is not documented")}),
+                attached_cite),
+           ],
+           cite={"$.component.deploymentStatus": f"{BOTOCORE_WAITERS}: ComponentDeployed succeeds on SUCCEEDED"},
+           rule=flow_rule("$.component.serviceName", "$.component.serviceInstanceName", role="check"),
+           step="check: wait until the attached component is deployed (ComponentDeployed waiter)")
+    update_token = uuid4_from(s.name, "update-token")
+    detach_paths = dict(component_paths("$.component", step=create_step))
+    detach_paths["$.component.serviceName"] = may_be_absent(WHY_DETACH_ANSWER)
+    detach_paths["$.component.serviceInstanceName"] = may_be_absent(WHY_DETACH_ANSWER)
+    detach_paths["$.component.lastAttemptedDeploymentId"] = may_be_absent(
+        WHY_DEPLOYMENT_IDS + "; the update starts a new deployment", differs_from=create_step)
+    updated = s.call("UpdateComponent",
+                     {"clientToken": update_token, "deploymentType": "CURRENT_VERSION", "name": COMPONENT,
+                      "serviceInstanceName": "", "serviceName": ""},
+                     lambda now: {"component": component_doc(created, now, "IN_PROGRESS", COMPONENT_DESC)},
+                     expect=detach_paths,
+                     cite={"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                           "$.component.lastModifiedAt": CITE_REDEPLOY,
+                           "$.component.deploymentStatus": CITE_REDEPLOY},
+                     rule=flow_rule("$.component.deploymentStatus", "$.component.lastModifiedAt"),
+                     note=("Detaches the component (empty service and instance names) and redeploys it: "
+                           "IN_PROGRESS, lastModifiedAt moves to now."),
+                     step="under test (UpdateComponent): detach the component from the service instance")
+    update_step = s.last
+    update_at = s.clock
+    detached_paths = dict(component_paths("$.component", step=create_step))
+    detached_paths["$.component.lastAttemptedDeploymentId"] = may_be_absent(
+        WHY_DEPLOYMENT_IDS + "; the update started a new deployment", same_as=update_step, differs_from=create_step)
+    detached_paths["$.component.lastModifiedAt"] = any_value(
+        "Whether a finished deployment moves a component's lastModifiedAt is not documented")
+    s.poll("GetComponent", {"name": COMPONENT}, "component.deploymentStatus", ["SUCCEEDED"],
+           [
+               (update_at + OBSERVE_GAP_MS,
+                {"component": component_doc(created, updated, "IN_PROGRESS", COMPONENT_DESC)},
+                "First poll, shortly after the update: the deployment still IN_PROGRESS.",
+                dict(detach_paths, **{"$.component.lastAttemptedDeploymentId": may_be_absent(
+                    WHY_DEPLOYMENT_IDS, same_as=update_step)}),
+                {"$.component.createdAt": CITE_NEW_RESOURCE_TIMES, "$.component.lastModifiedAt": CITE_REDEPLOY}),
+               (update_at + OBSERVE_GAP_MS + POLL_MS,
+                {"component": component_doc(created, updated, "SUCCEEDED", COMPONENT_DESC)},
+                ("Deployed and detached: no serviceName or serviceInstanceName. Source: " + CITE_DETACHED + "."),
+                detached_paths,
+                {"$.component.createdAt": CITE_NEW_RESOURCE_TIMES}),
+           ],
+           cite={"$.component.deploymentStatus": f"{BOTOCORE_WAITERS}: ComponentDeployed succeeds on SUCCEEDED"},
+           rule=flow_rule("$.component.serviceName", "$.component.serviceInstanceName", role="check"),
+           step="check: once redeployed, the component is detached (ComponentDeployed waiter)")
+    delete_paths = component_paths("$.component", step=create_step, deploy_step=update_step)
+    delete_paths["$.component.lastModifiedAt"] = any_value(
+        "Whether starting a delete moves a component's lastModifiedAt is not documented")
+    s.call("DeleteComponent", {"name": COMPONENT},
+           {"component": component_doc(created, created, "DELETE_IN_PROGRESS", COMPONENT_DESC)},
+           expect=delete_paths,
+           cite={"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                 "$.component.deploymentStatus": CITE_COMPONENT_DELETE + "; "
+                 + f"{GUIDE}/ag-components-states.html: a detached component can be deleted",
+                 "$.component.environmentName": CITE_ATTACHED_ENV},
+           rule=flow_rule("$.component"),
+           note="The detached component can be deleted: DELETE_IN_PROGRESS.",
+           step="under test (DeleteComponent): delete the detached component")
+    s.wait(ASYNC_DONE_MS, step="the delete completes")
+    s.call("GetComponent", {"name": COMPONENT}, error=("ResourceNotFoundException", ""),
+           expect={"$.message": any_value("The words of a ResourceNotFoundException for a component are not documented")},
+           rule=flow_rule(role="check"),
+           note="Gone: the ComponentDeleted waiter's success state (ResourceNotFoundException).",
+           step="check: the component no longer exists (ComponentDeleted waiter's success state)",
+           gap=AFTER_WAIT_GAP_MS)
+    return s
+
+
 # --------------------------------------------------------------------------
 # All scenarios
 # --------------------------------------------------------------------------
@@ -2814,8 +2987,8 @@ def all_scenarios():
         out += [ad_environment(rule), ad_service(rule)]
     out += [mt_create_instance("same-parameters"), mt_update_instance("same-parameters"),
             mt_create_component("same-parameters"), mt_update_component("same-parameters")]
-    out += [uf_repository(), uf_template_sync(), uf_service_sync(), uf_component(), uf_account_settings(),
-            uf_resources_summary()]
+    out += [uf_repository(), uf_template_sync(), uf_service_sync(), uf_component(), uf_component_attached(),
+            uf_account_settings(), uf_resources_summary()]
     out.sort(key=lambda s: s.name)
     return out
 

@@ -7,6 +7,7 @@ mod journal;
 mod lock;
 mod model;
 mod raw_json;
+mod reader;
 mod redact;
 pub mod secrets;
 mod sensitive;
@@ -17,8 +18,8 @@ pub use format::{FORMAT_V1, FORMAT_V2, Version};
 pub use journal::journal_path;
 pub use lock::{CassetteLock, lock_path};
 pub use model::{
-    Body, Cassette, Headers, Interaction, LoadedCassette, Provenance, RESPONSE_TRANSPORT_HEADERS,
-    RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
+    Body, Cassette, HeaderValues, Headers, Interaction, LoadedCassette, Provenance,
+    RESPONSE_TRANSPORT_HEADERS, RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
 };
 pub use redact::{
     AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SECRET_VALUE_HEADERS,

@@ -38,7 +38,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// What to do with a cassette file that already exists.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WriteMode {
     /// Refuse to start if the file exists.
     #[default]

@@ -49,7 +49,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::io::Write;
 
 /// What to do when every recorded answer to a request has been used.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Repeats {
     /// Keep answering with the last recorded answer (waiters keep polling).
     #[default]

@@ -68,7 +68,7 @@ fn the_main_job_holds_every_rule_and_writes_every_report() {
     );
     assert_eq!(
         report["cassettes"].as_array().unwrap().len(),
-        48,
+        49,
         "every reference cassette ran"
     );
     assert!(

@@ -14,7 +14,7 @@ use proton_vcr::conformance::{
     Timeline, UrlTarget, Verdict, conform,
 };
 use proton_vcr::mock::{ClockMode, Mock, MockConfig};
-use proton_vcr::{Handler, Limits, MatchOptions, ReplayServer, Request, Response};
+use proton_vcr::{Handler, MatchOptions, ReplayServer, Request, Response};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -349,19 +349,15 @@ async fn a_target_that_answers_the_documented_outputs_conforms_on_every_field() 
             }
             bodies.push(body);
         }
-        let mut listeners =
-            proton_vcr::Listeners::new("127.0.0.1:0".parse().unwrap(), Limits::default());
-        listeners.admin_listen = Some("127.0.0.1:0".parse().unwrap());
-        let server = ReplayServer::start_with(
+        let mut config = proton_vcr::ReplayConfig::new(
             vec![loaded.clone()],
             MatchOptions {
                 tokens: proton_vcr::proton_token_paths(),
                 ..Default::default()
             },
-            listeners,
-        )
-        .await
-        .unwrap();
+        );
+        config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+        let server = ReplayServer::start(config).await.unwrap();
         let url = server.url();
         let admin = server.admin_url().unwrap();
         let target = UrlTarget::new(
@@ -552,13 +548,10 @@ async fn tls_front(cert: &str, key: &str, backend: std::net::SocketAddr) -> std:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_https_target_is_checked_with_its_ca_and_refused_without_it() {
-    let mock = proton_vcr::MockServer::start(
-        MockConfig {
-            clock: ClockMode::Manual,
-            ..MockConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
+    let mock = proton_vcr::MockServer::start(MockConfig {
+        clock: ClockMode::Manual,
+        ..MockConfig::default()
+    })
     .await
     .unwrap();
     let (ca, cert, key) = test_pki();

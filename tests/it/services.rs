@@ -10,10 +10,9 @@
 use crate::support;
 use proton_vcr::cassette::{self, load_file};
 use proton_vcr::{
-    CredentialSource, Limits, MatchOptions, RecordConfig, RecordServer, ReplayServer,
+    CredentialSource, MatchOptions, RecordConfig, RecordServer, ReplayConfig, ReplayServer,
     StaticCredentials,
 };
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use tempfile::TempDir;
@@ -43,15 +42,7 @@ impl Upstream {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 with moto[server] must be installed: scripts/test installs it");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the upstream announces its address: {line:?}"))
-            .to_string();
+        let url = support::announced_url(&mut child, || "(the moto upstream)".into());
         Self {
             dir,
             child,
@@ -135,12 +126,10 @@ fn python(script: &str, args: &[&str], akid: &str) -> serde_json::Value {
 }
 
 async fn replay(cassette: &Path) -> ReplayServer {
-    ReplayServer::start(
+    ReplayServer::start(ReplayConfig::new(
         cassette::load(cassette).unwrap(),
         MatchOptions::default(),
-        "127.0.0.1:0".parse().unwrap(),
-        Limits::default(),
-    )
+    ))
     .await
     .unwrap()
 }
@@ -463,15 +452,13 @@ async fn one_recorder_serves_dynamodb_s3_and_sqs_by_scope() {
         ]
     );
 
-    let replay = ReplayServer::start(
+    let replay = ReplayServer::start(ReplayConfig::new(
         cassette::load(&upstream.path("app.json")).unwrap(),
         MatchOptions {
             tokens: vec![proton_vcr::TokenPath::parse("ClientRequestToken").unwrap()],
             ..MatchOptions::default()
         },
-        "127.0.0.1:0".parse().unwrap(),
-        Limits::default(),
-    )
+    ))
     .await
     .unwrap();
     assert_eq!(app(&replay.url(), "AKIDCLIENTTWO0000000"), recorded);
