@@ -152,7 +152,7 @@ impl<'a> Parts<'a> {
 
 /// A header's values, recorded or live.
 enum Values<'a> {
-    Recorded(&'a [String]),
+    Recorded(crate::cassette::HeaderValues<'a>),
     Live(http::header::GetAll<'a, http::HeaderValue>),
 }
 
@@ -160,7 +160,7 @@ impl<'a> Values<'a> {
     /// The values trimmed, joined by `, ` when there are several.
     fn joined(self) -> Cow<'a, str> {
         let mut all: Vec<&'a str> = match self {
-            Values::Recorded(values) => values.iter().map(|v| v.trim()).collect(),
+            Values::Recorded(values) => values.map(str::trim).collect(),
             Values::Live(values) => values
                 .iter()
                 .map(|v| v.to_str().map_or("(not text)", str::trim))
