@@ -34,8 +34,8 @@ pub use tokens::TokenBindings;
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{
-    Body, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS, SECRET_VALUE_HEADERS,
-    SensitiveMembers,
+    Body, HeaderValues, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS,
+    SECRET_VALUE_HEADERS, SensitiveMembers,
 };
 use crate::form;
 use crate::http::{Request, Response};
@@ -152,7 +152,7 @@ impl<'a> Parts<'a> {
 
 /// A header's values, recorded or live.
 enum Values<'a> {
-    Recorded(crate::cassette::HeaderValues<'a>),
+    Recorded(HeaderValues<'a>),
     Live(http::header::GetAll<'a, http::HeaderValue>),
 }
 
