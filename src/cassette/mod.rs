@@ -35,4 +35,4 @@ pub use store::{
     CassetteError, MAX_CASSETTE_BYTES, cassette_files, clean_temporaries, load, load_file, parse,
     parse_versioned, read_regular_file, to_bytes, write_atomic,
 };
-pub use writer::{CassetteWriter, Entry, StartKey, WriteError, WriteMode, WriterOptions, rfc3339};
+pub use writer::{CassetteWriter, Entry, StartKey, WriteError, WriteMode, WriterOptions};

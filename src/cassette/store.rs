@@ -192,50 +192,7 @@ pub fn load(path: &Path) -> Result<Vec<LoadedCassette>, CassetteError> {
 /// symbolic links are followed, to files and to folders alike, and a folder
 /// reached twice (a loop, or two links to one folder) is listed once.
 pub fn cassette_files(path: &Path) -> Result<Vec<PathBuf>, CassetteError> {
-    let metadata = std::fs::metadata(path).map_err(|e| {
-        CassetteError::at(
-            path,
-            format!("cannot open ({e}); give a cassette file or a folder of them"),
-        )
-    })?;
-    if !metadata.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    collect_json_files(path, &metadata, &mut seen, &mut files)?;
-    files.sort();
-    Ok(files)
-}
-
-fn collect_json_files(
-    dir: &Path,
-    metadata: &std::fs::Metadata,
-    seen: &mut std::collections::HashSet<(u64, u64)>,
-    out: &mut Vec<PathBuf>,
-) -> Result<(), CassetteError> {
-    use std::os::unix::fs::MetadataExt;
-    if !seen.insert((metadata.dev(), metadata.ino())) {
-        tracing::debug!(folder = %dir.display(), "already listed (a symbolic link loop or a second link): skipped");
-        return Ok(());
-    }
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| CassetteError::at(dir, format!("cannot list the folder: {e}")))?;
-    for entry in entries {
-        let entry =
-            entry.map_err(|e| CassetteError::at(dir, format!("cannot list the folder: {e}")))?;
-        let path = entry.path();
-        // Follows symbolic links; a dangling one is named.
-        let metadata = std::fs::metadata(&path).map_err(|e| {
-            CassetteError::at(&path, format!("cannot stat ({e}); remove or fix the link"))
-        })?;
-        if metadata.is_dir() {
-            collect_json_files(&path, &metadata, seen, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-    Ok(())
+    crate::files::json_files(path, "cassette").map_err(|e| CassetteError::at(&e.path, e.message))
 }
 
 /// The canonical bytes of a cassette.

@@ -145,7 +145,7 @@ impl Check<'_> {
         let schema = self.schema;
         self.value(
             v,
-            &schema.shapes[m.target],
+            &schema.shapes[m.shape],
             m.constraints.timestamp_format,
             path,
         );

@@ -59,7 +59,8 @@ pub(super) enum Kind {
 
 pub(super) struct Member {
     pub name: String,
-    pub target: ShapeRef,
+    /// The member's shape (Smithy's `target`).
+    pub shape: ShapeRef,
     pub required: bool,
     pub idempotency_token: bool,
     pub constraints: Constraints,
@@ -271,7 +272,7 @@ impl Schema {
         for shape in &self.shapes {
             if let Kind::Structure(members) | Kind::Union(members) = &shape.kind {
                 for m in members {
-                    if matches!(self.shapes[m.target].kind, Kind::Timestamp) {
+                    if matches!(self.shapes[m.shape].kind, Kind::Timestamp) {
                         names.insert(m.name.clone());
                     }
                 }
@@ -300,14 +301,14 @@ impl Resolver<'_> {
 
     fn member(&self, name: &str, ast: Option<&AstMember>) -> Result<Member, String> {
         let ast = ast.ok_or_else(|| format!("missing `{name}`"))?;
-        let target = self.target(&ast.target)?;
+        let shape = self.target(&ast.target)?;
         let has = |t: &str| ast.traits.contains_key(t);
         Ok(Member {
             name: name.to_string(),
-            target,
+            shape,
             required: has("smithy.api#required") && !has("smithy.api#default"),
             idempotency_token: has("smithy.api#idempotencyToken"),
-            constraints: constraints(&self.own[target], &ast.traits)
+            constraints: constraints(&self.own[shape], &ast.traits)
                 .map_err(|e| format!("member {name}: {e}"))?,
         })
     }

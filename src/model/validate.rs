@@ -237,7 +237,7 @@ impl Walk<'_> {
 
     fn member(&mut self, v: &Value, m: &Member, path: &Path) -> Result<(), ValidationError> {
         let schema = self.schema;
-        self.value(v, &schema.shapes[m.target], &m.constraints, path)
+        self.value(v, &schema.shapes[m.shape], &m.constraints, path)
     }
 
     fn string(&mut self, s: &str, c: &Constraints, path: &Path) {

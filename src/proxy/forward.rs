@@ -155,6 +155,9 @@ pub struct Forward {
     route: Route,
     /// What the upstream host name says about region and service.
     host_scope: Option<Scope>,
+    /// The bucket the upstream host names (`BUCKET.s3.REGION.amazonaws.com`):
+    /// requests are matched and recorded path-style, sent without it.
+    bucket: Option<String>,
     signer: Arc<Signer>,
     /// `--region` / `--service`, used when the client sent no scope.
     region: Option<String>,
@@ -185,14 +188,18 @@ impl Forward {
         service: Option<String>,
         client_key: Option<ClientKeyVerifier>,
     ) -> Self {
-        let host_scope = match &route {
-            Route::Fixed(target) => scope_from_host(target.host()),
-            Route::ByScope { .. } => None,
+        let (host_scope, bucket) = match &route {
+            Route::Fixed(target) => (
+                scope_from_host(target.host()),
+                super::addressing::upstream_bucket(target.host()),
+            ),
+            Route::ByScope { .. } => (None, None),
         };
         Self {
             upstream,
             route,
             host_scope,
+            bucket,
             signer,
             region,
             service,
@@ -215,6 +222,29 @@ impl Forward {
                 target.base()
             ),
         }
+    }
+
+    /// The bucket the upstream's host names, if it names one.
+    pub fn upstream_bucket(&self) -> Option<&str> {
+        self.bucket.as_deref()
+    }
+
+    /// The target `meant` is sent to: its own, or for an upstream that names
+    /// a bucket, without that bucket (which the host already says).
+    fn upstream_target(&self, meant: &Uri) -> Result<Uri, AwsError> {
+        let Some(bucket) = &self.bucket else {
+            return Ok(meant.clone());
+        };
+        super::addressing::within_bucket(meant, bucket).ok_or_else(|| {
+            AwsError::new(
+                Origin::Client,
+                "InvalidRequest",
+                format!(
+                    "proton-vcr: `{}` is not in the bucket `{bucket}` that the upstream's host names; address this bucket, or pin the S3 endpoint without a bucket as --upstream",
+                    meant.path()
+                ),
+            )
+        })
     }
 
     /// True when signed requests would cross a network in clear text: an
@@ -257,7 +287,7 @@ impl Forward {
                 tracing::warn!(method = %request.method, path = request.uri.path(), "rejected a client: {reason}");
                 return Err(AwsError::new(
                     Origin::Forbidden,
-                    if is_form(request) {
+                    if crate::form::is_form(request.header("content-type")) {
                         "SignatureDoesNotMatch"
                     } else {
                         "InvalidSignatureException"
@@ -279,7 +309,7 @@ impl Forward {
         let (outgoing, scope, account_id, endpoint) = match scope {
             Some(scope) => {
                 let (target, endpoint, scope) = self.destination(&recorded, scope)?;
-                unsigned.request.uri = target.uri(&recorded.uri)?;
+                unsigned.request.uri = target.uri(&self.upstream_target(&recorded.uri)?)?;
                 let signed = self
                     .signer
                     .sign(unsigned, &scope)
@@ -296,7 +326,7 @@ impl Forward {
                     "forwarding unsigned: the client did not sign, and neither --service nor the upstream host names a service to sign for"
                 );
                 let mut outgoing = unsigned.request;
-                outgoing.uri = target.uri(&recorded.uri)?;
+                outgoing.uri = target.uri(&self.upstream_target(&recorded.uri)?)?;
                 let host =
                     http::HeaderValue::from_str(target.authority.as_str()).map_err(|_| {
                         sign_error(SignError::Request(format!(
@@ -467,12 +497,6 @@ impl Target {
             ),
         ))
     }
-}
-
-fn is_form(request: &Request) -> bool {
-    request
-        .header("content-type")
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub mod replay;
 
 use crate::cassette::LoadedCassette;
 use crate::cassette::RecordedRequest;
-use crate::http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
+use crate::http::{AwsError, Handler, Limits, ListenError, Origin, Request, Response, Server};
 use crate::matcher::{MatchOptions, Matcher};
 use crate::sigv4::decode_streaming;
 use forward::Forward;
@@ -84,8 +84,14 @@ impl Handler for Proxy {
                 .to_response_for(&request);
             }
         };
-        // A bucket in the Host (`bucket.localhost`) becomes the path-style request.
-        let meant = match addressing::path_style(meant.as_ref().unwrap_or(&request)) {
+        // A bucket in the Host (`bucket.localhost`), or in the upstream's
+        // host, makes the request path-style: the bucket is matched and
+        // recorded whatever host names it.
+        let bucket = self.forward.as_ref().and_then(Forward::upstream_bucket);
+        let sent = meant.as_ref().unwrap_or(&request);
+        let meant = match addressing::path_style(sent)
+            .or_else(|| bucket.and_then(|bucket| addressing::in_bucket(sent, bucket)))
+        {
             Some(path_style) => Some(path_style),
             None => meant,
         };
@@ -149,31 +155,19 @@ pub struct ReplayServer {
 }
 
 impl ReplayServer {
-    /// Serves `cassettes` on `addr` (use `127.0.0.1:0` for a free port),
-    /// with the default [`Access`] (loopback, no browser) and no admin API.
-    pub async fn start(
-        cassettes: Vec<LoadedCassette>,
-        options: MatchOptions,
-        addr: SocketAddr,
-        limits: Limits,
-    ) -> std::io::Result<Self> {
-        Self::start_with(cassettes, options, Listeners::new(addr, limits)).await
-    }
-
-    /// [`ReplayServer::start`] with every listening choice: a non-loopback
-    /// address needs `access.allow_remote`.
-    pub async fn start_with(
-        cassettes: Vec<LoadedCassette>,
-        options: MatchOptions,
-        listeners: Listeners,
-    ) -> std::io::Result<Self> {
-        listeners
-            .check("the replay server answers anyone who reaches it with your cassettes")
-            .map_err(|message| {
-                std::io::Error::new(std::io::ErrorKind::PermissionDenied, message)
-            })?;
+    /// Serves `config.cassettes` on `config.listen`; a non-loopback address
+    /// needs `config.access.allow_remote`.
+    pub async fn start(config: ReplayConfig) -> Result<Self, ListenError> {
+        let listeners = Listeners {
+            listen: config.listen,
+            admin_listen: config.admin_listen,
+            access: config.access,
+            limits: config.limits,
+        };
+        listeners.check("the replay server answers anyone who reaches it with your cassettes")?;
         let gate = Gate::new(listeners.access.clone(), listeners.listen.ip());
-        let proxy = Arc::new(Proxy::replay_only(Matcher::new(cassettes, options), gate));
+        let matcher = Matcher::new(config.cassettes, config.options);
+        let proxy = Arc::new(Proxy::replay_only(matcher, gate));
         let (server, admin) = listeners.bind(proxy.clone()).await?;
         Ok(Self {
             server,
@@ -210,31 +204,49 @@ impl ReplayServer {
     }
 }
 
-/// Where a proxy listens, and who may reach it.
+/// Everything a replay server needs; `ReplayConfig::new` fills in the rest.
 #[derive(Clone, Debug)]
-pub struct Listeners {
-    /// The AWS listener.
+pub struct ReplayConfig {
+    /// The cassettes served, in order.
+    pub cassettes: Vec<LoadedCassette>,
+    pub options: MatchOptions,
+    /// The AWS listener (default `127.0.0.1:0`, a free port).
     pub listen: SocketAddr,
-    /// The admin API's own listener; `None`: no admin API.
+    /// Where the admin API listens; `None` (the default): nowhere.
     pub admin_listen: Option<SocketAddr>,
+    /// Who may reach the server: beyond loopback (`allow_remote`), browsers.
     pub access: Access,
     pub limits: Limits,
 }
 
-impl Listeners {
-    /// `listen` with the default access and no admin API.
-    pub fn new(listen: SocketAddr, limits: Limits) -> Self {
+impl ReplayConfig {
+    pub fn new(cassettes: Vec<LoadedCassette>, options: MatchOptions) -> Self {
         Self {
-            listen,
+            cassettes,
+            options,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_listen: None,
             access: Access::default(),
-            limits,
+            limits: Limits::default(),
         }
     }
+}
 
+/// Where a proxy listens, and who may reach it.
+#[derive(Clone, Debug)]
+struct Listeners {
+    /// The AWS listener.
+    listen: SocketAddr,
+    /// The admin API's own listener; `None`: no admin API.
+    admin_listen: Option<SocketAddr>,
+    access: Access,
+    limits: Limits,
+}
+
+impl Listeners {
     /// Refuses non-loopback addresses without `--allow-remote`; `why` says
     /// what an outsider could do.
-    pub fn check(&self, why: &str) -> Result<(), String> {
+    fn check(&self, why: &str) -> Result<(), ListenError> {
         self.access.check_listen(self.listen, why)?;
         if let Some(admin) = self.admin_listen {
             self.access.check_listen(
@@ -246,16 +258,19 @@ impl Listeners {
     }
 
     /// Binds the AWS listener, then the admin one.
-    pub(super) async fn bind(
-        &self,
-        proxy: Arc<Proxy>,
-    ) -> std::io::Result<(Server, Option<Server>)> {
-        let server = Server::bind(self.listen, proxy.clone(), self.limits).await?;
+    async fn bind(&self, proxy: Arc<Proxy>) -> Result<(Server, Option<Server>), ListenError> {
+        let server = Server::bind(self.listen, proxy.clone(), self.limits)
+            .await
+            .map_err(|e| ListenError::Bind(self.listen, e))?;
         let admin = match self.admin_listen {
             Some(addr) => {
                 let gate = Gate::new(self.access.clone(), addr.ip());
                 let admin = Arc::new(admin::Admin::new(proxy, gate));
-                Some(Server::bind(addr, admin, self.limits).await?)
+                Some(
+                    Server::bind(addr, admin, self.limits)
+                        .await
+                        .map_err(|e| ListenError::Bind(addr, e))?,
+                )
             }
             None => None,
         };

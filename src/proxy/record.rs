@@ -15,7 +15,9 @@ use crate::cassette::{
     Provenance, RecordedRequest, RecordedResponse, SecretScan, StartKey, WriteError, WriteMode,
     WriterOptions,
 };
-use crate::http::{AwsError, Limits, Origin, Server, Upstream, UpstreamError, UpstreamOptions};
+use crate::http::{
+    AwsError, Limits, ListenError, Origin, Server, Upstream, UpstreamError, UpstreamOptions,
+};
 use crate::matcher::{MatchOptions, Matcher};
 use crate::sigv4::{
     ClientKey, ClientKeyVerifier, CredentialSource, CredentialsError, Keyring, Signer,
@@ -97,8 +99,7 @@ impl Record {
     }
 }
 
-/// Everything a recording server needs; `RecordConfig::new` fills in the
-/// defaults the command line uses.
+/// Everything a recording server needs; `RecordConfig::new` fills in the rest.
 #[derive(Clone, Debug)]
 pub struct RecordConfig {
     /// The cassette file to write.
@@ -126,6 +127,7 @@ pub struct RecordConfig {
     /// Allow an `http://` upstream beyond loopback: signed requests, session
     /// token included, then cross the network in clear text.
     pub allow_plaintext_upstream: bool,
+    /// The AWS listener (default `127.0.0.1:0`, a free port).
     pub listen: SocketAddr,
     /// Who may reach the proxy: beyond loopback (`allow_remote`), browsers.
     pub access: Access,
@@ -152,7 +154,7 @@ impl RecordConfig {
             redact_account_id: None,
             client_key: None,
             allow_plaintext_upstream: false,
-            listen: SocketAddr::from(([127, 0, 0, 1], 4751)),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             access: Access::default(),
             admin_listen: None,
             limits: Limits::default(),
@@ -169,7 +171,7 @@ pub enum RecordError {
     Credentials(CredentialsError),
     Upstream(UpstreamError),
     Cassette(CassetteError),
-    Listen(SocketAddr, std::io::Error),
+    Listen(ListenError),
 }
 
 impl fmt::Display for RecordError {
@@ -179,12 +181,7 @@ impl fmt::Display for RecordError {
             RecordError::Credentials(e) => write!(f, "{e}"),
             RecordError::Upstream(e) => write!(f, "{e}"),
             RecordError::Cassette(e) => write!(f, "{e}"),
-            RecordError::Listen(addr, e) => {
-                write!(
-                    f,
-                    "cannot listen on {addr}: {e} (is the port in use? try --listen 127.0.0.1:0)"
-                )
-            }
+            RecordError::Listen(e) => write!(f, "{e}"),
         }
     }
 }
@@ -212,7 +209,7 @@ impl RecordServer {
         };
         listeners
             .check("the recording proxy signs with your real AWS credentials (with --allow-remote, also pass --client-key)")
-            .map_err(RecordError::Config)?;
+            .map_err(RecordError::Listen)?;
         if config.access.allow_remote && config.client_key.is_none() {
             tracing::warn!(
                 "--allow-remote without --client-key: anyone who can reach {} spends your AWS credentials",
@@ -277,7 +274,7 @@ impl RecordServer {
             &forward.base(),
             "",
             "",
-            cassette::rfc3339(SystemTime::now()),
+            crate::calendar::rfc3339(SystemTime::now()),
         );
         provenance.service = config
             .service
@@ -316,7 +313,7 @@ impl RecordServer {
         let (server, admin) = listeners
             .bind(proxy.clone())
             .await
-            .map_err(|e| RecordError::Listen(config.listen, e))?;
+            .map_err(RecordError::Listen)?;
         tracing::info!(upstream = %upstream, cassette = %config.cassette.display(), "recording");
         Ok(Self {
             server,

@@ -41,6 +41,7 @@
 //! compression crate is in the dependency set) and parses in a few
 //! milliseconds on first use; see docs/services.md for the measurements.
 
+mod meaning;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,7 @@ mod uri;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub use meaning::{HeaderIndex, HeaderUse, header_index};
 pub use uri::UriTemplate;
 pub(crate) use uri::percent_decode;
 
@@ -161,6 +163,21 @@ pub struct HeaderMember {
     pub prefix: bool,
     /// Whether every call carries it (`x-amz-copy-source` of UploadPartCopy).
     pub required: bool,
+    /// What the model says the member is for.
+    pub role: HeaderRole,
+}
+
+/// What a header-bound member is for, as the model tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderRole {
+    /// An input like any other.
+    Plain,
+    /// An idempotency token.
+    Token,
+    /// A digest of the body (`x-amz-checksum-crc32`, `Content-MD5`) or the
+    /// choice of one (`x-amz-sdk-checksum-algorithm`, the httpChecksum
+    /// trait's algorithm member and members of its shape).
+    Checksum,
 }
 
 /// An input member bound to a query-string parameter.

@@ -10,8 +10,8 @@
 use super::chunked::{ChunkSigner, Streaming, StreamingKind};
 use super::credentials::{CredentialsError, Keyring};
 use super::scope::{ClientSignature, Scope, parse_credential};
+use crate::form;
 use crate::http::Request;
-use crate::matcher::form_pairs;
 use aws_sigv4::http_request::{
     PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
     UriPathNormalizationMode, sign,
@@ -55,7 +55,7 @@ pub struct QueryAuth {
 
 impl QueryAuth {
     pub fn of(query: &str) -> Self {
-        let pairs = form_pairs(query);
+        let pairs = form::pairs(query);
         let has = |name: &str| pairs.iter().any(|(k, _)| k == name);
         Self {
             sigv2: has("AWSAccessKeyId") && has("Signature"),
@@ -98,7 +98,7 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
         .split('&')
         .filter(|segment| !segment.is_empty())
         .filter(|segment| {
-            let key = form_pairs(segment)
+            let key = form::pairs(segment)
                 .into_iter()
                 .next()
                 .map(|(k, _)| k)
@@ -133,7 +133,7 @@ pub fn client_scope(request: &Request) -> Option<Scope> {
         .and_then(|auth| ClientSignature::parse(auth).ok())
         .map(|sig| sig.scope);
     header_scope.or_else(|| {
-        form_pairs(request.uri.query().unwrap_or(""))
+        form::pairs(request.uri.query().unwrap_or(""))
             .into_iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-credential"))
             .and_then(|(_, v)| parse_credential(&v).ok())

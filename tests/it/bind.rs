@@ -63,15 +63,7 @@ fn recorder(upstream: &str, cassette: &Path, home: &Path) -> (Running, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("the proton-vcr binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout is piped"))
-        .read_line(&mut line)
-        .expect("the recorder prints its address");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("the first line announces the address: {line:?}"))
-        .to_string();
+    let url = support::announced_url(&mut child, || "(the recorder)".into());
     (Running(child), url)
 }
 

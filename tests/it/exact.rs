@@ -9,8 +9,8 @@ use crate::support;
 use base64::Engine;
 use proton_vcr::cassette::{self, load_file};
 use proton_vcr::{
-    CredentialSource, Handler, Limits, MatchOptions, RecordConfig, RecordServer, ReplayServer,
-    Request, Response, Server, StaticCredentials,
+    CredentialSource, Handler, Limits, MatchOptions, RecordConfig, RecordServer, ReplayConfig,
+    ReplayServer, Request, Response, Server, StaticCredentials,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -113,12 +113,10 @@ async fn record(upstream: &str, path: &Path, mode: &str) -> Value {
 }
 
 async fn replay(path: &Path) -> ReplayServer {
-    ReplayServer::start(
+    ReplayServer::start(ReplayConfig::new(
         cassette::load(path).unwrap(),
         MatchOptions::default(),
-        "127.0.0.1:0".parse().unwrap(),
-        Limits::default(),
-    )
+    ))
     .await
     .unwrap()
 }

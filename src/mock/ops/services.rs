@@ -7,6 +7,7 @@
 //! pipeline are also created, updated and cancelled on their own, and list
 //! their outputs and provisioned resources.
 
+use super::Detail;
 use super::environments::self_managed;
 use super::spec;
 use super::templates::{resolve_redeploy, resolve_version};
@@ -41,7 +42,8 @@ fn instance_not_found(ctx: &Ctx, service: &str, name: &str) -> MockError {
     MockError::not_found("service instance", instance_arn(&arn(ctx, service), name))
 }
 
-fn render_deployment(out: Obj, d: &Deployment, summary: bool) -> Obj {
+fn render_deployment(out: Obj, d: &Deployment, detail: Detail) -> Obj {
+    let summary = detail == Detail::Summary;
     out.str("deploymentStatus", d.phase.deployment_status())
         .opt(
             "deploymentStatusMessage",
@@ -57,7 +59,7 @@ fn render_pipeline(p: &Pipeline) -> Value {
     let out = Obj::new()
         .str("arn", &p.arn)
         .time("createdAt", p.created_at);
-    render_deployment(out, &p.deployment, false)
+    render_deployment(out, &p.deployment, Detail::Full)
         .str("spec", &p.spec)
         .num("templateMajorVersion", p.template_major)
         .num("templateMinorVersion", p.template_minor)
@@ -110,7 +112,12 @@ fn render_instance(s: &Service, i: &ServiceInstance, view: View) -> Value {
     let out = Obj::new()
         .str("arn", &i.arn)
         .time("createdAt", i.created_at);
-    render_deployment(out, &i.deployment, summary)
+    let detail = if summary {
+        Detail::Summary
+    } else {
+        Detail::Full
+    };
+    render_deployment(out, &i.deployment, detail)
         .str("environmentName", &i.environment_name)
         .opt(
             "lastClientRequestToken",

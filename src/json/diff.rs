@@ -1,7 +1,8 @@
-//! JSON paths at which two values differ, e.g. `$.source.s3.key` or
-//! `$.tags[1].value`. Used to explain a replay miss and by the conformance
-//! diff.
+//! The JSON paths at which two values differ, e.g. `$.source.s3.key` or
+//! `$.tags[1].value`: the matcher explains a replay miss with them, and the
+//! conformance diff compares a target's answer to the recorded one.
 
+use super::push_member;
 use serde_json::Value;
 
 /// One place where two values differ: its path and each side's value there
@@ -69,20 +70,6 @@ fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDif
             left: Some(a),
             right: Some(b),
         }),
-    }
-}
-
-/// Appends `.key`, or `["key"]` when the key is not a plain identifier.
-pub fn push_member(path: &mut String, key: &str) {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if plain {
-        path.push('.');
-        path.push_str(key);
-    } else {
-        path.push_str(&format!("[{}]", Value::String(key.to_string())));
     }
 }
 
