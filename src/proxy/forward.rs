@@ -122,16 +122,16 @@ pub enum Route {
 }
 
 impl Route {
-    /// The route for `--upstream` (`aws` or absent: by scope) and
+    /// The route for a pinned upstream URL (`None`: by scope) and
     /// `--route-override`, which must be a loopback address.
     pub fn new(upstream: Option<&str>, route_override: Option<&str>) -> Result<Self, String> {
         match (upstream, route_override) {
-            (Some(url), None) if url != AWS_ROUTE => Ok(Route::Fixed(Target::parse(url, "--upstream")?)),
-            (Some(url), Some(_)) if url != AWS_ROUTE => Err(
+            (Some(url), None) => Ok(Route::Fixed(Target::parse(url, "--upstream")?)),
+            (Some(_), Some(_)) => Err(
                 "--route-override applies to --upstream aws (routing by SigV4 scope); drop one of them".into(),
             ),
-            (_, None) => Ok(Route::ByScope { loopback: None }),
-            (_, Some(url)) => {
+            (None, None) => Ok(Route::ByScope { loopback: None }),
+            (None, Some(url)) => {
                 let target = Target::parse(url, "--route-override")?;
                 if !target.is_loopback() {
                     return Err(format!(
@@ -145,9 +145,6 @@ impl Route {
         }
     }
 }
-
-/// The `--upstream` value that routes each request by its SigV4 scope.
-pub const AWS_ROUTE: &str = "aws";
 
 /// Where requests go and how they are signed.
 pub struct Forward {
@@ -588,8 +585,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_override_keeps_the_lookup_and_must_be_loopback() {
-        let forward =
-            forward(Route::new(Some("aws"), Some("http://127.0.0.1:5000")).unwrap()).await;
+        let forward = forward(Route::new(None, Some("http://127.0.0.1:5000")).unwrap()).await;
         let request = Request::new(http::Method::POST, "/").unwrap();
         let (target, endpoint, _) = forward
             .destination(&request, scope("sqs", "us-west-2"))
