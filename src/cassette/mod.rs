@@ -1,5 +1,10 @@
 //! Cassettes: the on-disk format (v2, reading v1), the in-memory model, loading and
 //! canonical saving. The format is a contract; see `docs/cassette-format.md`.
+//!
+//! Loading reads a file in pieces (`reader`) and turns each interaction into
+//! the model (`model`: bodies as exact bytes, headers as one string) as it
+//! goes, so a large cassette costs about what the model holds, not the file
+//! and the model together.
 
 mod format;
 mod inflate;
