@@ -144,7 +144,8 @@ impl<'de> Visitor<'de> for HeadersVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeadersFile<'static>, A::Error> {
-        let mut pairs: Vec<(Text<'de>, Text<'de>)> = Vec::new();
+        let mut pairs: Vec<(Text<'de>, Text<'de>)> =
+            Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(name) = map.next_key::<Text<'de>>()? {
             match map.next_value()? {
                 HeaderValuesFile::One(value) => pairs.push((name, value)),
