@@ -18,10 +18,18 @@ Line kinds (the Rust parser in src/services/table.rs documents the same):
   X  partition  region  hostname  signingRegion  (one region differs)
   O  operation  method  uri                      (method/uri '-' for RPC)
   T  tokenLocation                              ($.Member | header:Name | query:name)
-  H  member  headerName  required|-              (headerName* = prefix map)
+  H  member  headerName  required|-  role        (headerName* = prefix map)
   Q  member  queryName  required|-
   I  sensitiveInputPath   shapeType              (string, blob, structure...)
   R  sensitiveOutputPath  shapeType
+
+An H line's role says what the member is for, as the model tells it:
+`token` (an idempotency token), `checksum` (a digest of the body, or the
+choice of one: the httpChecksum trait's algorithm member, members of the
+same shape, and members bound to a digest header such as
+x-amz-checksum-crc32 or Content-MD5; not the validation mode member,
+x-amz-checksum-mode, or members of its shape, which ask for checksums
+back), `-` for any other.
 
 Paths start at the input or output body: `$.Credentials.SecretAccessKey`,
 lists as `[*]`, map values as `.*`, using wire names (locationName).
@@ -121,8 +129,45 @@ def top_sensitive(shapes, shape_name):
     return sorted(set(out))
 
 
+DIGEST_HEADERS = ("content-md5", "x-amz-content-sha256", "x-amz-sha256-tree-hash")
+
+
+def checksum_trait_shapes(model, trait):
+    """Shapes of the members an httpChecksum trait names (`trait`:
+    requestAlgorithmMember or requestValidationModeMember)."""
+    found = set()
+    for op in model["operations"].values():
+        member = op.get("httpChecksum", {}).get(trait)
+        input_name = op.get("input", {}).get("shape")
+        if member and input_name:
+            ref = model["shapes"].get(input_name, {}).get("members", {}).get(member)
+            if ref:
+                found.add(ref["shape"])
+    return found
+
+
+def header_role(op, name, ref, algorithms, modes):
+    """What a header-bound input member is for (see the module docs)."""
+    if ref.get("idempotencyToken"):
+        return "token"
+    checksum = op.get("httpChecksum", {})
+    if name == checksum.get("requestValidationModeMember") or ref["shape"] in modes:
+        return "-"
+    header = ref.get("locationName", name).lower()
+    if (
+        name == checksum.get("requestAlgorithmMember")
+        or ref["shape"] in algorithms
+        or header.startswith("x-amz-checksum")
+        or header in DIGEST_HEADERS
+    ):
+        return "checksum"
+    return "-"
+
+
 def operation_lines(model, rest):
     shapes = model["shapes"]
+    algorithms = checksum_trait_shapes(model, "requestAlgorithmMember")
+    modes = checksum_trait_shapes(model, "requestValidationModeMember")
     lines = []
     for op_name, op in sorted(model["operations"].items()):
         http = op.get("http", {})
@@ -144,9 +189,10 @@ def operation_lines(model, rest):
                     lines.append(f"T\t$.{wire_name(name, ref)}")
             if location == "header":
                 required = "required" if name in input_shape.get("required", []) else "-"
-                lines.append(f"H\t{name}\t{clean(ref.get('locationName', name))}\t{required}")
+                role = header_role(op, name, ref, algorithms, modes)
+                lines.append(f"H\t{name}\t{clean(ref.get('locationName', name))}\t{required}\t{role}")
             elif location == "headers":
-                lines.append(f"H\t{name}\t{clean(ref.get('locationName', ''))}*\t-")
+                lines.append(f"H\t{name}\t{clean(ref.get('locationName', ''))}*\t-\t-")
             elif location == "querystring":
                 required = "required" if name in input_shape.get("required", []) else "-"
                 lines.append(f"Q\t{name}\t{clean(ref.get('locationName', name))}\t{required}")

@@ -12,6 +12,12 @@ If the botocore model (botocore-proton-2020-07-20.service-2.json) is beside
 it, the script checks that both agree on the operations and on the
 X-Amz-Target prefix, and stops if they do not.
 
+Both are public: the Smithy model is AWS's (github.com/aws/api-models-aws,
+service `proton`, version 2020-07-20) and the botocore one is
+botocore/data/proton/2020-07-20/service-2.json in github.com/boto/botocore.
+Put them in one folder under the names above and pass it with --models.
+src/model/tests.rs runs this script on a small model in src/model/testdata/.
+
 The output is deterministic: sorted keys, one shape per line, so re-running on
 the same input gives the same bytes and a model update reads as a small diff.
 Python 3 standard library only.
@@ -24,7 +30,6 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS = REPO_ROOT.parent / "shared" / "proton" / "models"
 DEFAULT_OUTPUT = REPO_ROOT / "src" / "model" / "proton.json"
 SMITHY_FILE = "smithy-proton-2020-07-20.json"
 BOTOCORE_FILE = "botocore-proton-2020-07-20.service-2.json"
@@ -205,10 +210,9 @@ def main(argv):
         description="Strip the AWS Proton Smithy model to shapes, traits and constraints "
                     "and write the model proton-vcr embeds.")
     parser.add_argument(
-        "--models", type=Path, default=DEFAULT_MODELS, metavar="DIR",
+        "--models", type=Path, required=True, metavar="DIR",
         help=f"folder holding {SMITHY_FILE} (and optionally {BOTOCORE_FILE}, used "
-             "to cross-check operations and the target prefix); default: "
-             "../shared/proton/models relative to the repository root")
+             "to cross-check operations and the target prefix)")
     parser.add_argument(
         "--output", type=Path, default=DEFAULT_OUTPUT, metavar="FILE",
         help="where to write the stripped model; default: src/model/proton.json")

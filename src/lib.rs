@@ -9,11 +9,9 @@
 //! # tokio::runtime::Runtime::new()?.block_on(async {
 //! use proton_vcr::{ClockMode, Handler, MockConfig, MockServer, Request};
 //!
-//! let server = MockServer::start(
-//!     MockConfig { clock: ClockMode::Manual, ..Default::default() },
-//!     "127.0.0.1:0".parse()?,
-//! )
-//! .await?;
+//! // Listens on 127.0.0.1 and a free port unless `listen` says otherwise.
+//! let server = MockServer::start(MockConfig { clock: ClockMode::Manual, ..Default::default() })
+//!     .await?;
 //! // Point any AWS client at `server.url()`; or call the mock directly:
 //! let mut request = Request::new(http::Method::POST, "/")?;
 //! request.headers.insert("content-type", "application/x-amz-json-1.0".parse()?);
@@ -31,12 +29,15 @@
 //! [`ReplayServer`] serves cassettes the same way, [`RecordServer`] records
 //! them, and [`conformance::conform`] diffs a target against them.
 
+mod calendar;
 pub mod cassette;
-pub mod cli;
 pub mod conformance;
+mod files;
+mod form;
 #[doc(hidden)]
 pub mod fuzz_entry;
 mod http;
+mod json;
 pub mod matcher;
 pub mod mock;
 pub mod model;
@@ -46,12 +47,12 @@ mod sigv4;
 
 pub use cassette::WriteMode;
 pub use http::{
-    AwsError, Handler, Limits, Origin, Request, Response, Server, Upstream, UpstreamError,
-    UpstreamErrorKind, UpstreamOptions,
+    AwsError, Handler, Limits, ListenError, Origin, Request, Response, Server, Upstream,
+    UpstreamError, UpstreamErrorKind, UpstreamFlags, UpstreamOptions, raise_open_file_limit,
 };
-pub use matcher::{BindMode, MatchOptions, Repeats, TokenPath};
+pub use json::TokenPath;
+pub use matcher::{BindMode, MatchOptions, Repeats};
 pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
-pub use proxy::record::{RecordConfig, RecordError, RecordServer};
-pub use proxy::{Access, Listeners, ReplayServer};
+pub use proxy::{Access, RecordConfig, RecordError, RecordServer, ReplayConfig, ReplayServer};
 pub use sigv4::{ClientKey, CredentialSource, SignatureError, StaticCredentials, verify_request};

@@ -1,8 +1,12 @@
 //! The `proton-vcr` binary: parse arguments, set up logging, run, and turn
 //! the outcome into an exit code. The only place errors become exit codes.
+//! The command line (`cli`) is the binary's own and uses only the library's
+//! public API.
+
+mod cli;
 
 use clap::Parser;
-use proton_vcr::cli::{Cli, run};
+use cli::{Cli, run};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 

@@ -241,6 +241,24 @@ GUIDE_PAGE = {
     "UpdateComponent": "ag-components",
     "GetComponent": "ag-components",
     "ListComponents": "ag-components",
+    "ListComponentOutputs": "ag-components",
+    "ListComponentProvisionedResources": "ag-components",
+    "DeleteComponent": "ag-components",
+    "CreateRepository": "ag-create-repo",
+    "GetRepository": "ag-repo-view",
+    "ListRepositories": "ag-repo-view",
+    "DeleteRepository": "ag-repo-delete",
+    "CreateTemplateSyncConfig": "create-template-sync",
+    "GetTemplateSyncConfig": "view-template-sync",
+    "UpdateTemplateSyncConfig": "update-template-sync",
+    "DeleteTemplateSyncConfig": "delete-template-sync",
+    "CreateServiceSyncConfig": "create-service-sync",
+    "GetServiceSyncConfig": "get-service-sync",
+    "UpdateServiceSyncConfig": "update-service-sync",
+    "DeleteServiceSyncConfig": "delete-service-sync",
+    "GetAccountSettings": "ag-works-prov-methods",
+    "UpdateAccountSettings": "ag-works-prov-methods",
+    "GetResourcesSummary": "monitoring-dashboard",
 }
 
 # --------------------------------------------------------------------------
@@ -376,6 +394,24 @@ OUTPUT_SOURCE = {
     "UpdateComponent": model_shape("Component") + " (no component output is documented)",
     "GetComponent": model_shape("Component") + " (no component output is documented)",
     "ListComponents": model_shape("ComponentSummary") + " (no list output is documented)",
+    "ListComponentOutputs": api_ref("ListComponentOutputs"),
+    "ListComponentProvisionedResources": api_ref("ListComponentProvisionedResources"),
+    "DeleteComponent": model_shape("Component") + " (no component output is documented)",
+    "CreateRepository": guide_output("ag-create-repo", "create-repository"),
+    "GetRepository": guide_output("ag-repo-view", "get-repository"),
+    "ListRepositories": guide_output("ag-repo-view", "list-repositories"),
+    "DeleteRepository": guide_output("ag-repo-delete", "delete-repository"),
+    "CreateTemplateSyncConfig": guide_output("create-template-sync", "create-template-sync-config"),
+    "GetTemplateSyncConfig": guide_output("view-template-sync", "get-template-sync-config"),
+    "UpdateTemplateSyncConfig": guide_output("update-template-sync", "update-template-sync-config"),
+    "DeleteTemplateSyncConfig": guide_output("delete-template-sync", "delete-template-sync-config"),
+    "CreateServiceSyncConfig": guide_output("create-service-sync", "create-service-sync-config"),
+    "GetServiceSyncConfig": guide_output("get-service-sync", "get-service-sync-config"),
+    "UpdateServiceSyncConfig": guide_output("update-service-sync", "update-service-sync-config"),
+    "DeleteServiceSyncConfig": guide_output("delete-service-sync", "delete-service-sync-config"),
+    "GetAccountSettings": api_ref("GetAccountSettings") + " (no output is documented)",
+    "UpdateAccountSettings": api_ref("UpdateAccountSettings") + " (no output is documented)",
+    "GetResourcesSummary": api_ref("GetResourcesSummary") + " (no output is documented)",
 }
 
 CITE_STATUS_OK = f"{API_REF}/CommonErrors.html: success is 200 (awsJson1_0)"
@@ -695,7 +731,7 @@ class Scenario:
         default = OUTPUT_SOURCE[operation]
         overrides = dict(ECHOED, **(cite or {}))
         for leaf in leaves(body):
-            if leaf == "$" and body == {}:
+            if leaf == "$" and body == {} and "$" not in overrides:
                 cites["$"] = CITE_RULE + ": the retry's response is empty"
                 continue
             if leaf in ("$.__type",):
@@ -713,7 +749,8 @@ class Scenario:
             role, rule_paths = rule
             block["rule"] = {
                 "id": f"{self.group}/{self.rule}",
-                "operation": self.operation,
+                # A flow scenario tests each documented step for its own operation.
+                "operation": operation if self.group == GROUP_FLOW else self.operation,
                 "role": role,
                 "paths": list(rule_paths),
                 "source": CITE_RULE,
@@ -763,6 +800,8 @@ class Scenario:
             expect = dict(expect or {})
             if name == "ValidationException" and message == MISMATCH_MESSAGE:
                 cite.setdefault("$.message", CITE_MISMATCH)
+            elif "$.message" in expect:
+                pass
             elif name == "ResourceNotFoundException":
                 cite.setdefault("$.message", CITE_NOT_FOUND)
             else:
@@ -781,14 +820,18 @@ class Scenario:
         self.steps.append(entry)
         return now
 
-    def poll(self, operation, input_, path, values, polls, *, step):
-        """A polling step; `polls` is a list of (at, body, note[, expect]) in time order."""
+    def poll(self, operation, input_, path, values, polls, *, step, rule=None, cite=None):
+        """A polling step; `polls` is a list of (at, body, note[, expect[, cite]]) in time order.
+        `rule` and `cite` apply to the last poll, the one that satisfies the condition."""
         self.polls = True
-        for poll in polls:
+        for i, poll in enumerate(polls):
             at, body, note = poll[:3]
             expect = poll[3] if len(poll) > 3 else None
+            own = poll[4] if len(poll) > 4 else None
+            last = i == len(polls) - 1
             self._advance(None, at)
-            self._record(operation, input_, 200, json.loads(json.dumps(body)), note, expect)
+            self._record(operation, input_, 200, json.loads(json.dumps(body)), note, expect,
+                         dict(own or {}, **((cite or {}) if last else {})), rule if last else None)
         self.steps.append({
             "call": operation,
             "input": input_,
@@ -797,6 +840,8 @@ class Scenario:
             "timeout_ms": POLL_TIMEOUT_MS,
             "note": step,
         })
+        if rule is not None:
+            self.steps[-1]["rule"] = rule[0]
 
     def wait(self, ms, *, step):
         self.clock += ms
@@ -957,13 +1002,42 @@ def create_env_version(s, token, major, minor, *, key=ENV_V1_KEY, description=EN
     )
 
 
+def component_sources(s, body=None, prefix="$.serviceTemplateVersion"):
+    """A scenario whose service template version supports directly defined components
+    (`s.component_sources`): its request and answers carry supportedComponentSources.
+    Returns (expect, cite) for an answer, after adding the member to `body`."""
+    if not getattr(s, "component_sources", False):
+        return None, None
+    if body is not None:
+        body["serviceTemplateVersion"]["supportedComponentSources"] = ["DIRECTLY_DEFINED"]
+    return ({f"{prefix}.supportedComponentSources": may_be_absent(WHY_SOURCES)},
+            {f"{prefix}.supportedComponentSources": CITE_SOURCES})
+
+
+WHY_SOURCES = (
+    "The documented service template version outputs are of versions created without supportedComponentSources; "
+    "the botocore model has the member (optional): when present, it is the request's"
+)
+CITE_SOURCES = api_ref("CreateServiceTemplateVersion", "request supportedComponentSources") + " (the request's value)"
+
+
 def create_svc_version(s, token, major, minor, *, key=SVC_V1_KEY, description=SVC_V1_DESC, note=None,
                        step, gap=None, at=None):
+    input_ = svc_version_input(token, key, description)
+    expect, cite = component_sources(s)
+    if expect:
+        input_["supportedComponentSources"] = ["DIRECTLY_DEFINED"]
+
+    def body(now):
+        out = {"serviceTemplateVersion": svc_version_doc(major, minor, now, now, "REGISTRATION_IN_PROGRESS",
+                                                         description)}
+        component_sources(s, out)
+        return out
+
     return s.call(
         "CreateServiceTemplateVersion",
-        svc_version_input(token, key, description),
-        lambda now: {"serviceTemplateVersion": svc_version_doc(
-            major, minor, now, now, "REGISTRATION_IN_PROGRESS", description)},
+        input_,
+        body, expect=expect, cite=cite,
         note=note or (f"Omitting majorVersion creates a new major version: {major}.{minor}. Members as in the "
                       "documented create-service-template-version output (the guide labels the member "
                       "serviceTemplateMinorVersion; the botocore model names it serviceTemplateVersion)."),
@@ -994,20 +1068,22 @@ def poll_env_version(s, create_at, created, major, minor, *, description=ENV_V1_
 
 def poll_svc_version(s, create_at, created, major, minor, *, description=SVC_V1_DESC, schema=SVC_V1_SCHEMA,
                      step="wait until the version is registered (the ServiceTemplateVersionRegistered waiter's success states)"):
+    first = {"serviceTemplateVersion": svc_version_doc(
+        major, minor, created, created, "REGISTRATION_IN_PROGRESS", description)}
+    second = {"serviceTemplateVersion": svc_version_doc(
+        major, minor, created, created, "DRAFT", description, registered=True, schema=schema)}
+    expect, cite = component_sources(s, first)
+    component_sources(s, second)
     s.poll(
         "GetServiceTemplateVersion",
         {"majorVersion": str(major), "minorVersion": str(minor), "templateName": SVC_TEMPLATE},
         "serviceTemplateVersion.status", ["DRAFT", "PUBLISHED"],
         [
-            (create_at + OBSERVE_GAP_MS,
-             {"serviceTemplateVersion": svc_version_doc(
-                 major, minor, created, created, "REGISTRATION_IN_PROGRESS", description)},
-             "First poll, shortly after the create: registration still in progress."),
-            (create_at + OBSERVE_GAP_MS + POLL_MS,
-             {"serviceTemplateVersion": svc_version_doc(
-                 major, minor, created, created, "DRAFT", description, registered=True, schema=schema)},
+            (create_at + OBSERVE_GAP_MS, first,
+             "First poll, shortly after the create: registration still in progress.", expect, cite),
+            (create_at + OBSERVE_GAP_MS + POLL_MS, second,
              NOTE_REGISTERED + NOTE_RECOMMENDED_SVC,
-             registered_paths("$.serviceTemplateVersion")),
+             dict(registered_paths("$.serviceTemplateVersion"), **(expect or {})), cite),
         ],
         step=step,
     )
@@ -1028,17 +1104,24 @@ def publish_env_version(s, created, *, step="setup: publish version 1.0 so that 
 
 
 def publish_svc_version(s, created, *, step="setup: publish version 1.0 so that services can be created from it"):
+    expect, cite = component_sources(s)
+
+    def body(now):
+        out = {"serviceTemplateVersion": svc_version_doc(
+            1, 0, created, now, "PUBLISHED", SVC_V1_DESC, registered=True, schema=SVC_V1_SCHEMA,
+            recommended="0")}
+        component_sources(s, out)
+        return out
+
     return s.call(
         "UpdateServiceTemplateVersion",
         {"majorVersion": "1", "minorVersion": "0", "status": "PUBLISHED", "templateName": SVC_TEMPLATE},
-        lambda now: {"serviceTemplateVersion": svc_version_doc(
-            1, 0, created, now, "PUBLISHED", SVC_V1_DESC, registered=True, schema=SVC_V1_SCHEMA,
-            recommended="0")},
+        body, cite=cite,
         note=("Publishing the only (so highest) version makes it the recommended one: "
               "recommendedMinorVersion \"0\", members as in the documented update-service-template-version "
               "output. lastModifiedAt moves to the time of the update as in the documented environment "
               "template example (the service template example leaves it unchanged; unevidenced which is right)."),
-        expect=registered_paths("$.serviceTemplateVersion", published=True),
+        expect=dict(registered_paths("$.serviceTemplateVersion", published=True), **(expect or {})),
         step=step,
     )
 
@@ -2291,6 +2374,602 @@ def mt_update_component(rule):
 
 
 # --------------------------------------------------------------------------
+# Group user-guide-flow: the main flows the User Guide shows for the newer
+# resources (repository links, template and service sync configurations,
+# directly defined components, account settings, the resources summary). No
+# seed-000 rule covers these operations; each step whose answer the
+# documentation describes is the test of its own operation.
+# --------------------------------------------------------------------------
+
+GROUP_FLOW = "user-guide-flow"
+FLOW_RULE = "documented-flow"
+CITE_FLOW = f"{GUIDE}/index.html: the User Guide's CLI examples of this flow"
+
+REPO_PROVIDER = "GITHUB"
+TEMPLATE_REPO = "acme/proton-templates"
+SERVICE_REPO = "acme/orders-api"
+CONNECTION_ARN = f"arn:aws:codestar-connections:{REGION}:{ACCOUNT}:connection/" + uuid4_from("codestar-connection")
+ENCRYPTION_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/" + uuid4_from("kms-key")
+OPS_FILE = "./configuration/proton-ops.yaml"
+PIPELINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/AWSProtonServiceRole"
+
+
+def repository_arn(name, provider=REPO_PROVIDER):
+    return arn(f"repository/{provider.lower()}:{name}")
+
+
+CITE_REPO_ARN = (
+    guide_output("ag-create-repo", "create-repository") + " and " + guide_output("ag-repo-view", "get-repository")
+    + ": the ARN is repository/<provider in lower case>:<name>"
+)
+CITE_REPO_CONNECTION = (
+    guide_output("ag-create-repo", "create-repository") + " shows connectionArn; "
+    + model_shape("Repository", "member connectionArn (the connection that connects Proton to the provider account, "
+                  "the one the request names)")
+)
+CITE_REPO_KEY = (
+    guide_output("ag-create-repo", "create-repository") + ": the request's encryption key is echoed"
+)
+WHY_REPO_CONNECTION_LATER = (
+    "The documented get-repository, list-repositories and delete-repository outputs leave connectionArn out, the "
+    "botocore model marks it required in Repository and RepositorySummary: when present, it is the create's"
+)
+WHY_REPO_KEY_LATER = (
+    "The documented get-repository and delete-repository outputs are of a link created without encryptionKey "
+    "(they show none); the botocore model has it optional: when present, it is the create's"
+)
+
+
+def repository_doc(*, full):
+    doc = {"arn": repository_arn(TEMPLATE_REPO), "name": TEMPLATE_REPO, "provider": REPO_PROVIDER}
+    if full:
+        doc["connectionArn"] = CONNECTION_ARN
+        doc["encryptionKey"] = ENCRYPTION_KEY
+    return doc
+
+
+def repository_later_paths(prefix, *, key=True):
+    out = {f"{prefix}.connectionArn": may_be_absent(WHY_REPO_CONNECTION_LATER)}
+    if key:
+        out[f"{prefix}.encryptionKey"] = may_be_absent(WHY_REPO_KEY_LATER)
+    return out
+
+
+def create_repository(s, name, *, rule=None, step):
+    doc = {"arn": repository_arn(name), "connectionArn": CONNECTION_ARN, "encryptionKey": ENCRYPTION_KEY,
+           "name": name, "provider": REPO_PROVIDER}
+    return s.call(
+        "CreateRepository",
+        {"connectionArn": CONNECTION_ARN, "encryptionKey": ENCRYPTION_KEY, "name": name, "provider": REPO_PROVIDER},
+        {"repository": doc},
+        cite={"$.repository.arn": CITE_REPO_ARN, "$.repository.connectionArn": CITE_REPO_CONNECTION,
+              "$.repository.encryptionKey": CITE_REPO_KEY},
+        rule=rule,
+        note=("Links a GitHub repository through a CodeStar connection, with a customer KMS key: members as in the "
+              "documented create-repository output (arn, connectionArn, encryptionKey, name, provider)."),
+        step=step,
+    )
+
+
+def flow_rule(*paths, role="under-test"):
+    return (role, ["status", "error"] + list(paths))
+
+
+def flow_scenario(operation, summary):
+    return Scenario(GROUP_FLOW, operation, FLOW_RULE, summary)
+
+
+def uf_repository():
+    s = flow_scenario("CreateRepository",
+                      "The repository link flow of the User Guide: create (link), get, list and delete a "
+                      "repository link, each answer as documented; after the delete the link is gone.")
+    create_repository(s, TEMPLATE_REPO, rule=flow_rule("$.repository"),
+                      step="under test (CreateRepository): link the repository")
+    get = {"name": TEMPLATE_REPO, "provider": REPO_PROVIDER}
+    s.call("GetRepository", dict(get), {"repository": repository_doc(full=False)},
+           expect=repository_later_paths("$.repository"),
+           cite={"$.repository.arn": CITE_REPO_ARN},
+           rule=flow_rule("$.repository"),
+           note=("Members as in the documented get-repository output (arn, name, provider); connectionArn and "
+                 "encryptionKey may be there, with the create's values."),
+           step="under test (GetRepository): the link's details")
+    s.call("ListRepositories", {}, {"repositories": [repository_doc(full=False)]},
+           expect=repository_later_paths("$.repositories[0]", key=False),
+           cite={"$.repositories[0].arn": CITE_REPO_ARN},
+           rule=flow_rule("$.repositories"),
+           note="One linked repository; item members as in the documented list-repositories output.",
+           step="under test (ListRepositories): the one link is listed")
+    s.call("DeleteRepository", dict(get), {"repository": repository_doc(full=False)},
+           expect=repository_later_paths("$.repository"),
+           cite={"$.repository.arn": CITE_REPO_ARN},
+           rule=flow_rule("$.repository"),
+           note="The deleted link's details, members as in the documented delete-repository output.",
+           step="under test (DeleteRepository): remove the link")
+    s.call("GetRepository", dict(get), error=("ResourceNotFoundException", ""),
+           expect={"$.message": any_value(
+               "The words of a ResourceNotFoundException for a repository link are not documented")},
+           rule=flow_rule(role="check"),
+           note=("The link is gone: GetRepository lists ResourceNotFoundException among its errors (API Reference); "
+                 "its message text for a repository is unevidenced."),
+           step="check: the link no longer exists")
+    return s
+
+
+WHY_SUBDIRECTORY = (
+    "The documented create-template-sync-config output shows subdirectory \"templates\" for a request of "
+    "\"env-template/\", and the update example likewise another value than requested: what Proton answers for the "
+    "requested subdirectory is unknown, but the configuration keeps one"
+)
+WHY_SYNC_REPO_UPDATE = (
+    "The documented update-template-sync-config output shows another repositoryName than the request's "
+    "(myrepos/myrepo for myrepos/templates): the request keeps the configuration's repository, so the value is "
+    "the one the create answered"
+)
+WHY_SYNC_DELETE = (
+    "The documented delete-template-sync-config output shows only templateName and templateType; the botocore "
+    "model marks branch, repositoryName and repositoryProvider required in TemplateSyncConfig: when present, they "
+    "are the configuration's"
+)
+CITE_SYNC_WRAPPER = (
+    f"{BOTOCORE_MODEL}: the output member is templateSyncConfig (the User Guide's create, get and update examples "
+    "label it templateSyncConfigDetails, which no SDK built from the model would read; its delete example shows "
+    "templateSyncConfig)"
+)
+
+
+def template_sync_doc(branch):
+    doc = {"branch": branch, "repositoryName": TEMPLATE_REPO, "repositoryProvider": REPO_PROVIDER,
+           "templateName": ENV_TEMPLATE, "templateType": "ENVIRONMENT"}
+    return doc
+
+
+def uf_template_sync():
+    s = flow_scenario("CreateTemplateSyncConfig",
+                      "The template sync flow of the User Guide: with a linked repository and an environment "
+                      "template, create, get, update (branch) and delete its template sync configuration, each "
+                      "answer as documented.")
+    create_repository(s, TEMPLATE_REPO, step="setup: link the templates repository")
+    create_env_template(s, step="setup: create the environment template to sync")
+    req = {"branch": "main", "repositoryName": TEMPLATE_REPO, "repositoryProvider": REPO_PROVIDER,
+           "subdirectory": ENV_TEMPLATE, "templateName": ENV_TEMPLATE, "templateType": "ENVIRONMENT"}
+    page_create = guide_output("create-template-sync", "create-template-sync-config")
+    s.call("CreateTemplateSyncConfig", dict(req), {"templateSyncConfig": template_sync_doc("main")},
+           expect={"$.templateSyncConfig.subdirectory": any_value(WHY_SUBDIRECTORY)},
+           cite={"$.templateSyncConfig": page_create + ": the request's branch, repository, template name and type "
+                 "echoed; " + CITE_SYNC_WRAPPER},
+           rule=flow_rule("$.templateSyncConfig"),
+           note=("Members as in the documented create-template-sync-config output; subdirectory is there, its "
+                 "text unsettled by the example."),
+           step="under test (CreateTemplateSyncConfig): sync the template from branch main")
+    created = s.last
+    key = {"templateName": ENV_TEMPLATE, "templateType": "ENVIRONMENT"}
+    page_get = guide_output("view-template-sync", "get-template-sync-config")
+    s.call("GetTemplateSyncConfig", dict(key), {"templateSyncConfig": template_sync_doc("main")},
+           expect={"$.templateSyncConfig.subdirectory": any_value(WHY_SUBDIRECTORY, same_as=created)},
+           cite={"$.templateSyncConfig": page_get + ": the configuration's members; values as created; "
+                 + CITE_SYNC_WRAPPER},
+           rule=flow_rule("$.templateSyncConfig"),
+           note="The configuration as created; members as in the documented get-template-sync-config output.",
+           step="under test (GetTemplateSyncConfig): the configuration")
+    page_update = guide_output("update-template-sync", "update-template-sync-config")
+    s.call("UpdateTemplateSyncConfig", dict(req, branch="release"),
+                     {"templateSyncConfig": {k: v for k, v in template_sync_doc("release").items()
+                                             if k != "repositoryName"}},
+                     expect={"$.templateSyncConfig.subdirectory": any_value(WHY_SUBDIRECTORY, same_as=created),
+                             "$.templateSyncConfig.repositoryName": any_value(WHY_SYNC_REPO_UPDATE, same_as=created)},
+                     cite={"$.templateSyncConfig": page_update + ": the new branch, provider, template name and type; "
+                           + CITE_SYNC_WRAPPER},
+                     rule=flow_rule("$.templateSyncConfig"),
+                     note="Moves the configuration to branch release; the answer shows the new branch, as documented.",
+                     step="under test (UpdateTemplateSyncConfig): sync from branch release instead")
+    s.call("GetTemplateSyncConfig", dict(key), {"templateSyncConfig": template_sync_doc("release")},
+           expect={"$.templateSyncConfig.subdirectory": any_value(WHY_SUBDIRECTORY, same_as=created)},
+           cite={"$.templateSyncConfig": page_get + "; values as updated; " + CITE_SYNC_WRAPPER},
+           rule=flow_rule("$.templateSyncConfig.branch", role="check"),
+           note="The update holds: branch release.",
+           step="check: the configuration now names branch release")
+    page_delete = guide_output("delete-template-sync", "delete-template-sync-config")
+    s.call("DeleteTemplateSyncConfig", dict(key), {"templateSyncConfig": template_sync_doc("release")},
+           expect={"$.templateSyncConfig.branch": may_be_absent(WHY_SYNC_DELETE),
+                   "$.templateSyncConfig.repositoryName": may_be_absent(WHY_SYNC_DELETE),
+                   "$.templateSyncConfig.repositoryProvider": may_be_absent(WHY_SYNC_DELETE),
+                   "$.templateSyncConfig.subdirectory": may_be_absent(WHY_SYNC_DELETE, same_as=created)},
+           cite={"$.templateSyncConfig": page_delete + ": templateName and templateType of the deleted "
+                 "configuration; the other members, when present, as it was"},
+           rule=flow_rule("$.templateSyncConfig"),
+           note=("Members as in the documented delete-template-sync-config output (templateName, templateType); "
+                 "the model's other required members may be there with the configuration's values."),
+           step="under test (DeleteTemplateSyncConfig): stop syncing the template")
+    return s
+
+
+def service_sync_doc(branch):
+    return {"branch": branch, "filePath": OPS_FILE, "repositoryName": SERVICE_REPO,
+            "repositoryProvider": REPO_PROVIDER, "serviceName": SVC_NAME}
+
+
+def uf_service_sync():
+    s = flow_scenario("CreateServiceSyncConfig",
+                      "The service sync flow of the User Guide: for a service and a linked repository holding its "
+                      "Proton Ops file, create, get, update (branch) and delete the service sync configuration, "
+                      "each answer as documented.")
+    setup_service(s)
+    create_repository(s, SERVICE_REPO, step="setup: link the service's repository")
+    req = {"branch": "main", "filePath": OPS_FILE, "repositoryName": SERVICE_REPO,
+           "repositoryProvider": REPO_PROVIDER, "serviceName": SVC_NAME}
+    for op, page, command, input_, branch, step in (
+        ("CreateServiceSyncConfig", "create-service-sync", "create-service-sync-config", dict(req), "main",
+         "under test (CreateServiceSyncConfig): sync the service from its Proton Ops file on branch main"),
+        ("GetServiceSyncConfig", "get-service-sync", "get-service-sync-config", {"serviceName": SVC_NAME}, "main",
+         "under test (GetServiceSyncConfig): the configuration"),
+        ("UpdateServiceSyncConfig", "update-service-sync", "update-service-sync-config", dict(req, branch="release"),
+         "release", "under test (UpdateServiceSyncConfig): sync from branch release instead"),
+        ("DeleteServiceSyncConfig", "delete-service-sync", "delete-service-sync-config", {"serviceName": SVC_NAME},
+         "release", "under test (DeleteServiceSyncConfig): stop syncing the service"),
+    ):
+        s.call(op, input_, {"serviceSyncConfig": service_sync_doc(branch)},
+               cite={"$.serviceSyncConfig": guide_output(page, command)
+                     + ": branch, filePath, repositoryName, repositoryProvider and serviceName of the configuration "
+                     "(the request's, as the example echoes them)"},
+               rule=flow_rule("$.serviceSyncConfig"),
+               note=f"Members as in the documented {command} output; branch {branch}.",
+               step=step)
+    return s
+
+
+WHY_COMPONENT_PROVISIONED = (
+    "Which provisioned resources a component lists (names and identifiers from the provisioning engine) is not "
+    "documented; the member is required in the botocore model"
+)
+CITE_COMPONENT_OUTPUTS = (
+    api_ref("ListComponentOutputs", "outputs, the component's IaC outputs") + "; the component's template file "
+    "declares no Outputs, so there are none; " + model_shape("ListComponentOutputsOutput", "member outputs (required)")
+)
+CITE_COMPONENT_DELETE = (
+    api_ref("DeleteComponent", "output, the component being deleted") + "; "
+    + f"{BOTOCORE_WAITERS}: ComponentDeleted fails on deploymentStatus DELETE_FAILED and succeeds once GetComponent "
+    "answers ResourceNotFoundException, so a delete runs through deploymentStatus; DELETE_IN_PROGRESS as "
+    + guide_output("ag-env-delete", "delete-environment") + " shows for the same DeploymentStatus"
+)
+CITE_COMPONENT_UPDATE_NONE = (
+    api_ref("UpdateComponent", "request deploymentType NONE: only the metadata is updated, no deployment")
+    + "; an update moves lastModifiedAt, as " + guide_output("ag-svc-update", "update-service") + " shows for a service"
+)
+
+
+def uf_component():
+    s = flow_scenario("CreateComponent",
+                      "The directly defined component flow of the User Guide: in an environment with a component "
+                      "role, create a component, wait for its deployment, get and list it, list its outputs and "
+                      "provisioned resources, update its description without redeploying, and delete it.")
+    setup_component_environment(s)
+    token = uuid4_from(s.name, "client-token")
+    times = {"$.component.createdAt": CITE_NEW_RESOURCE_TIMES, "$.component.lastModifiedAt": CITE_NEW_RESOURCE_TIMES}
+    created = s.call("CreateComponent", component_input(token),
+                     lambda now: {"component": component_doc(now, now, "IN_PROGRESS", COMPONENT_DESC)},
+                     expect=component_paths("$.component"), cite=times,
+                     rule=flow_rule("$.component"),
+                     note=("Creates a directly defined component (the guide's manifest) in dev-serverless: its "
+                           "deployment IN_PROGRESS. No component output is documented: the model's members, with the "
+                           "request's values."),
+                     step="under test (CreateComponent): create the component")
+    create_step = s.last
+    create_at = s.clock
+    done_paths = dict(component_paths("$.component", step=create_step, deploy_step=create_step),
+                      **{"$.component.lastModifiedAt": any_value(
+                          "Whether a finished deployment moves a component's lastModifiedAt is not documented")})
+    s.poll("GetComponent", {"name": COMPONENT}, "component.deploymentStatus", ["SUCCEEDED"],
+           [
+               (create_at + OBSERVE_GAP_MS,
+                {"component": component_doc(created, created, "IN_PROGRESS", COMPONENT_DESC)},
+                "First poll, shortly after the create: deployment still IN_PROGRESS.",
+                component_paths("$.component", step=create_step, deploy_step=create_step)),
+               (create_at + OBSERVE_GAP_MS + POLL_MS,
+                {"component": component_doc(created, created, "SUCCEEDED", COMPONENT_DESC)},
+                "Deployment SUCCEEDED (the ComponentDeployed waiter's success state).",
+                done_paths),
+           ],
+           cite={"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                 "$.component.deploymentStatus": f"{BOTOCORE_WAITERS}: ComponentDeployed succeeds on SUCCEEDED"},
+           rule=flow_rule("$.component"),
+           step="under test (GetComponent): wait until the component is deployed (ComponentDeployed waiter)")
+    deployed = s.last
+    summary = component_doc(created, created, "SUCCEEDED", COMPONENT_DESC)
+    del summary["description"]
+    list_paths = component_paths("$.components[0]", step=create_step, deploy_step=create_step)
+    del list_paths["$.components[0].lastClientRequestToken"]
+    list_paths["$.components[0].lastModifiedAt"] = any_value(
+        "Whether a finished deployment moves a component's lastModifiedAt is not documented", same_as=deployed)
+    del summary["lastModifiedAt"]
+    s.call("ListComponents", {"environmentName": ENV_NAME}, {"components": [summary]},
+           expect=list_paths,
+           cite={"$.components[0].createdAt": CITE_NEW_RESOURCE_TIMES},
+           rule=flow_rule("$.components"),
+           note="The one component of the environment. " + NOTE_LIST_SHAPE,
+           step="under test (ListComponents): the environment's components")
+    s.call("ListComponentOutputs", {"componentName": COMPONENT}, {"outputs": []},
+           cite={"$.outputs": CITE_COMPONENT_OUTPUTS},
+           rule=flow_rule("$.outputs"),
+           note="The component's template declares no outputs: an empty list.",
+           step="under test (ListComponentOutputs): the component's IaC outputs")
+    s.call("ListComponentProvisionedResources", {"componentName": COMPONENT}, {},
+           expect={"$.provisionedResources": any_value(WHY_COMPONENT_PROVISIONED)},
+           cite={"$": api_ref("ListComponentProvisionedResources", "output") + "; only the required member's "
+                 "presence is asserted"},
+           rule=flow_rule("$.provisionedResources"),
+           note="A list of provisioned resources; what it holds depends on the provisioning engine.",
+           step="under test (ListComponentProvisionedResources): the component's provisioned resources")
+    update_token = uuid4_from(s.name, "update-token")
+    s.call("UpdateComponent",
+                     {"clientToken": update_token, "deploymentType": "NONE", "description": COMPONENT_DESC_UPDATED,
+                      "name": COMPONENT},
+                     lambda now: {"component": component_doc(created, now, "SUCCEEDED", COMPONENT_DESC_UPDATED)},
+                     expect=component_paths("$.component", step=create_step, deploy_step=create_step),
+                     cite={"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                           "$.component.lastModifiedAt": CITE_COMPONENT_UPDATE_NONE,
+                           "$.component.deploymentStatus": CITE_COMPONENT_UPDATE_NONE},
+                     rule=flow_rule("$.component"),
+                     note=("Changes the description without redeploying (deploymentType NONE): the deployment stays "
+                           "SUCCEEDED and is the create's; lastModifiedAt moves to now."),
+                     step="under test (UpdateComponent): a new description, no redeployment")
+    delete_paths = component_paths("$.component", step=create_step, deploy_step=create_step)
+    delete_paths["$.component.lastModifiedAt"] = any_value(
+        "Whether starting a delete moves a component's lastModifiedAt is not documented")
+    body = component_doc(created, created, "DELETE_IN_PROGRESS", COMPONENT_DESC_UPDATED)
+    s.call("DeleteComponent", {"name": COMPONENT}, {"component": body},
+           expect=delete_paths,
+           cite={"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                 "$.component.deploymentStatus": CITE_COMPONENT_DELETE},
+           rule=flow_rule("$.component"),
+           note="Starts deleting the detached component: DELETE_IN_PROGRESS.",
+           step="under test (DeleteComponent): delete the component")
+    s.wait(ASYNC_DONE_MS, step="the delete completes")
+    s.call("GetComponent", {"name": COMPONENT}, error=("ResourceNotFoundException", ""),
+           expect={"$.message": any_value("The words of a ResourceNotFoundException for a component are not documented")},
+           rule=flow_rule(role="check"),
+           note="Gone: the ComponentDeleted waiter's success state (ResourceNotFoundException).",
+           step="check: the component no longer exists (ComponentDeleted waiter's success state)",
+           gap=AFTER_WAIT_GAP_MS)
+    return s
+
+
+WHY_ACCOUNT_UNSET = (
+    "No documented output shows account settings; a setting never made may be absent or empty "
+    "(the model's RoleArnOrEmptyString allows \"\")"
+)
+CITE_ACCOUNT_ROLE = (
+    api_ref("UpdateAccountSettings", "request pipelineServiceRoleArn and output accountSettings") + "; "
+    + f"{GUIDE}/ag-create-svc.html: update-account-settings --pipeline-service-role-arn sets the pipeline role"
+)
+
+
+def account_paths(*, role_open):
+    out = {
+        "$.accountSettings.pipelineCodebuildRoleArn": may_be_absent(WHY_ACCOUNT_UNSET),
+        "$.accountSettings.pipelineProvisioningRepository": may_be_absent(WHY_ACCOUNT_UNSET),
+    }
+    if role_open:
+        out["$.accountSettings"] = may_be_absent(
+            "GetAccountSettings's output member is optional in the botocore model and no output is documented")
+        out["$.accountSettings.pipelineServiceRoleArn"] = may_be_absent(WHY_ACCOUNT_UNSET)
+    return out
+
+
+def uf_account_settings():
+    s = flow_scenario("UpdateAccountSettings",
+                      "The account settings the User Guide sets before creating a service with a pipeline: set the "
+                      "pipeline service role with UpdateAccountSettings, and GetAccountSettings shows it.")
+    s.call("GetAccountSettings", {}, {"accountSettings": {}},
+           expect=account_paths(role_open=True),
+           cite={"$.accountSettings": api_ref("GetAccountSettings") + "; nothing was set, so no setting is asserted"},
+           note="Nothing set yet: the answer may hold no settings, or empty ones.",
+           step="setup: the settings before any change")
+    s.call("UpdateAccountSettings", {"pipelineServiceRoleArn": PIPELINE_ROLE},
+           {"accountSettings": {"pipelineServiceRoleArn": PIPELINE_ROLE}},
+           expect=account_paths(role_open=False),
+           cite={"$.accountSettings.pipelineServiceRoleArn": CITE_ACCOUNT_ROLE},
+           rule=flow_rule("$.accountSettings.pipelineServiceRoleArn"),
+           note="Sets the pipeline service role, as the guide does before creating a service with a pipeline.",
+           step="under test (UpdateAccountSettings): set the pipeline service role")
+    s.call("GetAccountSettings", {}, {"accountSettings": {"pipelineServiceRoleArn": PIPELINE_ROLE}},
+           expect=account_paths(role_open=False),
+           cite={"$.accountSettings.pipelineServiceRoleArn": CITE_ACCOUNT_ROLE + "; "
+                 + api_ref("GetAccountSettings", "output accountSettings")},
+           rule=flow_rule("$.accountSettings.pipelineServiceRoleArn"),
+           note="The role just set.",
+           step="under test (GetAccountSettings): the settings show the role")
+    return s
+
+
+CITE_COUNTS_TOTAL_ONLY = (
+    model_shape("CountsSummary", "members environmentTemplates and environments: they \"will only contain total "
+                "members\"") + "; " + api_ref("GetResourcesSummary")
+)
+WHY_COUNTS_NONE = (
+    "No resource of this type exists, so every count is 0; whether Proton includes a type it has none of, and which "
+    "of the optional counts it shows, is not documented"
+)
+
+
+def uf_resources_summary():
+    s = flow_scenario("GetResourcesSummary",
+                      "The resources summary after the User Guide's first steps: one environment template and one "
+                      "environment created from it, nothing else.")
+    setup_environment(s)
+    zero = {"behindMajor": 0, "behindMinor": 0, "failed": 0, "total": 0, "upToDate": 0}
+    counts = {
+        "components": {"failed": 0, "total": 0},
+        "environmentTemplates": {"total": 1},
+        "environments": {"total": 1},
+        "pipelines": dict(zero),
+        "serviceInstances": dict(zero),
+        "serviceTemplates": {"total": 0},
+        "services": dict(zero),
+    }
+    paths = {}
+    for kind in ("components", "pipelines", "serviceInstances", "serviceTemplates", "services"):
+        paths[f"$.counts.{kind}"] = may_be_absent(WHY_COUNTS_NONE)
+        for member in counts[kind]:
+            if member != "total":
+                paths[f"$.counts.{kind}.{member}"] = may_be_absent(WHY_COUNTS_NONE)
+    s.call("GetResourcesSummary", {}, {"counts": counts},
+           expect=paths,
+           cite={"$.counts.environmentTemplates": CITE_COUNTS_TOTAL_ONLY + "; one template was created",
+                 "$.counts.environments": CITE_COUNTS_TOTAL_ONLY + "; one environment was created",
+                 "$.counts.serviceTemplates": model_shape("CountsSummary", "member serviceTemplates (only total)")
+                 + "; none exists",
+                 "$.counts.components": model_shape("CountsSummary", "member components (only total and failed)")
+                 + "; none exists",
+                 "$.counts.pipelines": model_shape("ResourceCountsSummary") + "; none exists",
+                 "$.counts.serviceInstances": model_shape("ResourceCountsSummary") + "; none exists",
+                 "$.counts.services": model_shape("ResourceCountsSummary") + "; none exists"},
+           rule=flow_rule("$.counts"),
+           note=("Counts as the model documents them: templates and environments only a total; types with no "
+                 "resource may be left out."),
+           step="under test (GetResourcesSummary): the account's counts")
+    return s
+
+
+CITE_ATTACHED = (
+    model_shape("Component", "members serviceName and serviceInstanceName: \"Provided when a component is attached "
+                "to a service instance\"") + "; the request's values; "
+    + f"{GUIDE}/ag-components-states.html: an attached component is associated with a service instance and an "
+    "environment"
+)
+CITE_ATTACHED_ENV = (
+    model_shape("Component", "member environmentName (the environment the component is associated with)")
+    + "; the attached service instance's environment, "
+    + f"{GUIDE}/ag-components-states.html: an attached component is associated with a service instance and an "
+    "environment"
+)
+CITE_DETACHED = (
+    model_shape("UpdateComponentInput", "members serviceName and serviceInstanceName: an empty string detaches "
+                "the component") + "; "
+    + model_shape("Component", "serviceName and serviceInstanceName are provided when attached, so a detached "
+                  "component has neither") + "; " + f"{GUIDE}/ag-components-states.html: detaching removes the "
+    "service and service instance names"
+)
+CITE_REDEPLOY = (
+    api_ref("UpdateComponent", "request deploymentType CURRENT_VERSION: the component is deployed") + "; an update "
+    "moves lastModifiedAt, as " + guide_output("ag-svc-update", "update-service") + " shows for a service"
+)
+WHY_DETACH_ANSWER = (
+    "Whether the update's own answer already shows the component detached, or the attachment it is leaving, is "
+    "not documented"
+)
+
+
+def uf_component_attached():
+    s = flow_scenario("UpdateComponent",
+                      "The component states of the User Guide: a directly defined component attached to a service "
+                      "instance (its service template version supports DIRECTLY_DEFINED), detached with an update "
+                      "that empties the service and instance names, then deleted, which a detached component may be.")
+    s.component_sources = True
+    setup_component_environment(s)
+    setup_published_svc_template(s)
+    created_svc = create_service(s, step="setup: create the service (instance orders-api-dev in dev-serverless)")
+    poll_service(s, s.clock, created_svc,
+                 step="setup: wait until the service is ACTIVE (ServiceCreated waiter's success state)")
+    token = uuid4_from(s.name, "client-token")
+    attach = {"serviceInstanceName": INSTANCE, "serviceName": SVC_NAME}
+    request = {"clientToken": token, "description": COMPONENT_DESC, "manifest": COMPONENT_MANIFEST,
+               "name": COMPONENT, "templateFile": COMPONENT_TEMPLATE, **attach}
+    attached_cite = {"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                     "$.component.serviceName": CITE_ATTACHED, "$.component.serviceInstanceName": CITE_ATTACHED,
+                     "$.component.environmentName": CITE_ATTACHED_ENV}
+    created = s.call("CreateComponent", request,
+                     lambda now: {"component": dict(component_doc(now, now, "IN_PROGRESS", COMPONENT_DESC), **attach)},
+                     expect=component_paths("$.component"),
+                     cite=dict(attached_cite, **{"$.component.lastModifiedAt": CITE_NEW_RESOURCE_TIMES}),
+                     rule=flow_rule("$.component"),
+                     note=("Creates the component attached to instance orders-api-dev (no environmentName in the "
+                           "request: the instance's environment is the component's). Deployment IN_PROGRESS."),
+                     step="under test (CreateComponent): create the component attached to the service instance")
+    create_step = s.last
+    create_at = s.clock
+    s.poll("GetComponent", {"name": COMPONENT}, "component.deploymentStatus", ["SUCCEEDED"],
+           [
+               (create_at + OBSERVE_GAP_MS,
+                {"component": dict(component_doc(created, created, "IN_PROGRESS", COMPONENT_DESC), **attach)},
+                "First poll, shortly after the create: deployment still IN_PROGRESS.",
+                component_paths("$.component", step=create_step, deploy_step=create_step), attached_cite),
+               (create_at + OBSERVE_GAP_MS + POLL_MS,
+                {"component": dict(component_doc(created, created, "SUCCEEDED", COMPONENT_DESC), **attach)},
+                "Deployment SUCCEEDED (the ComponentDeployed waiter's success state); still attached.",
+                dict(component_paths("$.component", step=create_step, deploy_step=create_step),
+                     **{"$.component.lastModifiedAt": any_value(
+                         "Whether a finished deployment moves a component's lastModifiedAt is not documented")}),
+                attached_cite),
+           ],
+           cite={"$.component.deploymentStatus": f"{BOTOCORE_WAITERS}: ComponentDeployed succeeds on SUCCEEDED"},
+           rule=flow_rule("$.component.serviceName", "$.component.serviceInstanceName", role="check"),
+           step="check: wait until the attached component is deployed (ComponentDeployed waiter)")
+    update_token = uuid4_from(s.name, "update-token")
+    detach_paths = dict(component_paths("$.component", step=create_step))
+    detach_paths["$.component.serviceName"] = may_be_absent(WHY_DETACH_ANSWER)
+    detach_paths["$.component.serviceInstanceName"] = may_be_absent(WHY_DETACH_ANSWER)
+    detach_paths["$.component.lastAttemptedDeploymentId"] = may_be_absent(
+        WHY_DEPLOYMENT_IDS + "; the update starts a new deployment", differs_from=create_step)
+    updated = s.call("UpdateComponent",
+                     {"clientToken": update_token, "deploymentType": "CURRENT_VERSION", "name": COMPONENT,
+                      "serviceInstanceName": "", "serviceName": ""},
+                     lambda now: {"component": component_doc(created, now, "IN_PROGRESS", COMPONENT_DESC)},
+                     expect=detach_paths,
+                     cite={"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                           "$.component.lastModifiedAt": CITE_REDEPLOY,
+                           "$.component.deploymentStatus": CITE_REDEPLOY},
+                     rule=flow_rule("$.component.deploymentStatus", "$.component.lastModifiedAt"),
+                     note=("Detaches the component (empty service and instance names) and redeploys it: "
+                           "IN_PROGRESS, lastModifiedAt moves to now."),
+                     step="under test (UpdateComponent): detach the component from the service instance")
+    update_step = s.last
+    update_at = s.clock
+    detached_paths = dict(component_paths("$.component", step=create_step))
+    detached_paths["$.component.lastAttemptedDeploymentId"] = may_be_absent(
+        WHY_DEPLOYMENT_IDS + "; the update started a new deployment", same_as=update_step, differs_from=create_step)
+    detached_paths["$.component.lastModifiedAt"] = any_value(
+        "Whether a finished deployment moves a component's lastModifiedAt is not documented")
+    s.poll("GetComponent", {"name": COMPONENT}, "component.deploymentStatus", ["SUCCEEDED"],
+           [
+               (update_at + OBSERVE_GAP_MS,
+                {"component": component_doc(created, updated, "IN_PROGRESS", COMPONENT_DESC)},
+                "First poll, shortly after the update: the deployment still IN_PROGRESS.",
+                dict(detach_paths, **{"$.component.lastAttemptedDeploymentId": may_be_absent(
+                    WHY_DEPLOYMENT_IDS, same_as=update_step)}),
+                {"$.component.createdAt": CITE_NEW_RESOURCE_TIMES, "$.component.lastModifiedAt": CITE_REDEPLOY}),
+               (update_at + OBSERVE_GAP_MS + POLL_MS,
+                {"component": component_doc(created, updated, "SUCCEEDED", COMPONENT_DESC)},
+                ("Deployed and detached: no serviceName or serviceInstanceName. Source: " + CITE_DETACHED + "."),
+                detached_paths,
+                {"$.component.createdAt": CITE_NEW_RESOURCE_TIMES}),
+           ],
+           cite={"$.component.deploymentStatus": f"{BOTOCORE_WAITERS}: ComponentDeployed succeeds on SUCCEEDED"},
+           rule=flow_rule("$.component.serviceName", "$.component.serviceInstanceName", role="check"),
+           step="check: once redeployed, the component is detached (ComponentDeployed waiter)")
+    delete_paths = component_paths("$.component", step=create_step, deploy_step=update_step)
+    delete_paths["$.component.lastModifiedAt"] = any_value(
+        "Whether starting a delete moves a component's lastModifiedAt is not documented")
+    s.call("DeleteComponent", {"name": COMPONENT},
+           {"component": component_doc(created, created, "DELETE_IN_PROGRESS", COMPONENT_DESC)},
+           expect=delete_paths,
+           cite={"$.component.createdAt": CITE_NEW_RESOURCE_TIMES,
+                 "$.component.deploymentStatus": CITE_COMPONENT_DELETE + "; "
+                 + f"{GUIDE}/ag-components-states.html: a detached component can be deleted",
+                 "$.component.environmentName": CITE_ATTACHED_ENV},
+           rule=flow_rule("$.component"),
+           note="The detached component can be deleted: DELETE_IN_PROGRESS.",
+           step="under test (DeleteComponent): delete the detached component")
+    s.wait(ASYNC_DONE_MS, step="the delete completes")
+    s.call("GetComponent", {"name": COMPONENT}, error=("ResourceNotFoundException", ""),
+           expect={"$.message": any_value("The words of a ResourceNotFoundException for a component are not documented")},
+           rule=flow_rule(role="check"),
+           note="Gone: the ComponentDeleted waiter's success state (ResourceNotFoundException).",
+           step="check: the component no longer exists (ComponentDeleted waiter's success state)",
+           gap=AFTER_WAIT_GAP_MS)
+    return s
+
+
+# --------------------------------------------------------------------------
 # All scenarios
 # --------------------------------------------------------------------------
 
@@ -2308,6 +2987,8 @@ def all_scenarios():
         out += [ad_environment(rule), ad_service(rule)]
     out += [mt_create_instance("same-parameters"), mt_update_instance("same-parameters"),
             mt_create_component("same-parameters"), mt_update_component("same-parameters")]
+    out += [uf_repository(), uf_template_sync(), uf_service_sync(), uf_component(), uf_component_attached(),
+            uf_account_settings(), uf_resources_summary()]
     out.sort(key=lambda s: s.name)
     return out
 

@@ -10,10 +10,12 @@
 //! reject a `format` they do not know.
 
 use super::model::{
-    Body, Cassette, Headers, Interaction, Provenance, RecordedRequest, RecordedResponse,
+    Body, Cassette, HeaderValues, Headers, Interaction, Provenance, RecordedRequest,
+    RecordedResponse,
 };
 use super::raw_json;
 use base64::Engine;
+use bytes::{Bytes, BytesMut};
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -36,7 +38,7 @@ const BODY_LEVEL: usize = 5;
 // borrows from the file's bytes where it can. `B` is the body: `BodyIn` when
 // reading, `BodyOut` when writing.
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub(super) struct CassetteFile<'a, B> {
     pub format: Cow<'a, str>,
     pub interactions: Vec<InteractionFile<'a, B>>,
@@ -108,12 +110,21 @@ impl Serialize for HeadersFile<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         for (name, values) in self.0.iter_grouped() {
-            match values {
-                [one] => map.serialize_entry(name, one)?,
-                many => map.serialize_entry(name, many)?,
+            match (values.len(), values.first()) {
+                (1, Some(one)) => map.serialize_entry(name, one)?,
+                _ => map.serialize_entry(name, &Values(values))?,
             }
         }
         map.end()
+    }
+}
+
+/// A repeated header's values, written as an array.
+struct Values<'a>(HeaderValues<'a>);
+
+impl Serialize for Values<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.clone())
     }
 }
 
@@ -133,21 +144,60 @@ impl<'de> Visitor<'de> for HeadersVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeadersFile<'static>, A::Error> {
-        let mut headers = Headers::default();
-        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
-            let HeaderValuesFile(values) = map.next_value()?;
-            for value in values {
-                headers.append(&name, value);
+        let mut pairs: Vec<(Text<'de>, Text<'de>)> =
+            Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(name) = map.next_key::<Text<'de>>()? {
+            match map.next_value()? {
+                HeaderValuesFile::One(value) => pairs.push((name, value)),
+                HeaderValuesFile::Many(values) => {
+                    pairs.extend(values.into_iter().map(|value| (name.clone(), value)));
+                }
             }
         }
-        Ok(HeadersFile(Cow::Owned(headers)))
+        let pairs = pairs.iter().map(|(name, value)| (&*name.0, &*value.0));
+        Ok(HeadersFile(Cow::Owned(Headers::from_pairs(pairs))))
+    }
+}
+
+/// Text borrowed from the file when it has no escapes.
+#[derive(Clone)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, value: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(value)))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(value.to_string())))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, value: String) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(value)))
     }
 }
 
 /// One header's values: a string or an array of strings.
-struct HeaderValuesFile(Vec<String>);
+enum HeaderValuesFile<'a> {
+    One(Text<'a>),
+    Many(Vec<Text<'a>>),
+}
 
-impl<'de> Deserialize<'de> for HeaderValuesFile {
+impl<'de> Deserialize<'de> for HeaderValuesFile<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(HeaderValuesVisitor)
     }
@@ -156,26 +206,33 @@ impl<'de> Deserialize<'de> for HeaderValuesFile {
 struct HeaderValuesVisitor;
 
 impl<'de> Visitor<'de> for HeaderValuesVisitor {
-    type Value = HeaderValuesFile;
+    type Value = HeaderValuesFile<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a header value: a string, or an array of strings for a repeated header")
     }
 
-    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<HeaderValuesFile, E> {
-        Ok(HeaderValuesFile(vec![value.to_string()]))
+    fn visit_borrowed_str<E: serde::de::Error>(
+        self,
+        value: &'de str,
+    ) -> Result<HeaderValuesFile<'de>, E> {
+        Ok(HeaderValuesFile::One(Text(Cow::Borrowed(value))))
     }
 
-    fn visit_string<E: serde::de::Error>(self, value: String) -> Result<HeaderValuesFile, E> {
-        Ok(HeaderValuesFile(vec![value]))
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<HeaderValuesFile<'de>, E> {
+        Ok(HeaderValuesFile::One(Text(Cow::Owned(value.to_string()))))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<HeaderValuesFile, A::Error> {
+    fn visit_string<E: serde::de::Error>(self, value: String) -> Result<HeaderValuesFile<'de>, E> {
+        Ok(HeaderValuesFile::One(Text(Cow::Owned(value))))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<HeaderValuesFile<'de>, A::Error> {
         let mut values = Vec::new();
-        while let Some(value) = seq.next_element::<String>()? {
+        while let Some(value) = seq.next_element::<Text<'de>>()? {
             values.push(value);
         }
-        Ok(HeaderValuesFile(values))
+        Ok(HeaderValuesFile::Many(values))
     }
 }
 
@@ -199,12 +256,6 @@ pub(super) enum BodyOut<'a> {
     Json(Box<RawValue>),
     Text(Cow<'a, str>),
     Base64(String),
-}
-
-/// Only the `format` member, to name an unknown format before anything else.
-#[derive(Deserialize)]
-pub(super) struct FormatOnly {
-    pub format: Option<Value>,
 }
 
 /// How bodies are laid out when written.
@@ -233,32 +284,17 @@ impl Version {
     }
 }
 
-impl<'a> CassetteFile<'a, BodyIn<'a>> {
-    pub fn into_model(self, version: Version) -> Result<Cassette, String> {
-        let interactions = self
-            .interactions
-            .into_iter()
-            .enumerate()
-            .map(|(i, interaction)| {
-                interaction
-                    .into_model(version)
-                    .map_err(|e| format!("interaction {i}: {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let p = self.provenance;
-        Ok(Cassette {
-            name: self.name.into_owned(),
-            provenance: Provenance {
-                kind: p.kind.into_owned(),
-                endpoint: p.endpoint.map(Cow::into_owned),
-                service: p.service.map(Cow::into_owned),
-                region: p.region.map(Cow::into_owned),
-                recorded_at: p.recorded_at.map(Cow::into_owned),
-                tool: p.tool.map(Cow::into_owned),
-                sources: p.sources.into_owned(),
-            },
-            interactions,
-        })
+impl ProvenanceFile<'_> {
+    pub fn into_model(self) -> Provenance {
+        Provenance {
+            kind: self.kind.into_owned(),
+            endpoint: self.endpoint.map(Cow::into_owned),
+            service: self.service.map(Cow::into_owned),
+            region: self.region.map(Cow::into_owned),
+            recorded_at: self.recorded_at.map(Cow::into_owned),
+            tool: self.tool.map(Cow::into_owned),
+            sources: self.sources.into_owned(),
+        }
     }
 }
 
@@ -287,7 +323,11 @@ impl<'a> CassetteFile<'a, BodyOut<'a>> {
 }
 
 impl<'a> InteractionFile<'a, BodyIn<'a>> {
-    pub fn into_model(self, version: Version) -> Result<Interaction, String> {
+    pub fn into_model(
+        self,
+        version: Version,
+        arena: &mut BodyArena,
+    ) -> Result<Interaction, String> {
         Ok(Interaction {
             elapsed_ms: self.elapsed_ms,
             endpoint: self.endpoint.map(Cow::into_owned),
@@ -297,13 +337,13 @@ impl<'a> InteractionFile<'a, BodyIn<'a>> {
                 method: self.request.method.into_owned(),
                 uri: self.request.uri.into_owned(),
                 headers: self.request.headers.0.into_owned(),
-                body: body_into_model(self.request.body, version)
+                body: body_into_model(self.request.body, version, arena)
                     .map_err(|e| format!("request body: {e}"))?,
             },
             response: RecordedResponse {
                 status: self.response.status,
                 headers: self.response.headers.0.into_owned(),
-                body: body_into_model(self.response.body, version)
+                body: body_into_model(self.response.body, version, arena)
                     .map_err(|e| format!("response body: {e}"))?,
             },
         })
@@ -332,24 +372,66 @@ impl<'a> InteractionFile<'a, BodyOut<'a>> {
     }
 }
 
-fn body_into_model(body: Option<BodyIn<'_>>, version: Version) -> Result<Body, String> {
+fn body_into_model(
+    body: Option<BodyIn<'_>>,
+    version: Version,
+    arena: &mut BodyArena,
+) -> Result<Body, String> {
     Ok(match body {
         None => Body::default(),
         Some(BodyIn::Json(raw)) => match version {
-            Version::V2 => Body::new(raw_json::minify(raw.get().as_bytes())),
+            Version::V2 => {
+                let text = raw.get().as_bytes();
+                arena.body(text.len(), |out| raw_json::minify_into(text, out))
+            }
             Version::V1 => {
                 let value: Value = serde_json::from_str(raw.get())
                     .map_err(|e| format!("`json` is not valid JSON ({e})"))?;
                 Body::from_json(&value)
             }
         },
-        Some(BodyIn::Text(text)) => Body::new(text.into_owned()),
+        Some(BodyIn::Text(text)) => {
+            arena.body(text.len(), |out| out.extend_from_slice(text.as_bytes()))
+        }
         Some(BodyIn::Base64(data)) => Body::new(
             base64::engine::general_purpose::STANDARD
                 .decode(data.as_bytes())
                 .map_err(|e| format!("`base64` is not valid base64 ({e})"))?,
         ),
     })
+}
+
+/// Where the bodies of a cassette being read are put: blocks shared by many
+/// bodies, each body a slice of one. A cassette of many small bodies then
+/// costs a few large allocations instead of one per body, in time and in
+/// the allocator's bookkeeping. Blocks start small and grow to
+/// [`BodyArena::MAX_BLOCK`], so a small cassette holds little spare room.
+#[derive(Default)]
+pub(super) struct BodyArena {
+    block: BytesMut,
+    /// The size of the last block taken.
+    last_block: usize,
+}
+
+impl BodyArena {
+    const MIN_BLOCK: usize = 4 << 10;
+    const MAX_BLOCK: usize = 1 << 20;
+
+    /// A body of at most `most` bytes, written by `write` (which appends).
+    fn body(&mut self, most: usize, write: impl FnOnce(&mut BytesMut)) -> Body {
+        if most > Self::MAX_BLOCK / 4 {
+            // A large body gets its own allocation, sized to fit.
+            let mut own = BytesMut::with_capacity(most);
+            write(&mut own);
+            return Body::new(Bytes::copy_from_slice(&own));
+        }
+        if self.block.capacity() - self.block.len() < most {
+            self.last_block = (self.last_block * 2).clamp(Self::MIN_BLOCK, Self::MAX_BLOCK);
+            self.block = BytesMut::with_capacity(self.last_block);
+        }
+        write(&mut self.block);
+        Body::new(self.block.split().freeze())
+    }
 }
 
 /// The most readable spelling that gives the bytes back: JSON when the body
@@ -422,13 +504,16 @@ mod tests {
         let cassette = parse(Path::new("h.json"), text.as_bytes()).unwrap();
         let headers = &cassette.interactions[0].request.headers;
         assert_eq!(headers.get("x-amz-target"), Some("Svc.Op"));
-        let grouped: Vec<_> = headers.iter_grouped().collect();
+        let grouped: Vec<(&str, Vec<&str>)> = headers
+            .iter_grouped()
+            .map(|(name, values)| (name, values.collect()))
+            .collect();
         assert_eq!(
             grouped,
             [
-                ("content-type", &["text/plain".to_string()][..]),
-                ("x-amz-target", &["Svc.Op".to_string()][..]),
-                ("x-multi", &["1".to_string(), "2".to_string()][..]),
+                ("content-type", vec!["text/plain"]),
+                ("x-amz-target", vec!["Svc.Op"]),
+                ("x-multi", vec!["1", "2"]),
             ]
         );
         let saved = String::from_utf8(to_bytes(&cassette)).unwrap();

@@ -17,7 +17,7 @@
 //! A journal whose base is not the canonical file on disk (the fold's
 //! rename happened, its removal did not) is stale and ignored.
 
-use super::format::{BodyIn, BodyOut, InteractionFile, Layout, Version};
+use super::format::{BodyArena, BodyIn, BodyOut, InteractionFile, Layout, Version};
 use super::model::{Cassette, Interaction};
 use super::store::{CassetteError, read_regular_file};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,19 @@ pub fn journal_path(cassette: &Path) -> PathBuf {
 
 /// The journal's first line for a canonical file holding `base`.
 pub(super) fn header(base: &[u8]) -> String {
-    format!("{MAGIC} base={}:{:08x}\n", base.len(), crc32(base))
+    header_for(base.len() as u64, crc32(base))
+}
+
+/// The journal's first line for a canonical file of `len` bytes whose
+/// CRC-32 is `crc`.
+fn header_for(len: u64, crc: u32) -> String {
+    format!("{MAGIC} base={len}:{crc:08x}\n")
+}
+
+/// Whether `cassette` has a journal beside it (a recording under way, or
+/// one cut short).
+pub(super) fn exists(cassette: &Path) -> bool {
+    std::fs::symlink_metadata(journal_path(cassette)).is_ok()
 }
 
 /// One exchange as a journal line.
@@ -91,10 +103,11 @@ pub(super) fn line(json: &[u8]) -> Vec<u8> {
 }
 
 /// Adds the exchanges of `cassette_path`'s journal, if it has a current
-/// one, to `cassette` (whose file held `base`).
+/// one, to `cassette`, whose file held `base` bytes with that CRC-32 (when
+/// not given, the file is read again to find them).
 pub fn recover_into(
     cassette_path: &Path,
-    base: &[u8],
+    base: Option<(u64, u32)>,
     cassette: &mut Cassette,
 ) -> Result<usize, CassetteError> {
     let path = journal_path(cassette_path);
@@ -102,6 +115,10 @@ pub fn recover_into(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         _ => {}
     }
+    let base = match base {
+        Some((len, crc)) => header_for(len, crc),
+        None => header(&read_regular_file(cassette_path)?),
+    };
     let bytes = read_regular_file(&path)?;
     let error = |line: usize, message: String| CassetteError {
         path: path.clone(),
@@ -121,11 +138,12 @@ pub fn recover_into(
             ),
         ));
     }
-    if first != header(base) {
+    if first != base {
         tracing::warn!(journal = %path.display(), "ignored: it extends an earlier version of the cassette (its exchanges are already in it)");
         return Ok(0);
     }
     let mut records = Vec::new();
+    let mut bodies = BodyArena::default();
     let mut rest = &bytes[end + 1..];
     let mut number = 1;
     while !rest.is_empty() {
@@ -139,7 +157,7 @@ pub fn recover_into(
         } else {
             &[]
         };
-        match parse_line(text, complete) {
+        match parse_line(text, complete, &mut bodies) {
             Ok(record) => records.push(record),
             Err(_) if rest.is_empty() => {
                 tracing::warn!(journal = %path.display(), line = number, "dropped the last record: cut short by a crash (its exchange was never answered)");
@@ -173,7 +191,7 @@ pub fn recover_into(
 
 type Recovered = (u64, u64, Interaction, Option<(String, String)>);
 
-fn parse_line(text: &[u8], complete: bool) -> Result<Recovered, String> {
+fn parse_line(text: &[u8], complete: bool, bodies: &mut BodyArena) -> Result<Recovered, String> {
     if !complete {
         return Err("is cut short".into());
     }
@@ -190,53 +208,74 @@ fn parse_line(text: &[u8], complete: bool) -> Result<Recovered, String> {
     }
     let record: RecordIn<'_> =
         serde_json::from_slice(json).map_err(|e| format!("is not a journal record ({e})"))?;
-    let interaction = record.interaction.into_model(Version::V2)?;
+    let interaction = record.interaction.into_model(Version::V2, bodies)?;
     let scope = record.region.zip(record.service);
     Ok((record.start_ns, record.seq, interaction, scope))
 }
 
 /// CRC-32 (IEEE 802.3, as zlib computes it).
 pub fn crc32(bytes: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[[u32; 256]; 8]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut table = [[0u32; 256]; 8];
-        for i in 0..256u32 {
-            let mut c = i;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            table[0][i as usize] = c;
-        }
-        for i in 0..256 {
-            for k in 1..8 {
-                let prev = table[k - 1][i];
-                table[k][i] = (prev >> 8) ^ table[0][(prev & 0xff) as usize];
-            }
-        }
-        table
-    });
-    let mut crc = !0u32;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let lo = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) ^ crc;
-        let hi = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
-        crc = table[7][(lo & 0xff) as usize]
-            ^ table[6][((lo >> 8) & 0xff) as usize]
-            ^ table[5][((lo >> 16) & 0xff) as usize]
-            ^ table[4][(lo >> 24) as usize]
-            ^ table[3][(hi & 0xff) as usize]
-            ^ table[2][((hi >> 8) & 0xff) as usize]
-            ^ table[1][((hi >> 16) & 0xff) as usize]
-            ^ table[0][(hi >> 24) as usize];
+    let mut crc = Crc32::default();
+    crc.update(bytes);
+    crc.finish()
+}
+
+/// A CRC-32 taken over bytes given in pieces.
+pub(super) struct Crc32(u32);
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        Self(!0)
     }
-    for &byte in chunks.remainder() {
-        crc = (crc >> 8) ^ table[0][((crc ^ u32::from(byte)) & 0xff) as usize];
+}
+
+impl Crc32 {
+    pub fn finish(&self) -> u32 {
+        !self.0
     }
-    !crc
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        static TABLE: std::sync::OnceLock<[[u32; 256]; 8]> = std::sync::OnceLock::new();
+        let table = TABLE.get_or_init(|| {
+            let mut table = [[0u32; 256]; 8];
+            for i in 0..256u32 {
+                let mut c = i;
+                for _ in 0..8 {
+                    c = if c & 1 != 0 {
+                        0xEDB8_8320 ^ (c >> 1)
+                    } else {
+                        c >> 1
+                    };
+                }
+                table[0][i as usize] = c;
+            }
+            for i in 0..256 {
+                for k in 1..8 {
+                    let prev = table[k - 1][i];
+                    table[k][i] = (prev >> 8) ^ table[0][(prev & 0xff) as usize];
+                }
+            }
+            table
+        });
+        let mut crc = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let lo = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) ^ crc;
+            let hi = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+            crc = table[7][(lo & 0xff) as usize]
+                ^ table[6][((lo >> 8) & 0xff) as usize]
+                ^ table[5][((lo >> 16) & 0xff) as usize]
+                ^ table[4][(lo >> 24) as usize]
+                ^ table[3][(hi & 0xff) as usize]
+                ^ table[2][((hi >> 8) & 0xff) as usize]
+                ^ table[1][((hi >> 16) & 0xff) as usize]
+                ^ table[0][(hi >> 24) as usize];
+        }
+        for &byte in chunks.remainder() {
+            crc = (crc >> 8) ^ table[0][((crc ^ u32::from(byte)) & 0xff) as usize];
+        }
+        self.0 = crc;
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,10 @@
 //! Cassettes: the on-disk format (v2, reading v1), the in-memory model, loading and
 //! canonical saving. The format is a contract; see `docs/cassette-format.md`.
+//!
+//! Loading reads a file in pieces (`reader`) and turns each interaction into
+//! the model (`model`: bodies as exact bytes, headers as one string) as it
+//! goes, so a large cassette costs about what the model holds, not the file
+//! and the model together.
 
 mod format;
 mod inflate;
@@ -7,6 +12,7 @@ mod journal;
 mod lock;
 mod model;
 mod raw_json;
+mod reader;
 mod redact;
 pub mod secrets;
 mod sensitive;
@@ -17,8 +23,8 @@ pub use format::{FORMAT_V1, FORMAT_V2, Version};
 pub use journal::journal_path;
 pub use lock::{CassetteLock, lock_path};
 pub use model::{
-    Body, Cassette, Headers, Interaction, LoadedCassette, Provenance, RESPONSE_TRANSPORT_HEADERS,
-    RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
+    Body, Cassette, HeaderValues, Headers, Interaction, LoadedCassette, Provenance,
+    RESPONSE_TRANSPORT_HEADERS, RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
 };
 pub use redact::{
     AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SECRET_VALUE_HEADERS,
@@ -29,4 +35,4 @@ pub use store::{
     CassetteError, MAX_CASSETTE_BYTES, cassette_files, clean_temporaries, load, load_file, parse,
     parse_versioned, read_regular_file, to_bytes, write_atomic,
 };
-pub use writer::{CassetteWriter, Entry, StartKey, WriteError, WriteMode, WriterOptions, rfc3339};
+pub use writer::{CassetteWriter, Entry, StartKey, WriteError, WriteMode, WriterOptions};

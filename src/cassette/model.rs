@@ -6,6 +6,8 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
 use std::path::PathBuf;
 
 /// A named, ordered list of request/response exchanges.
@@ -62,12 +64,25 @@ pub struct RecordedResponse {
     pub body: Body,
 }
 
-/// Header names lower-case; values in the order they were sent. Kept as a
-/// list sorted by name: an interaction has a handful of headers, and a
-/// cassette of many interactions holds two of these per interaction, so the
-/// small flat form (one allocation) matters more than lookup speed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Headers(Vec<(String, Vec<String>)>);
+/// Header names lower-case and sorted; a repeated header's values in the
+/// order they were sent. Every name and value is held in one string, with
+/// where each ends beside it: a cassette holds two of these per interaction,
+/// and a hundred thousand interactions of a handful of headers each would
+/// otherwise be a million small allocations.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    /// Each pair's name, then its value, one after the other.
+    text: Box<str>,
+    /// Where each pair's name and value end in `text`.
+    ends: Box<[(u32, u32)]>,
+}
+
+/// The values of one header, in the order they were sent.
+#[derive(Clone)]
+pub struct HeaderValues<'a> {
+    headers: &'a Headers,
+    pairs: std::ops::Range<usize>,
+}
 
 /// A message body: exactly the bytes sent, shared cheaply (`Bytes`). JSON
 /// is parsed on demand, never kept as a tree: a large cassette holds one
@@ -91,58 +106,114 @@ impl Provenance {
 }
 
 impl Headers {
-    pub fn append(&mut self, name: &str, value: String) {
-        let name = name.to_ascii_lowercase();
-        match self.position(&name) {
-            Ok(i) => self.0[i].1.push(value),
-            Err(i) => self.0.insert(i, (name, vec![value])),
+    /// Headers from `(name, value)` pairs in any order: names lower-cased,
+    /// a repeated name's values kept in the order given.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut pairs: Vec<(Cow<'a, str>, &'a str)> =
+            pairs.into_iter().map(|(n, v)| (lower(n), v)).collect();
+        // Stable: a repeated name keeps its values' order. A cassette file
+        // lists them sorted already.
+        if !pairs.is_sorted_by(|a, b| a.0 <= b.0) {
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let mut text = String::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len()).sum());
+        let mut ends = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            // Offsets are 32-bit: a pair that would take the text past
+            // 4 GiB is left out (no request or cassette file holds that much).
+            let Ok(name_end) = u32::try_from(text.len() + name.len()) else {
+                continue;
+            };
+            let Ok(value_end) = u32::try_from(name_end as usize + value.len()) else {
+                continue;
+            };
+            text.push_str(&name);
+            text.push_str(value);
+            ends.push((name_end, value_end));
+        }
+        Self {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
         }
     }
 
+    /// Every `(name, value)` pair: names sorted, a repeated name's values
+    /// in the order they were sent.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        (0..self.ends.len()).map(|i| self.pair(i))
+    }
+
+    fn pair(&self, i: usize) -> (&str, &str) {
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1].1 as usize,
+        };
+        let (name_end, value_end) = self.ends[i];
+        (
+            &self.text[start..name_end as usize],
+            &self.text[name_end as usize..value_end as usize],
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn append(&mut self, name: &str, value: String) {
+        let name = lower(name);
+        *self = Self::from_pairs(self.iter().chain([(&*name, value.as_str())]));
+    }
+
     pub fn remove(&mut self, name: &str) {
-        if let Ok(i) = self.position(&name.to_ascii_lowercase()) {
-            self.0.remove(i);
+        let name = lower(name);
+        if self.iter().any(|(n, _)| n == name) {
+            *self = Self::from_pairs(self.iter().filter(|(n, _)| *n != name));
         }
     }
 
     /// The first value of a header.
     pub fn get(&self, name: &str) -> Option<&str> {
         // Names are stored lower-case; a caller's spelling must not matter.
-        let i = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.position(&name.to_ascii_lowercase())
-        } else {
-            self.position(name)
-        }
-        .ok()?;
-        self.0[i].1.first().map(String::as_str)
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
     }
 
-    pub fn iter_grouped(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
-    }
-
-    fn position(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
+    /// Each name once, with its values.
+    pub fn iter_grouped(&self) -> impl Iterator<Item = (&str, HeaderValues<'_>)> {
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            let (name, _) = (i < self.ends.len()).then(|| self.pair(i))?;
+            let start = i;
+            while i < self.ends.len() && self.pair(i).0 == name {
+                i += 1;
+            }
+            Some((
+                name,
+                HeaderValues {
+                    headers: self,
+                    pairs: start..i,
+                },
+            ))
+        })
     }
 
     /// Copies `headers`, leaving out the names in `skip` (lower-case) and
     /// values that are not text.
     pub fn from_http(headers: &HeaderMap, skip: &[&str]) -> Self {
-        let mut out = Self::default();
-        for (name, value) in headers {
-            if skip.contains(&name.as_str()) {
-                continue;
-            }
-            if let Ok(value) = value.to_str() {
-                out.append(name.as_str(), value.to_string());
-            }
-        }
-        out
+        Self::from_pairs(headers.iter().filter_map(|(name, value)| {
+            let value = value.to_str().ok()?;
+            (!skip.contains(&name.as_str())).then_some((name.as_str(), value))
+        }))
     }
 
     pub fn to_http(&self) -> HeaderMap {
-        let mut out = HeaderMap::new();
-        for (name, values) in &self.0 {
+        let mut out = HeaderMap::with_capacity(self.len());
+        for (name, values) in self.iter_grouped() {
             let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
                 continue;
             };
@@ -155,6 +226,42 @@ impl Headers {
         out
     }
 }
+
+/// `name` lower-case, copied only when it is not already.
+fn lower(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> HeaderValues<'a> {
+    pub fn first(&self) -> Option<&'a str> {
+        self.clone().next()
+    }
+}
+
+impl<'a> Iterator for HeaderValues<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let i = self.pairs.next()?;
+        Some(self.headers.pair(i).1)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.pairs.size_hint()
+    }
+}
+
+impl ExactSizeIterator for HeaderValues<'_> {}
 
 impl Body {
     pub fn new(bytes: impl Into<Bytes>) -> Self {

@@ -7,6 +7,7 @@
 //! its strings is exactly the text that remains when every white space byte
 //! outside strings is removed from any indented spelling of it.
 
+use bytes::BytesMut;
 use serde::de::IgnoredAny;
 
 /// The deepest nesting stored as JSON. A cassette file nests a body five
@@ -53,40 +54,40 @@ pub fn is_compact_json(bytes: &[u8]) -> bool {
     serde_json::from_slice::<IgnoredAny>(bytes).is_ok()
 }
 
-/// Removes every white space byte outside strings. The result is allocated
-/// at its exact size: a loaded cassette holds it for as long as it runs.
-pub fn minify(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(outside_strings(text, |_| {}));
-    outside_strings(text, |byte| out.push(byte));
-    out
+/// Appends `text` to `out` without the white space bytes outside strings.
+pub fn minify_into(text: &[u8], out: &mut BytesMut) {
+    out.reserve(text.len());
+    // Runs of bytes to keep are copied whole; only white space between
+    // them is skipped.
+    let mut kept_from = 0;
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'"' => i = string_end(text, i + 1),
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                out.extend_from_slice(&text[kept_from..i]);
+                while i < text.len() && matches!(text[i], b' ' | b'\t' | b'\n' | b'\r') {
+                    i += 1;
+                }
+                kept_from = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.extend_from_slice(&text[kept_from..]);
 }
 
-/// Calls `keep` with every byte that is not white space outside a string,
-/// and returns how many there were.
-fn outside_strings(text: &[u8], mut keep: impl FnMut(u8)) -> usize {
-    let mut kept = 0;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in text {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-        } else {
-            match byte {
-                b' ' | b'\t' | b'\n' | b'\r' => continue,
-                b'"' => in_string = true,
-                _ => {}
-            }
+/// The position after the quote that closes the string whose text starts
+/// at `from` (the end of `text` if none does).
+fn string_end(text: &[u8], mut from: usize) -> usize {
+    while let Some(&byte) = text.get(from) {
+        match byte {
+            b'"' => return from + 1,
+            b'\\' => from += 2,
+            _ => from += 1,
         }
-        kept += 1;
-        keep(byte);
     }
-    kept
+    text.len()
 }
 
 /// Indents compact JSON the way the cassette file is indented (two spaces,
@@ -194,7 +195,9 @@ mod tests {
             indented,
             "{\n    \"z\": [\n      1,\n      {\n        \"y\": \"a, b: {c}\",\n        \"x\": []\n      }\n    ],\n    \"a\": {},\n    \"n\": 1.50E+3,\n    \"s\": \"\\\",\\\\\"\n  }"
         );
-        assert_eq!(minify(indented.as_bytes()), compact.as_bytes());
+        let mut minified = BytesMut::new();
+        minify_into(indented.as_bytes(), &mut minified);
+        assert_eq!(&minified[..], compact.as_bytes());
         // The indented text is JSON meaning the same.
         let a: serde_json::Value = serde_json::from_str(compact).unwrap();
         let b: serde_json::Value = serde_json::from_str(&indented).unwrap();

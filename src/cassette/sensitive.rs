@@ -536,9 +536,7 @@ pub fn redact_body(
     let edits = match first {
         Some(b'{') | Some(b'[') => json_edits(bytes, &mut decider),
         Some(b'<') => xml_edits(bytes, &mut decider),
-        _ if content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) => {
-            form_edits(bytes, &mut decider)
-        }
+        _ if crate::form::is_form(content_type) => form_edits(bytes, &mut decider),
         _ => Vec::new(),
     };
     apply(bytes, edits);

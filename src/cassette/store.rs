@@ -3,9 +3,10 @@
 //! two-space indent, trailing newline) so that saving an unchanged cassette
 //! gives the same bytes and a re-recording makes a small diff.
 
-use super::format::{BodyIn, CassetteFile, FORMAT_V1, FORMAT_V2, FormatOnly, Version};
+use super::format::{CassetteFile, FORMAT_V1, FORMAT_V2, Version};
 use super::journal;
 use super::model::{Cassette, LoadedCassette};
+use super::reader;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -52,27 +53,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
 
 /// [`parse`], also saying which format the bytes were in.
 pub fn parse_versioned(path: &Path, bytes: &[u8]) -> Result<(Cassette, Version), CassetteError> {
-    let file: CassetteFile<'_, BodyIn<'_>> = match serde_json::from_slice(bytes) {
-        Ok(file) => file,
-        Err(error) => {
-            // An unknown format explains any other error better.
-            if let Ok(FormatOnly {
-                format: Some(format),
-            }) = serde_json::from_slice::<FormatOnly>(bytes)
-            {
-                check_format(path, &format)?;
-            }
-            return Err(json_error(path, &error));
-        }
-    };
-    let version = check_format(path, &serde_json::Value::String(file.format.to_string()))?;
-    let cassette = file
-        .into_model(version)
-        .map_err(|message| CassetteError::at(path, message))?;
-    Ok((cassette, version))
+    reader::read(path, bytes, u64::MAX, |_| {})
 }
 
-fn check_format(path: &Path, format: &serde_json::Value) -> Result<Version, CassetteError> {
+pub(super) fn check_format(
+    path: &Path,
+    format: &serde_json::Value,
+) -> Result<Version, CassetteError> {
     if let Some(version) = format.as_str().and_then(Version::of) {
         return Ok(version);
     }
@@ -84,7 +71,12 @@ fn check_format(path: &Path, format: &serde_json::Value) -> Result<Version, Cass
     ))
 }
 
-fn json_error(path: &Path, error: &serde_json::Error) -> CassetteError {
+/// `error` as a cassette error at `position` (1-based line, column) in the file.
+pub(super) fn json_error(
+    path: &Path,
+    error: &serde_json::Error,
+    position: (usize, usize),
+) -> CassetteError {
     use serde_json::error::Category;
     let what = match error.classify() {
         Category::Io => "could not be read",
@@ -100,7 +92,7 @@ fn json_error(path: &Path, error: &serde_json::Error) -> CassetteError {
         .unwrap_or(detail);
     CassetteError {
         path: path.to_path_buf(),
-        position: Some((error.line(), error.column())),
+        position: Some(position),
         message: format!("the file {what}: {detail}"),
     }
 }
@@ -114,6 +106,23 @@ pub const MAX_CASSETTE_BYTES: u64 = 2 << 30;
 /// cassette is refused instead of hanging or filling memory.
 pub fn read_regular_file(path: &Path) -> Result<Vec<u8>, CassetteError> {
     use std::io::Read;
+    let (file, len) = open_regular_file(path)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(MAX_CASSETTE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CassetteError::at(path, format!("cannot read the cassette: {e}")))?;
+    if bytes.len() as u64 > MAX_CASSETTE_BYTES {
+        return Err(CassetteError::at(
+            path,
+            "grew over the size limit while read",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Opens a file that must be a regular file of at most
+/// `MAX_CASSETTE_BYTES`; returns it with its size.
+fn open_regular_file(path: &Path) -> Result<(std::fs::File, u64), CassetteError> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -138,25 +147,27 @@ pub fn read_regular_file(path: &Path) -> Result<Vec<u8>, CassetteError> {
             ),
         ));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    file.take(MAX_CASSETTE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| CassetteError::at(path, format!("cannot read the cassette: {e}")))?;
-    if bytes.len() as u64 > MAX_CASSETTE_BYTES {
-        return Err(CassetteError::at(
-            path,
-            "grew over the size limit while read",
-        ));
-    }
-    Ok(bytes)
+    Ok((file, metadata.len()))
 }
 
 /// Loads one cassette file, with the exchanges its recording journal holds
-/// if a recording was cut short (see `cassette::journal`).
+/// if a recording was cut short (see `cassette::journal`). The file is read
+/// in pieces (see `cassette::reader`); its checksum, which names the
+/// journal's base, is taken on the way only when a journal is there.
 pub fn load_file(path: &Path) -> Result<LoadedCassette, CassetteError> {
-    let bytes = read_regular_file(path)?;
-    let mut cassette = parse(path, &bytes)?;
-    journal::recover_into(path, &bytes, &mut cassette)?;
+    let (file, _) = open_regular_file(path)?;
+    let mut base = journal::exists(path).then(|| (0u64, journal::Crc32::default()));
+    let (mut cassette, _) = reader::read(path, file, MAX_CASSETTE_BYTES, |bytes| {
+        if let Some((len, crc)) = &mut base {
+            *len += bytes.len() as u64;
+            crc.update(bytes);
+        }
+    })?;
+    journal::recover_into(
+        path,
+        base.map(|(len, crc)| (len, crc.finish())),
+        &mut cassette,
+    )?;
     Ok(LoadedCassette {
         path: path.to_path_buf(),
         cassette,
@@ -181,50 +192,7 @@ pub fn load(path: &Path) -> Result<Vec<LoadedCassette>, CassetteError> {
 /// symbolic links are followed, to files and to folders alike, and a folder
 /// reached twice (a loop, or two links to one folder) is listed once.
 pub fn cassette_files(path: &Path) -> Result<Vec<PathBuf>, CassetteError> {
-    let metadata = std::fs::metadata(path).map_err(|e| {
-        CassetteError::at(
-            path,
-            format!("cannot open ({e}); give a cassette file or a folder of them"),
-        )
-    })?;
-    if !metadata.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    collect_json_files(path, &metadata, &mut seen, &mut files)?;
-    files.sort();
-    Ok(files)
-}
-
-fn collect_json_files(
-    dir: &Path,
-    metadata: &std::fs::Metadata,
-    seen: &mut std::collections::HashSet<(u64, u64)>,
-    out: &mut Vec<PathBuf>,
-) -> Result<(), CassetteError> {
-    use std::os::unix::fs::MetadataExt;
-    if !seen.insert((metadata.dev(), metadata.ino())) {
-        tracing::debug!(folder = %dir.display(), "already listed (a symbolic link loop or a second link): skipped");
-        return Ok(());
-    }
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| CassetteError::at(dir, format!("cannot list the folder: {e}")))?;
-    for entry in entries {
-        let entry =
-            entry.map_err(|e| CassetteError::at(dir, format!("cannot list the folder: {e}")))?;
-        let path = entry.path();
-        // Follows symbolic links; a dangling one is named.
-        let metadata = std::fs::metadata(&path).map_err(|e| {
-            CassetteError::at(&path, format!("cannot stat ({e}); remove or fix the link"))
-        })?;
-        if metadata.is_dir() {
-            collect_json_files(&path, &metadata, seen, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-    Ok(())
+    crate::files::json_files(path, "cassette").map_err(|e| CassetteError::at(&e.path, e.message))
 }
 
 /// The canonical bytes of a cassette.

@@ -1,7 +1,7 @@
 //! `proton-vcr cassette`: tools for cassette files.
 
-use crate::cassette;
 use clap::{Args, Subcommand};
+use proton_vcr::cassette;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

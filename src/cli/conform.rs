@@ -1,16 +1,16 @@
 //! `proton-vcr conform`.
 
-use crate::cassette::{self, LoadedCassette};
-use crate::conformance::InProcessTarget;
-use crate::conformance::reference;
-use crate::conformance::report::{self, TextOptions};
-use crate::conformance::{
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use proton_vcr::cassette::{self, LoadedCassette};
+use proton_vcr::conformance::InProcessTarget;
+use proton_vcr::conformance::reference;
+use proton_vcr::conformance::report::{self, TextOptions};
+use proton_vcr::conformance::{
     AdminUrls, ConformOptions, Deviations, NormalizeRules, RunVerdict, Target, TerminalProgress,
     Timeline, UrlTarget, UserRule, conform, human_duration,
 };
-use crate::mock::{ClockMode, Mock, MockConfig};
-use anyhow::Context;
-use clap::{Args, ValueEnum};
+use proton_vcr::mock::{ClockMode, Mock, MockConfig};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -1,11 +1,9 @@
 //! `proton-vcr mock`.
 
-use crate::http::Limits;
-use crate::mock::{BundleMap, ClockMode, Durations, MockConfig, MockServer};
-use crate::sigv4::ClientKey;
-use anyhow::Context;
+use super::{ServeArgs, default_listen};
 use clap::Args;
-use std::net::SocketAddr;
+use proton_vcr::ClientKey;
+use proton_vcr::mock::{BundleMap, ClockMode, Durations, MockConfig, MockServer};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -37,25 +35,18 @@ use std::time::Duration;
 ///
 /// docs/mock.md lists every assumption the mock makes about real Proton.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    mut_arg("listen", default_listen("127.0.0.1:4752"))
+)]
 pub struct MockArgs {
-    /// Address to listen on; port 0 picks a free port. Binds loopback unless --allow-remote.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4752")]
-    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 
     /// Accept connections from other hosts (anyone who reaches the mock can
     /// reset it and move its clock; combine with --verify-signatures).
     #[arg(long)]
     pub allow_remote: bool,
-
-    /// Largest request body accepted, in bytes; larger ones get an AWS-shaped 413.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
-    pub max_body_bytes: usize,
-
-    /// Request body bytes held at once across all connections; past it,
-    /// requests get a 503 SlowDown (which SDKs retry).
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_buffered_bytes)]
-    pub max_buffered_bytes: usize,
 
     /// Region used in ARNs.
     #[arg(long, value_name = "REGION", default_value = "us-east-1")]
@@ -128,7 +119,7 @@ fn parse_account(text: &str) -> Result<String, String> {
 }
 
 fn parse_bundle(text: &str) -> Result<(String, std::path::PathBuf), String> {
-    crate::mock::parse_bundle_mapping(text)
+    proton_vcr::mock::parse_bundle_mapping(text)
 }
 
 impl MockArgs {
@@ -157,34 +148,18 @@ impl MockArgs {
                 }
                 map
             },
+            listen: self.serve.listen,
+            allow_remote: self.allow_remote,
+            limits: self.serve.limits(),
         }
     }
 }
 
 pub async fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
-    let limits = Limits {
-        max_body_bytes: args.max_body_bytes,
-        max_buffered_bytes: args.max_buffered_bytes,
-        ..Limits::default()
-    };
-    crate::proxy::Access {
-        allow_remote: args.allow_remote,
-        ..Default::default()
-    }
-    .check_listen(
-        args.listen,
-        "anyone who reaches the mock can read and reset its state",
-    )
-    .map_err(anyhow::Error::msg)?;
     let stop = super::shutdown_signal();
-    let server = MockServer::start_with_limits(args.config(), args.listen, limits)
+    let server = MockServer::start(args.config())
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is the port in use? try --listen 127.0.0.1:0)",
-                args.listen
-            )
-        })?;
+        .map_err(super::cannot_listen)?;
     super::announce(&server.url());
     tracing::info!(region = %args.region, account = %args.account_id, "AWS Proton mock ready");
     stop.await;

@@ -1,12 +1,12 @@
 //! `proton-vcr record`, and the forwarding flags it shares with
 //! `replay --on-miss record`.
 
-use crate::cassette::{DOCUMENTATION_ACCOUNT_ID, WriteMode};
-use crate::http::{Limits, UpstreamOptions};
-use crate::proxy::Access;
-use crate::proxy::record::{RecordConfig, RecordServer};
-use crate::sigv4::{ClientKey, CredentialSource};
-use clap::Args;
+use super::{ServeArgs, default_listen};
+use clap::{Args, ValueEnum};
+use proton_vcr::cassette::{DOCUMENTATION_ACCOUNT_ID, WriteMode};
+use proton_vcr::{
+    Access, ClientKey, CredentialSource, RecordConfig, RecordError, RecordServer, UpstreamOptions,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,32 +28,25 @@ use std::time::Duration;
 /// Any SigV4 service works: by default each request goes to the endpoint of
 /// the service and region its client signed for; --upstream URL pins one.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    mut_arg("listen", default_listen("127.0.0.1:4751"))
+)]
 pub struct RecordArgs {
     /// The cassette file to write.
     #[arg(long, short = 'c', value_name = "FILE")]
     pub cassette: PathBuf,
 
-    /// Address to listen on; port 0 picks a free port. Binds loopback unless --allow-remote.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4751")]
-    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 
     /// When the cassette exists: refuse (new), add to its end (append), or replace it (overwrite).
-    #[arg(long, value_enum, default_value_t = WriteMode::New)]
-    pub mode: WriteMode,
+    #[arg(long, value_enum, default_value_t = Mode::New)]
+    pub mode: Mode,
 
     /// The cassette's name; defaults to the file name without `.json`.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-
-    /// Largest request body accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
-    pub max_body_bytes: usize,
-
-    /// Request body bytes held at once across all connections; past it,
-    /// requests get a 503 SlowDown (which SDKs retry).
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_buffered_bytes)]
-    pub max_buffered_bytes: usize,
 
     #[command(flatten)]
     pub forward: ForwardArgs,
@@ -61,6 +54,30 @@ pub struct RecordArgs {
     #[command(flatten)]
     pub access: AccessArgs,
 }
+
+/// What to do with a cassette file that already exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Refuse to start if the file exists.
+    New,
+    /// Keep its interactions and add the new ones after them.
+    Append,
+    /// Replace it.
+    Overwrite,
+}
+
+impl From<Mode> for WriteMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::New => WriteMode::New,
+            Mode::Append => WriteMode::Append,
+            Mode::Overwrite => WriteMode::Overwrite,
+        }
+    }
+}
+
+/// The `--upstream` value that routes each request by its SigV4 scope.
+const AWS_ROUTE: &str = "aws";
 
 /// Who may reach a server. Shared by record, replay and (for --allow-remote) mock.
 #[derive(Clone, Debug, Args)]
@@ -96,6 +113,14 @@ impl AccessArgs {
             allowed_hosts: self.allowed_hosts.clone(),
         }
     }
+
+    /// Sets where `config` listens and who may reach it.
+    pub fn apply(&self, serve: &ServeArgs, config: &mut RecordConfig) {
+        config.listen = serve.listen;
+        config.limits = serve.limits();
+        config.access = self.access();
+        config.admin_listen = self.admin_listen;
+    }
 }
 
 /// How requests reach AWS and what protects the credentials.
@@ -108,8 +133,8 @@ pub struct ForwardArgs {
     /// (point AWS_ENDPOINT_URL at it). A URL, e.g. https://sqs.eu-west-1.amazonaws.com
     /// or http://localhost:4566: every request goes only there. Either way a
     /// request's Host header never picks the destination.
-    #[arg(long, value_name = "URL|aws")]
-    pub upstream: Option<String>,
+    #[arg(long, value_name = "URL|aws", default_value = AWS_ROUTE)]
+    pub upstream: String,
 
     /// With `--upstream aws`: send every request to this loopback URL (a local
     /// emulator such as moto) after looking its endpoint up, e.g.
@@ -162,21 +187,16 @@ pub struct ForwardArgs {
 }
 
 impl ForwardArgs {
-    /// The configuration these flags describe, writing `cassette`.
-    pub fn into_config(
-        self,
-        cassette: PathBuf,
-        listen: SocketAddr,
-        limits: Limits,
-        access: Access,
-    ) -> RecordConfig {
+    /// The configuration these flags describe, writing `cassette`; where
+    /// it listens is the config's default until the caller says otherwise.
+    pub fn into_config(self, cassette: PathBuf) -> RecordConfig {
         let mut config = RecordConfig::new(
             cassette,
             CredentialSource::Chain {
                 profile: self.profile,
             },
         );
-        config.upstream = self.upstream;
+        config.upstream = (self.upstream != AWS_ROUTE).then_some(self.upstream);
         config.route_override = self.route_override;
         config.region = self.region;
         config.service = self.service;
@@ -187,28 +207,16 @@ impl ForwardArgs {
             ..UpstreamOptions::default()
         };
         config.redact_account_id = self.redact_account_id;
-        config.access = access;
         config.client_key = self.client_key;
         config.allow_plaintext_upstream = self.allow_plaintext_upstream;
-        config.listen = listen;
-        config.limits = limits;
         config
     }
 }
 
 pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.forward.into_config(
-        args.cassette,
-        args.listen,
-        Limits {
-            max_body_bytes: args.max_body_bytes,
-            max_buffered_bytes: args.max_buffered_bytes,
-            ..Limits::default()
-        },
-        args.access.access(),
-    );
-    config.admin_listen = args.access.admin_listen;
-    config.mode = args.mode;
+    let mut config = args.forward.into_config(args.cassette);
+    args.access.apply(&args.serve, &mut config);
+    config.mode = args.mode.into();
     config.name = args.name;
     serve(config).await
 }
@@ -216,7 +224,11 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
 /// Starts a recording server, announces it, and runs until Ctrl-C or SIGTERM.
 pub(crate) async fn serve(config: RecordConfig) -> anyhow::Result<ExitCode> {
     let stop = super::shutdown_signal();
-    let server = RecordServer::start(config).await?;
+    let server = match RecordServer::start(config).await {
+        Ok(server) => server,
+        Err(RecordError::Listen(error)) => return Err(super::cannot_listen(error)),
+        Err(error) => return Err(error.into()),
+    };
     super::announce(&server.url());
     if let Some(admin) = server.admin_url() {
         super::announce_admin(&admin);

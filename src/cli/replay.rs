@@ -1,13 +1,11 @@
 //! `proton-vcr replay`.
 
 use super::record::{AccessArgs, ForwardArgs};
-use crate::cassette;
-use crate::http::Limits;
-use crate::matcher::{BindMode, MatchOptions, Repeats, TokenPath};
-use crate::proxy::{Listeners, ReplayServer};
-use anyhow::Context;
-use clap::Args;
-use std::net::SocketAddr;
+use super::{ServeArgs, default_listen};
+use clap::{Args, ValueEnum};
+use proton_vcr::cassette;
+use proton_vcr::matcher::{BindMode, MatchOptions, Repeats};
+use proton_vcr::{ReplayConfig, ReplayServer, TokenPath};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,19 +37,21 @@ use std::process::ExitCode;
 /// cassette does not answer is forwarded to AWS and appended to it:
 ///   proton-vcr replay --cassette cassettes/env.json --on-miss record --profile dev --region us-east-1
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    mut_arg("listen", default_listen("127.0.0.1:4750"))
+)]
 pub struct ReplayArgs {
     /// A cassette file, or a folder whose *.json files are all served.
     #[arg(long, short = 'c', value_name = "PATH", default_value = "cassettes")]
     pub cassette: PathBuf,
 
-    /// Address to listen on; port 0 picks a free port. Binds loopback unless --allow-remote.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4750")]
-    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 
     /// When every recorded answer to a request has been used: answer the last one again, or miss.
-    #[arg(long, value_enum, default_value_t = Repeats::Last)]
-    pub repeats: Repeats,
+    #[arg(long, value_enum, default_value_t = Repeat::Last)]
+    pub repeats: Repeat,
 
     /// An extra JSON member holding an idempotency token, matched by binding:
     /// `clientToken`, `$.outer.token` or `Operation:$.token`. Repeatable.
@@ -60,17 +60,8 @@ pub struct ReplayArgs {
 
     /// Which values match by binding: generated values the client chose and
     /// idempotency tokens (auto), idempotency tokens only (tokens), or none.
-    #[arg(long, value_enum, default_value_t = BindMode::Auto)]
-    pub bind: BindMode,
-
-    /// Largest request body accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
-    pub max_body_bytes: usize,
-
-    /// Request body bytes held at once across all connections; past it,
-    /// requests get a 503 SlowDown (which SDKs retry).
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_buffered_bytes)]
-    pub max_buffered_bytes: usize,
+    #[arg(long, value_enum, default_value_t = Bind::Auto)]
+    pub bind: Bind,
 
     /// What a request the cassette does not answer gets: an error (fail), or
     /// forwarded to AWS and appended to the cassette file (record).
@@ -84,8 +75,49 @@ pub struct ReplayArgs {
     pub access: AccessArgs,
 }
 
+/// What to do when every recorded answer to a request has been used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Repeat {
+    /// Keep answering with the last recorded answer (waiters keep polling).
+    Last,
+    /// Treat it as a miss.
+    Strict,
+}
+
+impl From<Repeat> for Repeats {
+    fn from(repeat: Repeat) -> Self {
+        match repeat {
+            Repeat::Last => Repeats::Last,
+            Repeat::Strict => Repeats::Strict,
+        }
+    }
+}
+
+/// Which values replay binds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Bind {
+    /// Idempotency tokens, and generated-looking values the recording shows
+    /// the client chose (resource names, ids, keys, message bodies).
+    Auto,
+    /// Only the idempotency-token members (the service model's and
+    /// `--token-path`): every other value must match literally.
+    Tokens,
+    /// Nothing: every value, tokens included, must match literally.
+    None,
+}
+
+impl From<Bind> for BindMode {
+    fn from(bind: Bind) -> Self {
+        match bind {
+            Bind::Auto => BindMode::Auto,
+            Bind::Tokens => BindMode::Tokens,
+            Bind::None => BindMode::None,
+        }
+    }
+}
+
 /// What happens to a request no cassette answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OnMiss {
     /// Answer a ReplayMissException that says why.
     Fail,
@@ -94,23 +126,16 @@ pub enum OnMiss {
 }
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let mut tokens = crate::model::proton_token_paths();
+    let mut tokens = proton_vcr::proton_token_paths();
     tokens.extend(args.token_paths);
     let options = MatchOptions {
         tokens,
-        repeats: args.repeats,
-        bind: args.bind,
-    };
-    let limits = Limits {
-        max_body_bytes: args.max_body_bytes,
-        max_buffered_bytes: args.max_buffered_bytes,
-        ..Limits::default()
+        repeats: args.repeats.into(),
+        bind: args.bind.into(),
     };
     if args.on_miss == OnMiss::Record {
-        let mut config =
-            args.forward
-                .into_config(args.cassette, args.listen, limits, args.access.access());
-        config.admin_listen = args.access.admin_listen;
+        let mut config = args.forward.into_config(args.cassette);
+        args.access.apply(&args.serve, &mut config);
         config.replay = Some(options);
         return super::record::serve(config).await;
     }
@@ -120,24 +145,15 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .map(|c| c.cassette.interactions.len())
         .sum();
     let count = cassettes.len();
-    let listeners = Listeners {
-        listen: args.listen,
-        admin_listen: args.access.admin_listen,
-        access: args.access.access(),
-        limits,
-    };
-    listeners
-        .check("the replay server answers anyone who reaches it with your cassettes")
-        .map_err(anyhow::Error::msg)?;
+    let mut config = ReplayConfig::new(cassettes, options);
+    config.listen = args.serve.listen;
+    config.admin_listen = args.access.admin_listen;
+    config.access = args.access.access();
+    config.limits = args.serve.limits();
     let stop = super::shutdown_signal();
-    let server = ReplayServer::start_with(cassettes, options, listeners)
+    let server = ReplayServer::start(config)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is the port in use? try --listen 127.0.0.1:0)",
-                args.listen
-            )
-        })?;
+        .map_err(super::cannot_listen)?;
     super::announce(&server.url());
     if let Some(admin) = server.admin_url() {
         super::announce_admin(&admin);

@@ -2,13 +2,12 @@
 //! against an endpoint.
 
 use super::conform::AdminArgs;
-use super::record::ForwardArgs;
-use crate::cassette::WriteMode;
-use crate::conformance::scenario::{self, Scenario, run_scenario};
-use crate::conformance::{TerminalProgress, UrlTarget};
-use crate::proxy::record::RecordServer;
+use super::record::{ForwardArgs, Mode};
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use proton_vcr::RecordServer;
+use proton_vcr::conformance::scenario::{self, Scenario, run_scenario};
+use proton_vcr::conformance::{TerminalProgress, UrlTarget};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -53,8 +52,8 @@ pub struct RecordArgs {
     pub out: PathBuf,
 
     /// What to do when a scenario's cassette exists already.
-    #[arg(long, value_enum, default_value_t = WriteMode::New)]
-    pub mode: WriteMode,
+    #[arg(long, value_enum, default_value_t = Mode::New)]
+    pub mode: Mode,
 
     #[command(flatten)]
     pub forward: ForwardArgs,
@@ -186,13 +185,9 @@ async fn record_all(args: RecordArgs) -> anyhow::Result<ExitCode> {
     progress.begin(scenarios.iter().map(|s| s.steps.len()).sum());
     let mut failed = 0;
     for (scenario, path) in scenarios.iter().zip(&paths) {
-        let mut config = args.forward.clone().into_config(
-            path.clone(),
-            "127.0.0.1:0".parse().expect("a literal address"),
-            crate::http::Limits::default(),
-            crate::proxy::Access::default(),
-        );
-        config.mode = args.mode;
+        // A proxy of its own on a free loopback port (the config's default).
+        let mut config = args.forward.clone().into_config(path.clone());
+        config.mode = args.mode.into();
         config.name = Some(scenario.name.clone());
         let server = RecordServer::start(config)
             .await

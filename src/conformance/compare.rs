@@ -9,7 +9,7 @@
 use super::normalize::Normalizer;
 use crate::cassette::RecordedResponse;
 use crate::http::Response;
-use crate::matcher::diff;
+use crate::json::diff;
 use base64::Engine;
 use serde_json::Value;
 use std::fmt::Write;

@@ -200,70 +200,11 @@ impl Deviations {
             .map_err(|e| error(format!("not a deviations file: {e}; {expected}")))?;
         let mut entries = Vec::with_capacity(file.deviations.len());
         for (index, entry) in file.deviations.into_iter().enumerate() {
-            let at = |message: &str| {
-                error(format!(
-                    "deviations[{index}] ({}): {message}",
-                    entry.cassette
-                ))
-            };
-            let steps = match &entry.steps {
-                StepsV2::Numbers(list) if list.is_empty() => {
-                    return Err(at("\"steps\" is empty; list the steps, or \"all\""));
-                }
-                StepsV2::Numbers(list) if list.contains(&0) => {
-                    return Err(at("steps are numbered from 1"));
-                }
-                StepsV2::Numbers(list) => StepRef::Steps(list.clone()),
-                StepsV2::Word(word) if word == "all" => StepRef::All,
-                StepsV2::Word(word) => {
-                    return Err(at(&format!(
-                        "\"steps\" is a list of step numbers or \"all\", not {word:?}"
-                    )));
-                }
-            };
-            let every_step = entry.every_step.clone().filter(|w| !w.trim().is_empty());
-            if steps == StepRef::All && every_step.is_none() {
-                return Err(at(
-                    "\"steps\": \"all\" needs \"every_step\": why the deviation holds at every step",
-                ));
-            }
-            let kind = match entry.kind.as_str() {
-                "value" => DeviationKind::Value,
-                "extra" => DeviationKind::Extra,
-                "missing" => DeviationKind::Missing,
-                other => {
-                    return Err(at(&format!(
-                        "\"kind\" is value, extra or missing, not {other:?}"
-                    )));
-                }
-            };
-            if entry.paths.is_empty() {
-                return Err(at(
-                    "\"paths\" is empty; list the paths this deviation accepts",
-                ));
-            }
-            if let Some(bad) = entry.paths.iter().find(|p| !is_known_path(p)) {
-                return Err(at(&format!(
-                    "{bad:?} is not a path; use a JSON path from `$` or one of status, error, content-type, states"
-                )));
-            }
-            if entry.reason.trim().is_empty() {
-                return Err(at(
-                    "\"reason\" is empty; say why the difference is acceptable",
-                ));
-            }
-            if !is_date(&entry.date) {
-                return Err(at(&format!("\"date\" {:?} is not YYYY-MM-DD", entry.date)));
-            }
-            entries.push(Deviation {
-                cassette: entry.cassette,
-                steps,
-                every_step,
-                kind,
-                paths: entry.paths,
-                reason: entry.reason,
-                date: entry.date,
-            });
+            let cassette = entry.cassette.clone();
+            let deviation = entry
+                .into_model()
+                .map_err(|message| error(format!("deviations[{index}] ({cassette}): {message}")))?;
+            entries.push(deviation);
         }
         let mut deviations = Self::new(entries);
         deviations.source = Some(path.to_path_buf());
@@ -336,6 +277,65 @@ impl Deviations {
 }
 
 impl DeviationV2 {
+    /// The entry as the run uses it, or what is wrong with it.
+    fn into_model(self) -> Result<Deviation, String> {
+        let steps = match &self.steps {
+            StepsV2::Numbers(list) if list.is_empty() => {
+                return Err("\"steps\" is empty; list the steps, or \"all\"".into());
+            }
+            StepsV2::Numbers(list) if list.contains(&0) => {
+                return Err("steps are numbered from 1".into());
+            }
+            StepsV2::Numbers(list) => StepRef::Steps(list.clone()),
+            StepsV2::Word(word) if word == "all" => StepRef::All,
+            StepsV2::Word(word) => {
+                return Err(format!(
+                    "\"steps\" is a list of step numbers or \"all\", not {word:?}"
+                ));
+            }
+        };
+        let every_step = self.every_step.filter(|w| !w.trim().is_empty());
+        if steps == StepRef::All && every_step.is_none() {
+            return Err(
+                "\"steps\": \"all\" needs \"every_step\": why the deviation holds at every step"
+                    .into(),
+            );
+        }
+        let kind = match self.kind.as_str() {
+            "value" => DeviationKind::Value,
+            "extra" => DeviationKind::Extra,
+            "missing" => DeviationKind::Missing,
+            other => {
+                return Err(format!(
+                    "\"kind\" is value, extra or missing, not {other:?}"
+                ));
+            }
+        };
+        if self.paths.is_empty() {
+            return Err("\"paths\" is empty; list the paths this deviation accepts".into());
+        }
+        if let Some(bad) = self.paths.iter().find(|p| !is_known_path(p)) {
+            return Err(format!(
+                "{bad:?} is not a path; use a JSON path from `$` or one of status, error, content-type, states"
+            ));
+        }
+        if self.reason.trim().is_empty() {
+            return Err("\"reason\" is empty; say why the difference is acceptable".into());
+        }
+        if !is_date(&self.date) {
+            return Err(format!("\"date\" {:?} is not YYYY-MM-DD", self.date));
+        }
+        Ok(Deviation {
+            cassette: self.cassette,
+            steps,
+            every_step,
+            kind,
+            paths: self.paths,
+            reason: self.reason,
+            date: self.date,
+        })
+    }
+
     pub fn from_model(deviation: &Deviation) -> Self {
         Self {
             cassette: deviation.cassette.clone(),
@@ -412,22 +412,7 @@ pub fn today() -> String {
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0)
         });
-    civil_date(seconds.div_euclid(86_400))
-}
-
-/// Days since 1970-01-01 as a proleptic Gregorian date (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    crate::calendar::date(seconds.div_euclid(86_400))
 }
 
 #[cfg(test)]
@@ -514,13 +499,6 @@ mod tests {
                 {"cassette": "c", "steps": [1], "kind": "value", "paths": ["$"], "reason": " ", "date": "2026-11-24"}]}"#,
         );
         assert!(no_reason.unwrap_err().to_string().contains("reason"));
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(20_416), "2025-11-24");
-        assert_eq!(civil_date(11_016), "2000-02-29");
     }
 
     #[test]

@@ -14,7 +14,11 @@
 //!
 //! `scenario` is the other direction: it drives the scenario definitions in
 //! `conformance/scenarios/` against an endpoint, so they can be recorded.
-//! `normalize`, `compare`, `deviations` and `report` do no IO.
+//! IO happens at the edges only: `run` talks to the target, `scenario` reads
+//! its files and talks to an endpoint, and two loaders read the files a user
+//! names (`NormalizeRules::add_file`, `Deviations::load`); `today` reads the
+//! clock (or `SOURCE_DATE_EPOCH`). Normalising, comparing, judging against
+//! deviations and writing reports work on values in memory and do no IO.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

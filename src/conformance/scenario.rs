@@ -218,35 +218,10 @@ pub fn load(path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
         path: path.to_path_buf(),
         message,
     };
-    let metadata = std::fs::metadata(path).map_err(|e| {
-        error(
-            path,
-            format!("cannot open ({e}); give a scenario file or a folder of them"),
-        )
-    })?;
-    let mut files = Vec::new();
-    if metadata.is_file() {
-        files.push(path.to_path_buf());
-    } else {
-        let mut pending = vec![path.to_path_buf()];
-        while let Some(dir) = pending.pop() {
-            let entries = std::fs::read_dir(&dir)
-                .map_err(|e| error(&dir, format!("cannot list the folder: {e}")))?;
-            for entry in entries {
-                let entry =
-                    entry.map_err(|e| error(&dir, format!("cannot list the folder: {e}")))?;
-                let path = entry.path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if path.extension().is_some_and(|e| e == "json") {
-                    files.push(path);
-                }
-            }
-        }
-        if files.is_empty() {
-            return Err(error(path, "the folder holds no *.json scenario".into()));
-        }
-        files.sort();
+    let files =
+        crate::files::json_files(path, "scenario").map_err(|e| error(&e.path, e.message))?;
+    if files.is_empty() {
+        return Err(error(path, "the folder holds no *.json scenario".into()));
     }
     files
         .iter()

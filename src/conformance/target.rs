@@ -8,7 +8,7 @@
 //! - [`UrlTarget`]: any HTTP or HTTPS endpoint (another mock, an emulator, a
 //!   recording proxy), with optional admin URLs for the two hooks.
 
-use crate::http::{Handler, Request, Response, Upstream, UpstreamOptions};
+use crate::http::{Handler, Request, Response, Upstream, UpstreamFlags, UpstreamOptions};
 use bytes::Bytes;
 use http::{HeaderValue, Method};
 use std::fmt;
@@ -177,6 +177,7 @@ impl UrlTarget {
         }
         let client = Upstream::new(UpstreamOptions {
             ca_file: ca.map(Path::to_path_buf),
+            flags: UpstreamFlags::TARGET,
             ..UpstreamOptions::default()
         })
         .map_err(|e| e.to_string())?;
@@ -209,8 +210,7 @@ impl UrlTarget {
     ) -> Result<Response, TargetError> {
         self.client.send(&request).await.map_err(|e| TargetError {
             action,
-            // The shared client names the record proxy's flag for a CA.
-            message: e.to_string().replace("--upstream-ca", "--target-ca"),
+            message: e.to_string(),
         })
     }
 

@@ -67,10 +67,7 @@ impl AwsError {
     /// The error in the protocol the request used: XML for the query
     /// protocol (form-encoded bodies), JSON otherwise.
     pub fn to_response_for(&self, request: &Request) -> Response {
-        let form = request
-            .header("content-type")
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-        if !form {
+        if !crate::form::is_form(request.header("content-type")) {
             return self.to_response();
         }
         let request_id = uuid::Uuid::new_v4().to_string();

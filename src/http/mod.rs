@@ -4,10 +4,12 @@
 
 pub mod error;
 pub mod exchange;
+pub mod listen;
 pub mod serve;
 pub mod upstream;
 
 pub use error::{AwsError, Origin, error_chain};
 pub use exchange::{Request, Response};
+pub use listen::{ListenError, check_loopback};
 pub use serve::{Handler, Limits, Server, raise_open_file_limit};
-pub use upstream::{Upstream, UpstreamError, UpstreamErrorKind, UpstreamOptions};
+pub use upstream::{Upstream, UpstreamError, UpstreamErrorKind, UpstreamFlags, UpstreamOptions};

@@ -4,9 +4,16 @@
 //! extra CA given for private or test endpoints; plain `http://` too, for
 //! local emulators.
 //!
+//! `localhost` and every `*.localhost` name connect to loopback without a
+//! DNS lookup (RFC 6761, as systemd-resolved and browsers do), so a local
+//! stand-in for a bucket host (`http://bucket.localhost:PORT`) works on any
+//! machine.
+//!
 //! A failure to get an answer is an [`UpstreamError`] that names the cause
 //! (refused, timeout, TLS, reset, DNS), so the client sees a 502 that says
-//! what to fix rather than a dropped connection.
+//! what to fix rather than a dropped connection. The flags its hints cite
+//! are the caller's ([`UpstreamFlags`]): the recorder's `--upstream-ca`, a
+//! conformance target's `--target-ca`.
 
 use super::error::{AwsError, Origin, error_chain};
 use super::exchange::{Request, Response};
@@ -15,6 +22,7 @@ use http::HeaderMap;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::error::Error as StdError;
 use std::fmt;
@@ -47,6 +55,8 @@ pub struct UpstreamOptions {
     /// Whole exchange: connect, send, and read the full answer.
     pub timeout: Duration,
     pub max_response_bytes: usize,
+    /// The flags that set these options, cited by error hints.
+    pub flags: UpstreamFlags,
 }
 
 impl Default for UpstreamOptions {
@@ -56,8 +66,35 @@ impl Default for UpstreamOptions {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
             max_response_bytes: 64 * 1024 * 1024,
+            flags: UpstreamFlags::RECORD,
         }
     }
+}
+
+/// The command-line flags an error's hint tells the user to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpstreamFlags {
+    /// The flag that names the endpoint.
+    pub endpoint: &'static str,
+    /// The flag that gives extra CA certificates.
+    pub ca: &'static str,
+    /// The flags that raise the timeouts, when there are any.
+    pub timeouts: Option<&'static str>,
+}
+
+impl UpstreamFlags {
+    /// The recording proxy's (`record`, `replay --on-miss record`).
+    pub const RECORD: Self = Self {
+        endpoint: "--upstream",
+        ca: "--upstream-ca",
+        timeouts: Some("--connect-timeout or --upstream-timeout"),
+    };
+    /// A conformance or scenario run's URL target.
+    pub const TARGET: Self = Self {
+        endpoint: "--target",
+        ca: "--target-ca",
+        timeouts: None,
+    };
 }
 
 /// What went wrong talking to the upstream.
@@ -83,33 +120,47 @@ pub struct UpstreamError {
     pub target: String,
     /// The underlying errors, one line.
     pub detail: String,
+    /// The flags the hint cites.
+    pub flags: UpstreamFlags,
 }
 
 impl fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flags = self.flags;
         let (what, hint) = match self.kind {
-            UpstreamErrorKind::Config => ("cannot set up the upstream client", ""),
-            UpstreamErrorKind::Dns => ("the host name does not resolve", "; check --upstream"),
+            UpstreamErrorKind::Config => ("cannot set up the upstream client", String::new()),
+            UpstreamErrorKind::Dns => (
+                "the host name does not resolve",
+                format!("; check {}", flags.endpoint),
+            ),
             UpstreamErrorKind::Refused => (
                 "connection refused",
-                "; is the endpoint up and the port right?",
+                "; is the endpoint up and the port right?".to_string(),
             ),
             UpstreamErrorKind::Timeout => (
                 "timed out",
-                "; raise --connect-timeout or --upstream-timeout if the endpoint is slow",
+                flags.timeouts.map_or_else(String::new, |timeouts| {
+                    format!("; raise {timeouts} if the endpoint is slow")
+                }),
             ),
             UpstreamErrorKind::Tls => (
                 "the TLS handshake failed",
-                "; for a private or test endpoint, pass its CA certificate with --upstream-ca",
+                format!(
+                    "; for a private or test endpoint, pass its CA certificate with {}",
+                    flags.ca
+                ),
             ),
             UpstreamErrorKind::Reset => (
                 "the connection was reset or closed before a full answer",
-                "",
+                String::new(),
             ),
-            UpstreamErrorKind::TooLarge => ("the answer is larger than the response limit", ""),
+            UpstreamErrorKind::TooLarge => (
+                "the answer is larger than the response limit",
+                String::new(),
+            ),
             UpstreamErrorKind::Protocol => (
                 "the upstream did not answer in HTTP",
-                "; is it the right port and scheme?",
+                "; is it the right port and scheme?".to_string(),
             ),
         };
         write!(f, "{} ({what}: {}){hint}", self.target, self.detail)
@@ -119,11 +170,17 @@ impl fmt::Display for UpstreamError {
 impl StdError for UpstreamError {}
 
 impl UpstreamError {
-    fn new(kind: UpstreamErrorKind, target: impl Into<String>, detail: impl Into<String>) -> Self {
+    fn new(
+        kind: UpstreamErrorKind,
+        flags: UpstreamFlags,
+        target: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
             kind,
             target: target.into(),
             detail: detail.into(),
+            flags,
         }
     }
 
@@ -138,7 +195,41 @@ impl UpstreamError {
     }
 }
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<HttpConnector<Resolver>>;
+
+/// The system's resolver, except for loopback names (see the module docs).
+#[derive(Clone)]
+struct Resolver(GaiResolver);
+
+type Resolving = std::pin::Pin<
+    Box<dyn Future<Output = std::io::Result<std::vec::IntoIter<std::net::SocketAddr>>> + Send>,
+>;
+
+impl tower_service::Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<std::net::SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Resolving;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        if host == "localhost" || host.ends_with(".localhost") {
+            let loopback = vec![
+                std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+                std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)),
+            ];
+            return Box::pin(std::future::ready(Ok(loopback.into_iter())));
+        }
+        let lookup = self.0.call(name);
+        Box::pin(async move { Ok(lookup.await?.collect::<Vec<_>>().into_iter()) })
+    }
+}
 
 /// A pooled HTTP(S) client. Cheap to clone.
 #[derive(Clone)]
@@ -152,15 +243,22 @@ impl Upstream {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         if let Some(path) = &options.ca_file {
-            add_pem_roots(&mut roots, path)?;
+            add_pem_roots(&mut roots, path, options.flags)?;
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| UpstreamError::new(UpstreamErrorKind::Config, "TLS", e.to_string()))?
+            .map_err(|e| {
+                UpstreamError::new(
+                    UpstreamErrorKind::Config,
+                    options.flags,
+                    "TLS",
+                    e.to_string(),
+                )
+            })?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(Resolver(GaiResolver::new()));
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(options.connect_timeout));
@@ -184,6 +282,7 @@ impl Upstream {
     /// Sends `request`, whose URI must be absolute (`https://host/path`), and
     /// reads the whole answer. Hop-by-hop headers are dropped both ways.
     pub async fn send(&self, request: &Request) -> Result<Response, UpstreamError> {
+        let flags = self.options.flags;
         let target = match (request.uri.scheme_str(), request.uri.authority()) {
             (Some(scheme @ ("http" | "https")), Some(authority)) => {
                 format!("{scheme}://{authority}")
@@ -191,6 +290,7 @@ impl Upstream {
             _ => {
                 return Err(UpstreamError::new(
                     UpstreamErrorKind::Config,
+                    flags,
                     request.uri.to_string(),
                     "the upstream URI must be absolute, http:// or https://",
                 ));
@@ -207,7 +307,7 @@ impl Upstream {
                 .client
                 .request(outgoing)
                 .await
-                .map_err(|e| classify(&e, e.is_connect() && https, &target))?;
+                .map_err(|e| classify(&e, e.is_connect() && https, &target, flags))?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, self.options.max_response_bytes)
                 .collect()
@@ -216,11 +316,12 @@ impl Upstream {
                     if e.is::<http_body_util::LengthLimitError>() {
                         UpstreamError::new(
                             UpstreamErrorKind::TooLarge,
+                            flags,
                             target.clone(),
                             format!("over {} bytes", self.options.max_response_bytes),
                         )
                     } else {
-                        classify(&*e, false, &target)
+                        classify(&*e, false, &target, flags)
                     }
                 })?
                 .to_bytes();
@@ -241,6 +342,7 @@ impl Upstream {
             Ok(result) => result,
             Err(_) => Err(UpstreamError::new(
                 UpstreamErrorKind::Timeout,
+                flags,
                 target,
                 format!("no full answer within {:?}", self.options.timeout),
             )),
@@ -256,10 +358,15 @@ fn without_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
-fn add_pem_roots(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), UpstreamError> {
+fn add_pem_roots(
+    roots: &mut rustls::RootCertStore,
+    path: &Path,
+    flags: UpstreamFlags,
+) -> Result<(), UpstreamError> {
     let config_error = |detail: String| {
         UpstreamError::new(
             UpstreamErrorKind::Config,
+            flags,
             path.display().to_string(),
             detail,
         )
@@ -287,7 +394,12 @@ fn add_pem_roots(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), U
 /// Names the cause from the error chain. `handshake` is true when the
 /// failure happened while connecting to an https upstream, where anything
 /// after TCP is the TLS handshake.
-fn classify(error: &(dyn StdError + 'static), handshake: bool, target: &str) -> UpstreamError {
+fn classify(
+    error: &(dyn StdError + 'static),
+    handshake: bool,
+    target: &str,
+    flags: UpstreamFlags,
+) -> UpstreamError {
     let mut kind = None;
     let mut current = Some(error);
     while let Some(e) = current {
@@ -336,7 +448,7 @@ fn classify(error: &(dyn StdError + 'static), handshake: bool, target: &str) -> 
         _ if handshake => UpstreamErrorKind::Tls,
         other => other.unwrap_or(UpstreamErrorKind::Reset),
     };
-    UpstreamError::new(kind, target, error_chain(error))
+    UpstreamError::new(kind, flags, target, error_chain(error))
 }
 
 #[cfg(test)]
@@ -367,6 +479,26 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(error.kind, UpstreamErrorKind::Config);
+    }
+
+    #[test]
+    fn hints_cite_the_callers_flags() {
+        let error = |kind, flags| UpstreamError::new(kind, flags, "https://h", "x").to_string();
+        let tls = error(UpstreamErrorKind::Tls, UpstreamFlags::TARGET);
+        assert!(
+            tls.ends_with("pass its CA certificate with --target-ca"),
+            "{tls}"
+        );
+        let dns = error(UpstreamErrorKind::Dns, UpstreamFlags::RECORD);
+        assert!(dns.ends_with("; check --upstream"), "{dns}");
+        let timeout = error(UpstreamErrorKind::Timeout, UpstreamFlags::TARGET);
+        assert_eq!(timeout, "https://h (timed out: x)");
+        let timeout = error(UpstreamErrorKind::Timeout, UpstreamFlags::RECORD);
+        assert!(
+            timeout
+                .ends_with("raise --connect-timeout or --upstream-timeout if the endpoint is slow"),
+            "{timeout}"
+        );
     }
 
     #[test]

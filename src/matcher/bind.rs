@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 /// Which values replay binds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BindMode {
     /// Idempotency tokens, and generated-looking values the recording shows
     /// the client chose (resource names, ids, keys, message bodies).

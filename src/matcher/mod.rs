@@ -4,9 +4,11 @@
 //! - awsJson (an `X-Amz-Target` header): the operation plus the JSON body
 //!   compared as JSON (key order and white space do not matter);
 //! - restJson and others: method, path, query (as a set of pairs, without a
-//!   presigned URL's signature), the headers that change the answer
-//!   ([`ANSWER_HEADERS`]: `Range`, conditions, copy source, checksum mode)
-//!   and the body as JSON, as form pairs (the query protocol), or as bytes.
+//!   presigned URL's signature), the headers that change the answer (the
+//!   header-bound members the service model compares, see
+//!   `services::HeaderUse`: `Range`, conditions, copy source and range,
+//!   checksum mode, not SDK-computed checksums or content types) and the
+//!   body as JSON, as form pairs (the query protocol), or as bytes.
 //!
 //! Signing and transport headers never take part. Idempotency tokens are left
 //! out of the comparison and matched by binding instead (see `tokens`), and
@@ -24,26 +26,30 @@
 mod bind;
 #[cfg(test)]
 mod bind_tests;
-mod json_diff;
 mod substitute;
 mod tokens;
 
 pub use bind::BindMode;
-pub use json_diff::{JsonDifference, diff, diff_paths, push_member};
-pub use tokens::{TokenBindings, TokenPath};
+pub use tokens::TokenBindings;
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
-use crate::cassette::{Body, LoadedCassette, MASKED, RecordedRequest, SensitiveMembers};
+use crate::cassette::{
+    Body, HeaderValues, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS,
+    SECRET_VALUE_HEADERS, SensitiveMembers,
+};
+use crate::form;
 use crate::http::{Request, Response};
+use crate::json::{JsonDifference, TokenPath, diff, diff_paths};
 use crate::sigv4::QueryAuth;
 use bind::{Learned, Pairs, ValueBindings};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::io::Write;
 
 /// What to do when every recorded answer to a request has been used.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Repeats {
     /// Keep answering with the last recorded answer (waiters keep polling).
     #[default]
@@ -95,27 +101,6 @@ impl KeyHasher {
     }
 }
 
-/// Request headers that change the answer of a REST call: which bytes
-/// (`Range`), whether it is answered at all (conditions), what is copied,
-/// and whether checksums come back. Signing and transport headers never
-/// count (see the module docs).
-pub const ANSWER_HEADERS: &[&str] = &[
-    "range",
-    "if-match",
-    "if-none-match",
-    "if-modified-since",
-    "if-unmodified-since",
-    "x-amz-copy-source",
-    "x-amz-copy-source-range",
-    "x-amz-copy-source-if-match",
-    "x-amz-copy-source-if-none-match",
-    "x-amz-copy-source-if-modified-since",
-    "x-amz-copy-source-if-unmodified-since",
-    "x-amz-checksum-mode",
-    "x-amz-metadata-directive",
-    "x-amz-tagging-directive",
-];
-
 /// The parts of a request that matching reads, borrowed from a live
 /// [`Request`] or a [`RecordedRequest`] alike.
 struct Parts<'a> {
@@ -123,40 +108,98 @@ struct Parts<'a> {
     uri: &'a str,
     target: Option<&'a str>,
     content_type: Option<&'a str>,
-    /// The [`ANSWER_HEADERS`] the request has, in that order, values trimmed.
-    answer_headers: Vec<(&'static str, &'a str)>,
+    /// The headers that change the answer (see [`answer_headers`]), sorted
+    /// by name, values trimmed and joined.
+    answer_headers: Vec<(&'a str, Cow<'a, str>)>,
     body: &'a Body,
 }
 
 impl<'a> Parts<'a> {
     fn of_recorded(request: &'a RecordedRequest) -> Self {
+        let target = request.headers.get("x-amz-target");
+        let headers = request
+            .headers
+            .iter_grouped()
+            .map(|(name, values)| (name, Values::Recorded(values)));
         Self {
             method: &request.method,
             uri: &request.uri,
-            target: request.headers.get("x-amz-target"),
+            target,
             content_type: request.headers.get("content-type"),
-            answer_headers: answer_headers(|name| request.headers.get(name)),
+            answer_headers: answer_headers(&request.method, &request.uri, target, headers),
             body: &request.body,
         }
     }
 
     fn of_live(request: &'a Request, body: &'a Body) -> Self {
+        let method = request.method.as_str();
+        let uri = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let target = request.header("x-amz-target");
+        let headers = request
+            .headers
+            .keys()
+            .map(|name| (name.as_str(), Values::Live(request.headers.get_all(name))));
         Self {
-            method: request.method.as_str(),
-            uri: request.uri.path_and_query().map_or("/", |pq| pq.as_str()),
-            target: request.header("x-amz-target"),
+            method,
+            uri,
+            target,
             content_type: request.header("content-type"),
-            answer_headers: answer_headers(|name| request.header(name)),
+            answer_headers: answer_headers(method, uri, target, headers),
             body,
         }
     }
 }
 
-fn answer_headers<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Vec<(&'static str, &'a str)> {
-    ANSWER_HEADERS
-        .iter()
-        .filter_map(|name| get(name).map(|value| (*name, value.trim())))
-        .collect()
+/// A header's values, recorded or live.
+enum Values<'a> {
+    Recorded(HeaderValues<'a>),
+    Live(http::header::GetAll<'a, http::HeaderValue>),
+}
+
+impl<'a> Values<'a> {
+    /// The values trimmed, joined by `, ` when there are several.
+    fn joined(self) -> Cow<'a, str> {
+        let mut all: Vec<&'a str> = match self {
+            Values::Recorded(values) => values.map(str::trim).collect(),
+            Values::Live(values) => values
+                .iter()
+                .map(|v| v.to_str().map_or("(not text)", str::trim))
+                .collect(),
+        };
+        match all.len() {
+            1 => Cow::Borrowed(all.remove(0)),
+            _ => Cow::Owned(all.join(", ")),
+        }
+    }
+}
+
+/// The headers of a REST request that change its answer, as the service
+/// model binds them (`services::header_index`: `Range`, conditions, copy
+/// source and range, checksum mode, ...), sorted by name. An awsJson call
+/// (`X-Amz-Target`) has none, and a header the recorder never writes never
+/// counts.
+fn answer_headers<'a>(
+    method: &str,
+    uri: &str,
+    target: Option<&str>,
+    headers: impl Iterator<Item = (&'a str, Values<'a>)>,
+) -> Vec<(&'a str, Cow<'a, str>)> {
+    if target.is_some() {
+        return Vec::new();
+    }
+    let index = crate::services::header_index();
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let mut out: Vec<(&'a str, Cow<'a, str>)> = headers
+        .filter(|(name, _)| {
+            index.may_compare(name)
+                && !SECRET_HEADERS.contains(name)
+                && !SECRET_VALUE_HEADERS.contains(name)
+                && index.compares(method, path, query, name)
+        })
+        .map(|(name, values)| (name, values.joined()))
+        .collect();
+    out.sort();
+    out
 }
 
 struct Entry {
@@ -892,20 +935,7 @@ impl MissContext {
             });
             let mut paths = diff_paths(&recorded_body, &live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
-                let differing: Vec<&str> = ANSWER_HEADERS
-                    .iter()
-                    .copied()
-                    .filter(|name| {
-                        let value = |parts: &Parts<'_>| {
-                            parts
-                                .answer_headers
-                                .iter()
-                                .find(|(n, _)| n == name)
-                                .map(|(_, v)| v.to_string())
-                        };
-                        value(&parts) != value(live)
-                    })
-                    .collect();
+                let differing = differing_headers(&parts.answer_headers, &live.answer_headers);
                 paths.push(if differing.is_empty() {
                     "(query or non-JSON body)".to_string()
                 } else {
@@ -974,6 +1004,20 @@ impl MissContext {
     }
 }
 
+/// The names of the headers that change the answer and differ between two
+/// requests (present in one only, or with other values).
+fn differing_headers(a: &[(&str, Cow<'_, str>)], b: &[(&str, Cow<'_, str>)]) -> Vec<String> {
+    let mut names: Vec<&str> = a
+        .iter()
+        .filter(|pair| !b.contains(pair))
+        .chain(b.iter().filter(|pair| !a.contains(pair)))
+        .map(|(name, _)| *name)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.into_iter().map(str::to_string).collect()
+}
+
 fn capped_list(items: &[String], max: usize) -> String {
     if items.len() <= max {
         return items.join(", ");
@@ -1011,24 +1055,24 @@ fn label_of(request: &Parts<'_>) -> String {
         return target.to_string();
     }
     let path = request.uri.split('?').next().unwrap_or("/");
+    // `/bucket/` and `/bucket` are one S3 bucket (the JS SDK v3 sends the
+    // first, boto3 the second); deeper, a trailing slash is part of a key.
+    let path = match path.strip_suffix('/') {
+        Some(one) if one.len() > 1 && !one[1..].contains('/') => one,
+        _ => path,
+    };
     match form_action(request) {
         Some(action) => format!("{} {path} Action={action}", request.method),
         None => format!("{} {path}", request.method),
     }
 }
 
-fn is_form(request: &Parts<'_>) -> bool {
-    request
-        .content_type
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
-}
-
 fn form_action(request: &Parts<'_>) -> Option<String> {
-    let text = request.body.text()?;
-    if !is_form(request) {
+    if !form::is_form(request.content_type) {
         return None;
     }
-    form_pairs(text)
+    let text = request.body.text()?;
+    form::pairs(text)
         .into_iter()
         .find(|(k, _)| k == "Action")
         .map(|(_, v)| v)
@@ -1056,9 +1100,10 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
         .map(|p| TokenSpot::Json(p.members.clone()))
         .collect();
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    let form = match request.body.text() {
-        Some(text) if is_form(request) => Some(form_pairs(text)),
-        _ => None,
+    // The content type first: checking a body is text reads all of it.
+    let form = match form::is_form(request.content_type) {
+        true => request.body.text().map(form::pairs),
+        false => None,
     };
     let pair = |key: &str| {
         form.as_ref()
@@ -1085,7 +1130,7 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
 /// recorded request holds placeholders there, the live one the secrets.
 fn sensitive_of(request: &Parts<'_>) -> &'static SensitiveMembers {
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    let body: &[u8] = if is_form(request) {
+    let body: &[u8] = if form::is_form(request.content_type) {
         request.body.bytes()
     } else {
         &[]
@@ -1143,9 +1188,11 @@ fn view_of(
     canonical.push(b'\n');
     let query = request.uri.split_once('?').map(|(_, q)| q).unwrap_or("");
     let auth = QueryAuth::of(query);
-    let mut query_pairs = form_pairs(query);
-    // A presigned URL's signature changes on every presign and never counts.
-    query_pairs.retain(|(k, _)| !auth.is_signing_param(k));
+    let mut query_pairs = form::pairs(query);
+    // A presigned URL's signature changes on every presign and never counts,
+    // nor does `x-id`: the operation's name, which some SDKs add (the JS SDK
+    // v3 to S3 calls) and others omit.
+    query_pairs.retain(|(k, _)| !auth.is_signing_param(k) && k != "x-id");
     for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
         if let TokenSpot::Query(name) = spot {
             *token = take_pair(&mut query_pairs, name);
@@ -1168,8 +1215,8 @@ fn view_of(
             sensitive.mask_json(&mut value);
             write_json(&mut canonical, &value);
         }
-        (None, Some(text)) if is_form(request) => {
-            let mut pairs = form_pairs(text);
+        (None, Some(text)) if form::is_form(request.content_type) => {
+            let mut pairs = form::pairs(text);
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
                     *token = take_pair(&mut pairs, name);
@@ -1229,64 +1276,6 @@ fn take_member(value: &mut Value, members: &[String]) -> Option<String> {
             _ => None,
         }),
         _ => None,
-    }
-}
-
-/// Decodes `a=1&b=x%20y` into pairs (`+` is a space).
-pub fn form_pairs(text: &str) -> Vec<(String, String)> {
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let byte = bytes[i];
-        let escaped = (byte == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match (byte, escaped) {
-            (_, Some(decoded)) => {
-                out.push(decoded);
-                i += 3;
-            }
-            (b'+', None) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (other, None) => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_pairs_decode_escapes_plus_and_stray_percent() {
-        assert_eq!(
-            form_pairs("Action=Send%20It&b=a+b&c=100%&d"),
-            [
-                ("Action".to_string(), "Send It".to_string()),
-                ("b".to_string(), "a b".to_string()),
-                ("c".to_string(), "100%".to_string()),
-                ("d".to_string(), String::new()),
-            ]
-        );
     }
 }
 
@@ -1580,5 +1569,73 @@ mod header_tests {
             .answer(&get("bytes=10-14").to_exchange().unwrap())
             .unwrap_err();
         assert!(miss.reason.contains("(header range)"), "{}", miss.reason);
+    }
+
+    fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> RecordedRequest {
+        let mut all = Headers::default();
+        for (name, value) in headers {
+            all.append(name, value.to_string());
+        }
+        RecordedRequest {
+            method: method.into(),
+            uri: uri.into(),
+            headers: all,
+            body: Body::from_bytes(b"data"),
+        }
+    }
+
+    fn key(request: &RecordedRequest) -> Vec<u8> {
+        let parts = Parts::of_recorded(request);
+        view_of(&parts, &[], BindMode::Auto, &KeyHasher::default()).canonical
+    }
+
+    #[test]
+    fn what_one_sdk_adds_to_a_call_does_not_count() {
+        let boto = request("PUT", "/b/k", &[("x-amz-meta-purpose", "x")]);
+        let js = request(
+            "PUT",
+            "/b/k?x-id=PutObject",
+            &[
+                ("x-amz-meta-purpose", "x"),
+                ("x-amz-sdk-checksum-algorithm", "CRC32"),
+                ("x-amz-checksum-crc32", "Y4wNKQ=="),
+                ("content-type", "application/octet-stream"),
+                ("content-md5", "abc"),
+                ("amz-sdk-invocation-id", "1"),
+                ("x-amzn-trace-id", "Root=1"),
+            ],
+        );
+        assert_eq!(key(&boto), key(&js));
+        assert_eq!(
+            key(&request("PUT", "/b/", &[])),
+            key(&request("PUT", "/b", &[]))
+        );
+        // What the caller asked for counts.
+        let other_metadata = request("PUT", "/b/k", &[("x-amz-meta-purpose", "y")]);
+        assert_ne!(key(&boto), key(&other_metadata));
+        let copy = |range: &str| {
+            request(
+                "PUT",
+                "/b/k?partNumber=1&uploadId=u",
+                &[
+                    ("x-amz-copy-source", "b/src"),
+                    ("x-amz-copy-source-range", range),
+                ],
+            )
+        };
+        assert_ne!(key(&copy("bytes=0-9")), key(&copy("bytes=10-19")));
+        let get = |mode: Option<&str>| {
+            let headers: Vec<(&str, &str)> = mode
+                .map(|m| ("x-amz-checksum-mode", m))
+                .into_iter()
+                .collect();
+            request("GET", "/b/k", &headers)
+        };
+        assert_ne!(key(&get(None)), key(&get(Some("ENABLED"))));
+        // A trailing slash deeper than the bucket is part of the key.
+        assert_ne!(
+            key(&request("GET", "/b/dir/", &[])),
+            key(&request("GET", "/b/dir", &[]))
+        );
     }
 }

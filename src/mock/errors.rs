@@ -6,7 +6,9 @@
 //! errors of the JSON protocol itself (unknown operation, unreadable body, bad
 //! signature) carry the namespace AWS's JSON front end uses for them
 //! (`com.amazon.coral.service#`). Status: 400 for every client error, 500 for
-//! InternalServerException (shared/proton/EVIDENCE.md, "Errors").
+//! InternalServerException (the AWS Proton API Reference, "Common Errors",
+//! <https://docs.aws.amazon.com/proton/latest/APIReference/CommonErrors.html>;
+//! interpretation 1 in `docs/mock.md`).
 
 use crate::http::{AwsError, Origin};
 use crate::model::Model;

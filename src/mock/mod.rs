@@ -36,7 +36,7 @@ pub use faults::{CallError, FailurePoint};
 pub use ops::{DOCUMENTED_OMISSIONS, EMULATED_OPERATIONS, documented_omission};
 pub use server::MockServer;
 
-use crate::http::{Handler, Request, Response};
+use crate::http::{Handler, Limits, Request, Response};
 use crate::model::{Model, ValidationKind};
 use crate::sigv4::ClientKey;
 use clock::Clock;
@@ -44,6 +44,7 @@ use errors::MockError;
 use http::StatusCode;
 use serde_json::{Value, json};
 use state::State;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -101,6 +102,13 @@ pub struct MockConfig {
     /// Template bundles: `s3://bucket/key` -> a local `.tar.gz` or folder
     /// that registration reads (more can be added through the admin API).
     pub bundles: BundleMap,
+    /// Where [`MockServer`] listens (default `127.0.0.1:0`, a free port).
+    pub listen: SocketAddr,
+    /// Allow a `listen` address beyond loopback: anyone who reaches the mock
+    /// can read and reset its state.
+    pub allow_remote: bool,
+    /// The serve loop's body size and timeout limits.
+    pub limits: Limits,
 }
 
 impl Default for MockConfig {
@@ -114,6 +122,9 @@ impl Default for MockConfig {
             token_expiry: Duration::from_secs(8 * 3600),
             verify_signatures: None,
             bundles: BundleMap::default(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            allow_remote: false,
+            limits: Limits::default(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The mock on a socket: the crate's one serve loop around a [`Mock`].
 
 use super::{Mock, MockConfig};
-use crate::http::{Limits, Server};
+use crate::http::{ListenError, Server, check_loopback};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -13,19 +13,19 @@ pub struct MockServer {
 }
 
 impl MockServer {
-    /// Serves a new mock on `addr` (`127.0.0.1:0` picks a free port).
-    pub async fn start(config: MockConfig, addr: SocketAddr) -> std::io::Result<Self> {
-        Self::start_with_limits(config, addr, Limits::default()).await
-    }
-
-    /// Like `start`, with the serve loop's body size and timeout limits.
-    pub async fn start_with_limits(
-        config: MockConfig,
-        addr: SocketAddr,
-        limits: Limits,
-    ) -> std::io::Result<Self> {
+    /// Serves a new mock on `config.listen` with `config.limits`; an address
+    /// beyond loopback needs `config.allow_remote`.
+    pub async fn start(config: MockConfig) -> Result<Self, ListenError> {
+        let (listen, limits) = (config.listen, config.limits);
+        check_loopback(
+            listen,
+            config.allow_remote,
+            "anyone who reaches the mock can read and reset its state",
+        )?;
         let mock = Arc::new(Mock::new(config));
-        let server = Server::bind(addr, mock.clone(), limits).await?;
+        let server = Server::bind(listen, mock.clone(), limits)
+            .await
+            .map_err(|e| ListenError::Bind(listen, e))?;
         Ok(Self { server, mock })
     }
 

@@ -19,7 +19,7 @@ mod pattern;
 mod shapes;
 mod validate;
 
-use crate::matcher::TokenPath;
+use crate::json::TokenPath;
 use serde_json::Value;
 use shapes::{Schema, short_name};
 use std::fmt;

@@ -2,7 +2,7 @@
 //! frames so that walking a document allocates nothing until a problem has
 //! to be named.
 
-use crate::matcher::push_member;
+use crate::json::push_member;
 
 #[derive(Clone, Copy)]
 pub(super) enum Seg<'a> {

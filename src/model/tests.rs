@@ -1,6 +1,7 @@
 //! The embedded Proton model: every operation resolves, validation speaks
-//! AWS's words, output checks name their paths, and the committed
-//! `proton.json` is exactly what `scripts/strip-model.py` writes.
+//! AWS's words, output checks name their paths, the committed `proton.json`
+//! is in the layout `scripts/strip-model.py` writes, and the script strips a
+//! model (a small one in `testdata/`) to the traits that matter on the wire.
 
 use super::shapes::Kind;
 use super::*;
@@ -587,30 +588,102 @@ fn the_embedded_model_is_in_canonical_form() {
     );
 }
 
-#[test]
-fn the_script_reproduces_the_embedded_model() {
+/// Runs `scripts/strip-model.py` on the small model in `src/model/testdata/`
+/// (the real one is AWS's, outside this repository: `proton.json` records
+/// its SHA-256, and the layout test above holds for it).
+fn strip_model(models: &Path, extra: &[&std::ffi::OsStr]) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let models = root.join("../shared/proton/models");
-    let python = std::process::Command::new("python3")
-        .arg("--version")
-        .output();
-    if python.is_err() || !models.is_dir() {
-        eprintln!(
-            "python3 or {} is missing; the layout test above still holds",
-            models.display()
-        );
-        return;
-    }
-    let out = std::process::Command::new("python3")
+    std::process::Command::new("python3")
         .arg(root.join("scripts/strip-model.py"))
-        .arg("--check")
         .arg("--models")
-        .arg(&models)
+        .arg(models)
+        .args(extra)
         .output()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
+        .unwrap_or_else(|e| panic!("python3 (a test requirement) did not run: {e}"))
+}
+
+#[test]
+fn the_script_strips_a_model_to_its_wire_traits_in_canonical_form() {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/model/testdata");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let output = dir.path().join("stripped.json");
+    let out = strip_model(&testdata, &["--output".as_ref(), output.as_os_str()]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let written = std::fs::read_to_string(&output).unwrap_or_else(|e| panic!("{e}"));
+    let expected =
+        std::fs::read_to_string(testdata.join("stripped.json")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(written, expected);
+
+    let parsed: Value = serde_json::from_str(&written).unwrap_or_else(|e| panic!("{e}"));
+    let shapes = &parsed["shapes"];
+    assert!(
+        shapes.get("example.weather#City").is_none(),
+        "resources are dropped"
+    );
+    assert!(!written.contains("documentation") && !written.contains("examples"));
+    assert!(!written.contains("smithy.api#title") && !written.contains("tags"));
+    assert_eq!(
+        shapes["example.weather#Weather"]["operations"],
+        json!([{"target": "example.weather#GetForecast"}, {"target": "example.weather#PutCity"}])
+    );
+    assert_eq!(
+        shapes["example.weather#PutCityInput"]["members"]["token"]["traits"],
+        json!({"smithy.api#idempotencyToken": {}})
+    );
+    use sha2::Digest;
+    let source = std::fs::read(testdata.join("smithy-proton-2020-07-20.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sha: String = sha2::Sha256::digest(&source)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(parsed["metadata"]["proton-vcr"]["sourceSha256"], json!(sha));
+
+    // --check passes on what it wrote, and fails once the file differs.
+    let check = strip_model(
+        &testdata,
+        &["--check".as_ref(), "--output".as_ref(), output.as_os_str()],
+    );
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    std::fs::write(&output, written.replace("2024-01-01", "2024-01-02"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stale = strip_model(
+        &testdata,
+        &["--check".as_ref(), "--output".as_ref(), output.as_os_str()],
+    );
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("out of date"));
+}
+
+#[test]
+fn the_script_stops_when_botocore_disagrees_on_the_operations() {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/model/testdata");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        testdata.join("smithy-proton-2020-07-20.json"),
+        dir.path().join("smithy-proton-2020-07-20.json"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("botocore-proton-2020-07-20.service-2.json"),
+        r#"{"metadata": {"targetPrefix": "Weather"}, "operations": {"GetForecast": {}}}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let output = dir.path().join("stripped.json");
+    let out = strip_model(dir.path(), &["--output".as_ref(), output.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("disagree on operations: ['PutCity']"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!output.exists());
 }

@@ -122,16 +122,16 @@ pub enum Route {
 }
 
 impl Route {
-    /// The route for `--upstream` (`aws` or absent: by scope) and
+    /// The route for a pinned upstream URL (`None`: by scope) and
     /// `--route-override`, which must be a loopback address.
     pub fn new(upstream: Option<&str>, route_override: Option<&str>) -> Result<Self, String> {
         match (upstream, route_override) {
-            (Some(url), None) if url != AWS_ROUTE => Ok(Route::Fixed(Target::parse(url, "--upstream")?)),
-            (Some(url), Some(_)) if url != AWS_ROUTE => Err(
+            (Some(url), None) => Ok(Route::Fixed(Target::parse(url, "--upstream")?)),
+            (Some(_), Some(_)) => Err(
                 "--route-override applies to --upstream aws (routing by SigV4 scope); drop one of them".into(),
             ),
-            (_, None) => Ok(Route::ByScope { loopback: None }),
-            (_, Some(url)) => {
+            (None, None) => Ok(Route::ByScope { loopback: None }),
+            (None, Some(url)) => {
                 let target = Target::parse(url, "--route-override")?;
                 if !target.is_loopback() {
                     return Err(format!(
@@ -146,15 +146,15 @@ impl Route {
     }
 }
 
-/// The `--upstream` value that routes each request by its SigV4 scope.
-pub const AWS_ROUTE: &str = "aws";
-
 /// Where requests go and how they are signed.
 pub struct Forward {
     upstream: Upstream,
     route: Route,
     /// What the upstream host name says about region and service.
     host_scope: Option<Scope>,
+    /// The bucket the upstream host names (`BUCKET.s3.REGION.amazonaws.com`):
+    /// requests are matched and recorded path-style, sent without it.
+    bucket: Option<String>,
     signer: Arc<Signer>,
     /// `--region` / `--service`, used when the client sent no scope.
     region: Option<String>,
@@ -185,14 +185,18 @@ impl Forward {
         service: Option<String>,
         client_key: Option<ClientKeyVerifier>,
     ) -> Self {
-        let host_scope = match &route {
-            Route::Fixed(target) => scope_from_host(target.host()),
-            Route::ByScope { .. } => None,
+        let (host_scope, bucket) = match &route {
+            Route::Fixed(target) => (
+                scope_from_host(target.host()),
+                super::addressing::upstream_bucket(target.host()),
+            ),
+            Route::ByScope { .. } => (None, None),
         };
         Self {
             upstream,
             route,
             host_scope,
+            bucket,
             signer,
             region,
             service,
@@ -215,6 +219,29 @@ impl Forward {
                 target.base()
             ),
         }
+    }
+
+    /// The bucket the upstream's host names, if it names one.
+    pub fn upstream_bucket(&self) -> Option<&str> {
+        self.bucket.as_deref()
+    }
+
+    /// The target `meant` is sent to: its own, or for an upstream that names
+    /// a bucket, without that bucket (which the host already says).
+    fn upstream_target(&self, meant: &Uri) -> Result<Uri, AwsError> {
+        let Some(bucket) = &self.bucket else {
+            return Ok(meant.clone());
+        };
+        super::addressing::within_bucket(meant, bucket).ok_or_else(|| {
+            AwsError::new(
+                Origin::Client,
+                "InvalidRequest",
+                format!(
+                    "proton-vcr: `{}` is not in the bucket `{bucket}` that the upstream's host names; address this bucket, or pin the S3 endpoint without a bucket as --upstream",
+                    meant.path()
+                ),
+            )
+        })
     }
 
     /// True when signed requests would cross a network in clear text: an
@@ -257,7 +284,7 @@ impl Forward {
                 tracing::warn!(method = %request.method, path = request.uri.path(), "rejected a client: {reason}");
                 return Err(AwsError::new(
                     Origin::Forbidden,
-                    if is_form(request) {
+                    if crate::form::is_form(request.header("content-type")) {
                         "SignatureDoesNotMatch"
                     } else {
                         "InvalidSignatureException"
@@ -279,7 +306,7 @@ impl Forward {
         let (outgoing, scope, account_id, endpoint) = match scope {
             Some(scope) => {
                 let (target, endpoint, scope) = self.destination(&recorded, scope)?;
-                unsigned.request.uri = target.uri(&recorded.uri)?;
+                unsigned.request.uri = target.uri(&self.upstream_target(&recorded.uri)?)?;
                 let signed = self
                     .signer
                     .sign(unsigned, &scope)
@@ -296,7 +323,7 @@ impl Forward {
                     "forwarding unsigned: the client did not sign, and neither --service nor the upstream host names a service to sign for"
                 );
                 let mut outgoing = unsigned.request;
-                outgoing.uri = target.uri(&recorded.uri)?;
+                outgoing.uri = target.uri(&self.upstream_target(&recorded.uri)?)?;
                 let host =
                     http::HeaderValue::from_str(target.authority.as_str()).map_err(|_| {
                         sign_error(SignError::Request(format!(
@@ -469,12 +496,6 @@ impl Target {
     }
 }
 
-fn is_form(request: &Request) -> bool {
-    request
-        .header("content-type")
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +528,32 @@ mod tests {
             service: service.into(),
             region: region.into(),
         }
+    }
+
+    #[tokio::test]
+    async fn an_upstream_naming_a_bucket_gets_paths_within_it_only() {
+        let route = |url: &str| Route::new(Some(url), None).unwrap();
+        let bucket = forward(route("https://photos.s3.us-east-1.amazonaws.com")).await;
+        assert_eq!(bucket.upstream_bucket(), Some("photos"));
+        let target = |f: &Forward, uri: &str| {
+            f.upstream_target(&uri.parse().unwrap())
+                .map(|u| u.to_string())
+                .map_err(|e| e.message)
+        };
+        assert_eq!(
+            target(&bucket, "/photos/cat.jpg?versionId=1"),
+            Ok("/cat.jpg?versionId=1".into())
+        );
+        assert_eq!(target(&bucket, "/photos"), Ok("/".into()));
+        let refused = target(&bucket, "/videos/clip.mp4").unwrap_err();
+        assert!(refused.contains("`photos`"), "{refused}");
+        // Without a bucket in its host, the path goes as it is.
+        let plain = forward(route("https://s3.us-east-1.amazonaws.com")).await;
+        assert_eq!(plain.upstream_bucket(), None);
+        assert_eq!(
+            target(&plain, "/videos/clip.mp4"),
+            Ok("/videos/clip.mp4".into())
+        );
     }
 
     #[tokio::test]
@@ -564,8 +611,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_override_keeps_the_lookup_and_must_be_loopback() {
-        let forward =
-            forward(Route::new(Some("aws"), Some("http://127.0.0.1:5000")).unwrap()).await;
+        let forward = forward(Route::new(None, Some("http://127.0.0.1:5000")).unwrap()).await;
         let request = Request::new(http::Method::POST, "/").unwrap();
         let (target, endpoint, _) = forward
             .destination(&request, scope("sqs", "us-west-2"))

@@ -17,7 +17,7 @@
 //!
 //! Refusals are 403 `RequestRefusedException`, never forwarded or recorded.
 
-use crate::http::{AwsError, Origin, Request};
+use crate::http::{AwsError, ListenError, Origin, Request, check_loopback};
 use http::Method;
 use std::net::{IpAddr, SocketAddr};
 
@@ -38,13 +38,8 @@ pub struct Access {
 impl Access {
     /// Refuses a non-loopback listen address unless remote access is allowed;
     /// `what` names the server and why that matters.
-    pub fn check_listen(&self, listen: SocketAddr, what: &str) -> Result<(), String> {
-        if listen.ip().is_loopback() || self.allow_remote {
-            return Ok(());
-        }
-        Err(format!(
-            "refusing to listen on {listen}: {what}, so it binds loopback (127.0.0.1) unless --allow-remote is given"
-        ))
+    pub fn check_listen(&self, listen: SocketAddr, what: &str) -> Result<(), ListenError> {
+        check_loopback(listen, self.allow_remote, what)
     }
 }
 

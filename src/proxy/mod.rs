@@ -14,7 +14,9 @@
 //!
 //! The gate runs first for every request (see `gate`). The admin API
 //! (`admin`) is not a phase: it has a listener of its own, so no AWS path
-//! can reach it.
+//! can reach it. The servers that run the pipeline, `ReplayServer` and
+//! `RecordServer`, and their configurations are in `server`; they build a
+//! [`Proxy`] from its phases and reach it only through its methods.
 
 mod addressing;
 pub mod admin;
@@ -22,19 +24,18 @@ pub mod forward;
 pub mod gate;
 pub mod record;
 pub mod replay;
+mod server;
 
-use crate::cassette::LoadedCassette;
 use crate::cassette::RecordedRequest;
-use crate::http::{AwsError, Handler, Limits, Origin, Request, Response, Server};
-use crate::matcher::{MatchOptions, Matcher};
+use crate::http::{AwsError, Handler, Origin, Request, Response};
+use crate::matcher::Matcher;
 use crate::sigv4::decode_streaming;
 use forward::Forward;
 pub use gate::Access;
 use gate::Gate;
 use record::Record;
 use replay::{Replay, miss_error};
-use std::net::SocketAddr;
-use std::sync::Arc;
+pub use server::{RecordConfig, RecordError, RecordServer, ReplayConfig, ReplayServer};
 
 /// The request pipeline: its phases, in order.
 pub struct Proxy {
@@ -51,6 +52,29 @@ impl Proxy {
             replay: Some(Replay::new(matcher)),
             forward: None,
             record: None,
+        }
+    }
+
+    /// Forwards and records; with `replay`, only what it does not answer.
+    pub fn recording(gate: Gate, replay: Option<Replay>, forward: Forward, record: Record) -> Self {
+        Self {
+            gate,
+            replay,
+            forward: Some(forward),
+            record: Some(record),
+        }
+    }
+
+    /// The replay phase, when there is one: the admin API rewinds it and
+    /// reports on it.
+    pub fn replay(&self) -> Option<&Replay> {
+        self.replay.as_ref()
+    }
+
+    /// Lets the record phase's last writes reach the file and stops it.
+    pub async fn close(&self) {
+        if let Some(record) = &self.record {
+            record.close().await;
         }
     }
 }
@@ -84,8 +108,14 @@ impl Handler for Proxy {
                 .to_response_for(&request);
             }
         };
-        // A bucket in the Host (`bucket.localhost`) becomes the path-style request.
-        let meant = match addressing::path_style(meant.as_ref().unwrap_or(&request)) {
+        // A bucket in the Host (`bucket.localhost`), or in the upstream's
+        // host, makes the request path-style: the bucket is matched and
+        // recorded whatever host names it.
+        let bucket = self.forward.as_ref().and_then(Forward::upstream_bucket);
+        let sent = meant.as_ref().unwrap_or(&request);
+        let meant = match addressing::path_style(sent)
+            .or_else(|| bucket.and_then(|bucket| addressing::in_bucket(sent, bucket)))
+        {
             Some(path_style) => Some(path_style),
             None => meant,
         };
@@ -137,128 +167,5 @@ impl Handler for Proxy {
             }
         }
         forwarded.response
-    }
-}
-
-/// A replay server running in this process: start it, point a client at
-/// [`ReplayServer::url`], stop it by dropping it or with `shutdown`.
-pub struct ReplayServer {
-    server: Server,
-    admin: Option<Server>,
-    proxy: Arc<Proxy>,
-}
-
-impl ReplayServer {
-    /// Serves `cassettes` on `addr` (use `127.0.0.1:0` for a free port),
-    /// with the default [`Access`] (loopback, no browser) and no admin API.
-    pub async fn start(
-        cassettes: Vec<LoadedCassette>,
-        options: MatchOptions,
-        addr: SocketAddr,
-        limits: Limits,
-    ) -> std::io::Result<Self> {
-        Self::start_with(cassettes, options, Listeners::new(addr, limits)).await
-    }
-
-    /// [`ReplayServer::start`] with every listening choice: a non-loopback
-    /// address needs `access.allow_remote`.
-    pub async fn start_with(
-        cassettes: Vec<LoadedCassette>,
-        options: MatchOptions,
-        listeners: Listeners,
-    ) -> std::io::Result<Self> {
-        listeners
-            .check("the replay server answers anyone who reaches it with your cassettes")
-            .map_err(|message| {
-                std::io::Error::new(std::io::ErrorKind::PermissionDenied, message)
-            })?;
-        let gate = Gate::new(listeners.access.clone(), listeners.listen.ip());
-        let proxy = Arc::new(Proxy::replay_only(Matcher::new(cassettes, options), gate));
-        let (server, admin) = listeners.bind(proxy.clone()).await?;
-        Ok(Self {
-            server,
-            admin,
-            proxy,
-        })
-    }
-
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// The admin API's `http://HOST:PORT`, when it has one.
-    pub fn admin_url(&self) -> Option<String> {
-        self.admin.as_ref().map(Server::url)
-    }
-
-    /// Starts the replay over: every interaction unused, no token bound.
-    pub fn rewind(&self) {
-        if let Some(replay) = &self.proxy.replay {
-            replay.rewind();
-        }
-    }
-
-    pub async fn shutdown(self) {
-        if let Some(admin) = self.admin {
-            admin.shutdown().await;
-        }
-        self.server.shutdown().await;
-    }
-}
-
-/// Where a proxy listens, and who may reach it.
-#[derive(Clone, Debug)]
-pub struct Listeners {
-    /// The AWS listener.
-    pub listen: SocketAddr,
-    /// The admin API's own listener; `None`: no admin API.
-    pub admin_listen: Option<SocketAddr>,
-    pub access: Access,
-    pub limits: Limits,
-}
-
-impl Listeners {
-    /// `listen` with the default access and no admin API.
-    pub fn new(listen: SocketAddr, limits: Limits) -> Self {
-        Self {
-            listen,
-            admin_listen: None,
-            access: Access::default(),
-            limits,
-        }
-    }
-
-    /// Refuses non-loopback addresses without `--allow-remote`; `why` says
-    /// what an outsider could do.
-    pub fn check(&self, why: &str) -> Result<(), String> {
-        self.access.check_listen(self.listen, why)?;
-        if let Some(admin) = self.admin_listen {
-            self.access.check_listen(
-                admin,
-                "anyone who reaches the admin API can rewind the replay",
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Binds the AWS listener, then the admin one.
-    pub(super) async fn bind(
-        &self,
-        proxy: Arc<Proxy>,
-    ) -> std::io::Result<(Server, Option<Server>)> {
-        let server = Server::bind(self.listen, proxy.clone(), self.limits).await?;
-        let admin = match self.admin_listen {
-            Some(addr) => {
-                let gate = Gate::new(self.access.clone(), addr.ip());
-                let admin = Arc::new(admin::Admin::new(proxy, gate));
-                Some(Server::bind(addr, admin, self.limits).await?)
-            }
-            None => None,
-        };
-        Ok((server, admin))
     }
 }

@@ -28,9 +28,12 @@
 //! - [`Service::operation_of`] the operation a request calls: `X-Amz-Target`
 //!   for awsJson, `Action` for query/ec2, the RPCv2 CBOR path, or method and
 //!   URI template (most specific wins) for restJson/restXml.
-//! - [`Operation::tokens`], [`Operation::header_members`],
-//!   [`Operation::query_members`], [`Operation::sensitive_input`],
-//!   [`Operation::sensitive_output`].
+//! - [`Operation::tokens`], [`Operation::header_members`] (each with its
+//!   [`HeaderRole`] in the model), [`Operation::query_members`],
+//!   [`Operation::sensitive_input`], [`Operation::sensitive_output`].
+//! - [`Operation::header_use`] whether a header-bound member takes part in
+//!   matching, and [`header_index`] which headers of a request do (see
+//!   `meaning`).
 //!
 //! Paths are JSON-path-like, from the body's root and in wire names:
 //! `$.Credentials.SecretAccessKey`, `$.Items[*].Value`, `$.Tags.*` (a map's
@@ -41,6 +44,7 @@
 //! compression crate is in the dependency set) and parses in a few
 //! milliseconds on first use; see docs/services.md for the measurements.
 
+mod meaning;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -49,6 +53,7 @@ mod uri;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub use meaning::{HeaderIndex, HeaderUse, header_index};
 pub use uri::UriTemplate;
 pub(crate) use uri::percent_decode;
 
@@ -161,6 +166,21 @@ pub struct HeaderMember {
     pub prefix: bool,
     /// Whether every call carries it (`x-amz-copy-source` of UploadPartCopy).
     pub required: bool,
+    /// What the model says the member is for.
+    pub role: HeaderRole,
+}
+
+/// What a header-bound member is for, as the model tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderRole {
+    /// An input like any other.
+    Plain,
+    /// An idempotency token.
+    Token,
+    /// A digest of the body (`x-amz-checksum-crc32`, `Content-MD5`) or the
+    /// choice of one (`x-amz-sdk-checksum-algorithm`, the httpChecksum
+    /// trait's algorithm member and members of its shape).
+    Checksum,
 }
 
 /// An input member bound to a query-string parameter.

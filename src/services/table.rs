@@ -8,7 +8,8 @@
 //! X partition region hostname signingRegion one region with its own host
 //! O operation method uri                    '-' for RPC protocols
 //! T $.Member | header:Name | query:name     an idempotency token
-//! H member headerName required|-           headerName* = prefix map
+//! H member headerName required|- role     headerName* = prefix map;
+//!                                         role: token | checksum | -
 //! Q member queryName required|-
 //! I path shapeType                         a sensitive input member
 //! R path shapeType                         a sensitive output member
@@ -19,8 +20,8 @@
 //! checks that every line of the built-in one is taken.
 
 use super::{
-    Facts, HeaderMember, Operation, Partition, PartitionEndpoints, Protocol, QueryMember, Service,
-    ShapeType, TokenLocation, UriTemplate,
+    Facts, HeaderMember, HeaderRole, Operation, Partition, PartitionEndpoints, Protocol,
+    QueryMember, Service, ShapeType, TokenLocation, UriTemplate,
 };
 
 pub(super) fn parse(text: &str) -> Facts {
@@ -171,7 +172,13 @@ fn take_member(op: &mut Operation, kind: &str, fields: &[&str]) -> bool {
             };
             op.tokens.push(token);
         }
-        ("H", [member, header, required]) => {
+        ("H", [member, header, required, role]) => {
+            let role = match *role {
+                "token" => HeaderRole::Token,
+                "checksum" => HeaderRole::Checksum,
+                "-" => HeaderRole::Plain,
+                _ => return false,
+            };
             let (header, prefix) = match header.strip_suffix('*') {
                 Some(head) => (head, true),
                 None => (*header, false),
@@ -181,6 +188,7 @@ fn take_member(op: &mut Operation, kind: &str, fields: &[&str]) -> bool {
                 header: header.to_string(),
                 prefix,
                 required: *required == "required",
+                role,
             });
         }
         ("Q", [member, name, required]) => op.query.push(QueryMember {

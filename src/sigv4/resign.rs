@@ -10,11 +10,11 @@
 use super::chunked::{ChunkSigner, Streaming, StreamingKind};
 use super::credentials::{CredentialsError, Keyring};
 use super::scope::{ClientSignature, Scope, parse_credential};
+use crate::form;
 use crate::http::Request;
-use crate::matcher::form_pairs;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningInstructions,
+    SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -55,7 +55,7 @@ pub struct QueryAuth {
 
 impl QueryAuth {
     pub fn of(query: &str) -> Self {
-        let pairs = form_pairs(query);
+        let pairs = form::pairs(query);
         let has = |name: &str| pairs.iter().any(|(k, _)| k == name);
         Self {
             sigv2: has("AWSAccessKeyId") && has("Signature"),
@@ -98,7 +98,7 @@ pub fn strip_client_signature(request: &Request) -> Unsigned {
         .split('&')
         .filter(|segment| !segment.is_empty())
         .filter(|segment| {
-            let key = form_pairs(segment)
+            let key = form::pairs(segment)
                 .into_iter()
                 .next()
                 .map(|(k, _)| k)
@@ -133,7 +133,7 @@ pub fn client_scope(request: &Request) -> Option<Scope> {
         .and_then(|auth| ClientSignature::parse(auth).ok())
         .map(|sig| sig.scope);
     header_scope.or_else(|| {
-        form_pairs(request.uri.query().unwrap_or(""))
+        form::pairs(request.uri.query().unwrap_or(""))
             .into_iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-credential"))
             .and_then(|(_, v)| parse_credential(&v).ok())
@@ -245,23 +245,7 @@ impl Signer {
         let (instructions, seed_signature) = sign(signable, &params)
             .map_err(|e| SignError::Request(e.to_string()))?
             .into_parts();
-        let (headers, _params) = instructions.into_parts();
-        let mut amz_date = String::new();
-        for header in headers {
-            if header.name() == "x-amz-date" {
-                amz_date = header.value().to_string();
-            }
-            let name = HeaderName::from_static(header.name());
-            let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
-                SignError::Request(format!(
-                    "the signer produced an invalid `{}` header",
-                    header.name()
-                ))
-            })?;
-            // Sensitive values are shown as `Sensitive` by any HTTP-level debug log.
-            value.set_sensitive(true);
-            request.headers.insert(name, value);
-        }
+        let amz_date = apply(instructions, &mut request)?;
         if let Some(streaming) = &streaming {
             let secret = identity
                 .data::<aws_credential_types::Credentials>()
@@ -287,6 +271,29 @@ impl Signer {
             account_id,
         })
     }
+}
+
+/// Puts the signer's headers on `request`, marked sensitive; returns the
+/// `X-Amz-Date` it signed with.
+fn apply(instructions: SigningInstructions, request: &mut Request) -> Result<String, SignError> {
+    let (headers, _params) = instructions.into_parts();
+    let mut amz_date = String::new();
+    for header in headers {
+        if header.name() == "x-amz-date" {
+            amz_date = header.value().to_string();
+        }
+        let name = HeaderName::from_static(header.name());
+        let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
+            SignError::Request(format!(
+                "the signer produced an invalid `{}` header",
+                header.name()
+            ))
+        })?;
+        // Sensitive values are shown as `Sensitive` by any HTTP-level debug log.
+        value.set_sensitive(true);
+        request.headers.insert(name, value);
+    }
+    Ok(amz_date)
 }
 
 impl crate::cassette::SecretScan for Signer {

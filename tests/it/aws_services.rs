@@ -4,15 +4,16 @@
 //! facts, and the secrets services hand out replaced by placeholders.
 
 use crate::support;
+use crate::support::Process;
 use proton_vcr::cassette::{self, secrets};
 use proton_vcr::{
-    CredentialSource, MatchOptions, RecordConfig, RecordServer, ReplayServer, StaticCredentials,
+    CredentialSource, MatchOptions, RecordConfig, RecordServer, ReplayConfig, ReplayServer,
+    StaticCredentials,
 };
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RECORD_AKID: &str = "AKIAIOSFODNN7CANARY1";
@@ -28,15 +29,6 @@ fn recording_credentials() -> CredentialSource {
 }
 
 /// A child process killed when the test ends, pass or fail.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// moto's server on a free loopback port, ready to answer.
 fn moto() -> (Process, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -95,12 +87,10 @@ fn record_config(dir: &Path, cassette: &str, upstream: &str) -> RecordConfig {
 }
 
 async fn replay(path: &Path) -> ReplayServer {
-    ReplayServer::start(
+    ReplayServer::start(ReplayConfig::new(
         cassette::load(path).unwrap(),
         MatchOptions::default(),
-        "127.0.0.1:0".parse().unwrap(),
-        Default::default(),
-    )
+    ))
     .await
     .unwrap()
 }
@@ -246,15 +236,7 @@ fn echo_upstream() -> (Process, String) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 must be installed");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("the upstream announces its address")
-        .to_string();
+    let url = support::announced_url(&mut child, || "(the echo upstream)".into());
     (Process(child), url)
 }
 

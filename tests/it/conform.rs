@@ -739,8 +739,9 @@ async fn junit_parses_as_xml_and_html_is_one_self_contained_page() {
 }
 
 #[tokio::test]
-async fn five_thousand_steps_a_second_in_process() {
-    // 200 cassettes of 30 steps: a create, then retries and reads.
+async fn two_hundred_cassettes_of_retries_and_reads_all_conform_in_process() {
+    // 200 cassettes of 30 steps: a create, then retries and reads. How fast
+    // this runs is measured by the benchmark (`bench/run`, BENCHMARKS.md).
     let t0 = 1_700_000_000.0;
     let pending = version("fargate-env", "1", "REGISTRATION_IN_PROGRESS", t0, t0);
     let recordings: Vec<(String, Value)> = (0..200)
@@ -771,7 +772,6 @@ async fn five_thousand_steps_a_second_in_process() {
         .collect();
     let cassettes = loaded(&recordings);
     let target = in_process(Flaw::None);
-    let started = std::time::Instant::now();
     let report = conform(
         &cassettes,
         &target,
@@ -781,21 +781,21 @@ async fn five_thousand_steps_a_second_in_process() {
     )
     .await
     .unwrap();
-    let elapsed = started.elapsed();
     assert!(
         report.conforms(),
         "{}",
         report::text(&report, &TextOptions::default())
     );
-    let per_second = 6_000.0 / elapsed.as_secs_f64();
-    eprintln!("conformance: 6000 steps in {elapsed:?}: {per_second:.0} steps/s");
-    // Unoptimised test builds are several times slower than a release build.
-    let floor = if cfg!(debug_assertions) {
-        1_000.0
-    } else {
-        5_000.0
-    };
-    assert!(per_second >= floor, "{per_second:.0} steps/s");
+    assert_eq!(report.cassettes.len(), 200);
+    for cassette in &report.cassettes {
+        assert_eq!(cassette.interactions, 30, "{}", cassette.name);
+        let compared: usize = cassette.steps.iter().map(|s| s.last - s.first + 1).sum();
+        assert_eq!(
+            compared, 30,
+            "every interaction is compared: {}",
+            cassette.name
+        );
+    }
 }
 
 // ------------------------------------------------- the binary, over HTTP

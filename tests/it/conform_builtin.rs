@@ -62,12 +62,13 @@ fn the_main_job_holds_every_rule_and_writes_every_report() {
     assert_rules_hold(output.status.code(), &report, &stdout);
     assert_eq!(
         report["rules"].as_array().unwrap().len(),
-        42,
-        "every rule x operation of the contract, and of the models' other tokens"
+        42 + 22,
+        "every rule x operation of the contract and of the models' other tokens, \
+         and each operation of the user guide's flows"
     );
     assert_eq!(
         report["cassettes"].as_array().unwrap().len(),
-        42,
+        49,
         "every reference cassette ran"
     );
     assert!(

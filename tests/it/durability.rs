@@ -8,7 +8,6 @@ use http_body_util::{BodyExt, Full};
 use proton_vcr::cassette::{self, load_file};
 use proton_vcr::{Handler, Limits, Request, Response, Server};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -55,15 +54,7 @@ fn start_recorder(mut command: Command) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("no address announced: {line:?}"))
-        .to_string();
+    let url = support::announced_url(&mut child, String::new);
     (child, url)
 }
 

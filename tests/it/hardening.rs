@@ -1,12 +1,10 @@
-//! Bad input to the servers: each gets an AWS-shaped answer and the server
-//! keeps serving everyone else.
+//! Bad input to the replay server: each gets an AWS-shaped answer and the
+//! server keeps serving everyone else. Connection-level hardening of the serve
+//! loop all servers share is tested once, in `hardening_mock`.
 
 use crate::support;
-use proton_vcr::{Limits, MatchOptions, ReplayServer, cassette};
+use proton_vcr::{Limits, MatchOptions, ReplayConfig, ReplayServer, cassette};
 use serde_json::{Value, json};
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 fn one_call_cassette() -> Value {
     json!({
@@ -30,12 +28,10 @@ async fn replay(limits: Limits) -> (ReplayServer, tempfile::TempDir) {
         tokens: proton_vcr::proton_token_paths(),
         ..Default::default()
     };
-    let server = ReplayServer::start(
-        cassette::load(&path).unwrap(),
-        options,
-        "127.0.0.1:0".parse().unwrap(),
+    let server = ReplayServer::start(ReplayConfig {
         limits,
-    )
+        ..ReplayConfig::new(cassette::load(&path).unwrap(), options)
+    })
     .await
     .unwrap();
     (server, dir)
@@ -149,41 +145,6 @@ async fn a_query_protocol_miss_is_answered_in_xml() {
         "{text}"
     );
     assert!(text.contains("Action=GetCallerIdentity"), "{text}");
-}
-
-#[tokio::test]
-async fn a_client_too_slow_with_its_headers_is_cut_off_and_others_are_served() {
-    let limits = Limits {
-        header_read_timeout: Duration::from_millis(300),
-        ..Limits::default()
-    };
-    let (server, _dir) = replay(limits).await;
-    let mut slow = TcpStream::connect(server.local_addr()).await.unwrap();
-    slow.write_all(b"POST / HTTP/1.1\r\nhost: x\r\n")
-        .await
-        .unwrap();
-    still_serves(&server.url()).await;
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
-    assert!(
-        read.is_ok(),
-        "the server must close a connection whose headers never finish"
-    );
-    still_serves(&server.url()).await;
-}
-
-#[tokio::test]
-async fn unparseable_headers_close_only_that_connection() {
-    let (server, _dir) = replay(Limits::default()).await;
-    let mut bad = TcpStream::connect(server.local_addr()).await.unwrap();
-    bad.write_all(b"POST / HTTP/1.1\r\nhost: x\r\nthis is not a header\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buf = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), bad.read_to_end(&mut buf)).await;
-    let text = String::from_utf8_lossy(&buf);
-    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
-    still_serves(&server.url()).await;
 }
 
 #[test]

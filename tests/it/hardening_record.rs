@@ -8,15 +8,16 @@
 //! The upstream here is a plain-HTTP stand-in on loopback that misbehaves on
 //! cue; signing and TLS are covered against botocore in `record.rs`.
 
-use crate::support::{self, DUMMY_AKID, DUMMY_SECRET};
+use crate::support::Process;
+use crate::support::{self, DUMMY_AKID, DUMMY_SECRET, Retries, proton_client_with};
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use proton_vcr::cassette::{Cassette, load_file};
 use proton_vcr::{CredentialSource, RecordConfig, RecordServer, StaticCredentials};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -171,32 +172,6 @@ fn canary() -> CredentialSource {
     })
 }
 
-/// A Proton client with dummy credentials and no retries, so a fault is
-/// seen once, as the proxy answered it.
-fn sdk(endpoint: &str) -> aws_sdk_proton::Client {
-    use aws_sdk_proton::config::retry::RetryConfig;
-    use aws_sdk_proton::config::{BehaviorVersion, Credentials, Region};
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let config = aws_sdk_proton::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            DUMMY_AKID,
-            DUMMY_SECRET,
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(endpoint)
-        .retry_config(RetryConfig::disabled())
-        .http_client(http)
-        .build();
-    aws_sdk_proton::Client::from_conf(config)
-}
-
 async fn get(client: &aws_sdk_proton::Client, name: &str) {
     let got = client
         .get_environment_template()
@@ -241,7 +216,7 @@ async fn an_upstream_breaking_off_mid_answer_is_a_502_naming_the_cause_and_nothi
     config.upstream = Some(upstream.url.clone());
     config.listen = "127.0.0.1:0".parse().unwrap();
     let server = RecordServer::start(config).await.unwrap();
-    let client = sdk(&server.url());
+    let client = proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off);
 
     get(&client, "before").await;
     let cases = [
@@ -303,7 +278,11 @@ async fn a_cassette_name_is_a_label_not_a_path() {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.name = Some("../../escaped/../../../tmp/x".into());
     let server = RecordServer::start(config).await.unwrap();
-    get(&sdk(&server.url()), "t").await;
+    get(
+        &proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off),
+        "t",
+    )
+    .await;
     server.shutdown().await;
 
     assert_eq!(
@@ -373,7 +352,7 @@ fn clean_command(home: &Path, program: impl AsRef<std::ffi::OsStr>) -> Command {
 
 /// `proton-vcr record` in a child process; its stderr is collected as it comes.
 struct Recorder {
-    child: Child,
+    child: Process,
     url: String,
     stderr: Arc<Mutex<String>>,
 }
@@ -399,16 +378,12 @@ impl Recorder {
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("no address announced: {}", stderr.lock().unwrap()))
-            .to_string();
-        Self { child, url, stderr }
+        let url = support::announced_url(&mut child, || stderr.lock().unwrap().clone());
+        Self {
+            child: Process(child),
+            url,
+            stderr,
+        }
     }
 
     fn stderr(&self) -> String {
@@ -444,13 +419,6 @@ impl Recorder {
             std::thread::sleep(Duration::from_millis(20));
         };
         assert!(status.success(), "{status}: {}", self.stderr());
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

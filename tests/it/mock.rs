@@ -4,9 +4,9 @@
 //! mock's manual clock, never by sleeping.
 
 use crate::support::{
-    self, DUMMY_AKID, DUMMY_SECRET, ENV_SPEC, HOUR_MS, SECOND_MS, SERVICE_SPEC, aws_cli, call,
-    cli_json, create_env, manual, manual_client, manual_config, proton_client,
-    published_env_template, published_service_template, source, start,
+    self, DUMMY_AKID, DUMMY_SECRET, ENV_SPEC, HOUR_MS, Retries, SECOND_MS, SERVICE_SPEC, aws_cli,
+    call, cli_json, create_env, manual, manual_client, manual_config, proton_client,
+    proton_client_with, published_env_template, published_service_template, source, start,
 };
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use aws_sdk_proton::types::{
@@ -1168,14 +1168,19 @@ async fn signatures_are_verified_when_asked() {
         .unwrap();
     cli_json(&aws_cli(&url, &["proton", "list-environment-templates"]));
 
-    let wrong_secret = client_with(&url, DUMMY_AKID, "not-the-secret");
+    let wrong_secret = proton_client_with(&url, DUMMY_AKID, "not-the-secret", Retries::Standard);
     let error = wrong_secret
         .list_environment_templates()
         .send()
         .await
         .unwrap_err();
     assert_eq!(error.code(), Some("InvalidSignatureException"));
-    let wrong_key = client_with(&url, "AKIDSOMEONEELSE00000", DUMMY_SECRET);
+    let wrong_key = proton_client_with(
+        &url,
+        "AKIDSOMEONEELSE00000",
+        DUMMY_SECRET,
+        Retries::Standard,
+    );
     let error = wrong_key
         .list_environment_templates()
         .send()
@@ -1187,22 +1192,6 @@ async fn signatures_are_verified_when_asked() {
         unsigned.body["__type"],
         "com.amazon.coral.service#MissingAuthenticationTokenException"
     );
-}
-
-fn client_with(endpoint: &str, akid: &str, secret: &str) -> aws_sdk_proton::Client {
-    use aws_sdk_proton::config::{BehaviorVersion, Credentials, Region};
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let config = aws_sdk_proton::Config::builder()
-        .http_client(http)
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(akid, secret, None, None, "test"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_proton::Client::from_conf(config)
 }
 
 // ---- conformance to the model ----

@@ -5,16 +5,16 @@
 //! computes the same signature. Every cassette written is checked, byte for
 //! byte, for the canary credentials.
 
-use crate::support::{self, DUMMY_AKID, DUMMY_SECRET};
+use crate::support::Process;
+use crate::support::{self, DUMMY_AKID, DUMMY_SECRET, Retries, proton_client_with};
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use http::Method;
 use proton_vcr::cassette::{self, Cassette, load_file};
 use proton_vcr::{
-    ClientKey, CredentialSource, MatchOptions, RecordConfig, RecordError, RecordServer,
-    ReplayServer, Request, Response, StaticCredentials, TokenPath, Upstream, UpstreamOptions,
-    WriteMode,
+    ClientKey, CredentialSource, ListenError, MatchOptions, RecordConfig, RecordError,
+    RecordServer, ReplayConfig, ReplayServer, Request, Response, StaticCredentials, TokenPath,
+    Upstream, UpstreamOptions, WriteMode,
 };
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,7 +43,8 @@ struct Fixture {
 }
 
 struct PyUpstream {
-    child: Child,
+    /// Held for its drop, which stops the upstream.
+    _process: Process,
     url: String,
     log: PathBuf,
 }
@@ -69,14 +70,15 @@ impl Fixture {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 with botocore must be installed: .ci/run installs it with pip");
-        let url = first_line(&mut child, "the python upstream")
-            .strip_prefix("listening on ")
-            .map(str::to_string)
-            .expect("the upstream announces its address");
+        let url = support::announced_url(&mut child, || "(the python upstream)".into());
         Self {
             dir,
             ca,
-            upstream: PyUpstream { child, url, log },
+            upstream: PyUpstream {
+                _process: Process(child),
+                url,
+                log,
+            },
         }
     }
 
@@ -102,18 +104,7 @@ impl Fixture {
 impl PyUpstream {
     /// One JSON object per request received, in arrival order.
     fn log(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for PyUpstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        support::json_lines(&self.log)
     }
 }
 
@@ -145,35 +136,20 @@ fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     paths
 }
 
-fn first_line(child: &mut Child, what: &str) -> String {
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(
-        !line.is_empty(),
-        "{what} exited before announcing its address"
-    );
-    line.trim().to_string()
-}
-
-/// A Proton SDK client with the given key and no retries (a retried 5xx
-/// would hide what the proxy answered first).
-fn sdk(endpoint: &str, akid: &str, secret: &str) -> aws_sdk_proton::Client {
-    use aws_sdk_proton::config::retry::RetryConfig;
-    use aws_sdk_proton::config::{BehaviorVersion, Credentials, Region};
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let config = aws_sdk_proton::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(akid, secret, None, None, "test"))
-        .endpoint_url(endpoint)
-        .retry_config(RetryConfig::disabled())
-        .http_client(http)
-        .build();
-    aws_sdk_proton::Client::from_conf(config)
+/// The region and service each recorded answer says the upstream saw signed
+/// (the Python upstream echoes them in `x-test-signed-scope`).
+fn signed_scopes(cassette: &Cassette) -> Vec<String> {
+    cassette
+        .interactions
+        .iter()
+        .map(|i| {
+            i.response
+                .headers
+                .get("x-test-signed-scope")
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
 }
 
 /// Sends a hand-made request to `base` (`http://HOST:PORT`).
@@ -266,7 +242,7 @@ async fn resigned_requests_pass_an_independent_botocore_check() {
     // A Host allowed by name still never chooses the destination.
     config.access.allowed_hosts = vec!["evil.example.com".into()];
     let server = RecordServer::start(config).await.unwrap();
-    let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
+    let client = proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off);
 
     let got = client
         .get_environment_template()
@@ -307,17 +283,7 @@ async fn resigned_requests_pass_an_independent_botocore_check() {
     assert!(log.iter().all(|r| r["verified"] == true), "{log:?}");
     let cassette = assert_no_canary(&fx.path("resigned.json"));
     assert_eq!(cassette.interactions.len(), 4);
-    let scopes: Vec<_> = cassette
-        .interactions
-        .iter()
-        .map(|i| {
-            i.response
-                .headers
-                .get("x-test-signed-scope")
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
+    let scopes = signed_scopes(&cassette);
     assert_eq!(
         scopes,
         [
@@ -351,7 +317,7 @@ async fn the_upstream_rejects_a_wrong_signature_and_its_403_is_recorded() {
         session_token: Some(CANARY_TOKEN.into()),
     });
     let server = RecordServer::start(config).await.unwrap();
-    let error = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET)
+    let error = proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off)
         .get_environment_template()
         .name("t1")
         .send()
@@ -374,7 +340,7 @@ async fn an_answer_holding_a_secret_is_withheld_and_not_recorded() {
     let server = RecordServer::start(fx.config("withheld.json"))
         .await
         .unwrap();
-    let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
+    let client = proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off);
     // The upstream echoes the Authorization it received: the canary key id.
     let error = client
         .get_environment_template()
@@ -405,7 +371,7 @@ async fn an_answer_holding_a_secret_is_withheld_and_not_recorded() {
 /// Runs the binary with the canary credentials in its environment (the
 /// standard chain's first source).
 struct VcrProcess {
-    child: Child,
+    child: Process,
     url: String,
     stderr: PathBuf,
 }
@@ -422,17 +388,14 @@ impl VcrProcess {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
-        let line = first_line(&mut child, "proton-vcr");
-        let url = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "unexpected first line {line:?}: {}",
-                    std::fs::read_to_string(&stderr).unwrap_or_default()
-                )
-            })
-            .to_string();
-        Self { child, url, stderr }
+        let url = support::announced_url(&mut child, || {
+            std::fs::read_to_string(&stderr).unwrap_or_default()
+        });
+        Self {
+            child: Process(child),
+            url,
+            stderr,
+        }
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
@@ -453,13 +416,6 @@ fn assert_log_clean(process: &VcrProcess) {
             !log.contains(secret),
             "the log holds a canary credential ({secret})"
         );
-    }
-}
-
-impl Drop for VcrProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -532,7 +488,7 @@ async fn sigkill_keeps_every_answered_exchange_in_a_loadable_cassette() {
     let cassette = fx.path("killed.json");
     let cassette_arg = cassette.to_str().unwrap().to_string();
     let mut proxy = VcrProcess::spawn(&fx, &record_args(&fx, &cassette_arg));
-    let client = sdk(&proxy.url, DUMMY_AKID, DUMMY_SECRET);
+    let client = proton_client_with(&proxy.url, DUMMY_AKID, DUMMY_SECRET, Retries::Off);
     let sent: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
     for name in &sent {
         client
@@ -563,7 +519,7 @@ async fn sigterm_flushes_and_exits_zero_recording_with_a_profile() {
     let mut args = record_args(&fx, &cassette_arg);
     args.extend(["--profile", "recorder"]);
     let mut proxy = VcrProcess::spawn_command(&fx, vcr_command_with_profile(&fx, &args));
-    let client = sdk(&proxy.url, DUMMY_AKID, DUMMY_SECRET);
+    let client = proton_client_with(&proxy.url, DUMMY_AKID, DUMMY_SECRET, Retries::Off);
     for name in ["a", "b", "c"] {
         client
             .get_environment_template()
@@ -588,7 +544,7 @@ async fn parallel_clients_are_all_recorded_whole() {
     let server = RecordServer::start(fx.config("parallel.json"))
         .await
         .unwrap();
-    let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
+    let client = proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off);
     let started = Instant::now();
     let calls: Vec<_> = (0..32)
         .map(|i| {
@@ -633,7 +589,7 @@ async fn interactions_are_ordered_by_request_start_not_completion() {
     let server = RecordServer::start(fx.config("ordered.json"))
         .await
         .unwrap();
-    let client = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET);
+    let client = proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off);
     let slow = {
         let client = client.clone();
         tokio::spawn(async move {
@@ -703,17 +659,7 @@ async fn three_protocols_record_then_replay_to_the_aws_cli() {
 
     let path = fx.path("protocols.json");
     let cassette = assert_no_canary(&path);
-    let scopes: Vec<_> = cassette
-        .interactions
-        .iter()
-        .map(|i| {
-            i.response
-                .headers
-                .get("x-test-signed-scope")
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
+    let scopes = signed_scopes(&cassette);
     assert_eq!(
         scopes,
         [
@@ -749,15 +695,13 @@ async fn three_protocols_record_then_replay_to_the_aws_cli() {
 
     let mut tokens = proton_vcr::proton_token_paths();
     tokens.push(TokenPath::parse("ClientToken").unwrap());
-    let replay = ReplayServer::start(
+    let replay = ReplayServer::start(ReplayConfig::new(
         cassette::load(&path).unwrap(),
         MatchOptions {
             tokens,
             ..Default::default()
         },
-        "127.0.0.1:0".parse().unwrap(),
-        Default::default(),
-    )
+    ))
     .await
     .unwrap();
     for (args, recorded) in calls.iter().zip(&recorded_outputs) {
@@ -793,7 +737,7 @@ async fn transport_failures_answer_502_naming_the_cause_and_record_nothing() {
     for (config, name, cause) in cases {
         let path = config.cassette.clone();
         let server = RecordServer::start(config).await.unwrap();
-        let error = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET)
+        let error = proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off)
             .get_environment_template()
             .name(name)
             .send()
@@ -850,7 +794,7 @@ async fn redact_account_id_rewrites_arns_in_the_cassette_only() {
     let mut config = fx.config("redacted.json");
     config.redact_account_id = Some("123456789012".into());
     let server = RecordServer::start(config).await.unwrap();
-    let got = sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET)
+    let got = proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off)
         .get_environment_template()
         .name("r1")
         .send()
@@ -885,7 +829,10 @@ async fn listening_beyond_loopback_needs_allow_remote() {
     let mut config = fx.config("remote.json");
     config.listen = "0.0.0.0:0".parse().unwrap();
     let error = RecordServer::start(config).await.err().unwrap();
-    assert!(matches!(error, RecordError::Config(_)), "{error}");
+    assert!(
+        matches!(error, RecordError::Listen(ListenError::Refused(_))),
+        "{error}"
+    );
     assert!(error.to_string().contains("--allow-remote"), "{error}");
     assert!(
         !fx.path("remote.json").exists(),
@@ -900,13 +847,13 @@ async fn a_client_key_lets_only_its_holders_through() {
     config.client_key = Some(ClientKey::parse(&format!("{DUMMY_AKID}:{DUMMY_SECRET}")).unwrap());
     let server = RecordServer::start(config).await.unwrap();
 
-    sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET)
+    proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off)
         .get_environment_template()
         .name("holder")
         .send()
         .await
         .unwrap();
-    let error = sdk(&server.url(), DUMMY_AKID, "a-guessed-secret")
+    let error = proton_client_with(&server.url(), DUMMY_AKID, "a-guessed-secret", Retries::Off)
         .get_environment_template()
         .name("intruder")
         .send()
@@ -939,7 +886,7 @@ async fn replay_on_miss_record_appends_what_the_cassette_lacks() {
     let server = RecordServer::start(fx.config("episodes.json"))
         .await
         .unwrap();
-    sdk(&server.url(), DUMMY_AKID, DUMMY_SECRET)
+    proton_client_with(&server.url(), DUMMY_AKID, DUMMY_SECRET, Retries::Off)
         .get_environment_template()
         .name("seen")
         .send()
@@ -963,7 +910,7 @@ async fn replay_on_miss_record_appends_what_the_cassette_lacks() {
         "127.0.0.1:0",
     ];
     let mut proxy = VcrProcess::spawn(&fx, &args);
-    let client = sdk(&proxy.url, DUMMY_AKID, DUMMY_SECRET);
+    let client = proton_client_with(&proxy.url, DUMMY_AKID, DUMMY_SECRET, Retries::Off);
     client
         .get_environment_template()
         .name("seen")

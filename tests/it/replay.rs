@@ -3,7 +3,7 @@
 //! readable error naming the closest candidate and the differing paths.
 
 use crate::support::{self, aws_cli, cli_json, proton_client};
-use proton_vcr::{Limits, MatchOptions, Repeats, ReplayServer, cassette};
+use proton_vcr::{MatchOptions, Repeats, ReplayConfig, ReplayServer, cassette};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -70,14 +70,9 @@ async fn start(dir: &Path, cassette: &Value, repeats: Repeats) -> ReplayServer {
         repeats,
         ..Default::default()
     };
-    ReplayServer::start(
-        cassettes,
-        options,
-        "127.0.0.1:0".parse().unwrap(),
-        Limits::default(),
-    )
-    .await
-    .expect("replay server starts")
+    ReplayServer::start(ReplayConfig::new(cassettes, options))
+        .await
+        .expect("replay server starts")
 }
 
 fn s3_source() -> aws_sdk_proton::types::TemplateVersionSourceInput {
@@ -312,20 +307,16 @@ async fn an_operation_the_cassette_lacks_lists_what_it_holds() {
 async fn rewind_starts_the_replay_over() {
     let dir = tempfile::tempdir().unwrap();
     let path = support::write_cassette(dir.path(), "retry.json", &client_token_retry_cassette());
-    let mut listeners =
-        proton_vcr::Listeners::new("127.0.0.1:0".parse().unwrap(), Limits::default());
-    listeners.admin_listen = Some("127.0.0.1:0".parse().unwrap());
-    let server = ReplayServer::start_with(
+    let mut config = ReplayConfig::new(
         cassette::load(&path).unwrap(),
         MatchOptions {
             tokens: proton_vcr::proton_token_paths(),
             repeats: Repeats::Strict,
             ..Default::default()
         },
-        listeners,
-    )
-    .await
-    .unwrap();
+    );
+    config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = ReplayServer::start(config).await.unwrap();
     let client = proton_client(&server.url());
     let get = || {
         client
@@ -369,14 +360,9 @@ async fn rest_json_matches_method_path_query_and_body() {
         repeats: Repeats::Strict,
         ..Default::default()
     };
-    let server = ReplayServer::start(
-        cassette::load(&path).unwrap(),
-        options,
-        "127.0.0.1:0".parse().unwrap(),
-        Limits::default(),
-    )
-    .await
-    .unwrap();
+    let server = ReplayServer::start(ReplayConfig::new(cassette::load(&path).unwrap(), options))
+        .await
+        .unwrap();
     let headers = [
         ("content-type", "application/json"),
         ("authorization", "AWS4-HMAC-SHA256 Credential=x/y"),

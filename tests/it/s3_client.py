@@ -18,6 +18,13 @@ Scenarios:
   browsers make it): create a bucket, put, get and list.
 - presign: presigned PUT and GET URLs from boto3, SigV4 (`s3v4`) and SigV2
   (`s3`, boto3's default for presigning in us-east-1), sent with urllib.
+- meaning: the calls js/s3_meaning.mjs makes (two ranged GETs, a
+  conditional GET, one with checksum mode, a ranged UploadPartCopy), from
+  boto3 set to send checksums only when required.
+- bucket-endpoint: hand-signed requests that treat ENDPOINT as a bucket's
+  own endpoint (paths are keys): create it, put, get, list.
+- bucket-read-path, bucket-read-virtual: boto3 reads what bucket-endpoint
+  wrote, addressing bucket `upbucket` path-style or virtual-hosted.
 """
 
 import argparse
@@ -28,23 +35,25 @@ import http.client
 import json
 import os
 import random
+import re
 import sys
 import urllib.request
 import zlib
 from urllib.parse import urlsplit
 
 import boto3
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 REGION = "us-east-1"
 BUCKET = "chunked"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-def client(endpoint, signature_version=None):
+def client(endpoint, signature_version=None, **config):
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -53,6 +62,7 @@ def client(endpoint, signature_version=None):
             s3={"addressing_style": "path"},
             retries={"max_attempts": 1},
             signature_version=signature_version,
+            **config,
         ),
     )
 
@@ -204,7 +214,7 @@ def transfer(endpoint, workdir):
     }
 
 
-def virtual(endpoint):
+def virtual_client(endpoint, **config):
     import socket
 
     resolve = socket.getaddrinfo
@@ -216,17 +226,107 @@ def virtual(endpoint):
 
     socket.getaddrinfo = loopback_subdomains
     port = urlsplit(endpoint).port
-    s3 = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=f"http://localhost:{port}",
         region_name=REGION,
-        config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}),
+        config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}, **config),
     )
+
+
+def virtual(endpoint):
+    s3 = virtual_client(endpoint)
     s3.create_bucket(Bucket="vhost-bucket")
     s3.put_object(Bucket="vhost-bucket", Key="notes/a.txt", Body=b"virtual")
     body = s3.get_object(Bucket="vhost-bucket", Key="notes/a.txt")["Body"].read()
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="vhost-bucket")["Contents"]]
     return {"body": body.decode(), "keys": keys}
+
+
+MEANING_BODY = b"0123456789abcdefghij"
+
+
+def meaning(endpoint):
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+    s3.create_bucket(Bucket="meaning")
+    put = s3.put_object(
+        Bucket="meaning", Key="doc.txt", Body=MEANING_BODY, Metadata={"purpose": "matching"}
+    )
+    etag = put["ETag"]
+
+    def read(**kwargs):
+        return s3.get_object(Bucket="meaning", Key="doc.txt", **kwargs)["Body"].read().decode()
+
+    first = read(Range="bytes=0-4")
+    second = read(Range="bytes=5-9")
+    try:
+        s3.get_object(Bucket="meaning", Key="doc.txt", IfNoneMatch=etag)
+        not_modified = False
+    except ClientError as e:
+        not_modified = e.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    checked = read(ChecksumMode="ENABLED")
+    upload = s3.create_multipart_upload(Bucket="meaning", Key="copy.txt")["UploadId"]
+    part = s3.upload_part_copy(
+        Bucket="meaning",
+        Key="copy.txt",
+        UploadId=upload,
+        PartNumber=1,
+        CopySource="meaning/doc.txt",
+        CopySourceRange="bytes=0-9",
+    )
+    s3.abort_multipart_upload(Bucket="meaning", Key="copy.txt", UploadId=upload)
+    return {
+        "etag": etag,
+        "first": first,
+        "second": second,
+        "not_modified": not_modified,
+        "checked": checked,
+        "part_etag": part["CopyPartResult"]["ETag"],
+    }
+
+
+def signed(endpoint, method, path, body=b""):
+    credentials = Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+    request = AWSRequest(method=method, url=endpoint + path, data=body)
+    S3SigV4Auth(credentials, "s3", REGION).add_auth(request)
+    prepared = request.prepare()
+    parts = urlsplit(prepared.url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    connection.request(method, target, body=body, headers=dict(prepared.headers))
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    if response.status >= 300:
+        sys.exit(f"{method} {path} answered {response.status}: {data[:400]!r}")
+    return data
+
+
+def bucket_endpoint(endpoint):
+    signed(endpoint, "PUT", "/")
+    signed(endpoint, "PUT", "/notes/a.txt", b"bucket endpoint")
+    body = signed(endpoint, "GET", "/notes/a.txt")
+    listing = signed(endpoint, "GET", "/?list-type=2").decode()
+    return {"body": body.decode(), "keys": re.findall(r"<Key>([^<]*)</Key>", listing)}
+
+
+# The hand-signed GET asked for no checksums back.
+PLAIN_GET = {"response_checksum_validation": "when_required"}
+
+
+def bucket_read(s3):
+    body = s3.get_object(Bucket="upbucket", Key="notes/a.txt")["Body"].read()
+    return {"body": body.decode()}
 
 
 def main():
@@ -244,6 +344,14 @@ def main():
         result = virtual(args.endpoint)
     elif args.scenario == "presign":
         result = presign(args.endpoint)
+    elif args.scenario == "meaning":
+        result = meaning(args.endpoint)
+    elif args.scenario == "bucket-endpoint":
+        result = bucket_endpoint(args.endpoint)
+    elif args.scenario == "bucket-read-path":
+        result = bucket_read(client(args.endpoint, **PLAIN_GET))
+    elif args.scenario == "bucket-read-virtual":
+        result = bucket_read(virtual_client(args.endpoint, **PLAIN_GET))
     else:
         sys.exit(f"unknown scenario {args.scenario}")
     print(json.dumps(result, sort_keys=True))

@@ -524,12 +524,10 @@ async fn a_page_in_a_browser_cannot_read_the_replayed_cassettes() {
         }]
     });
     let path = crate::support::write_cassette(dir.path(), "browser.json", &cassette);
-    let server = proton_vcr::ReplayServer::start(
+    let server = proton_vcr::ReplayServer::start(proton_vcr::ReplayConfig::new(
         proton_vcr::cassette::load(&path).unwrap(),
         MatchOptions::default(),
-        "127.0.0.1:0".parse().unwrap(),
-        proton_vcr::Limits::default(),
-    )
+    ))
     .await
     .unwrap();
     for (what, request, flag) in browser_requests(server.local_addr()) {
@@ -697,18 +695,12 @@ async fn an_s3_key_named_like_an_admin_route_is_replayed_not_shadowed() {
         }]
     });
     let path = crate::support::write_cassette(dir.path(), "s3.json", &cassette);
-    let mut listeners = proton_vcr::Listeners::new(
-        "127.0.0.1:0".parse().unwrap(),
-        proton_vcr::Limits::default(),
-    );
-    listeners.admin_listen = Some("127.0.0.1:0".parse().unwrap());
-    let server = proton_vcr::ReplayServer::start_with(
+    let mut config = proton_vcr::ReplayConfig::new(
         proton_vcr::cassette::load(&path).unwrap(),
         MatchOptions::default(),
-        listeners,
-    )
-    .await
-    .unwrap();
+    );
+    config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = proton_vcr::ReplayServer::start(config).await.unwrap();
     let (status, body) = get_raw(server.local_addr(), "/__vcr/status").await;
     assert_eq!((status, body.as_str()), (200, "the object's bytes"));
 
@@ -773,16 +765,13 @@ async fn the_recorder_forwards_an_admin_like_path_and_invents_no_admin_answer() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mock_admin_routes_need_a_signature_under_verify_signatures() {
-    let server = proton_vcr::MockServer::start(
-        proton_vcr::MockConfig {
-            verify_signatures: Some(
-                proton_vcr::ClientKey::parse(&format!("{CLIENT_AKID}:{CLIENT_SECRET}")).unwrap(),
-            ),
-            clock: proton_vcr::ClockMode::Manual,
-            ..Default::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
+    let server = proton_vcr::MockServer::start(proton_vcr::MockConfig {
+        verify_signatures: Some(
+            proton_vcr::ClientKey::parse(&format!("{CLIENT_AKID}:{CLIENT_SECRET}")).unwrap(),
+        ),
+        clock: proton_vcr::ClockMode::Manual,
+        ..Default::default()
+    })
     .await
     .unwrap();
     let addr = server.local_addr();
@@ -824,16 +813,15 @@ async fn the_mock_admin_routes_need_a_signature_under_verify_signatures() {
 
 /// A mock with short timeouts and a small buffering budget.
 async fn small_mock() -> proton_vcr::MockServer {
-    proton_vcr::MockServer::start_with_limits(
-        proton_vcr::MockConfig::default(),
-        "127.0.0.1:0".parse().unwrap(),
-        proton_vcr::Limits {
+    proton_vcr::MockServer::start(proton_vcr::MockConfig {
+        limits: proton_vcr::Limits {
             max_body_bytes: 64 * 1024,
             max_buffered_bytes: 64 * 1024,
             header_read_timeout: Duration::from_millis(300),
             body_read_timeout: Duration::from_secs(30),
         },
-    )
+        ..proton_vcr::MockConfig::default()
+    })
     .await
     .unwrap()
 }

@@ -8,14 +8,14 @@
 //! other chunk sizes.
 
 use crate::support;
+use crate::support::Process;
 use proton_vcr::cassette::{self, load_file};
 use proton_vcr::{
-    CredentialSource, Limits, MatchOptions, RecordConfig, RecordServer, ReplayServer,
+    CredentialSource, MatchOptions, RecordConfig, RecordServer, ReplayConfig, ReplayServer,
     StaticCredentials,
 };
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use tempfile::TempDir;
 
 const UPSTREAM_AKID: &str = "AKIAUPSTREAM00000042";
@@ -24,7 +24,8 @@ const UPSTREAM_SECRET: &str = "upstream/Secret+Key=0123456789abcdefghij";
 /// A scratch folder and moto behind the signature check.
 struct Upstream {
     dir: TempDir,
-    child: Child,
+    /// Held for its drop, which stops the upstream.
+    _process: Process,
     url: String,
     log: PathBuf,
 }
@@ -43,18 +44,10 @@ impl Upstream {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 with moto[server] must be installed: scripts/test installs it");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the upstream announces its address: {line:?}"))
-            .to_string();
+        let url = support::announced_url(&mut child, || "(the moto upstream)".into());
         Self {
             dir,
-            child,
+            _process: Process(child),
             url,
             log,
         }
@@ -96,18 +89,7 @@ impl Upstream {
 
     /// One JSON object per request the upstream received.
     fn log(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        support::json_lines(&self.log)
     }
 }
 
@@ -135,12 +117,10 @@ fn python(script: &str, args: &[&str], akid: &str) -> serde_json::Value {
 }
 
 async fn replay(cassette: &Path) -> ReplayServer {
-    ReplayServer::start(
+    ReplayServer::start(ReplayConfig::new(
         cassette::load(cassette).unwrap(),
         MatchOptions::default(),
-        "127.0.0.1:0".parse().unwrap(),
-        Limits::default(),
-    )
+    ))
     .await
     .unwrap()
 }
@@ -463,15 +443,13 @@ async fn one_recorder_serves_dynamodb_s3_and_sqs_by_scope() {
         ]
     );
 
-    let replay = ReplayServer::start(
+    let replay = ReplayServer::start(ReplayConfig::new(
         cassette::load(&upstream.path("app.json")).unwrap(),
         MatchOptions {
             tokens: vec![proton_vcr::TokenPath::parse("ClientRequestToken").unwrap()],
             ..MatchOptions::default()
         },
-        "127.0.0.1:0".parse().unwrap(),
-        Limits::default(),
-    )
+    ))
     .await
     .unwrap();
     assert_eq!(app(&replay.url(), "AKIDCLIENTTWO0000000"), recorded);
@@ -714,4 +692,150 @@ async fn aws_cli_s3_copies_record_and_replay() {
         .unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), data);
     replay.shutdown().await;
+}
+
+/// Matching compares the headers the S3 model binds to what a call asks
+/// (ranges, conditions, checksum mode, copy-source ranges) and not those a
+/// client adds its own way: boto3 (checksums only when required) and the
+/// JS SDK v3 (a CRC32 checksum and its algorithm on every upload, a default
+/// Content-Type, `x-id`) replay each other's recordings, while a call that
+/// differs only in one header that changes the answer finds no recording.
+#[tokio::test(flavor = "multi_thread")]
+async fn headers_that_change_the_answer_match_across_clients() {
+    let upstream = Upstream::start();
+    let server = upstream.recorder("boto-meaning.json").await;
+    let recorded = python(
+        "s3_client.py",
+        &[&server.url(), "meaning"],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    assert_eq!(recorded["first"], "01234", "{recorded}");
+    assert_eq!(recorded["second"], "56789");
+    assert_eq!(recorded["not_modified"], true);
+    assert_eq!(recorded["checked"], "0123456789abcdefghij");
+    for entry in upstream.log() {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+    }
+    // A second bucket of the same name cannot be created: record the JS
+    // SDK's calls into a fresh upstream.
+    let js_upstream = Upstream::start();
+    let server = js_upstream.recorder("js-meaning.json").await;
+    let js_recorded = node("s3_meaning.mjs", &[&server.url()], "AKIDCLIENTONE0000000");
+    server.shutdown().await;
+    assert_eq!(js_recorded, recorded, "moto answers both clients alike");
+
+    // The two clients really do send different headers for the same upload.
+    let upload_headers = |path: &Path| {
+        let cassette = load_file(path).unwrap().cassette;
+        let put = cassette
+            .interactions
+            .into_iter()
+            .find(|i| i.request.method == "PUT" && i.request.uri.starts_with("/meaning/doc.txt"))
+            .expect("the upload was recorded");
+        ["x-amz-sdk-checksum-algorithm", "x-amz-checksum-crc32"]
+            .map(|name| put.request.headers.get(name).map(str::to_string))
+    };
+    assert_eq!(
+        upload_headers(&upstream.path("boto-meaning.json")),
+        [None, None]
+    );
+    assert!(
+        upload_headers(&js_upstream.path("js-meaning.json"))
+            .iter()
+            .all(Option::is_some)
+    );
+
+    // boto3's recording answers the JS SDK; a call differing only in a
+    // header that changes the answer finds none.
+    let replay = replay(&upstream.path("boto-meaning.json")).await;
+    let mut replayed = node(
+        "s3_meaning.mjs",
+        &[&replay.url(), "--variants"],
+        "AKIDCLIENTTWO0000000",
+    );
+    replay.shutdown().await;
+    let variants = replayed
+        .as_object_mut()
+        .and_then(|o| o.remove("variants"))
+        .unwrap();
+    assert_eq!(replayed, recorded);
+    assert_eq!(
+        variants,
+        serde_json::json!({"range": 400, "if_none_match": 400, "no_checksum_mode": 400, "copy_source_range": 400})
+    );
+    // And the JS SDK's recording answers boto3.
+    replays_the_same(
+        &js_upstream,
+        "js-meaning.json",
+        "s3_client.py",
+        &["meaning"],
+        &recorded,
+    )
+    .await;
+}
+
+/// An upstream whose host names a bucket (here `upbucket.localhost:PORT`,
+/// standing in for `upbucket.s3.REGION.amazonaws.com`): clients address
+/// it as the bucket's own endpoint (paths are keys), the upstream gets the
+/// requests as sent, and the cassette holds them path-style with the
+/// bucket, so path-style and virtual-hosted clients replay them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_upstream_records_its_bucket_in_each_interaction() {
+    let upstream = Upstream::start();
+    let port = upstream.url.rsplit(':').next().unwrap().to_string();
+    let mut config = upstream.record_config("bucket.json");
+    config.upstream = Some(format!("http://upbucket.localhost:{port}"));
+    let server = RecordServer::start(config).await.unwrap();
+    let recorded = python(
+        "s3_client.py",
+        &[&server.url(), "bucket-endpoint"],
+        "AKIDCLIENTONE0000000",
+    );
+    server.shutdown().await;
+    assert_eq!(
+        recorded,
+        serde_json::json!({"body": "bucket endpoint", "keys": ["notes/a.txt"]})
+    );
+    let log = upstream.log();
+    assert_eq!(log.len(), 4, "{log:?}");
+    for entry in &log {
+        assert!(entry.get("rejected").is_none(), "{entry}");
+        assert_eq!(
+            entry["host"],
+            format!("upbucket.localhost:{port}"),
+            "{entry}"
+        );
+        let path = entry["path"].as_str().unwrap();
+        assert!(
+            !path.starts_with("/upbucket"),
+            "sent as the client sent it: {path}"
+        );
+    }
+    let cassette = load_file(&upstream.path("bucket.json")).unwrap().cassette;
+    let uris: Vec<&str> = cassette
+        .interactions
+        .iter()
+        .map(|i| i.request.uri.as_str())
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            "/upbucket",
+            "/upbucket/notes/a.txt",
+            "/upbucket/notes/a.txt",
+            "/upbucket?list-type=2"
+        ]
+    );
+
+    for style in ["bucket-read-path", "bucket-read-virtual"] {
+        replays_the_same(
+            &upstream,
+            "bucket.json",
+            "s3_client.py",
+            &[style],
+            &serde_json::json!({"body": "bucket endpoint"}),
+        )
+        .await;
+    }
 }

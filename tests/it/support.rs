@@ -10,9 +10,30 @@ use std::process::{Command, Output};
 pub const DUMMY_AKID: &str = "AKIDDUMMYCLIENT00000";
 pub const DUMMY_SECRET: &str = "dummy-client-secret-not-used";
 
-/// A Rust SDK Proton client for `endpoint`, with dummy credentials and an
-/// HTTP client built on the ring TLS provider.
+/// A Rust SDK Proton client for `endpoint`, with dummy credentials, the
+/// SDK's retries and an HTTP client built on the ring TLS provider.
 pub fn proton_client(endpoint: &str) -> aws_sdk_proton::Client {
+    proton_client_with(endpoint, DUMMY_AKID, DUMMY_SECRET, Retries::Standard)
+}
+
+/// Whether a test's SDK client retries.
+#[derive(Clone, Copy)]
+pub enum Retries {
+    /// The SDK's standard retries.
+    Standard,
+    /// One attempt: the test sees the first answer (a retry would hide it).
+    Off,
+}
+
+/// A Rust SDK Proton client for `endpoint` that signs with `akid` and
+/// `secret`.
+pub fn proton_client_with(
+    endpoint: &str,
+    akid: &str,
+    secret: &str,
+    retries: Retries,
+) -> aws_sdk_proton::Client {
+    use aws_sdk_proton::config::retry::RetryConfig;
     use aws_sdk_proton::config::{BehaviorVersion, Credentials, Region};
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     let http = aws_smithy_http_client::Builder::new()
@@ -21,17 +42,14 @@ pub fn proton_client(endpoint: &str) -> aws_sdk_proton::Client {
     let config = aws_sdk_proton::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            DUMMY_AKID,
-            DUMMY_SECRET,
-            None,
-            None,
-            "test",
-        ))
+        .credentials_provider(Credentials::new(akid, secret, None, None, "test"))
         .endpoint_url(endpoint)
-        .http_client(http)
-        .build();
-    aws_sdk_proton::Client::from_conf(config)
+        .http_client(http);
+    let config = match retries {
+        Retries::Standard => config,
+        Retries::Off => config.retry_config(RetryConfig::disabled()),
+    };
+    aws_sdk_proton::Client::from_conf(config.build())
 }
 
 /// Runs the AWS CLI (`aws ARGS... --endpoint-url endpoint`) with dummy
@@ -125,25 +143,72 @@ pub async fn http(
     (status, body)
 }
 
+/// A child process (a server, an upstream) killed and reaped when dropped,
+/// so a test that fails leaves nothing running.
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Process {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Process {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// Lines of JSON, one object a line (the logs the Python upstreams write);
+/// nothing when the file is not there yet.
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: {e}: {line}", path.display()))
+        })
+        .collect()
+}
+
+/// The URL a server announces on the first line of its piped stdout
+/// (`listening on URL`: proton-vcr and the Python upstreams alike); panics
+/// with `context()` (its stderr, say) when the line says something else or
+/// the server exited first.
+pub fn announced_url(child: &mut std::process::Child, context: impl FnOnce() -> String) -> String {
+    use std::io::BufRead;
+    let stdout = child.stdout.as_mut().expect("stdout is piped");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("reading the server's first line: {e}"));
+    match line.trim().strip_prefix("listening on ") {
+        Some(url) => url.to_string(),
+        None => panic!(
+            "the first line should announce the address, not {line:?} (empty: the server exited): {}",
+            context()
+        ),
+    }
+}
+
 /// Starts `proton-vcr ARGS...` (a server command given `--listen 127.0.0.1:0`)
 /// and returns it with the URL from its first stdout line.
 pub fn spawn_server(args: &[&str]) -> (std::process::Child, String) {
-    use std::io::BufRead;
     let mut child = Command::new(binary())
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the proton-vcr binary starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout is piped"))
-        .read_line(&mut line)
-        .expect("the server prints its address");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("the first line announces the address: {line:?}"))
-        .to_string();
+    let url = announced_url(&mut child, String::new);
     (child, url)
 }
 
@@ -181,11 +246,9 @@ pub fn manual_config() -> proton_vcr::MockConfig {
     }
 }
 
-/// Starts a mock server with `config` on 127.0.0.1, port 0.
+/// Starts a mock server with `config` (on 127.0.0.1, port 0, by default).
 pub async fn start(config: proton_vcr::MockConfig) -> proton_vcr::MockServer {
-    proton_vcr::MockServer::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    proton_vcr::MockServer::start(config).await.unwrap()
 }
 
 /// A mock on a manual clock: lifecycles (2 s each) move only when a test jumps.

@@ -8,6 +8,7 @@
 //! (or an injected DELETE_FAILED). CreateComponent and UpdateComponent
 //! follow the client-token rules.
 
+use super::Detail;
 use super::deployments;
 use super::iac;
 use super::{
@@ -30,7 +31,8 @@ fn not_found(ctx: &Ctx, name: &str) -> MockError {
     MockError::not_found("component", arn(ctx, name))
 }
 
-fn render(c: &Component, summary: bool) -> Value {
+fn render(c: &Component, detail: Detail) -> Value {
+    let summary = detail == Detail::Summary;
     let full = !summary;
     let (service, instance) = match &c.attachment {
         Some((service, instance)) => (Some(service.as_str()), Some(instance.as_str())),
@@ -64,7 +66,7 @@ fn render(c: &Component, summary: bool) -> Value {
 }
 
 fn output(c: &Component) -> Value {
-    wrap("component", render(c, false))
+    wrap("component", render(c, Detail::Full))
 }
 
 /// Starts a deployment of the component as `c` describes it (`previous`:
@@ -292,7 +294,7 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
         .map(|(name, c)| (name.clone(), c));
     Ok(list_output(
         "components",
-        paginate(input, items, |c| render(c, true))?,
+        paginate(input, items, |c| render(c, Detail::Summary))?,
     ))
 }
 
@@ -541,7 +543,7 @@ pub fn dump(state: &State) -> Value {
         state
             .components
             .values()
-            .map(|c| render(c, false))
+            .map(|c| render(c, Detail::Full))
             .collect(),
     )
 }

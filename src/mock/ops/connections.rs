@@ -3,6 +3,7 @@
 //! account, updated, and deleted synchronously. The mock is one account, so
 //! the environment account is always the mock's own.
 
+use super::Detail;
 use super::{
     Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
     tag_new, with_client_token, wrap,
@@ -16,7 +17,8 @@ fn arn(ctx: &Ctx, id: &str) -> String {
     ctx.arn(&format!("environment-account-connection/{id}"))
 }
 
-fn render(c: &Connection, summary: bool) -> Value {
+fn render(c: &Connection, detail: Detail) -> Value {
+    let summary = detail == Detail::Summary;
     Obj::new()
         .str("arn", &c.arn)
         .opt(
@@ -36,7 +38,7 @@ fn render(c: &Connection, summary: bool) -> Value {
 }
 
 fn output(c: &Connection) -> Value {
-    wrap("environmentAccountConnection", render(c, false))
+    wrap("environmentAccountConnection", render(c, Detail::Full))
 }
 
 fn find<'a>(
@@ -166,7 +168,7 @@ pub fn list(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError>
     items.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(list_output(
         "environmentAccountConnections",
-        paginate(input, items.into_iter(), |c| render(c, true))?,
+        paginate(input, items.into_iter(), |c| render(c, Detail::Summary))?,
     ))
 }
 
@@ -202,7 +204,7 @@ pub fn dump(state: &State) -> Value {
         state
             .connections
             .values()
-            .map(|c| render(c, false))
+            .map(|c| render(c, Detail::Full))
             .collect(),
     )
 }

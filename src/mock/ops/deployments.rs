@@ -3,6 +3,7 @@
 //! and provisioned resources, and NotifyResourceDeploymentStatusChange, with
 //! which self-managed provisioning ends a deployment.
 
+use super::Detail;
 use super::{
     Ctx, MockError, Obj, list_output, opt_str, paginate, req_str, timestamp, version_number, wrap,
 };
@@ -99,7 +100,8 @@ pub fn template_state(name: &str, major: u64, minor: u64, spec: Option<&str>) ->
         .str("templateName", name)
 }
 
-fn render(d: &DeploymentRecord, summary: bool) -> Value {
+fn render(d: &DeploymentRecord, detail: Detail) -> Value {
+    let summary = detail == Detail::Summary;
     let t = &d.target;
     let mut out = Obj::new()
         .str("arn", &d.arn)
@@ -154,7 +156,7 @@ pub fn get(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> 
         .get(id)
         .filter(|d| matches(d, input))
         .ok_or_else(|| not_found(ctx, id))?;
-    Ok(wrap("deployment", render(record, false)))
+    Ok(wrap("deployment", render(record, Detail::Full)))
 }
 
 /// Newest first.
@@ -177,7 +179,7 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
     items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(list_output(
         "deployments",
-        paginate(input, items.into_iter(), |d| render(d, true))?,
+        paginate(input, items.into_iter(), |d| render(d, Detail::Summary))?,
     ))
 }
 
@@ -209,7 +211,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             record.target.arn
         )));
     }
-    let output = wrap("deployment", render(record, false));
+    let output = wrap("deployment", render(record, Detail::Full));
     state.deployments.remove(id);
     Ok(output)
 }
@@ -446,5 +448,10 @@ pub fn requested_version(
 pub fn dump(state: &State) -> Value {
     let mut records: Vec<&DeploymentRecord> = state.deployments.all().collect();
     records.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    Value::Array(records.into_iter().map(|d| render(d, false)).collect())
+    Value::Array(
+        records
+            .into_iter()
+            .map(|d| render(d, Detail::Full))
+            .collect(),
+    )
 }

@@ -535,6 +535,15 @@ pub fn timestamp(ms: Millis) -> Value {
     serde_json::Number::from_f64(ms as f64 / 1000.0).map_or(Value::Null, Value::Number)
 }
 
+/// How much of a resource an answer shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Get, Create, Update, Delete: every member.
+    Full,
+    /// A list entry (the model's `...Summary` shapes).
+    Summary,
+}
+
 /// `{member: value}`, the shape of every single-resource output.
 pub fn wrap(member: &str, value: Value) -> Value {
     let mut out = Map::with_capacity(1);

@@ -4,6 +4,7 @@
 //! repository: its sync status and sync definitions are derived from the
 //! sync configs that name it.
 
+use super::Detail;
 use super::{
     Ctx, MockError, Obj, deleted_answer, list_output, paginate, req_str, tag_new, timestamp, wrap,
 };
@@ -24,7 +25,8 @@ fn key(input: &Value, provider: &str, name: &str) -> Result<RepositoryKey, MockE
     ))
 }
 
-fn render(r: &Repository, summary: bool) -> Value {
+fn render(r: &Repository, detail: Detail) -> Value {
+    let summary = detail == Detail::Summary;
     Obj::new()
         .str("arn", &r.arn)
         .str("connectionArn", &r.connection_arn)
@@ -38,7 +40,7 @@ fn render(r: &Repository, summary: bool) -> Value {
 }
 
 fn output(r: &Repository) -> Value {
-    wrap("repository", render(r, false))
+    wrap("repository", render(r, Detail::Full))
 }
 
 /// The linked repository `key`, or a ValidationException saying it must be
@@ -95,7 +97,7 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
         .map(|r| (format!("{} {}", r.provider, r.name), r));
     Ok(list_output(
         "repositories",
-        paginate(input, items, |r| render(r, true))?,
+        paginate(input, items, |r| render(r, Detail::Summary))?,
     ))
 }
 
@@ -239,7 +241,7 @@ pub fn dump(state: &State) -> Value {
             .linked
             .repositories
             .values()
-            .map(|r| render(r, false))
+            .map(|r| render(r, Detail::Full))
             .collect(),
     )
 }

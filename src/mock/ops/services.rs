@@ -7,6 +7,7 @@
 //! pipeline are also created, updated and cancelled on their own, and list
 //! their outputs and provisioned resources.
 
+use super::Detail;
 use super::environments::self_managed;
 use super::spec;
 use super::templates::{resolve_redeploy, resolve_version};
@@ -42,7 +43,8 @@ fn instance_not_found(ctx: &Ctx, service: &str, name: &str) -> MockError {
     MockError::not_found("service instance", instance_arn(&arn(ctx, service), name))
 }
 
-fn render_deployment(out: Obj, d: &Deployment, summary: bool) -> Obj {
+fn render_deployment(out: Obj, d: &Deployment, detail: Detail) -> Obj {
+    let summary = detail == Detail::Summary;
     out.str("deploymentStatus", d.phase.deployment_status())
         .opt(
             "deploymentStatusMessage",
@@ -58,7 +60,7 @@ fn render_pipeline(p: &Pipeline) -> Value {
     let out = Obj::new()
         .str("arn", &p.arn)
         .time("createdAt", p.created_at);
-    render_deployment(out, &p.deployment, false)
+    render_deployment(out, &p.deployment, Detail::Full)
         .str("spec", &p.spec)
         .num("templateMajorVersion", p.template_major)
         .num("templateMinorVersion", p.template_minor)
@@ -111,7 +113,12 @@ fn render_instance(s: &Service, i: &ServiceInstance, view: View) -> Value {
     let out = Obj::new()
         .str("arn", &i.arn)
         .time("createdAt", i.created_at);
-    render_deployment(out, &i.deployment, summary)
+    let detail = if summary {
+        Detail::Summary
+    } else {
+        Detail::Full
+    };
+    render_deployment(out, &i.deployment, detail)
         .str("environmentName", &i.environment_name)
         .opt(
             "lastClientRequestToken",
@@ -878,14 +885,7 @@ fn parse_instant(text: &str) -> Option<Millis> {
         return None;
     }
     let ms: i64 = format!("{fraction:0<3}").get(..3)?.parse().ok()?;
-    // Days since 1970-01-01 (Howard Hinnant's civil-from-days inverse).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = crate::calendar::days_from_civil(y, m, day);
     let total = ((days * 24 + h) * 60 + min) * 60 + s;
     Millis::try_from(total * 1000 + ms).ok()
 }

@@ -7,6 +7,7 @@
 //! configured duration), can be published, and the highest published one is
 //! the template's recommended version.
 
+use super::Detail;
 use super::{
     Ctx, MockError, Obj, deleted_answer, from_start, list_output, opt_str, opt_string, page_start,
     paginate, req_str, retry_create, tag_new, version_number, with_client_token, wrap,
@@ -42,7 +43,8 @@ pub fn template_arn(kind: TemplateKind, ctx: &Ctx, name: &str) -> String {
     ctx.arn(&format!("{}/{name}", kind.arn_type()))
 }
 
-fn render(kind: TemplateKind, t: &Template, summary: bool) -> Value {
+fn render(kind: TemplateKind, t: &Template, detail: Detail) -> Value {
+    let summary = detail == Detail::Summary;
     let recommended = t
         .recommended_version()
         .map(|(major, minor)| format!("{major}.{minor}"));
@@ -70,8 +72,9 @@ pub fn render_version(
     kind: TemplateKind,
     t: &Template,
     v: &TemplateVersion,
-    summary: bool,
+    detail: Detail,
 ) -> Value {
+    let summary = detail == Detail::Summary;
     let full = !summary && kind == TemplateKind::Service;
     let mut out = Obj::new().str("arn", &v.arn);
     if full {
@@ -147,7 +150,7 @@ pub fn create(
             &format!("The {} {name}", kind.noun()),
             false,
         )?;
-        return Ok(wrap(member(kind), render(kind, existing, false)));
+        return Ok(wrap(member(kind), render(kind, existing, Detail::Full)));
     }
     let template = Template {
         name: name.to_string(),
@@ -162,7 +165,7 @@ pub fn create(
         versions: Default::default(),
         published: Default::default(),
     };
-    let output = wrap(member(kind), render(kind, &template, false));
+    let output = wrap(member(kind), render(kind, &template, Detail::Full));
     state.revive(&template.arn);
     tag_new(state, &template.arn, input);
     state.templates_mut(kind).insert(name.to_string(), template);
@@ -177,7 +180,7 @@ pub fn get(
 ) -> Result<Value, MockError> {
     let name = req_str(input, "name")?;
     let template = find(kind, state, ctx, name)?;
-    Ok(wrap(member(kind), render(kind, template, false)))
+    Ok(wrap(member(kind), render(kind, template, Detail::Full)))
 }
 
 pub fn list(kind: TemplateKind, state: &State, input: &Value) -> Result<Value, MockError> {
@@ -186,7 +189,7 @@ pub fn list(kind: TemplateKind, state: &State, input: &Value) -> Result<Value, M
         from_start(state.templates(kind), start.as_deref()).map(|(name, t)| (name.clone(), t));
     Ok(list_output(
         "templates",
-        paginate(input, items, |t| render(kind, t, true))?,
+        paginate(input, items, |t| render(kind, t, Detail::Summary))?,
     ))
 }
 
@@ -209,7 +212,7 @@ pub fn update(
     }
     template.last_modified_at = ctx.now;
     template.creation.modified = true;
-    Ok(wrap(member(kind), render(kind, template, false)))
+    Ok(wrap(member(kind), render(kind, template, Detail::Full)))
 }
 
 pub fn delete(
@@ -228,7 +231,7 @@ pub fn delete(
             kind.noun()
         )));
     }
-    let output = wrap(member(kind), render(kind, template, false));
+    let output = wrap(member(kind), render(kind, template, Detail::Full));
     if let Some(template) = state.templates_mut(kind).remove(name) {
         state.forget(template.arn, ctx.now, Some(output.clone()));
     }
@@ -270,7 +273,7 @@ fn existing_version(kind: TemplateKind, state: &State, target: &Target) -> Optio
     let version = template.versions.get(&(*major, *minor))?;
     Some(wrap(
         version_member(kind),
-        render_version(kind, template, version, false),
+        render_version(kind, template, version, Detail::Full),
     ))
 }
 
@@ -341,7 +344,7 @@ pub fn create_version(
             };
             let output = wrap(
                 version_member(kind),
-                render_version(kind, template, &version, false),
+                render_version(kind, template, &version, Detail::Full),
             );
             let arn = version.arn.clone();
             let template_arn = template.arn.clone();
@@ -394,7 +397,7 @@ pub fn get_version(
         found.ok_or_else(|| MockError::not_found(kind.version_noun(), arn))?;
     Ok(wrap(
         version_member(kind),
-        render_version(kind, template, version, false),
+        render_version(kind, template, version, Detail::Full),
     ))
 }
 
@@ -426,7 +429,9 @@ pub fn list_versions(
         .range(first..)
         .take_while(|((m, _), _)| major.is_none_or(|major| *m == major))
         .map(|((major, minor), v)| (format!("{major:020}.{minor:020}"), v));
-    let page = paginate(input, items, |v| render_version(kind, template, v, true))?;
+    let page = paginate(input, items, |v| {
+        render_version(kind, template, v, Detail::Summary)
+    })?;
     Ok(list_output("templateVersions", page))
 }
 
@@ -497,7 +502,7 @@ pub fn update_version(
         .ok_or_else(not_found)?;
     Ok(wrap(
         version_member(kind),
-        render_version(kind, template, version, false),
+        render_version(kind, template, version, Detail::Full),
     ))
 }
 
@@ -523,7 +528,7 @@ pub fn delete_version(
     check_version_deletable(kind, state, template, version)?;
     let output = wrap(
         version_member(kind),
-        render_version(kind, template, version, false),
+        render_version(kind, template, version, Detail::Full),
     );
     let removed = state
         .templates_mut(kind)
@@ -543,11 +548,11 @@ pub fn dump(kind: TemplateKind, state: &State) -> Value {
             .templates(kind)
             .values()
             .map(|t| {
-                let mut out = render(kind, t, false);
+                let mut out = render(kind, t, Detail::Full);
                 let versions = t
                     .versions
                     .values()
-                    .map(|v| render_version(kind, t, v, false))
+                    .map(|v| render_version(kind, t, v, Detail::Full))
                     .collect();
                 out["versions"] = Value::Array(versions);
                 out

@@ -1,7 +1,8 @@
-//! JSON paths at which two values differ, e.g. `$.source.s3.key` or
-//! `$.tags[1].value`. Used to explain a replay miss and by the conformance
-//! diff.
+//! The JSON paths at which two values differ, e.g. `$.source.s3.key` or
+//! `$.tags[1].value`: the matcher explains a replay miss with them, and the
+//! conformance diff compares a target's answer to the recorded one.
 
+use super::push_member;
 use serde_json::Value;
 
 /// One place where two values differ: its path and each side's value there
@@ -36,14 +37,7 @@ fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDif
             for key in keys {
                 let len = path.len();
                 push_member(path, key);
-                match (x.get(key), y.get(key)) {
-                    (Some(l), Some(r)) => walk(l, r, path, out),
-                    (l, r) => out.push(JsonDifference {
-                        path: path.clone(),
-                        left: l,
-                        right: r,
-                    }),
-                }
+                walk_child(x.get(key), y.get(key), path, out);
                 path.truncate(len);
             }
         }
@@ -51,14 +45,7 @@ fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDif
             for i in 0..x.len().max(y.len()) {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                match (x.get(i), y.get(i)) {
-                    (Some(l), Some(r)) => walk(l, r, path, out),
-                    (l, r) => out.push(JsonDifference {
-                        path: path.clone(),
-                        left: l,
-                        right: r,
-                    }),
-                }
+                walk_child(x.get(i), y.get(i), path, out);
                 path.truncate(len);
             }
         }
@@ -72,17 +59,21 @@ fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDif
     }
 }
 
-/// Appends `.key`, or `["key"]` when the key is not a plain identifier.
-pub fn push_member(path: &mut String, key: &str) {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if plain {
-        path.push('.');
-        path.push_str(key);
-    } else {
-        path.push_str(&format!("[{}]", Value::String(key.to_string())));
+/// A member or item at `path`: compared when both sides have it, else a
+/// difference on its own.
+fn walk_child<'a>(
+    left: Option<&'a Value>,
+    right: Option<&'a Value>,
+    path: &mut String,
+    out: &mut Vec<JsonDifference<'a>>,
+) {
+    match (left, right) {
+        (Some(l), Some(r)) => walk(l, r, path, out),
+        (left, right) => out.push(JsonDifference {
+            path: path.clone(),
+            left,
+            right,
+        }),
     }
 }
 

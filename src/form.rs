@@ -1,0 +1,81 @@
+//! URL-encoded forms (`a=1&b=x%20y`): the bodies of the query protocol
+//! (SQS's and STS's `Action=...`) and query strings. Depends on nothing in the
+//! crate, so the matcher, the signer and the error responses share it.
+
+/// Whether a `Content-Type` names a URL-encoded form.
+pub fn is_form(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Decodes `a=1&b=x%20y` into pairs (`+` is a space).
+pub fn pairs(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let escaped = (byte == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (byte, escaped) {
+            (_, Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (other, None) => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_decode_escapes_plus_and_stray_percent() {
+        assert_eq!(
+            pairs("Action=Send%20It&b=a+b&c=100%&d"),
+            [
+                ("Action".to_string(), "Send It".to_string()),
+                ("b".to_string(), "a b".to_string()),
+                ("c".to_string(), "100%".to_string()),
+                ("d".to_string(), String::new()),
+            ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod content_type_tests {
+    use super::*;
+
+    #[test]
+    fn a_form_is_named_by_its_content_type_with_or_without_parameters() {
+        assert!(is_form(Some("application/x-www-form-urlencoded")));
+        assert!(is_form(Some(
+            "application/x-www-form-urlencoded; charset=utf-8"
+        )));
+        assert!(!is_form(Some("application/json")));
+        assert!(!is_form(None));
+    }
+}
