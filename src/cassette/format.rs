@@ -15,6 +15,7 @@ use super::model::{
 };
 use super::raw_json;
 use base64::Engine;
+use bytes::{Bytes, BytesMut};
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -143,7 +144,8 @@ impl<'de> Visitor<'de> for HeadersVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeadersFile<'static>, A::Error> {
-        let mut pairs: Vec<(Text<'de>, Text<'de>)> = Vec::new();
+        let mut pairs: Vec<(Text<'de>, Text<'de>)> =
+            Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(name) = map.next_key::<Text<'de>>()? {
             match map.next_value()? {
                 HeaderValuesFile::One(value) => pairs.push((name, value)),
@@ -321,7 +323,11 @@ impl<'a> CassetteFile<'a, BodyOut<'a>> {
 }
 
 impl<'a> InteractionFile<'a, BodyIn<'a>> {
-    pub fn into_model(self, version: Version) -> Result<Interaction, String> {
+    pub fn into_model(
+        self,
+        version: Version,
+        arena: &mut BodyArena,
+    ) -> Result<Interaction, String> {
         Ok(Interaction {
             elapsed_ms: self.elapsed_ms,
             endpoint: self.endpoint.map(Cow::into_owned),
@@ -331,13 +337,13 @@ impl<'a> InteractionFile<'a, BodyIn<'a>> {
                 method: self.request.method.into_owned(),
                 uri: self.request.uri.into_owned(),
                 headers: self.request.headers.0.into_owned(),
-                body: body_into_model(self.request.body, version)
+                body: body_into_model(self.request.body, version, arena)
                     .map_err(|e| format!("request body: {e}"))?,
             },
             response: RecordedResponse {
                 status: self.response.status,
                 headers: self.response.headers.0.into_owned(),
-                body: body_into_model(self.response.body, version)
+                body: body_into_model(self.response.body, version, arena)
                     .map_err(|e| format!("response body: {e}"))?,
             },
         })
@@ -366,24 +372,66 @@ impl<'a> InteractionFile<'a, BodyOut<'a>> {
     }
 }
 
-fn body_into_model(body: Option<BodyIn<'_>>, version: Version) -> Result<Body, String> {
+fn body_into_model(
+    body: Option<BodyIn<'_>>,
+    version: Version,
+    arena: &mut BodyArena,
+) -> Result<Body, String> {
     Ok(match body {
         None => Body::default(),
         Some(BodyIn::Json(raw)) => match version {
-            Version::V2 => Body::new(raw_json::minify(raw.get().as_bytes())),
+            Version::V2 => {
+                let text = raw.get().as_bytes();
+                arena.body(text.len(), |out| raw_json::minify_into(text, out))
+            }
             Version::V1 => {
                 let value: Value = serde_json::from_str(raw.get())
                     .map_err(|e| format!("`json` is not valid JSON ({e})"))?;
                 Body::from_json(&value)
             }
         },
-        Some(BodyIn::Text(text)) => Body::new(text.into_owned()),
+        Some(BodyIn::Text(text)) => {
+            arena.body(text.len(), |out| out.extend_from_slice(text.as_bytes()))
+        }
         Some(BodyIn::Base64(data)) => Body::new(
             base64::engine::general_purpose::STANDARD
                 .decode(data.as_bytes())
                 .map_err(|e| format!("`base64` is not valid base64 ({e})"))?,
         ),
     })
+}
+
+/// Where the bodies of a cassette being read are put: blocks shared by many
+/// bodies, each body a slice of one. A cassette of many small bodies then
+/// costs a few large allocations instead of one per body, in time and in
+/// the allocator's bookkeeping. Blocks start small and grow to
+/// [`BodyArena::MAX_BLOCK`], so a small cassette holds little spare room.
+#[derive(Default)]
+pub(super) struct BodyArena {
+    block: BytesMut,
+    /// The size of the last block taken.
+    last_block: usize,
+}
+
+impl BodyArena {
+    const MIN_BLOCK: usize = 4 << 10;
+    const MAX_BLOCK: usize = 1 << 20;
+
+    /// A body of at most `most` bytes, written by `write` (which appends).
+    fn body(&mut self, most: usize, write: impl FnOnce(&mut BytesMut)) -> Body {
+        if most > Self::MAX_BLOCK / 4 {
+            // A large body gets its own allocation, sized to fit.
+            let mut own = BytesMut::with_capacity(most);
+            write(&mut own);
+            return Body::new(Bytes::copy_from_slice(&own));
+        }
+        if self.block.capacity() - self.block.len() < most {
+            self.last_block = (self.last_block * 2).clamp(Self::MIN_BLOCK, Self::MAX_BLOCK);
+            self.block = BytesMut::with_capacity(self.last_block);
+        }
+        write(&mut self.block);
+        Body::new(self.block.split().freeze())
+    }
 }
 
 /// The most readable spelling that gives the bytes back: JSON when the body

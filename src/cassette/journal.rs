@@ -17,7 +17,7 @@
 //! A journal whose base is not the canonical file on disk (the fold's
 //! rename happened, its removal did not) is stale and ignored.
 
-use super::format::{BodyIn, BodyOut, InteractionFile, Layout, Version};
+use super::format::{BodyArena, BodyIn, BodyOut, InteractionFile, Layout, Version};
 use super::model::{Cassette, Interaction};
 use super::store::{CassetteError, read_regular_file};
 use serde::{Deserialize, Serialize};
@@ -143,6 +143,7 @@ pub fn recover_into(
         return Ok(0);
     }
     let mut records = Vec::new();
+    let mut bodies = BodyArena::default();
     let mut rest = &bytes[end + 1..];
     let mut number = 1;
     while !rest.is_empty() {
@@ -156,7 +157,7 @@ pub fn recover_into(
         } else {
             &[]
         };
-        match parse_line(text, complete) {
+        match parse_line(text, complete, &mut bodies) {
             Ok(record) => records.push(record),
             Err(_) if rest.is_empty() => {
                 tracing::warn!(journal = %path.display(), line = number, "dropped the last record: cut short by a crash (its exchange was never answered)");
@@ -190,7 +191,7 @@ pub fn recover_into(
 
 type Recovered = (u64, u64, Interaction, Option<(String, String)>);
 
-fn parse_line(text: &[u8], complete: bool) -> Result<Recovered, String> {
+fn parse_line(text: &[u8], complete: bool, bodies: &mut BodyArena) -> Result<Recovered, String> {
     if !complete {
         return Err("is cut short".into());
     }
@@ -207,7 +208,7 @@ fn parse_line(text: &[u8], complete: bool) -> Result<Recovered, String> {
     }
     let record: RecordIn<'_> =
         serde_json::from_slice(json).map_err(|e| format!("is not a journal record ({e})"))?;
-    let interaction = record.interaction.into_model(Version::V2)?;
+    let interaction = record.interaction.into_model(Version::V2, bodies)?;
     let scope = record.region.zip(record.service);
     Ok((record.start_ns, record.seq, interaction, scope))
 }

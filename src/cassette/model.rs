@@ -111,8 +111,11 @@ impl Headers {
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut pairs: Vec<(Cow<'a, str>, &'a str)> =
             pairs.into_iter().map(|(n, v)| (lower(n), v)).collect();
-        // Stable: a repeated name keeps its values' order.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        // Stable: a repeated name keeps its values' order. A cassette file
+        // lists them sorted already.
+        if !pairs.is_sorted_by(|a, b| a.0 <= b.0) {
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         let mut text = String::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len()).sum());
         let mut ends = Vec::with_capacity(pairs.len());
         for (name, value) in pairs {

@@ -7,6 +7,7 @@
 //! its strings is exactly the text that remains when every white space byte
 //! outside strings is removed from any indented spelling of it.
 
+use bytes::BytesMut;
 use serde::de::IgnoredAny;
 
 /// The deepest nesting stored as JSON. A cassette file nests a body five
@@ -53,10 +54,9 @@ pub fn is_compact_json(bytes: &[u8]) -> bool {
     serde_json::from_slice::<IgnoredAny>(bytes).is_ok()
 }
 
-/// Removes every white space byte outside strings. The result is allocated
-/// at its exact size: a loaded cassette holds it for as long as it runs.
-pub fn minify(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
+/// Appends `text` to `out` without the white space bytes outside strings.
+pub fn minify_into(text: &[u8], out: &mut BytesMut) {
+    out.reserve(text.len());
     // Runs of bytes to keep are copied whole; only white space between
     // them is skipped.
     let mut kept_from = 0;
@@ -75,8 +75,6 @@ pub fn minify(text: &[u8]) -> Vec<u8> {
         }
     }
     out.extend_from_slice(&text[kept_from..]);
-    out.shrink_to_fit();
-    out
 }
 
 /// The position after the quote that closes the string whose text starts
@@ -197,7 +195,9 @@ mod tests {
             indented,
             "{\n    \"z\": [\n      1,\n      {\n        \"y\": \"a, b: {c}\",\n        \"x\": []\n      }\n    ],\n    \"a\": {},\n    \"n\": 1.50E+3,\n    \"s\": \"\\\",\\\\\"\n  }"
         );
-        assert_eq!(minify(indented.as_bytes()), compact.as_bytes());
+        let mut minified = BytesMut::new();
+        minify_into(indented.as_bytes(), &mut minified);
+        assert_eq!(&minified[..], compact.as_bytes());
         // The indented text is JSON meaning the same.
         let a: serde_json::Value = serde_json::from_str(compact).unwrap();
         let b: serde_json::Value = serde_json::from_str(&indented).unwrap();

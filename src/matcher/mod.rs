@@ -1068,10 +1068,10 @@ fn label_of(request: &Parts<'_>) -> String {
 }
 
 fn form_action(request: &Parts<'_>) -> Option<String> {
-    let text = request.body.text()?;
     if !form::is_form(request.content_type) {
         return None;
     }
+    let text = request.body.text()?;
     form::pairs(text)
         .into_iter()
         .find(|(k, _)| k == "Action")
@@ -1100,9 +1100,10 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
         .map(|p| TokenSpot::Json(p.members.clone()))
         .collect();
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    let form = match request.body.text() {
-        Some(text) if form::is_form(request.content_type) => Some(form::pairs(text)),
-        _ => None,
+    // The content type first: checking a body is text reads all of it.
+    let form = match form::is_form(request.content_type) {
+        true => request.body.text().map(form::pairs),
+        false => None,
     };
     let pair = |key: &str| {
         form.as_ref()

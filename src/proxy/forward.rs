@@ -531,6 +531,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_upstream_naming_a_bucket_gets_paths_within_it_only() {
+        let route = |url: &str| Route::new(Some(url), None).unwrap();
+        let bucket = forward(route("https://photos.s3.us-east-1.amazonaws.com")).await;
+        assert_eq!(bucket.upstream_bucket(), Some("photos"));
+        let target = |f: &Forward, uri: &str| {
+            f.upstream_target(&uri.parse().unwrap())
+                .map(|u| u.to_string())
+                .map_err(|e| e.message)
+        };
+        assert_eq!(
+            target(&bucket, "/photos/cat.jpg?versionId=1"),
+            Ok("/cat.jpg?versionId=1".into())
+        );
+        assert_eq!(target(&bucket, "/photos"), Ok("/".into()));
+        let refused = target(&bucket, "/videos/clip.mp4").unwrap_err();
+        assert!(refused.contains("`photos`"), "{refused}");
+        // Without a bucket in its host, the path goes as it is.
+        let plain = forward(route("https://s3.us-east-1.amazonaws.com")).await;
+        assert_eq!(plain.upstream_bucket(), None);
+        assert_eq!(
+            target(&plain, "/videos/clip.mp4"),
+            Ok("/videos/clip.mp4".into())
+        );
+    }
+
+    #[tokio::test]
     async fn an_unsigned_request_goes_only_to_a_pinned_upstream_that_names_no_service() {
         // Routing by scope: with no signature there is no scope to route by.
         let by_scope = forward(Route::new(None, None).unwrap()).await;
