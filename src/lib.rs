@@ -54,6 +54,5 @@ pub use json::TokenPath;
 pub use matcher::{BindMode, MatchOptions, Repeats};
 pub use mock::{ClockMode, Durations, Mock, MockConfig, MockServer};
 pub use model::proton_token_paths;
-pub use proxy::record::{RecordConfig, RecordError, RecordServer};
-pub use proxy::{Access, ReplayConfig, ReplayServer};
+pub use proxy::{Access, RecordConfig, RecordError, RecordServer, ReplayConfig, ReplayServer};
 pub use sigv4::{ClientKey, CredentialSource, SignatureError, StaticCredentials, verify_request};

@@ -195,6 +195,24 @@ mod tests {
     }
 
     #[test]
+    fn the_recorder_routes_by_scope_unless_an_upstream_is_pinned() {
+        let upstream_of = |extra: &[&str]| {
+            let mut args = vec!["proton-vcr", "record", "-c", "c.json"];
+            args.extend_from_slice(extra);
+            match Cli::try_parse_from(args).unwrap().command {
+                Command::Record(args) => args.forward.into_config("c.json".into()).upstream,
+                other => panic!("not record: {other:?}"),
+            }
+        };
+        assert_eq!(upstream_of(&[]), None);
+        assert_eq!(upstream_of(&["--upstream", "aws"]), None);
+        assert_eq!(
+            upstream_of(&["--upstream", "http://127.0.0.1:4566"]).as_deref(),
+            Some("http://127.0.0.1:4566")
+        );
+    }
+
+    #[test]
     fn every_command_line_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();

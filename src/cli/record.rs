@@ -76,6 +76,9 @@ impl From<Mode> for WriteMode {
     }
 }
 
+/// The `--upstream` value that routes each request by its SigV4 scope.
+const AWS_ROUTE: &str = "aws";
+
 /// Who may reach a server. Shared by record, replay and (for --allow-remote) mock.
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Access")]
@@ -130,8 +133,8 @@ pub struct ForwardArgs {
     /// (point AWS_ENDPOINT_URL at it). A URL, e.g. https://sqs.eu-west-1.amazonaws.com
     /// or http://localhost:4566: every request goes only there. Either way a
     /// request's Host header never picks the destination.
-    #[arg(long, value_name = "URL|aws")]
-    pub upstream: Option<String>,
+    #[arg(long, value_name = "URL|aws", default_value = AWS_ROUTE)]
+    pub upstream: String,
 
     /// With `--upstream aws`: send every request to this loopback URL (a local
     /// emulator such as moto) after looking its endpoint up, e.g.
@@ -193,7 +196,7 @@ impl ForwardArgs {
                 profile: self.profile,
             },
         );
-        config.upstream = self.upstream;
+        config.upstream = (self.upstream != AWS_ROUTE).then_some(self.upstream);
         config.route_override = self.route_override;
         config.region = self.region;
         config.service = self.service;

@@ -200,70 +200,11 @@ impl Deviations {
             .map_err(|e| error(format!("not a deviations file: {e}; {expected}")))?;
         let mut entries = Vec::with_capacity(file.deviations.len());
         for (index, entry) in file.deviations.into_iter().enumerate() {
-            let at = |message: &str| {
-                error(format!(
-                    "deviations[{index}] ({}): {message}",
-                    entry.cassette
-                ))
-            };
-            let steps = match &entry.steps {
-                StepsV2::Numbers(list) if list.is_empty() => {
-                    return Err(at("\"steps\" is empty; list the steps, or \"all\""));
-                }
-                StepsV2::Numbers(list) if list.contains(&0) => {
-                    return Err(at("steps are numbered from 1"));
-                }
-                StepsV2::Numbers(list) => StepRef::Steps(list.clone()),
-                StepsV2::Word(word) if word == "all" => StepRef::All,
-                StepsV2::Word(word) => {
-                    return Err(at(&format!(
-                        "\"steps\" is a list of step numbers or \"all\", not {word:?}"
-                    )));
-                }
-            };
-            let every_step = entry.every_step.clone().filter(|w| !w.trim().is_empty());
-            if steps == StepRef::All && every_step.is_none() {
-                return Err(at(
-                    "\"steps\": \"all\" needs \"every_step\": why the deviation holds at every step",
-                ));
-            }
-            let kind = match entry.kind.as_str() {
-                "value" => DeviationKind::Value,
-                "extra" => DeviationKind::Extra,
-                "missing" => DeviationKind::Missing,
-                other => {
-                    return Err(at(&format!(
-                        "\"kind\" is value, extra or missing, not {other:?}"
-                    )));
-                }
-            };
-            if entry.paths.is_empty() {
-                return Err(at(
-                    "\"paths\" is empty; list the paths this deviation accepts",
-                ));
-            }
-            if let Some(bad) = entry.paths.iter().find(|p| !is_known_path(p)) {
-                return Err(at(&format!(
-                    "{bad:?} is not a path; use a JSON path from `$` or one of status, error, content-type, states"
-                )));
-            }
-            if entry.reason.trim().is_empty() {
-                return Err(at(
-                    "\"reason\" is empty; say why the difference is acceptable",
-                ));
-            }
-            if !is_date(&entry.date) {
-                return Err(at(&format!("\"date\" {:?} is not YYYY-MM-DD", entry.date)));
-            }
-            entries.push(Deviation {
-                cassette: entry.cassette,
-                steps,
-                every_step,
-                kind,
-                paths: entry.paths,
-                reason: entry.reason,
-                date: entry.date,
-            });
+            let cassette = entry.cassette.clone();
+            let deviation = entry
+                .into_model()
+                .map_err(|message| error(format!("deviations[{index}] ({cassette}): {message}")))?;
+            entries.push(deviation);
         }
         let mut deviations = Self::new(entries);
         deviations.source = Some(path.to_path_buf());
@@ -336,6 +277,65 @@ impl Deviations {
 }
 
 impl DeviationV2 {
+    /// The entry as the run uses it, or what is wrong with it.
+    fn into_model(self) -> Result<Deviation, String> {
+        let steps = match &self.steps {
+            StepsV2::Numbers(list) if list.is_empty() => {
+                return Err("\"steps\" is empty; list the steps, or \"all\"".into());
+            }
+            StepsV2::Numbers(list) if list.contains(&0) => {
+                return Err("steps are numbered from 1".into());
+            }
+            StepsV2::Numbers(list) => StepRef::Steps(list.clone()),
+            StepsV2::Word(word) if word == "all" => StepRef::All,
+            StepsV2::Word(word) => {
+                return Err(format!(
+                    "\"steps\" is a list of step numbers or \"all\", not {word:?}"
+                ));
+            }
+        };
+        let every_step = self.every_step.filter(|w| !w.trim().is_empty());
+        if steps == StepRef::All && every_step.is_none() {
+            return Err(
+                "\"steps\": \"all\" needs \"every_step\": why the deviation holds at every step"
+                    .into(),
+            );
+        }
+        let kind = match self.kind.as_str() {
+            "value" => DeviationKind::Value,
+            "extra" => DeviationKind::Extra,
+            "missing" => DeviationKind::Missing,
+            other => {
+                return Err(format!(
+                    "\"kind\" is value, extra or missing, not {other:?}"
+                ));
+            }
+        };
+        if self.paths.is_empty() {
+            return Err("\"paths\" is empty; list the paths this deviation accepts".into());
+        }
+        if let Some(bad) = self.paths.iter().find(|p| !is_known_path(p)) {
+            return Err(format!(
+                "{bad:?} is not a path; use a JSON path from `$` or one of status, error, content-type, states"
+            ));
+        }
+        if self.reason.trim().is_empty() {
+            return Err("\"reason\" is empty; say why the difference is acceptable".into());
+        }
+        if !is_date(&self.date) {
+            return Err(format!("\"date\" {:?} is not YYYY-MM-DD", self.date));
+        }
+        Ok(Deviation {
+            cassette: self.cassette,
+            steps,
+            every_step,
+            kind,
+            paths: self.paths,
+            reason: self.reason,
+            date: self.date,
+        })
+    }
+
     pub fn from_model(deviation: &Deviation) -> Self {
         Self {
             cassette: deviation.cassette.clone(),

@@ -270,6 +270,14 @@ struct CassetteRun<'a, 'r> {
     started: Instant,
 }
 
+/// The distinct states of a waiter, recorded and on the target, and the
+/// interaction each recorded state was first seen at.
+struct States<'a> {
+    recorded: &'a [Observed],
+    origins: &'a [usize],
+    target: &'a [Observed],
+}
+
 impl CassetteRun<'_, '_> {
     async fn run(&mut self) -> Result<Vec<StepReport>, TargetError> {
         if self.target.can_reset() {
@@ -345,18 +353,10 @@ impl CassetteRun<'_, '_> {
         for (index, interaction) in range.clone().zip(interactions) {
             self.move_clock(interaction.elapsed_ms, &step.operation)
                 .await?;
-            let sent = self.send(index).await;
+            let polled = self.poll(index, &recorded_states, &mut seen).await;
             self.progress.step(&self.loaded.cassette.name);
-            match sent {
-                Ok(response) => {
-                    let guide = recorded_states.get(seen.len()).or(recorded_states.last());
-                    seen.push(Observed::from_response(
-                        &response,
-                        &mut self.target_side,
-                        guide,
-                    ))
-                }
-                Err(error) => return Ok(failed(step, error)),
+            if let Err(error) = polled {
+                return Ok(failed(step, error));
             }
         }
         let final_state = recorded_states.last().map(Observed::summary);
@@ -369,16 +369,8 @@ impl CassetteRun<'_, '_> {
             extra += 1;
             elapsed = elapsed.saturating_add(interval);
             self.move_clock(elapsed, &step.operation).await?;
-            match self.send(range.start).await {
-                Ok(response) => {
-                    let guide = recorded_states.get(seen.len()).or(recorded_states.last());
-                    seen.push(Observed::from_response(
-                        &response,
-                        &mut self.target_side,
-                        guide,
-                    ))
-                }
-                Err(error) => return Ok(failed(step, error)),
+            if let Err(error) = self.poll(range.start, &recorded_states, &mut seen).await {
+                return Ok(failed(step, error));
             }
         }
         let polls_sent = seen.len();
@@ -387,37 +379,12 @@ impl CassetteRun<'_, '_> {
         if let Some(last) = target_states.last().and_then(json_body) {
             self.target_bodies.insert(range.end, last.clone());
         }
-        if !reached {
-            let answered: Vec<String> = target_states.iter().map(Observed::summary).collect();
-            step.differences.push(Difference::new(
-                STATES_PATH,
-                None,
-                final_state.clone().map(Value::String),
-                Some(Value::String(format!(
-                    "never reached {} after {polls_sent} polls (answered: {})",
-                    final_state.as_deref().unwrap_or("the recorded state"),
-                    answered.join(" -> ")
-                ))),
-            ));
-        } else if recorded_states.len() == target_states.len() {
-            for (k, (r, t)) in recorded_states.iter().zip(&target_states).enumerate() {
-                let mut found = Vec::new();
-                compare(r, t, Some(k + 1), &mut found);
-                let origin = origins.get(k).copied().unwrap_or(range.start);
-                let expect = self.expects.get(origin).cloned().unwrap_or_default();
-                expect.apply(json_body(t), Some(k + 1), &mut found, &|n| {
-                    self.target_bodies.get(&n).cloned()
-                });
-                step.differences.extend(found);
-            }
-        } else {
-            step.differences.push(Difference::new(
-                STATES_PATH,
-                None,
-                Some(summaries(&recorded_states)),
-                Some(summaries(&target_states)),
-            ));
-        }
+        let states = States {
+            recorded: &recorded_states,
+            origins: &origins,
+            target: &target_states,
+        };
+        step.differences = self.compare_states(states, reached, polls_sent, range.start);
         if !step.differences.is_empty() {
             step.diff = unified_diff(
                 &render_states(&recorded_states),
@@ -432,6 +399,71 @@ impl CassetteRun<'_, '_> {
         });
         self.ids.update(&self.recorded_side, &self.target_side);
         Ok(step)
+    }
+
+    /// Sends interaction `index` (again) and observes the answer, read in the
+    /// light of the recorded state at the same position.
+    async fn poll(
+        &mut self,
+        index: usize,
+        recorded_states: &[Observed],
+        seen: &mut Vec<Observed>,
+    ) -> Result<(), TargetError> {
+        let response = self.send(index).await?;
+        let guide = recorded_states.get(seen.len()).or(recorded_states.last());
+        seen.push(Observed::from_response(
+            &response,
+            &mut self.target_side,
+            guide,
+        ));
+        Ok(())
+    }
+
+    /// The differences between the distinct states a waiter saw recorded and
+    /// on the target: the final state never reached, the states one by one
+    /// (each with the `expect` of the interaction it was first seen at), or
+    /// the sequences when they differ in length.
+    fn compare_states(
+        &self,
+        states: States<'_>,
+        reached: bool,
+        polls_sent: usize,
+        first: usize,
+    ) -> Vec<Difference> {
+        let final_state = states.recorded.last().map(Observed::summary);
+        if !reached {
+            let answered: Vec<String> = states.target.iter().map(Observed::summary).collect();
+            return vec![Difference::new(
+                STATES_PATH,
+                None,
+                final_state.clone().map(Value::String),
+                Some(Value::String(format!(
+                    "never reached {} after {polls_sent} polls (answered: {})",
+                    final_state.as_deref().unwrap_or("the recorded state"),
+                    answered.join(" -> ")
+                ))),
+            )];
+        }
+        if states.recorded.len() != states.target.len() {
+            return vec![Difference::new(
+                STATES_PATH,
+                None,
+                Some(summaries(states.recorded)),
+                Some(summaries(states.target)),
+            )];
+        }
+        let mut differences = Vec::new();
+        for (k, (r, t)) in states.recorded.iter().zip(states.target).enumerate() {
+            let mut found = Vec::new();
+            compare(r, t, Some(k + 1), &mut found);
+            let origin = states.origins.get(k).copied().unwrap_or(first);
+            let expect = self.expects.get(origin).cloned().unwrap_or_default();
+            expect.apply(json_body(t), Some(k + 1), &mut found, &|n| {
+                self.target_bodies.get(&n).cloned()
+            });
+            differences.extend(found);
+        }
+        differences
     }
 
     async fn send(&self, index: usize) -> Result<crate::http::Response, TargetError> {

@@ -29,10 +29,11 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, SemaphorePermit, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -141,9 +142,7 @@ async fn accept_loop<H: Handler>(
         .header_read_timeout(limits.header_read_timeout)
         .half_close(true);
     builder.http2().timer(TokioTimer::new());
-    let budget = Arc::new(Semaphore::new(
-        limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS),
-    ));
+    let budget = Arc::new(Budget::new(limits.max_buffered_bytes));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     loop {
@@ -240,10 +239,59 @@ pub fn raise_open_file_limit() {
 #[cfg(not(unix))]
 pub fn raise_open_file_limit() {}
 
+/// Request body bytes held at once across every connection. Only ever
+/// taken without waiting (over the limit is a 503 at once), so a counter
+/// is enough: taking and giving back are one atomic operation each, with no
+/// lock on the path of every request.
+struct Budget {
+    held: AtomicUsize,
+    max: usize,
+}
+
+/// Bytes taken from a [`Budget`], given back when dropped.
+struct Held<'a> {
+    budget: &'a Budget,
+    bytes: usize,
+}
+
+impl Budget {
+    fn new(max: usize) -> Self {
+        Self {
+            held: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// Takes `bytes` into `held`, unless that would go over the limit.
+    fn take<'a>(&'a self, bytes: usize, held: &mut Option<Held<'a>>) -> Result<(), AwsError> {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                now.checked_add(bytes).filter(|after| *after <= self.max)
+            })
+            .map_err(|_| slow_down(self.max))?;
+        held.get_or_insert(Held {
+            budget: self,
+            bytes: 0,
+        })
+        .bytes += bytes;
+        Ok(())
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.budget.held.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
 /// Requests in flight on one connection, and when the last one ended.
+/// Atomics only: every request marks its start and end here.
 struct Activity {
     in_flight: AtomicUsize,
-    last: std::sync::Mutex<Instant>,
+    /// When the connection was accepted; `last` counts from it.
+    born: Instant,
+    /// Nanoseconds from `born` to the end of the last request.
+    last: AtomicU64,
 }
 
 /// Marks a request in flight until dropped.
@@ -253,7 +301,8 @@ impl Activity {
     fn new() -> Self {
         Self {
             in_flight: AtomicUsize::new(0),
-            last: std::sync::Mutex::new(Instant::now()),
+            born: Instant::now(),
+            last: AtomicU64::new(0),
         }
     }
 
@@ -263,7 +312,7 @@ impl Activity {
     }
 
     fn last(&self) -> Instant {
-        *self.last.lock().unwrap_or_else(|p| p.into_inner())
+        self.born + Duration::from_nanos(self.last.load(Ordering::SeqCst))
     }
 
     /// When the connection may next be idle for `idle`.
@@ -281,7 +330,11 @@ impl Activity {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        *self.0.last.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        let since_born = self.0.born.elapsed().as_nanos();
+        self.0.last.fetch_max(
+            u64::try_from(since_born).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -290,7 +343,7 @@ async fn serve_one<H: Handler>(
     handler: &H,
     request: hyper::Request<Incoming>,
     limits: Limits,
-    budget: Arc<Semaphore>,
+    budget: Arc<Budget>,
 ) -> hyper::Response<Full<Bytes>> {
     let response = match buffer(request, limits, &budget).await {
         // The permits stay held until the request is answered: the handler
@@ -312,12 +365,12 @@ fn slow_down(max: usize) -> AwsError {
 }
 
 /// Reads the whole body once, under the size limit and the body timeout,
-/// taking a permit from `budget` for every byte held.
+/// taking from `budget` every byte held.
 async fn buffer<'a>(
     request: hyper::Request<Incoming>,
     limits: Limits,
-    budget: &'a Semaphore,
-) -> Result<(Request, Option<SemaphorePermit<'a>>), AwsError> {
+    budget: &'a Budget,
+) -> Result<(Request, Option<Held<'a>>), AwsError> {
     let max = limits.max_body_bytes;
     let (parts, body) = request.into_parts();
     let too_large = || {
@@ -335,47 +388,62 @@ async fn buffer<'a>(
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    let mut held: Option<SemaphorePermit<'a>> = None;
-    let mut take = |bytes: usize| -> Result<(), AwsError> {
-        let permit = u32::try_from(bytes)
-            .ok()
-            .and_then(|n| budget.try_acquire_many(n).ok())
-            .ok_or_else(|| slow_down(limits.max_buffered_bytes))?;
-        match &mut held {
-            Some(held) => held.merge(permit),
-            None => held = Some(permit),
-        }
-        Ok(())
-    };
+    let mut held: Option<Held<'a>> = None;
     // A declared length is reserved whole before any of it is read.
     let reserved = declared.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    take(reserved)?;
-    let collect = async {
-        let mut body = Limited::new(body, max);
-        let mut bytes = bytes::BytesMut::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame?;
-            if let Ok(data) = frame.into_data() {
-                let beyond = (bytes.len() + data.len()).saturating_sub(reserved.max(bytes.len()));
+    budget.take(reserved, &mut held)?;
+    let collected = {
+        let collect = async {
+            let mut body = Limited::new(body, max);
+            // A body that comes in one frame is kept as it came, uncopied.
+            let mut first = Bytes::new();
+            let mut joined: Option<bytes::BytesMut> = None;
+            while let Some(frame) = body.frame().await {
+                let Ok(data) = frame?.into_data() else {
+                    continue;
+                };
+                let len = joined.as_ref().map_or(first.len(), |j| j.len());
+                let beyond = (len + data.len()).saturating_sub(reserved.max(len));
                 if beyond > 0 {
-                    take(beyond)
+                    budget
+                        .take(beyond, &mut held)
                         .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) })?;
                 }
-                bytes.extend_from_slice(&data);
+                match &mut joined {
+                    Some(joined) => joined.extend_from_slice(&data),
+                    None if first.is_empty() => first = data,
+                    None => {
+                        let mut both = bytes::BytesMut::with_capacity(len + data.len());
+                        both.extend_from_slice(&first);
+                        both.extend_from_slice(&data);
+                        joined = Some(both);
+                    }
+                }
             }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                joined.map_or(first, bytes::BytesMut::freeze),
+            )
+        };
+        // Most bodies are in by the time the headers are: only a body still on
+        // its way starts the timer.
+        let mut collect = std::pin::pin!(collect);
+        let now = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+        match now {
+            Poll::Ready(collected) => collected,
+            Poll::Pending => match tokio::time::timeout(limits.body_read_timeout, collect).await {
+                Ok(collected) => collected,
+                Err(_) => {
+                    return Err(AwsError::new(
+                        Origin::Client,
+                        "RequestTimeoutException",
+                        format!(
+                            "the request body did not arrive within {} s of its headers; send it whole and promptly",
+                            limits.body_read_timeout.as_secs_f64()
+                        ),
+                    ));
+                }
+            },
         }
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(bytes.freeze())
-    };
-    let collect = tokio::time::timeout(limits.body_read_timeout, collect);
-    let Ok(collected) = collect.await else {
-        return Err(AwsError::new(
-            Origin::Client,
-            "RequestTimeoutException",
-            format!(
-                "the request body did not arrive within {} s of its headers; send it whole and promptly",
-                limits.body_read_timeout.as_secs_f64()
-            ),
-        ));
     };
     let body = match collected {
         Ok(body) => body,
@@ -444,4 +512,28 @@ fn into_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
     *out.status_mut() = response.status;
     *out.headers_mut() = response.headers;
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_refuses_past_its_limit_and_gets_back_what_is_dropped() {
+        let budget = Budget::new(100);
+        let mut first = None;
+        budget.take(60, &mut first).unwrap();
+        budget.take(30, &mut first).unwrap();
+        let mut second = None;
+        let refused = budget.take(11, &mut second).unwrap_err();
+        assert_eq!(refused.code, "SlowDown");
+        assert!(second.is_none(), "nothing is held after a refusal");
+        budget.take(10, &mut second).unwrap();
+        drop(first);
+        let mut third = None;
+        budget.take(90, &mut third).unwrap();
+        assert!(budget.take(1, &mut third).is_err());
+        drop((second, third));
+        assert_eq!(budget.held.load(Ordering::Acquire), 0);
+    }
 }

@@ -37,14 +37,7 @@ fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDif
             for key in keys {
                 let len = path.len();
                 push_member(path, key);
-                match (x.get(key), y.get(key)) {
-                    (Some(l), Some(r)) => walk(l, r, path, out),
-                    (l, r) => out.push(JsonDifference {
-                        path: path.clone(),
-                        left: l,
-                        right: r,
-                    }),
-                }
+                walk_child(x.get(key), y.get(key), path, out);
                 path.truncate(len);
             }
         }
@@ -52,14 +45,7 @@ fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDif
             for i in 0..x.len().max(y.len()) {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                match (x.get(i), y.get(i)) {
-                    (Some(l), Some(r)) => walk(l, r, path, out),
-                    (l, r) => out.push(JsonDifference {
-                        path: path.clone(),
-                        left: l,
-                        right: r,
-                    }),
-                }
+                walk_child(x.get(i), y.get(i), path, out);
                 path.truncate(len);
             }
         }
@@ -69,6 +55,24 @@ fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDif
             path: path.clone(),
             left: Some(a),
             right: Some(b),
+        }),
+    }
+}
+
+/// A member or item at `path`: compared when both sides have it, else a
+/// difference on its own.
+fn walk_child<'a>(
+    left: Option<&'a Value>,
+    right: Option<&'a Value>,
+    path: &mut String,
+    out: &mut Vec<JsonDifference<'a>>,
+) {
+    match (left, right) {
+        (Some(l), Some(r)) => walk(l, r, path, out),
+        (left, right) => out.push(JsonDifference {
+            path: path.clone(),
+            left,
+            right,
         }),
     }
 }

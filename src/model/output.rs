@@ -36,40 +36,8 @@ impl Check<'_> {
             return;
         }
         let expected = match &shape.kind {
-            Kind::Structure(members) | Kind::Union(members) => {
-                let Value::Object(object) = v else {
-                    return self.wrong_type(v, "an object", path);
-                };
-                let mut set = 0;
-                for m in members {
-                    let child = path.child(Seg::Member(&m.name));
-                    match object.get(&m.name) {
-                        None | Some(Value::Null) if m.required => {
-                            self.problem(&child, "missing required member")
-                        }
-                        None | Some(Value::Null) => {}
-                        Some(x) => {
-                            set += 1;
-                            self.member(x, m, &child);
-                        }
-                    }
-                }
-                for key in object.keys() {
-                    if members
-                        .binary_search_by(|m| m.name.as_str().cmp(key))
-                        .is_err()
-                    {
-                        self.problem(&path.child(Seg::Member(key)), "unknown member");
-                    }
-                }
-                if matches!(shape.kind, Kind::Union(_)) && set != 1 {
-                    self.problem(
-                        path,
-                        &format!("a union must have exactly one member set, found {set}"),
-                    );
-                }
-                return;
-            }
+            Kind::Structure(members) => return self.structure(v, members, false, path),
+            Kind::Union(members) => return self.structure(v, members, true, path),
             Kind::List { member, sparse } => {
                 let Value::Array(items) = v else {
                     return self.wrong_type(v, "a list", path);
@@ -131,6 +99,41 @@ impl Check<'_> {
             Kind::Float | Kind::BigDecimal => "a number",
         };
         self.wrong_type(v, expected, path);
+    }
+
+    /// A structure's members, or a union's (of which exactly one is set).
+    fn structure(&mut self, v: &Value, members: &[Member], union: bool, path: &Path) {
+        let Value::Object(object) = v else {
+            return self.wrong_type(v, "an object", path);
+        };
+        let mut set = 0;
+        for m in members {
+            let child = path.child(Seg::Member(&m.name));
+            match object.get(&m.name) {
+                None | Some(Value::Null) if m.required => {
+                    self.problem(&child, "missing required member")
+                }
+                None | Some(Value::Null) => {}
+                Some(x) => {
+                    set += 1;
+                    self.member(x, m, &child);
+                }
+            }
+        }
+        for key in object.keys() {
+            if members
+                .binary_search_by(|m| m.name.as_str().cmp(key))
+                .is_err()
+            {
+                self.problem(&path.child(Seg::Member(key)), "unknown member");
+            }
+        }
+        if union && set != 1 {
+            self.problem(
+                path,
+                &format!("a union must have exactly one member set, found {set}"),
+            );
+        }
     }
 
     fn element(&mut self, x: &Value, m: &Member, sparse: bool, path: &Path) {

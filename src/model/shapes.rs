@@ -209,44 +209,10 @@ impl Schema {
             });
         }
 
-        let mut operations = BTreeMap::new();
-        for (id, shape) in ast.shapes.iter().filter(|(_, s)| s.kind == "operation") {
-            let io = |t: &Option<AstTarget>| {
-                let target = t.as_ref().map_or("smithy.api#Unit", |t| t.target.as_str());
-                resolver.target(target).map_err(|e| format!("{id}: {e}"))
-            };
-            let operation = Operation {
-                input: io(&shape.input)?,
-                output: io(&shape.output)?,
-                errors: shape
-                    .errors
-                    .iter()
-                    .map(|e| short_name(&e.target).to_string())
-                    .collect(),
-            };
-            operations.insert(short_name(id).to_string(), operation);
-        }
-
-        let services: Vec<&String> = ast
-            .shapes
-            .iter()
-            .filter(|(_, s)| s.kind == "service")
-            .map(|(id, _)| id)
-            .collect();
-        let service_name = match services.as_slice() {
-            [id] => short_name(id).to_string(),
-            _ => {
-                return Err(format!(
-                    "expected one service shape, found {}",
-                    services.len()
-                ));
-            }
-        };
-
         let mut schema = Schema {
             shapes,
-            operations,
-            service_name,
+            operations: operations(&ast, &resolver)?,
+            service_name: service_name(&ast)?,
             token_members: Vec::new(),
             timestamp_members: Vec::new(),
         };
@@ -284,6 +250,48 @@ impl Schema {
 
 fn is_value_shape(kind: &str) -> bool {
     !matches!(kind, "operation" | "service" | "resource")
+}
+
+/// The operations by short name, their input and output resolved.
+fn operations(
+    ast: &AstModel,
+    resolver: &Resolver<'_>,
+) -> Result<BTreeMap<String, Operation>, String> {
+    let mut operations = BTreeMap::new();
+    for (id, shape) in ast.shapes.iter().filter(|(_, s)| s.kind == "operation") {
+        let io = |t: &Option<AstTarget>| {
+            let target = t.as_ref().map_or("smithy.api#Unit", |t| t.target.as_str());
+            resolver.target(target).map_err(|e| format!("{id}: {e}"))
+        };
+        let operation = Operation {
+            input: io(&shape.input)?,
+            output: io(&shape.output)?,
+            errors: shape
+                .errors
+                .iter()
+                .map(|e| short_name(&e.target).to_string())
+                .collect(),
+        };
+        operations.insert(short_name(id).to_string(), operation);
+    }
+    Ok(operations)
+}
+
+/// The short name of the model's one service shape.
+fn service_name(ast: &AstModel) -> Result<String, String> {
+    let services: Vec<&String> = ast
+        .shapes
+        .iter()
+        .filter(|(_, s)| s.kind == "service")
+        .map(|(id, _)| id)
+        .collect();
+    match services.as_slice() {
+        [id] => Ok(short_name(id).to_string()),
+        _ => Err(format!(
+            "expected one service shape, found {}",
+            services.len()
+        )),
+    }
 }
 
 struct Resolver<'a> {

@@ -79,85 +79,10 @@ impl Walk<'_> {
             return Err(too_deep(path));
         }
         match &shape.kind {
-            Kind::Structure(members) => {
-                let object = expect_object(v, path)?;
-                for m in members {
-                    let child = path.child(Seg::Member(&m.name));
-                    match object.get(&m.name) {
-                        None | Some(Value::Null) if m.required => self.violation(
-                            &child,
-                            Shown::Null,
-                            &m.constraints,
-                            "Member must not be null".into(),
-                        ),
-                        None | Some(Value::Null) => {}
-                        Some(x) => self.member(x, m, &child)?,
-                    }
-                }
-                unknown_members_depth(object, members, path)?;
-            }
-            Kind::Union(members) => {
-                let object = expect_object(v, path)?;
-                let mut set = 0;
-                for m in members {
-                    if let Some(x) = object.get(&m.name).filter(|x| !x.is_null()) {
-                        set += 1;
-                        self.member(x, m, &path.child(Seg::Member(&m.name)))?;
-                    }
-                }
-                unknown_members_depth(object, members, path)?;
-                if set != 1 {
-                    return Err(ValidationError {
-                        member: path.render(),
-                        message: format!(
-                            "Union at '{}' must have exactly one member set, found {set}",
-                            path.render()
-                        ),
-                        kind: ValidationKind::Serialization,
-                    });
-                }
-            }
-            Kind::List { member, sparse } => {
-                let Value::Array(items) = v else {
-                    return Err(wrong_type(v, "a list", path));
-                };
-                if let Some(bounds) = &c.length {
-                    self.length(items.len(), bounds, Shown::Value(v), c, path);
-                }
-                for (i, x) in items.iter().enumerate() {
-                    let child = path.child(Seg::Index(i));
-                    if !x.is_null() {
-                        self.member(x, member, &child)?;
-                    } else if !sparse {
-                        self.violation(
-                            &child,
-                            Shown::Null,
-                            &member.constraints,
-                            "Member must not be null".into(),
-                        );
-                    }
-                }
-            }
-            Kind::Map { key, value, sparse } => {
-                let object = expect_object(v, path)?;
-                if let Some(bounds) = &c.length {
-                    self.length(object.len(), bounds, Shown::Value(v), c, path);
-                }
-                for (k, x) in object {
-                    let child = path.child(Seg::Key(k));
-                    self.string(k, &key.constraints, &child);
-                    if !x.is_null() {
-                        self.member(x, value, &child)?;
-                    } else if !sparse {
-                        self.violation(
-                            &child,
-                            Shown::Null,
-                            &value.constraints,
-                            "Member must not be null".into(),
-                        );
-                    }
-                }
-            }
+            Kind::Structure(members) => self.structure(v, members, path)?,
+            Kind::Union(members) => self.union(v, members, path)?,
+            Kind::List { member, sparse } => self.list(v, member, *sparse, c, path)?,
+            Kind::Map { key, value, sparse } => self.map(v, key, value, *sparse, c, path)?,
             Kind::String => {
                 let Value::String(s) = v else {
                     return Err(wrong_type(v, "a string", path));
@@ -169,26 +94,7 @@ impl Walk<'_> {
                     return Err(wrong_type(v, "a boolean", path));
                 }
             }
-            Kind::Integer { min, max } => {
-                let n = match v {
-                    Value::Number(n) => n.as_i64().filter(|n| (*min..=*max).contains(n)),
-                    _ => None,
-                };
-                let Some(n) = n else {
-                    return Err(wrong_type(
-                        v,
-                        &format!("an integer from {min} to {max}"),
-                        path,
-                    ));
-                };
-                if let Some(values) = &c.int_enum_values {
-                    if !values.contains(&n) {
-                        let set: Vec<String> = values.iter().map(i64::to_string).collect();
-                        self.enum_violation(v, c, path, &set);
-                    }
-                }
-                self.range(v, c, path);
-            }
+            Kind::Integer { min, max } => self.integer(v, *min, *max, c, path)?,
             Kind::BigInteger => {
                 if !v.as_f64().is_some_and(|f| f.fract() == 0.0) {
                     return Err(wrong_type(v, "an integer", path));
@@ -215,22 +121,157 @@ impl Walk<'_> {
                 }
                 _ => {}
             },
-            Kind::Blob => {
-                let Value::String(text) = v else {
-                    return Err(wrong_type(v, "base64 text", path));
-                };
-                let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text) else {
-                    return Err(wrong_type(v, "base64 text", path));
-                };
-                if let Some(bounds) = &c.length {
-                    self.length(bytes.len(), bounds, Shown::Value(v), c, path);
-                }
-            }
+            Kind::Blob => self.blob(v, c, path)?,
             Kind::Document => {
                 if nests_deeper(v, MAX_DEPTH.saturating_sub(path.depth)) {
                     return Err(too_deep(path));
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn structure(
+        &mut self,
+        v: &Value,
+        members: &[Member],
+        path: &Path,
+    ) -> Result<(), ValidationError> {
+        let object = expect_object(v, path)?;
+        for m in members {
+            let child = path.child(Seg::Member(&m.name));
+            match object.get(&m.name) {
+                None | Some(Value::Null) if m.required => self.null(&child, m),
+                None | Some(Value::Null) => {}
+                Some(x) => self.member(x, m, &child)?,
+            }
+        }
+        unknown_members_depth(object, members, path)
+    }
+
+    /// Exactly one member set.
+    fn union(&mut self, v: &Value, members: &[Member], path: &Path) -> Result<(), ValidationError> {
+        let object = expect_object(v, path)?;
+        let mut set = 0;
+        for m in members {
+            if let Some(x) = object.get(&m.name).filter(|x| !x.is_null()) {
+                set += 1;
+                self.member(x, m, &path.child(Seg::Member(&m.name)))?;
+            }
+        }
+        unknown_members_depth(object, members, path)?;
+        if set != 1 {
+            return Err(ValidationError {
+                member: path.render(),
+                message: format!(
+                    "Union at '{}' must have exactly one member set, found {set}",
+                    path.render()
+                ),
+                kind: ValidationKind::Serialization,
+            });
+        }
+        Ok(())
+    }
+
+    fn list(
+        &mut self,
+        v: &Value,
+        member: &Member,
+        sparse: bool,
+        c: &Constraints,
+        path: &Path,
+    ) -> Result<(), ValidationError> {
+        let Value::Array(items) = v else {
+            return Err(wrong_type(v, "a list", path));
+        };
+        if let Some(bounds) = &c.length {
+            self.length(items.len(), bounds, Shown::Value(v), c, path);
+        }
+        for (i, x) in items.iter().enumerate() {
+            let child = path.child(Seg::Index(i));
+            if !x.is_null() {
+                self.member(x, member, &child)?;
+            } else if !sparse {
+                self.null(&child, member);
+            }
+        }
+        Ok(())
+    }
+
+    fn map(
+        &mut self,
+        v: &Value,
+        key: &Member,
+        value: &Member,
+        sparse: bool,
+        c: &Constraints,
+        path: &Path,
+    ) -> Result<(), ValidationError> {
+        let object = expect_object(v, path)?;
+        if let Some(bounds) = &c.length {
+            self.length(object.len(), bounds, Shown::Value(v), c, path);
+        }
+        for (k, x) in object {
+            let child = path.child(Seg::Key(k));
+            self.string(k, &key.constraints, &child);
+            if !x.is_null() {
+                self.member(x, value, &child)?;
+            } else if !sparse {
+                self.null(&child, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// A required member, or an item of a collection that is not sparse, is
+    /// null or missing.
+    fn null(&mut self, path: &Path, m: &Member) {
+        self.violation(
+            path,
+            Shown::Null,
+            &m.constraints,
+            "Member must not be null".into(),
+        );
+    }
+
+    fn integer(
+        &mut self,
+        v: &Value,
+        min: i64,
+        max: i64,
+        c: &Constraints,
+        path: &Path,
+    ) -> Result<(), ValidationError> {
+        let n = match v {
+            Value::Number(n) => n.as_i64().filter(|n| (min..=max).contains(n)),
+            _ => None,
+        };
+        let Some(n) = n else {
+            return Err(wrong_type(
+                v,
+                &format!("an integer from {min} to {max}"),
+                path,
+            ));
+        };
+        if let Some(values) = &c.int_enum_values {
+            if !values.contains(&n) {
+                let set: Vec<String> = values.iter().map(i64::to_string).collect();
+                self.enum_violation(v, c, path, &set);
+            }
+        }
+        self.range(v, c, path);
+        Ok(())
+    }
+
+    fn blob(&mut self, v: &Value, c: &Constraints, path: &Path) -> Result<(), ValidationError> {
+        let Value::String(text) = v else {
+            return Err(wrong_type(v, "base64 text", path));
+        };
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text) else {
+            return Err(wrong_type(v, "base64 text", path));
+        };
+        if let Some(bounds) = &c.length {
+            self.length(bytes.len(), bounds, Shown::Value(v), c, path);
         }
         Ok(())
     }

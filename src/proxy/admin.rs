@@ -39,7 +39,7 @@ impl Admin {
 
     fn route(&self, request: &Request) -> Response {
         let path = request.uri.path();
-        let replay = self.proxy.replay.as_ref();
+        let replay = self.proxy.replay();
         match (&request.method, path.strip_prefix(PREFIX), replay) {
             (&Method::POST, Some("rewind"), Some(replay)) => {
                 replay.rewind();

@@ -122,16 +122,16 @@ pub enum Route {
 }
 
 impl Route {
-    /// The route for `--upstream` (`aws` or absent: by scope) and
+    /// The route for a pinned upstream URL (`None`: by scope) and
     /// `--route-override`, which must be a loopback address.
     pub fn new(upstream: Option<&str>, route_override: Option<&str>) -> Result<Self, String> {
         match (upstream, route_override) {
-            (Some(url), None) if url != AWS_ROUTE => Ok(Route::Fixed(Target::parse(url, "--upstream")?)),
-            (Some(url), Some(_)) if url != AWS_ROUTE => Err(
+            (Some(url), None) => Ok(Route::Fixed(Target::parse(url, "--upstream")?)),
+            (Some(_), Some(_)) => Err(
                 "--route-override applies to --upstream aws (routing by SigV4 scope); drop one of them".into(),
             ),
-            (_, None) => Ok(Route::ByScope { loopback: None }),
-            (_, Some(url)) => {
+            (None, None) => Ok(Route::ByScope { loopback: None }),
+            (None, Some(url)) => {
                 let target = Target::parse(url, "--route-override")?;
                 if !target.is_loopback() {
                     return Err(format!(
@@ -145,9 +145,6 @@ impl Route {
         }
     }
 }
-
-/// The `--upstream` value that routes each request by its SigV4 scope.
-pub const AWS_ROUTE: &str = "aws";
 
 /// Where requests go and how they are signed.
 pub struct Forward {
@@ -534,6 +531,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_upstream_naming_a_bucket_gets_paths_within_it_only() {
+        let route = |url: &str| Route::new(Some(url), None).unwrap();
+        let bucket = forward(route("https://photos.s3.us-east-1.amazonaws.com")).await;
+        assert_eq!(bucket.upstream_bucket(), Some("photos"));
+        let target = |f: &Forward, uri: &str| {
+            f.upstream_target(&uri.parse().unwrap())
+                .map(|u| u.to_string())
+                .map_err(|e| e.message)
+        };
+        assert_eq!(
+            target(&bucket, "/photos/cat.jpg?versionId=1"),
+            Ok("/cat.jpg?versionId=1".into())
+        );
+        assert_eq!(target(&bucket, "/photos"), Ok("/".into()));
+        let refused = target(&bucket, "/videos/clip.mp4").unwrap_err();
+        assert!(refused.contains("`photos`"), "{refused}");
+        // Without a bucket in its host, the path goes as it is.
+        let plain = forward(route("https://s3.us-east-1.amazonaws.com")).await;
+        assert_eq!(plain.upstream_bucket(), None);
+        assert_eq!(
+            target(&plain, "/videos/clip.mp4"),
+            Ok("/videos/clip.mp4".into())
+        );
+    }
+
+    #[tokio::test]
     async fn an_unsigned_request_goes_only_to_a_pinned_upstream_that_names_no_service() {
         // Routing by scope: with no signature there is no scope to route by.
         let by_scope = forward(Route::new(None, None).unwrap()).await;
@@ -588,8 +611,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_override_keeps_the_lookup_and_must_be_loopback() {
-        let forward =
-            forward(Route::new(Some("aws"), Some("http://127.0.0.1:5000")).unwrap()).await;
+        let forward = forward(Route::new(None, Some("http://127.0.0.1:5000")).unwrap()).await;
         let request = Request::new(http::Method::POST, "/").unwrap();
         let (target, endpoint, _) = forward
             .destination(&request, scope("sqs", "us-west-2"))

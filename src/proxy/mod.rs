@@ -14,7 +14,9 @@
 //!
 //! The gate runs first for every request (see `gate`). The admin API
 //! (`admin`) is not a phase: it has a listener of its own, so no AWS path
-//! can reach it.
+//! can reach it. The servers that run the pipeline, `ReplayServer` and
+//! `RecordServer`, and their configurations are in `server`; they build a
+//! [`Proxy`] from its phases and reach it only through its methods.
 
 mod addressing;
 pub mod admin;
@@ -22,19 +24,18 @@ pub mod forward;
 pub mod gate;
 pub mod record;
 pub mod replay;
+mod server;
 
-use crate::cassette::LoadedCassette;
 use crate::cassette::RecordedRequest;
-use crate::http::{AwsError, Handler, Limits, ListenError, Origin, Request, Response, Server};
-use crate::matcher::{MatchOptions, Matcher};
+use crate::http::{AwsError, Handler, Origin, Request, Response};
+use crate::matcher::Matcher;
 use crate::sigv4::decode_streaming;
 use forward::Forward;
 pub use gate::Access;
 use gate::Gate;
 use record::Record;
 use replay::{Replay, miss_error};
-use std::net::SocketAddr;
-use std::sync::Arc;
+pub use server::{RecordConfig, RecordError, RecordServer, ReplayConfig, ReplayServer};
 
 /// The request pipeline: its phases, in order.
 pub struct Proxy {
@@ -51,6 +52,29 @@ impl Proxy {
             replay: Some(Replay::new(matcher)),
             forward: None,
             record: None,
+        }
+    }
+
+    /// Forwards and records; with `replay`, only what it does not answer.
+    pub fn recording(gate: Gate, replay: Option<Replay>, forward: Forward, record: Record) -> Self {
+        Self {
+            gate,
+            replay,
+            forward: Some(forward),
+            record: Some(record),
+        }
+    }
+
+    /// The replay phase, when there is one: the admin API rewinds it and
+    /// reports on it.
+    pub fn replay(&self) -> Option<&Replay> {
+        self.replay.as_ref()
+    }
+
+    /// Lets the record phase's last writes reach the file and stops it.
+    pub async fn close(&self) {
+        if let Some(record) = &self.record {
+            record.close().await;
         }
     }
 }
@@ -143,137 +167,5 @@ impl Handler for Proxy {
             }
         }
         forwarded.response
-    }
-}
-
-/// A replay server running in this process: start it, point a client at
-/// [`ReplayServer::url`], stop it by dropping it or with `shutdown`.
-pub struct ReplayServer {
-    server: Server,
-    admin: Option<Server>,
-    proxy: Arc<Proxy>,
-}
-
-impl ReplayServer {
-    /// Serves `config.cassettes` on `config.listen`; a non-loopback address
-    /// needs `config.access.allow_remote`.
-    pub async fn start(config: ReplayConfig) -> Result<Self, ListenError> {
-        let listeners = Listeners {
-            listen: config.listen,
-            admin_listen: config.admin_listen,
-            access: config.access,
-            limits: config.limits,
-        };
-        listeners.check("the replay server answers anyone who reaches it with your cassettes")?;
-        let gate = Gate::new(listeners.access.clone(), listeners.listen.ip());
-        let matcher = Matcher::new(config.cassettes, config.options);
-        let proxy = Arc::new(Proxy::replay_only(matcher, gate));
-        let (server, admin) = listeners.bind(proxy.clone()).await?;
-        Ok(Self {
-            server,
-            admin,
-            proxy,
-        })
-    }
-
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// The admin API's `http://HOST:PORT`, when it has one.
-    pub fn admin_url(&self) -> Option<String> {
-        self.admin.as_ref().map(Server::url)
-    }
-
-    /// Starts the replay over: every interaction unused, no token bound.
-    pub fn rewind(&self) {
-        if let Some(replay) = &self.proxy.replay {
-            replay.rewind();
-        }
-    }
-
-    pub async fn shutdown(self) {
-        if let Some(admin) = self.admin {
-            admin.shutdown().await;
-        }
-        self.server.shutdown().await;
-    }
-}
-
-/// Everything a replay server needs; `ReplayConfig::new` fills in the rest.
-#[derive(Clone, Debug)]
-pub struct ReplayConfig {
-    /// The cassettes served, in order.
-    pub cassettes: Vec<LoadedCassette>,
-    pub options: MatchOptions,
-    /// The AWS listener (default `127.0.0.1:0`, a free port).
-    pub listen: SocketAddr,
-    /// Where the admin API listens; `None` (the default): nowhere.
-    pub admin_listen: Option<SocketAddr>,
-    /// Who may reach the server: beyond loopback (`allow_remote`), browsers.
-    pub access: Access,
-    pub limits: Limits,
-}
-
-impl ReplayConfig {
-    pub fn new(cassettes: Vec<LoadedCassette>, options: MatchOptions) -> Self {
-        Self {
-            cassettes,
-            options,
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            admin_listen: None,
-            access: Access::default(),
-            limits: Limits::default(),
-        }
-    }
-}
-
-/// Where a proxy listens, and who may reach it.
-#[derive(Clone, Debug)]
-struct Listeners {
-    /// The AWS listener.
-    listen: SocketAddr,
-    /// The admin API's own listener; `None`: no admin API.
-    admin_listen: Option<SocketAddr>,
-    access: Access,
-    limits: Limits,
-}
-
-impl Listeners {
-    /// Refuses non-loopback addresses without `--allow-remote`; `why` says
-    /// what an outsider could do.
-    fn check(&self, why: &str) -> Result<(), ListenError> {
-        self.access.check_listen(self.listen, why)?;
-        if let Some(admin) = self.admin_listen {
-            self.access.check_listen(
-                admin,
-                "anyone who reaches the admin API can rewind the replay",
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Binds the AWS listener, then the admin one.
-    async fn bind(&self, proxy: Arc<Proxy>) -> Result<(Server, Option<Server>), ListenError> {
-        let server = Server::bind(self.listen, proxy.clone(), self.limits)
-            .await
-            .map_err(|e| ListenError::Bind(self.listen, e))?;
-        let admin = match self.admin_listen {
-            Some(addr) => {
-                let gate = Gate::new(self.access.clone(), addr.ip());
-                let admin = Arc::new(admin::Admin::new(proxy, gate));
-                Some(
-                    Server::bind(addr, admin, self.limits)
-                        .await
-                        .map_err(|e| ListenError::Bind(addr, e))?,
-                )
-            }
-            None => None,
-        };
-        Ok((server, admin))
     }
 }

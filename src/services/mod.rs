@@ -28,9 +28,12 @@
 //! - [`Service::operation_of`] the operation a request calls: `X-Amz-Target`
 //!   for awsJson, `Action` for query/ec2, the RPCv2 CBOR path, or method and
 //!   URI template (most specific wins) for restJson/restXml.
-//! - [`Operation::tokens`], [`Operation::header_members`],
-//!   [`Operation::query_members`], [`Operation::sensitive_input`],
-//!   [`Operation::sensitive_output`].
+//! - [`Operation::tokens`], [`Operation::header_members`] (each with its
+//!   [`HeaderRole`] in the model), [`Operation::query_members`],
+//!   [`Operation::sensitive_input`], [`Operation::sensitive_output`].
+//! - [`Operation::header_use`] whether a header-bound member takes part in
+//!   matching, and [`header_index`] which headers of a request do (see
+//!   `meaning`).
 //!
 //! Paths are JSON-path-like, from the body's root and in wire names:
 //! `$.Credentials.SecretAccessKey`, `$.Items[*].Value`, `$.Tags.*` (a map's

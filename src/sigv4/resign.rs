@@ -13,8 +13,8 @@ use super::scope::{ClientSignature, Scope, parse_credential};
 use crate::form;
 use crate::http::Request;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningInstructions,
+    SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -245,23 +245,7 @@ impl Signer {
         let (instructions, seed_signature) = sign(signable, &params)
             .map_err(|e| SignError::Request(e.to_string()))?
             .into_parts();
-        let (headers, _params) = instructions.into_parts();
-        let mut amz_date = String::new();
-        for header in headers {
-            if header.name() == "x-amz-date" {
-                amz_date = header.value().to_string();
-            }
-            let name = HeaderName::from_static(header.name());
-            let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
-                SignError::Request(format!(
-                    "the signer produced an invalid `{}` header",
-                    header.name()
-                ))
-            })?;
-            // Sensitive values are shown as `Sensitive` by any HTTP-level debug log.
-            value.set_sensitive(true);
-            request.headers.insert(name, value);
-        }
+        let amz_date = apply(instructions, &mut request)?;
         if let Some(streaming) = &streaming {
             let secret = identity
                 .data::<aws_credential_types::Credentials>()
@@ -287,6 +271,29 @@ impl Signer {
             account_id,
         })
     }
+}
+
+/// Puts the signer's headers on `request`, marked sensitive; returns the
+/// `X-Amz-Date` it signed with.
+fn apply(instructions: SigningInstructions, request: &mut Request) -> Result<String, SignError> {
+    let (headers, _params) = instructions.into_parts();
+    let mut amz_date = String::new();
+    for header in headers {
+        if header.name() == "x-amz-date" {
+            amz_date = header.value().to_string();
+        }
+        let name = HeaderName::from_static(header.name());
+        let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
+            SignError::Request(format!(
+                "the signer produced an invalid `{}` header",
+                header.name()
+            ))
+        })?;
+        // Sensitive values are shown as `Sensitive` by any HTTP-level debug log.
+        value.set_sensitive(true);
+        request.headers.insert(name, value);
+    }
+    Ok(amz_date)
 }
 
 impl crate::cassette::SecretScan for Signer {

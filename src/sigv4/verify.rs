@@ -20,7 +20,8 @@ use super::scope::ClientSignature;
 use crate::http::Request;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, SessionTokenMode, SignableBody, SignableRequest, sign,
+    PayloadChecksumKind, SessionTokenMode, SignableBody, SignableRequest, SigningInstructions,
+    SigningSettings, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -239,53 +240,17 @@ struct Verified {
     signed_at: SystemTime,
 }
 
+/// Checks `request`'s signature as made with the key `access_key_id` and
+/// `secret_access_key` at `now`: the client's own scope, date and signed
+/// headers are taken as given and the signature recomputed with aws-sigv4.
 fn verify_at(
     request: &Request,
     access_key_id: &str,
     secret_access_key: &str,
     now: SystemTime,
 ) -> Result<Verified, SignatureError> {
-    let authorization =
-        request.header("authorization").ok_or_else(|| {
-            SignatureError::Missing(
-            if request.uri.query().is_some_and(|q| q.contains("X-Amz-Signature")) {
-                "presigned URLs are not accepted here; sign with the Authorization header"
-            } else {
-                "the request is not signed (no Authorization header); sign it with the expected key"
-            }
-            .to_string(),
-        )
-        })?;
-    let client = ClientSignature::parse(authorization)?;
-    if client.access_key_id != access_key_id {
-        return Err(SignatureError::UnknownKey(
-            "the request is signed with another access key id than the expected one".into(),
-        ));
-    }
-    let amz_date = request
-        .header("x-amz-date")
-        .ok_or("the request has no X-Amz-Date header")?;
-    let time = parse_amz_date(amz_date)
-        .ok_or_else(|| format!("X-Amz-Date `{amz_date}` is not YYYYMMDDTHHMMSSZ"))?;
-    if !amz_date.starts_with(&client.date) {
-        return Err(format!(
-            "the credential scope date {} is not the date of X-Amz-Date {amz_date}",
-            client.date
-        )
-        .into());
-    }
-    let skew = now.duration_since(time).unwrap_or_else(|e| e.duration());
-    if skew > MAX_SKEW {
-        return Err(format!(
-            "the signature date {amz_date} is more than 15 minutes from the proxy's clock (a stale or replayed request)"
-        ).into());
-    }
-    for required in ["host", "x-amz-date"] {
-        if !client.signed_headers.iter().any(|h| h == required) {
-            return Err(format!("SignedHeaders must include `{required}`").into());
-        }
-    }
-
+    let client = client_signature(request, access_key_id)?;
+    let time = signing_time(request, &client, now)?;
     let signs = |name: &str| client.signed_headers.iter().any(|h| h == name);
     let token = if signs("x-amz-security-token") {
         Some(
@@ -297,55 +262,10 @@ fn verify_at(
     } else {
         None
     };
-    let mut settings = settings_for(&client.scope.service);
-    settings.excluded_headers = None;
-    settings.session_token_mode = if token.is_some() {
-        SessionTokenMode::Include
-    } else {
-        SessionTokenMode::Exclude
-    };
-    let mut body = SignableBody::Bytes(&request.body);
-    let content_sha = request.header("x-amz-content-sha256");
-    if signs("x-amz-content-sha256") {
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        match content_sha {
-            Some("UNSIGNED-PAYLOAD") => body = SignableBody::UnsignedPayload,
-            // A streaming upload signs the announced value; its chunks are
-            // decoded, not checked, and signed again for the upstream.
-            Some(value) if value.starts_with("STREAMING-") => {
-                body = SignableBody::Precomputed(value.to_string());
-            }
-            Some(_) => {}
-            None => return Err("X-Amz-Content-SHA256 is signed but not sent".into()),
-        }
-    }
-
-    // The signer adds host from the URI only when no host header is given,
-    // and adds x-amz-date, the token and the payload hash itself.
-    let added_by_signer = ["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
-    let mut headers: Vec<(&str, &str)> = Vec::new();
-    for name in client
-        .signed_headers
-        .iter()
-        .filter(|h| !added_by_signer.contains(&h.as_str()))
-    {
-        let values: Vec<&str> = request
-            .headers
-            .get_all(name.as_str())
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        if values.is_empty() {
-            if name == "host" {
-                if let Some(authority) = request.uri.authority() {
-                    headers.push(("host", authority.as_str()));
-                    continue;
-                }
-            }
-            return Err(format!("the signed header `{name}` is not in the request").into());
-        }
-        headers.extend(values.into_iter().map(|v| (name.as_str(), v)));
-    }
+    let body = signed_body(request, signs("x-amz-content-sha256"))?;
+    let settings = settings(&client, token.is_some(), body.checks_hash);
+    let signed_hash = body.sent_hash.filter(|_| body.checks_hash);
+    let headers = signed_header_values(request, &client)?;
     let host = headers
         .iter()
         .find(|(n, _)| *n == "host")
@@ -371,32 +291,67 @@ fn verify_at(
         .build()
         .map_err(|e| format!("cannot check the signature: {e}"))?
         .into();
-    let signable = SignableRequest::new(request.method.as_str(), uri, headers.into_iter(), body)
-        .map_err(|e| format!("cannot check the signature: {e}"))?;
+    let signable = SignableRequest::new(
+        request.method.as_str(),
+        uri,
+        headers.into_iter(),
+        body.signable,
+    )
+    .map_err(|e| format!("cannot check the signature: {e}"))?;
     let (instructions, expected) = sign(signable, &params)
         .map_err(|e| format!("cannot check the signature: {e}"))?
         .into_parts();
+    compare(&client, signed_hash, &instructions, &expected)?;
+    Ok(Verified {
+        signature: client.signature,
+        signed_at: time,
+    })
+}
 
-    if let (Some(sent), Some((_, computed))) = (
-        content_sha,
+/// How the client must have signed: the service's settings, with the token
+/// and the payload hash as the client's signed headers say.
+fn settings(client: &ClientSignature, token: bool, checks_hash: bool) -> SigningSettings {
+    let mut settings = settings_for(&client.scope.service);
+    settings.excluded_headers = None;
+    settings.session_token_mode = if token {
+        SessionTokenMode::Include
+    } else {
+        SessionTokenMode::Exclude
+    };
+    if checks_hash {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    }
+    settings
+}
+
+/// Compares the client's signature with the one computed for its request:
+/// the payload hash (`signed_hash`, when the client signed it), the
+/// signed-header list, then the signature itself (in constant time).
+fn compare(
+    client: &ClientSignature,
+    signed_hash: Option<&str>,
+    instructions: &SigningInstructions,
+    expected: &str,
+) -> Result<(), SignatureError> {
+    let ours = |name: &str| {
         instructions
             .headers()
-            .find(|(n, _)| *n == "x-amz-content-sha256"),
-    ) {
-        if signs("x-amz-content-sha256") && sent != "UNSIGNED-PAYLOAD" && sent != computed {
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+    };
+    if let (Some(sent), Some(computed)) = (signed_hash, ours("x-amz-content-sha256")) {
+        if sent != "UNSIGNED-PAYLOAD" && sent != computed {
             return Err("X-Amz-Content-SHA256 is not the SHA-256 of the body".into());
         }
     }
-    let ours = instructions
-        .headers()
-        .find(|(n, _)| *n == "authorization")
-        .and_then(|(_, v)| ClientSignature::parse(v).ok())
+    let reproduced = ours("authorization")
+        .and_then(|v| ClientSignature::parse(&v).ok())
         .map(|s| s.signed_headers)
         .unwrap_or_default();
     let mut theirs = client.signed_headers.clone();
     theirs.sort();
     theirs.dedup();
-    if ours != theirs {
+    if reproduced != theirs {
         return Err(format!(
             "SignedHeaders `{}` cannot be reproduced from the request",
             client.signed_headers.join(";")
@@ -406,10 +361,134 @@ fn verify_at(
     if !constant_time_eq(expected.as_bytes(), client.signature.as_bytes()) {
         return Err(SignatureError::Mismatch("the signature does not match: check the client's secret key and that nothing rewrites the request on the way".into()));
     }
-    Ok(Verified {
-        signature: client.signature,
-        signed_at: time,
+    Ok(())
+}
+
+/// The client's Authorization header, parsed, when it names the expected key.
+fn client_signature(
+    request: &Request,
+    access_key_id: &str,
+) -> Result<ClientSignature, SignatureError> {
+    let authorization = request.header("authorization").ok_or_else(|| {
+        SignatureError::Missing(
+            if request
+                .uri
+                .query()
+                .is_some_and(|q| q.contains("X-Amz-Signature"))
+            {
+                "presigned URLs are not accepted here; sign with the Authorization header"
+            } else {
+                "the request is not signed (no Authorization header); sign it with the expected key"
+            }
+            .to_string(),
+        )
+    })?;
+    let client = ClientSignature::parse(authorization)?;
+    if client.access_key_id != access_key_id {
+        return Err(SignatureError::UnknownKey(
+            "the request is signed with another access key id than the expected one".into(),
+        ));
+    }
+    Ok(client)
+}
+
+/// When the request was signed (`X-Amz-Date`), once it agrees with the
+/// scope's date, is within [`MAX_SKEW`] of `now`, and is signed itself
+/// along with the host.
+fn signing_time(
+    request: &Request,
+    client: &ClientSignature,
+    now: SystemTime,
+) -> Result<SystemTime, SignatureError> {
+    let amz_date = request
+        .header("x-amz-date")
+        .ok_or("the request has no X-Amz-Date header")?;
+    let time = parse_amz_date(amz_date)
+        .ok_or_else(|| format!("X-Amz-Date `{amz_date}` is not YYYYMMDDTHHMMSSZ"))?;
+    if !amz_date.starts_with(&client.date) {
+        return Err(format!(
+            "the credential scope date {} is not the date of X-Amz-Date {amz_date}",
+            client.date
+        )
+        .into());
+    }
+    let skew = now.duration_since(time).unwrap_or_else(|e| e.duration());
+    if skew > MAX_SKEW {
+        return Err(format!(
+            "the signature date {amz_date} is more than 15 minutes from the proxy's clock (a stale or replayed request)"
+        ).into());
+    }
+    for required in ["host", "x-amz-date"] {
+        if !client.signed_headers.iter().any(|h| h == required) {
+            return Err(format!("SignedHeaders must include `{required}`").into());
+        }
+    }
+    Ok(time)
+}
+
+/// The body as the signature covers it.
+struct SignedBody<'a> {
+    signable: SignableBody<'a>,
+    /// Whether the client signed `X-Amz-Content-SHA256`.
+    checks_hash: bool,
+    /// The `X-Amz-Content-SHA256` the client sent.
+    sent_hash: Option<&'a str>,
+}
+
+fn signed_body(request: &Request, checks_hash: bool) -> Result<SignedBody<'_>, SignatureError> {
+    let sent_hash = request.header("x-amz-content-sha256");
+    let mut signable = SignableBody::Bytes(&request.body);
+    if checks_hash {
+        match sent_hash {
+            Some("UNSIGNED-PAYLOAD") => signable = SignableBody::UnsignedPayload,
+            // A streaming upload signs the announced value; its chunks are
+            // decoded, not checked, and signed again for the upstream.
+            Some(value) if value.starts_with("STREAMING-") => {
+                signable = SignableBody::Precomputed(value.to_string());
+            }
+            Some(_) => {}
+            None => return Err("X-Amz-Content-SHA256 is signed but not sent".into()),
+        }
+    }
+    Ok(SignedBody {
+        signable,
+        checks_hash,
+        sent_hash,
     })
+}
+
+/// The values of the headers the client signed, for the signer to sign
+/// again. The signer adds host from the URI only when no host header is
+/// given, and adds x-amz-date, the token and the payload hash itself.
+fn signed_header_values<'a>(
+    request: &'a Request,
+    client: &'a ClientSignature,
+) -> Result<Vec<(&'a str, &'a str)>, SignatureError> {
+    let added_by_signer = ["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    for name in client
+        .signed_headers
+        .iter()
+        .filter(|h| !added_by_signer.contains(&h.as_str()))
+    {
+        let values: Vec<&str> = request
+            .headers
+            .get_all(name.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if values.is_empty() {
+            if name == "host" {
+                if let Some(authority) = request.uri.authority() {
+                    headers.push(("host", authority.as_str()));
+                    continue;
+                }
+            }
+            return Err(format!("the signed header `{name}` is not in the request").into());
+        }
+        headers.extend(values.into_iter().map(|v| (name.as_str(), v)));
+    }
+    Ok(headers)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

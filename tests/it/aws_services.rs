@@ -4,6 +4,7 @@
 //! facts, and the secrets services hand out replaced by placeholders.
 
 use crate::support;
+use crate::support::Process;
 use proton_vcr::cassette::{self, secrets};
 use proton_vcr::{
     CredentialSource, MatchOptions, RecordConfig, RecordServer, ReplayConfig, ReplayServer,
@@ -12,7 +13,7 @@ use proton_vcr::{
 use serde_json::Value;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RECORD_AKID: &str = "AKIAIOSFODNN7CANARY1";
@@ -28,15 +29,6 @@ fn recording_credentials() -> CredentialSource {
 }
 
 /// A child process killed when the test ends, pass or fail.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// moto's server on a free loopback port, ready to answer.
 fn moto() -> (Process, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

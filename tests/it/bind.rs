@@ -6,22 +6,14 @@
 //! really differ still miss, and say why.
 
 use crate::support;
+use crate::support::Process;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 /// A child process killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `moto_server` on a free loopback port, and its URL.
-fn moto() -> (Running, String) {
+fn moto() -> (Process, String) {
     let mut child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", "0"])
         .stdout(Stdio::null())
@@ -41,12 +33,12 @@ fn moto() -> (Running, String) {
     };
     // Keep draining its log so it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (Running(child), url)
+    (Process(child), url)
 }
 
 /// The recorder in front of `upstream`, with the region only in the
 /// standard configuration (AWS_REGION) and no --region or --service.
-fn recorder(upstream: &str, cassette: &Path, home: &Path) -> (Running, String) {
+fn recorder(upstream: &str, cassette: &Path, home: &Path) -> (Process, String) {
     let mut child = Command::new(support::binary())
         .args(["record", "--listen", "127.0.0.1:0", "--upstream", upstream])
         .arg("--cassette")
@@ -64,7 +56,7 @@ fn recorder(upstream: &str, cassette: &Path, home: &Path) -> (Running, String) {
         .spawn()
         .expect("the proton-vcr binary starts");
     let url = support::announced_url(&mut child, || "(the recorder)".into());
-    (Running(child), url)
+    (Process(child), url)
 }
 
 fn suite_dir() -> PathBuf {

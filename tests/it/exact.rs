@@ -6,6 +6,7 @@
 //! empty and HEAD answers), or moto server standing in for AWS.
 
 use crate::support;
+use crate::support::Process;
 use base64::Engine;
 use proton_vcr::cassette::{self, load_file};
 use proton_vcr::{
@@ -238,7 +239,8 @@ async fn boto3_and_the_cli_get_the_recorded_bytes_back_checksums_and_all() {
 
 /// moto server, installed with the test clients, on a free port.
 struct Moto {
-    child: std::process::Child,
+    /// Held for its drop, which stops the upstream.
+    _process: Process,
     url: String,
 }
 
@@ -257,7 +259,7 @@ impl Moto {
             .expect("moto_server must be installed: scripts/test installs moto[server]");
         // Dropped (killed and waited for) on every path.
         let moto = Self {
-            child,
+            _process: Process(child),
             url: format!("http://127.0.0.1:{port}"),
         };
         // Ready when it accepts a connection.
@@ -268,13 +270,6 @@ impl Moto {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         panic!("moto_server did not start on port {port}");
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

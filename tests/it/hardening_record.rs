@@ -8,6 +8,7 @@
 //! The upstream here is a plain-HTTP stand-in on loopback that misbehaves on
 //! cue; signing and TLS are covered against botocore in `record.rs`.
 
+use crate::support::Process;
 use crate::support::{self, DUMMY_AKID, DUMMY_SECRET, Retries, proton_client_with};
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use proton_vcr::cassette::{Cassette, load_file};
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -351,7 +352,7 @@ fn clean_command(home: &Path, program: impl AsRef<std::ffi::OsStr>) -> Command {
 
 /// `proton-vcr record` in a child process; its stderr is collected as it comes.
 struct Recorder {
-    child: Child,
+    child: Process,
     url: String,
     stderr: Arc<Mutex<String>>,
 }
@@ -378,7 +379,11 @@ impl Recorder {
             }
         });
         let url = support::announced_url(&mut child, || stderr.lock().unwrap().clone());
-        Self { child, url, stderr }
+        Self {
+            child: Process(child),
+            url,
+            stderr,
+        }
     }
 
     fn stderr(&self) -> String {
@@ -414,13 +419,6 @@ impl Recorder {
             std::thread::sleep(Duration::from_millis(20));
         };
         assert!(status.success(), "{status}: {}", self.stderr());
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

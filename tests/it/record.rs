@@ -5,6 +5,7 @@
 //! computes the same signature. Every cassette written is checked, byte for
 //! byte, for the canary credentials.
 
+use crate::support::Process;
 use crate::support::{self, DUMMY_AKID, DUMMY_SECRET, Retries, proton_client_with};
 use aws_sdk_proton::error::ProvideErrorMetadata;
 use http::Method;
@@ -42,7 +43,8 @@ struct Fixture {
 }
 
 struct PyUpstream {
-    child: Child,
+    /// Held for its drop, which stops the upstream.
+    _process: Process,
     url: String,
     log: PathBuf,
 }
@@ -72,7 +74,11 @@ impl Fixture {
         Self {
             dir,
             ca,
-            upstream: PyUpstream { child, url, log },
+            upstream: PyUpstream {
+                _process: Process(child),
+                url,
+                log,
+            },
         }
     }
 
@@ -98,18 +104,7 @@ impl Fixture {
 impl PyUpstream {
     /// One JSON object per request received, in arrival order.
     fn log(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for PyUpstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        support::json_lines(&self.log)
     }
 }
 
@@ -139,6 +134,22 @@ fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     std::fs::write(&paths.1, cert.pem()).unwrap();
     std::fs::write(&paths.2, key.serialize_pem()).unwrap();
     paths
+}
+
+/// The region and service each recorded answer says the upstream saw signed
+/// (the Python upstream echoes them in `x-test-signed-scope`).
+fn signed_scopes(cassette: &Cassette) -> Vec<String> {
+    cassette
+        .interactions
+        .iter()
+        .map(|i| {
+            i.response
+                .headers
+                .get("x-test-signed-scope")
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
 }
 
 /// Sends a hand-made request to `base` (`http://HOST:PORT`).
@@ -272,17 +283,7 @@ async fn resigned_requests_pass_an_independent_botocore_check() {
     assert!(log.iter().all(|r| r["verified"] == true), "{log:?}");
     let cassette = assert_no_canary(&fx.path("resigned.json"));
     assert_eq!(cassette.interactions.len(), 4);
-    let scopes: Vec<_> = cassette
-        .interactions
-        .iter()
-        .map(|i| {
-            i.response
-                .headers
-                .get("x-test-signed-scope")
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
+    let scopes = signed_scopes(&cassette);
     assert_eq!(
         scopes,
         [
@@ -370,7 +371,7 @@ async fn an_answer_holding_a_secret_is_withheld_and_not_recorded() {
 /// Runs the binary with the canary credentials in its environment (the
 /// standard chain's first source).
 struct VcrProcess {
-    child: Child,
+    child: Process,
     url: String,
     stderr: PathBuf,
 }
@@ -390,7 +391,11 @@ impl VcrProcess {
         let url = support::announced_url(&mut child, || {
             std::fs::read_to_string(&stderr).unwrap_or_default()
         });
-        Self { child, url, stderr }
+        Self {
+            child: Process(child),
+            url,
+            stderr,
+        }
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
@@ -411,13 +416,6 @@ fn assert_log_clean(process: &VcrProcess) {
             !log.contains(secret),
             "the log holds a canary credential ({secret})"
         );
-    }
-}
-
-impl Drop for VcrProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -661,17 +659,7 @@ async fn three_protocols_record_then_replay_to_the_aws_cli() {
 
     let path = fx.path("protocols.json");
     let cassette = assert_no_canary(&path);
-    let scopes: Vec<_> = cassette
-        .interactions
-        .iter()
-        .map(|i| {
-            i.response
-                .headers
-                .get("x-test-signed-scope")
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
+    let scopes = signed_scopes(&cassette);
     assert_eq!(
         scopes,
         [

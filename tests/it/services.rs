@@ -8,13 +8,14 @@
 //! other chunk sizes.
 
 use crate::support;
+use crate::support::Process;
 use proton_vcr::cassette::{self, load_file};
 use proton_vcr::{
     CredentialSource, MatchOptions, RecordConfig, RecordServer, ReplayConfig, ReplayServer,
     StaticCredentials,
 };
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use tempfile::TempDir;
 
 const UPSTREAM_AKID: &str = "AKIAUPSTREAM00000042";
@@ -23,7 +24,8 @@ const UPSTREAM_SECRET: &str = "upstream/Secret+Key=0123456789abcdefghij";
 /// A scratch folder and moto behind the signature check.
 struct Upstream {
     dir: TempDir,
-    child: Child,
+    /// Held for its drop, which stops the upstream.
+    _process: Process,
     url: String,
     log: PathBuf,
 }
@@ -45,7 +47,7 @@ impl Upstream {
         let url = support::announced_url(&mut child, || "(the moto upstream)".into());
         Self {
             dir,
-            child,
+            _process: Process(child),
             url,
             log,
         }
@@ -87,18 +89,7 @@ impl Upstream {
 
     /// One JSON object per request the upstream received.
     fn log(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        support::json_lines(&self.log)
     }
 }
 

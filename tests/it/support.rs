@@ -143,6 +143,42 @@ pub async fn http(
     (status, body)
 }
 
+/// A child process (a server, an upstream) killed and reaped when dropped,
+/// so a test that fails leaves nothing running.
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Process {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Process {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// Lines of JSON, one object a line (the logs the Python upstreams write);
+/// nothing when the file is not there yet.
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: {e}: {line}", path.display()))
+        })
+        .collect()
+}
+
 /// The URL a server announces on the first line of its piped stdout
 /// (`listening on URL`: proton-vcr and the Python upstreams alike); panics
 /// with `context()` (its stderr, say) when the line says something else or

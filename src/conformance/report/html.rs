@@ -276,56 +276,8 @@ fn details(report: &Report, out: &mut String) {
                 escape(&waiter.target_states.join(" → "))
             );
         }
-        if !step.differences.is_empty() {
-            out.push_str(
-                "<table class=\"paths\"><tr><th>path</th><th>recorded</th><th>target</th></tr>\n",
-            );
-            for d in &step.differences {
-                let path = match d.state {
-                    Some(k) => format!("state {k}: {}", d.path),
-                    None => d.path.clone(),
-                };
-                let accepted = match &d.accepted {
-                    Some(reason) => format!(
-                        "<br><span class=\"muted\">accepted: {}</span>",
-                        escape(reason)
-                    ),
-                    None => String::new(),
-                };
-                let rule = if d.breaks_rule {
-                    " <b>(breaks the rule)</b>"
-                } else {
-                    ""
-                };
-                let _ = writeln!(
-                    out,
-                    "<tr><td class=\"mono\">{} <span class=\"muted\">{}</span>{rule}{accepted}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
-                    escape(&path),
-                    d.kind.describe(),
-                    value(&d.recorded),
-                    value(&d.target)
-                );
-            }
-            out.push_str("</table>\n");
-        }
-        if !step.diff.is_empty() {
-            out.push_str("<pre class=\"diff\">");
-            for line in step.diff.lines() {
-                let class = if line.starts_with("+++") || line.starts_with("---") {
-                    "file"
-                } else if line.starts_with('+') {
-                    "add"
-                } else if line.starts_with('-') {
-                    "del"
-                } else if line.starts_with("@@") {
-                    "hunk"
-                } else {
-                    "ctx"
-                };
-                let _ = write!(out, "<span class=\"{class}\">{}</span>", escape(line));
-            }
-            out.push_str("</pre>\n");
-        }
+        differences(step, out);
+        diff(&step.diff, out);
         let step_ref = StepRef::Steps(vec![step.first]);
         for entry in entries
             .iter()
@@ -344,6 +296,64 @@ fn details(report: &Report, out: &mut String) {
         }
         out.push_str("</div></details>\n");
     }
+}
+
+/// The paths where a step differs, with both sides' values.
+fn differences(step: &StepReport, out: &mut String) {
+    if step.differences.is_empty() {
+        return;
+    }
+    out.push_str("<table class=\"paths\"><tr><th>path</th><th>recorded</th><th>target</th></tr>\n");
+    for d in &step.differences {
+        let path = match d.state {
+            Some(k) => format!("state {k}: {}", d.path),
+            None => d.path.clone(),
+        };
+        let accepted = match &d.accepted {
+            Some(reason) => format!(
+                "<br><span class=\"muted\">accepted: {}</span>",
+                escape(reason)
+            ),
+            None => String::new(),
+        };
+        let rule = if d.breaks_rule {
+            " <b>(breaks the rule)</b>"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"mono\">{} <span class=\"muted\">{}</span>{rule}{accepted}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            escape(&path),
+            d.kind.describe(),
+            value(&d.recorded),
+            value(&d.target)
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+/// A step's unified diff, coloured line by line.
+fn diff(diff: &str, out: &mut String) {
+    if diff.is_empty() {
+        return;
+    }
+    out.push_str("<pre class=\"diff\">");
+    for line in diff.lines() {
+        let class = if line.starts_with("+++") || line.starts_with("---") {
+            "file"
+        } else if line.starts_with('+') {
+            "add"
+        } else if line.starts_with('-') {
+            "del"
+        } else if line.starts_with("@@") {
+            "hunk"
+        } else {
+            "ctx"
+        };
+        let _ = write!(out, "<span class=\"{class}\">{}</span>", escape(line));
+    }
+    out.push_str("</pre>\n");
 }
 
 fn value(value: &Option<serde_json::Value>) -> String {

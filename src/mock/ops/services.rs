@@ -885,14 +885,7 @@ fn parse_instant(text: &str) -> Option<Millis> {
         return None;
     }
     let ms: i64 = format!("{fraction:0<3}").get(..3)?.parse().ok()?;
-    // Days since 1970-01-01 (Howard Hinnant's civil-from-days inverse).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = crate::calendar::days_from_civil(y, m, day);
     let total = ((days * 24 + h) * 60 + min) * 60 + s;
     Millis::try_from(total * 1000 + ms).ok()
 }
