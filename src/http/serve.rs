@@ -428,7 +428,7 @@ async fn buffer<'a>(
         // its way starts the timer.
         let mut collect = std::pin::pin!(collect);
         let now = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
-        let collected = match now {
+        match now {
             Poll::Ready(collected) => collected,
             Poll::Pending => match tokio::time::timeout(limits.body_read_timeout, collect).await {
                 Ok(collected) => collected,
@@ -443,8 +443,7 @@ async fn buffer<'a>(
                     ));
                 }
             },
-        };
-        collected
+        }
     };
     let body = match collected {
         Ok(body) => body,
