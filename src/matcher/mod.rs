@@ -66,6 +66,10 @@ pub struct MatchOptions {
     pub bind: BindMode,
 }
 
+/// The recorded call closest to a missed request: its place among the
+/// candidates, the paths where the bodies differ, and its body without tokens.
+type Closest = (usize, Vec<String>, Value);
+
 /// A request reduced to what matching compares.
 struct View {
     operation: String,
@@ -908,8 +912,6 @@ impl MissContext {
                 None,
             );
         };
-        // Closest: fewest differing paths; among equals, a used call this
-        // request is a retry of, then unused ones, then the earliest.
         let (tokens, bind) = (&self.keyer.tokens, self.keyer.bind);
         let live_spots = spots_bound(live, &view.operation, tokens, bind);
         let sensitive = sensitive_of(live);
@@ -920,39 +922,7 @@ impl MissContext {
             }
             value
         });
-        let mut best: Option<(usize, Vec<String>, Value)> = None;
-        let mut used_retry = None;
-        for (id, candidate) in candidates.iter().enumerate() {
-            let request = &candidate.request;
-            let parts = Parts::of_recorded(request);
-            let recorded = view_of(&parts, tokens, bind, &self.keyer.hasher);
-            let recorded_body = request.body.json().map_or(Value::Null, |value| {
-                without_tokens(
-                    &value,
-                    &spots_bound(&parts, &view.operation, tokens, bind),
-                    sensitive,
-                )
-            });
-            let mut paths = diff_paths(&recorded_body, &live_body);
-            if paths.is_empty() && recorded.canonical != view.canonical {
-                let differing = differing_headers(&parts.answer_headers, &live.answer_headers);
-                paths.push(if differing.is_empty() {
-                    "(query or non-JSON body)".to_string()
-                } else {
-                    format!("(header {})", differing.join(", "))
-                });
-            }
-            if paths.is_empty() && candidate.used && candidate.retry {
-                used_retry = Some(id);
-            }
-            let better = match &best {
-                None => true,
-                Some((b, bp, _)) => (paths.len(), candidate.used) < (bp.len(), candidates[*b].used),
-            };
-            if better {
-                best = Some((id, paths, recorded_body));
-            }
-        }
+        let (best, used_retry) = self.closest(candidates, live, view, &live_body, sensitive);
         if let Some(id) = used_retry {
             return miss(
                 format!(
@@ -1001,6 +971,55 @@ impl MissContext {
             ),
             None,
         )
+    }
+
+    /// The candidate closest to a live request: fewest differing paths;
+    /// among equals, a used call this request is a retry of, then unused
+    /// ones, then the earliest. Also the used retry that matches exactly,
+    /// if there is one.
+    fn closest(
+        &self,
+        candidates: &[Candidate],
+        live: &Parts<'_>,
+        view: &View,
+        live_body: &Value,
+        sensitive: &'static SensitiveMembers,
+    ) -> (Option<Closest>, Option<usize>) {
+        let (tokens, bind) = (&self.keyer.tokens, self.keyer.bind);
+        let mut best: Option<Closest> = None;
+        let mut used_retry = None;
+        for (id, candidate) in candidates.iter().enumerate() {
+            let request = &candidate.request;
+            let parts = Parts::of_recorded(request);
+            let recorded = view_of(&parts, tokens, bind, &self.keyer.hasher);
+            let recorded_body = request.body.json().map_or(Value::Null, |value| {
+                without_tokens(
+                    &value,
+                    &spots_bound(&parts, &view.operation, tokens, bind),
+                    sensitive,
+                )
+            });
+            let mut paths = diff_paths(&recorded_body, live_body);
+            if paths.is_empty() && recorded.canonical != view.canonical {
+                let differing = differing_headers(&parts.answer_headers, &live.answer_headers);
+                paths.push(if differing.is_empty() {
+                    "(query or non-JSON body)".to_string()
+                } else {
+                    format!("(header {})", differing.join(", "))
+                });
+            }
+            if paths.is_empty() && candidate.used && candidate.retry {
+                used_retry = Some(id);
+            }
+            let better = match &best {
+                None => true,
+                Some((b, bp, _)) => (paths.len(), candidate.used) < (bp.len(), candidates[*b].used),
+            };
+            if better {
+                best = Some((id, paths, recorded_body));
+            }
+        }
+        (best, used_retry)
     }
 }
 
