@@ -12,6 +12,10 @@
 //! the replay phase, `record` the forward and record phases, `replay
 //! --on-miss record` all of them.
 //!
+//! The errors the pipeline makes up (a miss, a refusal, an upstream failure)
+//! are answered in the protocol of the service the request is for (see
+//! `shape`).
+//!
 //! The gate runs first for every request (see `gate`). The admin API
 //! (`admin`) is not a phase: it has a listener of its own, so no AWS path
 //! can reach it. The servers that run the pipeline, `ReplayServer` and
