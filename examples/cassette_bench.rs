@@ -15,7 +15,9 @@
 //!   over requests spread evenly through the cassette; it should not grow
 //!   with the cassette;
 //! - `match_one_ns`: the same for one request answered over and over (its
-//!   data stays in the CPU's caches), which shows the matching work alone.
+//!   data stays in the CPU's caches), which shows the matching work alone;
+//! - `python_json_load_ms`: Python's `json.load` of the same file (the best
+//!   of three), measured beside it: the yardstick for `load_ms + index_ms`.
 //!
 //! ```text
 //! cargo run --release --example cassette_bench -- --sizes 1000,10000,100000

@@ -5,14 +5,16 @@
 //!
 //! Calls go through `Mock::handle` in-process (no socket), so what is timed
 //! is the mock's own work: routing, validation, settling and the operation.
-//! Time is the thread's CPU time (Linux's /proc/thread-self/schedstat, wall
-//! time elsewhere), which a busy machine does not inflate. For each
-//! operation it prints the median of the per-call times of several passes,
-//! at each size, and the ratio large/small (flat is about 1). Lists ask for
-//! pages of 10, so both sizes render the same number of items.
+//! Time is the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), which a busy
+//! machine does not inflate. Passes alternate
+//! between the sizes, so a disturbance weighs on each alike. For each
+//! operation it prints the median of the per-call times of the passes at
+//! each size, and the ratio largest/smallest (flat is about 1). Lists ask
+//! for pages of 10, so every size renders the same number of items.
+//! `bench/run` runs it as its `mock-scale` section.
 //!
 //! ```text
-//! cargo run --release --example mock_scale -- --sizes 10,10000
+//! cargo run --release --example mock_scale -- --sizes 10,10000 [--calls 2000] [--passes 5]
 //! ```
 //! Prints one JSON object on stdout.
 
@@ -21,9 +23,6 @@ use serde_json::{Value, json};
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// Calls timed per operation and pass.
-const CALLS: usize = 2_000;
-const PASSES: usize = 5;
 const INSTANCES_PER_SERVICE: usize = 10;
 
 async fn call(mock: &Mock, operation: &str, input: &Value) -> Value {
@@ -101,163 +100,209 @@ async fn populated(size: usize) -> Mock {
     mock
 }
 
-/// Nanoseconds of CPU this thread has used (wall-clock nanoseconds since
-/// the first call where the kernel does not say).
+/// Nanoseconds of CPU this thread has used, to the nanosecond (the
+/// scheduler's own account, /proc's schedstat, moves a tick at a time);
+/// wall-clock nanoseconds since the first call where there is no such clock.
 fn cpu_ns() -> u128 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| START.get_or_init(Instant::now).elapsed().as_nanos())
-}
-
-/// Median nanoseconds per call of `make(i)` over the passes.
-async fn time(
-    mock: &Mock,
-    operation: &str,
-    make: impl Fn(usize) -> Value,
-    between: impl Fn(&Mock),
-) -> f64 {
-    let inputs: Vec<Value> = (0..CALLS).map(&make).collect();
-    let mut per_call = Vec::new();
-    for _ in 0..PASSES {
-        let started = cpu_ns();
-        for input in &inputs {
-            call(mock, operation, input).await;
-            between(mock);
-        }
-        per_call.push((cpu_ns() - started) as f64 / CALLS as f64);
-    }
-    per_call.sort_by(f64::total_cmp);
-    per_call[PASSES / 2]
-}
-
-async fn measure(size: usize) -> Value {
-    let mock = populated(size).await;
-    let services = size.div_ceil(INSTANCES_PER_SERVICE);
-    let instance = |i: usize| {
-        let n = (i * 7919) % size;
-        (format!("s{}", n / INSTANCES_PER_SERVICE), format!("i{n}"))
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    let nothing = |_: &Mock| {};
-    let mut out = serde_json::Map::new();
-    out.insert(
-        "GetEnvironmentTemplate".into(),
-        time(
-            &mock,
-            "GetEnvironmentTemplate",
-            |_| json!({"name": "env-tpl"}),
-            nothing,
-        )
-        .await
-        .into(),
-    );
-    out.insert("GetEnvironmentTemplateVersion".into(), time(&mock, "GetEnvironmentTemplateVersion", |i| json!({"templateName": "env-tpl", "majorVersion": "1", "minorVersion": ((i * 7919) % size).to_string()}), nothing).await.into());
-    out.insert(
-        "ListEnvironmentTemplateVersions".into(),
-        time(
-            &mock,
-            "ListEnvironmentTemplateVersions",
-            |_| json!({"templateName": "env-tpl", "maxResults": 10}),
-            nothing,
-        )
-        .await
-        .into(),
-    );
-    out.insert(
-        "GetServiceInstance".into(),
-        time(
-            &mock,
-            "GetServiceInstance",
-            |i| {
-                let (s, n) = instance(i);
-                json!({"serviceName": s, "name": n})
-            },
-            nothing,
-        )
-        .await
-        .into(),
-    );
-    out.insert(
-        "ListServiceInstances (one service)".into(),
-        time(
-            &mock,
-            "ListServiceInstances",
-            |i| json!({"serviceName": format!("s{}", i % services), "maxResults": 10}),
-            nothing,
-        )
-        .await
-        .into(),
-    );
-    out.insert(
-        "GetService".into(),
-        time(
-            &mock,
-            "GetService",
-            |i| json!({"name": format!("s{}", i % services)}),
-            nothing,
-        )
-        .await
-        .into(),
-    );
+    // SAFETY: `now` is a valid timespec for the call to write.
+    match unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } {
+        0 => {
+            u128::try_from(now.tv_sec).unwrap_or(0) * 1_000_000_000
+                + u128::try_from(now.tv_nsec).unwrap_or(0)
+        }
+        _ => START.get_or_init(Instant::now).elapsed().as_nanos(),
+    }
+}
+
+/// How many calls each pass times, and how many passes.
+#[derive(Clone, Copy)]
+struct Plan {
+    calls: usize,
+    passes: usize,
+}
+
+/// One timed operation: its name in the results, the operation it calls,
+/// the input of call `i` at a size, and what happens after each call.
+struct Probe {
+    label: &'static str,
+    operation: &'static str,
+    input: fn(usize, usize) -> Value,
+    between: fn(&Mock),
+}
+
+/// The service and instance call `i` names: spread over all of them, as
+/// calls from many tests would be.
+fn instance(i: usize, size: usize) -> (String, String) {
+    let n = (i * 7919) % size;
+    (format!("s{}", n / INSTANCES_PER_SERVICE), format!("i{n}"))
+}
+
+fn service(i: usize, size: usize) -> String {
+    format!("s{}", i % size.div_ceil(INSTANCES_PER_SERVICE))
+}
+
+fn nothing(_: &Mock) {}
+
+const PROBES: &[Probe] = &[
+    Probe {
+        label: "GetEnvironmentTemplate",
+        operation: "GetEnvironmentTemplate",
+        input: |_, _| json!({"name": "env-tpl"}),
+        between: nothing,
+    },
+    Probe {
+        label: "GetEnvironmentTemplateVersion",
+        operation: "GetEnvironmentTemplateVersion",
+        input: |i, size| json!({"templateName": "env-tpl", "majorVersion": "1", "minorVersion": ((i * 7919) % size).to_string()}),
+        between: nothing,
+    },
+    Probe {
+        label: "ListEnvironmentTemplateVersions (page of 10)",
+        operation: "ListEnvironmentTemplateVersions",
+        input: |_, _| json!({"templateName": "env-tpl", "maxResults": 10}),
+        between: nothing,
+    },
+    Probe {
+        label: "GetServiceInstance",
+        operation: "GetServiceInstance",
+        input: |i, size| {
+            let (s, n) = instance(i, size);
+            json!({"serviceName": s, "name": n})
+        },
+        between: nothing,
+    },
+    Probe {
+        label: "ListServiceInstances (one service, page of 10)",
+        operation: "ListServiceInstances",
+        input: |i, size| json!({"serviceName": service(i, size), "maxResults": 10}),
+        between: nothing,
+    },
+    Probe {
+        label: "GetService",
+        operation: "GetService",
+        input: |i, size| json!({"name": service(i, size)}),
+        between: nothing,
+    },
+    // The same resource at every call: what is left of the growth above once
+    // the calls stop reaching into memory the caches do not hold.
+    Probe {
+        label: "GetService (the same one each call)",
+        operation: "GetService",
+        input: |_, _| json!({"name": "s0"}),
+        between: nothing,
+    },
+    Probe {
+        label: "GetServiceInstance (the same one each call)",
+        operation: "GetServiceInstance",
+        input: |_, _| json!({"serviceName": "s0", "name": "i0"}),
+        between: nothing,
+    },
     // A deployment per call, each settled (the clock jumps past it) before the next.
-    out.insert(
-        "UpdateServiceInstance (deploy and settle)".into(),
-        time(
-            &mock,
-            "UpdateServiceInstance",
-            |i| {
-                let (s, n) = instance(i);
-                json!({"serviceName": s, "name": n, "deploymentType": "CURRENT_VERSION"})
-            },
-            |mock| mock.advance_clock_ms(3_000),
-        )
-        .await
-        .into(),
-    );
-    Value::Object(out)
+    Probe {
+        label: "UpdateServiceInstance (deploy, then settle)",
+        operation: "UpdateServiceInstance",
+        input: |i, size| {
+            let (s, n) = instance(i, size);
+            json!({"serviceName": s, "name": n, "deploymentType": "CURRENT_VERSION"})
+        },
+        between: |mock| mock.advance_clock_ms(3_000),
+    },
+];
+
+/// Nanoseconds per call of one pass of `probe` against a mock of `size`.
+async fn pass(mock: &Mock, size: usize, probe: &Probe, plan: Plan) -> f64 {
+    let inputs: Vec<Value> = (0..plan.calls).map(|i| (probe.input)(i, size)).collect();
+    let started = cpu_ns();
+    for input in &inputs {
+        call(mock, probe.operation, input).await;
+        (probe.between)(mock);
+    }
+    (cpu_ns() - started) as f64 / plan.calls as f64
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The whole numbers after `flag`, comma-separated; `default` without it.
+fn numbers(args: &[String], flag: &str, default: &[usize]) -> Result<Vec<usize>, String> {
+    let Some(at) = args.iter().position(|a| a == flag) else {
+        return Ok(default.to_vec());
+    };
+    args.get(at + 1)
+        .and_then(|list| {
+            list.split(',')
+                .map(|n| n.parse().ok().filter(|n| *n > 0))
+                .collect::<Option<Vec<usize>>>()
+        })
+        .ok_or_else(|| {
+            format!("{flag} takes whole numbers above 0, comma-separated (e.g. --sizes 10,10000)")
+        })
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let sizes: Vec<usize> = match args.iter().position(|a| a == "--sizes") {
-        Some(at) => match args
-            .get(at + 1)
-            .map(|list| list.split(',').map(str::parse).collect())
-        {
-            Some(Ok(sizes)) => sizes,
-            _ => {
-                eprintln!(
-                    "mock_scale: --sizes takes a comma-separated list of whole numbers, e.g. 10,10000"
-                );
-                return ExitCode::from(2);
-            }
-        },
-        None => vec![10, 10_000],
+    let parsed = numbers(&args, "--sizes", &[10, 10_000]).and_then(|sizes| {
+        let calls = numbers(&args, "--calls", &[2_000])?;
+        let passes = numbers(&args, "--passes", &[5])?;
+        Ok((sizes, calls[0], passes[0]))
+    });
+    let (sizes, calls, passes) = match parsed {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("mock_scale: {message}");
+            return ExitCode::from(2);
+        }
     };
-    let mut by_size = serde_json::Map::new();
+    let plan = Plan { calls, passes };
+    let mut mocks = Vec::new();
     for size in &sizes {
-        by_size.insert(size.to_string(), measure(*size).await);
+        mocks.push((*size, populated(*size).await));
+    }
+    let mut by_size = vec![serde_json::Map::new(); sizes.len()];
+    for probe in PROBES {
+        let mut times = vec![Vec::new(); sizes.len()];
+        for _ in 0..plan.passes {
+            for (at, (size, mock)) in mocks.iter().enumerate() {
+                times[at].push(pass(mock, *size, probe, plan).await);
+            }
+        }
+        for (at, times) in times.into_iter().enumerate() {
+            by_size[at].insert(probe.label.into(), median(times).into());
+        }
     }
     let mut ratios = serde_json::Map::new();
-    if let (Some(small), Some(large)) = (sizes.first(), sizes.last()) {
-        if let (Some(Value::Object(a)), Some(Value::Object(b))) = (
-            by_size.get(&small.to_string()),
-            by_size.get(&large.to_string()),
-        ) {
-            for (operation, small_ns) in a {
-                if let (Some(s), Some(l)) =
-                    (small_ns.as_f64(), b.get(operation).and_then(Value::as_f64))
-                {
-                    ratios.insert(operation.clone(), json!((l / s * 100.0).round() / 100.0));
-                }
+    if let (Some(small), Some(large)) = (by_size.first(), by_size.last()) {
+        for (label, small_ns) in small {
+            if let (Some(s), Some(l)) =
+                (small_ns.as_f64(), large.get(label).and_then(Value::as_f64))
+            {
+                ratios.insert(label.clone(), json!((l / s * 100.0).round() / 100.0));
             }
         }
     }
+    let ns_per_call: serde_json::Map<String, Value> = sizes
+        .iter()
+        .zip(by_size)
+        .map(|(size, times)| (size.to_string(), Value::Object(times)))
+        .collect();
     println!(
         "{}",
-        json!({"ns_per_call": by_size, "ratio_large_over_small": ratios})
+        json!({
+            "sizes": sizes,
+            "calls": plan.calls,
+            "passes": plan.passes,
+            "operations": PROBES.iter().map(|p| p.label).collect::<Vec<_>>(),
+            "ns_per_call": ns_per_call,
+            "ratio_large_over_small": ratios,
+        })
     );
     ExitCode::SUCCESS
 }

@@ -70,7 +70,9 @@ impl Response {
     pub fn json(status: StatusCode, body: &Value) -> Self {
         let mut response = Self::new(status);
         response.set_header("content-type", AWS_JSON_1_0);
-        response.body = Bytes::from(body.to_string());
+        // Straight into bytes: `to_string` goes through `fmt` a token at a time.
+        response.body =
+            serde_json::to_vec(body).map_or_else(|_| Bytes::from(body.to_string()), Bytes::from);
         response
     }
 

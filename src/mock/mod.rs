@@ -45,6 +45,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use state::State;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -139,6 +140,43 @@ pub struct Mock {
     inner: Mutex<Inner>,
     /// The configured bundle mappings plus those added through the admin API.
     bundles: Mutex<BundleMap>,
+    request_ids: RequestIds,
+}
+
+/// `x-amzn-RequestId`s: UUIDs (version 4 in form) that never repeat within
+/// a mock, made without a system call per answer. Only the seed is random:
+/// a request id identifies an answer, it guards nothing.
+struct RequestIds {
+    seed: [u64; 2],
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let seed = uuid::Uuid::new_v4().as_u64_pair();
+        Self {
+            seed: [seed.0, seed.1],
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// The next id, hyphenated, lower case.
+    fn next<'b>(&self, buffer: &'b mut [u8]) -> &'b str {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        // splitmix64's finaliser is a bijection, so distinct counters give
+        // distinct halves.
+        let mix = |seed: u64| {
+            let mut z = seed.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let bits = (u128::from(mix(self.seed[0])) << 64) | u128::from(mix(self.seed[1]));
+        uuid::Builder::from_random_bytes(bits.to_be_bytes())
+            .into_uuid()
+            .hyphenated()
+            .encode_lower(buffer)
+    }
 }
 
 impl Mock {
@@ -151,6 +189,7 @@ impl Mock {
             bundles: Mutex::new(config.bundles.clone()),
             config,
             inner: Mutex::new(inner),
+            request_ids: RequestIds::new(),
         }
     }
 
@@ -373,13 +412,12 @@ impl Handler for Mock {
             }
             return admin::handle(self, &request);
         }
-        match self.answer(&request) {
-            Ok(output) => {
-                let mut response = Response::json(StatusCode::OK, &output);
-                response.set_header("x-amzn-requestid", &uuid::Uuid::new_v4().to_string());
-                response
-            }
+        let mut response = match self.answer(&request) {
+            Ok(output) => Response::json(StatusCode::OK, &output),
             Err(error) => error.to_aws().to_response(),
-        }
+        };
+        let mut buffer = uuid::Uuid::encode_buffer();
+        response.set_header("x-amzn-requestid", self.request_ids.next(&mut buffer));
+        response
     }
 }

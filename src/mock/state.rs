@@ -4,8 +4,9 @@
 //!
 //! Lifecycles are lazy: a resource stores when its current phase ends, and
 //! [`State::settle`] applies every transition that is due at `now` before a
-//! request reads or changes anything. `next_due` keeps that a single
-//! comparison when nothing is due.
+//! request reads or changes anything. A queue ordered by due time keeps that
+//! a single comparison when nothing is due, and the work proportional to
+//! what is due, not to what is held.
 //!
 //! Besides the resources, the state remembers what idempotency needs: client
 //! tokens (with the parameters they were first sent with, until they expire)
@@ -516,6 +517,8 @@ pub enum Due {
     /// A service's create, update or delete, or a deployment of one of its
     /// instances or its pipeline, ends.
     Service(String),
+    /// A component's deployment or delete ends.
+    Component(String),
     /// A client token expires.
     Token(&'static str, String),
 }
@@ -548,9 +551,6 @@ pub struct State {
     /// What changes by itself, by when: settling costs what is due, not
     /// what is held.
     queue: BTreeSet<(Millis, Due)>,
-    /// The earliest instant at which a component changes by itself
-    /// (components are settled by a walk of their own).
-    next_due: Option<Millis>,
 }
 
 impl State {
@@ -560,11 +560,6 @@ impl State {
 
     pub fn templates_mut(&mut self, kind: TemplateKind) -> &mut BTreeMap<String, Template> {
         &mut self.templates[kind.index()]
-    }
-
-    /// Records that a component changes by itself at `due`.
-    pub fn schedule(&mut self, due: Millis) {
-        self.next_due = Some(self.next_due.map_or(due, |d| d.min(due)));
     }
 
     /// Records that `what` changes by itself at `at`.
@@ -580,9 +575,6 @@ impl State {
             if let Some((_, due)) = self.queue.pop_first() {
                 self.settle_one(due, now);
             }
-        }
-        if self.next_due.is_some_and(|due| due <= now) {
-            self.next_due = self.settle_components(now);
         }
     }
 
@@ -625,6 +617,7 @@ impl State {
             }
             Due::Environment(name) => self.settle_environment(name, now),
             Due::Service(name) => self.settle_service(name, now),
+            Due::Component(name) => self.settle_component(name, now),
         }
     }
 

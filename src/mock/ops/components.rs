@@ -17,7 +17,7 @@ use super::{
 };
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
-use crate::mock::state::{Component, Deployment, State, Target, TemplateKind};
+use crate::mock::state::{Component, Deployment, Due, State, Target, TemplateKind};
 use serde_json::Value;
 
 const CREATE: &str = "CreateComponent";
@@ -419,7 +419,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     component.deployment.start_delete(until, failure);
     component.last_modified_at = ctx.now;
     let out = output(component);
-    state.schedule(until);
+    state.schedule_for(until, Due::Component(name.to_string()));
     Ok(out)
 }
 

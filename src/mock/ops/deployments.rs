@@ -29,10 +29,11 @@ pub fn start(
     until: Option<Millis>,
 ) -> Deployment {
     let id = uuid::Uuid::new_v4().to_string();
-    let (kind, environment, service) = (
+    let (kind, environment, service, component) = (
         target.kind,
         target.environment_name.clone(),
         target.service_name.clone(),
+        target.component_name.clone(),
     );
     let mut deployment = match previous {
         Some(previous) => {
@@ -68,7 +69,9 @@ pub fn start(
             TargetKind::ServicePipeline | TargetKind::ServiceInstance => {
                 state.schedule_for(until, Due::Service(service.unwrap_or_default()))
             }
-            TargetKind::Component => state.schedule(until),
+            TargetKind::Component => {
+                state.schedule_for(until, Due::Component(component.unwrap_or_default()))
+            }
         }
     }
     deployment

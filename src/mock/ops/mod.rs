@@ -340,9 +340,8 @@ pub fn with_client_token(
     let Some(token) = opt_str(input, "clientToken").filter(|t| !t.is_empty()) else {
         return create(state).map(|(_, output)| output);
     };
-    let params = without(input, "clientToken");
     if let Some(record) = state.token(operation, token) {
-        if record.params != params {
+        if !same_except(&record.params, input, "clientToken") {
             return Err(MockError::IdempotentParameterMismatch);
         }
         if let Some(output) = existing(state, &record.target) {
@@ -351,7 +350,7 @@ pub fn with_client_token(
     }
     let (target, output) = create(state)?;
     let record = TokenRecord {
-        params,
+        params: without(input, "clientToken"),
         target,
         expires_at: ctx.after(ctx.config.token_expiry),
     };
@@ -437,6 +436,21 @@ pub fn without(input: &Value, member: &str) -> Value {
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+/// Whether `params` equals `without(input, member)`, without building it.
+pub fn same_except(params: &Value, input: &Value, member: &str) -> bool {
+    match (params, input) {
+        (Value::Object(params), Value::Object(input)) => {
+            let others = input.len() - usize::from(input.contains_key(member));
+            params.len() == others
+                && input
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != member)
+                    .all(|(k, v)| params.get(k) == Some(v))
+        }
+        _ => *params == without(input, member),
     }
 }
 
@@ -643,6 +657,21 @@ mod tests {
         assert_eq!(seen, (0..7).map(|i| json!(i)).collect::<Vec<_>>());
         let bad = paginate(&json!({"nextToken": "!!"}), items(), |i| json!(i));
         assert!(matches!(bad, Err(MockError::Validation(_))));
+    }
+
+    #[test]
+    fn parameters_compare_as_if_the_member_were_removed() {
+        let stored = json!({"a": 1, "b": {"c": [2]}});
+        for (input, same) in [
+            (json!({"a": 1, "b": {"c": [2]}, "clientToken": "t"}), true),
+            (json!({"a": 1, "b": {"c": [2]}}), true),
+            (json!({"a": 1, "b": {"c": [3]}, "clientToken": "t"}), false),
+            (json!({"a": 1, "clientToken": "t"}), false),
+            (json!({"a": 1, "b": {"c": [2]}, "d": 0}), false),
+        ] {
+            assert_eq!(same_except(&stored, &input, "clientToken"), same, "{input}");
+            assert_eq!(same, stored == without(&input, "clientToken"), "{input}");
+        }
     }
 
     #[test]

@@ -13,7 +13,8 @@ use super::spec;
 use super::templates::{resolve_redeploy, resolve_version};
 use super::{
     Ctx, MockError, Obj, deleted_answer, deployments, from_start, list_output, opt_str, opt_string,
-    page_start, paginate, req_str, retry_create, tag_new, with_client_token, without, wrap,
+    page_start, paginate, req_str, retry_create, same_except, tag_new, with_client_token, without,
+    wrap,
 };
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
@@ -636,10 +637,9 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
     let name = req_str(input, "name")?;
     let (_, i) = find_instance(state, ctx, service_name, name)?;
     let token = opt_str(input, "clientToken").filter(|t| !t.is_empty());
-    let params = without(input, "clientToken");
     if let (Some(token), Some((last, last_params))) = (token, &i.last_client_token) {
         if token == last {
-            if *last_params != params {
+            if !same_except(last_params, input, "clientToken") {
                 return Err(MockError::IdempotentParameterMismatch);
             }
             return instance_answer(state, ctx, service_name, name, View::Answer);
@@ -671,7 +671,7 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
         return Err(instance_not_found(ctx, service_name, name));
     };
     if let Some(token) = token {
-        i.last_client_token = Some((token.to_string(), params));
+        i.last_client_token = Some((token.to_string(), without(input, "clientToken")));
     }
     if let Some((major, minor)) = version {
         if let Some(spec) = opt_str(input, "spec") {

@@ -457,20 +457,19 @@ pub fn dump(state: &State) -> Value {
 /// whose spec is updated by hand (which can remove instances) blocks the
 /// service. Only services with a service sync config are blocked.
 pub fn after_manual_change(operation: &str, state: &mut State, ctx: &Ctx, input: &Value) {
-    let reason = format!("{operation} was called outside service sync");
-    match operation {
+    let (service, instance) = match operation {
         "CreateServiceInstance" | "UpdateServiceInstance" => {
-            if let (Some(service), Some(instance)) =
-                (opt_str(input, "serviceName"), opt_str(input, "name"))
-            {
-                block(state, ctx, service, Some(instance), &reason);
+            match (opt_str(input, "serviceName"), opt_str(input, "name")) {
+                (Some(service), Some(instance)) => (service, Some(instance)),
+                _ => return,
             }
         }
-        "UpdateService" if input.get("spec").is_some() => {
-            if let Some(service) = opt_str(input, "name") {
-                block(state, ctx, service, None, &reason);
-            }
-        }
-        _ => {}
-    }
+        "UpdateService" if input.get("spec").is_some() => match opt_str(input, "name") {
+            Some(service) => (service, None),
+            None => return,
+        },
+        _ => return,
+    };
+    let reason = format!("{operation} was called outside service sync");
+    block(state, ctx, service, instance, &reason);
 }

@@ -3,7 +3,7 @@
 //! deployment is a [`Deployment`] like an environment's, recorded in the
 //! same history, and moves on the mock's clock (see [`State::settle`]).
 
-use super::{Deployment, Millis, Settled, State};
+use super::{Deployment, Due, Millis, Settled, State};
 
 #[derive(Clone, Debug)]
 pub struct Component {
@@ -23,39 +23,83 @@ pub struct Component {
 }
 
 impl State {
-    /// Applies due component transitions (recording ended deployments in the
-    /// history); returns the next instant one is due.
-    pub(super) fn settle_components(&mut self, now: Millis) -> Option<Millis> {
-        let mut next: Option<Millis> = None;
-        let mut ended = Vec::new();
-        let mut gone = Vec::new();
-        for component in self.components.values_mut() {
-            match component.deployment.settle(now) {
-                Settled::Gone => gone.push(component.name.clone()),
-                Settled::Nothing | Settled::DeleteFailed => {}
-                deployed => ended.push(deployed),
+    /// Applies what is due at `now` to the component `name` (recording an
+    /// ended deployment in the history), and queues its next transition.
+    pub(super) fn settle_component(&mut self, name: String, now: Millis) {
+        let Some(component) = self.components.get_mut(&name) else {
+            return;
+        };
+        match component.deployment.settle(now) {
+            Settled::Gone => {
+                if let Some(component) = self.components.remove(&name) {
+                    self.deployments.forget_target(&component.arn);
+                    self.forget(component.arn, now, None);
+                }
+                return;
             }
-            if let Some(due) = component.deployment.phase.due() {
-                next = Some(next.map_or(due, |n| n.min(due)));
-            }
-        }
-        for settled in ended {
-            if let Settled::Deployed {
+            Settled::Deployed {
                 id,
                 status,
                 message,
                 at,
-            } = settled
-            {
-                self.deployments.finish(&id, status, message, at);
-            }
+            } => self.deployments.finish(&id, status, message, at),
+            Settled::Nothing | Settled::DeleteFailed => {}
         }
-        for name in gone {
-            if let Some(component) = self.components.remove(&name) {
-                self.deployments.forget_target(&component.arn);
-                self.forget(component.arn, now, None);
-            }
+        if let Some(at) = self
+            .components
+            .get(&name)
+            .and_then(|c| c.deployment.phase.due())
+        {
+            self.schedule_for(at, Due::Component(name));
         }
-        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(name: &str, until: Millis) -> Component {
+        Component {
+            name: name.into(),
+            arn: format!("arn:component/{name}"),
+            created_at: 0,
+            last_modified_at: 0,
+            description: None,
+            environment_name: "env".into(),
+            attachment: None,
+            service_spec: None,
+            template_file: String::new(),
+            manifest: String::new(),
+            last_client_request_token: None,
+            deployment: Deployment::start(0, Some(until), format!("d-{name}")),
+        }
+    }
+
+    #[test]
+    fn a_component_settles_at_its_own_instant_through_the_queue() {
+        let mut state = State::default();
+        for (name, until) in [("early", 1_000), ("late", 5_000)] {
+            state.components.insert(name.into(), component(name, until));
+            state.schedule_for(until, Due::Component(name.into()));
+        }
+        let phase = |s: &State, name: &str| s.components[name].deployment.phase;
+        state.settle(999);
+        assert!(phase(&state, "early").in_progress());
+        state.settle(1_000);
+        assert_eq!(phase(&state, "early").deployment_status(), "SUCCEEDED");
+        assert!(phase(&state, "late").in_progress());
+        // Only the late component is left to settle.
+        assert_eq!(state.queue.len(), 1);
+
+        let late = state.components.get_mut("late").unwrap();
+        late.deployment.start_delete(6_000, None);
+        state.schedule_for(6_000, Due::Component("late".into()));
+        state.settle(5_999);
+        assert!(phase(&state, "late").deleting());
+        state.settle(6_000);
+        assert!(!state.components.contains_key("late"));
+        assert!(state.tombstone("arn:component/late").is_some());
+        assert!(state.queue.is_empty());
     }
 }
