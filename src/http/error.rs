@@ -1,10 +1,22 @@
 //! AWS-shaped errors: what every client of the tool sees when something is
 //! wrong, whichever part of the tool found it.
 //!
-//! AWS JSON clients read the error code from the body's `__type` (botocore
-//! takes the text after the last `#`) and the text from `message`; the Rust and
-//! Go SDKs prefer the `x-amzn-ErrorType` header. Both are always sent, so the
-//! AWS CLI, boto3 and the SDKs all print the error readably.
+//! An error is answered in the shape of the protocol the request spoke
+//! ([`ErrorShape`]), because each SDK parses errors only in its own:
+//!
+//! - JSON (awsJson, restJson): the body's `__type` (botocore takes the text
+//!   after the last `#`) and `message`, and the `x-amzn-ErrorType` header the
+//!   Rust and Go SDKs prefer.
+//! - S3: `<Error><Code/><Message/><RequestId/></Error>`; other restXml
+//!   services and the query protocol: `<ErrorResponse><Error><Type/><Code/>
+//!   <Message/></Error><RequestId/></ErrorResponse>`; EC2:
+//!   `<Response><Errors><Error><Code/><Message/></Error></Errors>
+//!   <RequestID/></Response>`.
+//!
+//! Which shape a request gets is decided by the caller, which knows the
+//! service ([`ErrorShape::by_content_type`] is the guess for requests of no
+//! known service). An answer to `HEAD` has no body in any shape: the status
+//! and headers carry it.
 //!
 //! Where an error came from decides its status, here and nowhere else.
 
@@ -64,27 +76,20 @@ impl AwsError {
         self.code.rsplit('#').next().unwrap_or(&self.code)
     }
 
-    /// The error in the protocol the request used: XML for the query
-    /// protocol (form-encoded bodies), JSON otherwise.
-    pub fn to_response_for(&self, request: &Request) -> Response {
-        if !crate::form::is_form(request.header("content-type")) {
-            return self.to_response();
+    /// The error in `shape`, as the answer to `request` (no body for
+    /// `HEAD`).
+    pub fn to_response_in(&self, shape: ErrorShape, request: &Request) -> Response {
+        let mut response = match shape {
+            ErrorShape::Json => self.to_response(),
+            ErrorShape::S3 => self.xml_response(shape, "application/xml", "x-amz-request-id"),
+            ErrorShape::RestXml | ErrorShape::Query => {
+                self.xml_response(shape, "text/xml", "x-amzn-requestid")
+            }
+            ErrorShape::Ec2 => self.xml_response(shape, "text/xml", "x-amzn-requestid"),
+        };
+        if request.method == http::Method::HEAD {
+            response.body = Default::default();
         }
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let body = format!(
-            "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
-            if matches!(self.origin, Origin::Client | Origin::Forbidden) {
-                "Sender"
-            } else {
-                "Receiver"
-            },
-            xml_escape(self.short_code()),
-            xml_escape(&self.message),
-        );
-        let mut response = Response::new(self.status());
-        response.set_header("content-type", "text/xml");
-        response.set_header("x-amzn-requestid", &request_id);
-        response.body = body.into();
         response
     }
 
@@ -94,6 +99,65 @@ impl AwsError {
         response.set_header("x-amzn-errortype", self.short_code());
         response.set_header("x-amzn-requestid", &uuid::Uuid::new_v4().to_string());
         response
+    }
+
+    fn xml_response(
+        &self,
+        shape: ErrorShape,
+        content_type: &str,
+        request_id_header: &'static str,
+    ) -> Response {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let code = xml_escape(self.short_code());
+        let message = xml_escape(&self.message);
+        let body = match shape {
+            ErrorShape::S3 => format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
+            ),
+            ErrorShape::Ec2 => format!(
+                "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+            ),
+            ErrorShape::RestXml | ErrorShape::Query | ErrorShape::Json => format!(
+                "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+                if matches!(self.origin, Origin::Client | Origin::Forbidden) {
+                    "Sender"
+                } else {
+                    "Receiver"
+                },
+            ),
+        };
+        let mut response = Response::new(self.status());
+        response.set_header("content-type", content_type);
+        response.set_header(request_id_header, &request_id);
+        response.body = body.into();
+        response
+    }
+}
+
+/// The shape of an error answer: one per AWS protocol family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorShape {
+    /// awsJson and restJson (and anything of no known protocol).
+    Json,
+    /// S3's `<Error>` document.
+    S3,
+    /// restXml services other than S3: `<ErrorResponse>`.
+    RestXml,
+    /// The query protocol: `<ErrorResponse>`.
+    Query,
+    /// EC2's `<Response><Errors>` document.
+    Ec2,
+}
+
+impl ErrorShape {
+    /// The shape for a request of no known service: query for a form body,
+    /// JSON otherwise.
+    pub fn by_content_type(request: &Request) -> Self {
+        if crate::form::is_form(request.header("content-type")) {
+            Self::Query
+        } else {
+            Self::Json
+        }
     }
 }
 
@@ -105,11 +169,24 @@ impl std::fmt::Display for AwsError {
 
 impl std::error::Error for AwsError {}
 
+/// Text as XML character data or attribute value. Characters XML 1.0 cannot
+/// hold at all (most control characters) become U+FFFD, so every client's
+/// parser accepts the document.
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            '\t' | '\n' | '\r' => escaped.push(c),
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => escaped.push('\u{FFFD}'),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// An error and its causes on one line, each cause once: transport and
@@ -126,4 +203,115 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    fn miss() -> AwsError {
+        AwsError::new(
+            Origin::Client,
+            "com.example#ReplayMissException",
+            "no recording of GET /b/<k>?a=1&b=\"2\" it's",
+        )
+    }
+
+    fn answer(shape: ErrorShape, method: Method) -> (Response, String) {
+        let request = Request::new(method, "/b/k").unwrap();
+        let response = miss().to_response_in(shape, &request);
+        let body = String::from_utf8(response.body.to_vec()).unwrap();
+        (response, body)
+    }
+
+    const ESCAPED: &str = "no recording of GET /b/&lt;k&gt;?a=1&amp;b=&quot;2&quot; it&apos;s";
+
+    #[test]
+    fn s3_gets_an_error_document() {
+        let (response, body) = answer(ErrorShape::S3, Method::GET);
+        let id = response.header("x-amz-request-id").unwrap();
+        assert_eq!(response.status, StatusCode::BAD_REQUEST);
+        assert_eq!(response.header("content-type"), Some("application/xml"));
+        assert_eq!(
+            body,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ReplayMissException</Code><Message>{ESCAPED}</Message><RequestId>{id}</RequestId></Error>"
+            )
+        );
+    }
+
+    #[test]
+    fn other_rest_xml_and_query_get_an_error_response() {
+        for shape in [ErrorShape::RestXml, ErrorShape::Query] {
+            let (response, body) = answer(shape, Method::POST);
+            let id = response.header("x-amzn-requestid").unwrap();
+            assert_eq!(response.header("content-type"), Some("text/xml"));
+            assert_eq!(
+                body,
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>ReplayMissException</Code><Message>{ESCAPED}</Message></Error><RequestId>{id}</RequestId></ErrorResponse>"
+                )
+            );
+        }
+        let upstream = AwsError::new(Origin::Upstream, "BadGateway", "down");
+        let request = Request::new(Method::POST, "/").unwrap();
+        let body = upstream.to_response_in(ErrorShape::Query, &request).body;
+        assert!(
+            String::from_utf8_lossy(&body).contains("<Type>Receiver</Type>"),
+            "{body:?}"
+        );
+    }
+
+    #[test]
+    fn ec2_gets_a_response_with_errors() {
+        let (response, body) = answer(ErrorShape::Ec2, Method::POST);
+        let id = response.header("x-amzn-requestid").unwrap();
+        assert_eq!(response.header("content-type"), Some("text/xml"));
+        assert_eq!(
+            body,
+            format!(
+                "<Response><Errors><Error><Code>ReplayMissException</Code><Message>{ESCAPED}</Message></Error></Errors><RequestID>{id}</RequestID></Response>"
+            )
+        );
+    }
+
+    #[test]
+    fn json_keeps_type_message_and_header() {
+        let (response, _) = answer(ErrorShape::Json, Method::POST);
+        assert_eq!(
+            response.header("x-amzn-errortype"),
+            Some("ReplayMissException")
+        );
+        assert_eq!(
+            response.json_body(),
+            Some(json!({
+                "__type": "com.example#ReplayMissException",
+                "message": "no recording of GET /b/<k>?a=1&b=\"2\" it's",
+            }))
+        );
+    }
+
+    #[test]
+    fn head_answers_have_no_body_in_any_shape() {
+        for shape in [
+            ErrorShape::Json,
+            ErrorShape::S3,
+            ErrorShape::RestXml,
+            ErrorShape::Query,
+            ErrorShape::Ec2,
+        ] {
+            let (response, body) = answer(shape, Method::HEAD);
+            assert_eq!(response.status, StatusCode::BAD_REQUEST, "{shape:?}");
+            assert!(body.is_empty(), "{shape:?}: {body}");
+        }
+    }
+
+    #[test]
+    fn characters_xml_cannot_hold_are_replaced() {
+        assert_eq!(
+            xml_escape("a\u{0}b\u{1b}c\td\u{FFFF}"),
+            "a\u{FFFD}b\u{FFFD}c\td\u{FFFD}"
+        );
+    }
 }

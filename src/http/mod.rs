@@ -8,7 +8,7 @@ pub mod listen;
 pub mod serve;
 pub mod upstream;
 
-pub use error::{AwsError, Origin, error_chain};
+pub use error::{AwsError, ErrorShape, Origin, error_chain};
 pub use exchange::{Request, Response};
 pub use listen::{ListenError, check_loopback};
 pub use serve::{Handler, Limits, Server, raise_open_file_limit};

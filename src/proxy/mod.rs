@@ -12,6 +12,10 @@
 //! the replay phase, `record` the forward and record phases, `replay
 //! --on-miss record` all of them.
 //!
+//! The errors the pipeline makes up (a miss, a refusal, an upstream failure)
+//! are answered in the protocol of the service the request is for (see
+//! `shape`).
+//!
 //! The gate runs first for every request (see `gate`). The admin API
 //! (`admin`) is not a phase: it has a listener of its own, so no AWS path
 //! can reach it. The servers that run the pipeline, `ReplayServer` and
@@ -25,6 +29,7 @@ pub mod gate;
 pub mod record;
 pub mod replay;
 mod server;
+mod shape;
 
 use crate::cassette::RecordedRequest;
 use crate::http::{AwsError, Handler, Origin, Request, Response};
@@ -36,6 +41,7 @@ use gate::Gate;
 use record::Record;
 use replay::{Replay, miss_error};
 pub use server::{RecordConfig, RecordError, RecordServer, ReplayConfig, ReplayServer};
+use shape::error_shape;
 
 /// The request pipeline: its phases, in order.
 pub struct Proxy {
@@ -83,7 +89,7 @@ impl Handler for Proxy {
     async fn handle(&self, request: Request) -> Response {
         if let Err(error) = self.gate.check(&request) {
             tracing::warn!(method = %request.method, target = %request.uri, "refused: {}", error.message);
-            return error.to_response_for(&request);
+            return error.to_response_in(error_shape(&request), &request);
         }
         if request.headers.get_all("x-amz-target").iter().count() > 1 {
             return AwsError::new(
@@ -91,7 +97,7 @@ impl Handler for Proxy {
                 "SerializationException",
                 "X-Amz-Target is sent more than once; send exactly one",
             )
-            .to_response_for(&request);
+            .to_response_in(error_shape(&request), &request);
         }
         let start = self.record.as_ref().map(Record::begin);
         // An aws-chunked upload is matched and recorded as the payload it
@@ -105,7 +111,7 @@ impl Handler for Proxy {
                     "InvalidRequest",
                     format!("proton-vcr: {reason}"),
                 )
-                .to_response_for(&request);
+                .to_response_in(error_shape(&request), &request);
             }
         };
         // A bucket in the Host (`bucket.localhost`), or in the upstream's
@@ -129,13 +135,13 @@ impl Handler for Proxy {
         };
         let Some(forward) = &self.forward else {
             return match &miss {
-                Some(miss) => miss_error(miss).to_response_for(&request),
+                Some(miss) => miss_error(miss).to_response_in(error_shape(&request), &request),
                 None => AwsError::new(
                     Origin::Internal,
                     "InternalFailure",
                     "this proxy has no phase that answers requests",
                 )
-                .to_response_for(&request),
+                .to_response_in(error_shape(&request), &request),
             };
         };
         if let Some(miss) = &miss {
@@ -150,11 +156,11 @@ impl Handler for Proxy {
         }
         let forwarded = match forward.forward(&request, meant, streaming).await {
             Ok(forwarded) => forwarded,
-            Err(error) => return error.to_response_for(&request),
+            Err(error) => return error.to_response_in(error_shape(&request), &request),
         };
         if let (Some(record), Some(start)) = (&self.record, start) {
             if let Err(error) = record.record(start, &forwarded).await {
-                return error.to_response_for(&request);
+                return error.to_response_in(error_shape(&request), &request);
             }
             // Under `--on-miss record`, what was just recorded answers its own
             // retries from now on.

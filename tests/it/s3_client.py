@@ -329,6 +329,24 @@ def bucket_read(s3):
     return {"body": body.decode()}
 
 
+def miss(endpoint):
+    """What boto3 makes of a replay miss: GetObject and HeadObject of a key
+    the cassette does not hold."""
+    s3 = client(endpoint)
+    result = {}
+    for name, call in [("get", s3.get_object), ("head", s3.head_object)]:
+        try:
+            call(Bucket="kept", Key="missing.txt")
+            result[name] = {"succeeded": True}
+        except ClientError as error:
+            result[name] = {
+                "code": error.response["Error"]["Code"],
+                "message": error.response["Error"].get("Message", ""),
+                "status": error.response["ResponseMetadata"]["HTTPStatusCode"],
+            }
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("endpoint")
@@ -346,6 +364,8 @@ def main():
         result = presign(args.endpoint)
     elif args.scenario == "meaning":
         result = meaning(args.endpoint)
+    elif args.scenario == "miss":
+        result = miss(args.endpoint)
     elif args.scenario == "bucket-endpoint":
         result = bucket_endpoint(args.endpoint)
     elif args.scenario == "bucket-read-path":

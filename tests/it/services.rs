@@ -839,3 +839,40 @@ async fn a_bucket_upstream_records_its_bucket_in_each_interaction() {
         .await;
     }
 }
+
+/// A replay miss reaches S3 clients as an S3 error document: boto3 and the
+/// JS SDK v3 show the miss's code and message, not a parse failure; a HEAD
+/// miss is its status alone, as S3 answers HEAD.
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_clients_read_a_replay_miss_as_an_s3_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = serde_json::json!({
+        "format": "proton-vcr.cassette/1",
+        "name": "s3/one-object",
+        "provenance": {"kind": "documented", "sources": []},
+        "interactions": [{
+            "elapsed_ms": 0,
+            "request": {"method": "GET", "uri": "/kept/kept.txt", "headers": {}},
+            "response": {"status": 200, "headers": {"content-type": "text/plain"}, "body": {"text": "kept"}}
+        }]
+    });
+    let path = support::write_cassette(dir.path(), "s3.json", &cassette);
+    let server = replay(&path).await;
+    let url = server.url();
+    let miss = "proton-vcr replay: no recorded interaction for GET /kept/missing.txt";
+
+    let boto = python("s3_client.py", &[&url, "miss"], "AKIDCLIENTONE0000000");
+    assert_eq!(boto["get"]["code"], "ReplayMissException", "{boto}");
+    assert_eq!(boto["get"]["status"], 400, "{boto}");
+    let message = boto["get"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with(miss), "{boto}");
+    assert!(message.contains("GET /kept/kept.txt"), "{boto}");
+    assert_eq!(boto["head"]["status"], 400, "{boto}");
+
+    let js = node("s3_miss.mjs", &[&url], "AKIDCLIENTONE0000000");
+    assert_eq!(js["get"]["name"], "ReplayMissException", "{js}");
+    assert_eq!(js["get"]["message"], boto["get"]["message"], "{js}");
+    assert_eq!(js["get"]["status"], 400, "{js}");
+    assert_eq!(js["head"]["status"], 400, "{js}");
+    server.shutdown().await;
+}
