@@ -765,6 +765,57 @@ impl State {
     }
 }
 
+/// A service's own status once its deadline has passed: deleted (gone),
+/// failed, or active. A deployment of one of its instances or its pipeline
+/// that failed (`failed`) fails the service's create or update. Returns
+/// whether the service is gone, and when it is next due.
+fn settle_service_status(
+    service: &mut Service,
+    now: Millis,
+    failed: Option<String>,
+) -> (bool, Option<Millis>) {
+    match service.status {
+        ServiceStatus::DeleteInProgress { until } if until <= now => {
+            if let Some(message) = service.failure.take() {
+                service.status = ServiceStatus::DeleteFailed;
+                service.status_message = Some(message);
+                service.last_modified_at = until;
+                for deployment in service
+                    .instances
+                    .values_mut()
+                    .map(|i| &mut i.deployment)
+                    .chain(service.pipeline.as_mut().map(|p| &mut p.deployment))
+                {
+                    deployment.phase = Phase::DeleteFailed;
+                }
+            } else {
+                return (true, None);
+            }
+        }
+        ServiceStatus::CreateInProgress { until } | ServiceStatus::UpdateInProgress { until }
+            if until <= now =>
+        {
+            let creating = matches!(service.status, ServiceStatus::CreateInProgress { .. });
+            // AWS's examples show an active service modified when it
+            // became active, after its creation.
+            service.last_modified_at = until;
+            match service.failure.take().or(failed) {
+                Some(message) => {
+                    service.status = if creating {
+                        ServiceStatus::CreateFailed
+                    } else {
+                        ServiceStatus::UpdateFailed
+                    };
+                    service.status_message = Some(message);
+                }
+                None => service.status = ServiceStatus::Active,
+            }
+        }
+        status => return (false, status.due()),
+    }
+    (false, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -860,55 +911,4 @@ mod tests {
         assert_eq!(t.recommended_minor(1), Some(0));
         assert_eq!(t.recommended_minor(3), None);
     }
-}
-
-/// A service's own status once its deadline has passed: deleted (gone),
-/// failed, or active. A deployment of one of its instances or its pipeline
-/// that failed (`failed`) fails the service's create or update. Returns
-/// whether the service is gone, and when it is next due.
-fn settle_service_status(
-    service: &mut Service,
-    now: Millis,
-    failed: Option<String>,
-) -> (bool, Option<Millis>) {
-    match service.status {
-        ServiceStatus::DeleteInProgress { until } if until <= now => {
-            if let Some(message) = service.failure.take() {
-                service.status = ServiceStatus::DeleteFailed;
-                service.status_message = Some(message);
-                service.last_modified_at = until;
-                for deployment in service
-                    .instances
-                    .values_mut()
-                    .map(|i| &mut i.deployment)
-                    .chain(service.pipeline.as_mut().map(|p| &mut p.deployment))
-                {
-                    deployment.phase = Phase::DeleteFailed;
-                }
-            } else {
-                return (true, None);
-            }
-        }
-        ServiceStatus::CreateInProgress { until } | ServiceStatus::UpdateInProgress { until }
-            if until <= now =>
-        {
-            let creating = matches!(service.status, ServiceStatus::CreateInProgress { .. });
-            // AWS's examples show an active service modified when it
-            // became active, after its creation.
-            service.last_modified_at = until;
-            match service.failure.take().or(failed) {
-                Some(message) => {
-                    service.status = if creating {
-                        ServiceStatus::CreateFailed
-                    } else {
-                        ServiceStatus::UpdateFailed
-                    };
-                    service.status_message = Some(message);
-                }
-                None => service.status = ServiceStatus::Active,
-            }
-        }
-        status => return (false, status.due()),
-    }
-    (false, None)
 }
