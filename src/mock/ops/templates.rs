@@ -296,34 +296,7 @@ pub fn create_version(
                 .templates_mut(kind)
                 .get_mut(name)
                 .ok_or_else(|| not_found(kind, ctx, name))?;
-            let exhausted = || {
-                MockError::Validation(format!(
-                    "The {} {name} has no version number left after the highest one",
-                    kind.noun()
-                ))
-            };
-            let (major, minor) = match opt_str(input, "majorVersion") {
-                Some(text) => {
-                    let major = version_number(text).ok_or_else(|| {
-                        MockError::Validation(format!(
-                            "majorVersion '{text}' is not a version number"
-                        ))
-                    })?;
-                    let minor = match template
-                        .versions
-                        .range((major, 0)..=(major, u64::MAX))
-                        .next_back()
-                    {
-                        Some(((_, minor), _)) => minor.checked_add(1).ok_or_else(exhausted)?,
-                        None => 0,
-                    };
-                    (major, minor)
-                }
-                None => match template.versions.keys().next_back() {
-                    Some((major, _)) => (major.checked_add(1).ok_or_else(exhausted)?, 0),
-                    None => (1, 0),
-                },
-            };
+            let (major, minor) = next_version(kind, template, name, input)?;
             let registered_at = ctx.after(ctx.config.durations.template_registration);
             let version = TemplateVersion {
                 major,
@@ -376,6 +349,44 @@ pub fn create_version(
             ))
         },
     )
+}
+
+/// The number a new version gets: the next minor version of the
+/// `majorVersion` asked for, or else the first minor version of the next
+/// major version.
+fn next_version(
+    kind: TemplateKind,
+    template: &Template,
+    name: &str,
+    input: &Value,
+) -> Result<(u64, u64), MockError> {
+    let exhausted = || {
+        MockError::Validation(format!(
+            "The {} {name} has no version number left after the highest one",
+            kind.noun()
+        ))
+    };
+    let version = match opt_str(input, "majorVersion") {
+        Some(text) => {
+            let major = version_number(text).ok_or_else(|| {
+                MockError::Validation(format!("majorVersion '{text}' is not a version number"))
+            })?;
+            let minor = match template
+                .versions
+                .range((major, 0)..=(major, u64::MAX))
+                .next_back()
+            {
+                Some(((_, minor), _)) => minor.checked_add(1).ok_or_else(exhausted)?,
+                None => 0,
+            };
+            (major, minor)
+        }
+        None => match template.versions.keys().next_back() {
+            Some((major, _)) => (major.checked_add(1).ok_or_else(exhausted)?, 0),
+            None => (1, 0),
+        },
+    };
+    Ok(version)
 }
 
 pub fn get_version(
