@@ -25,6 +25,17 @@ impl Handler for QuickUpstream {
     }
 }
 
+/// An upstream on 127.0.0.1 that answers every call at once.
+async fn quick_upstream() -> Server {
+    Server::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(QuickUpstream),
+        Limits::default(),
+    )
+    .await
+    .unwrap()
+}
+
 fn recorder_command(home: &Path, upstream: &str, cassette: &Path, mode: &str) -> Command {
     let mut command = Command::new(support::binary());
     command
@@ -81,13 +92,7 @@ fn listing(dir: &Path) -> Vec<String> {
 async fn sigkill_during_a_10k_exchange_recording_loses_no_answered_exchange() {
     const ANSWERED: usize = 10_000;
     const CONNECTIONS: usize = 8;
-    let upstream = Server::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        Arc::new(QuickUpstream),
-        Limits::default(),
-    )
-    .await
-    .unwrap();
+    let upstream = quick_upstream().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("killed.json");
     let (mut recorder, url) =
@@ -162,13 +167,7 @@ async fn sigkill_during_a_10k_exchange_recording_loses_no_answered_exchange() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_recorder_of_one_cassette_fails_at_once_naming_the_first() {
-    let upstream = Server::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        Arc::new(QuickUpstream),
-        Limits::default(),
-    )
-    .await
-    .unwrap();
+    let upstream = quick_upstream().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.json");
     let (mut first, _) =
