@@ -809,7 +809,7 @@ fn form_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
 
 fn form_decode(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes).replace('+', " ");
-    crate::services::percent_decode(&text)
+    crate::form::percent_decode(&text)
 }
 
 fn form_encode(text: &str) -> String {

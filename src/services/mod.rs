@@ -55,7 +55,6 @@ use std::sync::OnceLock;
 
 pub use meaning::{HeaderIndex, HeaderUse, header_index};
 pub use uri::UriTemplate;
-pub(crate) use uri::percent_decode;
 
 /// The generated table, built into the binary.
 const FACTS: &str = include_str!("facts.txt");
@@ -443,10 +442,9 @@ impl Service {
 
 /// A form field's value, URL-decoded.
 fn form_value(form: &str, key: &str) -> Option<String> {
-    form.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == key).then(|| uri::percent_decode(&v.replace('+', " ")))
-    })
+    crate::form::pairs(form)
+        .into_iter()
+        .find_map(|(k, v)| (k == key).then_some(v))
 }
 
 /// Why [`Facts::endpoint_for_scope`] found no endpoint.
