@@ -486,6 +486,12 @@ fn every_shipped_cassette_upgrades_to_format_2_with_the_same_meaning() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("cassettes");
     copy_tree(&support::repo_root().join("cassettes"), &copy);
+    // The benchmark's cassette is shipped in format 1: the upgrade has one to do.
+    std::fs::copy(
+        support::repo_root().join("bench/cassettes/get-environment.json"),
+        copy.join("bench-get-environment.json"),
+    )
+    .unwrap();
     let before = cassette::load(&copy).unwrap();
     let v1 = before
         .iter()
@@ -494,6 +500,7 @@ fn every_shipped_cassette_upgrades_to_format_2_with_the_same_meaning() {
             cassette::parse_versioned(&c.path, &bytes).unwrap().1 == cassette::Version::V1
         })
         .count();
+    assert!(v1 > 0, "no format-1 cassette to upgrade");
 
     let upgrade = || {
         std::process::Command::new(support::binary())
