@@ -570,7 +570,7 @@ async fn virtual_hosted_buckets_keep_their_bucket() {
         .map(|e| e["path"].as_str().unwrap_or("").to_string())
         .collect();
     assert!(
-        paths.iter().all(|p| p.starts_with("/vhost-bucket")),
+        !paths.is_empty() && paths.iter().all(|p| p.starts_with("/vhost-bucket")),
         "{paths:?}"
     );
     let cassette = load_file(&upstream.path("vhost.json")).unwrap().cassette;
