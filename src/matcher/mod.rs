@@ -1196,10 +1196,7 @@ fn view_of(
     hasher: &KeyHasher,
 ) -> View {
     let operation = label_of(request);
-    let spots = match bind {
-        BindMode::None => Vec::new(),
-        BindMode::Auto | BindMode::Tokens => token_spots(request, &operation, token_paths),
-    };
+    let spots = spots_bound(request, &operation, token_paths, bind);
     let sensitive = sensitive_of(request);
     let mut tokens = vec![None; spots.len()];
     let mut canonical = Vec::with_capacity(128);

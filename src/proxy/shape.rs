@@ -9,17 +9,18 @@ use crate::sigv4::client_scope;
 
 /// The error shape `request`'s client parses.
 pub fn error_shape(request: &Request) -> ErrorShape {
+    let by_content_type = ErrorShape::by_content_type(request);
     let scope = client_scope(request);
     let service = facts().service_of(
         scope.as_ref().map(|s| s.service.as_str()),
         RequestLine::of(request),
     );
     let Some(service) = service else {
-        return ErrorShape::by_content_type(request);
+        return by_content_type;
     };
     // Only query clients send forms: an older SQS client speaks query to a
     // service whose model now says JSON.
-    let form = ErrorShape::by_content_type(request) == ErrorShape::Query;
+    let form = by_content_type == ErrorShape::Query;
     if form && service.protocols.contains(&Protocol::Ec2) {
         return ErrorShape::Ec2;
     }
