@@ -336,11 +336,17 @@ impl Mock {
             .insert(arn.to_string(), resources);
     }
 
-    fn answer(&self, request: &Request) -> Result<Value, MockError> {
+    /// Under `--verify-signatures`, whether `request` is signed with the key.
+    fn verify(&self, request: &Request) -> Result<(), MockError> {
         if let Some(key) = &self.config.verify_signatures {
             crate::sigv4::verify_request(request, &key.access_key_id, &key.secret_access_key)
                 .map_err(MockError::from_signature)?;
         }
+        Ok(())
+    }
+
+    fn answer(&self, request: &Request) -> Result<Value, MockError> {
+        self.verify(request)?;
         let (operation, input) = router::decode(request)?;
         let model = Model::proton();
         if !model.has_operation(operation) {
@@ -401,14 +407,8 @@ impl Handler for Mock {
         if request.uri.path().starts_with(admin::PREFIX) {
             // The admin routes reset state and move the clock: under
             // --verify-signatures they need a signature like any call.
-            if let Some(key) = &self.config.verify_signatures {
-                if let Err(error) = crate::sigv4::verify_request(
-                    &request,
-                    &key.access_key_id,
-                    &key.secret_access_key,
-                ) {
-                    return MockError::from_signature(error).to_aws().to_response();
-                }
+            if let Err(error) = self.verify(&request) {
+                return error.to_aws().to_response();
             }
             return admin::handle(self, &request);
         }
