@@ -53,12 +53,8 @@ pub fn handle(mock: &Mock, request: &Request) -> Response {
 
 /// Moves the mock's clock: `{"set_ms": N}` or `{"advance_ms": N}`.
 fn set_clock(mock: &Mock, request: &Request) -> Response {
-    let body: Option<Value> = serde_json::from_slice(&request.body).ok();
-    let number = |key: &str| {
-        body.as_ref()
-            .and_then(|b| b.get(key))
-            .and_then(Value::as_u64)
-    };
+    let body = body(request);
+    let number = |key: &str| body.get(key).and_then(Value::as_u64);
     match (number("set_ms"), number("advance_ms")) {
         (Some(ms), None) => mock.set_clock_ms(ms),
         (None, Some(ms)) => mock.advance_clock_ms(ms),
@@ -161,12 +157,8 @@ fn set_provisioned_resources(mock: &Mock, request: &Request) -> Response {
 
 /// Maps an `s3://` template bundle location to a local archive or folder.
 fn map_bundle(mock: &Mock, request: &Request) -> Response {
-    let body: Option<Value> = serde_json::from_slice(&request.body).ok();
-    let field = |key: &str| {
-        body.as_ref()
-            .and_then(|b| b.get(key))
-            .and_then(Value::as_str)
-    };
+    let body = body(request);
+    let field = |key: &str| body.get(key).and_then(Value::as_str);
     let usage = "POST /__mock/bundles takes a JSON body {\"s3\": \"s3://BUCKET/KEY\", \"path\": \"/local/bundle.tar.gz or folder\"}";
     let (Some(uri), Some(path)) = (field("s3"), field("path")) else {
         return error(StatusCode::BAD_REQUEST, usage);
