@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::support::{SECOND_MS, call, manual, manual_client, proton_client, start};
+use crate::support::{SECOND_MS, call, manual, manual_client, start};
 
 /// The operations this file checks against the model's output shapes.
 pub const SHAPE_CHECKED: &[&str] = &[
@@ -121,10 +121,9 @@ fn status(c: &aws_sdk_proton::types::Component) -> &DeploymentStatus {
 
 #[tokio::test]
 async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock() {
-    let server = manual().await;
+    let (server, client) = manual_client().await;
     let mock = server.mock();
     world(mock, true).await;
-    let client = proton_client(&server.url());
 
     let created = client
         .create_component()
@@ -418,10 +417,9 @@ async fn a_component_deploys_attached_detaches_cancels_and_deletes_on_the_clock(
 
 #[tokio::test]
 async fn component_client_tokens_follow_the_idempotency_rules() {
-    let server = manual().await;
+    let (server, client) = manual_client().await;
     let mock = server.mock();
     world(mock, true).await;
-    let client = proton_client(&server.url());
     let create = |token: &'static str, description: &'static str| {
         client
             .create_component()
@@ -483,10 +481,9 @@ async fn component_client_tokens_follow_the_idempotency_rules() {
 
 #[tokio::test]
 async fn components_need_a_component_role_and_a_template_that_accepts_them() {
-    let server = manual().await;
+    let (server, client) = manual_client().await;
     let mock = server.mock();
     world(mock, false).await;
-    let client = proton_client(&server.url());
     let base = || {
         client
             .create_component()
@@ -689,9 +686,8 @@ async fn repositories_link_list_and_unlink_unless_in_use() {
 
 #[tokio::test]
 async fn a_template_sync_config_registers_version_one_and_reports_its_sync() {
-    let server = manual().await;
+    let (server, client) = manual_client().await;
     let mock = server.mock();
-    let client = proton_client(&server.url());
     client
         .create_environment_template()
         .name("fargate-env")
@@ -836,10 +832,9 @@ async fn a_template_sync_config_registers_version_one_and_reports_its_sync() {
 
 #[tokio::test]
 async fn service_sync_blocks_on_manual_changes_until_resolved() {
-    let server = manual().await;
+    let (server, client) = manual_client().await;
     let mock = server.mock();
     world(mock, true).await;
-    let client = proton_client(&server.url());
     client
         .create_repository()
         .name("example/proton-sync-service")
@@ -978,10 +973,9 @@ async fn service_sync_blocks_on_manual_changes_until_resolved() {
 
 #[tokio::test]
 async fn the_resources_summary_counts_what_the_mock_holds() {
-    let server = manual().await;
+    let (server, client) = manual_client().await;
     let mock = server.mock();
     world(mock, true).await;
-    let client = proton_client(&server.url());
     let counts =
         |summary: &aws_sdk_proton::operation::get_resources_summary::GetResourcesSummaryOutput| {
             let c = summary.counts().unwrap();
@@ -1346,10 +1340,9 @@ async fn the_aws_cli_syncs_templates_and_waits_for_components() {
 async fn rust_sdk_component_waiters_see_success_and_injected_failures() {
     use aws_sdk_proton::client::Waiters;
     use std::time::Duration as Wait;
-    let server = manual().await;
+    let (server, client) = manual_client().await;
     let mock = server.mock();
     world(mock, true).await;
-    let client = proton_client(&server.url());
     let create = |name: &'static str| {
         client
             .create_component()
