@@ -19,9 +19,12 @@
 //! Interactions are indexed by a 128-bit hash of that comparison key (two
 //! independently seeded hashes, so an accidental or crafted collision is out
 //! of reach and a hit needs no second comparison), so finding a candidate
-//! costs the same for a cassette of ten or of a hundred thousand. A recorded
-//! response is turned into a sendable one the first time it is served, not at
-//! load: a large cassette loads faster and holds one form of each answer.
+//! costs the same for a cassette of ten or of a hundred thousand. Keying a
+//! live request (parsing its body, finding its tokens) is most of the work,
+//! so the views of recent small requests are remembered and a request sent
+//! again byte for byte is not keyed twice. A recorded response is turned
+//! into a sendable one the first time it is served, not at load: a large
+//! cassette loads faster and holds one form of each answer.
 
 mod bind;
 #[cfg(test)]
@@ -42,6 +45,7 @@ use crate::http::{Request, Response};
 use crate::json::{JsonDifference, TokenPath, diff, diff_paths};
 use crate::sigv4::QueryAuth;
 use bind::{Learned, Pairs, ValueBindings};
+use bytes::Bytes;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -300,13 +304,55 @@ impl Keyer {
     }
 }
 
-/// The views of recent live requests with small bodies, by a hash of
-/// everything [`view_of`] reads: a request sent again as it was (a waiter
-/// polling, a call a suite makes in every test) is keyed without parsing its
-/// body again. A view depends on nothing but the request and the keyer, so
-/// a remembered one is the one keying would make.
+/// The views of recent live requests with small bodies: a request sent
+/// again byte for byte as it was (a waiter polling, a call a suite makes in
+/// every test) is keyed without parsing its body again. A view depends on
+/// nothing but what [`Parts`] holds and the keyer, so the view remembered for
+/// an equal request is the one keying would make.
 #[derive(Default)]
-struct RecentViews(Mutex<KeyMap<Arc<View>>>);
+struct RecentViews(Mutex<HashMap<u64, (Recent, Arc<View>), BuildHasherDefault<KeyBits>>>);
+
+/// What [`view_of`] reads of a request, owned (see [`RecentViews`]).
+struct Recent {
+    method: Box<str>,
+    uri: Box<str>,
+    target: Option<Box<str>>,
+    content_type: Option<Box<str>>,
+    answer_headers: Box<[(Box<str>, Box<str>)]>,
+    /// A copy, so the connection's read buffer is not held.
+    body: Bytes,
+}
+
+impl Recent {
+    fn of(parts: &Parts<'_>) -> Self {
+        Self {
+            method: parts.method.into(),
+            uri: parts.uri.into(),
+            target: parts.target.map(Into::into),
+            content_type: parts.content_type.map(Into::into),
+            answer_headers: parts
+                .answer_headers
+                .iter()
+                .map(|(name, value)| ((*name).into(), value.as_ref().into()))
+                .collect(),
+            body: Bytes::copy_from_slice(parts.body.bytes()),
+        }
+    }
+
+    fn is(&self, parts: &Parts<'_>) -> bool {
+        *self.method == *parts.method
+            && *self.uri == *parts.uri
+            && self.target.as_deref() == parts.target
+            && self.content_type.as_deref() == parts.content_type
+            && self.answer_headers.len() == parts.answer_headers.len()
+            && self
+                .answer_headers
+                .iter()
+                .zip(&parts.answer_headers)
+                .all(|((n, v), (name, value))| **n == **name && **v == **value)
+            && self.body == parts.body.bytes()
+    }
+}
 
 /// At most this many views are remembered; past it, the memory starts over.
 const RECENT_VIEWS: usize = 256;
@@ -324,17 +370,16 @@ impl RecentViews {
         if parts.body.bytes().len() > RECENT_BODY_BYTES {
             return Arc::new(make());
         }
-        let read = (
+        let id = hasher.0.hash_one((
             parts.method,
             parts.uri,
             parts.target,
             parts.content_type,
             &parts.answer_headers,
             &parts.body.bytes()[..],
-        );
-        let id = (u128::from(hasher.0.hash_one(read)) << 64) | u128::from(hasher.1.hash_one(read));
+        ));
         let lock = || self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(view) = lock().get(&id) {
+        if let Some((_, view)) = lock().get(&id).filter(|(recent, _)| recent.is(parts)) {
             return view.clone();
         }
         let view = Arc::new(make());
@@ -342,7 +387,7 @@ impl RecentViews {
         if recent.len() >= RECENT_VIEWS {
             recent.clear();
         }
-        recent.insert(id, view.clone());
+        recent.insert(id, (Recent::of(parts), view.clone()));
         view
     }
 }
@@ -360,6 +405,10 @@ impl Hasher for KeyBits {
         for &b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
     }
 
     fn write_u128(&mut self, key: u128) {
@@ -1609,6 +1658,56 @@ mod binding_tests {
         );
         m.rewind();
         assert_eq!(answer(&mut m, "c").unwrap(), json!({"n": 0}));
+    }
+
+    #[test]
+    fn a_request_sent_again_reuses_its_view_and_any_other_is_keyed_afresh() {
+        let m = matcher(&["r1"], Repeats::Last);
+        let keyer = m.keyer();
+        let live = request("a").to_exchange().unwrap();
+        let first = keyer.key(&live).view;
+        let again = keyer.key(&live.clone()).view;
+        assert!(Arc::ptr_eq(&first, &again), "the same bytes: the same view");
+        // Equal as JSON, other bytes: keyed afresh, to the same key.
+        let mut spaced = live.clone();
+        spaced.body = Bytes::from(r#"{ "name": "a", "clientToken": "a" }"#);
+        let spaced = keyer.key(&spaced).view;
+        assert!(!Arc::ptr_eq(&first, &spaced));
+        assert_eq!((spaced.key, &spaced.tokens), (first.key, &first.tokens));
+        // Any part keying reads tells two requests apart.
+        let mut other_target = live.clone();
+        other_target
+            .headers
+            .insert("x-amz-target", "Svc.DeleteThing".parse().unwrap());
+        let mut other_type = live.clone();
+        other_type.headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let mut other_uri = live.clone();
+        other_uri.uri = "/?x=1".parse().unwrap();
+        for (other, same_key) in [
+            (other_target, false),
+            (other_type, true),
+            (other_uri, false),
+        ] {
+            let view = keyer.key(&other).view;
+            assert!(!Arc::ptr_eq(&first, &view));
+            // A JSON body is read as JSON whatever its content type says.
+            assert_eq!(view.key == first.key, same_key);
+        }
+        // Large bodies are never remembered, and the memory stays bounded.
+        let mut large = live.clone();
+        large.body = Bytes::from(format!(r#"{{"name":"{}"}}"#, "x".repeat(RECENT_BODY_BYTES)));
+        assert!(!Arc::ptr_eq(
+            &keyer.key(&large).view,
+            &keyer.key(&large).view
+        ));
+        for i in 0..RECENT_VIEWS * 2 {
+            keyer.key(&request(&i.to_string()).to_exchange().unwrap());
+        }
+        let remembered = keyer.recent.0.lock().unwrap().len();
+        assert!((1..=RECENT_VIEWS).contains(&remembered), "{remembered}");
     }
 }
 
