@@ -310,7 +310,7 @@ impl Keyer {
 /// nothing but what [`Parts`] holds and the keyer, so the view remembered for
 /// an equal request is the one keying would make.
 #[derive(Default)]
-struct RecentViews(Mutex<HashMap<u64, (Recent, Arc<View>), BuildHasherDefault<KeyBits>>>);
+struct RecentViews(Mutex<HashedMap<u64, (Recent, Arc<View>)>>);
 
 /// What [`view_of`] reads of a request, owned (see [`RecentViews`]).
 struct Recent {
@@ -416,7 +416,9 @@ impl Hasher for KeyBits {
     }
 }
 
-type KeyMap<V> = HashMap<Key, V, BuildHasherDefault<KeyBits>>;
+/// A map keyed by hashes (see [`KeyBits`]).
+type HashedMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyBits>>;
+type KeyMap<V> = HashedMap<Key, V>;
 
 /// Matching state for one replay: which interactions were used and how live
 /// tokens are bound.
