@@ -8,7 +8,11 @@
 //! - `late_rps`: calls per second over calls 10,000 to 11,000 (the last
 //!   1,000 when `--count` is smaller; below 2,000 calls, the two halves);
 //! - `fsync_us`: the median time to append 1 KiB to a file and `fdatasync`
-//!   it, in the folder `--dir` (where the cassette is written).
+//!   it, in the folder `--dir` (where the cassette is written), and
+//!   `fsync_mean_us` the mean (a shared disk's slow flushes show there);
+//! - `fsync_in_place_us`, `fsync_in_place_mean_us`: the same, writing over
+//!   a file zero-filled beforehand instead of appending, as the recording
+//!   journal does (the flush then has no file size to commit).
 //!
 //! ```text
 //! record_flat http://127.0.0.1:PORT --count 11000 --dir bench/out
@@ -95,6 +99,8 @@ async fn run() -> Result<(), String> {
     } else {
         count - window
     };
+    let (append_median, append_mean) = flush_us(&dir, false)?;
+    let (in_place_median, in_place_mean) = flush_us(&dir, true)?;
     println!(
         "{}",
         json!({
@@ -103,30 +109,55 @@ async fn run() -> Result<(), String> {
             "late_rps": rps(&took[late_start..late_start + window]),
             "late_from": late_start,
             "window": window,
-            "fsync_us": fsync_us(&dir)?,
+            "fsync_us": append_median,
+            "fsync_mean_us": append_mean,
+            "fsync_in_place_us": in_place_median,
+            "fsync_in_place_mean_us": in_place_mean,
         })
     );
     Ok(())
 }
 
-/// Median of 200 appends of 1 KiB, each followed by `fdatasync`.
-fn fsync_us(dir: &std::path::Path) -> Result<f64, String> {
+/// The median and mean time of 200 writes of 1 KiB, each followed by
+/// `fdatasync`: appended to a file (`in_place` false), or written over a
+/// file zero-filled and flushed beforehand, as the recording journal does.
+fn flush_us(dir: &std::path::Path, in_place: bool) -> Result<(f64, f64), String> {
+    use std::os::unix::fs::FileExt;
+    const WRITES: usize = 200;
     let path = dir.join(format!(".record-flat-{}.probe", std::process::id()));
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
     let mut file = std::fs::OpenOptions::new()
-        .append(true)
+        .read(true)
+        .append(!in_place)
+        .write(in_place)
         .create_new(true)
         .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(fail)?;
     let block = [b'x'; 1024];
-    let mut times = Vec::with_capacity(200);
-    for _ in 0..200 {
-        let started = Instant::now();
-        file.write_all(&block)
-            .and_then(|()| file.sync_data())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        times.push(started.elapsed());
-    }
+    let result = (|| {
+        if in_place {
+            file.write_all(&vec![0; WRITES * block.len()])?;
+            file.sync_all()?;
+        }
+        let mut times = Vec::with_capacity(WRITES);
+        for i in 0..WRITES {
+            let started = Instant::now();
+            if in_place {
+                file.write_all_at(&block, (i * block.len()) as u64)?;
+            } else {
+                file.write_all(&block)?;
+            }
+            file.sync_data()?;
+            times.push(started.elapsed());
+        }
+        Ok(times)
+    })();
     let _ = std::fs::remove_file(&path);
+    let mut times = result.map_err(fail)?;
     times.sort();
-    Ok(times[times.len() / 2].as_secs_f64() * 1e6)
+    let mean = times.iter().sum::<Duration>() / WRITES as u32;
+    Ok((
+        times[WRITES / 2].as_secs_f64() * 1e6,
+        mean.as_secs_f64() * 1e6,
+    ))
 }
