@@ -642,7 +642,7 @@ mod tests {
         assert!(error.contains("later batch (3)"), "{error}");
         assert!(error.contains(".journal:4:"), "{error}");
         // Zeros where a flushed frame was: the same.
-        put(&path, second, &vec![0; 10]);
+        put(&path, second, &[0; 10]);
         let error = load_file(&path).unwrap_err().to_string();
         assert!(error.contains("is not a record"), "{error}");
     }
