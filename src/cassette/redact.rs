@@ -35,6 +35,12 @@ pub trait SecretScan: Send + Sync {
     /// What secret `bytes` holds (e.g. "the secret access key in use"), never
     /// the secret itself.
     fn find_secret(&self, bytes: &[u8]) -> Option<&'static str>;
+
+    /// The length of the shortest secret [`SecretScan::find_secret`] finds
+    /// (0 when not known): shorter bytes cannot hold one.
+    fn shortest_secret(&self) -> usize {
+        0
+    }
 }
 
 /// Headers that carry credentials or session state: never in a cassette.
@@ -274,22 +280,36 @@ pub fn find_encoded(scan: &dyn SecretScan, bytes: &[u8]) -> Option<&'static str>
     if let Some(found) = scan.find_secret(bytes) {
         return Some(found);
     }
+    // No decoding makes bytes longer except gunzip, which needs 18 bytes: a
+    // view shorter than both that and the shortest secret cannot hold one,
+    // nor can anything it decodes to.
+    let too_short = scan.shortest_secret().min(GZIP_MIN);
     let mut budget = DECODE_BUDGET;
     let mut pending = decodings(bytes, &mut budget);
-    let mut depth = 1;
-    while !pending.is_empty() && depth <= 3 {
+    for depth in 1..=DECODE_DEPTH {
         let mut next = Vec::new();
-        for view in &pending {
+        for view in pending.iter().filter(|view| view.len() >= too_short) {
             if let Some(found) = scan.find_secret(view) {
                 return Some(found);
             }
-            next.extend(decodings(view, &mut budget));
+            // The deepest views are searched, not decoded further.
+            if depth < DECODE_DEPTH {
+                next.extend(decodings(view, &mut budget));
+            }
+        }
+        if next.is_empty() {
+            break;
         }
         pending = next;
-        depth += 1;
     }
     None
 }
+
+/// How many encodings deep a secret is looked for.
+const DECODE_DEPTH: usize = 3;
+
+/// The shortest input `inflate::gunzip` decodes.
+const GZIP_MIN: usize = 18;
 
 /// The most decoded bytes one check looks at, so a crafted body cannot make
 /// the check itself the problem.
@@ -310,7 +330,7 @@ fn decodings(bytes: &[u8], budget: &mut usize) -> Vec<Vec<u8>> {
     // Secrets in binary bodies are still looked for raw, in base64 runs and
     // in gzip streams.
     let text = std::str::from_utf8(bytes).is_ok();
-    if text && bytes.iter().any(|b| *b == b'%' || *b == b'+') {
+    if text && (bytes.contains(&b'%') || bytes.contains(&b'+')) {
         keep(percent_decode_bytes(bytes), &mut out, budget);
     }
     if text && bytes.contains(&b'\\') {
@@ -322,8 +342,7 @@ fn decodings(bytes: &[u8], budget: &mut usize) -> Vec<Vec<u8>> {
         }
     }
     let mut at = 0;
-    while let Some(found) = bytes[at..].windows(3).position(|w| w == [0x1f, 0x8b, 8]) {
-        let start = at + found;
+    while let Some(start) = gzip_magic(bytes, at) {
         if let Some(plain) = super::inflate::gunzip(&bytes[start..], (*budget).min(16 << 20)) {
             keep(plain, &mut out, budget);
         }
@@ -362,7 +381,17 @@ fn json_unescape(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+        // Text between escapes is copied as it is, a run at a time.
+        let plain = bytes[i..]
+            .iter()
+            .position(|b| *b == b'\\')
+            .unwrap_or(bytes.len() - i);
+        out.extend_from_slice(&bytes[i..i + plain]);
+        i += plain;
+        if i == bytes.len() {
+            break;
+        }
+        if i + 1 < bytes.len() {
             let escaped = match bytes[i + 1] {
                 b'u' => bytes
                     .get(i + 2..i + 6)
@@ -388,11 +417,47 @@ fn json_unescape(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Where the next gzip stream (`1f 8b 08`) starts, at `from` or after.
+fn gzip_magic(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(found) = bytes.get(at..)?.iter().position(|b| *b == 0x1f) {
+        let start = at + found;
+        if bytes.get(start + 1..start + 3) == Some(&[0x8b, 8][..]) {
+            return Some(start);
+        }
+        at = start + 1;
+    }
+    None
+}
+
+/// Which bytes each base64 alphabet may hold: bit 1 the standard one
+/// (`+`, `/`), bit 2 the URL-safe one (`-`, `_`), both for letters, digits
+/// and the padding `=`.
+static BASE64_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphanumeric() || c == b'=' {
+            3
+        } else if c == b'+' || c == b'/' {
+            1
+        } else if c == b'-' || c == b'_' {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
 /// Runs of base64 alphabet (either variant) long enough to hide a secret;
 /// `=` inside a run (`token=...`) also ends one.
 fn base64_runs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     bytes
-        .split(|b| !(b.is_ascii_alphanumeric() || b"+/=-_".contains(b)))
+        .split(|b| BASE64_BYTES[usize::from(*b)] == 0)
+        .filter(|run| run.len() >= 16)
         .flat_map(|run| {
             let inner = run.contains(&b'=') && run.iter().rposition(|b| *b != b'=').is_some();
             let pieces = run.split(|b| *b == b'=').filter(move |_| inner);
@@ -401,27 +466,42 @@ fn base64_runs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|run| run.len() >= 16)
 }
 
+const LENIENT: base64::engine::GeneralPurposeConfig = base64::engine::GeneralPurposeConfig::new()
+    .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+
+/// The standard and the URL-safe alphabet, each with the bit of
+/// [`BASE64_BYTES`] that says a byte belongs to it.
+static BASE64_ENGINES: [(base64::engine::GeneralPurpose, u8); 2] = [
+    (
+        base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT),
+        1,
+    ),
+    (
+        base64::engine::GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT),
+        2,
+    ),
+];
+
 fn base64_decode(run: &[u8]) -> Option<Vec<u8>> {
     use base64::Engine as _;
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    let config = GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true);
     let trimmed: &[u8] = {
         let end = run.iter().rposition(|b| *b != b'=').map_or(0, |p| p + 1);
         &run[..end]
     };
-    [
-        GeneralPurpose::new(&base64::alphabet::STANDARD, config),
-        GeneralPurpose::new(&base64::alphabet::URL_SAFE, config),
-    ]
-    .iter()
-    .find_map(|engine| {
+    BASE64_ENGINES.iter().find_map(|(engine, bit)| {
         // A run may start mid-quantum (text before it that looks like base64):
         // try each of the four alignments.
         (0..4).find_map(|skip| {
             let part = trimmed.get(skip..)?;
             let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
+            // A byte outside this alphabet fails the decoding: skip it unmade.
+            if part
+                .iter()
+                .any(|b| BASE64_BYTES[usize::from(*b)] & bit == 0)
+            {
+                return None;
+            }
             engine.decode(part).ok().filter(|d| d.len() >= 12)
         })
     })
@@ -536,6 +616,43 @@ mod tests {
                 .any(|w| w == needle)
                 .then_some("the secret in use")
         }
+
+        // Every encoding test below also proves that skipping views shorter
+        // than this loses nothing.
+        fn shortest_secret(&self) -> usize {
+            b"s3cr3t+Key/value==xyz".len()
+        }
+    }
+
+    #[test]
+    fn decoding_helpers_keep_their_meaning() {
+        assert_eq!(
+            json_unescape(br#"\"a\/b\u002Bc\\d\nend\"#),
+            b"\"a/b+c\\d\nend\\".to_vec()
+        );
+        assert_eq!(json_unescape(b"no escapes"), b"no escapes".to_vec());
+        assert_eq!(gzip_magic(b"\x1f\x1f\x8b\x08", 0), Some(1));
+        assert_eq!(gzip_magic(b"\x1f\x8b\x08..\x1f\x8b\x08", 1), Some(5));
+        assert_eq!(gzip_magic(b"\x1f\x8b", 0), None);
+        // Letters and digits belong to both alphabets; each has its two signs.
+        let runs: Vec<&[u8]> =
+            base64_runs(b"short a+b/c-d_e0123456789== x=AAAAAAAAAAAAAAAAAAAA=").collect();
+        assert_eq!(
+            runs,
+            [
+                &b"a+b/c-d_e0123456789=="[..],
+                &b"a+b/c-d_e0123456789"[..],
+                &b"x=AAAAAAAAAAAAAAAAAAAA="[..],
+                &b"AAAAAAAAAAAAAAAAAAAA"[..],
+            ]
+        );
+        // Standard first; a run with a URL-safe sign decodes URL-safe.
+        assert_eq!(
+            base64_decode(b"c2VjcmV0LXZhbHVlLWhlcmU="),
+            Some(b"secret-value-here".to_vec())
+        );
+        assert_eq!(base64_decode(b"Pz8_Pz8_Pz8_Pz8_"), Some(vec![b'?'; 12]));
+        assert_eq!(base64_decode(b"a+b-c/d_aaaaaaaaaaaa"), None);
     }
 
     #[test]

@@ -300,6 +300,10 @@ impl crate::cassette::SecretScan for Signer {
     fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
         self.keyring.find_secret(bytes)
     }
+
+    fn shortest_secret(&self) -> usize {
+        self.keyring.shortest_secret()
+    }
 }
 
 fn is_s3(service: &str) -> bool {
