@@ -246,16 +246,16 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
                     place: format!("the {side}"),
                 });
             }
-            for value in values {
-                if let Some(what) = scan
-                    .find_secret(value.as_bytes())
-                    .or_else(|| find_encoded(scan, name.as_bytes()))
-                {
-                    return Err(Leak {
-                        what: what.to_string(),
-                        place: format!("the {side} header `{name}`"),
-                    });
-                }
+            let found = find_encoded(scan, name.as_bytes()).or_else(|| {
+                values
+                    .into_iter()
+                    .find_map(|value| find_encoded(scan, value.as_bytes()))
+            });
+            if let Some(what) = found {
+                return Err(Leak {
+                    what: what.to_string(),
+                    place: format!("the {side} header `{name}`"),
+                });
             }
         }
         if let Some(what) = find_encoded(scan, body.bytes()) {
@@ -820,6 +820,19 @@ mod tests {
         assert_eq!(
             check_interaction(&cookie, &Canary).unwrap_err().to_string(),
             "a `cookie` header in the request"
+        );
+        // A header value is searched through encodings too, as a body is.
+        let mut encoded = clean.clone();
+        let hidden = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(b"token CANARY here")
+        };
+        encoded.response.headers.append("X-Debug", hidden);
+        assert_eq!(
+            check_interaction(&encoded, &Canary)
+                .unwrap_err()
+                .to_string(),
+            "the canary in the response header `x-debug`"
         );
         let mut uri = clean;
         uri.request.uri = "/?t=CANARY".into();
