@@ -14,8 +14,9 @@
 //! `bench/run` runs it as its `mock-scale` section.
 //!
 //! ```text
-//! cargo run --release --example mock_scale -- --sizes 10,10000 [--calls 2000] [--passes 5]
+//! cargo run --release --example mock_scale -- --sizes 10,10000 [--calls 2000] [--passes 5] [--only TEXT]
 //! ```
+//! `--only` times just the operations whose label contains TEXT (to profile one).
 //! Prints one JSON object on stdout.
 
 use proton_vcr::{ClockMode, Handler, Mock, MockConfig, Request};
@@ -262,12 +263,20 @@ async fn main() -> ExitCode {
         }
     };
     let plan = Plan { calls, passes };
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|at| args.get(at + 1));
+    let probes: Vec<&Probe> = PROBES
+        .iter()
+        .filter(|p| only.is_none_or(|only| p.label.contains(only.as_str())))
+        .collect();
     let mut mocks = Vec::new();
     for size in &sizes {
         mocks.push((*size, populated(*size).await));
     }
     let mut by_size = vec![serde_json::Map::new(); sizes.len()];
-    for probe in PROBES {
+    for probe in &probes {
         let mut times = vec![Vec::new(); sizes.len()];
         for _ in 0..plan.passes {
             for (at, (size, mock)) in mocks.iter().enumerate() {
@@ -299,7 +308,7 @@ async fn main() -> ExitCode {
             "sizes": sizes,
             "calls": plan.calls,
             "passes": plan.passes,
-            "operations": PROBES.iter().map(|p| p.label).collect::<Vec<_>>(),
+            "operations": probes.iter().map(|p| p.label).collect::<Vec<_>>(),
             "ns_per_call": ns_per_call,
             "ratio_large_over_small": ratios,
         })

@@ -14,11 +14,13 @@
 
 mod components;
 mod repositories;
+mod table;
 
 pub use components::Component;
 pub use repositories::{
     Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
 };
+pub use table::Table;
 
 use super::clock::Millis;
 use super::faults::Faults;
@@ -97,7 +99,7 @@ pub struct Template {
     pub provisioning: Option<String>,
     pub creation: Creation,
     /// By (major, minor).
-    pub versions: BTreeMap<(u64, u64), TemplateVersion>,
+    pub versions: Table<(u64, u64), TemplateVersion>,
     /// The keys of the `PUBLISHED` versions, so that the recommended version
     /// is found without scanning; kept by [`Template::set_status`] and
     /// [`Template::remove_version`].
@@ -414,9 +416,32 @@ pub struct Service {
     /// A failure injected through the admin API for the service's next
     /// create, update (`deployment`) or delete.
     pub failure: Option<String>,
+    /// Why a deployment of one of its instances or its pipeline failed
+    /// while the service was being created or updated: the create or update
+    /// fails with it when it ends.
+    pub failed_deployment: Option<String>,
     pub pipeline: Option<Pipeline>,
-    pub instances: BTreeMap<String, ServiceInstance>,
+    pub instances: Table<String, ServiceInstance>,
     pub creation: Creation,
+}
+
+impl Service {
+    pub fn deleting(&self) -> bool {
+        matches!(self.status, ServiceStatus::DeleteInProgress { .. })
+    }
+
+    /// A deployment of one of its instances or its pipeline failed: the
+    /// service's create or update under way fails too (with the first
+    /// such message).
+    fn deployment_failed(&mut self, message: Option<String>) {
+        if matches!(
+            self.status,
+            ServiceStatus::CreateInProgress { .. } | ServiceStatus::UpdateInProgress { .. }
+        ) && self.failed_deployment.is_none()
+        {
+            self.failed_deployment = message;
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -514,8 +539,13 @@ pub enum Due {
     Version(TemplateKind, String, u64, u64),
     /// An environment's deployment or delete ends.
     Environment(String),
-    /// A service's create, update or delete, or a deployment of one of its
-    /// instances or its pipeline, ends.
+    /// A service instance's deployment, or its delete (dropped from the
+    /// spec), ends: (service, instance). Ordered before `Service`, so that
+    /// at one instant the service sees how its instances' deployments ended.
+    Instance(String, String),
+    /// A service pipeline's deployment ends.
+    Pipeline(String),
+    /// A service's create, update or delete ends.
     Service(String),
     /// A component's deployment or delete ends.
     Component(String),
@@ -526,15 +556,15 @@ pub enum Due {
 /// All of the mock's resources, for one account in one region.
 #[derive(Debug, Default)]
 pub struct State {
-    templates: [BTreeMap<String, Template>; 2],
-    pub environments: BTreeMap<String, Environment>,
-    pub services: BTreeMap<String, Service>,
+    templates: [Table<String, Template>; 2],
+    pub environments: Table<String, Environment>,
+    pub services: Table<String, Service>,
     /// By id.
     pub connections: BTreeMap<String, Connection>,
     /// By resource ARN.
     pub tags: HashMap<String, BTreeMap<String, String>>,
     /// By name.
-    pub components: BTreeMap<String, Component>,
+    pub components: Table<String, Component>,
     /// Linked repositories, sync configs, account settings.
     pub linked: Linked,
     /// By operation, then client token.
@@ -554,11 +584,11 @@ pub struct State {
 }
 
 impl State {
-    pub fn templates(&self, kind: TemplateKind) -> &BTreeMap<String, Template> {
+    pub fn templates(&self, kind: TemplateKind) -> &Table<String, Template> {
         &self.templates[kind.index()]
     }
 
-    pub fn templates_mut(&mut self, kind: TemplateKind) -> &mut BTreeMap<String, Template> {
+    pub fn templates_mut(&mut self, kind: TemplateKind) -> &mut Table<String, Template> {
         &mut self.templates[kind.index()]
     }
 
@@ -616,6 +646,8 @@ impl State {
                 }
             }
             Due::Environment(name) => self.settle_environment(name, now),
+            Due::Instance(service, name) => self.settle_instance(service, name, now),
+            Due::Pipeline(service) => self.settle_pipeline(service, now),
             Due::Service(name) => self.settle_service(name, now),
             Due::Component(name) => self.settle_component(name, now),
         }
@@ -645,61 +677,84 @@ impl State {
         }
     }
 
-    fn settle_service(&mut self, name: String, now: Millis) {
-        let Some(service) = self.services.get_mut(&name) else {
+    /// Settles one instance of a service, and nothing else of it: a
+    /// deployment that ends touches only its own instance.
+    fn settle_instance(&mut self, service_name: String, name: String, now: Millis) {
+        let Some(service) = self.services.get_mut(&service_name) else {
             return;
         };
-        let deployments = &mut self.deployments;
-        let mut next: Option<Millis> = None;
-        let mut later = |due: Option<Millis>| {
-            if let Some(due) = due {
-                next = Some(next.map_or(due, |n: Millis| n.min(due)));
-            }
+        let Some(instance) = service.instances.get_mut(&name) else {
+            return;
         };
-        let mut failed = None;
-        let mut removed = Vec::new();
-        let deleting = matches!(service.status, ServiceStatus::DeleteInProgress { .. });
-        for (instance, deployment) in service
-            .instances
-            .iter_mut()
-            .map(|(name, i)| (Some(name), &mut i.deployment))
-            .chain(service.pipeline.as_mut().map(|p| (None, &mut p.deployment)))
-        {
-            let settled = deployment.settle(now);
+        let settled = instance.deployment.settle(now);
+        let due = instance.deployment.phase.due();
+        match settled {
+            // Deleted with its service, which the service's own settling does.
+            Settled::Gone if service.deleting() => return,
             // An instance the spec dropped, deleted on its own.
-            if let (Settled::Gone, Some(instance), false) = (&settled, instance, deleting) {
-                removed.push(instance.clone());
-                continue;
+            Settled::Gone => {
+                if let Some(instance) = service.instances.remove(&name) {
+                    self.deployments.forget_target(&instance.arn);
+                    self.forget(instance.arn, now, None);
+                }
+                return;
             }
-            if let Settled::Deployed {
+            Settled::Deployed {
                 id,
                 status,
                 message,
                 at,
-            } = &settled
-            {
-                deployments.finish(id, *status, message.clone(), *at);
-                if *status == DeploymentStatus::Failed {
-                    failed = failed.or(message.clone());
+            } => {
+                if status == DeploymentStatus::Failed {
+                    service.deployment_failed(message.clone());
                 }
+                self.deployments.finish(&id, status, message, at);
             }
-            later(deployment.phase.due());
+            Settled::Nothing | Settled::DeleteFailed => {}
         }
-        let mut dropped = Vec::new();
-        for instance in removed {
-            if let Some(instance) = service.instances.remove(&instance) {
-                dropped.push(instance.arn);
+        if let Some(at) = due {
+            self.schedule_for(at, Due::Instance(service_name, name));
+        }
+    }
+
+    fn settle_pipeline(&mut self, service_name: String, now: Millis) {
+        let Some(service) = self.services.get_mut(&service_name) else {
+            return;
+        };
+        let Some(pipeline) = service.pipeline.as_mut() else {
+            return;
+        };
+        let settled = pipeline.deployment.settle(now);
+        let due = pipeline.deployment.phase.due();
+        match settled {
+            Settled::Gone => return,
+            Settled::Deployed {
+                id,
+                status,
+                message,
+                at,
+            } => {
+                if status == DeploymentStatus::Failed {
+                    service.deployment_failed(message.clone());
+                }
+                self.deployments.finish(&id, status, message, at);
             }
+            Settled::Nothing | Settled::DeleteFailed => {}
         }
+        if let Some(at) = due {
+            self.schedule_for(at, Due::Pipeline(service_name));
+        }
+    }
+
+    fn settle_service(&mut self, name: String, now: Millis) {
+        let Some(service) = self.services.get_mut(&name) else {
+            return;
+        };
+        let failed = service.failed_deployment.take();
         let (gone, due) = settle_service_status(service, now, failed);
-        later(due);
-        for arn in dropped {
-            self.deployments.forget_target(&arn);
-            self.forget(arn, now, None);
-        }
         if gone {
             self.drop_service(&name, now);
-        } else if let Some(at) = next {
+        } else if let Some(at) = due {
             self.schedule_for(at, Due::Service(name));
         }
     }
@@ -850,7 +905,7 @@ mod tests {
             encryption_key: None,
             provisioning: None,
             creation: Creation::new(json!({})),
-            versions: BTreeMap::new(),
+            versions: Table::default(),
             published: BTreeSet::new(),
         }
     }
@@ -867,8 +922,15 @@ mod tests {
             2_000,
             Due::Version(TemplateKind::Environment, "t".into(), 1, 0),
         );
-        let status =
-            |s: &State| s.templates(TemplateKind::Environment)["t"].versions[&(1, 0)].status;
+        let status = |s: &State| {
+            s.templates(TemplateKind::Environment)
+                .get("t")
+                .unwrap()
+                .versions
+                .get(&(1, 0))
+                .unwrap()
+                .status
+        };
         state.settle(1_999);
         assert_eq!(status(&state), VersionStatus::RegistrationInProgress);
         state.settle(2_000);

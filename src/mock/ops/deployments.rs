@@ -29,10 +29,11 @@ pub fn start(
     until: Option<Millis>,
 ) -> Deployment {
     let id = uuid::Uuid::new_v4().to_string();
-    let (kind, environment, service, component) = (
+    let (kind, environment, service, instance, component) = (
         target.kind,
         target.environment_name.clone(),
         target.service_name.clone(),
+        target.service_instance_name.clone(),
         target.component_name.clone(),
     );
     let mut deployment = match previous {
@@ -66,9 +67,13 @@ pub fn start(
     if let Some(until) = until {
         match kind {
             TargetKind::Environment => state.schedule_for(until, Due::Environment(environment)),
-            TargetKind::ServicePipeline | TargetKind::ServiceInstance => {
-                state.schedule_for(until, Due::Service(service.unwrap_or_default()))
+            TargetKind::ServicePipeline => {
+                state.schedule_for(until, Due::Pipeline(service.unwrap_or_default()))
             }
+            TargetKind::ServiceInstance => state.schedule_for(
+                until,
+                Due::Instance(service.unwrap_or_default(), instance.unwrap_or_default()),
+            ),
             TargetKind::Component => {
                 state.schedule_for(until, Due::Component(component.unwrap_or_default()))
             }

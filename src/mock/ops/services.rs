@@ -20,8 +20,8 @@ use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
 use crate::mock::state::{
-    Creation, Deployment, Due, Pipeline, Service, ServiceInstance, ServiceStatus, State, Target,
-    TemplateKind, VersionStatus,
+    Creation, Deployment, Due, Pipeline, Service, ServiceInstance, ServiceStatus, State, Table,
+    Target, TemplateKind, VersionStatus,
 };
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -380,8 +380,9 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         status: ServiceStatus::CreateInProgress { until },
         status_message: None,
         failure,
+        failed_deployment: None,
         pipeline,
-        instances: BTreeMap::new(),
+        instances: Table::default(),
         creation: Creation::new(input.clone()),
     };
     state.schedule_for(until, Due::Service(name.to_string()));
@@ -482,13 +483,16 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let Some(service) = state.services.get_mut(name) else {
         return Err(not_found(ctx, name));
     };
+    service.failed_deployment = None;
     for (instance, failure) in dropped.iter().zip(delete_failures) {
         if let Some(i) = service.instances.get_mut(instance) {
             i.deployment.start_delete(delete_until, failure);
         }
     }
     state.schedule_for(until, Due::Service(name.to_string()));
-    state.schedule_for(delete_until, Due::Service(name.to_string()));
+    for instance in dropped {
+        state.schedule_for(delete_until, Due::Instance(name.to_string(), instance));
+    }
     add_instances(state, ctx, name, &parsed);
     service_answer(state, ctx, name, View::Answer)
 }

@@ -83,7 +83,7 @@ mod tests {
             state.components.insert(name.into(), component(name, until));
             state.schedule_for(until, Due::Component(name.into()));
         }
-        let phase = |s: &State, name: &str| s.components[name].deployment.phase;
+        let phase = |s: &State, name: &str| s.components.get(name).unwrap().deployment.phase;
         state.settle(999);
         assert!(phase(&state, "early").in_progress());
         state.settle(1_000);
