@@ -12,7 +12,8 @@
 
 use super::clock::Millis;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// What a deployment deploys (`targetResourceType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,10 +78,11 @@ pub struct DeploymentRecord {
     pub last_modified_at: Millis,
     pub completed_at: Option<Millis>,
     /// `DeploymentState` of the target before this deployment (its last
-    /// successful one's target state); `None` for a first deployment.
-    pub initial_state: Option<Value>,
+    /// successful one's target state, shared with that record, not
+    /// copied); `None` for a first deployment.
+    pub initial_state: Option<Arc<Value>>,
     /// `DeploymentState` this deployment deploys.
-    pub target_state: Value,
+    pub target_state: Arc<Value>,
     /// The target's ids when this deployment started.
     pub last_attempted_id: Option<String>,
     pub last_succeeded_id: Option<String>,
@@ -89,12 +91,45 @@ pub struct DeploymentRecord {
     pub outputs: Vec<Value>,
 }
 
-/// Every deployment record, by id, with an index by target ARN.
+/// Every deployment record, by id, with an index by target ARN and the
+/// listings ListDeployments reads.
 #[derive(Debug, Default)]
 pub struct Deployments {
     by_id: HashMap<String, DeploymentRecord>,
     /// Target ARN -> (created_at, id) of its deployments, oldest first.
     by_target: HashMap<String, BTreeMap<(Millis, String), ()>>,
+    /// The [`Deployments::listing_key`]s of the records of each listing.
+    listings: HashMap<Listing, BTreeSet<String>>,
+}
+
+/// The deployments ListDeployments can be asked for, each kept in its own
+/// index so that a page costs what it lists, not what the history holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Listing {
+    All,
+    Environment(String),
+    Service(String),
+    /// (service, instance).
+    ServiceInstance(String, String),
+    Component(String),
+}
+
+impl Listing {
+    /// Every listing `record` appears in.
+    fn of(record: &DeploymentRecord) -> Vec<Self> {
+        let t = &record.target;
+        let mut listings = vec![Self::All, Self::Environment(t.environment_name.clone())];
+        if let Some(service) = &t.service_name {
+            listings.push(Self::Service(service.clone()));
+            if let Some(instance) = &t.service_instance_name {
+                listings.push(Self::ServiceInstance(service.clone(), instance.clone()));
+            }
+        }
+        if let Some(component) = &t.component_name {
+            listings.push(Self::Component(component.clone()));
+        }
+        listings
+    }
 }
 
 /// What a new deployment deploys, from the resource that starts it.
@@ -117,7 +152,7 @@ impl Deployments {
             .last_succeeded_id
             .as_ref()
             .and_then(|id| self.by_id.get(id))
-            .map(|previous| previous.target_state.clone());
+            .map(|previous| Arc::clone(&previous.target_state));
         self.by_target
             .entry(new.target.arn.clone())
             .or_default()
@@ -132,12 +167,53 @@ impl Deployments {
             last_modified_at: now,
             completed_at: None,
             initial_state,
-            target_state: new.target_state,
+            target_state: Arc::new(new.target_state),
             last_attempted_id: new.last_attempted_id,
             last_succeeded_id: new.last_succeeded_id,
             outputs: Vec::new(),
         };
+        for listing in Listing::of(&record) {
+            self.listings
+                .entry(listing)
+                .or_default()
+                .insert(Self::listing_key(&record));
+        }
         self.by_id.insert(new.id, record);
+    }
+
+    /// A record's place in a listing, newest first (then by id): also the
+    /// page token's text.
+    pub fn listing_key(record: &DeploymentRecord) -> String {
+        format!("{:020}/{}", Millis::MAX - record.created_at, record.id)
+    }
+
+    /// The records of `listing` from the key `from` on, newest first.
+    pub fn listing<'a>(
+        &'a self,
+        listing: &Listing,
+        from: Option<&str>,
+    ) -> impl Iterator<Item = (&'a String, &'a DeploymentRecord)> {
+        let from = from.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+        self.listings
+            .get(listing)
+            .into_iter()
+            .flat_map(move |keys| keys.range::<str, _>((from, std::ops::Bound::Unbounded)))
+            .filter_map(|key| {
+                let (_, id) = key.split_once('/')?;
+                Some((key, self.by_id.get(id)?))
+            })
+    }
+
+    fn unlist(&mut self, record: &DeploymentRecord) {
+        let key = Self::listing_key(record);
+        for listing in Listing::of(record) {
+            if let Some(keys) = self.listings.get_mut(&listing) {
+                keys.remove(&key);
+                if keys.is_empty() {
+                    self.listings.remove(&listing);
+                }
+            }
+        }
     }
 
     /// Records how deployment `id` ended, at `at`. Unknown ids (a record
@@ -169,6 +245,7 @@ impl Deployments {
 
     pub fn remove(&mut self, id: &str) -> Option<DeploymentRecord> {
         let record = self.by_id.remove(id)?;
+        self.unlist(&record);
         if let Some(ids) = self.by_target.get_mut(&record.target.arn) {
             ids.remove(&(record.created_at, record.id.clone()));
             if ids.is_empty() {
@@ -181,7 +258,9 @@ impl Deployments {
     /// Forgets every deployment of a deleted resource.
     pub fn forget_target(&mut self, arn: &str) {
         for ((_, id), ()) in self.by_target.remove(arn).unwrap_or_default() {
-            self.by_id.remove(&id);
+            if let Some(record) = self.by_id.remove(&id) {
+                self.unlist(&record);
+            }
         }
     }
 
@@ -231,14 +310,27 @@ mod tests {
         deployments.start(new("b", Some("a"), "two"), 6);
         let b = deployments.get("b").unwrap();
         assert_eq!(
-            b.initial_state,
-            Some(json!({"environment": {"spec": "one"}}))
+            b.initial_state.as_deref(),
+            Some(&json!({"environment": {"spec": "one"}}))
         );
         assert_eq!(deployments.get("a").unwrap().completed_at, Some(5));
         let ids: Vec<_> = deployments.of_target("arn:env").map(|d| &d.id).collect();
         assert_eq!(ids, ["a", "b"]);
+        let listed = |d: &Deployments, listing: &Listing| {
+            d.listing(listing, None)
+                .map(|(_, r)| r.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(listed(&deployments, &Listing::All), ["b", "a"]);
+        assert_eq!(
+            listed(&deployments, &Listing::Environment("env".into())),
+            ["b", "a"]
+        );
+        assert!(listed(&deployments, &Listing::Service("s".into())).is_empty());
         deployments.remove("a");
+        assert_eq!(listed(&deployments, &Listing::All), ["b"]);
         deployments.forget_target("arn:env");
         assert_eq!(deployments.all().count(), 0);
+        assert!(listed(&deployments, &Listing::All).is_empty());
     }
 }

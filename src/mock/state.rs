@@ -242,6 +242,66 @@ pub enum Settled {
     DeleteFailed,
 }
 
+/// A deployment's id (a UUID) held inline, so that a resource's
+/// `last*DeploymentId`s are read with the resource, not from allocations of
+/// their own elsewhere.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DeploymentId {
+    bytes: [u8; 36],
+    len: u8,
+}
+
+impl DeploymentId {
+    /// The id `text`: a UUID, 36 characters (longer text, which the mock
+    /// never makes, is cut at a character boundary).
+    pub fn new(text: &str) -> Self {
+        let mut end = text.len().min(36);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0; 36];
+        bytes[..end].copy_from_slice(&text.as_bytes()[..end]);
+        Self {
+            bytes,
+            len: end as u8,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl Default for DeploymentId {
+    /// The empty id of a resource not deployed yet.
+    fn default() -> Self {
+        Self {
+            bytes: [0; 36],
+            len: 0,
+        }
+    }
+}
+
+impl std::fmt::Display for DeploymentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::ops::Deref for DeploymentId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for DeploymentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
 /// A resource's current deployment, as its `deploymentStatus` and
 /// `last*Deployment*` members show it. The history of its deployments is in
 /// [`super::history::Deployments`], under the same ids.
@@ -254,8 +314,8 @@ pub struct Deployment {
     /// model requires it even before any success; until then it holds the
     /// creation time.
     pub succeeded_at: Millis,
-    pub attempted_id: String,
-    pub succeeded_id: Option<String>,
+    pub attempted_id: DeploymentId,
+    pub succeeded_id: Option<DeploymentId>,
     /// `deploymentStatusMessage`: why the last attempt (or delete) failed.
     pub status_message: Option<String>,
     /// A failure injected through the admin API: the current attempt (or
@@ -266,7 +326,7 @@ pub struct Deployment {
 impl Deployment {
     /// A deployment attempted at `now` that ends at `until` (`None`: when
     /// self-managed provisioning notifies).
-    pub fn start(now: Millis, until: Option<Millis>, id: String) -> Self {
+    pub fn start(now: Millis, until: Option<Millis>, id: DeploymentId) -> Self {
         Self {
             phase: Phase::InProgress { until },
             attempted_at: now,
@@ -279,7 +339,7 @@ impl Deployment {
     }
 
     /// A new attempt on an existing deployment.
-    pub fn restart(&mut self, now: Millis, until: Option<Millis>, id: String) {
+    pub fn restart(&mut self, now: Millis, until: Option<Millis>, id: DeploymentId) {
         self.phase = Phase::InProgress { until };
         self.attempted_at = now;
         self.attempted_id = id;
@@ -298,7 +358,7 @@ impl Deployment {
         self.phase = match status {
             DeploymentStatus::Succeeded => {
                 self.succeeded_at = self.attempted_at;
-                self.succeeded_id = Some(self.attempted_id.clone());
+                self.succeeded_id = Some(self.attempted_id);
                 Phase::Succeeded
             }
             DeploymentStatus::Cancelled => Phase::Cancelled,
@@ -306,7 +366,7 @@ impl Deployment {
         };
         self.status_message.clone_from(&message);
         Settled::Deployed {
-            id: self.attempted_id.clone(),
+            id: self.attempted_id.to_string(),
             status,
             message,
             at,
@@ -553,6 +613,24 @@ pub enum Due {
     Token(&'static str, String),
 }
 
+/// A resource deployed on a template version. Ordered as the refusal to
+/// delete such a version picks the one it names: environments by name;
+/// services by name, a service's instances (by name) before its pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VersionUser {
+    Environment(String),
+    Service(String, ServicePart),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ServicePart {
+    Instance(String),
+    Pipeline,
+}
+
+/// A template version: its kind, its template's name, (major, minor).
+type VersionKey = (TemplateKind, String, u64, u64);
+
 /// All of the mock's resources, for one account in one region.
 #[derive(Debug, Default)]
 pub struct State {
@@ -581,6 +659,9 @@ pub struct State {
     /// What changes by itself, by when: settling costs what is due, not
     /// what is held.
     queue: BTreeSet<(Millis, Due)>,
+    /// What is deployed on each template version, so that deleting one
+    /// checks its own users instead of every resource.
+    version_users: HashMap<VersionKey, BTreeSet<VersionUser>>,
 }
 
 impl State {
@@ -590,6 +671,63 @@ impl State {
 
     pub fn templates_mut(&mut self, kind: TemplateKind) -> &mut Table<String, Template> {
         &mut self.templates[kind.index()]
+    }
+
+    /// Records that `user` is deployed on `template` `version` of `kind`.
+    pub fn use_version(
+        &mut self,
+        kind: TemplateKind,
+        template: &str,
+        (major, minor): (u64, u64),
+        user: VersionUser,
+    ) {
+        self.version_users
+            .entry((kind, template.to_string(), major, minor))
+            .or_default()
+            .insert(user);
+    }
+
+    /// Records that `user` is no longer deployed on `template` `version`.
+    pub fn unuse_version(
+        &mut self,
+        kind: TemplateKind,
+        template: &str,
+        (major, minor): (u64, u64),
+        user: &VersionUser,
+    ) {
+        let key = (kind, template.to_string(), major, minor);
+        if let Some(users) = self.version_users.get_mut(&key) {
+            users.remove(user);
+            if users.is_empty() {
+                self.version_users.remove(&key);
+            }
+        }
+    }
+
+    /// `user` moved from version `from` of `template` to `to`.
+    pub fn move_version_user(
+        &mut self,
+        kind: TemplateKind,
+        template: &str,
+        from: (u64, u64),
+        to: (u64, u64),
+        user: VersionUser,
+    ) {
+        self.unuse_version(kind, template, from, &user);
+        self.use_version(kind, template, to, user);
+    }
+
+    /// The first (in [`VersionUser`] order) of the resources deployed on
+    /// `template` `version`, if any is.
+    pub fn version_user(
+        &self,
+        kind: TemplateKind,
+        template: &str,
+        (major, minor): (u64, u64),
+    ) -> Option<&VersionUser> {
+        self.version_users
+            .get(&(kind, template.to_string(), major, minor))?
+            .first()
     }
 
     /// Records that `what` changes by itself at `at`.
@@ -669,6 +807,12 @@ impl State {
         }
         if settled == Settled::Gone {
             if let Some(environment) = self.environments.remove(&name) {
+                self.unuse_version(
+                    TemplateKind::Environment,
+                    &environment.template_name,
+                    (environment.template_major, environment.template_minor),
+                    &VersionUser::Environment(environment.name.clone()),
+                );
                 self.deployments.forget_target(&environment.arn);
                 self.forget(environment.arn, now, None);
             }
@@ -694,6 +838,12 @@ impl State {
             // An instance the spec dropped, deleted on its own.
             Settled::Gone => {
                 if let Some(instance) = service.instances.remove(&name) {
+                    self.unuse_version(
+                        TemplateKind::Service,
+                        &instance.template_name,
+                        (instance.template_major, instance.template_minor),
+                        &VersionUser::Service(service_name, ServicePart::Instance(name)),
+                    );
                     self.deployments.forget_target(&instance.arn);
                     self.forget(instance.arn, now, None);
                 }
@@ -764,10 +914,25 @@ impl State {
     fn drop_service(&mut self, name: &str, now: Millis) {
         if let Some(service) = self.services.remove(name) {
             for instance in service.instances.values() {
+                self.unuse_version(
+                    TemplateKind::Service,
+                    &instance.template_name,
+                    (instance.template_major, instance.template_minor),
+                    &VersionUser::Service(
+                        name.to_string(),
+                        ServicePart::Instance(instance.name.clone()),
+                    ),
+                );
                 self.tags.remove(&instance.arn);
                 self.deployments.forget_target(&instance.arn);
             }
             if let Some(pipeline) = &service.pipeline {
+                self.unuse_version(
+                    TemplateKind::Service,
+                    &pipeline.template_name,
+                    (pipeline.template_major, pipeline.template_minor),
+                    &VersionUser::Service(name.to_string(), ServicePart::Pipeline),
+                );
                 self.deployments.forget_target(&pipeline.arn);
             }
             self.forget(service.arn, now, None);

@@ -5,14 +5,15 @@
 
 use super::Detail;
 use super::{
-    Ctx, MockError, Obj, list_output, opt_str, paginate, req_str, timestamp, version_number, wrap,
+    Ctx, MockError, Obj, list_output, opt_str, page_start, paginate, req_str, timestamp,
+    version_number, wrap,
 };
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{
-    DeploymentRecord, DeploymentStatus, DeploymentTarget, NewDeployment, TargetKind,
+    DeploymentRecord, DeploymentStatus, DeploymentTarget, Listing, NewDeployment, TargetKind,
 };
-use crate::mock::state::{Deployment, Due, Settled, State};
+use crate::mock::state::{Deployment, DeploymentId, Due, Settled, State};
 use serde_json::{Map, Value};
 
 /// Starts a deployment of `target` that ends at `until` (`None`: when
@@ -28,7 +29,9 @@ pub fn start(
     previous: Option<&Deployment>,
     until: Option<Millis>,
 ) -> Deployment {
-    let id = uuid::Uuid::new_v4().to_string();
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+    let inline_id = DeploymentId::new(id);
     let (kind, environment, service, instance, component) = (
         target.kind,
         target.environment_name.clone(),
@@ -39,25 +42,25 @@ pub fn start(
     let mut deployment = match previous {
         Some(previous) => {
             let mut d = previous.clone();
-            d.restart(ctx.now, until, id.clone());
+            d.restart(ctx.now, until, inline_id);
             d
         }
-        None => Deployment::start(ctx.now, until, id.clone()),
+        None => Deployment::start(ctx.now, until, inline_id),
     };
     deployment.failure = state.faults.take(&target.arn, FailurePoint::Deployment);
     // Outputs carry over until the new deployment reports its own.
     let outputs = previous
-        .and_then(|p| state.deployments.get(&p.attempted_id))
+        .and_then(|p| state.deployments.get(p.attempted_id.as_str()))
         .map(|d| d.outputs.clone())
         .unwrap_or_default();
     state.deployments.start(
         NewDeployment {
-            id: id.clone(),
+            id: id.to_string(),
             arn: ctx.arn(&format!("deployment/{id}")),
             target,
             target_state,
-            last_succeeded_id: previous.and_then(|p| p.succeeded_id.clone()),
-            last_attempted_id: previous.map(|p| p.attempted_id.clone()),
+            last_succeeded_id: previous.and_then(|p| Some(p.succeeded_id?.to_string())),
+            last_attempted_id: previous.map(|p| p.attempted_id.to_string()),
         },
         ctx.now,
     );
@@ -121,7 +124,7 @@ fn render(d: &DeploymentRecord, detail: Detail) -> Value {
         .str("environmentName", &t.environment_name)
         .str("id", &d.id);
     if !summary {
-        out = out.opt_value("initialState", d.initial_state.as_ref());
+        out = out.opt_value("initialState", d.initial_state.as_deref());
     }
     out = out
         .opt("lastAttemptedDeploymentId", d.last_attempted_id.as_deref())
@@ -133,7 +136,7 @@ fn render(d: &DeploymentRecord, detail: Detail) -> Value {
         .time("targetResourceCreatedAt", t.created_at)
         .str("targetResourceType", t.kind.as_str());
     if !summary {
-        out = out.value("targetState", d.target_state.clone());
+        out = out.value("targetState", Value::clone(&d.target_state));
     }
     out.build()
 }
@@ -172,19 +175,30 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
                 .into(),
         ));
     }
-    let mut items: Vec<(String, &DeploymentRecord)> = state
+    // The narrowest listing the filters name; the other filters are
+    // checked on its records.
+    let name = |member| opt_str(input, member).map(str::to_string);
+    let listing = match (
+        name("componentName"),
+        name("serviceName"),
+        name("serviceInstanceName"),
+        name("environmentName"),
+    ) {
+        (Some(component), ..) => Listing::Component(component),
+        (None, Some(service), Some(instance), _) => Listing::ServiceInstance(service, instance),
+        (None, Some(service), None, _) => Listing::Service(service),
+        (None, None, _, Some(environment)) => Listing::Environment(environment),
+        (None, None, _, None) => Listing::All,
+    };
+    let start = page_start(input)?;
+    let items = state
         .deployments
-        .all()
-        .filter(|d| matches(d, input))
-        .map(|d| {
-            let key = format!("{:020}/{}", Millis::MAX - d.created_at, d.id);
-            (key, d)
-        })
-        .collect();
-    items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        .listing(&listing, start.as_deref())
+        .filter(|(_, d)| matches(d, input))
+        .map(|(key, d)| (key.clone(), d));
     Ok(list_output(
         "deployments",
-        paginate(input, items.into_iter(), |d| render(d, Detail::Summary))?,
+        paginate(input, items, |d| render(d, Detail::Summary))?,
     ))
 }
 
@@ -209,7 +223,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         .last()
         .is_some_and(|latest| latest.id == id);
     let succeeded = current_deployment(state, &record.target.arn)
-        .is_some_and(|d| d.succeeded_id.as_deref() == Some(id) || d.attempted_id == id);
+        .is_some_and(|d| d.succeeded_id.as_deref() == Some(id) || d.attempted_id.as_str() == id);
     if current || succeeded {
         return Err(MockError::Validation(format!(
             "The deployment {id} is the current deployment of {}; only earlier deployments can be deleted",
@@ -318,7 +332,7 @@ pub fn notify(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let arn = req_str(input, "resourceArn")?;
     let deployment =
         current_deployment(state, arn).ok_or_else(|| MockError::not_found("resource", arn))?;
-    let id = deployment.attempted_id.clone();
+    let id = deployment.attempted_id.to_string();
     if let Some(given) = opt_str(input, "deploymentId") {
         if given != id {
             return Err(MockError::Validation(format!(

@@ -72,7 +72,11 @@ mod tests {
             template_file: String::new(),
             manifest: String::new(),
             last_client_request_token: None,
-            deployment: Deployment::start(0, Some(until), format!("d-{name}")),
+            deployment: Deployment::start(
+                0,
+                Some(until),
+                crate::mock::state::DeploymentId::new(&format!("d-{name}")),
+            ),
         }
     }
 

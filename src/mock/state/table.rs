@@ -5,38 +5,53 @@
 //! each level, and each comparison reads a key's bytes from wherever its
 //! allocation landed: with thousands of resources, a lookup reads a dozen
 //! cold cache lines. A hash lookup reads the probe group, the entry and one
-//! key. The order lists and pages need is kept in a separate set of keys,
+//! key. The order lists and pages need is kept in a separate ordered index,
 //! read only by what walks the table in order.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::ops::RangeBounds;
 
 /// Values by key: lookups by hash; [`Table::iter`], [`Table::values`],
 /// [`Table::keys`] and [`Table::range`] in key order.
+///
+/// The entries sit side by side in one vector (a removal moves the last
+/// one into the hole), so a walk over a table reads contiguous memory; the
+/// hash index and the ordered index hold positions in it.
 #[derive(Clone)]
 pub struct Table<K, V> {
-    values: HashMap<K, V>,
-    order: BTreeSet<K>,
+    entries: Vec<(K, V)>,
+    index: HashMap<K, usize>,
+    order: BTreeMap<K, usize>,
 }
 
 impl<K, V> Default for Table<K, V> {
     fn default() -> Self {
         Self {
-            values: HashMap::new(),
-            order: BTreeSet::new(),
+            entries: Vec::new(),
+            index: HashMap::new(),
+            order: BTreeMap::new(),
         }
     }
 }
 
 impl<K: Ord + Hash + Clone, V> Table<K, V> {
+    fn position<Q>(&self, key: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.index.get(key).copied()
+    }
+
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.values.get(key)
+        let at = self.position(key)?;
+        self.entries.get(at).map(|(_, value)| value)
     }
 
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
@@ -44,7 +59,8 @@ impl<K: Ord + Hash + Clone, V> Table<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.values.get_mut(key)
+        let at = self.position(key)?;
+        self.entries.get_mut(at).map(|(_, value)| value)
     }
 
     pub fn contains_key<Q>(&self, key: &Q) -> bool
@@ -52,15 +68,20 @@ impl<K: Ord + Hash + Clone, V> Table<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.values.contains_key(key)
+        self.index.contains_key(key)
     }
 
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let previous = self.values.insert(key.clone(), value);
-        if previous.is_none() {
-            self.order.insert(key);
+        if let Some(at) = self.position(&key) {
+            if let Some((_, old)) = self.entries.get_mut(at) {
+                return Some(std::mem::replace(old, value));
+            }
         }
-        previous
+        let at = self.entries.len();
+        self.index.insert(key.clone(), at);
+        self.order.insert(key.clone(), at);
+        self.entries.push((key, value));
+        None
     }
 
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
@@ -68,29 +89,42 @@ impl<K: Ord + Hash + Clone, V> Table<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + Ord + ?Sized,
     {
-        let value = self.values.remove(key)?;
+        let at = self.index.remove(key)?;
         self.order.remove(key);
+        if at >= self.entries.len() {
+            return None;
+        }
+        let (_, value) = self.entries.swap_remove(at);
+        // The last entry moved into the hole: point its indexes there.
+        if let Some((moved, _)) = self.entries.get(at) {
+            if let Some(position) = self.index.get_mut::<K>(moved) {
+                *position = at;
+            }
+            if let Some(position) = self.order.get_mut::<K>(moved) {
+                *position = at;
+            }
+        }
         Some(value)
     }
 
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.entries.is_empty()
     }
 
     /// In key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
         self.order
-            .iter()
-            .filter_map(|key| self.values.get_key_value(key))
+            .values()
+            .filter_map(|at| self.entries.get(*at).map(|(key, value)| (key, value)))
     }
 
     /// In key order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
-        self.order.iter()
+        self.order.keys()
     }
 
     /// In key order.
@@ -100,7 +134,7 @@ impl<K: Ord + Hash + Clone, V> Table<K, V> {
 
     /// In no particular order.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.values.values_mut()
+        self.entries.iter_mut().map(|(_, value)| value)
     }
 
     /// The entries whose keys are in `range`, in key order.
@@ -112,7 +146,7 @@ impl<K: Ord + Hash + Clone, V> Table<K, V> {
     {
         self.order
             .range(range)
-            .filter_map(|key: &K| self.values.get_key_value::<K>(key))
+            .filter_map(|(_, at)| self.entries.get(*at).map(|(key, value)| (key, value)))
     }
 }
 
@@ -145,5 +179,10 @@ mod tests {
         assert_eq!(from_b, ["b", "c"]);
         assert_eq!(table.values().next_back(), Some(&1));
         assert_eq!(table.len(), 3);
+        // Removing the first entry moves the last one: lookups still find it.
+        assert_eq!(table.remove("b"), Some(1));
+        assert_eq!(table.get("c"), Some(&1));
+        assert_eq!(table.get("a"), Some(&7));
+        assert_eq!(table.values().copied().collect::<Vec<_>>(), [7, 1]);
     }
 }
