@@ -11,8 +11,9 @@
 //! of the resource always name records here.
 
 use super::clock::Millis;
+use super::state::DeploymentId;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// What a deployment deploys (`targetResourceType`).
@@ -92,14 +93,18 @@ pub struct DeploymentRecord {
 }
 
 /// Every deployment record, by id, with an index by target ARN and the
-/// listings ListDeployments reads.
+/// listings ListDeployments reads. Ids are held inline ([`DeploymentId`]),
+/// so finding a record, or growing the table, reads no key from elsewhere;
+/// records are boxed, so growing the table moves pointers, not records.
 #[derive(Debug, Default)]
 pub struct Deployments {
-    by_id: HashMap<String, DeploymentRecord>,
+    by_id: HashMap<DeploymentId, Box<DeploymentRecord>>,
     /// Target ARN -> (created_at, id) of its deployments, oldest first.
-    by_target: HashMap<String, BTreeMap<(Millis, String), ()>>,
-    /// The [`Deployments::listing_key`]s of the records of each listing.
-    listings: HashMap<Listing, BTreeSet<String>>,
+    by_target: HashMap<String, BTreeSet<(Millis, DeploymentId)>>,
+    /// The records of each listing, newest first: (`Millis::MAX` minus the
+    /// creation instant, id). The instant comes first, so that a new record
+    /// (the newest) finds its place by comparing numbers.
+    listings: HashMap<Listing, BTreeSet<(Millis, DeploymentId)>>,
 }
 
 /// The deployments ListDeployments can be asked for, each kept in its own
@@ -108,9 +113,9 @@ pub struct Deployments {
 pub enum Listing {
     All,
     Environment(String),
+    /// A service's pipeline and instances (a filter by instance reads
+    /// its service's listing).
     Service(String),
-    /// (service, instance).
-    ServiceInstance(String, String),
     Component(String),
 }
 
@@ -121,9 +126,6 @@ impl Listing {
         let mut listings = vec![Self::All, Self::Environment(t.environment_name.clone())];
         if let Some(service) = &t.service_name {
             listings.push(Self::Service(service.clone()));
-            if let Some(instance) = &t.service_instance_name {
-                listings.push(Self::ServiceInstance(service.clone(), instance.clone()));
-            }
         }
         if let Some(component) = &t.component_name {
             listings.push(Self::Component(component.clone()));
@@ -146,19 +148,25 @@ pub struct NewDeployment {
 }
 
 impl Deployments {
-    /// Records a deployment that starts at `now`, IN_PROGRESS.
+    /// Records a deployment that starts at `now`, IN_PROGRESS. Its initial
+    /// state is the target state of the target's last successful
+    /// deployment; its outputs are those of the last attempted one, until
+    /// it reports its own.
     pub fn start(&mut self, new: NewDeployment, now: Millis) {
-        let initial_state = new
-            .last_succeeded_id
-            .as_ref()
-            .and_then(|id| self.by_id.get(id))
-            .map(|previous| Arc::clone(&previous.target_state));
+        let attempted = new.last_attempted_id.as_deref().and_then(|id| self.get(id));
+        let succeeded = match (&new.last_succeeded_id, attempted) {
+            (Some(id), Some(attempted)) if *id == attempted.id => Some(attempted),
+            (id, _) => id.as_deref().and_then(|id| self.get(id)),
+        };
+        let initial_state = succeeded.map(|previous| Arc::clone(&previous.target_state));
+        let outputs = attempted.map(|d| d.outputs.clone()).unwrap_or_default();
+        let id = DeploymentId::new(&new.id);
         self.by_target
             .entry(new.target.arn.clone())
             .or_default()
-            .insert((now, new.id.clone()), ());
-        let record = DeploymentRecord {
-            id: new.id.clone(),
+            .insert((now, id));
+        let record = Box::new(DeploymentRecord {
+            id: new.id,
             arn: new.arn,
             target: new.target,
             status: DeploymentStatus::InProgress,
@@ -170,42 +178,51 @@ impl Deployments {
             target_state: Arc::new(new.target_state),
             last_attempted_id: new.last_attempted_id,
             last_succeeded_id: new.last_succeeded_id,
-            outputs: Vec::new(),
-        };
+            outputs,
+        });
         for listing in Listing::of(&record) {
             self.listings
                 .entry(listing)
                 .or_default()
-                .insert(Self::listing_key(&record));
+                .insert((Millis::MAX - now, id));
         }
-        self.by_id.insert(new.id, record);
+        self.by_id.insert(id, record);
     }
 
-    /// A record's place in a listing, newest first (then by id): also the
-    /// page token's text.
-    pub fn listing_key(record: &DeploymentRecord) -> String {
-        format!("{:020}/{}", Millis::MAX - record.created_at, record.id)
-    }
-
-    /// The records of `listing` from the key `from` on, newest first.
+    /// The records of `listing` from the page token `from` on, newest
+    /// first, each with the page token that starts at it
+    /// (`{newness:020}/{id}`). A token not of that form starts nowhere.
     pub fn listing<'a>(
         &'a self,
         listing: &Listing,
         from: Option<&str>,
-    ) -> impl Iterator<Item = (&'a String, &'a DeploymentRecord)> {
-        let from = from.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+    ) -> impl Iterator<Item = (String, &'a DeploymentRecord)> {
+        use std::ops::Bound;
+        let from = match from {
+            None => Some(Bound::Unbounded),
+            Some(token) => token
+                .split_once('/')
+                .and_then(|(newness, id)| {
+                    Some((newness.parse::<Millis>().ok()?, DeploymentId::exact(id)?))
+                })
+                .map(Bound::Included),
+        };
         self.listings
             .get(listing)
+            .zip(from)
             .into_iter()
-            .flat_map(move |keys| keys.range::<str, _>((from, std::ops::Bound::Unbounded)))
-            .filter_map(|key| {
-                let (_, id) = key.split_once('/')?;
-                Some((key, self.by_id.get(id)?))
+            .flat_map(|(keys, from)| keys.range((from, Bound::Unbounded)))
+            .filter_map(|(newness, id)| {
+                let record = self.by_id.get(id)?;
+                Some((format!("{newness:020}/{}", record.id), &**record))
             })
     }
 
     fn unlist(&mut self, record: &DeploymentRecord) {
-        let key = Self::listing_key(record);
+        let key = (
+            Millis::MAX - record.created_at,
+            DeploymentId::new(&record.id),
+        );
         for listing in Listing::of(record) {
             if let Some(keys) = self.listings.get_mut(&listing) {
                 keys.remove(&key);
@@ -225,7 +242,7 @@ impl Deployments {
         message: Option<String>,
         at: Millis,
     ) {
-        if let Some(record) = self.by_id.get_mut(id) {
+        if let Some(record) = self.get_mut(id) {
             record.status = status;
             record.status_message = message;
             record.last_modified_at = at;
@@ -236,28 +253,31 @@ impl Deployments {
     }
 
     pub fn get(&self, id: &str) -> Option<&DeploymentRecord> {
-        self.by_id.get(id)
+        self.by_id.get(&DeploymentId::exact(id)?).map(|r| &**r)
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut DeploymentRecord> {
-        self.by_id.get_mut(id)
+        self.by_id
+            .get_mut(&DeploymentId::exact(id)?)
+            .map(|r| &mut **r)
     }
 
     pub fn remove(&mut self, id: &str) -> Option<DeploymentRecord> {
-        let record = self.by_id.remove(id)?;
+        let key = DeploymentId::exact(id)?;
+        let record = self.by_id.remove(&key)?;
         self.unlist(&record);
         if let Some(ids) = self.by_target.get_mut(&record.target.arn) {
-            ids.remove(&(record.created_at, record.id.clone()));
+            ids.remove(&(record.created_at, key));
             if ids.is_empty() {
                 self.by_target.remove(&record.target.arn);
             }
         }
-        Some(record)
+        Some(*record)
     }
 
     /// Forgets every deployment of a deleted resource.
     pub fn forget_target(&mut self, arn: &str) {
-        for ((_, id), ()) in self.by_target.remove(arn).unwrap_or_default() {
+        for (_, id) in self.by_target.remove(arn).unwrap_or_default() {
             if let Some(record) = self.by_id.remove(&id) {
                 self.unlist(&record);
             }
@@ -269,12 +289,12 @@ impl Deployments {
         self.by_target
             .get(arn)
             .into_iter()
-            .flat_map(|ids| ids.keys())
-            .filter_map(|(_, id)| self.by_id.get(id))
+            .flatten()
+            .filter_map(|(_, id)| self.by_id.get(id).map(|r| &**r))
     }
 
     pub fn all(&self) -> impl Iterator<Item = &DeploymentRecord> {
-        self.by_id.values()
+        self.by_id.values().map(|r| &**r)
     }
 }
 

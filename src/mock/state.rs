@@ -245,7 +245,7 @@ pub enum Settled {
 /// A deployment's id (a UUID) held inline, so that a resource's
 /// `last*DeploymentId`s are read with the resource, not from allocations of
 /// their own elsewhere.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DeploymentId {
     bytes: [u8; 36],
     len: u8,
@@ -265,6 +265,11 @@ impl DeploymentId {
             bytes,
             len: end as u8,
         }
+    }
+
+    /// The id `text` exactly: `None` when it is too long to be one.
+    pub fn exact(text: &str) -> Option<Self> {
+        (text.len() <= 36).then(|| Self::new(text))
     }
 
     pub fn as_str(&self) -> &str {
@@ -713,8 +718,10 @@ impl State {
         to: (u64, u64),
         user: VersionUser,
     ) {
-        self.unuse_version(kind, template, from, &user);
-        self.use_version(kind, template, to, user);
+        if from != to {
+            self.unuse_version(kind, template, from, &user);
+            self.use_version(kind, template, to, user);
+        }
     }
 
     /// The first (in [`VersionUser`] order) of the resources deployed on

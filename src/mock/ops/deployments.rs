@@ -48,11 +48,6 @@ pub fn start(
         None => Deployment::start(ctx.now, until, inline_id),
     };
     deployment.failure = state.faults.take(&target.arn, FailurePoint::Deployment);
-    // Outputs carry over until the new deployment reports its own.
-    let outputs = previous
-        .and_then(|p| state.deployments.get(p.attempted_id.as_str()))
-        .map(|d| d.outputs.clone())
-        .unwrap_or_default();
     state.deployments.start(
         NewDeployment {
             id: id.to_string(),
@@ -64,9 +59,6 @@ pub fn start(
         },
         ctx.now,
     );
-    if let Some(record) = state.deployments.get_mut(&id) {
-        record.outputs = outputs;
-    }
     if let Some(until) = until {
         match kind {
             TargetKind::Environment => state.schedule_for(until, Due::Environment(environment)),
@@ -185,8 +177,7 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
         name("environmentName"),
     ) {
         (Some(component), ..) => Listing::Component(component),
-        (None, Some(service), Some(instance), _) => Listing::ServiceInstance(service, instance),
-        (None, Some(service), None, _) => Listing::Service(service),
+        (None, Some(service), ..) => Listing::Service(service),
         (None, None, _, Some(environment)) => Listing::Environment(environment),
         (None, None, _, None) => Listing::All,
     };
@@ -194,8 +185,7 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
     let items = state
         .deployments
         .listing(&listing, start.as_deref())
-        .filter(|(_, d)| matches(d, input))
-        .map(|(key, d)| (key.clone(), d));
+        .filter(|(_, d)| matches(d, input));
     Ok(list_output(
         "deployments",
         paginate(input, items, |d| render(d, Detail::Summary))?,
