@@ -215,6 +215,22 @@ const PROBES: &[Probe] = &[
         input: |_, _| json!({"serviceName": "s0", "name": "i0"}),
         between: nothing,
     },
+    // The history holds a deployment of every instance and pipeline.
+    Probe {
+        label: "ListDeployments (page of 10)",
+        operation: "ListDeployments",
+        input: |_, _| json!({"maxResults": 10}),
+        between: nothing,
+    },
+    Probe {
+        label: "ListDeployments (one service instance, page of 10)",
+        operation: "ListDeployments",
+        input: |i, size| {
+            let (s, n) = instance(i, size);
+            json!({"serviceName": s, "serviceInstanceName": n, "maxResults": 10})
+        },
+        between: nothing,
+    },
     // A deployment per call, each settled (the clock jumps past it) before the next.
     Probe {
         label: "UpdateServiceInstance (deploy, then settle)",

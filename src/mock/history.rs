@@ -113,9 +113,9 @@ pub struct Deployments {
 pub enum Listing {
     All,
     Environment(String),
-    /// A service's pipeline and instances (a filter by instance reads
-    /// its service's listing).
     Service(String),
+    /// (service, instance).
+    ServiceInstance(String, String),
     Component(String),
 }
 
@@ -126,6 +126,9 @@ impl Listing {
         let mut listings = vec![Self::All, Self::Environment(t.environment_name.clone())];
         if let Some(service) = &t.service_name {
             listings.push(Self::Service(service.clone()));
+            if let Some(instance) = &t.service_instance_name {
+                listings.push(Self::ServiceInstance(service.clone(), instance.clone()));
+            }
         }
         if let Some(component) = &t.component_name {
             listings.push(Self::Component(component.clone()));

@@ -177,7 +177,8 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
         name("environmentName"),
     ) {
         (Some(component), ..) => Listing::Component(component),
-        (None, Some(service), ..) => Listing::Service(service),
+        (None, Some(service), Some(instance), _) => Listing::ServiceInstance(service, instance),
+        (None, Some(service), None, _) => Listing::Service(service),
         (None, None, _, Some(environment)) => Listing::Environment(environment),
         (None, None, _, None) => Listing::All,
     };
@@ -398,7 +399,7 @@ fn single_page(member: &str, items: Vec<Value>, input: &Value) -> Value {
 /// Sets the outputs of the current deployment of the resource at `arn`
 /// (admin API); false when there is no such resource.
 pub fn set_outputs(state: &mut State, arn: &str, outputs: &Value) -> bool {
-    let Some(id) = current_deployment(state, arn).map(|d| d.attempted_id.clone()) else {
+    let Some(id) = current_deployment(state, arn).map(|d| d.attempted_id) else {
         return false;
     };
     if let Some(record) = state.deployments.get_mut(&id) {
