@@ -177,10 +177,28 @@ impl Headers {
 
     /// The first value of a header.
     pub fn get(&self, name: &str) -> Option<&str> {
-        // Names are stored lower-case; a caller's spelling must not matter.
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        // Names are stored lower-case and sorted; a caller's spelling must
+        // not matter.
+        let name = lower(name);
+        let first = self.first_at_or_after(&name);
+        (first < self.ends.len())
+            .then(|| self.pair(first))
+            .filter(|(n, _)| *n == name)
             .map(|(_, v)| v)
+    }
+
+    /// The first pair whose name is not before `name` (binary search).
+    fn first_at_or_after(&self, name: &str) -> usize {
+        let (mut low, mut high) = (0, self.ends.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if self.pair(mid).0 < name {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        low
     }
 
     /// Each name once, with its values.
@@ -431,5 +449,24 @@ mod tests {
         assert_eq!(headers.get("X-AMZ-CRC32"), Some("1"));
         headers.remove("X-Amz-Crc32");
         assert_eq!(headers.get("x-amz-crc32"), None);
+    }
+
+    #[test]
+    fn a_repeated_header_gives_its_first_value_wherever_it_sorts() {
+        let headers = Headers::from_pairs([
+            ("x-b", "2"),
+            ("Content-Type", "text/plain"),
+            ("x-a", "1"),
+            ("x-b", "3"),
+            ("accept", "*/*"),
+        ]);
+        assert_eq!(headers.get("accept"), Some("*/*"));
+        assert_eq!(headers.get("content-type"), Some("text/plain"));
+        assert_eq!(headers.get("x-a"), Some("1"));
+        assert_eq!(headers.get("X-B"), Some("2"));
+        for absent in ["", "a", "x-", "x-c", "zzz", "content"] {
+            assert_eq!(headers.get(absent), None, "{absent}");
+        }
+        assert_eq!(Headers::default().get("x-a"), None);
     }
 }

@@ -3,24 +3,29 @@
 //! Durability: each answered exchange is in the recording journal (see
 //! `cassette::journal`), flushed to disk, before its answer is sent, so a
 //! crash or SIGKILL loses only exchanges whose answers had not been sent.
-//! Writing an exchange appends one line: the cost follows the exchange, not
-//! the cassette. One writer thread takes every exchange waiting, appends
-//! them together and flushes once (group commit), then acknowledges them
-//! all. A clean stop folds the journal into the canonical file, written
-//! whole and atomically; a stop that was not clean is recovered by the next
-//! load.
+//! Writing an exchange writes one record: the cost follows the exchange, not
+//! the cassette.
+//!
+//! Each exchange is redacted, checked and serialised on the task that
+//! recorded it, so exchanges are prepared in parallel. One writer thread
+//! then takes every record waiting, writes them together and flushes once
+//! (group commit), then acknowledges them all; while it flushes, the next
+//! batch gathers, so a flush carries every exchange that arrived during the
+//! one before, and it may wait a little for more (see [`Pace`]). The writer keeps no exchange in memory: a clean stop reads
+//! the journal back and folds it into the canonical file, written whole and
+//! atomically; a stop that was not clean is recovered by the next load.
 //!
 //! The cassette is locked while recorded (`cassette::lock`): a second
 //! recorder fails at once. Temporary files an interrupted write left are
 //! removed when the lock is taken.
 //!
-//! Interactions are kept ordered by request start (not completion). Each
+//! Interactions are ordered by request start (not completion). Each
 //! exchange first has the secrets services hand out replaced by placeholders
 //! ([`super::redact::redact_secrets`]), then every write passes the secret
 //! checks of [`super::redact`]: a write that would leak is refused, and the
 //! exchanges in it are not recorded.
 
-use super::journal::{self, Place};
+use super::journal::{self, Journal, Place};
 use super::lock::CassetteLock;
 use super::model::{Cassette, Interaction};
 use super::redact::{
@@ -31,10 +36,10 @@ use super::store::{
     CassetteError, clean_temporaries, load_file, parent_dir, sync_dir, to_bytes, write_atomic,
 };
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// What to do with a cassette file that already exists.
@@ -92,11 +97,12 @@ pub struct Entry {
     pub scope: Option<(String, String)>,
 }
 
-/// Told when an entry is on disk, or why it is not.
+/// Told when a record is on disk, or why it is not.
 type Done = oneshot::Sender<Result<(), WriteError>>;
 
 enum Job {
-    Write(Box<Entry>, Done),
+    /// A journal record (its JSON), redacted and checked.
+    Write(Vec<u8>, Done),
     Close(oneshot::Sender<()>),
 }
 
@@ -111,6 +117,20 @@ pub struct WriterOptions {
 pub struct CassetteWriter {
     jobs: mpsc::Sender<Job>,
     path: PathBuf,
+    redactor: Arc<Redactor>,
+    /// Records sent to the writer and not yet acknowledged.
+    pending: Arc<AtomicUsize>,
+}
+
+/// What turns an exchange into a record, shared by the tasks that record
+/// and the writer thread (which redacts the whole cassette at the fold).
+struct Redactor {
+    /// The latest `elapsed_ms` of the cassette appended to.
+    base_ms: u64,
+    scan: Arc<dyn SecretScan>,
+    redaction: Mutex<Option<AccountRedaction>>,
+    /// Stand-ins for the secrets services hand out, stable for this recording.
+    placeholders: Mutex<Placeholders>,
 }
 
 impl CassetteWriter {
@@ -152,29 +172,19 @@ impl CassetteWriter {
             .map(|i| i.elapsed_ms)
             .max()
             .unwrap_or(0);
-        let keys = (0..cassette.interactions.len() as u64)
-            .map(|i| {
-                (
-                    0,
-                    StartKey {
-                        since_first: Duration::ZERO,
-                        seq: i,
-                    },
-                )
-            })
-            .collect();
-        let service_known = cassette.provenance.service.is_some();
+        let redactor = Arc::new(Redactor {
+            base_ms,
+            scan: options.scan,
+            redaction: Mutex::new(options.redaction),
+            placeholders: Mutex::new(Placeholders::default()),
+        });
+        let pending = Arc::new(AtomicUsize::new(0));
         let mut state = State {
             path: path.to_path_buf(),
             cassette,
-            keys,
-            base_ms,
-            scan: options.scan,
-            redaction: options.redaction,
-            service_known,
-            placeholders: Placeholders::default(),
+            redactor: Arc::clone(&redactor),
+            pending: Arc::clone(&pending),
             journal: None,
-            journal_len: 0,
             lock: Some(lock),
         };
         state.fold().map_err(|e| error(e.to_string()))?;
@@ -186,6 +196,8 @@ impl CassetteWriter {
         Ok(Self {
             jobs,
             path: path.to_path_buf(),
+            redactor,
+            pending,
         })
     }
 
@@ -195,10 +207,16 @@ impl CassetteWriter {
 
     /// Records `entry`; returns once it is on disk.
     pub async fn write(&self, entry: Entry) -> Result<(), WriteError> {
+        let record = self.redactor.record(entry).map_err(|leak| {
+            tracing::error!("not recorded: {leak} (the client gets a 500; nothing was written)");
+            WriteError::Secret(leak)
+        })?;
         let (done, wait) = oneshot::channel();
-        self.jobs
-            .send(Job::Write(Box::new(entry), done))
-            .map_err(|_| WriteError::Closed)?;
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        if self.jobs.send(Job::Write(record, done)).is_err() {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+            return Err(WriteError::Closed);
+        }
         wait.await.unwrap_or(Err(WriteError::Closed))
     }
 
@@ -213,123 +231,18 @@ impl CassetteWriter {
     }
 }
 
-struct State {
-    path: PathBuf,
-    cassette: Cassette,
-    /// Parallel to `cassette.interactions`: (0 for interactions that were
-    /// in the file, 1 for this recording; start).
-    keys: Vec<(u8, StartKey)>,
-    base_ms: u64,
-    scan: Arc<dyn SecretScan>,
-    redaction: Option<AccountRedaction>,
-    service_known: bool,
-    /// Stand-ins for the secrets services hand out, stable for this recording.
-    placeholders: Placeholders,
-    /// The open journal, and its length after the last good batch.
-    journal: Option<std::fs::File>,
-    journal_len: u64,
-    /// Released once the journal is folded, before the close is acknowledged.
-    lock: Option<CassetteLock>,
-}
-
-impl State {
-    fn run(mut self, jobs: mpsc::Receiver<Job>) {
-        while let Ok(first) = jobs.recv() {
-            let mut batch = Vec::new();
-            let mut close = None;
-            let mut next = Some(first);
-            while let Some(job) = next {
-                match job {
-                    Job::Write(entry, done) => batch.push((entry, done)),
-                    Job::Close(done) => {
-                        close = Some(done);
-                        break;
-                    }
-                }
-                next = jobs.try_recv().ok();
-            }
-            if !batch.is_empty() {
-                self.write_batch(batch);
-            }
-            if let Some(done) = close {
-                if let Err(error) = self.fold_final() {
-                    tracing::error!(path = %self.path.display(), "the recording stays in its journal, which the next load recovers: {error}");
-                }
-                self.lock = None;
-                let _ = done.send(());
-                return;
-            }
+impl Redactor {
+    /// The journal record for `entry`: redacted, and checked for secrets.
+    fn record(&self, mut entry: Entry) -> Result<Vec<u8>, Leak> {
+        let ms = u64::try_from(entry.start.since_first.as_millis()).unwrap_or(u64::MAX);
+        entry.interaction.elapsed_ms = self.base_ms.saturating_add(ms);
+        let signing_name = entry.scope.as_ref().map(|(_, service)| service.as_str());
+        {
+            let mut placeholders = lock(&self.placeholders);
+            redact_secrets(&mut entry.interaction, signing_name, &mut placeholders);
         }
-        // Every sender is gone without a close: fold as a clean stop would.
-        if let Err(error) = self.fold_final() {
-            tracing::error!(path = %self.path.display(), "the recording stays in its journal, which the next load recovers: {error}");
-        }
-    }
-
-    fn write_batch(&mut self, batch: Vec<(Box<Entry>, Done)>) {
-        let mut lines = Vec::new();
-        let mut added = Vec::new();
-        let mut waiting = Vec::new();
-        for (entry, done) in batch {
-            let mut entry = *entry;
-            entry.interaction.elapsed_ms = self.elapsed_ms(entry.start);
-            let signing_name = entry.scope.as_ref().map(|(_, service)| service.as_str());
-            redact_secrets(&mut entry.interaction, signing_name, &mut self.placeholders);
-            let line = match self.journal_line(&entry) {
-                Ok(line) => line,
-                Err(leak) => {
-                    tracing::error!(
-                        "not recorded: {leak} (the client gets a 500; nothing was written)"
-                    );
-                    let _ = done.send(Err(WriteError::Secret(leak)));
-                    continue;
-                }
-            };
-            lines.extend_from_slice(&line);
-            let key = (1, entry.start);
-            let at = self.keys.partition_point(|k| *k <= key);
-            self.keys.insert(at, key);
-            self.cassette.interactions.insert(at, entry.interaction);
-            if !self.service_known {
-                if let Some((region, service)) = entry.scope {
-                    self.cassette.provenance.region.get_or_insert(region);
-                    self.cassette.provenance.service = Some(service);
-                    self.service_known = true;
-                }
-            }
-            added.push(key);
-            waiting.push(done);
-        }
-        if waiting.is_empty() {
-            return;
-        }
-        let result = self.append(&lines);
-        if let Err(error) = &result {
-            tracing::error!(path = %self.path.display(), "not recorded: {error}");
-            for key in &added {
-                if let Some(at) = self.keys.iter().position(|k| k == key) {
-                    self.keys.remove(at);
-                    self.cassette.interactions.remove(at);
-                }
-            }
-        }
-        for done in waiting {
-            let _ = done.send(result.clone());
-        }
-    }
-
-    fn elapsed_ms(&self, start: StartKey) -> u64 {
-        let ms = u64::try_from(start.since_first.as_millis()).unwrap_or(u64::MAX);
-        self.base_ms.saturating_add(ms)
-    }
-
-    /// The journal line for `entry`: redacted, and checked for secrets.
-    fn journal_line(&mut self, entry: &Entry) -> Result<Vec<u8>, Leak> {
         check_interaction(&entry.interaction, &*self.scan)?;
         refuse_secret_headers(&entry.interaction, "this exchange")?;
-        if let (Some(redaction), Some(account)) = (&mut self.redaction, &entry.account_hint) {
-            redaction.learn(account);
-        }
         let place = Place {
             start_ns: u64::try_from(entry.start.since_first.as_nanos()).unwrap_or(u64::MAX),
             seq: entry.start.seq,
@@ -339,42 +252,134 @@ impl State {
                 .map(|(region, service)| (region.as_str(), service.as_str())),
         };
         let mut json = journal::record_json(&entry.interaction, &place);
-        if let Some(redaction) = &mut self.redaction {
+        if let Some(redaction) = &mut *lock(&self.redaction) {
+            if let Some(account) = &entry.account_hint {
+                redaction.learn(account);
+            }
             redaction.apply(&mut json);
         }
         check_bytes(&json, &*self.scan)?;
-        Ok(journal::line(&json))
+        Ok(json)
     }
 
-    /// Appends `lines` to the journal and flushes them; on failure the
-    /// journal is cut back to its last good length.
-    fn append(&mut self, lines: &[u8]) -> Result<(), WriteError> {
-        let io = |e: std::io::Error| {
-            WriteError::Io(format!(
-                "cannot write the cassette {} (its journal {}): {e}",
-                self.path.display(),
-                journal::journal_path(&self.path).display()
-            ))
-        };
-        let Some(file) = &mut self.journal else {
-            return Err(WriteError::Closed);
-        };
-        let written = file.write_all(lines).and_then(|()| file.sync_data());
-        match written {
-            Ok(()) => {
-                self.journal_len += lines.len() as u64;
-                Ok(())
+    /// Serialises, redacts and checks the whole cassette.
+    fn canonical_bytes(&self, cassette: &Cassette) -> Result<Vec<u8>, WriteError> {
+        for (i, interaction) in cassette.interactions.iter().enumerate() {
+            refuse_secret_headers(interaction, &format!("interaction {i}"))
+                .map_err(WriteError::Secret)?;
+        }
+        let mut bytes = to_bytes(cassette);
+        if let Some(redaction) = &mut *lock(&self.redaction) {
+            redaction.apply(&mut bytes);
+        }
+        check_bytes(&bytes, &*self.scan).map_err(WriteError::Secret)?;
+        Ok(bytes)
+    }
+}
+
+/// Locks `mutex`, also after a panic elsewhere while it was held (what it
+/// guards stays usable: a panic cannot leave it half-changed in a way that
+/// matters to redaction).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+struct State {
+    path: PathBuf,
+    /// The cassette as it was when the recording started; the recording's
+    /// exchanges are only in the journal until the fold.
+    cassette: Cassette,
+    redactor: Arc<Redactor>,
+    pending: Arc<AtomicUsize>,
+    journal: Option<Journal>,
+    /// Released once the journal is folded, before the close is acknowledged.
+    lock: Option<CassetteLock>,
+}
+
+impl State {
+    fn run(mut self, jobs: mpsc::Receiver<Job>) {
+        let mut records = Vec::new();
+        let mut waiting = Vec::new();
+        let mut pace = Pace::default();
+        while let Ok(mut job) = jobs.recv() {
+            let mut close = None;
+            let mut gather_until = None;
+            loop {
+                match job {
+                    Job::Write(record, done) => {
+                        records.push(record);
+                        waiting.push(done);
+                    }
+                    Job::Close(done) => {
+                        close = Some(done);
+                        break;
+                    }
+                }
+                job = match jobs.try_recv() {
+                    Ok(job) => job,
+                    Err(mpsc::TryRecvError::Empty) if records.len() < pace.expected => {
+                        let until =
+                            *gather_until.get_or_insert_with(|| Instant::now() + pace.gather);
+                        match jobs.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                            Ok(job) => job,
+                            Err(_) => break,
+                        }
+                    }
+                    Err(_) => break,
+                };
             }
-            Err(e) => {
-                let _ = file.set_len(self.journal_len);
-                Err(io(e))
+            if !records.is_empty() {
+                let started = Instant::now();
+                let result = self.commit(&records);
+                // Those flushed and those that queued meanwhile: how many
+                // exchanges are being recorded at once.
+                pace.learn(started.elapsed(), self.pending.load(Ordering::Relaxed));
+                self.pending.fetch_sub(records.len(), Ordering::Relaxed);
+                records.clear();
+                for done in waiting.drain(..) {
+                    let _ = done.send(result.clone());
+                }
+            }
+            if let Some(done) = close {
+                self.stop();
+                let _ = done.send(());
+                return;
             }
         }
+        // Every sender is gone without a close: fold as a clean stop would.
+        self.stop();
+    }
+
+    /// Writes one batch of records to the journal and flushes it.
+    fn commit(&mut self, records: &[Vec<u8>]) -> Result<(), WriteError> {
+        let Some(journal) = &mut self.journal else {
+            return Err(WriteError::Closed);
+        };
+        journal
+            .commit(records.iter().map(Vec::as_slice))
+            .map_err(|e| {
+                let error = WriteError::Io(format!(
+                    "cannot write the cassette {} (its journal {}): {e}",
+                    self.path.display(),
+                    journal::journal_path(&self.path).display()
+                ));
+                tracing::error!(path = %self.path.display(), "not recorded: {error}");
+                error
+            })
+    }
+
+    fn stop(&mut self) {
+        if let Err(error) = self.fold_final() {
+            tracing::error!(path = %self.path.display(), "the recording stays in its journal, which the next load recovers: {error}");
+        }
+        self.lock = None;
     }
 
     /// Writes the whole cassette and starts an empty journal after it.
     fn fold(&mut self) -> Result<(), WriteError> {
-        let bytes = self.canonical_bytes()?;
+        let bytes = self.redactor.canonical_bytes(&self.cassette)?;
         let io = |e: std::io::Error| {
             WriteError::Io(format!(
                 "cannot write the cassette {}: {e}",
@@ -384,55 +389,60 @@ impl State {
         write_atomic(&self.path, &bytes).map_err(io)?;
         let journal_path = journal::journal_path(&self.path);
         let _ = std::fs::remove_file(&journal_path);
-        let header = journal::header(&bytes);
-        let file = (|| {
-            use std::os::unix::fs::OpenOptionsExt;
-            // Appending: after a failed write is cut back, the next one
-            // lands at the new end.
-            let mut file = std::fs::OpenOptions::new()
-                .append(true)
-                .create_new(true)
-                .mode(0o644)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&journal_path)?;
-            file.write_all(header.as_bytes())?;
-            file.sync_all()?;
-            Ok(file)
-        })()
-        .map_err(io)?;
+        let journal = Journal::create(&journal_path, &bytes).map_err(io)?;
         sync_dir(parent_dir(&self.path));
-        self.journal = Some(file);
-        self.journal_len = header.len() as u64;
+        self.journal = Some(journal);
         Ok(())
     }
 
-    /// The clean stop: the whole cassette written, the journal removed.
+    /// The clean stop: the journal read back, the whole cassette written,
+    /// the journal removed.
     fn fold_final(&mut self) -> Result<(), WriteError> {
-        self.journal = None;
-        let bytes = self.canonical_bytes()?;
+        let Some(journal) = self.journal.take() else {
+            return Ok(());
+        };
+        let journal_path = journal::journal_path(&self.path);
+        let records = journal
+            .records(&journal_path)
+            .map_err(|e| WriteError::Io(e.to_string()))?;
+        drop(journal);
+        journal::add_records(&mut self.cassette, records);
+        let bytes = self.redactor.canonical_bytes(&self.cassette)?;
         write_atomic(&self.path, &bytes).map_err(|e| {
             WriteError::Io(format!(
                 "cannot write the cassette {}: {e}",
                 self.path.display()
             ))
         })?;
-        let _ = std::fs::remove_file(journal::journal_path(&self.path));
+        let _ = std::fs::remove_file(journal_path);
         sync_dir(parent_dir(&self.path));
         Ok(())
     }
+}
 
-    /// Serialises, redacts and checks the whole cassette.
-    fn canonical_bytes(&mut self) -> Result<Vec<u8>, WriteError> {
-        for (i, interaction) in self.cassette.interactions.iter().enumerate() {
-            refuse_secret_headers(interaction, &format!("interaction {i}"))
-                .map_err(WriteError::Secret)?;
-        }
-        let mut bytes = to_bytes(&self.cassette);
-        if let Some(redaction) = &mut self.redaction {
-            redaction.apply(&mut bytes);
-        }
-        check_bytes(&bytes, &*self.scan).map_err(WriteError::Secret)?;
-        Ok(bytes)
+/// When a batch may wait for more exchanges before its flush starts.
+///
+/// A flush cannot take the exchanges that arrive while it runs. With N
+/// clients recording at once and nothing waiting, the writer would start
+/// flushing whatever came first, and the clients split into two groups
+/// taking turns, N/2 a flush. So while fewer exchanges are waiting than
+/// were being recorded at once at the last flush's end, a batch waits for
+/// the rest, up to half a flush (at most [`MAX_GATHER`]). One client never
+/// waits; on a fast disk the wait is a few microseconds.
+#[derive(Default)]
+struct Pace {
+    /// Exchanges being recorded at once when the last flush ended.
+    expected: usize,
+    gather: Duration,
+}
+
+/// The longest a batch waits for more exchanges.
+const MAX_GATHER: Duration = Duration::from_millis(2);
+
+impl Pace {
+    fn learn(&mut self, flush: Duration, at_once: usize) {
+        self.expected = at_once;
+        self.gather = (flush / 2).min(MAX_GATHER);
     }
 }
 

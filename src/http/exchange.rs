@@ -24,6 +24,9 @@ pub struct Response {
     pub body: Bytes,
 }
 
+/// The header naming an awsJson operation (`Prefix.Operation`).
+const AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+
 /// The content type of the AWS JSON 1.0 protocol, used for every JSON answer
 /// the tool makes up itself (errors, admin routes, the mock).
 pub const AWS_JSON_1_0: &str = "application/x-amz-json-1.0";
@@ -45,7 +48,15 @@ impl Request {
 
     /// The `X-Amz-Target` of an awsJson request (`Prefix.Operation`).
     pub fn amz_target(&self) -> Option<&str> {
-        self.header("x-amz-target")
+        // A name made once: looking up by text parses the name every time.
+        self.headers.get(AMZ_TARGET).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Content-Type`, if present and visible ASCII.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
     }
 
     /// The body parsed as JSON; `None` when empty or not JSON.

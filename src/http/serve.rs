@@ -5,10 +5,11 @@
 //! Reading the body happens here, once, under a size limit; a body over the
 //! limit gets an AWS-shaped 413 instead of a dropped connection. A client that
 //! takes too long to send its headers or its body is cut off so it cannot
-//! hold a slot: hyper times the headers of HTTP/1 requests, but not the
-//! bytes before it knows the protocol, nor an idle HTTP/2 connection, so the
-//! loop also closes any connection (HTTP/1 or HTTP/2) that has no request in
-//! flight and has had none for the header read timeout.
+//! hold a slot: the loop closes any connection (HTTP/1 or HTTP/2) that has no
+//! request in flight and has had none for the header read timeout. That one
+//! watch per connection covers slow headers, the bytes before the protocol
+//! is known and idle connections alike, so hyper's own HTTP/1 header timer,
+//! which would arm and disarm a timer for every request, is off.
 //!
 //! The request bytes buffered at once, across every connection, are capped
 //! (`max_buffered_bytes`): a request that would go over gets an AWS-shaped
@@ -139,7 +140,8 @@ async fn accept_loop<H: Handler>(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        // The connection watch below times headers (see the module docs).
+        .header_read_timeout(None)
         .half_close(true);
     builder.http2().timer(TokioTimer::new());
     let budget = Arc::new(Budget::new(limits.max_buffered_bytes));

@@ -19,9 +19,12 @@
 //! Interactions are indexed by a 128-bit hash of that comparison key (two
 //! independently seeded hashes, so an accidental or crafted collision is out
 //! of reach and a hit needs no second comparison), so finding a candidate
-//! costs the same for a cassette of ten or of a hundred thousand. A recorded
-//! response is turned into a sendable one the first time it is served, not at
-//! load: a large cassette loads faster and holds one form of each answer.
+//! costs the same for a cassette of ten or of a hundred thousand. Keying a
+//! live request (parsing its body, finding its tokens) is most of the work,
+//! so the views of recent small requests are remembered and a request sent
+//! again byte for byte is not keyed twice. A recorded response is turned
+//! into a sendable one the first time it is served, not at load: a large
+//! cassette loads faster and holds one form of each answer.
 
 mod bind;
 #[cfg(test)]
@@ -42,11 +45,13 @@ use crate::http::{Request, Response};
 use crate::json::{JsonDifference, TokenPath, diff, diff_paths};
 use crate::sigv4::QueryAuth;
 use bind::{Learned, Pairs, ValueBindings};
+use bytes::Bytes;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 /// What to do when every recorded answer to a request has been used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,6 +82,8 @@ struct View {
     /// Operation, sorted query pairs and the body without its token members:
     /// equal for two requests exactly when they match (tokens aside).
     canonical: Vec<u8>,
+    /// Where the tokens are (see [`spots_bound`]), and their values there.
+    spots: Vec<TokenSpot>,
     tokens: Vec<Option<String>>,
     /// The hash of the canonical form with generated values masked (the
     /// key itself when there are none, or values are not bound).
@@ -116,6 +123,8 @@ struct Parts<'a> {
     /// by name, values trimmed and joined.
     answer_headers: Vec<(&'a str, Cow<'a, str>)>,
     body: &'a Body,
+    /// The body's pairs, decoded once, when it is a URL-encoded form.
+    form: Option<Vec<(String, String)>>,
 }
 
 impl<'a> Parts<'a> {
@@ -125,33 +134,45 @@ impl<'a> Parts<'a> {
             .headers
             .iter_grouped()
             .map(|(name, values)| (name, Values::Recorded(values)));
+        let content_type = request.headers.get("content-type");
         Self {
             method: &request.method,
             uri: &request.uri,
             target,
-            content_type: request.headers.get("content-type"),
+            content_type,
             answer_headers: answer_headers(&request.method, &request.uri, target, headers),
             body: &request.body,
+            form: form_of(content_type, &request.body),
         }
     }
 
     fn of_live(request: &'a Request, body: &'a Body) -> Self {
         let method = request.method.as_str();
         let uri = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let target = request.header("x-amz-target");
+        let target = request.amz_target();
         let headers = request
             .headers
             .keys()
             .map(|name| (name.as_str(), Values::Live(request.headers.get_all(name))));
+        let content_type = request.content_type();
         Self {
             method,
             uri,
             target,
-            content_type: request.header("content-type"),
+            content_type,
             answer_headers: answer_headers(method, uri, target, headers),
             body,
+            form: form_of(content_type, body),
         }
     }
+}
+
+/// The pairs of a URL-encoded form body; the content type first, since
+/// checking that a body is text reads all of it.
+fn form_of(content_type: Option<&str>, body: &Body) -> Option<Vec<(String, String)>> {
+    form::is_form(content_type)
+        .then(|| body.text().map(form::pairs))
+        .flatten()
 }
 
 /// A header's values, recorded or live.
@@ -195,10 +216,11 @@ fn answer_headers<'a>(
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
     let mut out: Vec<(&'a str, Cow<'a, str>)> = headers
         .filter(|(name, _)| {
-            index.may_compare(name)
-                && !SECRET_HEADERS.contains(name)
-                && !SECRET_VALUE_HEADERS.contains(name)
-                && index.compares(method, path, query, name)
+            index.bindings(name).is_some_and(|bindings| {
+                !SECRET_HEADERS.contains(name)
+                    && !SECRET_VALUE_HEADERS.contains(name)
+                    && bindings.compared(method, path, query)
+            })
         })
         .map(|(name, values)| (name, values.joined()))
         .collect();
@@ -245,27 +267,35 @@ pub struct Miss {
 #[derive(Clone)]
 pub struct Keyer {
     /// Shared, so the copy each miss carries stays small.
-    tokens: std::sync::Arc<[TokenPath]>,
+    tokens: Arc<[TokenPath]>,
     bind: BindMode,
     hasher: KeyHasher,
+    recent: Arc<RecentViews>,
 }
 
 /// A live request keyed by a [`Keyer`], ready for [`Matcher::answer_keyed`].
 pub struct KeyedRequest<'a> {
     request: &'a Request,
     body: Body,
-    view: View,
+    view: Arc<View>,
 }
 
 impl Keyer {
+    fn new(tokens: &[TokenPath], bind: BindMode) -> Self {
+        Self {
+            tokens: tokens.into(),
+            bind,
+            hasher: KeyHasher::default(),
+            recent: Arc::default(),
+        }
+    }
+
     pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
         let body = Body::new(request.body.clone());
-        let view = view_of(
-            &Parts::of_live(request, &body),
-            &self.tokens,
-            self.bind,
-            &self.hasher,
-        );
+        let parts = Parts::of_live(request, &body);
+        let view = self.recent.view(&parts, &self.hasher, || {
+            view_of(&parts, &self.tokens, self.bind, &self.hasher)
+        });
         KeyedRequest {
             request,
             body,
@@ -274,6 +304,122 @@ impl Keyer {
     }
 }
 
+/// The views of recent live requests with small bodies: a request sent
+/// again byte for byte as it was (a waiter polling, a call a suite makes in
+/// every test) is keyed without parsing its body again. A view depends on
+/// nothing but what [`Parts`] holds and the keyer, so the view remembered for
+/// an equal request is the one keying would make.
+#[derive(Default)]
+struct RecentViews(Mutex<HashedMap<u64, (Recent, Arc<View>)>>);
+
+/// What [`view_of`] reads of a request, owned (see [`RecentViews`]).
+struct Recent {
+    method: Box<str>,
+    uri: Box<str>,
+    target: Option<Box<str>>,
+    content_type: Option<Box<str>>,
+    answer_headers: Box<[(Box<str>, Box<str>)]>,
+    /// A copy, so the connection's read buffer is not held.
+    body: Bytes,
+}
+
+impl Recent {
+    fn of(parts: &Parts<'_>) -> Self {
+        Self {
+            method: parts.method.into(),
+            uri: parts.uri.into(),
+            target: parts.target.map(Into::into),
+            content_type: parts.content_type.map(Into::into),
+            answer_headers: parts
+                .answer_headers
+                .iter()
+                .map(|(name, value)| ((*name).into(), value.as_ref().into()))
+                .collect(),
+            body: Bytes::copy_from_slice(parts.body.bytes()),
+        }
+    }
+
+    fn is(&self, parts: &Parts<'_>) -> bool {
+        *self.method == *parts.method
+            && *self.uri == *parts.uri
+            && self.target.as_deref() == parts.target
+            && self.content_type.as_deref() == parts.content_type
+            && self.answer_headers.len() == parts.answer_headers.len()
+            && self
+                .answer_headers
+                .iter()
+                .zip(&parts.answer_headers)
+                .all(|((n, v), (name, value))| **n == **name && **v == **value)
+            && self.body == parts.body.bytes()
+    }
+}
+
+/// At most this many views are remembered; past it, the memory starts over.
+const RECENT_VIEWS: usize = 256;
+/// Requests with larger bodies are keyed afresh every time: parsing is then
+/// no longer the cost that matters, and remembered views stay small.
+const RECENT_BODY_BYTES: usize = 4096;
+
+impl RecentViews {
+    fn view(
+        &self,
+        parts: &Parts<'_>,
+        hasher: &KeyHasher,
+        make: impl FnOnce() -> View,
+    ) -> Arc<View> {
+        if parts.body.bytes().len() > RECENT_BODY_BYTES {
+            return Arc::new(make());
+        }
+        let id = hasher.0.hash_one((
+            parts.method,
+            parts.uri,
+            parts.target,
+            parts.content_type,
+            &parts.answer_headers,
+            &parts.body.bytes()[..],
+        ));
+        let lock = || self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, view)) = lock().get(&id).filter(|(recent, _)| recent.is(parts)) {
+            return view.clone();
+        }
+        let view = Arc::new(make());
+        let mut recent = lock();
+        if recent.len() >= RECENT_VIEWS {
+            recent.clear();
+        }
+        recent.insert(id, (Recent::of(parts), view.clone()));
+        view
+    }
+}
+
+/// Keys are hashes already: a map of them hashes by their low bits.
+#[derive(Default)]
+struct KeyBits(u64);
+
+impl Hasher for KeyBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
+    }
+}
+
+/// A map keyed by hashes (see [`KeyBits`]).
+type HashedMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyBits>>;
+type KeyMap<V> = HashedMap<Key, V>;
+
 /// Matching state for one replay: which interactions were used and how live
 /// tokens are bound.
 pub struct Matcher {
@@ -281,12 +427,12 @@ pub struct Matcher {
     options: MatchOptions,
     entries: Vec<Entry>,
     keyer: Keyer,
-    buckets: HashMap<Key, Bucket>,
+    buckets: KeyMap<Bucket>,
     by_operation: HashMap<String, Vec<usize>>,
     used: Vec<bool>,
     bindings: TokenBindings,
     /// Entries by skeleton, when values are bound.
-    skeletons: HashMap<Key, Vec<usize>>,
+    skeletons: KeyMap<Vec<usize>>,
     values: ValueBindings,
     /// Learned from the cassettes the first time a binding is considered.
     learned: Option<Learned>,
@@ -305,21 +451,17 @@ impl Matcher {
         if options.bind == BindMode::None {
             options.tokens.clear();
         }
-        let keyer = Keyer {
-            tokens: options.tokens.clone().into(),
-            bind: options.bind,
-            hasher: KeyHasher::default(),
-        };
+        let keyer = Keyer::new(&options.tokens, options.bind);
         let mut matcher = Self {
             cassettes: Vec::new(),
             options,
             entries: Vec::new(),
             keyer,
-            buckets: HashMap::new(),
+            buckets: KeyMap::default(),
             by_operation: HashMap::new(),
             used: Vec::new(),
             bindings: TokenBindings::default(),
-            skeletons: HashMap::new(),
+            skeletons: KeyMap::default(),
             values: ValueBindings::default(),
             learned: None,
         };
@@ -466,7 +608,7 @@ impl Matcher {
         keyed: &KeyedRequest<'_>,
         followed: Option<View>,
     ) -> Result<(Hit, Response), Box<MissContext>> {
-        let view = followed.as_ref().unwrap_or(&keyed.view);
+        let view = followed.as_ref().unwrap_or(&*keyed.view);
         if let Some(id) = self.find_unused(view) {
             let tokens = self.entries[id].tokens.clone();
             self.bindings.bind(&view.tokens, &tokens);
@@ -525,6 +667,7 @@ impl Matcher {
             operation,
             key: self.keyer.hasher.key(&canonical),
             canonical,
+            spots: view.spots.clone(),
             tokens: view.tokens.clone(),
             skeleton: view.skeleton,
             values: view
@@ -889,7 +1032,7 @@ impl MissContext {
 
     fn explain_literal(&self, keyed: &KeyedRequest<'_>, token_hints: bool) -> Miss {
         let followed = self.binding.as_ref().and_then(|b| b.followed.as_ref());
-        let view = followed.unwrap_or(&keyed.view);
+        let view = followed.unwrap_or(&*keyed.view);
         let live = &Parts::of_live(keyed.request, &keyed.body);
         let miss = |reason: String, detail: Option<String>| Miss {
             operation: view.operation.clone(),
@@ -912,11 +1055,9 @@ impl MissContext {
                 None,
             );
         };
-        let (tokens, bind) = (&self.keyer.tokens, self.keyer.bind);
-        let live_spots = spots_bound(live, &view.operation, tokens, bind);
         let sensitive = sensitive_of(live);
         let live_body = live.body.json().map_or(Value::Null, |value| {
-            let mut value = without_tokens(&value, &live_spots, sensitive);
+            let mut value = without_tokens(&value, &view.spots, sensitive);
             if let Some(followed) = followed {
                 bind::follow_json(&mut value, &keyed.view.values, &followed.values);
             }
@@ -992,12 +1133,10 @@ impl MissContext {
             let request = &candidate.request;
             let parts = Parts::of_recorded(request);
             let recorded = view_of(&parts, tokens, bind, &self.keyer.hasher);
+            // A candidate calls the same operation, so its spots are where
+            // the live request's are looked for.
             let recorded_body = request.body.json().map_or(Value::Null, |value| {
-                without_tokens(
-                    &value,
-                    &spots_bound(&parts, &view.operation, tokens, bind),
-                    sensitive,
-                )
+                without_tokens(&value, &recorded.spots, sensitive)
             });
             let mut paths = diff_paths(&recorded_body, live_body);
             if paths.is_empty() && recorded.canonical != view.canonical {
@@ -1086,15 +1225,18 @@ fn label_of(request: &Parts<'_>) -> String {
     }
 }
 
-fn form_action(request: &Parts<'_>) -> Option<String> {
-    if !form::is_form(request.content_type) {
-        return None;
-    }
-    let text = request.body.text()?;
-    form::pairs(text)
-        .into_iter()
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v)
+fn form_action<'a>(request: &'a Parts<'_>) -> Option<&'a str> {
+    form_pair(request, "Action")
+}
+
+/// The value of the form body's pair `key`.
+fn form_pair<'a>(request: &'a Parts<'_>, key: &str) -> Option<&'a str> {
+    request
+        .form
+        .as_ref()?
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Where the tokens of a request are: the paths the user named that apply
@@ -1119,17 +1261,7 @@ fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) 
         .map(|p| TokenSpot::Json(p.members.clone()))
         .collect();
     let (path, query) = request.uri.split_once('?').unwrap_or((request.uri, ""));
-    // The content type first: checking a body is text reads all of it.
-    let form = match form::is_form(request.content_type) {
-        true => request.body.text().map(form::pairs),
-        false => None,
-    };
-    let pair = |key: &str| {
-        form.as_ref()
-            .and_then(|pairs| pairs.iter().find(|(k, _)| k == key))
-            .map(|(_, v)| v.as_str())
-    };
-    let action = pair("Action").zip(pair("Version"));
+    let action = form_pair(request, "Action").zip(form_pair(request, "Version"));
     let known = model_token_spots(&TokenQuery {
         method: request.method,
         path,
@@ -1221,7 +1353,7 @@ fn view_of(
         let _ = writeln!(canonical, "{name}:{value}");
     }
     canonical.push(b'\n');
-    match (request.body.json(), request.body.text()) {
+    match (request.body.json(), &request.form) {
         (Some(mut value), _) => {
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Json(members) = spot {
@@ -1231,8 +1363,8 @@ fn view_of(
             sensitive.mask_json(&mut value);
             write_json(&mut canonical, &value);
         }
-        (None, Some(text)) if form::is_form(request.content_type) => {
-            let mut pairs = form::pairs(text);
+        (None, Some(form)) => {
+            let mut pairs = form.clone();
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
                     *token = take_pair(&mut pairs, name);
@@ -1260,6 +1392,7 @@ fn view_of(
         operation,
         key,
         canonical,
+        spots,
         tokens,
         skeleton,
         values,
@@ -1527,6 +1660,56 @@ mod binding_tests {
         );
         m.rewind();
         assert_eq!(answer(&mut m, "c").unwrap(), json!({"n": 0}));
+    }
+
+    #[test]
+    fn a_request_sent_again_reuses_its_view_and_any_other_is_keyed_afresh() {
+        let m = matcher(&["r1"], Repeats::Last);
+        let keyer = m.keyer();
+        let live = request("a").to_exchange().unwrap();
+        let first = keyer.key(&live).view;
+        let again = keyer.key(&live.clone()).view;
+        assert!(Arc::ptr_eq(&first, &again), "the same bytes: the same view");
+        // Equal as JSON, other bytes: keyed afresh, to the same key.
+        let mut spaced = live.clone();
+        spaced.body = Bytes::from(r#"{ "name": "a", "clientToken": "a" }"#);
+        let spaced = keyer.key(&spaced).view;
+        assert!(!Arc::ptr_eq(&first, &spaced));
+        assert_eq!((spaced.key, &spaced.tokens), (first.key, &first.tokens));
+        // Any part keying reads tells two requests apart.
+        let mut other_target = live.clone();
+        other_target
+            .headers
+            .insert("x-amz-target", "Svc.DeleteThing".parse().unwrap());
+        let mut other_type = live.clone();
+        other_type.headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let mut other_uri = live.clone();
+        other_uri.uri = "/?x=1".parse().unwrap();
+        for (other, same_key) in [
+            (other_target, false),
+            (other_type, true),
+            (other_uri, false),
+        ] {
+            let view = keyer.key(&other).view;
+            assert!(!Arc::ptr_eq(&first, &view));
+            // A JSON body is read as JSON whatever its content type says.
+            assert_eq!(view.key == first.key, same_key);
+        }
+        // Large bodies are never remembered, and the memory stays bounded.
+        let mut large = live.clone();
+        large.body = Bytes::from(format!(r#"{{"name":"{}"}}"#, "x".repeat(RECENT_BODY_BYTES)));
+        assert!(!Arc::ptr_eq(
+            &keyer.key(&large).view,
+            &keyer.key(&large).view
+        ));
+        for i in 0..RECENT_VIEWS * 2 {
+            keyer.key(&request(&i.to_string()).to_exchange().unwrap());
+        }
+        let remembered = keyer.recent.0.lock().unwrap().len();
+        assert!((1..=RECENT_VIEWS).contains(&remembered), "{remembered}");
     }
 }
 

@@ -158,36 +158,49 @@ impl HeaderIndex {
         Self { exact, prefixes }
     }
 
+    /// The rest operations that bind the header `name` (lower case), when
+    /// some operation compares it: a header without any never counts, so
+    /// most headers are passed over with this one lookup.
+    pub fn bindings(&self, name: &str) -> Option<HeaderBindings<'_>> {
+        let all = match self.exact.get(name) {
+            Some(all) => all,
+            None => {
+                &self
+                    .prefixes
+                    .iter()
+                    .find(|(p, _)| name.starts_with(p.as_str()))?
+                    .1
+            }
+        };
+        Some(HeaderBindings(all))
+    }
+
     /// Whether the header `name` (lower case) changes the answer of a rest
     /// request: the best fitting operation that binds it compares it.
     pub fn compares(&self, method: &str, path: &str, query: &str, name: &str) -> bool {
-        let bindings = match self.exact.get(name) {
-            Some(all) => all,
-            None => match self
-                .prefixes
-                .iter()
-                .find(|(p, _)| name.starts_with(p.as_str()))
-            {
-                Some((_, all)) => all,
-                None => return false,
-            },
-        };
-        bindings
+        self.bindings(name)
+            .is_some_and(|bindings| bindings.compared(method, path, query))
+    }
+
+    /// Whether some operation compares `name`.
+    pub fn may_compare(&self, name: &str) -> bool {
+        self.bindings(name).is_some()
+    }
+}
+
+/// The rest operations binding one header (see [`HeaderIndex::bindings`]).
+pub struct HeaderBindings<'a>(&'a [Binding]);
+
+impl HeaderBindings<'_> {
+    /// Whether the best fitting of these operations for a request compares
+    /// the header.
+    pub fn compared(&self, method: &str, path: &str, query: &str) -> bool {
+        self.0
             .iter()
             .filter(|b| b.method.eq_ignore_ascii_case(method))
             .filter_map(|b| Some((b.template.score(path, query)?, b.compared)))
             .max()
             .is_some_and(|(_, compared)| compared)
-    }
-
-    /// Whether some operation compares `name`: a header for which this is
-    /// false never counts, so most headers are passed over here.
-    pub fn may_compare(&self, name: &str) -> bool {
-        self.exact.contains_key(name)
-            || self
-                .prefixes
-                .iter()
-                .any(|(p, _)| name.starts_with(p.as_str()))
     }
 }
 

@@ -357,6 +357,56 @@ async fn a_client_too_slow_with_its_headers_is_cut_off_while_others_are_served()
 }
 
 #[tokio::test]
+async fn a_kept_alive_connection_trickling_its_next_headers_is_cut_off() {
+    let (server, mock) = serve(small_limits()).await;
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut first))
+        .await
+        .expect("the first request is answered")
+        .unwrap();
+    assert!(
+        first[..n].starts_with(b"HTTP/1.1 "),
+        "{}",
+        String::from_utf8_lossy(&first[..n])
+    );
+    // The next request's headers, a byte every 50 ms (well within the
+    // 300 ms header read timeout between bytes), never finished.
+    let next = b"POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: AwsProton20200720.ListEnvironmentTemplates\r\nx-padding: ";
+    let mut sent = 0;
+    let mut ticks = tokio::time::interval(Duration::from_millis(50));
+    let mut rest = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            tokio::select! {
+                read = stream.read(&mut rest) => {
+                    if matches!(read, Ok(0) | Err(_)) {
+                        return;
+                    }
+                }
+                _ = ticks.tick() => {
+                    let byte = next.get(sent).copied().unwrap_or(b'a');
+                    sent += 1;
+                    if stream.write_all(&[byte]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a connection trickling its next request's headers must be closed; {sent} bytes sent"
+    );
+    still_serves(&server.url(), &mock).await;
+}
+
+#[tokio::test]
 async fn a_connection_silent_before_its_first_request_is_closed_in_time() {
     let (server, mock) = serve(small_limits()).await;
     // Nothing, one byte of a request line, and the HTTP/2 preface alone: none
