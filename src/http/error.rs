@@ -94,10 +94,15 @@ impl AwsError {
     }
 
     pub fn to_response(&self) -> Response {
+        self.to_response_with_id(&uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The JSON answer, with `request_id` for its `x-amzn-RequestId`.
+    pub fn to_response_with_id(&self, request_id: &str) -> Response {
         let body = json!({ "__type": self.code, "message": self.message });
         let mut response = Response::json(self.status(), &body);
         response.set_header("x-amzn-errortype", self.short_code());
-        response.set_header("x-amzn-requestid", &uuid::Uuid::new_v4().to_string());
+        response.set_header("x-amzn-requestid", request_id);
         response
     }
 

@@ -11,8 +11,10 @@
 //! of the resource always name records here.
 
 use super::clock::Millis;
+use super::state::DeploymentId;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// What a deployment deploys (`targetResourceType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,10 +79,11 @@ pub struct DeploymentRecord {
     pub last_modified_at: Millis,
     pub completed_at: Option<Millis>,
     /// `DeploymentState` of the target before this deployment (its last
-    /// successful one's target state); `None` for a first deployment.
-    pub initial_state: Option<Value>,
+    /// successful one's target state, shared with that record, not
+    /// copied); `None` for a first deployment.
+    pub initial_state: Option<Arc<Value>>,
     /// `DeploymentState` this deployment deploys.
-    pub target_state: Value,
+    pub target_state: Arc<Value>,
     /// The target's ids when this deployment started.
     pub last_attempted_id: Option<String>,
     pub last_succeeded_id: Option<String>,
@@ -89,12 +92,49 @@ pub struct DeploymentRecord {
     pub outputs: Vec<Value>,
 }
 
-/// Every deployment record, by id, with an index by target ARN.
+/// Every deployment record, by id, with an index by target ARN and the
+/// listings ListDeployments reads. Ids are held inline ([`DeploymentId`]),
+/// so finding a record, or growing the table, reads no key from elsewhere;
+/// records are boxed, so growing the table moves pointers, not records.
 #[derive(Debug, Default)]
 pub struct Deployments {
-    by_id: HashMap<String, DeploymentRecord>,
+    by_id: HashMap<DeploymentId, Box<DeploymentRecord>>,
     /// Target ARN -> (created_at, id) of its deployments, oldest first.
-    by_target: HashMap<String, BTreeMap<(Millis, String), ()>>,
+    by_target: HashMap<String, BTreeSet<(Millis, DeploymentId)>>,
+    /// The records of each listing, newest first: (`Millis::MAX` minus the
+    /// creation instant, id). The instant comes first, so that a new record
+    /// (the newest) finds its place by comparing numbers.
+    listings: HashMap<Listing, BTreeSet<(Millis, DeploymentId)>>,
+}
+
+/// The deployments ListDeployments can be asked for, each kept in its own
+/// index so that a page costs what it lists, not what the history holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Listing {
+    All,
+    Environment(String),
+    Service(String),
+    /// (service, instance).
+    ServiceInstance(String, String),
+    Component(String),
+}
+
+impl Listing {
+    /// Every listing `record` appears in.
+    fn of(record: &DeploymentRecord) -> Vec<Self> {
+        let t = &record.target;
+        let mut listings = vec![Self::All, Self::Environment(t.environment_name.clone())];
+        if let Some(service) = &t.service_name {
+            listings.push(Self::Service(service.clone()));
+            if let Some(instance) = &t.service_instance_name {
+                listings.push(Self::ServiceInstance(service.clone(), instance.clone()));
+            }
+        }
+        if let Some(component) = &t.component_name {
+            listings.push(Self::Component(component.clone()));
+        }
+        listings
+    }
 }
 
 /// What a new deployment deploys, from the resource that starts it.
@@ -111,19 +151,25 @@ pub struct NewDeployment {
 }
 
 impl Deployments {
-    /// Records a deployment that starts at `now`, IN_PROGRESS.
+    /// Records a deployment that starts at `now`, IN_PROGRESS. Its initial
+    /// state is the target state of the target's last successful
+    /// deployment; its outputs are those of the last attempted one, until
+    /// it reports its own.
     pub fn start(&mut self, new: NewDeployment, now: Millis) {
-        let initial_state = new
-            .last_succeeded_id
-            .as_ref()
-            .and_then(|id| self.by_id.get(id))
-            .map(|previous| previous.target_state.clone());
+        let attempted = new.last_attempted_id.as_deref().and_then(|id| self.get(id));
+        let succeeded = match (&new.last_succeeded_id, attempted) {
+            (Some(id), Some(attempted)) if *id == attempted.id => Some(attempted),
+            (id, _) => id.as_deref().and_then(|id| self.get(id)),
+        };
+        let initial_state = succeeded.map(|previous| Arc::clone(&previous.target_state));
+        let outputs = attempted.map(|d| d.outputs.clone()).unwrap_or_default();
+        let id = DeploymentId::new(&new.id);
         self.by_target
             .entry(new.target.arn.clone())
             .or_default()
-            .insert((now, new.id.clone()), ());
-        let record = DeploymentRecord {
-            id: new.id.clone(),
+            .insert((now, id));
+        let record = Box::new(DeploymentRecord {
+            id: new.id,
             arn: new.arn,
             target: new.target,
             status: DeploymentStatus::InProgress,
@@ -132,12 +178,62 @@ impl Deployments {
             last_modified_at: now,
             completed_at: None,
             initial_state,
-            target_state: new.target_state,
+            target_state: Arc::new(new.target_state),
             last_attempted_id: new.last_attempted_id,
             last_succeeded_id: new.last_succeeded_id,
-            outputs: Vec::new(),
+            outputs,
+        });
+        for listing in Listing::of(&record) {
+            self.listings
+                .entry(listing)
+                .or_default()
+                .insert((Millis::MAX - now, id));
+        }
+        self.by_id.insert(id, record);
+    }
+
+    /// The records of `listing` from the page token `from` on, newest
+    /// first, each with the page token that starts at it
+    /// (`{newness:020}/{id}`). A token not of that form starts nowhere.
+    pub fn listing<'a>(
+        &'a self,
+        listing: &Listing,
+        from: Option<&str>,
+    ) -> impl Iterator<Item = (String, &'a DeploymentRecord)> {
+        use std::ops::Bound;
+        let from = match from {
+            None => Some(Bound::Unbounded),
+            Some(token) => token
+                .split_once('/')
+                .and_then(|(newness, id)| {
+                    Some((newness.parse::<Millis>().ok()?, DeploymentId::exact(id)?))
+                })
+                .map(Bound::Included),
         };
-        self.by_id.insert(new.id, record);
+        self.listings
+            .get(listing)
+            .zip(from)
+            .into_iter()
+            .flat_map(|(keys, from)| keys.range((from, Bound::Unbounded)))
+            .filter_map(|(newness, id)| {
+                let record = self.by_id.get(id)?;
+                Some((format!("{newness:020}/{}", record.id), &**record))
+            })
+    }
+
+    fn unlist(&mut self, record: &DeploymentRecord) {
+        let key = (
+            Millis::MAX - record.created_at,
+            DeploymentId::new(&record.id),
+        );
+        for listing in Listing::of(record) {
+            if let Some(keys) = self.listings.get_mut(&listing) {
+                keys.remove(&key);
+                if keys.is_empty() {
+                    self.listings.remove(&listing);
+                }
+            }
+        }
     }
 
     /// Records how deployment `id` ended, at `at`. Unknown ids (a record
@@ -149,7 +245,7 @@ impl Deployments {
         message: Option<String>,
         at: Millis,
     ) {
-        if let Some(record) = self.by_id.get_mut(id) {
+        if let Some(record) = self.get_mut(id) {
             record.status = status;
             record.status_message = message;
             record.last_modified_at = at;
@@ -160,28 +256,34 @@ impl Deployments {
     }
 
     pub fn get(&self, id: &str) -> Option<&DeploymentRecord> {
-        self.by_id.get(id)
+        self.by_id.get(&DeploymentId::exact(id)?).map(|r| &**r)
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut DeploymentRecord> {
-        self.by_id.get_mut(id)
+        self.by_id
+            .get_mut(&DeploymentId::exact(id)?)
+            .map(|r| &mut **r)
     }
 
     pub fn remove(&mut self, id: &str) -> Option<DeploymentRecord> {
-        let record = self.by_id.remove(id)?;
+        let key = DeploymentId::exact(id)?;
+        let record = self.by_id.remove(&key)?;
+        self.unlist(&record);
         if let Some(ids) = self.by_target.get_mut(&record.target.arn) {
-            ids.remove(&(record.created_at, record.id.clone()));
+            ids.remove(&(record.created_at, key));
             if ids.is_empty() {
                 self.by_target.remove(&record.target.arn);
             }
         }
-        Some(record)
+        Some(*record)
     }
 
     /// Forgets every deployment of a deleted resource.
     pub fn forget_target(&mut self, arn: &str) {
-        for ((_, id), ()) in self.by_target.remove(arn).unwrap_or_default() {
-            self.by_id.remove(&id);
+        for (_, id) in self.by_target.remove(arn).unwrap_or_default() {
+            if let Some(record) = self.by_id.remove(&id) {
+                self.unlist(&record);
+            }
         }
     }
 
@@ -190,12 +292,12 @@ impl Deployments {
         self.by_target
             .get(arn)
             .into_iter()
-            .flat_map(|ids| ids.keys())
-            .filter_map(|(_, id)| self.by_id.get(id))
+            .flatten()
+            .filter_map(|(_, id)| self.by_id.get(id).map(|r| &**r))
     }
 
     pub fn all(&self) -> impl Iterator<Item = &DeploymentRecord> {
-        self.by_id.values()
+        self.by_id.values().map(|r| &**r)
     }
 }
 
@@ -231,14 +333,27 @@ mod tests {
         deployments.start(new("b", Some("a"), "two"), 6);
         let b = deployments.get("b").unwrap();
         assert_eq!(
-            b.initial_state,
-            Some(json!({"environment": {"spec": "one"}}))
+            b.initial_state.as_deref(),
+            Some(&json!({"environment": {"spec": "one"}}))
         );
         assert_eq!(deployments.get("a").unwrap().completed_at, Some(5));
         let ids: Vec<_> = deployments.of_target("arn:env").map(|d| &d.id).collect();
         assert_eq!(ids, ["a", "b"]);
+        let listed = |d: &Deployments, listing: &Listing| {
+            d.listing(listing, None)
+                .map(|(_, r)| r.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(listed(&deployments, &Listing::All), ["b", "a"]);
+        assert_eq!(
+            listed(&deployments, &Listing::Environment("env".into())),
+            ["b", "a"]
+        );
+        assert!(listed(&deployments, &Listing::Service("s".into())).is_empty());
         deployments.remove("a");
+        assert_eq!(listed(&deployments, &Listing::All), ["b"]);
         deployments.forget_target("arn:env");
         assert_eq!(deployments.all().count(), 0);
+        assert!(listed(&deployments, &Listing::All).is_empty());
     }
 }

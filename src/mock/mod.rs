@@ -412,12 +412,15 @@ impl Handler for Mock {
             }
             return admin::handle(self, &request);
         }
-        let mut response = match self.answer(&request) {
-            Ok(output) => Response::json(StatusCode::OK, &output),
-            Err(error) => error.to_aws().to_response(),
-        };
         let mut buffer = uuid::Uuid::encode_buffer();
-        response.set_header("x-amzn-requestid", self.request_ids.next(&mut buffer));
-        response
+        let request_id = self.request_ids.next(&mut buffer);
+        match self.answer(&request) {
+            Ok(output) => {
+                let mut response = Response::json(StatusCode::OK, &output);
+                response.set_header("x-amzn-requestid", request_id);
+                response
+            }
+            Err(error) => error.to_aws().to_response_with_id(request_id),
+        }
     }
 }

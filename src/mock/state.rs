@@ -14,11 +14,13 @@
 
 mod components;
 mod repositories;
+mod table;
 
 pub use components::Component;
 pub use repositories::{
     Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
 };
+pub use table::Table;
 
 use super::clock::Millis;
 use super::faults::Faults;
@@ -97,7 +99,7 @@ pub struct Template {
     pub provisioning: Option<String>,
     pub creation: Creation,
     /// By (major, minor).
-    pub versions: BTreeMap<(u64, u64), TemplateVersion>,
+    pub versions: Table<(u64, u64), TemplateVersion>,
     /// The keys of the `PUBLISHED` versions, so that the recommended version
     /// is found without scanning; kept by [`Template::set_status`] and
     /// [`Template::remove_version`].
@@ -240,6 +242,71 @@ pub enum Settled {
     DeleteFailed,
 }
 
+/// A deployment's id (a UUID) held inline, so that a resource's
+/// `last*DeploymentId`s are read with the resource, not from allocations of
+/// their own elsewhere.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeploymentId {
+    bytes: [u8; 36],
+    len: u8,
+}
+
+impl DeploymentId {
+    /// The id `text`: a UUID, 36 characters (longer text, which the mock
+    /// never makes, is cut at a character boundary).
+    pub fn new(text: &str) -> Self {
+        let mut end = text.len().min(36);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0; 36];
+        bytes[..end].copy_from_slice(&text.as_bytes()[..end]);
+        Self {
+            bytes,
+            len: end as u8,
+        }
+    }
+
+    /// The id `text` exactly: `None` when it is too long to be one.
+    pub fn exact(text: &str) -> Option<Self> {
+        (text.len() <= 36).then(|| Self::new(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl Default for DeploymentId {
+    /// The empty id of a resource not deployed yet.
+    fn default() -> Self {
+        Self {
+            bytes: [0; 36],
+            len: 0,
+        }
+    }
+}
+
+impl std::fmt::Display for DeploymentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::ops::Deref for DeploymentId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for DeploymentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
 /// A resource's current deployment, as its `deploymentStatus` and
 /// `last*Deployment*` members show it. The history of its deployments is in
 /// [`super::history::Deployments`], under the same ids.
@@ -252,8 +319,8 @@ pub struct Deployment {
     /// model requires it even before any success; until then it holds the
     /// creation time.
     pub succeeded_at: Millis,
-    pub attempted_id: String,
-    pub succeeded_id: Option<String>,
+    pub attempted_id: DeploymentId,
+    pub succeeded_id: Option<DeploymentId>,
     /// `deploymentStatusMessage`: why the last attempt (or delete) failed.
     pub status_message: Option<String>,
     /// A failure injected through the admin API: the current attempt (or
@@ -264,7 +331,7 @@ pub struct Deployment {
 impl Deployment {
     /// A deployment attempted at `now` that ends at `until` (`None`: when
     /// self-managed provisioning notifies).
-    pub fn start(now: Millis, until: Option<Millis>, id: String) -> Self {
+    pub fn start(now: Millis, until: Option<Millis>, id: DeploymentId) -> Self {
         Self {
             phase: Phase::InProgress { until },
             attempted_at: now,
@@ -277,7 +344,7 @@ impl Deployment {
     }
 
     /// A new attempt on an existing deployment.
-    pub fn restart(&mut self, now: Millis, until: Option<Millis>, id: String) {
+    pub fn restart(&mut self, now: Millis, until: Option<Millis>, id: DeploymentId) {
         self.phase = Phase::InProgress { until };
         self.attempted_at = now;
         self.attempted_id = id;
@@ -296,7 +363,7 @@ impl Deployment {
         self.phase = match status {
             DeploymentStatus::Succeeded => {
                 self.succeeded_at = self.attempted_at;
-                self.succeeded_id = Some(self.attempted_id.clone());
+                self.succeeded_id = Some(self.attempted_id);
                 Phase::Succeeded
             }
             DeploymentStatus::Cancelled => Phase::Cancelled,
@@ -304,7 +371,7 @@ impl Deployment {
         };
         self.status_message.clone_from(&message);
         Settled::Deployed {
-            id: self.attempted_id.clone(),
+            id: self.attempted_id.to_string(),
             status,
             message,
             at,
@@ -414,9 +481,32 @@ pub struct Service {
     /// A failure injected through the admin API for the service's next
     /// create, update (`deployment`) or delete.
     pub failure: Option<String>,
+    /// Why a deployment of one of its instances or its pipeline failed
+    /// while the service was being created or updated: the create or update
+    /// fails with it when it ends.
+    pub failed_deployment: Option<String>,
     pub pipeline: Option<Pipeline>,
-    pub instances: BTreeMap<String, ServiceInstance>,
+    pub instances: Table<String, ServiceInstance>,
     pub creation: Creation,
+}
+
+impl Service {
+    pub fn deleting(&self) -> bool {
+        matches!(self.status, ServiceStatus::DeleteInProgress { .. })
+    }
+
+    /// A deployment of one of its instances or its pipeline failed: the
+    /// service's create or update under way fails too (with the first
+    /// such message).
+    fn deployment_failed(&mut self, message: Option<String>) {
+        if matches!(
+            self.status,
+            ServiceStatus::CreateInProgress { .. } | ServiceStatus::UpdateInProgress { .. }
+        ) && self.failed_deployment.is_none()
+        {
+            self.failed_deployment = message;
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -514,8 +604,13 @@ pub enum Due {
     Version(TemplateKind, String, u64, u64),
     /// An environment's deployment or delete ends.
     Environment(String),
-    /// A service's create, update or delete, or a deployment of one of its
-    /// instances or its pipeline, ends.
+    /// A service instance's deployment, or its delete (dropped from the
+    /// spec), ends: (service, instance). Ordered before `Service`, so that
+    /// at one instant the service sees how its instances' deployments ended.
+    Instance(String, String),
+    /// A service pipeline's deployment ends.
+    Pipeline(String),
+    /// A service's create, update or delete ends.
     Service(String),
     /// A component's deployment or delete ends.
     Component(String),
@@ -523,18 +618,36 @@ pub enum Due {
     Token(&'static str, String),
 }
 
+/// A resource deployed on a template version. Ordered as the refusal to
+/// delete such a version picks the one it names: environments by name;
+/// services by name, a service's instances (by name) before its pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VersionUser {
+    Environment(String),
+    Service(String, ServicePart),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ServicePart {
+    Instance(String),
+    Pipeline,
+}
+
+/// A template version: its kind, its template's name, (major, minor).
+type VersionKey = (TemplateKind, String, u64, u64);
+
 /// All of the mock's resources, for one account in one region.
 #[derive(Debug, Default)]
 pub struct State {
-    templates: [BTreeMap<String, Template>; 2],
-    pub environments: BTreeMap<String, Environment>,
-    pub services: BTreeMap<String, Service>,
+    templates: [Table<String, Template>; 2],
+    pub environments: Table<String, Environment>,
+    pub services: Table<String, Service>,
     /// By id.
     pub connections: BTreeMap<String, Connection>,
     /// By resource ARN.
     pub tags: HashMap<String, BTreeMap<String, String>>,
     /// By name.
-    pub components: BTreeMap<String, Component>,
+    pub components: Table<String, Component>,
     /// Linked repositories, sync configs, account settings.
     pub linked: Linked,
     /// By operation, then client token.
@@ -551,15 +664,77 @@ pub struct State {
     /// What changes by itself, by when: settling costs what is due, not
     /// what is held.
     queue: BTreeSet<(Millis, Due)>,
+    /// What is deployed on each template version, so that deleting one
+    /// checks its own users instead of every resource.
+    version_users: HashMap<VersionKey, BTreeSet<VersionUser>>,
 }
 
 impl State {
-    pub fn templates(&self, kind: TemplateKind) -> &BTreeMap<String, Template> {
+    pub fn templates(&self, kind: TemplateKind) -> &Table<String, Template> {
         &self.templates[kind.index()]
     }
 
-    pub fn templates_mut(&mut self, kind: TemplateKind) -> &mut BTreeMap<String, Template> {
+    pub fn templates_mut(&mut self, kind: TemplateKind) -> &mut Table<String, Template> {
         &mut self.templates[kind.index()]
+    }
+
+    /// Records that `user` is deployed on `template` `version` of `kind`.
+    pub fn use_version(
+        &mut self,
+        kind: TemplateKind,
+        template: &str,
+        (major, minor): (u64, u64),
+        user: VersionUser,
+    ) {
+        self.version_users
+            .entry((kind, template.to_string(), major, minor))
+            .or_default()
+            .insert(user);
+    }
+
+    /// Records that `user` is no longer deployed on `template` `version`.
+    pub fn unuse_version(
+        &mut self,
+        kind: TemplateKind,
+        template: &str,
+        (major, minor): (u64, u64),
+        user: &VersionUser,
+    ) {
+        let key = (kind, template.to_string(), major, minor);
+        if let Some(users) = self.version_users.get_mut(&key) {
+            users.remove(user);
+            if users.is_empty() {
+                self.version_users.remove(&key);
+            }
+        }
+    }
+
+    /// `user` moved from version `from` of `template` to `to`.
+    pub fn move_version_user(
+        &mut self,
+        kind: TemplateKind,
+        template: &str,
+        from: (u64, u64),
+        to: (u64, u64),
+        user: VersionUser,
+    ) {
+        if from != to {
+            self.unuse_version(kind, template, from, &user);
+            self.use_version(kind, template, to, user);
+        }
+    }
+
+    /// The first (in [`VersionUser`] order) of the resources deployed on
+    /// `template` `version`, if any is.
+    pub fn version_user(
+        &self,
+        kind: TemplateKind,
+        template: &str,
+        (major, minor): (u64, u64),
+    ) -> Option<&VersionUser> {
+        self.version_users
+            .get(&(kind, template.to_string(), major, minor))?
+            .first()
     }
 
     /// Records that `what` changes by itself at `at`.
@@ -616,6 +791,8 @@ impl State {
                 }
             }
             Due::Environment(name) => self.settle_environment(name, now),
+            Due::Instance(service, name) => self.settle_instance(service, name, now),
+            Due::Pipeline(service) => self.settle_pipeline(service, now),
             Due::Service(name) => self.settle_service(name, now),
             Due::Component(name) => self.settle_component(name, now),
         }
@@ -637,6 +814,12 @@ impl State {
         }
         if settled == Settled::Gone {
             if let Some(environment) = self.environments.remove(&name) {
+                self.unuse_version(
+                    TemplateKind::Environment,
+                    &environment.template_name,
+                    (environment.template_major, environment.template_minor),
+                    &VersionUser::Environment(environment.name.clone()),
+                );
                 self.deployments.forget_target(&environment.arn);
                 self.forget(environment.arn, now, None);
             }
@@ -645,61 +828,90 @@ impl State {
         }
     }
 
-    fn settle_service(&mut self, name: String, now: Millis) {
-        let Some(service) = self.services.get_mut(&name) else {
+    /// Settles one instance of a service, and nothing else of it: a
+    /// deployment that ends touches only its own instance.
+    fn settle_instance(&mut self, service_name: String, name: String, now: Millis) {
+        let Some(service) = self.services.get_mut(&service_name) else {
             return;
         };
-        let deployments = &mut self.deployments;
-        let mut next: Option<Millis> = None;
-        let mut later = |due: Option<Millis>| {
-            if let Some(due) = due {
-                next = Some(next.map_or(due, |n: Millis| n.min(due)));
-            }
+        let Some(instance) = service.instances.get_mut(&name) else {
+            return;
         };
-        let mut failed = None;
-        let mut removed = Vec::new();
-        let deleting = matches!(service.status, ServiceStatus::DeleteInProgress { .. });
-        for (instance, deployment) in service
-            .instances
-            .iter_mut()
-            .map(|(name, i)| (Some(name), &mut i.deployment))
-            .chain(service.pipeline.as_mut().map(|p| (None, &mut p.deployment)))
-        {
-            let settled = deployment.settle(now);
+        let settled = instance.deployment.settle(now);
+        let due = instance.deployment.phase.due();
+        match settled {
+            // Deleted with its service, which the service's own settling does.
+            Settled::Gone if service.deleting() => return,
             // An instance the spec dropped, deleted on its own.
-            if let (Settled::Gone, Some(instance), false) = (&settled, instance, deleting) {
-                removed.push(instance.clone());
-                continue;
+            Settled::Gone => {
+                if let Some(instance) = service.instances.remove(&name) {
+                    self.unuse_version(
+                        TemplateKind::Service,
+                        &instance.template_name,
+                        (instance.template_major, instance.template_minor),
+                        &VersionUser::Service(service_name, ServicePart::Instance(name)),
+                    );
+                    self.deployments.forget_target(&instance.arn);
+                    self.forget(instance.arn, now, None);
+                }
+                return;
             }
-            if let Settled::Deployed {
+            Settled::Deployed {
                 id,
                 status,
                 message,
                 at,
-            } = &settled
-            {
-                deployments.finish(id, *status, message.clone(), *at);
-                if *status == DeploymentStatus::Failed {
-                    failed = failed.or(message.clone());
+            } => {
+                if status == DeploymentStatus::Failed {
+                    service.deployment_failed(message.clone());
                 }
+                self.deployments.finish(&id, status, message, at);
             }
-            later(deployment.phase.due());
+            Settled::Nothing | Settled::DeleteFailed => {}
         }
-        let mut dropped = Vec::new();
-        for instance in removed {
-            if let Some(instance) = service.instances.remove(&instance) {
-                dropped.push(instance.arn);
+        if let Some(at) = due {
+            self.schedule_for(at, Due::Instance(service_name, name));
+        }
+    }
+
+    fn settle_pipeline(&mut self, service_name: String, now: Millis) {
+        let Some(service) = self.services.get_mut(&service_name) else {
+            return;
+        };
+        let Some(pipeline) = service.pipeline.as_mut() else {
+            return;
+        };
+        let settled = pipeline.deployment.settle(now);
+        let due = pipeline.deployment.phase.due();
+        match settled {
+            Settled::Gone => return,
+            Settled::Deployed {
+                id,
+                status,
+                message,
+                at,
+            } => {
+                if status == DeploymentStatus::Failed {
+                    service.deployment_failed(message.clone());
+                }
+                self.deployments.finish(&id, status, message, at);
             }
+            Settled::Nothing | Settled::DeleteFailed => {}
         }
+        if let Some(at) = due {
+            self.schedule_for(at, Due::Pipeline(service_name));
+        }
+    }
+
+    fn settle_service(&mut self, name: String, now: Millis) {
+        let Some(service) = self.services.get_mut(&name) else {
+            return;
+        };
+        let failed = service.failed_deployment.take();
         let (gone, due) = settle_service_status(service, now, failed);
-        later(due);
-        for arn in dropped {
-            self.deployments.forget_target(&arn);
-            self.forget(arn, now, None);
-        }
         if gone {
             self.drop_service(&name, now);
-        } else if let Some(at) = next {
+        } else if let Some(at) = due {
             self.schedule_for(at, Due::Service(name));
         }
     }
@@ -709,10 +921,25 @@ impl State {
     fn drop_service(&mut self, name: &str, now: Millis) {
         if let Some(service) = self.services.remove(name) {
             for instance in service.instances.values() {
+                self.unuse_version(
+                    TemplateKind::Service,
+                    &instance.template_name,
+                    (instance.template_major, instance.template_minor),
+                    &VersionUser::Service(
+                        name.to_string(),
+                        ServicePart::Instance(instance.name.clone()),
+                    ),
+                );
                 self.tags.remove(&instance.arn);
                 self.deployments.forget_target(&instance.arn);
             }
             if let Some(pipeline) = &service.pipeline {
+                self.unuse_version(
+                    TemplateKind::Service,
+                    &pipeline.template_name,
+                    (pipeline.template_major, pipeline.template_minor),
+                    &VersionUser::Service(name.to_string(), ServicePart::Pipeline),
+                );
                 self.deployments.forget_target(&pipeline.arn);
             }
             self.forget(service.arn, now, None);
@@ -850,7 +1077,7 @@ mod tests {
             encryption_key: None,
             provisioning: None,
             creation: Creation::new(json!({})),
-            versions: BTreeMap::new(),
+            versions: Table::default(),
             published: BTreeSet::new(),
         }
     }
@@ -867,8 +1094,15 @@ mod tests {
             2_000,
             Due::Version(TemplateKind::Environment, "t".into(), 1, 0),
         );
-        let status =
-            |s: &State| s.templates(TemplateKind::Environment)["t"].versions[&(1, 0)].status;
+        let status = |s: &State| {
+            s.templates(TemplateKind::Environment)
+                .get("t")
+                .unwrap()
+                .versions
+                .get(&(1, 0))
+                .unwrap()
+                .status
+        };
         state.settle(1_999);
         assert_eq!(status(&state), VersionStatus::RegistrationInProgress);
         state.settle(2_000);

@@ -255,12 +255,12 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             template_file: template_file.to_string(),
             manifest: manifest.to_string(),
             last_client_request_token: opt_string(input, "clientToken"),
-            deployment: Deployment::start(ctx.now, None, String::new()),
+            deployment: Deployment::start(ctx.now, None, Default::default()),
         };
         // A resource created anew is not the one a retried delete removed.
         state.revive(&arn);
         component.deployment = deploy(state, ctx, &component, None);
-        let deployment_id = component.deployment.attempted_id.clone();
+        let deployment_id = component.deployment.attempted_id.to_string();
         let out = output(&component);
         tag_new(state, &component.arn, input);
         state.components.insert(name.to_string(), component);
@@ -388,7 +388,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
             find_mut(state, ctx, name)?.deployment = next;
         }
         let component = find(state, ctx, name)?;
-        let deployment_id = component.deployment.attempted_id.clone();
+        let deployment_id = component.deployment.attempted_id.to_string();
         let out = output(component);
         Ok((Target::Component(name.to_string(), deployment_id), out))
     })

@@ -5,14 +5,15 @@
 
 use super::Detail;
 use super::{
-    Ctx, MockError, Obj, list_output, opt_str, paginate, req_str, timestamp, version_number, wrap,
+    Ctx, MockError, Obj, list_output, opt_str, page_start, paginate, req_str, timestamp,
+    version_number, wrap,
 };
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{
-    DeploymentRecord, DeploymentStatus, DeploymentTarget, NewDeployment, TargetKind,
+    DeploymentRecord, DeploymentStatus, DeploymentTarget, Listing, NewDeployment, TargetKind,
 };
-use crate::mock::state::{Deployment, Due, Settled, State};
+use crate::mock::state::{Deployment, DeploymentId, Due, Settled, State};
 use serde_json::{Map, Value};
 
 /// Starts a deployment of `target` that ends at `until` (`None`: when
@@ -28,47 +29,46 @@ pub fn start(
     previous: Option<&Deployment>,
     until: Option<Millis>,
 ) -> Deployment {
-    let id = uuid::Uuid::new_v4().to_string();
-    let (kind, environment, service, component) = (
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+    let inline_id = DeploymentId::new(id);
+    let (kind, environment, service, instance, component) = (
         target.kind,
         target.environment_name.clone(),
         target.service_name.clone(),
+        target.service_instance_name.clone(),
         target.component_name.clone(),
     );
     let mut deployment = match previous {
         Some(previous) => {
             let mut d = previous.clone();
-            d.restart(ctx.now, until, id.clone());
+            d.restart(ctx.now, until, inline_id);
             d
         }
-        None => Deployment::start(ctx.now, until, id.clone()),
+        None => Deployment::start(ctx.now, until, inline_id),
     };
     deployment.failure = state.faults.take(&target.arn, FailurePoint::Deployment);
-    // Outputs carry over until the new deployment reports its own.
-    let outputs = previous
-        .and_then(|p| state.deployments.get(&p.attempted_id))
-        .map(|d| d.outputs.clone())
-        .unwrap_or_default();
     state.deployments.start(
         NewDeployment {
-            id: id.clone(),
+            id: id.to_string(),
             arn: ctx.arn(&format!("deployment/{id}")),
             target,
             target_state,
-            last_succeeded_id: previous.and_then(|p| p.succeeded_id.clone()),
-            last_attempted_id: previous.map(|p| p.attempted_id.clone()),
+            last_succeeded_id: previous.and_then(|p| Some(p.succeeded_id?.to_string())),
+            last_attempted_id: previous.map(|p| p.attempted_id.to_string()),
         },
         ctx.now,
     );
-    if let Some(record) = state.deployments.get_mut(&id) {
-        record.outputs = outputs;
-    }
     if let Some(until) = until {
         match kind {
             TargetKind::Environment => state.schedule_for(until, Due::Environment(environment)),
-            TargetKind::ServicePipeline | TargetKind::ServiceInstance => {
-                state.schedule_for(until, Due::Service(service.unwrap_or_default()))
+            TargetKind::ServicePipeline => {
+                state.schedule_for(until, Due::Pipeline(service.unwrap_or_default()))
             }
+            TargetKind::ServiceInstance => state.schedule_for(
+                until,
+                Due::Instance(service.unwrap_or_default(), instance.unwrap_or_default()),
+            ),
             TargetKind::Component => {
                 state.schedule_for(until, Due::Component(component.unwrap_or_default()))
             }
@@ -116,7 +116,7 @@ fn render(d: &DeploymentRecord, detail: Detail) -> Value {
         .str("environmentName", &t.environment_name)
         .str("id", &d.id);
     if !summary {
-        out = out.opt_value("initialState", d.initial_state.as_ref());
+        out = out.opt_value("initialState", d.initial_state.as_deref());
     }
     out = out
         .opt("lastAttemptedDeploymentId", d.last_attempted_id.as_deref())
@@ -128,7 +128,7 @@ fn render(d: &DeploymentRecord, detail: Detail) -> Value {
         .time("targetResourceCreatedAt", t.created_at)
         .str("targetResourceType", t.kind.as_str());
     if !summary {
-        out = out.value("targetState", d.target_state.clone());
+        out = out.value("targetState", Value::clone(&d.target_state));
     }
     out.build()
 }
@@ -167,19 +167,29 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
                 .into(),
         ));
     }
-    let mut items: Vec<(String, &DeploymentRecord)> = state
+    // The narrowest listing the filters name; the other filters are
+    // checked on its records.
+    let name = |member| opt_str(input, member).map(str::to_string);
+    let listing = match (
+        name("componentName"),
+        name("serviceName"),
+        name("serviceInstanceName"),
+        name("environmentName"),
+    ) {
+        (Some(component), ..) => Listing::Component(component),
+        (None, Some(service), Some(instance), _) => Listing::ServiceInstance(service, instance),
+        (None, Some(service), None, _) => Listing::Service(service),
+        (None, None, _, Some(environment)) => Listing::Environment(environment),
+        (None, None, _, None) => Listing::All,
+    };
+    let start = page_start(input)?;
+    let items = state
         .deployments
-        .all()
-        .filter(|d| matches(d, input))
-        .map(|d| {
-            let key = format!("{:020}/{}", Millis::MAX - d.created_at, d.id);
-            (key, d)
-        })
-        .collect();
-    items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        .listing(&listing, start.as_deref())
+        .filter(|(_, d)| matches(d, input));
     Ok(list_output(
         "deployments",
-        paginate(input, items.into_iter(), |d| render(d, Detail::Summary))?,
+        paginate(input, items, |d| render(d, Detail::Summary))?,
     ))
 }
 
@@ -204,7 +214,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         .last()
         .is_some_and(|latest| latest.id == id);
     let succeeded = current_deployment(state, &record.target.arn)
-        .is_some_and(|d| d.succeeded_id.as_deref() == Some(id) || d.attempted_id == id);
+        .is_some_and(|d| d.succeeded_id.as_deref() == Some(id) || d.attempted_id.as_str() == id);
     if current || succeeded {
         return Err(MockError::Validation(format!(
             "The deployment {id} is the current deployment of {}; only earlier deployments can be deleted",
@@ -313,7 +323,7 @@ pub fn notify(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let arn = req_str(input, "resourceArn")?;
     let deployment =
         current_deployment(state, arn).ok_or_else(|| MockError::not_found("resource", arn))?;
-    let id = deployment.attempted_id.clone();
+    let id = deployment.attempted_id.to_string();
     if let Some(given) = opt_str(input, "deploymentId") {
         if given != id {
             return Err(MockError::Validation(format!(
@@ -389,7 +399,7 @@ fn single_page(member: &str, items: Vec<Value>, input: &Value) -> Value {
 /// Sets the outputs of the current deployment of the resource at `arn`
 /// (admin API); false when there is no such resource.
 pub fn set_outputs(state: &mut State, arn: &str, outputs: &Value) -> bool {
-    let Some(id) = current_deployment(state, arn).map(|d| d.attempted_id.clone()) else {
+    let Some(id) = current_deployment(state, arn).map(|d| d.attempted_id) else {
         return false;
     };
     if let Some(record) = state.deployments.get_mut(&id) {

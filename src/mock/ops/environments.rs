@@ -11,7 +11,9 @@ use super::{
 use super::{deployments, from_start, page_start, spec};
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
-use crate::mock::state::{ConnectionStatus, Creation, Due, Environment, State, TemplateKind};
+use crate::mock::state::{
+    ConnectionStatus, Creation, Due, Environment, State, TemplateKind, VersionUser,
+};
 use serde_json::Value;
 
 fn arn(ctx: &Ctx, name: &str) -> String {
@@ -203,6 +205,12 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let output = wrap("environment", render(&environment, View::Created));
     state.revive(&environment.arn);
     tag_new(state, &environment.arn, input);
+    state.use_version(
+        TemplateKind::Environment,
+        template_name,
+        (major, minor),
+        VersionUser::Environment(name.to_string()),
+    );
     state.environments.insert(name.to_string(), environment);
     Ok(output)
 }
@@ -343,6 +351,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         if let Some(spec) = opt_string(input, "spec") {
             environment.spec = Some(spec);
         }
+        let old_version = (environment.template_major, environment.template_minor);
         environment.template_major = major;
         environment.template_minor = minor;
         let until = deployment_end(
@@ -358,6 +367,13 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         if let Some(environment) = state.environments.get_mut(name) {
             environment.deployment = deployment;
         }
+        state.move_version_user(
+            TemplateKind::Environment,
+            &template,
+            old_version,
+            (major, minor),
+            VersionUser::Environment(name.to_string()),
+        );
     }
     let environment = find(state, ctx, name)?;
     Ok(wrap("environment", render(environment, View::Answer)))

@@ -23,11 +23,10 @@ mod templates;
 use super::MockConfig;
 use super::clock::Millis;
 use super::errors::MockError;
-use super::state::{Creation, State, Target, TemplateKind, TokenRecord};
+use super::state::{Creation, State, Table, Target, TemplateKind, TokenRecord};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::time::Duration;
 
@@ -601,7 +600,7 @@ pub fn page_start(input: &Value) -> Result<Option<String>, MockError> {
 /// The entries of a map keyed by name from the page's first key on, so
 /// that a page costs its own length, not the map's.
 pub fn from_start<'m, T>(
-    map: &'m BTreeMap<String, T>,
+    map: &'m Table<String, T>,
     start: Option<&str>,
 ) -> impl Iterator<Item = (&'m String, &'m T)> {
     let from = start.map_or(Bound::Unbounded, Bound::Included);

@@ -20,8 +20,8 @@ use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
 use crate::mock::state::{
-    Creation, Deployment, Due, Pipeline, Service, ServiceInstance, ServiceStatus, State, Target,
-    TemplateKind, VersionStatus,
+    Creation, Deployment, Due, Pipeline, Service, ServiceInstance, ServicePart, ServiceStatus,
+    State, Table, Target, TemplateKind, VersionStatus, VersionUser,
 };
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -295,7 +295,7 @@ fn new_instance(
         template_name: service.template_name.clone(),
         template_major: major,
         template_minor: minor,
-        deployment: Deployment::start(ctx.now, None, String::new()),
+        deployment: Deployment::start(ctx.now, None, Default::default()),
         last_client_token: None,
     }
 }
@@ -316,7 +316,17 @@ fn add_instances(state: &mut State, ctx: &Ctx, name: &str, spec: &spec::ServiceS
         service.instances.insert(instance.clone(), new);
         added.push(instance.clone());
     }
+    let (template, version) = (
+        service.template_name.clone(),
+        (service.template_major, service.template_minor),
+    );
     for instance in added {
+        state.use_version(
+            TemplateKind::Service,
+            &template,
+            version,
+            VersionUser::Service(name.to_string(), ServicePart::Instance(instance.clone())),
+        );
         let arn = instance_arn(&arn(ctx, name), &instance);
         state.revive(&arn);
         deploy_instance(state, ctx, name, &instance, true);
@@ -361,7 +371,7 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         template_name: template_name.to_string(),
         template_major: major,
         template_minor: minor,
-        deployment: Deployment::start(ctx.now, None, String::new()),
+        deployment: Deployment::start(ctx.now, None, Default::default()),
     });
     let failure = state.faults.take(&service_arn, FailurePoint::Deployment);
     let service = Service {
@@ -380,13 +390,22 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         status: ServiceStatus::CreateInProgress { until },
         status_message: None,
         failure,
+        failed_deployment: None,
         pipeline,
-        instances: BTreeMap::new(),
+        instances: Table::default(),
         creation: Creation::new(input.clone()),
     };
     state.schedule_for(until, Due::Service(name.to_string()));
     state.revive(&service.arn);
     tag_new(state, &service.arn, input);
+    if service.pipeline.is_some() {
+        state.use_version(
+            TemplateKind::Service,
+            template_name,
+            (major, minor),
+            VersionUser::Service(name.to_string(), ServicePart::Pipeline),
+        );
+    }
     state.services.insert(name.to_string(), service);
     add_instances(state, ctx, name, &spec);
     deploy_pipeline(state, ctx, name, true);
@@ -482,13 +501,16 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let Some(service) = state.services.get_mut(name) else {
         return Err(not_found(ctx, name));
     };
+    service.failed_deployment = None;
     for (instance, failure) in dropped.iter().zip(delete_failures) {
         if let Some(i) = service.instances.get_mut(instance) {
             i.deployment.start_delete(delete_until, failure);
         }
     }
     state.schedule_for(until, Due::Service(name.to_string()));
-    state.schedule_for(delete_until, Due::Service(name.to_string()));
+    for instance in dropped {
+        state.schedule_for(delete_until, Due::Instance(name.to_string(), instance));
+    }
     add_instances(state, ctx, name, &parsed);
     service_answer(state, ctx, name, View::Answer)
 }
@@ -617,6 +639,15 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
             let instance = new_instance(service, ctx, name, &environment, spec_text, version);
             let arn = instance.arn.clone();
             service.instances.insert(name.to_string(), instance);
+            state.use_version(
+                TemplateKind::Service,
+                &template,
+                version,
+                VersionUser::Service(
+                    service_name.to_string(),
+                    ServicePart::Instance(name.to_string()),
+                ),
+            );
             state.revive(&arn);
             tag_new(state, &arn, input);
             deploy_instance(state, ctx, service_name, name, true);
@@ -677,8 +708,19 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
         if let Some(spec) = opt_str(input, "spec") {
             i.spec = spec.to_string();
         }
+        let old_version = (i.template_major, i.template_minor);
         i.template_major = major;
         i.template_minor = minor;
+        state.move_version_user(
+            TemplateKind::Service,
+            &template,
+            old_version,
+            (major, minor),
+            VersionUser::Service(
+                service_name.to_string(),
+                ServicePart::Instance(name.to_string()),
+            ),
+        );
         deploy_instance(state, ctx, service_name, name, false);
     }
     instance_answer(state, ctx, service_name, name, View::Answer)
@@ -776,8 +818,16 @@ pub fn update_pipeline(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
     };
     if let Some((major, minor)) = version {
         p.spec = spec.to_string();
+        let old_version = (p.template_major, p.template_minor);
         p.template_major = major;
         p.template_minor = minor;
+        state.move_version_user(
+            TemplateKind::Service,
+            &template,
+            old_version,
+            (major, minor),
+            VersionUser::Service(service_name.to_string(), ServicePart::Pipeline),
+        );
         deploy_pipeline(state, ctx, service_name, false);
     }
     pipeline_answer(state, ctx, service_name)

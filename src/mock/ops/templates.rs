@@ -14,7 +14,8 @@ use super::{
 };
 use crate::mock::faults::FailurePoint;
 use crate::mock::state::{
-    Creation, Due, State, Target, Template, TemplateKind, TemplateVersion, VersionStatus,
+    Creation, Due, ServicePart, State, Target, Template, TemplateKind, TemplateVersion,
+    VersionStatus, VersionUser,
 };
 use serde_json::Value;
 
@@ -659,26 +660,17 @@ fn check_version_deletable(
     version: &TemplateVersion,
 ) -> Result<(), MockError> {
     let key = (version.major, version.minor);
-    let on = |name: &str, major: u64, minor: u64| name == template.name && (major, minor) == key;
-    let user = match kind {
-        TemplateKind::Environment => state
-            .environments
-            .values()
-            .find(|e| on(&e.template_name, e.template_major, e.template_minor))
-            .map(|e| format!("environment {}", e.name)),
-        TemplateKind::Service => state.services.values().find_map(|s| {
-            s.instances
-                .values()
-                .find(|i| on(&i.template_name, i.template_major, i.template_minor))
-                .map(|i| format!("service instance {} of service {}", i.name, s.name))
-                .or_else(|| {
-                    s.pipeline
-                        .as_ref()
-                        .filter(|p| on(&p.template_name, p.template_major, p.template_minor))
-                        .map(|_| format!("the pipeline of service {}", s.name))
-                })
-        }),
-    };
+    let user = state
+        .version_user(kind, &template.name, key)
+        .map(|user| match user {
+            VersionUser::Environment(name) => format!("environment {name}"),
+            VersionUser::Service(service, ServicePart::Instance(name)) => {
+                format!("service instance {name} of service {service}")
+            }
+            VersionUser::Service(service, ServicePart::Pipeline) => {
+                format!("the pipeline of service {service}")
+            }
+        });
     if let Some(user) = user {
         return Err(MockError::Conflict(format!(
             "The {} {} is in use by {user}; move it to another version or delete it first",
@@ -689,6 +681,7 @@ fn check_version_deletable(
     let others_in_major = template
         .versions
         .range((key.0, 0)..=(key.0, u64::MAX))
+        .take(2)
         .count()
         > 1;
     if template.recommended_version() == Some(key) && template.versions.len() > 1 {

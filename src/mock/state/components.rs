@@ -72,7 +72,11 @@ mod tests {
             template_file: String::new(),
             manifest: String::new(),
             last_client_request_token: None,
-            deployment: Deployment::start(0, Some(until), format!("d-{name}")),
+            deployment: Deployment::start(
+                0,
+                Some(until),
+                crate::mock::state::DeploymentId::new(&format!("d-{name}")),
+            ),
         }
     }
 
@@ -83,7 +87,7 @@ mod tests {
             state.components.insert(name.into(), component(name, until));
             state.schedule_for(until, Due::Component(name.into()));
         }
-        let phase = |s: &State, name: &str| s.components[name].deployment.phase;
+        let phase = |s: &State, name: &str| s.components.get(name).unwrap().deployment.phase;
         state.settle(999);
         assert!(phase(&state, "early").in_progress());
         state.settle(1_000);
