@@ -2637,6 +2637,17 @@ CITE_COMPONENT_UPDATE_NONE = (
 )
 
 
+def component_gone(s):
+    """The end of a component's delete: wait, then GetComponent finds nothing."""
+    s.wait(ASYNC_DONE_MS, step="the delete completes")
+    s.call("GetComponent", {"name": COMPONENT}, error=("ResourceNotFoundException", ""),
+           expect={"$.message": any_value("The words of a ResourceNotFoundException for a component are not documented")},
+           rule=flow_rule(role="check"),
+           note="Gone: the ComponentDeleted waiter's success state (ResourceNotFoundException).",
+           step="check: the component no longer exists (ComponentDeleted waiter's success state)",
+           gap=AFTER_WAIT_GAP_MS)
+
+
 def uf_component():
     s = flow_scenario("CreateComponent",
                       "The directly defined component flow of the User Guide: in an environment with a component "
@@ -2723,13 +2734,7 @@ def uf_component():
            rule=flow_rule("$.component"),
            note="Starts deleting the detached component: DELETE_IN_PROGRESS.",
            step="under test (DeleteComponent): delete the component")
-    s.wait(ASYNC_DONE_MS, step="the delete completes")
-    s.call("GetComponent", {"name": COMPONENT}, error=("ResourceNotFoundException", ""),
-           expect={"$.message": any_value("The words of a ResourceNotFoundException for a component are not documented")},
-           rule=flow_rule(role="check"),
-           note="Gone: the ComponentDeleted waiter's success state (ResourceNotFoundException).",
-           step="check: the component no longer exists (ComponentDeleted waiter's success state)",
-           gap=AFTER_WAIT_GAP_MS)
+    component_gone(s)
     return s
 
 
@@ -2959,13 +2964,7 @@ def uf_component_attached():
            rule=flow_rule("$.component"),
            note="The detached component can be deleted: DELETE_IN_PROGRESS.",
            step="under test (DeleteComponent): delete the detached component")
-    s.wait(ASYNC_DONE_MS, step="the delete completes")
-    s.call("GetComponent", {"name": COMPONENT}, error=("ResourceNotFoundException", ""),
-           expect={"$.message": any_value("The words of a ResourceNotFoundException for a component are not documented")},
-           rule=flow_rule(role="check"),
-           note="Gone: the ComponentDeleted waiter's success state (ResourceNotFoundException).",
-           step="check: the component no longer exists (ComponentDeleted waiter's success state)",
-           gap=AFTER_WAIT_GAP_MS)
+    component_gone(s)
     return s
 
 

@@ -247,16 +247,10 @@ MEANING_BODY = b"0123456789abcdefghij"
 
 
 def meaning(endpoint):
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        config=Config(
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": 1},
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        ),
+    s3 = client(
+        endpoint,
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
     )
     s3.create_bucket(Bucket="meaning")
     put = s3.put_object(
