@@ -41,7 +41,6 @@ use gate::Gate;
 use record::Record;
 use replay::{Replay, miss_error};
 pub use server::{RecordConfig, RecordError, RecordServer, ReplayConfig, ReplayServer};
-use shape::error_shape;
 
 /// The request pipeline: its phases, in order.
 pub struct Proxy {
@@ -89,15 +88,17 @@ impl Handler for Proxy {
     async fn handle(&self, request: Request) -> Response {
         if let Err(error) = self.gate.check(&request) {
             tracing::warn!(method = %request.method, target = %request.uri, "refused: {}", error.message);
-            return error.to_response_in(error_shape(&request), &request);
+            return shape::answer(&error, &request);
         }
         if request.headers.get_all("x-amz-target").iter().count() > 1 {
-            return AwsError::new(
-                Origin::Client,
-                "SerializationException",
-                "X-Amz-Target is sent more than once; send exactly one",
-            )
-            .to_response_in(error_shape(&request), &request);
+            return shape::answer(
+                &AwsError::new(
+                    Origin::Client,
+                    "SerializationException",
+                    "X-Amz-Target is sent more than once; send exactly one",
+                ),
+                &request,
+            );
         }
         let start = self.record.as_ref().map(Record::begin);
         // An aws-chunked upload is matched and recorded as the payload it
@@ -106,12 +107,14 @@ impl Handler for Proxy {
             Ok(Some((decoded, streaming))) => (Some(decoded), Some(streaming)),
             Ok(None) => (None, None),
             Err(reason) => {
-                return AwsError::new(
-                    Origin::Client,
-                    "InvalidRequest",
-                    format!("proton-vcr: {reason}"),
-                )
-                .to_response_in(error_shape(&request), &request);
+                return shape::answer(
+                    &AwsError::new(
+                        Origin::Client,
+                        "InvalidRequest",
+                        format!("proton-vcr: {reason}"),
+                    ),
+                    &request,
+                );
             }
         };
         // A bucket in the Host (`bucket.localhost`), or in the upstream's
@@ -135,13 +138,15 @@ impl Handler for Proxy {
         };
         let Some(forward) = &self.forward else {
             return match &miss {
-                Some(miss) => miss_error(miss).to_response_in(error_shape(&request), &request),
-                None => AwsError::new(
-                    Origin::Internal,
-                    "InternalFailure",
-                    "this proxy has no phase that answers requests",
-                )
-                .to_response_in(error_shape(&request), &request),
+                Some(miss) => shape::answer(&miss_error(miss), &request),
+                None => shape::answer(
+                    &AwsError::new(
+                        Origin::Internal,
+                        "InternalFailure",
+                        "this proxy has no phase that answers requests",
+                    ),
+                    &request,
+                ),
             };
         };
         if let Some(miss) = &miss {
@@ -156,11 +161,11 @@ impl Handler for Proxy {
         }
         let forwarded = match forward.forward(&request, meant, streaming).await {
             Ok(forwarded) => forwarded,
-            Err(error) => return error.to_response_in(error_shape(&request), &request),
+            Err(error) => return shape::answer(&error, &request),
         };
         if let (Some(record), Some(start)) = (&self.record, start) {
             if let Err(error) = record.record(start, &forwarded).await {
-                return error.to_response_in(error_shape(&request), &request);
+                return shape::answer(&error, &request);
             }
             // Under `--on-miss record`, what was just recorded answers its own
             // retries from now on.

@@ -3,9 +3,14 @@
 //! request is for, found from its SigV4 scope in the service facts table,
 //! else guessed from its content type.
 
-use crate::http::{ErrorShape, Request};
+use crate::http::{AwsError, ErrorShape, Request, Response};
 use crate::services::{Protocol, RequestLine, facts};
 use crate::sigv4::client_scope;
+
+/// `error` as the answer to `request`, in the protocol its client parses.
+pub fn answer(error: &AwsError, request: &Request) -> Response {
+    error.to_response_in(error_shape(request), request)
+}
 
 /// The error shape `request`'s client parses.
 pub fn error_shape(request: &Request) -> ErrorShape {
