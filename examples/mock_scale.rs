@@ -293,9 +293,11 @@ fn numbers(args: &[String], flag: &str, default: &[usize]) -> Result<Vec<usize>,
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let parsed = numbers(&args, "--sizes", &[10, 10_000]).and_then(|sizes| {
-        let calls = numbers(&args, "--calls", &[2_000])?;
-        let passes = numbers(&args, "--passes", &[5])?;
-        Ok((sizes, calls[0], passes[0]))
+        let one = |flag: &str, default: usize| match numbers(&args, flag, &[default])?[..] {
+            [n] => Ok(n),
+            _ => Err(format!("{flag} takes one whole number above 0")),
+        };
+        Ok((sizes, one("--calls", 2_000)?, one("--passes", 5)?))
     });
     let (sizes, calls, passes) = match parsed {
         Ok(parsed) => parsed,

@@ -856,18 +856,7 @@ impl State {
                 }
                 return;
             }
-            Settled::Deployed {
-                id,
-                status,
-                message,
-                at,
-            } => {
-                if status == DeploymentStatus::Failed {
-                    service.deployment_failed(message.clone());
-                }
-                self.deployments.finish(&id, status, message, at);
-            }
-            Settled::Nothing | Settled::DeleteFailed => {}
+            settled => part_settled(service, &mut self.deployments, settled),
         }
         if let Some(at) = due {
             self.schedule_for(at, Due::Instance(service_name, name));
@@ -885,18 +874,7 @@ impl State {
         let due = pipeline.deployment.phase.due();
         match settled {
             Settled::Gone => return,
-            Settled::Deployed {
-                id,
-                status,
-                message,
-                at,
-            } => {
-                if status == DeploymentStatus::Failed {
-                    service.deployment_failed(message.clone());
-                }
-                self.deployments.finish(&id, status, message, at);
-            }
-            Settled::Nothing | Settled::DeleteFailed => {}
+            settled => part_settled(service, &mut self.deployments, settled),
         }
         if let Some(at) = due {
             self.schedule_for(at, Due::Pipeline(service_name));
@@ -1041,6 +1019,24 @@ fn settle_service_status(
         status => return (false, status.due()),
     }
     (false, None)
+}
+
+/// A service part (an instance or the pipeline) whose deployment settled:
+/// an ended deployment closes its record, and a failure is kept on the
+/// service until the service's own create or update ends.
+fn part_settled(service: &mut Service, deployments: &mut Deployments, settled: Settled) {
+    if let Settled::Deployed {
+        id,
+        status,
+        message,
+        at,
+    } = settled
+    {
+        if status == DeploymentStatus::Failed {
+            service.deployment_failed(message.clone());
+        }
+        deployments.finish(&id, status, message, at);
+    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,6 @@ fn recording_credentials() -> CredentialSource {
     })
 }
 
-/// A child process killed when the test ends, pass or fail.
 /// moto's server on a free loopback port, ready to answer.
 fn moto() -> (Process, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -336,7 +336,7 @@ fn add_instances(state: &mut State, ctx: &Ctx, name: &str, spec: &spec::ServiceS
 pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let name = req_str(input, "name")?;
     if let Some(existing) = state.services.get(name) {
-        let busy = matches!(existing.status, ServiceStatus::DeleteInProgress { .. });
+        let busy = existing.deleting();
         retry_create(
             &existing.creation,
             input,
@@ -521,7 +521,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let Some(service) = state.services.get(name) else {
         return deleted_answer(state, ctx, "service", arn(ctx, name));
     };
-    if matches!(service.status, ServiceStatus::DeleteInProgress { .. }) {
+    if service.deleting() {
         return Ok(wrap("service", render(service, View::Answer)));
     }
     let failure = state.faults.take(&arn(ctx, name), FailurePoint::Delete);

@@ -91,9 +91,8 @@ impl<K: Ord + Hash + Clone, V> Table<K, V> {
     {
         let at = self.index.remove(key)?;
         self.order.remove(key);
-        if at >= self.entries.len() {
-            return None;
-        }
+        // Every position in the indexes is one of `entries`: this type alone
+        // writes them, in `insert` and here.
         let (_, value) = self.entries.swap_remove(at);
         // The last entry moved into the hole: point its indexes there.
         if let Some((moved, _)) = self.entries.get(at) {
