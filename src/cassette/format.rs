@@ -423,7 +423,13 @@ impl BodyArena {
             // A large body gets its own allocation, sized to fit.
             let mut own = BytesMut::with_capacity(most);
             write(&mut own);
-            return Body::new(Bytes::copy_from_slice(&own));
+            // Kept as written when it fills what was reserved; a shorter
+            // one (minified JSON) is copied once to give the rest back.
+            return Body::new(if own.len() == most {
+                own.freeze()
+            } else {
+                Bytes::copy_from_slice(&own)
+            });
         }
         if self.block.capacity() - self.block.len() < most {
             self.last_block = (self.last_block * 2).clamp(Self::MIN_BLOCK, Self::MAX_BLOCK);
