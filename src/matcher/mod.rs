@@ -48,6 +48,7 @@ use bind::{Learned, Pairs, ValueBindings};
 use bytes::Bytes;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io::Write;
@@ -123,8 +124,9 @@ struct Parts<'a> {
     /// by name, values trimmed and joined.
     answer_headers: Vec<(&'a str, Cow<'a, str>)>,
     body: &'a Body,
-    /// The body's pairs, decoded once, when it is a URL-encoded form.
-    form: Option<Vec<(String, String)>>,
+    /// The body's pairs, decoded once, when it is a URL-encoded form; only
+    /// when keying needs them (a request keyed before is not decoded).
+    form: OnceCell<Option<Vec<(String, String)>>>,
 }
 
 impl<'a> Parts<'a> {
@@ -142,7 +144,7 @@ impl<'a> Parts<'a> {
             content_type,
             answer_headers: answer_headers(&request.method, &request.uri, target, headers),
             body: &request.body,
-            form: form_of(content_type, &request.body),
+            form: OnceCell::new(),
         }
     }
 
@@ -162,17 +164,23 @@ impl<'a> Parts<'a> {
             content_type,
             answer_headers: answer_headers(method, uri, target, headers),
             body,
-            form: form_of(content_type, body),
+            form: OnceCell::new(),
         }
     }
 }
 
-/// The pairs of a URL-encoded form body; the content type first, since
-/// checking that a body is text reads all of it.
-fn form_of(content_type: Option<&str>, body: &Body) -> Option<Vec<(String, String)>> {
-    form::is_form(content_type)
-        .then(|| body.text().map(form::pairs))
-        .flatten()
+impl Parts<'_> {
+    /// The pairs of a URL-encoded form body; the content type first, since
+    /// checking that a body is text reads all of it.
+    fn form(&self) -> Option<&[(String, String)]> {
+        self.form
+            .get_or_init(|| {
+                form::is_form(self.content_type)
+                    .then(|| self.body.text().map(form::pairs))
+                    .flatten()
+            })
+            .as_deref()
+    }
 }
 
 /// A header's values, recorded or live.
@@ -1232,15 +1240,12 @@ fn form_action<'a>(request: &'a Parts<'_>) -> Option<&'a str> {
 /// The value of the form body's pair `key`.
 fn form_pair<'a>(request: &'a Parts<'_>, key: &str) -> Option<&'a str> {
     request
-        .form
-        .as_ref()?
+        .form()?
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
 }
 
-/// Where the tokens of a request are: the paths the user named that apply
-/// to its operation, then those the service facts table knows.
 /// The token spots matching binds (none with `--bind none`).
 fn spots_bound(
     request: &Parts<'_>,
@@ -1254,6 +1259,8 @@ fn spots_bound(
     }
 }
 
+/// Where the tokens of a request are: the paths the user named that apply
+/// to its operation, then those the service facts table knows.
 fn token_spots(request: &Parts<'_>, operation: &str, token_paths: &[TokenPath]) -> Vec<TokenSpot> {
     let mut spots: Vec<TokenSpot> = token_paths
         .iter()
@@ -1353,7 +1360,7 @@ fn view_of(
         let _ = writeln!(canonical, "{name}:{value}");
     }
     canonical.push(b'\n');
-    match (request.body.json(), &request.form) {
+    match (request.body.json(), request.form()) {
         (Some(mut value), _) => {
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Json(members) = spot {
@@ -1364,7 +1371,7 @@ fn view_of(
             write_json(&mut canonical, &value);
         }
         (None, Some(form)) => {
-            let mut pairs = form.clone();
+            let mut pairs = form.to_vec();
             for (spot, token) in spots.iter().zip(tokens.iter_mut()) {
                 if let TokenSpot::Form(name) = spot {
                     *token = take_pair(&mut pairs, name);
