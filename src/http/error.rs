@@ -81,11 +81,7 @@ impl AwsError {
     pub fn to_response_in(&self, shape: ErrorShape, request: &Request) -> Response {
         let mut response = match shape {
             ErrorShape::Json => self.to_response(),
-            ErrorShape::S3 => self.xml_response(shape, "application/xml", "x-amz-request-id"),
-            ErrorShape::RestXml | ErrorShape::Query => {
-                self.xml_response(shape, "text/xml", "x-amzn-requestid")
-            }
-            ErrorShape::Ec2 => self.xml_response(shape, "text/xml", "x-amzn-requestid"),
+            xml => self.xml_response(xml),
         };
         if request.method == http::Method::HEAD {
             response.body = Default::default();
@@ -106,15 +102,15 @@ impl AwsError {
         response
     }
 
-    fn xml_response(
-        &self,
-        shape: ErrorShape,
-        content_type: &str,
-        request_id_header: &'static str,
-    ) -> Response {
+    /// The error as one of the XML shapes (`shape` is not `Json`).
+    fn xml_response(&self, shape: ErrorShape) -> Response {
         let request_id = uuid::Uuid::new_v4().to_string();
         let code = xml_escape(self.short_code());
         let message = xml_escape(&self.message);
+        let (content_type, request_id_header) = match shape {
+            ErrorShape::S3 => ("application/xml", "x-amz-request-id"),
+            _ => ("text/xml", "x-amzn-requestid"),
+        };
         let body = match shape {
             ErrorShape::S3 => format!(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
@@ -158,7 +154,7 @@ impl ErrorShape {
     /// The shape for a request of no known service: query for a form body,
     /// JSON otherwise.
     pub fn by_content_type(request: &Request) -> Self {
-        if crate::form::is_form(request.header("content-type")) {
+        if crate::form::is_form(request.content_type()) {
             Self::Query
         } else {
             Self::Json
