@@ -31,7 +31,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::Poll;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -426,25 +425,20 @@ async fn buffer<'a>(
                 joined.map_or(first, bytes::BytesMut::freeze),
             )
         };
-        // Most bodies are in by the time the headers are: only a body still on
-        // its way starts the timer.
-        let mut collect = std::pin::pin!(collect);
-        let now = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
-        match now {
-            Poll::Ready(collected) => collected,
-            Poll::Pending => match tokio::time::timeout(limits.body_read_timeout, collect).await {
-                Ok(collected) => collected,
-                Err(_) => {
-                    return Err(AwsError::new(
-                        Origin::Client,
-                        "RequestTimeoutException",
-                        format!(
-                            "the request body did not arrive within {} s of its headers; send it whole and promptly",
-                            limits.body_read_timeout.as_secs_f64()
-                        ),
-                    ));
-                }
-            },
+        // The body is polled before the timer is: a body that is already
+        // in never arms it.
+        match tokio::time::timeout(limits.body_read_timeout, collect).await {
+            Ok(collected) => collected,
+            Err(_) => {
+                return Err(AwsError::new(
+                    Origin::Client,
+                    "RequestTimeoutException",
+                    format!(
+                        "the request body did not arrive within {} s of its headers; send it whole and promptly",
+                        limits.body_read_timeout.as_secs_f64()
+                    ),
+                ));
+            }
         }
     };
     let body = match collected {
