@@ -13,32 +13,38 @@ pub fn pairs(text: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                percent_decode(&k.replace('+', " ")),
-                percent_decode(&v.replace('+', " ")),
-            )
+            (field(k.as_bytes()), field(v.as_bytes()))
         })
         .collect()
 }
 
+/// A form field's text: `%XX` escapes decoded and `+` read as a space.
+pub fn field(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&decode(bytes, true)).into_owned()
+}
+
 /// Decodes `%XX` escapes; an escape that is not two hex digits stays as
-/// it is. (`+` is left alone: only form fields read it as a space.)
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
+/// it is. `+` becomes a space only with `plus_as_space` (form fields read
+/// it so; paths do not).
+pub fn decode(bytes: &[u8], plus_as_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    out.push(h * 16 + l);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
             }
+            b'+' if plus_as_space => out.push(b' '),
+            b => out.push(b),
         }
-        out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -56,7 +62,8 @@ mod tests {
 
     #[test]
     fn only_two_hex_digits_make_an_escape() {
-        assert_eq!(percent_decode("%+1%2b%4"), "%+1+%4");
+        assert_eq!(decode(b"%+1%2b%4", false), b"%+1+%4");
+        assert_eq!(decode(b"%+1%2b%4", true), b"% 1+%4");
         assert_eq!(pairs("a=%2B+b"), [("a".to_string(), "+ b".to_string())]);
     }
 

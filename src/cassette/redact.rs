@@ -331,7 +331,7 @@ fn decodings(bytes: &[u8], budget: &mut usize) -> Vec<Vec<u8>> {
     // in gzip streams.
     let text = std::str::from_utf8(bytes).is_ok();
     if text && (bytes.contains(&b'%') || bytes.contains(&b'+')) {
-        keep(percent_decode_bytes(bytes), &mut out, budget);
+        keep(crate::form::decode(bytes, true), &mut out, budget);
     }
     if text && bytes.contains(&b'\\') {
         keep(json_unescape(bytes), &mut out, budget);
@@ -350,28 +350,6 @@ fn decodings(bytes: &[u8], budget: &mut usize) -> Vec<Vec<u8>> {
         if out.len() > 64 {
             break;
         }
-    }
-    out
-}
-
-fn percent_decode_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
     }
     out
 }

@@ -784,8 +784,8 @@ fn form_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
     for pair in bytes.split(|b| *b == b'&') {
         let end = start + pair.len();
         if let Some(eq) = pair.iter().position(|b| *b == b'=') {
-            let key = form_decode(&pair[..eq]);
-            let value = form_decode(&pair[eq + 1..]);
+            let key = crate::form::field(&pair[..eq]);
+            let value = crate::form::field(&pair[eq + 1..]);
             let names: Vec<&str> = key
                 .split('.')
                 .filter(|s| {
@@ -805,11 +805,6 @@ fn form_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
         start = end + 1;
     }
     edits
-}
-
-fn form_decode(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes).replace('+', " ");
-    crate::form::percent_decode(&text)
 }
 
 fn form_encode(text: &str) -> String {
