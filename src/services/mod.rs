@@ -442,9 +442,11 @@ impl Service {
 
 /// A form field's value, URL-decoded.
 fn form_value(form: &str, key: &str) -> Option<String> {
-    crate::form::pairs(form)
-        .into_iter()
-        .find_map(|(k, v)| (k == key).then_some(v))
+    // Only the pair asked for is decoded.
+    form.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (crate::form::field(k.as_bytes()) == key).then(|| crate::form::field(v.as_bytes()))
+    })
 }
 
 /// Why [`Facts::endpoint_for_scope`] found no endpoint.
