@@ -20,12 +20,7 @@ pub fn path_style(request: &Request) -> Option<Request> {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     };
-    let bucket = name
-        .get(..name.len().checked_sub(".localhost".len())?)
-        .filter(|_| name.to_ascii_lowercase().ends_with(".localhost"))?;
-    if !is_bucket_name(bucket) {
-        return None;
-    }
+    let bucket = localhost_bucket(name)?;
     let query = request.uri.query().unwrap_or("");
     let s3 = match client_scope(request) {
         Some(scope) => scope.service == "s3",
@@ -38,14 +33,22 @@ pub fn path_style(request: &Request) -> Option<Request> {
     in_bucket(request, bucket)
 }
 
+/// The bucket label before `.localhost` (in any case) in a host name, when
+/// it is a valid bucket name.
+fn localhost_bucket(name: &str) -> Option<&str> {
+    let at = name.len().checked_sub(".localhost".len())?;
+    let (bucket, suffix) = (name.get(..at)?, name.get(at..)?);
+    (suffix.eq_ignore_ascii_case(".localhost") && is_bucket_name(bucket)).then_some(bucket)
+}
+
 /// The bucket an upstream's host names: `BUCKET.s3.amazonaws.com`,
 /// `BUCKET.s3.REGION.amazonaws.com` (also `s3-REGION`, `s3.dualstack`,
 /// `s3-accelerate`, `s3-fips` and the other partitions' suffixes), or
 /// `BUCKET.localhost`. Access points and S3 Express hosts name no bucket.
 pub fn upstream_bucket(host: &str) -> Option<String> {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if let Some(bucket) = host.strip_suffix(".localhost") {
-        return is_bucket_name(bucket).then(|| bucket.to_string());
+    if let Some(bucket) = localhost_bucket(&host) {
+        return Some(bucket.to_string());
     }
     let aws = crate::services::facts()
         .partitions()

@@ -53,13 +53,13 @@ BUCKET = "chunked"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-def client(endpoint, signature_version=None, **config):
+def client(endpoint, signature_version=None, addressing_style="path", **config):
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name=REGION,
         config=Config(
-            s3={"addressing_style": "path"},
+            s3={"addressing_style": addressing_style},
             retries={"max_attempts": 1},
             signature_version=signature_version,
             **config,
@@ -226,12 +226,7 @@ def virtual_client(endpoint, **config):
 
     socket.getaddrinfo = loopback_subdomains
     port = urlsplit(endpoint).port
-    return boto3.client(
-        "s3",
-        endpoint_url=f"http://localhost:{port}",
-        region_name=REGION,
-        config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}, **config),
-    )
+    return client(f"http://localhost:{port}", addressing_style="virtual", **config)
 
 
 def virtual(endpoint):
