@@ -27,8 +27,7 @@ use std::time::SystemTime;
 /// A replay server running in this process: start it, point a client at
 /// [`ReplayServer::url`], stop it by dropping it or with `shutdown`.
 pub struct ReplayServer {
-    server: Server,
-    admin: Option<Server>,
+    bound: Bound,
     proxy: Arc<Proxy>,
 }
 
@@ -43,28 +42,24 @@ impl ReplayServer {
             limits: config.limits,
         };
         listeners.check("the replay server answers anyone who reaches it with your cassettes")?;
-        let gate = Gate::new(listeners.access.clone(), listeners.listen.ip());
+        let gate = listeners.gate(listeners.listen);
         let matcher = Matcher::new(config.cassettes, config.options);
         let proxy = Arc::new(Proxy::replay_only(matcher, gate));
-        let (server, admin) = listeners.bind(proxy.clone()).await?;
-        Ok(Self {
-            server,
-            admin,
-            proxy,
-        })
+        let bound = listeners.bind(proxy.clone()).await?;
+        Ok(Self { bound, proxy })
     }
 
     pub fn url(&self) -> String {
-        self.server.url()
+        self.bound.server.url()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+        self.bound.server.local_addr()
     }
 
     /// The admin API's `http://HOST:PORT`, when it has one.
     pub fn admin_url(&self) -> Option<String> {
-        self.admin.as_ref().map(Server::url)
+        self.bound.admin.as_ref().map(Server::url)
     }
 
     /// Starts the replay over: every interaction unused, no token bound.
@@ -75,10 +70,7 @@ impl ReplayServer {
     }
 
     pub async fn shutdown(self) {
-        if let Some(admin) = self.admin {
-            admin.shutdown().await;
-        }
-        self.server.shutdown().await;
+        self.bound.shutdown().await;
     }
 }
 
@@ -135,15 +127,19 @@ impl Listeners {
         Ok(())
     }
 
+    /// The gate of a listener on `addr`.
+    fn gate(&self, addr: SocketAddr) -> Gate {
+        Gate::new(self.access.clone(), addr.ip())
+    }
+
     /// Binds the AWS listener, then the admin one.
-    async fn bind(&self, proxy: Arc<Proxy>) -> Result<(Server, Option<Server>), ListenError> {
+    async fn bind(&self, proxy: Arc<Proxy>) -> Result<Bound, ListenError> {
         let server = Server::bind(self.listen, proxy.clone(), self.limits)
             .await
             .map_err(|e| ListenError::Bind(self.listen, e))?;
         let admin = match self.admin_listen {
             Some(addr) => {
-                let gate = Gate::new(self.access.clone(), addr.ip());
-                let admin = Arc::new(Admin::new(proxy, gate));
+                let admin = Arc::new(Admin::new(proxy, self.gate(addr)));
                 Some(
                     Server::bind(addr, admin, self.limits)
                         .await
@@ -152,7 +148,23 @@ impl Listeners {
             }
             None => None,
         };
-        Ok((server, admin))
+        Ok(Bound { server, admin })
+    }
+}
+
+/// A server's listeners once bound: the AWS one and the admin one.
+struct Bound {
+    server: Server,
+    admin: Option<Server>,
+}
+
+impl Bound {
+    /// Stops the admin listener, then the AWS one.
+    async fn shutdown(self) {
+        if let Some(admin) = self.admin {
+            admin.shutdown().await;
+        }
+        self.server.shutdown().await;
     }
 }
 
@@ -249,8 +261,7 @@ impl std::error::Error for RecordError {}
 /// [`RecordServer::url`]; [`RecordServer::shutdown`] waits for requests in
 /// flight and their writes.
 pub struct RecordServer {
-    server: Server,
-    admin: Option<Server>,
+    bound: Bound,
     proxy: Arc<Proxy>,
     upstream: String,
     cassette: PathBuf,
@@ -310,16 +321,15 @@ impl RecordServer {
         )
         .map_err(RecordError::Cassette)?;
         let upstream = forward.base();
-        let gate = Gate::new(config.access.clone(), config.listen.ip());
+        let gate = listeners.gate(config.listen);
         let proxy = Arc::new(Proxy::recording(gate, replay, forward, Record::new(writer)));
-        let (server, admin) = listeners
+        let bound = listeners
             .bind(proxy.clone())
             .await
             .map_err(RecordError::Listen)?;
         tracing::info!(upstream = %upstream, cassette = %config.cassette.display(), "recording");
         Ok(Self {
-            server,
-            admin,
+            bound,
             proxy,
             upstream,
             cassette: config.cassette,
@@ -328,16 +338,16 @@ impl RecordServer {
 
     /// `http://HOST:PORT`, ready for `--endpoint-url`.
     pub fn url(&self) -> String {
-        self.server.url()
+        self.bound.server.url()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+        self.bound.server.local_addr()
     }
 
     /// The admin API's `http://HOST:PORT`, when it has one.
     pub fn admin_url(&self) -> Option<String> {
-        self.admin.as_ref().map(Server::url)
+        self.bound.admin.as_ref().map(Server::url)
     }
 
     /// The upstream requests go to.
@@ -352,10 +362,7 @@ impl RecordServer {
     /// Stops accepting, lets requests in flight finish and their exchanges
     /// reach the file, then stops the writer.
     pub async fn shutdown(self) {
-        if let Some(admin) = self.admin {
-            admin.shutdown().await;
-        }
-        self.server.shutdown().await;
+        self.bound.shutdown().await;
         self.proxy.close().await;
     }
 }
