@@ -240,12 +240,12 @@ impl Deployments {
     /// deleted by DeleteDeployment) are ignored.
     pub fn finish(
         &mut self,
-        id: &str,
+        id: DeploymentId,
         status: DeploymentStatus,
         message: Option<String>,
         at: Millis,
     ) {
-        if let Some(record) = self.get_mut(id) {
+        if let Some(record) = self.by_id.get_mut(&id) {
             record.status = status;
             record.status_message = message;
             record.last_modified_at = at;
@@ -329,7 +329,7 @@ mod tests {
     fn a_second_deployment_starts_from_the_first_ones_target_state() {
         let mut deployments = Deployments::default();
         deployments.start(new("a", None, "one"), 1);
-        deployments.finish("a", DeploymentStatus::Succeeded, None, 5);
+        deployments.finish(DeploymentId::new("a"), DeploymentStatus::Succeeded, None, 5);
         deployments.start(new("b", Some("a"), "two"), 6);
         let b = deployments.get("b").unwrap();
         assert_eq!(

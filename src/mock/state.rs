@@ -231,7 +231,7 @@ pub enum Settled {
     Nothing,
     /// The attempt ended at `at` with `status` (SUCCEEDED or FAILED).
     Deployed {
-        id: String,
+        id: DeploymentId,
         status: DeploymentStatus,
         message: Option<String>,
         at: Millis,
@@ -240,6 +240,21 @@ pub enum Settled {
     Gone,
     /// The delete failed (injected): the resource stays, DELETE_FAILED.
     DeleteFailed,
+}
+
+impl Settled {
+    /// Closes the history's record of a deployment that ended.
+    pub fn record_in(&self, deployments: &mut Deployments) {
+        if let Settled::Deployed {
+            id,
+            status,
+            message,
+            at,
+        } = self
+        {
+            deployments.finish(*id, *status, message.clone(), *at);
+        }
+    }
 }
 
 /// A deployment's id (a UUID) held inline, so that a resource's
@@ -371,7 +386,7 @@ impl Deployment {
         };
         self.status_message.clone_from(&message);
         Settled::Deployed {
-            id: self.attempted_id.to_string(),
+            id: self.attempted_id,
             status,
             message,
             at,
@@ -803,15 +818,7 @@ impl State {
             return;
         };
         let settled = environment.deployment.settle(now);
-        if let Settled::Deployed {
-            id,
-            status,
-            message,
-            at,
-        } = &settled
-        {
-            self.deployments.finish(id, *status, message.clone(), *at);
-        }
+        settled.record_in(&mut self.deployments);
         if settled == Settled::Gone {
             if let Some(environment) = self.environments.remove(&name) {
                 self.unuse_version(
@@ -1026,17 +1033,14 @@ fn settle_service_status(
 /// service until the service's own create or update ends.
 fn part_settled(service: &mut Service, deployments: &mut Deployments, settled: Settled) {
     if let Settled::Deployed {
-        id,
-        status,
+        status: DeploymentStatus::Failed,
         message,
-        at,
-    } = settled
+        ..
+    } = &settled
     {
-        if status == DeploymentStatus::Failed {
-            service.deployment_failed(message.clone());
-        }
-        deployments.finish(&id, status, message, at);
+        service.deployment_failed(message.clone());
     }
+    settled.record_in(deployments);
 }
 
 #[cfg(test)]

@@ -437,7 +437,7 @@ pub fn cancel(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         .end(DeploymentStatus::Cancelled, None, ctx.now);
     component.last_modified_at = ctx.now;
     let out = output(component);
-    deployments::record(state, &settled);
+    settled.record_in(&mut state.deployments);
     Ok(out)
 }
 

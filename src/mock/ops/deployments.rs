@@ -77,19 +77,6 @@ pub fn start(
     deployment
 }
 
-/// Records in the history what [`Deployment::end`] or a settle returned.
-pub fn record(state: &mut State, settled: &Settled) {
-    if let Settled::Deployed {
-        id,
-        status,
-        message,
-        at,
-    } = settled
-    {
-        state.deployments.finish(id, *status, message.clone(), *at);
-    }
-}
-
 /// `{templateName, templateMajorVersion, templateMinorVersion, spec?}`: the
 /// state every resource kind deploys.
 pub fn template_state(name: &str, major: u64, minor: u64, spec: Option<&str>) -> Obj {
@@ -352,7 +339,7 @@ pub fn notify(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         let settled = current_deployment_mut(state, arn)
             .map(|d| d.end(status, message, ctx.now))
             .unwrap_or(Settled::Nothing);
-        record(state, &settled);
+        settled.record_in(&mut state.deployments);
     }
     Ok(Value::Object(Map::new()))
 }

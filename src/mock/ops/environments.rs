@@ -431,7 +431,7 @@ pub fn cancel(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         .deployment
         .end(DeploymentStatus::Cancelled, None, ctx.now);
     let output = wrap("environment", render(environment, View::Answer));
-    deployments::record(state, &settled);
+    settled.record_in(&mut state.deployments);
     Ok(output)
 }
 

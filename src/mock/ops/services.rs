@@ -744,7 +744,7 @@ pub fn cancel_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
         )));
     }
     let settled = i.deployment.end(DeploymentStatus::Cancelled, None, ctx.now);
-    deployments::record(state, &settled);
+    settled.record_in(&mut state.deployments);
     instance_answer(state, ctx, service_name, name, View::Full)
 }
 
@@ -850,7 +850,7 @@ pub fn cancel_pipeline(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
         )));
     }
     let settled = p.deployment.end(DeploymentStatus::Cancelled, None, ctx.now);
-    deployments::record(state, &settled);
+    settled.record_in(&mut state.deployments);
     pipeline_answer(state, ctx, service_name)
 }
 

@@ -37,13 +37,7 @@ impl State {
                 }
                 return;
             }
-            Settled::Deployed {
-                id,
-                status,
-                message,
-                at,
-            } => self.deployments.finish(&id, status, message, at),
-            Settled::Nothing | Settled::DeleteFailed => {}
+            settled => settled.record_in(&mut self.deployments),
         }
         if let Some(at) = self
             .components
