@@ -124,16 +124,24 @@ def put_chunked(endpoint, key, data, mode, chunk):
             signature = hmac.new(signing, text.encode(), hashlib.sha256).hexdigest()
             wire += f"x-amz-trailer-signature:{signature}\r\n".encode()
     wire += b"\r\n"
-    url = urlsplit(endpoint)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
     sent = dict(request.headers.items())
     sent["Content-Length"] = str(len(wire))
-    connection.request("PUT", f"/{BUCKET}/{key}", body=bytes(wire), headers=sent)
-    response = connection.getresponse()
-    answer = response.read()
+    response, answer = send_raw(endpoint, "PUT", f"/{BUCKET}/{key}", bytes(wire), sent)
     if response.status != 200:
         sys.exit(f"PUT {key} ({mode}) answered {response.status}: {answer[:400]!r}")
     return response.getheader("ETag")
+
+
+def send_raw(endpoint, method, target, body, headers):
+    """Sends bytes as they are (no client library in between); returns the
+    response and its body."""
+    url = urlsplit(endpoint)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    connection.request(method, target, body=body, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response, data
 
 
 def chunks(endpoint, chunk):
@@ -291,11 +299,7 @@ def signed(endpoint, method, path, body=b""):
     prepared = request.prepare()
     parts = urlsplit(prepared.url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    connection.request(method, target, body=body, headers=dict(prepared.headers))
-    response = connection.getresponse()
-    data = response.read()
-    connection.close()
+    response, data = send_raw(endpoint, method, target, body, dict(prepared.headers))
     if response.status >= 300:
         sys.exit(f"{method} {path} answered {response.status}: {data[:400]!r}")
     return data
