@@ -542,6 +542,7 @@ WHY_PUBLISHED_MODIFIED = (
     "The documented update-*-template-version examples disagree on whether publishing moves lastModifiedAt "
     "(environment template: moved; service template: unchanged)"
 )
+WHY_COMPONENT_DEPLOYED_MODIFIED = "Whether a finished deployment moves a component's lastModifiedAt is not documented"
 WHY_SUMMARY_OPTIONAL = "An optional member of the summary shape in the botocore model; no list output is documented"
 WHY_RECOMMENDED_DELETE = (
     "The documented get outputs of a DRAFT environment template version show recommendedMinorVersion \"0\"; "
@@ -2337,7 +2338,7 @@ def mt_update_component(rule):
                  "deployment moves lastModifiedAt is not documented."),
                 dict(component_paths("$.component", step=create_step, deploy_step=create_step),
                      **{"$.component.lastModifiedAt": any_value(
-                         "Whether a finished deployment moves a component's lastModifiedAt is not documented")})),
+                         WHY_COMPONENT_DEPLOYED_MODIFIED)})),
            ],
            step="setup: wait until the component is deployed (ComponentDeployed waiter's success state)")
     token = uuid4_from(s.name, "client-token")
@@ -2668,7 +2669,7 @@ def uf_component():
     create_at = s.clock
     done_paths = dict(component_paths("$.component", step=create_step, deploy_step=create_step),
                       **{"$.component.lastModifiedAt": any_value(
-                          "Whether a finished deployment moves a component's lastModifiedAt is not documented")})
+                          WHY_COMPONENT_DEPLOYED_MODIFIED)})
     s.poll("GetComponent", {"name": COMPONENT}, "component.deploymentStatus", ["SUCCEEDED"],
            [
                (create_at + OBSERVE_GAP_MS,
@@ -2690,7 +2691,7 @@ def uf_component():
     list_paths = component_paths("$.components[0]", step=create_step, deploy_step=create_step)
     del list_paths["$.components[0].lastClientRequestToken"]
     list_paths["$.components[0].lastModifiedAt"] = any_value(
-        "Whether a finished deployment moves a component's lastModifiedAt is not documented", same_as=deployed)
+        WHY_COMPONENT_DEPLOYED_MODIFIED, same_as=deployed)
     del summary["lastModifiedAt"]
     s.call("ListComponents", {"environmentName": ENV_NAME}, {"components": [summary]},
            expect=list_paths,
@@ -2903,7 +2904,7 @@ def uf_component_attached():
                 "Deployment SUCCEEDED (the ComponentDeployed waiter's success state); still attached.",
                 dict(component_paths("$.component", step=create_step, deploy_step=create_step),
                      **{"$.component.lastModifiedAt": any_value(
-                         "Whether a finished deployment moves a component's lastModifiedAt is not documented")}),
+                         WHY_COMPONENT_DEPLOYED_MODIFIED)}),
                 attached_cite),
            ],
            cite={"$.component.deploymentStatus": f"{BOTOCORE_WAITERS}: ComponentDeployed succeeds on SUCCEEDED"},
@@ -2933,7 +2934,7 @@ def uf_component_attached():
     detached_paths["$.component.lastAttemptedDeploymentId"] = may_be_absent(
         WHY_DEPLOYMENT_IDS + "; the update started a new deployment", same_as=update_step, differs_from=create_step)
     detached_paths["$.component.lastModifiedAt"] = any_value(
-        "Whether a finished deployment moves a component's lastModifiedAt is not documented")
+        WHY_COMPONENT_DEPLOYED_MODIFIED)
     s.poll("GetComponent", {"name": COMPONENT}, "component.deploymentStatus", ["SUCCEEDED"],
            [
                (update_at + OBSERVE_GAP_MS,
