@@ -485,26 +485,13 @@ impl Crc32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use crate::calendar::rfc3339;
     use crate::cassette::store::{load_file, to_bytes};
-    use crate::cassette::{Body, Headers, Provenance, RecordedRequest, RecordedResponse};
-    use std::time::UNIX_EPOCH;
+    use crate::cassette::{Body, Headers, RecordedRequest, RecordedResponse};
 
     /// An empty cassette on disk at `dir/c.json` and a journal begun for it.
     fn begin(dir: &Path) -> (PathBuf, Journal) {
         let path = dir.join("c.json");
-        let cassette = Cassette {
-            name: "t".into(),
-            provenance: Provenance::recorded(
-                "http://127.0.0.1:1",
-                "proton",
-                "us-east-1",
-                rfc3339(UNIX_EPOCH),
-            ),
-            interactions: Vec::new(),
-        };
-        let bytes = to_bytes(&cassette);
+        let bytes = to_bytes(&crate::cassette::writer::tests::fresh());
         std::fs::write(&path, &bytes).unwrap();
         let journal = Journal::create(&journal_path(&path), &bytes).unwrap();
         (path, journal)

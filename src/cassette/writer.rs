@@ -462,7 +462,7 @@ fn refuse_secret_headers(interaction: &Interaction, place: &str) -> Result<(), L
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::calendar::rfc3339;
     use crate::cassette::{
@@ -480,7 +480,8 @@ mod tests {
         }
     }
 
-    fn fresh() -> Cassette {
+    /// An empty recording, as the recorder starts one.
+    pub(crate) fn fresh() -> Cassette {
         Cassette {
             name: "t".into(),
             provenance: Provenance::recorded(
