@@ -181,12 +181,16 @@ impl Handler for Proxy {
             }
             tracing::info!(operation = %miss.operation, "not in the cassette; forwarding to record it");
         }
-        let forwarded = match forward.forward(&request, meant, streaming).await {
+        // The forward and record phases' futures are boxed: their state (an
+        // upstream call, a journal write) is large, and unboxed it would be
+        // part of, and copied with, every request's future, also the ones
+        // replay answers.
+        let forwarded = match Box::pin(forward.forward(&request, meant, streaming)).await {
             Ok(forwarded) => forwarded,
             Err(error) => return shape::answer(&error, &request),
         };
         if let (Some(record), Some(start)) = (&self.record, start) {
-            if let Err(error) = record.record(start, &forwarded).await {
+            if let Err(error) = Box::pin(record.record(start, &forwarded)).await {
                 return shape::answer(&error, &request);
             }
             // Under `--on-miss record`, what was just recorded answers its own
