@@ -11,6 +11,13 @@
 //! is known and idle connections alike, so hyper's own HTTP/1 header timer,
 //! which would arm and disarm a timer for every request, is off.
 //!
+//! A stop lets the requests in flight finish: each connection is told to
+//! close once idle, and the loop waits up to ten seconds for all of them.
+//! The stop wakes every connection's task itself (`Open`), so a request
+//! polls no signal shared by all connections, and the idle timer is polled
+//! again only once it has fired: what a connection's task does on each wake
+//! is poll hyper's connection and load one flag.
+//!
 //! The request bytes buffered at once, across every connection, are capped
 //! (`max_buffered_bytes`): a request that would go over gets an AWS-shaped
 //! 503 `SlowDown` at once rather than memory growing with each stalled
