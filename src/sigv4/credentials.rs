@@ -84,6 +84,8 @@ struct Secrets {
     needles: Vec<&'static str>,
     /// The length of the shortest value (0 before any).
     shortest: usize,
+    /// Every byte of every form searched.
+    bytes: crate::cassette::ByteSet,
 }
 
 impl Keyring {
@@ -180,12 +182,14 @@ impl Keyring {
         }
         let mut patterns = Vec::new();
         let mut needles = Vec::new();
+        let mut bytes = crate::cassette::ByteSet::EMPTY;
         for (kind, value) in &seen.values {
             for form in [
                 value.clone(),
                 percent_encode(value, false),
                 percent_encode(value, true),
             ] {
+                bytes = bytes.union(crate::cassette::ByteSet::of(form.as_bytes()));
                 if !patterns.contains(&regex::escape(&form)) {
                     patterns.push(regex::escape(&form));
                     needles.push(*kind);
@@ -195,12 +199,18 @@ impl Keyring {
         // Escaped literals always compile; if not, scanning falls back to `contains`.
         seen.set = RegexSet::new(&patterns).ok();
         seen.needles = needles;
+        seen.bytes = bytes;
         seen.shortest = seen.values.iter().map(|(_, v)| v.len()).min().unwrap_or(0);
     }
 
     /// The length of the shortest secret [`Keyring::find_secret`] finds.
     pub fn shortest_secret(&self) -> usize {
         self.seen.read().unwrap_or_else(|p| p.into_inner()).shortest
+    }
+
+    /// Every byte of the forms [`Keyring::find_secret`] finds.
+    pub fn secret_bytes(&self) -> crate::cassette::ByteSet {
+        self.seen.read().unwrap_or_else(|p| p.into_inner()).bytes
     }
 
     /// Names the secret `bytes` contain (`"the secret access key in use"`),

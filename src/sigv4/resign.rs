@@ -304,6 +304,10 @@ impl crate::cassette::SecretScan for Signer {
     fn shortest_secret(&self) -> usize {
         self.keyring.shortest_secret()
     }
+
+    fn secret_bytes(&self) -> crate::cassette::ByteSet {
+        self.keyring.secret_bytes()
+    }
 }
 
 fn is_s3(service: &str) -> bool {
