@@ -374,6 +374,8 @@ struct Search<'a> {
     telling: ByteSet,
     /// Views shorter than this neither hold a secret nor decode to one.
     too_short: usize,
+    /// Views shorter than this hold no secret.
+    shortest: usize,
     budget: usize,
 }
 
@@ -394,15 +396,21 @@ impl<'a> Search<'a> {
             // bytes: a view shorter than both that and the shortest secret
             // cannot hold one, nor can anything it decodes to.
             too_short: scan.shortest_secret().min(GZIP_MIN),
+            shortest: scan.shortest_secret(),
             budget: DECODE_BUDGET,
         }
     }
 
     fn find(&mut self, bytes: &[u8]) -> Option<&'static str> {
         self.budget = DECODE_BUDGET;
-        self.scan
-            .find_secret(bytes)
-            .or_else(|| self.decode(bytes, 0))
+        self.search(bytes).or_else(|| self.decode(bytes, 0))
+    }
+
+    fn search(&self, view: &[u8]) -> Option<&'static str> {
+        if view.len() < self.shortest {
+            return None;
+        }
+        self.scan.find_secret(view)
     }
 
     /// Searches a view made by decoding at `depth`, and what it decodes to.
@@ -410,7 +418,7 @@ impl<'a> Search<'a> {
         if view.len() < self.too_short {
             return None;
         }
-        if let Some(found) = self.scan.find_secret(view) {
+        if let Some(found) = self.search(view) {
             return Some(found);
         }
         // The deepest views are searched, not decoded further.
@@ -702,27 +710,67 @@ fn run_pieces<'b>(
     None
 }
 
-const LENIENT: base64::engine::GeneralPurposeConfig = base64::engine::GeneralPurposeConfig::new()
-    .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-    .with_decode_allow_trailing_bits(true);
+/// The six bits each base64 character stands for, in either alphabet
+/// (`+` and `-` are 62, `/` and `_` 63); `NOT_BASE64` for other bytes,
+/// the padding `=` among them.
+static BASE64_VALUES: [u8; 256] = {
+    let mut table = [NOT_BASE64; 256];
+    let mut i = 0;
+    while i < 64 {
+        let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        if i < 62 {
+            table[letters[i] as usize] = i as u8;
+        }
+        i += 1;
+    }
+    table[b'+' as usize] = 62;
+    table[b'-' as usize] = 62;
+    table[b'/' as usize] = 63;
+    table[b'_' as usize] = 63;
+    table
+};
 
-/// The standard and the URL-safe alphabet, each with the bit of
-/// [`BASE64_BYTES`] that says a byte belongs to it.
-static BASE64_ENGINES: [(base64::engine::GeneralPurpose, u8); 2] = [
-    (
-        base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT),
-        1,
-    ),
-    (
-        base64::engine::GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT),
-        2,
-    ),
-];
+const NOT_BASE64: u8 = 0xff;
 
-/// Decodes a run into `out` (standard alphabet first, at the first of the
-/// four alignments that decodes to 12 bytes or more); false when none does.
+/// Decodes `part` (no padding, not one character past a quantum) into
+/// `out`, leftover bits ignored; false at a byte that is not base64.
+fn decode_quanta(part: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    out.reserve(part.len() / 4 * 3 + 2);
+    let mut quanta = part.chunks_exact(4);
+    for quantum in &mut quanta {
+        let mut bits = 0u32;
+        for c in quantum {
+            let value = BASE64_VALUES[usize::from(*c)];
+            if value == NOT_BASE64 {
+                return false;
+            }
+            bits = bits << 6 | u32::from(value);
+        }
+        out.extend_from_slice(&bits.to_be_bytes()[1..]);
+    }
+    let rest = quanta.remainder();
+    let mut bits = 0u32;
+    for c in rest {
+        let value = BASE64_VALUES[usize::from(*c)];
+        if value == NOT_BASE64 {
+            return false;
+        }
+        bits = bits << 6 | u32::from(value);
+    }
+    // Two characters hold one byte, three hold two.
+    match rest.len() {
+        2 => out.push((bits >> 4) as u8),
+        3 => out.extend_from_slice(&((bits >> 2) as u16).to_be_bytes()),
+        _ => {}
+    }
+    true
+}
+
+/// Decodes a run into `out` (the standard alphabet first, then the
+/// URL-safe one, at the first of the four alignments that decodes to 12
+/// bytes or more); false when none does.
 fn base64_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
-    use base64::Engine as _;
     let end = run.iter().rposition(|b| *b != b'=').map_or(0, |p| p + 1);
     let trimmed = &run[..end];
     // A byte outside an alphabet fails the decodings with it; a run of
@@ -730,7 +778,7 @@ fn base64_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
     let alphabets = trimmed
         .iter()
         .fold(3, |bits, b| bits & BASE64_BYTES[usize::from(*b)]);
-    for (engine, bit) in &BASE64_ENGINES {
+    for bit in [1, 2] {
         // A run may start mid-quantum (text before it that looks like
         // base64): try each of the four alignments.
         for skip in 0..4 {
@@ -745,10 +793,13 @@ fn base64_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
             {
                 continue;
             }
-            out.clear();
-            if engine.decode_vec(part, out).is_ok() && out.len() >= BASE64_MIN_DECODED {
+            if decode_quanta(part, out) && out.len() >= BASE64_MIN_DECODED {
                 return true;
             }
+        }
+        // Both alphabets decode a run of letters and digits alike.
+        if alphabets == 3 {
+            break;
         }
     }
     false
@@ -937,6 +988,27 @@ mod tests {
         );
         assert_eq!(decode(b"Pz8_Pz8_Pz8_Pz8_"), Some(vec![b'?'; 12]));
         assert_eq!(decode(b"a+b-c/d_aaaaaaaaaaaa"), None);
+        // The same bytes as a lenient decoder, at every length and alignment.
+        use base64::Engine as _;
+        let lenient = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::URL_SAFE,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+                .with_decode_allow_trailing_bits(true),
+        );
+        let text = b"Pz8_Pz8_Pz8_Pz8_YWJj-_09AZaz";
+        for start in 0..4 {
+            for end in start..=text.len() {
+                let part = &text[start..end];
+                if part.len() % 4 == 1 {
+                    continue;
+                }
+                let mut out = Vec::new();
+                assert!(decode_quanta(part, &mut out));
+                assert_eq!(Ok(out), lenient.decode(part), "{part:?}");
+            }
+        }
+        assert!(!decode_quanta(b"ab=d", &mut Vec::new()));
         // A sign of the other alphabet before the quantum decoded is skipped.
         assert_eq!(decode(b"-Pz8/Pz8/Pz8/Pz8/"), Some(vec![b'?'; 12]));
     }
