@@ -376,6 +376,8 @@ struct Search<'a> {
     too_short: usize,
     /// Views shorter than this hold no secret.
     shortest: usize,
+    /// The bytes the forms of the secrets hold.
+    secret_bytes: ByteSet,
     budget: usize,
 }
 
@@ -389,9 +391,11 @@ struct Kept {
 
 impl<'a> Search<'a> {
     fn new(scan: &'a dyn SecretScan) -> Self {
+        let secret_bytes = scan.secret_bytes();
         Self {
             scan,
-            telling: scan.secret_bytes().union(DECODINGS_READ),
+            telling: secret_bytes.union(DECODINGS_READ),
+            secret_bytes,
             // No decoding makes bytes longer except gunzip, which needs 18
             // bytes: a view shorter than both that and the shortest secret
             // cannot hold one, nor can anything it decodes to.
@@ -406,11 +410,26 @@ impl<'a> Search<'a> {
         self.search(bytes).or_else(|| self.decode(bytes, 0))
     }
 
+    /// [`SecretScan::find_secret`], unless `view` has no stretch of secret
+    /// bytes as long as the shortest secret (decoded base64, mostly).
     fn search(&self, view: &[u8]) -> Option<&'static str> {
-        if view.len() < self.shortest {
-            return None;
+        let shortest = self.shortest.max(1);
+        let holds = |at: usize| self.secret_bytes.contains(view[at]);
+        // A long enough stretch holds one of every `shortest` positions.
+        let mut at = shortest - 1;
+        while at < view.len() {
+            if !holds(at) {
+                at += shortest;
+                continue;
+            }
+            let start = (0..at).rev().find(|i| !holds(*i)).map_or(0, |i| i + 1);
+            let end = (at..view.len()).find(|i| !holds(*i)).unwrap_or(view.len());
+            if end - start >= shortest {
+                return self.scan.find_secret(view);
+            }
+            at = end + shortest;
         }
-        self.scan.find_secret(view)
+        None
     }
 
     /// Searches a view made by decoding at `depth`, and what it decodes to.
@@ -448,8 +467,8 @@ impl<'a> Search<'a> {
         // megabytes of it per layer would make every large upload slow to
         // record. Secrets in binary bodies are still looked for raw, in
         // base64 runs and in gzip streams.
-        let has_percent = memchr::memchr2(b'%', b'+', bytes).is_some();
-        let has_json = memchr::memchr(b'\\', bytes).is_some();
+        let marks = Marks::of(bytes);
+        let (has_percent, has_json) = (marks.percent, marks.json);
         if (has_percent || has_json) && std::str::from_utf8(bytes).is_ok() {
             if has_percent {
                 if self.percent_tells(bytes) {
@@ -492,7 +511,7 @@ impl<'a> Search<'a> {
             return found;
         }
         let mut at = 0;
-        while let Some(start) = gzip_magic(bytes, at) {
+        while let Some(start) = gzip_magic(bytes, at).filter(|_| marks.gzip) {
             if made > VIEWS_PER_STEP {
                 break;
             }
@@ -539,6 +558,43 @@ impl<'a> Search<'a> {
             from = at + len;
         }
         false
+    }
+}
+
+/// Which decodings' marks some bytes hold.
+struct Marks {
+    /// `%` or `+`.
+    percent: bool,
+    /// `\`.
+    json: bool,
+    /// The first byte of a gzip header.
+    gzip: bool,
+}
+
+impl Marks {
+    fn of(bytes: &[u8]) -> Self {
+        // Decoded base64 is short: one pass there beats three searches.
+        if bytes.len() <= 64 {
+            let marks = bytes.iter().fold(0, |marks, b| {
+                marks
+                    | match b {
+                        b'%' | b'+' => 1,
+                        b'\\' => 2,
+                        0x1f => 4,
+                        _ => 0,
+                    }
+            });
+            return Self {
+                percent: marks & 1 != 0,
+                json: marks & 2 != 0,
+                gzip: marks & 4 != 0,
+            };
+        }
+        Self {
+            percent: memchr::memchr2(b'%', b'+', bytes).is_some(),
+            json: memchr::memchr(b'\\', bytes).is_some(),
+            gzip: memchr::memchr(0x1f, bytes).is_some(),
+        }
     }
 }
 
