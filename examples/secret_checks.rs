@@ -12,7 +12,8 @@
 //!   --toggle-collect='*check_bytes*' target/release/examples/secret_checks --count 1000
 //! ```
 //!
-//! The instruction total divided by `--count` is the cost of one exchange.
+//! The instruction total divided by `--count` is the cost of one exchange
+//! (BENCHMARKS.md, "Cheaper secret checks").
 
 use proton_vcr::cassette::{self, ByteSet, SecretScan};
 use regex::bytes::RegexSet;
@@ -23,6 +24,9 @@ use std::process::ExitCode;
 const ACCESS_KEY_ID: &str = "AKIDBENCHMARK0000000";
 const SECRET_ACCESS_KEY: &str = "benchmark-secret-not-a-real-key";
 
+/// Searches as the signer's keyring does: one regex set of the credentials'
+/// forms (these have no byte that percent-encoding changes, so their raw form
+/// is every form).
 struct Keyring {
     set: RegexSet,
 }

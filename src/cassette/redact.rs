@@ -7,7 +7,10 @@
 //! write. It looks through encodings a secret could hide in: percent- and
 //! form-encoding, JSON escapes, base64 (standard and URL-safe) and gzip,
 //! nested up to three deep. The credentials themselves are known only to
-//! `sigv4`, which answers through [`SecretScan`].
+//! `sigv4`, which answers through [`SecretScan`], and says which bytes its
+//! secrets hold: text is decoded only when an escape in it stands for such a
+//! byte or one another decoding reads (a JSON `\n` or a `%20` is left as it
+//! is), and only stretches of such bytes as long as a secret are searched.
 //!
 //! Secrets the service hands out: [`redact_secrets`] drops headers that
 //! carry one (SSE-C keys, `x-api-key`) and replaces sensitive members with
