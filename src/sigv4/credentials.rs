@@ -292,6 +292,10 @@ mod tests {
         );
         // The access key id is the shortest value, raw.
         assert_eq!(keyring.shortest_secret(), "AKIACANARY0000000001".len());
+        // Every byte of every form, and no other.
+        let bytes = keyring.secret_bytes();
+        assert!(b"AKIACANARY01/+=%2Fb".iter().all(|b| bytes.contains(*b)));
+        assert!(b" \":&\n".iter().all(|b| !bytes.contains(*b)));
     }
 
     #[test]
