@@ -838,21 +838,26 @@ fn base64_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
         .iter()
         .fold(3, |bits, b| bits & BASE64_BYTES[usize::from(*b)]);
     for bit in [1, 2] {
+        // Where the bytes outside this alphabet are, in a run that has some.
+        let outside = |i: &usize| BASE64_BYTES[usize::from(trimmed[*i])] & bit == 0;
+        let (first, last) = if alphabets & bit == 0 {
+            (
+                (0..trimmed.len()).find(outside).unwrap_or(trimmed.len()),
+                (0..trimmed.len()).rfind(outside).unwrap_or(0),
+            )
+        } else {
+            (trimmed.len(), 0)
+        };
         // A run may start mid-quantum (text before it that looks like
         // base64): try each of the four alignments.
         for skip in 0..4 {
             let Some(part) = trimmed.get(skip..) else {
                 break;
             };
-            let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
-            if alphabets & bit == 0
-                && part
-                    .iter()
-                    .any(|b| BASE64_BYTES[usize::from(*b)] & bit == 0)
-            {
-                continue;
-            }
-            if decode_quanta(part, out) && out.len() >= BASE64_MIN_DECODED {
+            let end = skip + part.len() - usize::from(part.len() % 4 == 1);
+            let clean =
+                first >= end || last < skip || (first < skip && !(skip..end).any(|i| outside(&i)));
+            if clean && decode_quanta(&trimmed[skip..end], out) && out.len() >= BASE64_MIN_DECODED {
                 return true;
             }
         }
@@ -1070,6 +1075,9 @@ mod tests {
         assert!(!decode_quanta(b"ab=d", &mut Vec::new()));
         // A sign of the other alphabet before the quantum decoded is skipped.
         assert_eq!(decode(b"-Pz8/Pz8/Pz8/Pz8/"), Some(vec![b'?'; 12]));
+        // So is one after it, where a character past the last quantum is dropped.
+        assert_eq!(decode(b"-Pz8/Pz8/Pz8/Pz8/-"), Some(vec![b'?'; 12]));
+        assert_eq!(decode(b"-Pz8/Pz8/-z8/Pz8/Pz8"), None);
     }
 
     #[test]
