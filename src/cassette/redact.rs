@@ -416,23 +416,13 @@ impl<'a> Search<'a> {
     /// [`SecretScan::find_secret`], unless `view` has no stretch of secret
     /// bytes as long as the shortest secret (decoded base64, mostly).
     fn search(&self, view: &[u8]) -> Option<&'static str> {
-        let shortest = self.shortest.max(1);
-        let holds = |at: usize| self.secret_bytes.contains(view[at]);
-        // A long enough stretch holds one of every `shortest` positions.
-        let mut at = shortest - 1;
-        while at < view.len() {
-            if !holds(at) {
-                at += shortest;
-                continue;
-            }
-            let start = (0..at).rev().find(|i| !holds(*i)).map_or(0, |i| i + 1);
-            let end = (at..view.len()).find(|i| !holds(*i)).unwrap_or(view.len());
-            if end - start >= shortest {
-                return self.scan.find_secret(view);
-            }
-            at = end + shortest;
-        }
-        None
+        long_stretches(
+            view,
+            self.shortest,
+            |b| self.secret_bytes.contains(b),
+            |_, _| Some(self.scan.find_secret(view)),
+        )
+        .flatten()
     }
 
     /// Searches a view made by decoding at `depth`, and what it decodes to.
@@ -707,38 +697,54 @@ fn base64_runs<'b>(
     each: &mut dyn FnMut(&'b [u8]) -> Option<&'static str>,
 ) -> Option<&'static str> {
     let shortest = shortest.max(BASE64_MIN_RUN);
-    let alphabet = |b: &u8| BASE64_BYTES[usize::from(*b)] != 0;
-    // A run of `shortest` bytes or more holds one of every `shortest`
-    // positions: only those are looked at until one is in a run.
+    long_stretches(
+        bytes,
+        shortest,
+        |b| BASE64_BYTES[usize::from(b)] != 0,
+        |start, end| {
+            let run = &bytes[start..end];
+            let tail = match start.checked_sub(1).map(|before| bytes[before]) {
+                Some(b'\\') if kept.json => {
+                    json_escape(bytes, start - 1).map_or(0, |(_, len)| len - 1)
+                }
+                Some(b'%') if kept.percent && percent_escape(bytes, start - 1).is_some() => 2,
+                _ => 0,
+            };
+            [Some(run), run.get(tail..).filter(|_| tail > 0)]
+                .into_iter()
+                .flatten()
+                .find_map(|run| run_pieces(run, shortest, each))
+        },
+    )
+}
+
+/// Calls `each` with the start and end of every stretch of bytes that
+/// `is_in` holds and that is `shortest` bytes long or more, in order, until
+/// it returns something.
+fn long_stretches<T>(
+    bytes: &[u8],
+    shortest: usize,
+    is_in: impl Fn(u8) -> bool,
+    mut each: impl FnMut(usize, usize) -> Option<T>,
+) -> Option<T> {
+    let shortest = shortest.max(1);
+    let half = shortest / 2;
+    let is_in_at = |at: usize| bytes.get(at).is_some_and(|b| is_in(*b));
+    // A long enough stretch holds one of every `shortest` positions, and one
+    // that holds `at` also holds the byte `shortest / 2` before or after it.
     let mut at = shortest - 1;
     while at < bytes.len() {
-        if !alphabet(&bytes[at]) {
+        if !is_in_at(at) || !(at.checked_sub(half).is_some_and(is_in_at) || is_in_at(at + half)) {
             at += shortest;
             continue;
         }
-        let start = bytes[..at]
-            .iter()
-            .rposition(|b| !alphabet(b))
-            .map_or(0, |p| p + 1);
-        let end = bytes[at..]
-            .iter()
-            .position(|b| !alphabet(b))
-            .map_or(bytes.len(), |p| at + p);
+        let start = (0..at).rev().find(|i| !is_in_at(*i)).map_or(0, |i| i + 1);
+        let end = (at..bytes.len())
+            .find(|i| !is_in_at(*i))
+            .unwrap_or(bytes.len());
         at = end + shortest;
-        if end - start < shortest {
-            continue;
-        }
-        let run = &bytes[start..end];
-        let tail = match start.checked_sub(1).map(|before| bytes[before]) {
-            Some(b'\\') if kept.json => json_escape(bytes, start - 1).map_or(0, |(_, len)| len - 1),
-            Some(b'%') if kept.percent && percent_escape(bytes, start - 1).is_some() => 2,
-            _ => 0,
-        };
-        for run in [Some(run), run.get(tail..).filter(|_| tail > 0)]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(found) = run_pieces(run, shortest, each) {
+        if end - start >= shortest {
+            if let Some(found) = each(start, end) {
                 return Some(found);
             }
         }
@@ -1078,6 +1084,43 @@ mod tests {
         // So is one after it, where a character past the last quantum is dropped.
         assert_eq!(decode(b"-Pz8/Pz8/Pz8/Pz8/-"), Some(vec![b'?'; 12]));
         assert_eq!(decode(b"-Pz8/Pz8/-z8/Pz8/Pz8"), None);
+    }
+
+    #[test]
+    fn sampling_finds_every_long_stretch() {
+        // Every pattern of runs and gaps up to 14 bytes, every shortest length.
+        for pattern in 0u32..1 << 14 {
+            let bytes: Vec<u8> = (0..14)
+                .map(|i| if pattern >> i & 1 == 1 { b'a' } else { b' ' })
+                .collect();
+            for shortest in 1..=15 {
+                let mut want = Vec::new();
+                let mut start = None;
+                for (i, b) in bytes.iter().chain([&b' ']).enumerate() {
+                    match (*b == b'a', start) {
+                        (true, None) => start = Some(i),
+                        (false, Some(s)) => {
+                            if i - s >= shortest {
+                                want.push((s, i));
+                            }
+                            start = None;
+                        }
+                        _ => {}
+                    }
+                }
+                let mut got = Vec::new();
+                long_stretches(
+                    &bytes,
+                    shortest,
+                    |b| b == b'a',
+                    |s, e| {
+                        got.push((s, e));
+                        None::<()>
+                    },
+                );
+                assert_eq!(got, want, "{pattern:014b} {shortest}");
+            }
+        }
     }
 
     #[test]
