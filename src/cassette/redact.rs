@@ -738,10 +738,14 @@ fn long_stretches<T>(
             at += shortest;
             continue;
         }
-        let start = (0..at).rev().find(|i| !is_in_at(*i)).map_or(0, |i| i + 1);
-        let end = (at..bytes.len())
-            .find(|i| !is_in_at(*i))
-            .unwrap_or(bytes.len());
+        let start = bytes[..at]
+            .iter()
+            .rposition(|b| !is_in(*b))
+            .map_or(0, |p| p + 1);
+        let end = bytes[at..]
+            .iter()
+            .position(|b| !is_in(*b))
+            .map_or(bytes.len(), |p| at + p);
         at = end + shortest;
         if end - start >= shortest {
             if let Some(found) = each(start, end) {
