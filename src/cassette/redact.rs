@@ -10,7 +10,8 @@
 //! `sigv4`, which answers through [`SecretScan`], and says which bytes its
 //! secrets hold: text is decoded only when an escape in it stands for such a
 //! byte or one another decoding reads (a JSON `\n` or a `%20` is left as it
-//! is), and only stretches of such bytes as long as a secret are searched.
+//! is), and bytes are searched only where they hold a stretch of such bytes
+//! as long as the shortest secret.
 //!
 //! Secrets the service hands out: [`redact_secrets`] drops headers that
 //! carry one (SSE-C keys, `x-api-key`) and replaces sensitive members with
@@ -538,7 +539,9 @@ impl<'a> Search<'a> {
         while let Some(at) = memchr::memchr(b'\\', &text[from..]) {
             let at = from + at;
             let Some((c, len)) = json_escape(text, at) else {
-                // A backslash that starts no escape stays, and is read again.
+                // A backslash that starts no escape (`\u` without a character
+                // after it) stays, in a text that still changes; one that ends
+                // the text changes nothing.
                 return at + 1 < text.len();
             };
             let mut buf = [0u8; 4];
