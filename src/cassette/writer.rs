@@ -171,6 +171,16 @@ impl Queue {
         self.wake.notify_one();
     }
 
+    /// Takes no more records and drops those waiting, whose tasks then see
+    /// [`WriteError::Closed`]; run as the writer thread ends, also by a panic.
+    fn shut(&self) {
+        let mut waiting = lock(&self.waiting);
+        waiting.stopped = true;
+        waiting.records.clear();
+        waiting.done.clear();
+        waiting.close = None;
+    }
+
     /// Waits for the next batch: at least one record (or a stop), then,
     /// while fewer than `pace.expected` wait, up to `pace.gather` for the
     /// rest. Moves the batch into `records` and `done` (which must be
@@ -422,6 +432,13 @@ struct State {
 
 impl State {
     fn run(mut self, queue: &Queue) {
+        struct Shut<'a>(&'a Queue);
+        impl Drop for Shut<'_> {
+            fn drop(&mut self) {
+                self.0.shut();
+            }
+        }
+        let _shut = Shut(queue);
         let mut records = Vec::new();
         let mut waiting = Vec::new();
         let mut pace = Pace::default();
@@ -780,6 +797,24 @@ pub(super) mod tests {
         // it removed the journal.
         std::fs::write(journal::journal_path(&path), stale).unwrap();
         assert_eq!(request_bodies(&path), ["once"]);
+    }
+
+    #[tokio::test]
+    async fn a_writer_dropped_without_a_close_still_folds_its_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::New)).unwrap();
+        writer.write(entry(1, 0, "kept")).await.unwrap();
+        drop(writer);
+        // The writer thread releases the lock last, once the fold is done.
+        let lock = crate::cassette::lock_path(&path);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while lock.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!lock.exists(), "the writer thread never finished");
+        assert!(!journal::journal_path(&path).exists());
+        assert_eq!(request_bodies(&path), ["kept"]);
     }
 
     #[tokio::test]
