@@ -666,6 +666,79 @@ fn into_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
 mod tests {
     use super::*;
 
+    /// A connection that ends only once asked to shut down.
+    struct UntilShutDown(Arc<AtomicBool>);
+
+    impl Future for UntilShutDown {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<()> {
+            if self.0.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stop_reaches_a_waiting_connection_and_is_waited_for() {
+        let open = Arc::new(Open::default());
+        let asked = Arc::new(AtomicBool::new(false));
+        let opened = open.opened(1);
+        let connection = tokio::spawn({
+            let asked = asked.clone();
+            async move {
+                let activity = Activity::new();
+                let shut_down = |c: Pin<&mut UntilShutDown>| c.0.store(true, Ordering::SeqCst);
+                let idle = Duration::from_secs(3600);
+                watched(UntilShutDown(asked), shut_down, &opened, &activity, idle).await
+            }
+        });
+        // The connection's task has run and is waiting on its connection.
+        while open.lock().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert!(!asked.load(Ordering::SeqCst));
+        open.stop();
+        // Nothing but the stop wakes the task: without it these would wait
+        // for an hour.
+        let ended = tokio::time::timeout(Duration::from_secs(60), connection).await;
+        assert_eq!(ended.ok().and_then(Result::ok), Some(Some(())));
+        assert!(asked.load(Ordering::SeqCst), "shut down gracefully");
+        tokio::time::timeout(Duration::from_secs(60), open.all_ended())
+            .await
+            .expect("the stop waits for every connection and no longer");
+        assert!(open.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_connection_accepted_before_a_stop_but_not_yet_run_is_stopped_too() {
+        let open = Arc::new(Open::default());
+        let opened = open.opened(1);
+        open.stop();
+        let asked = Arc::new(AtomicBool::new(false));
+        let activity = Activity::new();
+        let shut_down = |c: Pin<&mut UntilShutDown>| c.0.store(true, Ordering::SeqCst);
+        let idle = Duration::from_secs(3600);
+        let ended = tokio::time::timeout(
+            Duration::from_secs(60),
+            watched(
+                UntilShutDown(asked.clone()),
+                shut_down,
+                &opened,
+                &activity,
+                idle,
+            ),
+        )
+        .await;
+        assert_eq!(ended.ok(), Some(Some(())));
+        drop(opened);
+        tokio::time::timeout(Duration::from_secs(60), open.all_ended())
+            .await
+            .expect("no connection is left");
+    }
+
     #[test]
     fn the_budget_refuses_past_its_limit_and_gets_back_what_is_dropped() {
         let budget = Budget::new(100);
