@@ -28,7 +28,7 @@ use super::error::{AwsError, Origin};
 use super::exchange::{Request, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -566,6 +566,11 @@ async fn buffer<'a>(
                         both.extend_from_slice(&data);
                         joined = Some(both);
                     }
+                }
+                // A body whose length is known ends with its last byte: no
+                // poll to hear that there is nothing more.
+                if body.is_end_stream() {
+                    break;
                 }
             }
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
