@@ -150,6 +150,27 @@ pub struct NewDeployment {
     pub last_attempted_id: Option<String>,
 }
 
+impl DeploymentRecord {
+    /// Starts loading what a summary of the record reads
+    /// ([`super::state::warm`]).
+    pub fn warm(&self) {
+        use super::state::warm;
+        let t = &self.target;
+        for text in [&self.id, &self.arn, &t.arn, &t.environment_name] {
+            warm::text(text);
+        }
+        for text in [
+            &t.service_name,
+            &t.service_instance_name,
+            &t.component_name,
+            &self.last_attempted_id,
+            &self.last_succeeded_id,
+        ] {
+            warm::opt(text.as_deref());
+        }
+    }
+}
+
 impl Deployments {
     /// Records a deployment that starts at `now`, IN_PROGRESS. Its initial
     /// state is the target state of the target's last successful
@@ -217,6 +238,7 @@ impl Deployments {
             .flat_map(|(keys, from)| keys.range((from, Bound::Unbounded)))
             .filter_map(|(newness, id)| {
                 let record = self.by_id.get(id)?;
+                record.warm();
                 Some((format!("{newness:020}/{}", record.id), &**record))
             })
     }
