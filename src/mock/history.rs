@@ -11,7 +11,7 @@
 //! of the resource always name records here.
 
 use super::clock::Millis;
-use super::state::DeploymentId;
+use super::state::{DeploymentId, Table};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -100,11 +100,13 @@ pub struct DeploymentRecord {
 pub struct Deployments {
     by_id: HashMap<DeploymentId, Box<DeploymentRecord>>,
     /// Target ARN -> (created_at, id) of its deployments, oldest first.
-    by_target: HashMap<String, BTreeSet<(Millis, DeploymentId)>>,
+    by_target: Table<String, BTreeSet<(Millis, DeploymentId)>>,
     /// The records of each listing, newest first: (`Millis::MAX` minus the
     /// creation instant, id). The instant comes first, so that a new record
     /// (the newest) finds its place by comparing numbers.
-    listings: HashMap<Listing, BTreeSet<(Millis, DeploymentId)>>,
+    /// Keyed by [`Listing::key`], so that a listing's key is compared in
+    /// the table's index, not read from an allocation of its own.
+    listings: Table<String, BTreeSet<(Millis, DeploymentId)>>,
 }
 
 /// The deployments ListDeployments can be asked for, each kept in its own
@@ -134,6 +136,20 @@ impl Listing {
             listings.push(Self::Component(component.clone()));
         }
         listings
+    }
+
+    /// The listing as one text: a kind letter, then its names (a service's
+    /// length-prefixed, so that no two listings share a key).
+    fn key(&self) -> String {
+        match self {
+            Self::All => "a".to_string(),
+            Self::Environment(name) => format!("e{name}"),
+            Self::Service(name) => format!("s{name}"),
+            Self::ServiceInstance(service, instance) => {
+                format!("i{}:{service}{instance}", service.len())
+            }
+            Self::Component(name) => format!("c{name}"),
+        }
     }
 }
 
@@ -186,8 +202,7 @@ impl Deployments {
         let outputs = attempted.map(|d| d.outputs.clone()).unwrap_or_default();
         let id = DeploymentId::new(&new.id);
         self.by_target
-            .entry(new.target.arn.clone())
-            .or_default()
+            .get_or_default(new.target.arn.clone())
             .insert((now, id));
         let record = Box::new(DeploymentRecord {
             id: new.id,
@@ -206,8 +221,7 @@ impl Deployments {
         });
         for listing in Listing::of(&record) {
             self.listings
-                .entry(listing)
-                .or_default()
+                .get_or_default(listing.key())
                 .insert((Millis::MAX - now, id));
         }
         self.by_id.insert(id, record);
@@ -232,7 +246,7 @@ impl Deployments {
                 .map(Bound::Included),
         };
         self.listings
-            .get(listing)
+            .get(listing.key().as_str())
             .zip(from)
             .into_iter()
             .flat_map(|(keys, from)| keys.range((from, Bound::Unbounded)))
@@ -249,10 +263,11 @@ impl Deployments {
             DeploymentId::new(&record.id),
         );
         for listing in Listing::of(record) {
-            if let Some(keys) = self.listings.get_mut(&listing) {
+            let listing = listing.key();
+            if let Some(keys) = self.listings.get_mut(listing.as_str()) {
                 keys.remove(&key);
                 if keys.is_empty() {
-                    self.listings.remove(&listing);
+                    self.listings.remove(listing.as_str());
                 }
             }
         }
@@ -291,10 +306,10 @@ impl Deployments {
         let key = DeploymentId::exact(id)?;
         let record = self.by_id.remove(&key)?;
         self.unlist(&record);
-        if let Some(ids) = self.by_target.get_mut(&record.target.arn) {
+        if let Some(ids) = self.by_target.get_mut(record.target.arn.as_str()) {
             ids.remove(&(record.created_at, key));
             if ids.is_empty() {
-                self.by_target.remove(&record.target.arn);
+                self.by_target.remove(record.target.arn.as_str());
             }
         }
         Some(*record)

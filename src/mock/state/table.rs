@@ -233,6 +233,21 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         None
     }
 
+    /// The value at `key`, first inserting `V::default()` if there is none.
+    pub fn get_or_default(&mut self, key: K) -> &mut V
+    where
+        V: Default,
+    {
+        let at = match self.position(&key) {
+            Some(at) => at,
+            None => {
+                self.insert(key, V::default());
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[at].1
+    }
+
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
