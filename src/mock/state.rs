@@ -180,6 +180,16 @@ pub struct TemplateVersion {
     pub schema: Option<String>,
 }
 
+impl TemplateVersion {
+    /// Starts loading what an answer about the version reads ([`warm`]).
+    pub fn warm(&self) {
+        warm::text(&self.arn);
+        for text in [&self.description, &self.status_message, &self.schema] {
+            warm::opt(text.as_deref());
+        }
+    }
+}
+
 /// Where a deployment (of an environment, a pipeline or a service instance) is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {

@@ -193,7 +193,10 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         Q: Hash + Eq + InlineKey + ?Sized,
     {
         let at = self.position(key)?;
-        self.entries.get(at).map(|(_, value)| value)
+        let entry = self.entries.get(at)?;
+        // A resource is read all over: ask for all of its lines at once.
+        super::warm::value(entry);
+        Some(&entry.1)
     }
 
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
@@ -202,7 +205,9 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         Q: Hash + Eq + InlineKey + ?Sized,
     {
         let at = self.position(key)?;
-        self.entries.get_mut(at).map(|(_, value)| value)
+        let entry = self.entries.get_mut(at)?;
+        super::warm::value(entry);
+        Some(&mut entry.1)
     }
 
     pub fn contains_key<Q>(&self, key: &Q) -> bool

@@ -20,6 +20,26 @@ pub fn bytes(bytes: &[u8]) {
         line(bytes[at..].as_ptr());
         at += 64;
     }
+    // The last line, when the bytes do not start at a line's start.
+    if let Some(last) = end.checked_sub(1) {
+        line(bytes[last..].as_ptr());
+    }
+}
+
+/// Asks for the cache lines of `value` itself (not of what it points to):
+/// a large struct's fields span several lines, read in no useful order.
+#[inline]
+pub fn value<T>(value: &T) {
+    let start = std::ptr::from_ref(value).cast::<u8>();
+    let size = std::mem::size_of::<T>().min(MOST);
+    let mut at = 0;
+    while at < size {
+        line(start.wrapping_add(at));
+        at += 64;
+    }
+    if let Some(last) = size.checked_sub(1) {
+        line(start.wrapping_add(last));
+    }
 }
 
 /// Asks for the cache lines of `text`.
@@ -36,7 +56,7 @@ pub fn opt(text: Option<&str>) {
     }
 }
 
-/// Asks for the cache line holding `at`.
+/// Asks for the cache line holding `at` (an address within a live value).
 #[inline(always)]
 fn line(at: *const u8) {
     #[cfg(target_arch = "x86_64")]
