@@ -5,8 +5,10 @@
 //!
 //! Calls go through `Mock::handle` in-process (no socket), so what is timed
 //! is the mock's own work: routing, validation, settling, the operation and
-//! writing its answer. Requests are built before the clock starts and
-//! answers are not parsed (only their status is checked).
+//! writing its answer. Requests are built before the clock starts (and
+//! read back into the caches, untimed, a batch at a time, as a server
+//! would hold a request it just read) and answers are not parsed (only
+//! their status is checked).
 //! Time is the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), which a busy
 //! machine does not inflate. Passes alternate
 //! between the sizes, so a disturbance weighs on each alike. For each
