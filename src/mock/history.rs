@@ -100,13 +100,107 @@ pub struct DeploymentRecord {
 pub struct Deployments {
     by_id: HashMap<DeploymentId, Box<DeploymentRecord>>,
     /// Target ARN -> (created_at, id) of its deployments, oldest first.
-    by_target: Table<String, BTreeSet<(Millis, DeploymentId)>>,
+    by_target: Table<String, Keys>,
     /// The records of each listing, newest first: (`Millis::MAX` minus the
     /// creation instant, id). The instant comes first, so that a new record
     /// (the newest) finds its place by comparing numbers.
     /// Keyed by [`Listing::key`], so that a listing's key is compared in
     /// the table's index, not read from an allocation of its own.
-    listings: Table<String, BTreeSet<(Millis, DeploymentId)>>,
+    listings: Table<String, Keys>,
+}
+
+/// A deployment's place in a listing or a target's set: an instant (or its
+/// complement, for newest first) and the id.
+type Key = (Millis, DeploymentId);
+
+/// The keys of one listing or target, in order. Most hold one or two (a
+/// resource's first deployment and the next), kept inline in the table's
+/// entry, so reading or adding to them reads nothing from elsewhere; more
+/// go to a tree.
+#[derive(Clone, Debug)]
+enum Keys {
+    Inline { len: usize, keys: [Key; 2] },
+    Tree(BTreeSet<Key>),
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self::Inline {
+            len: 0,
+            keys: Default::default(),
+        }
+    }
+}
+
+impl Keys {
+    fn insert(&mut self, key: Key) {
+        match self {
+            Self::Inline { len, keys } => {
+                let held = &keys[..*len];
+                if held.contains(&key) {
+                    return;
+                }
+                if *len < keys.len() {
+                    let at = held.partition_point(|k| *k < key);
+                    keys[at..=*len].rotate_right(1);
+                    keys[at] = key;
+                    *len += 1;
+                } else {
+                    let mut tree: BTreeSet<Key> = held.iter().copied().collect();
+                    tree.insert(key);
+                    *self = Self::Tree(tree);
+                }
+            }
+            Self::Tree(tree) => {
+                tree.insert(key);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &Key) {
+        match self {
+            Self::Inline { len, keys } => {
+                if let Some(at) = keys[..*len].iter().position(|k| k == key) {
+                    keys[at..*len].rotate_left(1);
+                    *len -= 1;
+                }
+            }
+            Self::Tree(tree) => {
+                tree.remove(key);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Self::Inline { len, .. } => *len == 0,
+            Self::Tree(tree) => tree.is_empty(),
+        }
+    }
+
+    fn parts(&self) -> (&[Key], Option<&BTreeSet<Key>>) {
+        match self {
+            Self::Inline { len, keys } => (&keys[..*len], None),
+            Self::Tree(tree) => (&[], Some(tree)),
+        }
+    }
+
+    /// In order.
+    fn iter(&self) -> impl Iterator<Item = &Key> {
+        let (inline, tree) = self.parts();
+        inline.iter().chain(tree.into_iter().flatten())
+    }
+
+    /// In order, from `from` on.
+    fn from(&self, from: std::ops::Bound<Key>) -> impl Iterator<Item = &Key> {
+        use std::ops::{Bound, RangeBounds};
+        let (inline, tree) = self.parts();
+        let range = (from, Bound::Unbounded);
+        inline
+            .iter()
+            .filter(move |k| range.contains(*k))
+            .chain(tree.into_iter().flat_map(move |t| t.range(range)))
+    }
 }
 
 /// The deployments ListDeployments can be asked for, each kept in its own
@@ -249,7 +343,7 @@ impl Deployments {
             .get(listing.key().as_str())
             .zip(from)
             .into_iter()
-            .flat_map(|(keys, from)| keys.range((from, Bound::Unbounded)))
+            .flat_map(|(keys, from)| keys.from(from))
             .filter_map(|(newness, id)| {
                 let record = self.by_id.get(id)?;
                 record.warm();
@@ -317,8 +411,9 @@ impl Deployments {
 
     /// Forgets every deployment of a deleted resource.
     pub fn forget_target(&mut self, arn: &str) {
-        for (_, id) in self.by_target.remove(arn).unwrap_or_default() {
-            if let Some(record) = self.by_id.remove(&id) {
+        let keys = self.by_target.remove(arn).unwrap_or_default();
+        for (_, id) in keys.iter() {
+            if let Some(record) = self.by_id.remove(id) {
                 self.unlist(&record);
             }
         }
@@ -329,7 +424,7 @@ impl Deployments {
         self.by_target
             .get(arn)
             .into_iter()
-            .flatten()
+            .flat_map(Keys::iter)
             .filter_map(|(_, id)| self.by_id.get(id).map(|r| &**r))
     }
 
@@ -392,5 +487,37 @@ mod tests {
         deployments.forget_target("arn:env");
         assert_eq!(deployments.all().count(), 0);
         assert!(listed(&deployments, &Listing::All).is_empty());
+    }
+
+    #[test]
+    fn keys_stay_ordered_inline_and_in_a_tree() {
+        let key = |n: Millis| (n, DeploymentId::new(&format!("d{n}")));
+        let listed = |keys: &Keys| keys.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        let mut keys = Keys::default();
+        assert!(keys.is_empty());
+        keys.insert(key(5));
+        keys.insert(key(3));
+        keys.insert(key(5));
+        assert_eq!(listed(&keys), [3, 5]);
+        assert!(matches!(keys, Keys::Inline { .. }));
+        keys.insert(key(4));
+        assert!(matches!(keys, Keys::Tree(_)));
+        assert_eq!(listed(&keys), [3, 4, 5]);
+        let from = |keys: &Keys, n| {
+            keys.from(std::ops::Bound::Included(key(n)))
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(from(&keys, 4), [4, 5]);
+        let mut small = Keys::default();
+        small.insert(key(7));
+        small.insert(key(2));
+        assert_eq!(from(&small, 3), [7]);
+        small.remove(&key(2));
+        assert_eq!(listed(&small), [7]);
+        small.remove(&key(7));
+        assert!(small.is_empty());
+        keys.remove(&key(4));
+        assert_eq!(listed(&keys), [3, 5]);
     }
 }
