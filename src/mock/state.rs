@@ -587,21 +587,26 @@ pub struct ServiceInstance {
 impl ServiceInstance {
     /// Starts loading what an answer about the instance reads ([`warm`]).
     pub fn warm(&self) {
-        for text in [
-            &self.name,
-            &self.arn,
-            &self.environment_name,
-            &self.spec,
-            &self.template_name,
-        ] {
-            warm::text(text);
-        }
+        self.warm_summary();
+        warm::text(&self.spec);
         warm::opt(self.deployment.status_message.as_deref());
         warm::opt(
             self.last_client_token
                 .as_ref()
                 .map(|(token, _)| token.as_str()),
         );
+    }
+
+    /// Starts loading what a list entry of the instance reads.
+    pub fn warm_summary(&self) {
+        for text in [
+            &self.name,
+            &self.arn,
+            &self.environment_name,
+            &self.template_name,
+        ] {
+            warm::text(text);
+        }
     }
 }
 

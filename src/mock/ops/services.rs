@@ -971,7 +971,7 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
     for service in services {
         warm::text(&service.name);
         for instance in service.instances.values() {
-            instance.warm();
+            instance.warm_summary();
         }
         for instance in service.instances.values() {
             let version_status = state
