@@ -27,8 +27,8 @@ pub use model::{
     RESPONSE_TRANSPORT_HEADERS, RecordedRequest, RecordedResponse, TRANSPORT_HEADERS,
 };
 pub use redact::{
-    AccountRedaction, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS, SECRET_VALUE_HEADERS,
-    SecretScan, Unredacted, check_bytes, check_interaction, redact_cassette,
+    AccountRedaction, ByteSet, DOCUMENTATION_ACCOUNT_ID, Leak, SECRET_HEADERS,
+    SECRET_VALUE_HEADERS, SecretScan, Unredacted, check_bytes, check_interaction, redact_cassette,
 };
 pub use sensitive::{MASKED, SensitiveMembers, is_placeholder, looks_like_access_key_id};
 pub use store::{

@@ -7,7 +7,11 @@
 //! write. It looks through encodings a secret could hide in: percent- and
 //! form-encoding, JSON escapes, base64 (standard and URL-safe) and gzip,
 //! nested up to three deep. The credentials themselves are known only to
-//! `sigv4`, which answers through [`SecretScan`].
+//! `sigv4`, which answers through [`SecretScan`], and says which bytes its
+//! secrets hold: text is decoded only when an escape in it stands for such a
+//! byte or one another decoding reads (a JSON `\n` or a `%20` is left as it
+//! is), and bytes are searched only where they hold a stretch of such bytes
+//! as long as the shortest secret.
 //!
 //! Secrets the service hands out: [`redact_secrets`] drops headers that
 //! carry one (SSE-C keys, `x-api-key`) and replaces sensitive members with
@@ -40,6 +44,61 @@ pub trait SecretScan: Send + Sync {
     /// (0 when not known): shorter bytes cannot hold one.
     fn shortest_secret(&self) -> usize {
         0
+    }
+
+    /// Every byte value that occurs in some form of a secret that
+    /// [`SecretScan::find_secret`] finds (all of them when not known): an
+    /// escape that decodes to none of these (nor to a byte another decoding
+    /// reads) cannot be part of a secret, so text whose escapes are all such
+    /// is not decoded.
+    fn secret_bytes(&self) -> ByteSet {
+        ByteSet::ALL
+    }
+}
+
+/// A set of byte values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSet([u64; 4]);
+
+impl Default for ByteSet {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl ByteSet {
+    pub const EMPTY: Self = Self([0; 4]);
+    pub const ALL: Self = Self([u64::MAX; 4]);
+
+    /// The bytes `bytes` holds.
+    pub const fn of(bytes: &[u8]) -> Self {
+        let mut set = Self::EMPTY;
+        let mut i = 0;
+        while i < bytes.len() {
+            set = set.with(bytes[i]);
+            i += 1;
+        }
+        set
+    }
+
+    #[must_use]
+    pub const fn with(mut self, byte: u8) -> Self {
+        self.0[(byte >> 6) as usize] |= 1 << (byte & 63);
+        self
+    }
+
+    #[must_use]
+    pub const fn union(mut self, other: Self) -> Self {
+        let mut i = 0;
+        while i < 4 {
+            self.0[i] |= other.0[i];
+            i += 1;
+        }
+        self
+    }
+
+    pub const fn contains(&self, byte: u8) -> bool {
+        self.0[(byte >> 6) as usize] & (1 << (byte & 63)) != 0
     }
 }
 
@@ -226,6 +285,7 @@ impl fmt::Display for Leak {
 /// Checks one interaction's headers and the raw bytes of its URI, header
 /// values and bodies (before any encoding hides them).
 pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Result<(), Leak> {
+    let mut search = Search::new(scan);
     let parts = [
         (
             "request",
@@ -246,10 +306,10 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
                     place: format!("the {side}"),
                 });
             }
-            let found = find_encoded(scan, name.as_bytes()).or_else(|| {
+            let found = search.find(name.as_bytes()).or_else(|| {
                 values
                     .into_iter()
-                    .find_map(|value| find_encoded(scan, value.as_bytes()))
+                    .find_map(|value| search.find(value.as_bytes()))
             });
             if let Some(what) = found {
                 return Err(Leak {
@@ -258,14 +318,14 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
                 });
             }
         }
-        if let Some(what) = find_encoded(scan, body.bytes()) {
+        if let Some(what) = search.find(body.bytes()) {
             return Err(Leak {
                 what: what.to_string(),
                 place: format!("the {side} body"),
             });
         }
     }
-    if let Some(what) = find_encoded(scan, interaction.request.uri.as_bytes()) {
+    if let Some(what) = search.find(interaction.request.uri.as_bytes()) {
         return Err(Leak {
             what: what.to_string(),
             place: "the request URI".to_string(),
@@ -277,32 +337,7 @@ pub fn check_interaction(interaction: &Interaction, scan: &dyn SecretScan) -> Re
 /// [`SecretScan::find_secret`] on the bytes and on what they decode to:
 /// a secret hidden by one or more common encodings is still found.
 pub fn find_encoded(scan: &dyn SecretScan, bytes: &[u8]) -> Option<&'static str> {
-    if let Some(found) = scan.find_secret(bytes) {
-        return Some(found);
-    }
-    // No decoding makes bytes longer except gunzip, which needs 18 bytes: a
-    // view shorter than both that and the shortest secret cannot hold one,
-    // nor can anything it decodes to.
-    let too_short = scan.shortest_secret().min(GZIP_MIN);
-    let mut budget = DECODE_BUDGET;
-    let mut pending = decodings(bytes, &mut budget);
-    for depth in 1..=DECODE_DEPTH {
-        let mut next = Vec::new();
-        for view in pending.iter().filter(|view| view.len() >= too_short) {
-            if let Some(found) = scan.find_secret(view) {
-                return Some(found);
-            }
-            // The deepest views are searched, not decoded further.
-            if depth < DECODE_DEPTH {
-                next.extend(decodings(view, &mut budget));
-            }
-        }
-        if next.is_empty() {
-            break;
-        }
-        pending = next;
-    }
-    None
+    Search::new(scan).find(bytes)
 }
 
 /// How many encodings deep a secret is looked for.
@@ -315,43 +350,275 @@ const GZIP_MIN: usize = 18;
 /// the check itself the problem.
 const DECODE_BUDGET: usize = 64 << 20;
 
-/// What `bytes` decode to under each encoding that applies.
-fn decodings(bytes: &[u8], budget: &mut usize) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let keep = |view: Vec<u8>, out: &mut Vec<Vec<u8>>, budget: &mut usize| {
-        if !view.is_empty() && view != bytes && view.len() <= *budget {
-            *budget -= view.len();
-            out.push(view);
+/// The most views one decoding step makes of one view.
+const VIEWS_PER_STEP: usize = 64;
+
+/// Bytes that, made by undoing an escape, can start or extend something a
+/// decoding reads: base64 (both alphabets and padding), a percent escape,
+/// a JSON escape, a gzip header; and every byte outside ASCII, which
+/// changes what is text.
+const DECODINGS_READ: ByteSet = ByteSet::of(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=%\\\x1f\x8b\x08",
+)
+.union(ByteSet([0, 0, u64::MAX, u64::MAX]));
+
+/// One secret check: the views of some bytes, searched depth first.
+///
+/// Views are the bytes themselves and what they decode to: percent- and
+/// form-decoded and JSON-unescaped text, each run of base64, each gzip
+/// stream, and so on to [`DECODE_DEPTH`]. Undoing the escapes of text
+/// changes only the bytes the escapes make; when none of those is a byte a
+/// secret holds or a decoding reads (a JSON `\n`, a `%20`), the decoded
+/// text holds nothing the text itself does not show, except base64 runs
+/// that start just after an escape: those are read from the text with the
+/// escape's tail cut off, and the decoded copy is not made.
+struct Search<'a> {
+    scan: &'a dyn SecretScan,
+    /// Bytes an escape must make for undoing it to matter.
+    telling: ByteSet,
+    /// Views shorter than this neither hold a secret nor decode to one.
+    too_short: usize,
+    /// Views shorter than this hold no secret.
+    shortest: usize,
+    /// The bytes the forms of the secrets hold.
+    secret_bytes: ByteSet,
+    budget: usize,
+}
+
+/// Escapes of a view that were not undone because nothing they make
+/// matters; base64 runs right after one are also read without its tail.
+#[derive(Clone, Copy, Default)]
+struct Kept {
+    json: bool,
+    percent: bool,
+}
+
+impl<'a> Search<'a> {
+    fn new(scan: &'a dyn SecretScan) -> Self {
+        let secret_bytes = scan.secret_bytes();
+        Self {
+            scan,
+            telling: secret_bytes.union(DECODINGS_READ),
+            secret_bytes,
+            // No decoding makes bytes longer except gunzip, which needs 18
+            // bytes: a view shorter than both that and the shortest secret
+            // cannot hold one, nor can anything it decodes to.
+            too_short: scan.shortest_secret().min(GZIP_MIN),
+            shortest: scan.shortest_secret(),
+            budget: DECODE_BUDGET,
         }
-    };
-    // Percent-encoding and JSON escapes are text encodings: a binary body
-    // (an S3 object, say) holds `%`, `+` and `\\` by chance, and copying
-    // megabytes of it per layer would make every large upload slow to record.
-    // Secrets in binary bodies are still looked for raw, in base64 runs and
-    // in gzip streams.
-    let text = std::str::from_utf8(bytes).is_ok();
-    if text && (bytes.contains(&b'%') || bytes.contains(&b'+')) {
-        keep(crate::form::decode(bytes, true), &mut out, budget);
     }
-    if text && bytes.contains(&b'\\') {
-        keep(json_unescape(bytes), &mut out, budget);
+
+    fn find(&mut self, bytes: &[u8]) -> Option<&'static str> {
+        self.budget = DECODE_BUDGET;
+        self.search(bytes).or_else(|| self.decode(bytes, 0))
     }
-    for run in base64_runs(bytes) {
-        if let Some(decoded) = base64_decode(run) {
-            keep(decoded, &mut out, budget);
+
+    /// [`SecretScan::find_secret`], unless `view` has no stretch of secret
+    /// bytes as long as the shortest secret (decoded base64, mostly).
+    fn search(&self, view: &[u8]) -> Option<&'static str> {
+        long_stretches(
+            view,
+            self.shortest,
+            |b| self.secret_bytes.contains(b),
+            |_, _| Some(self.scan.find_secret(view)),
+        )
+        .flatten()
+    }
+
+    /// Searches a view made by decoding at `depth`, and what it decodes to.
+    fn view(&mut self, view: &[u8], depth: usize) -> Option<&'static str> {
+        if view.len() < self.too_short {
+            return None;
+        }
+        if let Some(found) = self.search(view) {
+            return Some(found);
+        }
+        // The deepest views are searched, not decoded further.
+        if depth < DECODE_DEPTH {
+            self.decode(view, depth)
+        } else {
+            None
         }
     }
-    let mut at = 0;
-    while let Some(start) = gzip_magic(bytes, at) {
-        if let Some(plain) = super::inflate::gunzip(&bytes[start..], (*budget).min(16 << 20)) {
-            keep(plain, &mut out, budget);
+
+    /// Whether `view`, made from `of`, is one to look at; charges the budget.
+    fn keep(&mut self, view: &[u8], of: &[u8]) -> bool {
+        if view.is_empty() || view == of || view.len() > self.budget {
+            return false;
         }
-        at = start + 3;
-        if out.len() > 64 {
-            break;
+        self.budget -= view.len();
+        true
+    }
+
+    /// Searches what `bytes` (a view at `depth`) decode to.
+    fn decode(&mut self, bytes: &[u8], depth: usize) -> Option<&'static str> {
+        let next = depth + 1;
+        let mut made = 0;
+        let mut kept = Kept::default();
+        // Percent-encoding and JSON escapes are text encodings: a binary body
+        // (an S3 object, say) holds `%`, `+` and `\\` by chance, and copying
+        // megabytes of it per layer would make every large upload slow to
+        // record. Secrets in binary bodies are still looked for raw, in
+        // base64 runs and in gzip streams.
+        let marks = Marks::of(bytes);
+        let (has_percent, has_json) = (marks.percent, marks.json);
+        if (has_percent || has_json) && std::str::from_utf8(bytes).is_ok() {
+            if has_percent {
+                if self.percent_tells(bytes) {
+                    let plain = crate::form::decode(bytes, true);
+                    if self.keep(&plain, bytes) {
+                        made += 1;
+                        if let Some(found) = self.view(&plain, next) {
+                            return Some(found);
+                        }
+                    }
+                } else {
+                    kept.percent = true;
+                }
+            }
+            if has_json {
+                if self.json_tells(bytes) {
+                    let plain = json_unescape(bytes);
+                    if self.keep(&plain, bytes) {
+                        made += 1;
+                        if let Some(found) = self.view(&plain, next) {
+                            return Some(found);
+                        }
+                    }
+                } else {
+                    kept.json = true;
+                }
+            }
+        }
+        // A run decodes to at most three bytes for four characters.
+        let shortest_run = (BASE64_MIN_DECODED.max(self.too_short) * 4).div_ceil(3);
+        let mut decoded = Vec::new();
+        let found = base64_runs(bytes, kept, shortest_run, &mut |run| {
+            if !base64_decode(run, &mut decoded) || !self.keep(&decoded, run) {
+                return None;
+            }
+            made += 1;
+            self.view(&decoded, next)
+        });
+        if found.is_some() {
+            return found;
+        }
+        let mut at = 0;
+        while let Some(start) = gzip_magic(bytes, at).filter(|_| marks.gzip) {
+            if made > VIEWS_PER_STEP {
+                break;
+            }
+            if let Some(plain) = super::inflate::gunzip(&bytes[start..], self.budget.min(16 << 20))
+            {
+                if self.keep(&plain, bytes) {
+                    made += 1;
+                    if let Some(found) = self.view(&plain, next) {
+                        return Some(found);
+                    }
+                }
+            }
+            at = start + 3;
+        }
+        None
+    }
+
+    /// Whether form-decoding `text` could show what the text does not: a
+    /// `+` (a space, and a break in a base64 run), or an escape of a byte
+    /// that matters.
+    fn percent_tells(&self, text: &[u8]) -> bool {
+        memchr::memchr(b'+', text).is_some()
+            || memchr::memchr_iter(b'%', text)
+                .filter_map(|at| percent_escape(text, at))
+                .any(|byte| self.telling.contains(byte))
+    }
+
+    /// Whether undoing the JSON escapes of `text` makes a byte that matters.
+    fn json_tells(&self, text: &[u8]) -> bool {
+        let mut from = 0;
+        while let Some(at) = memchr::memchr(b'\\', &text[from..]) {
+            let at = from + at;
+            let Some((c, len)) = json_escape(text, at) else {
+                // A backslash that starts no escape (`\u` without a character
+                // after it) stays, in a text that still changes; one that ends
+                // the text changes nothing.
+                return at + 1 < text.len();
+            };
+            let mut buf = [0u8; 4];
+            if c.encode_utf8(&mut buf)
+                .bytes()
+                .any(|b| self.telling.contains(b))
+            {
+                return true;
+            }
+            from = at + len;
+        }
+        false
+    }
+}
+
+/// Which decodings' marks some bytes hold.
+struct Marks {
+    /// `%` or `+`.
+    percent: bool,
+    /// `\`.
+    json: bool,
+    /// The first byte of a gzip header.
+    gzip: bool,
+}
+
+impl Marks {
+    fn of(bytes: &[u8]) -> Self {
+        // Decoded base64 is short: one pass there beats three searches.
+        if bytes.len() <= 64 {
+            let marks = bytes.iter().fold(0, |marks, b| {
+                marks
+                    | match b {
+                        b'%' | b'+' => 1,
+                        b'\\' => 2,
+                        0x1f => 4,
+                        _ => 0,
+                    }
+            });
+            return Self {
+                percent: marks & 1 != 0,
+                json: marks & 2 != 0,
+                gzip: marks & 4 != 0,
+            };
+        }
+        Self {
+            percent: memchr::memchr2(b'%', b'+', bytes).is_some(),
+            json: memchr::memchr(b'\\', bytes).is_some(),
+            gzip: memchr::memchr(0x1f, bytes).is_some(),
         }
     }
-    out
+}
+
+/// The byte of the percent escape at `at` (`%` and two hex digits, as
+/// `form::decode` reads them).
+fn percent_escape(bytes: &[u8], at: usize) -> Option<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    match bytes.get(at..at + 3)? {
+        [b'%', h, l] => Some((hex(*h)? * 16 + hex(*l)?) as u8),
+        _ => None,
+    }
+}
+
+/// The character the JSON escape at `at` stands for and its length, as
+/// [`json_unescape`] reads it; `None` when the backslash starts none.
+fn json_escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    match *bytes.get(at + 1)? {
+        b'u' => bytes
+            .get(at + 2..at + 6)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32)
+            .map(|c| (c, 6)),
+        b'n' => Some(('\n', 2)),
+        b't' => Some(('\t', 2)),
+        b'r' => Some(('\r', 2)),
+        c => Some((c as char, 2)),
+    }
 }
 
 /// Undoes JSON string escapes (`\/`, `\u002B`, ...) wherever they are.
@@ -369,25 +636,11 @@ fn json_unescape(bytes: &[u8]) -> Vec<u8> {
         if i == bytes.len() {
             break;
         }
-        if i + 1 < bytes.len() {
-            let escaped = match bytes[i + 1] {
-                b'u' => bytes
-                    .get(i + 2..i + 6)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .and_then(char::from_u32)
-                    .map(|c| (c, 6)),
-                b'n' => Some(('\n', 2)),
-                b't' => Some(('\t', 2)),
-                b'r' => Some(('\r', 2)),
-                c => Some((c as char, 2)),
-            };
-            if let Some((c, len)) = escaped {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                i += len;
-                continue;
-            }
+        if let Some((c, len)) = json_escape(bytes, i) {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            i += len;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -398,7 +651,7 @@ fn json_unescape(bytes: &[u8]) -> Vec<u8> {
 /// Where the next gzip stream (`1f 8b 08`) starts, at `from` or after.
 fn gzip_magic(bytes: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
-    while let Some(found) = bytes.get(at..)?.iter().position(|b| *b == 0x1f) {
+    while let Some(found) = memchr::memchr(0x1f, bytes.get(at..)?) {
         let start = at + found;
         if bytes.get(start + 1..start + 3) == Some(&[0x8b, 8][..]) {
             return Some(start);
@@ -430,59 +683,203 @@ static BASE64_BYTES: [u8; 256] = {
     table
 };
 
-/// Runs of base64 alphabet (either variant) long enough to hide a secret;
-/// `=` inside a run (`token=...`) also ends one.
-fn base64_runs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-    bytes
-        .split(|b| BASE64_BYTES[usize::from(*b)] == 0)
-        .filter(|run| run.len() >= 16)
-        .flat_map(|run| {
-            let inner = run.contains(&b'=') && run.iter().rposition(|b| *b != b'=').is_some();
-            let pieces = run.split(|b| *b == b'=').filter(move |_| inner);
-            std::iter::once(run).chain(pieces)
-        })
-        .filter(|run| run.len() >= 16)
+/// The shortest run of base64 looked at, and the fewest bytes it must
+/// decode to.
+const BASE64_MIN_RUN: usize = 16;
+const BASE64_MIN_DECODED: usize = 12;
+
+/// Calls `each` on every run of base64 alphabet (either variant) of at
+/// least `shortest` characters, until it finds something; `=` inside a run
+/// (`token=...`) also ends one. After an escape in `kept`, the run is also
+/// read without the escape's tail (`n` of `\n`, `3A` of `%3A`): that is the
+/// run the unescaped text holds.
+fn base64_runs<'b>(
+    bytes: &'b [u8],
+    kept: Kept,
+    shortest: usize,
+    each: &mut dyn FnMut(&'b [u8]) -> Option<&'static str>,
+) -> Option<&'static str> {
+    let shortest = shortest.max(BASE64_MIN_RUN);
+    long_stretches(
+        bytes,
+        shortest,
+        |b| BASE64_BYTES[usize::from(b)] != 0,
+        |start, end| {
+            let run = &bytes[start..end];
+            let tail = match start.checked_sub(1).map(|before| bytes[before]) {
+                Some(b'\\') if kept.json => {
+                    json_escape(bytes, start - 1).map_or(0, |(_, len)| len - 1)
+                }
+                Some(b'%') if kept.percent && percent_escape(bytes, start - 1).is_some() => 2,
+                _ => 0,
+            };
+            [Some(run), run.get(tail..).filter(|_| tail > 0)]
+                .into_iter()
+                .flatten()
+                .find_map(|run| run_pieces(run, shortest, each))
+        },
+    )
 }
 
-const LENIENT: base64::engine::GeneralPurposeConfig = base64::engine::GeneralPurposeConfig::new()
-    .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-    .with_decode_allow_trailing_bits(true);
-
-/// The standard and the URL-safe alphabet, each with the bit of
-/// [`BASE64_BYTES`] that says a byte belongs to it.
-static BASE64_ENGINES: [(base64::engine::GeneralPurpose, u8); 2] = [
-    (
-        base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT),
-        1,
-    ),
-    (
-        base64::engine::GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT),
-        2,
-    ),
-];
-
-fn base64_decode(run: &[u8]) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    let trimmed: &[u8] = {
-        let end = run.iter().rposition(|b| *b != b'=').map_or(0, |p| p + 1);
-        &run[..end]
-    };
-    BASE64_ENGINES.iter().find_map(|(engine, bit)| {
-        // A run may start mid-quantum (text before it that looks like base64):
-        // try each of the four alignments.
-        (0..4).find_map(|skip| {
-            let part = trimmed.get(skip..)?;
-            let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
-            // A byte outside this alphabet fails the decoding: skip it unmade.
-            if part
-                .iter()
-                .any(|b| BASE64_BYTES[usize::from(*b)] & bit == 0)
-            {
-                return None;
+/// Calls `each` with the start and end of every stretch of bytes that
+/// `is_in` holds and that is `shortest` bytes long or more, in order, until
+/// it returns something.
+fn long_stretches<T>(
+    bytes: &[u8],
+    shortest: usize,
+    is_in: impl Fn(u8) -> bool,
+    mut each: impl FnMut(usize, usize) -> Option<T>,
+) -> Option<T> {
+    let shortest = shortest.max(1);
+    let half = shortest / 2;
+    let is_in_at = |at: usize| bytes.get(at).is_some_and(|b| is_in(*b));
+    // A long enough stretch holds one of every `shortest` positions, and one
+    // that holds `at` also holds the byte `shortest / 2` before or after it.
+    let mut at = shortest - 1;
+    while at < bytes.len() {
+        if !is_in_at(at) || !(at.checked_sub(half).is_some_and(is_in_at) || is_in_at(at + half)) {
+            at += shortest;
+            continue;
+        }
+        let start = bytes[..at]
+            .iter()
+            .rposition(|b| !is_in(*b))
+            .map_or(0, |p| p + 1);
+        let end = bytes[at..]
+            .iter()
+            .position(|b| !is_in(*b))
+            .map_or(bytes.len(), |p| at + p);
+        at = end + shortest;
+        if end - start >= shortest {
+            if let Some(found) = each(start, end) {
+                return Some(found);
             }
-            engine.decode(part).ok().filter(|d| d.len() >= 12)
-        })
-    })
+        }
+    }
+    None
+}
+
+/// A run, and its pieces between `=` signs when it holds one inside.
+fn run_pieces<'b>(
+    run: &'b [u8],
+    shortest: usize,
+    each: &mut dyn FnMut(&'b [u8]) -> Option<&'static str>,
+) -> Option<&'static str> {
+    if run.len() < shortest {
+        return None;
+    }
+    if let Some(found) = each(run) {
+        return Some(found);
+    }
+    let inner = run.contains(&b'=') && run.iter().rposition(|b| *b != b'=').is_some();
+    if inner {
+        for piece in run.split(|b| *b == b'=').filter(|p| p.len() >= shortest) {
+            if let Some(found) = each(piece) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// The six bits each base64 character stands for, in either alphabet
+/// (`+` and `-` are 62, `/` and `_` 63); `NOT_BASE64` for other bytes,
+/// the padding `=` among them.
+static BASE64_VALUES: [u8; 256] = {
+    let mut table = [NOT_BASE64; 256];
+    let mut i = 0;
+    while i < 64 {
+        let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        if i < 62 {
+            table[letters[i] as usize] = i as u8;
+        }
+        i += 1;
+    }
+    table[b'+' as usize] = 62;
+    table[b'-' as usize] = 62;
+    table[b'/' as usize] = 63;
+    table[b'_' as usize] = 63;
+    table
+};
+
+const NOT_BASE64: u8 = 0xff;
+
+/// Decodes `part` (no padding, not one character past a quantum) into
+/// `out`, leftover bits ignored; false at a byte that is not base64.
+fn decode_quanta(part: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    out.reserve(part.len() / 4 * 3 + 2);
+    let mut quanta = part.chunks_exact(4);
+    for quantum in &mut quanta {
+        let mut bits = 0u32;
+        for c in quantum {
+            let value = BASE64_VALUES[usize::from(*c)];
+            if value == NOT_BASE64 {
+                return false;
+            }
+            bits = bits << 6 | u32::from(value);
+        }
+        out.extend_from_slice(&bits.to_be_bytes()[1..]);
+    }
+    let rest = quanta.remainder();
+    let mut bits = 0u32;
+    for c in rest {
+        let value = BASE64_VALUES[usize::from(*c)];
+        if value == NOT_BASE64 {
+            return false;
+        }
+        bits = bits << 6 | u32::from(value);
+    }
+    // Two characters hold one byte, three hold two.
+    match rest.len() {
+        2 => out.push((bits >> 4) as u8),
+        3 => out.extend_from_slice(&((bits >> 2) as u16).to_be_bytes()),
+        _ => {}
+    }
+    true
+}
+
+/// Decodes a run into `out` (the standard alphabet first, then the
+/// URL-safe one, at the first of the four alignments that decodes to 12
+/// bytes or more); false when none does.
+fn base64_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
+    let end = run.iter().rposition(|b| *b != b'=').map_or(0, |p| p + 1);
+    let trimmed = &run[..end];
+    // A byte outside an alphabet fails the decodings with it; a run of
+    // one alphabet, the usual case, needs no look at each alignment.
+    let alphabets = trimmed
+        .iter()
+        .fold(3, |bits, b| bits & BASE64_BYTES[usize::from(*b)]);
+    for bit in [1, 2] {
+        // Where the bytes outside this alphabet are, in a run that has some.
+        let outside = |i: &usize| BASE64_BYTES[usize::from(trimmed[*i])] & bit == 0;
+        let (first, last) = if alphabets & bit == 0 {
+            (
+                (0..trimmed.len()).find(outside).unwrap_or(trimmed.len()),
+                (0..trimmed.len()).rfind(outside).unwrap_or(0),
+            )
+        } else {
+            (trimmed.len(), 0)
+        };
+        // A run may start mid-quantum (text before it that looks like
+        // base64): try each of the four alignments.
+        for skip in 0..4 {
+            let Some(part) = trimmed.get(skip..) else {
+                break;
+            };
+            let end = skip + part.len() - usize::from(part.len() % 4 == 1);
+            let clean =
+                first >= end || last < skip || (first < skip && !(skip..end).any(|i| outside(&i)));
+            if clean && decode_quanta(&trimmed[skip..end], out) && out.len() >= BASE64_MIN_DECODED {
+                return true;
+            }
+        }
+        // Both alphabets decode a run of letters and digits alike.
+        if alphabets == 3 {
+            break;
+        }
+    }
+    false
 }
 
 /// Checks the serialised bytes about to be written.
@@ -600,6 +997,11 @@ mod tests {
         fn shortest_secret(&self) -> usize {
             b"s3cr3t+Key/value==xyz".len()
         }
+
+        // And that leaving escapes of other bytes as they are loses nothing.
+        fn secret_bytes(&self) -> ByteSet {
+            ByteSet::of(b"s3cr3t+Key/value==xyz")
+        }
     }
 
     #[test]
@@ -613,10 +1015,19 @@ mod tests {
         assert_eq!(gzip_magic(b"\x1f\x8b\x08..\x1f\x8b\x08", 1), Some(5));
         assert_eq!(gzip_magic(b"\x1f\x8b", 0), None);
         // Letters and digits belong to both alphabets; each has its two signs.
-        let runs: Vec<&[u8]> =
-            base64_runs(b"short a+b/c-d_e0123456789== x=AAAAAAAAAAAAAAAAAAAA=").collect();
+        let runs = |bytes: &'static [u8], kept: Kept| {
+            let mut runs: Vec<&[u8]> = Vec::new();
+            base64_runs(bytes, kept, 16, &mut |run| {
+                runs.push(run);
+                None
+            });
+            runs
+        };
         assert_eq!(
-            runs,
+            runs(
+                b"short a+b/c-d_e0123456789== x=AAAAAAAAAAAAAAAAAAAA=",
+                Kept::default()
+            ),
             [
                 &b"a+b/c-d_e0123456789=="[..],
                 &b"a+b/c-d_e0123456789"[..],
@@ -624,18 +1035,105 @@ mod tests {
                 &b"AAAAAAAAAAAAAAAAAAAA"[..],
             ]
         );
+        // After an escape left as it is, a run is also read as the
+        // unescaped text holds it.
+        let escaped = br#"a\nAAAAAAAAAAAAAAAA. b\u000aBBBBBBBBBBBBBBBB c%3ACCCCCCCCCCCCCCCC"#;
+        assert_eq!(runs(escaped, Kept::default()).len(), 3);
+        let kept = Kept {
+            json: true,
+            percent: true,
+        };
+        assert_eq!(
+            runs(escaped, kept),
+            [
+                &b"nAAAAAAAAAAAAAAAA"[..],
+                &b"AAAAAAAAAAAAAAAA"[..],
+                &b"u000aBBBBBBBBBBBBBBBB"[..],
+                &b"BBBBBBBBBBBBBBBB"[..],
+                &b"3ACCCCCCCCCCCCCCCC"[..],
+                &b"CCCCCCCCCCCCCCCC"[..],
+            ]
+        );
+        let decode = |run: &[u8]| {
+            let mut out = Vec::new();
+            base64_decode(run, &mut out).then_some(out)
+        };
         // Standard first; a run with a URL-safe sign decodes URL-safe.
         assert_eq!(
-            base64_decode(b"c2VjcmV0LXZhbHVlLWhlcmU="),
+            decode(b"c2VjcmV0LXZhbHVlLWhlcmU="),
             Some(b"secret-value-here".to_vec())
         );
-        assert_eq!(base64_decode(b"Pz8_Pz8_Pz8_Pz8_"), Some(vec![b'?'; 12]));
-        assert_eq!(base64_decode(b"a+b-c/d_aaaaaaaaaaaa"), None);
+        assert_eq!(decode(b"Pz8_Pz8_Pz8_Pz8_"), Some(vec![b'?'; 12]));
+        assert_eq!(decode(b"a+b-c/d_aaaaaaaaaaaa"), None);
+        // The same bytes as a lenient decoder, at every length and alignment.
+        use base64::Engine as _;
+        let lenient = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::URL_SAFE,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+                .with_decode_allow_trailing_bits(true),
+        );
+        let text = b"Pz8_Pz8_Pz8_Pz8_YWJj-_09AZaz";
+        for start in 0..4 {
+            for end in start..=text.len() {
+                let part = &text[start..end];
+                if part.len() % 4 == 1 {
+                    continue;
+                }
+                let mut out = Vec::new();
+                assert!(decode_quanta(part, &mut out));
+                assert_eq!(Ok(out), lenient.decode(part), "{part:?}");
+            }
+        }
+        assert!(!decode_quanta(b"ab=d", &mut Vec::new()));
+        // A sign of the other alphabet before the quantum decoded is skipped.
+        assert_eq!(decode(b"-Pz8/Pz8/Pz8/Pz8/"), Some(vec![b'?'; 12]));
+        // So is one after it, where a character past the last quantum is dropped.
+        assert_eq!(decode(b"-Pz8/Pz8/Pz8/Pz8/-"), Some(vec![b'?'; 12]));
+        assert_eq!(decode(b"-Pz8/Pz8/-z8/Pz8/Pz8"), None);
+    }
+
+    #[test]
+    fn sampling_finds_every_long_stretch() {
+        // Every pattern of runs and gaps up to 14 bytes, every shortest length.
+        for pattern in 0u32..1 << 14 {
+            let bytes: Vec<u8> = (0..14)
+                .map(|i| if pattern >> i & 1 == 1 { b'a' } else { b' ' })
+                .collect();
+            for shortest in 1..=15 {
+                let mut want = Vec::new();
+                let mut start = None;
+                for (i, b) in bytes.iter().chain([&b' ']).enumerate() {
+                    match (*b == b'a', start) {
+                        (true, None) => start = Some(i),
+                        (false, Some(s)) => {
+                            if i - s >= shortest {
+                                want.push((s, i));
+                            }
+                            start = None;
+                        }
+                        _ => {}
+                    }
+                }
+                let mut got = Vec::new();
+                long_stretches(
+                    &bytes,
+                    shortest,
+                    |b| b == b'a',
+                    |s, e| {
+                        got.push((s, e));
+                        None::<()>
+                    },
+                );
+                assert_eq!(got, want, "{pattern:014b} {shortest}");
+            }
+        }
     }
 
     #[test]
     fn a_secret_is_found_through_encodings() {
         use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
         let secret = "s3cr3t+Key/value==xyz";
         let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
         let url_b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
@@ -645,6 +1143,8 @@ mod tests {
             170, 5, 0, 216, 161, 150, 89, 32, 0, 0, 0,
         ];
         let b64_gzip = base64::engine::general_purpose::STANDARD.encode(gzipped);
+        let url_b64_gzip = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(gzipped);
+        let b64_of_b64 = STANDARD.encode(format!("{{\"inner\":\"{b64}\"}}"));
         let percent_of_b64 = b64
             .replace('+', "%2B")
             .replace('/', "%2F")
@@ -662,8 +1162,33 @@ mod tests {
                 format!("token={url_b64}&x=1").into_bytes(),
             ),
             ("gzip", gzipped.to_vec()),
-            ("base64 of gzip", b64_gzip.into_bytes()),
+            ("base64 of gzip", b64_gzip.clone().into_bytes()),
             ("percent of base64", percent_of_b64.into_bytes()),
+            // Base64 right after an escape that is left as it is, read from
+            // where the unescaped text starts it.
+            (
+                "base64 of gzip after a JSON \\n",
+                format!(r#"{{"a":"line\n{b64_gzip}"}}"#).into_bytes(),
+            ),
+            (
+                "base64 of gzip after a JSON \\u000a",
+                format!(r#"{{"a":"line\u000a{b64_gzip}"}}"#).into_bytes(),
+            ),
+            (
+                "base64 of gzip after %3A",
+                format!("a=b%3A{url_b64_gzip}").into_bytes(),
+            ),
+            ("base64 of base64", b64_of_b64.into_bytes()),
+            (
+                "JSON escapes in base64",
+                STANDARD
+                    .encode(br#"{"k":"s3cr3t\u002BKey\/value==xyz"}"#)
+                    .into_bytes(),
+            ),
+            (
+                "percent of JSON escapes",
+                b"k=s3cr3t%5Cu002bKey%5C%2Fvalue%3D%3Dxyz".to_vec(),
+            ),
         ] {
             assert_eq!(
                 find_encoded(&Needle, &bytes),
@@ -671,10 +1196,85 @@ mod tests {
                 "{how}"
             );
         }
+        // The secret at each offset of the bytes base64 holds, in either
+        // alphabet, after text that ends a run.
+        for before in ["", "a", "ab", "abc", "abcd"] {
+            for engine in [&STANDARD, &URL_SAFE] {
+                let hidden = engine.encode(format!("{before}{secret} and after"));
+                let body = format!(r#"{{"x": "{hidden}"}}"#);
+                assert_eq!(
+                    find_encoded(&Needle, body.as_bytes()),
+                    Some("the secret in use"),
+                    "{body}"
+                );
+            }
+        }
         assert_eq!(
             find_encoded(&Needle, b"nothing to see, c2VjcmV0IG5vdCBoZXJl"),
             None
         );
+    }
+
+    /// A secret that holds bytes escapes often stand for.
+    struct Punctuated;
+
+    impl SecretScan for Punctuated {
+        fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
+            let needle = b"key: \"with\" colons 0123456789";
+            bytes
+                .windows(needle.len())
+                .any(|w| w == needle)
+                .then_some("the secret in use")
+        }
+
+        fn secret_bytes(&self) -> ByteSet {
+            ByteSet::of(b"key: \"with\" colons 0123456789")
+        }
+    }
+
+    #[test]
+    fn escapes_of_bytes_a_secret_holds_are_undone() {
+        for bytes in [
+            &br#"{"s":"key: \"with\" colons 0123456789"}"#[..],
+            br#"{"s":"key\u003a \u0022with\" colons\u00200123456789"}"#,
+            b"s=key%3A+%22with%22%20colons+0123456789",
+            b"s=key%3a%20%22with%22%20colons%200123456789",
+        ] {
+            assert_eq!(
+                find_encoded(&Punctuated, bytes),
+                Some("the secret in use"),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    /// Counts the views searched.
+    struct Counting<'a>(&'a std::sync::atomic::AtomicUsize, ByteSet);
+
+    impl SecretScan for Counting<'_> {
+        fn find_secret(&self, _: &[u8]) -> Option<&'static str> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            None
+        }
+
+        fn secret_bytes(&self) -> ByteSet {
+            self.1
+        }
+    }
+
+    #[test]
+    fn text_whose_escapes_make_no_byte_that_matters_is_searched_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let body = br#"{"spec":"proton: EnvironmentSpec\nspec:\n  cidr: \"10.0.0.0/16\"\n","q":"a%20b%2C c"}"#;
+        let views = |secret_bytes| {
+            let count = AtomicUsize::new(0);
+            find_encoded(&Counting(&count, secret_bytes), body);
+            count.load(Ordering::Relaxed)
+        };
+        assert_eq!(views(ByteSet::of(b"AKIDEXAMPLE0123456789")), 1);
+        // Not knowing which bytes a secret holds, every escape is undone.
+        assert_eq!(views(ByteSet::ALL), 5);
     }
 
     #[test]
