@@ -68,6 +68,52 @@ pub struct DeploymentTarget {
     pub component_name: Option<String>,
 }
 
+/// A deployment target named by its kind and names: what the per-target
+/// sets are keyed by. The names place a target as its ARN does (the mock
+/// has one region and account), in a key short enough for a slot of the
+/// table's index to hold, where an ARN is not.
+#[derive(Clone, Copy, Debug)]
+pub enum TargetName<'a> {
+    Environment(&'a str),
+    /// The pipeline of a service.
+    ServicePipeline(&'a str),
+    /// (service, instance).
+    ServiceInstance(&'a str, &'a str),
+    Component(&'a str),
+}
+
+impl TargetName<'_> {
+    /// The name as one text: a kind letter, then its names (a service's
+    /// length-prefixed, so that no two targets share a key).
+    fn key(self) -> String {
+        match self {
+            Self::Environment(name) => format!("e{name}"),
+            Self::ServicePipeline(service) => format!("p{service}"),
+            Self::ServiceInstance(service, instance) => {
+                format!("i{}:{service}{instance}", service.len())
+            }
+            Self::Component(name) => format!("c{name}"),
+        }
+    }
+}
+
+impl DeploymentTarget {
+    pub fn name(&self) -> TargetName<'_> {
+        let service = self.service_name.as_deref().unwrap_or_default();
+        match self.kind {
+            TargetKind::Environment => TargetName::Environment(&self.environment_name),
+            TargetKind::ServicePipeline => TargetName::ServicePipeline(service),
+            TargetKind::ServiceInstance => TargetName::ServiceInstance(
+                service,
+                self.service_instance_name.as_deref().unwrap_or_default(),
+            ),
+            TargetKind::Component => {
+                TargetName::Component(self.component_name.as_deref().unwrap_or_default())
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct DeploymentRecord {
     pub id: String,
@@ -99,7 +145,9 @@ pub struct DeploymentRecord {
 #[derive(Debug, Default)]
 pub struct Deployments {
     by_id: HashMap<DeploymentId, Box<DeploymentRecord>>,
-    /// Target ARN -> (created_at, id) of its deployments, oldest first.
+    /// Target ([`TargetName::key`], not its ARN, so that the key sits in
+    /// the table's index) -> (created_at, id) of its deployments, oldest
+    /// first.
     by_target: Table<String, Keys>,
     /// The records of each listing, newest first: (`Millis::MAX` minus the
     /// creation instant, id). The instant comes first, so that a new record
@@ -296,7 +344,7 @@ impl Deployments {
         let outputs = attempted.map(|d| d.outputs.clone()).unwrap_or_default();
         let id = DeploymentId::new(&new.id);
         self.by_target
-            .get_or_default(new.target.arn.clone())
+            .get_or_default(new.target.name().key())
             .insert((now, id));
         let record = Box::new(DeploymentRecord {
             id: new.id,
@@ -400,18 +448,22 @@ impl Deployments {
         let key = DeploymentId::exact(id)?;
         let record = self.by_id.remove(&key)?;
         self.unlist(&record);
-        if let Some(ids) = self.by_target.get_mut(record.target.arn.as_str()) {
+        let target = record.target.name().key();
+        if let Some(ids) = self.by_target.get_mut(target.as_str()) {
             ids.remove(&(record.created_at, key));
             if ids.is_empty() {
-                self.by_target.remove(record.target.arn.as_str());
+                self.by_target.remove(target.as_str());
             }
         }
         Some(*record)
     }
 
     /// Forgets every deployment of a deleted resource.
-    pub fn forget_target(&mut self, arn: &str) {
-        let keys = self.by_target.remove(arn).unwrap_or_default();
+    pub fn forget_target(&mut self, target: TargetName) {
+        let keys = self
+            .by_target
+            .remove(target.key().as_str())
+            .unwrap_or_default();
         for (_, id) in keys.iter() {
             if let Some(record) = self.by_id.remove(id) {
                 self.unlist(&record);
@@ -420,9 +472,12 @@ impl Deployments {
     }
 
     /// The deployments of one target, oldest first.
-    pub fn of_target<'a>(&'a self, arn: &str) -> impl Iterator<Item = &'a DeploymentRecord> {
+    pub fn of_target<'a>(
+        &'a self,
+        target: TargetName,
+    ) -> impl Iterator<Item = &'a DeploymentRecord> {
         self.by_target
-            .get(arn)
+            .get(target.key().as_str())
             .into_iter()
             .flat_map(Keys::iter)
             .filter_map(|(_, id)| self.by_id.get(id).map(|r| &**r))
@@ -469,7 +524,10 @@ mod tests {
             Some(&json!({"environment": {"spec": "one"}}))
         );
         assert_eq!(deployments.get("a").unwrap().completed_at, Some(5));
-        let ids: Vec<_> = deployments.of_target("arn:env").map(|d| &d.id).collect();
+        let ids: Vec<_> = deployments
+            .of_target(TargetName::Environment("env"))
+            .map(|d| &d.id)
+            .collect();
         assert_eq!(ids, ["a", "b"]);
         let listed = |d: &Deployments, listing: &Listing| {
             d.listing(listing, None)
@@ -484,7 +542,7 @@ mod tests {
         assert!(listed(&deployments, &Listing::Service("s".into())).is_empty());
         deployments.remove("a");
         assert_eq!(listed(&deployments, &Listing::All), ["b"]);
-        deployments.forget_target("arn:env");
+        deployments.forget_target(TargetName::Environment("env"));
         assert_eq!(deployments.all().count(), 0);
         assert!(listed(&deployments, &Listing::All).is_empty());
     }

@@ -25,7 +25,7 @@ pub use table::Table;
 
 use super::clock::Millis;
 use super::faults::Faults;
-use super::history::{DeploymentStatus, Deployments};
+use super::history::{DeploymentStatus, Deployments, TargetName};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -886,7 +886,8 @@ impl State {
                     (environment.template_major, environment.template_minor),
                     &VersionUser::Environment(environment.name.clone()),
                 );
-                self.deployments.forget_target(&environment.arn);
+                self.deployments
+                    .forget_target(TargetName::Environment(&environment.name));
                 self.forget(environment.arn, now, None);
             }
         } else if let Some(at) = environment.deployment.phase.due() {
@@ -915,9 +916,10 @@ impl State {
                         TemplateKind::Service,
                         &instance.template_name,
                         (instance.template_major, instance.template_minor),
-                        &VersionUser::Service(service_name, ServicePart::Instance(name)),
+                        &VersionUser::Service(service_name.clone(), ServicePart::Instance(name)),
                     );
-                    self.deployments.forget_target(&instance.arn);
+                    self.deployments
+                        .forget_target(TargetName::ServiceInstance(&service_name, &instance.name));
                     self.forget(instance.arn, now, None);
                 }
                 return;
@@ -975,7 +977,8 @@ impl State {
                     ),
                 );
                 self.tags.remove(&instance.arn);
-                self.deployments.forget_target(&instance.arn);
+                self.deployments
+                    .forget_target(TargetName::ServiceInstance(name, &instance.name));
             }
             if let Some(pipeline) = &service.pipeline {
                 self.unuse_version(
@@ -984,7 +987,8 @@ impl State {
                     (pipeline.template_major, pipeline.template_minor),
                     &VersionUser::Service(name.to_string(), ServicePart::Pipeline),
                 );
-                self.deployments.forget_target(&pipeline.arn);
+                self.deployments
+                    .forget_target(TargetName::ServicePipeline(name));
             }
             self.forget(service.arn, now, None);
         }

@@ -197,7 +197,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     }
     let current = state
         .deployments
-        .of_target(&record.target.arn)
+        .of_target(record.target.name())
         .last()
         .is_some_and(|latest| latest.id == id);
     let succeeded = current_deployment(state, &record.target.arn)

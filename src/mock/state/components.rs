@@ -3,7 +3,7 @@
 //! deployment is a [`Deployment`] like an environment's, recorded in the
 //! same history, and moves on the mock's clock (see [`State::settle`]).
 
-use super::{Deployment, Due, Millis, Settled, State};
+use super::{Deployment, Due, Millis, Settled, State, TargetName};
 
 #[derive(Clone, Debug)]
 pub struct Component {
@@ -32,7 +32,8 @@ impl State {
         match component.deployment.settle(now) {
             Settled::Gone => {
                 if let Some(component) = self.components.remove(&name) {
-                    self.deployments.forget_target(&component.arn);
+                    self.deployments
+                        .forget_target(TargetName::Component(&component.name));
                     self.forget(component.arn, now, None);
                 }
                 return;
