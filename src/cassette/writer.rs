@@ -11,9 +11,13 @@
 //! then takes every record waiting, writes them together and flushes once
 //! (group commit), then acknowledges them all; while it flushes, the next
 //! batch gathers, so a flush carries every exchange that arrived during the
-//! one before, and it may wait a little for more (see [`Pace`]). The writer keeps no exchange in memory: a clean stop reads
-//! the journal back and folds it into the canonical file, written whole and
-//! atomically; a stop that was not clean is recovered by the next load.
+//! one before, and it may wait a little for more (see [`Pace`]). A task
+//! that queues a record wakes the thread only when the thread sleeps
+//! waiting for that many records, so a batch costs one wake-up however
+//! many exchanges it carries. The writer keeps no exchange in memory: a
+//! clean stop reads the journal back and folds it into the canonical file,
+//! written whole and atomically; a stop that was not clean is recovered by
+//! the next load.
 //!
 //! The cassette is locked while recorded (`cassette::lock`): a second
 //! recorder fails at once. Temporary files an interrupted write left are
@@ -37,8 +41,7 @@ use super::store::{
 };
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -100,10 +103,140 @@ pub struct Entry {
 /// Told when a record is on disk, or why it is not.
 type Done = oneshot::Sender<Result<(), WriteError>>;
 
-enum Job {
-    /// A journal record (its JSON), redacted and checked.
-    Write(Vec<u8>, Done),
+/// The records waiting for the writer thread. A task that adds one wakes
+/// the thread only when the thread sleeps waiting for that many records,
+/// so a batch costs one wake-up however many exchanges it carries.
+struct Queue {
+    waiting: Mutex<Waiting>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Waiting {
+    /// Journal records (their JSON), redacted and checked, in arrival order.
+    records: Vec<Vec<u8>>,
+    done: Vec<Done>,
+    /// Asked to stop once the records before it are written.
+    close: Option<oneshot::Sender<()>>,
+    /// Every `CassetteWriter` is gone.
+    abandoned: bool,
+    /// The writer thread takes no more records.
+    stopped: bool,
+    /// The writer thread sleeps until this many records wait (0: it is
+    /// not asleep on records).
+    wake_at: usize,
+}
+
+impl Queue {
+    fn new() -> Self {
+        Self {
+            waiting: Mutex::new(Waiting::default()),
+            wake: Condvar::new(),
+        }
+    }
+
+    /// Adds `record`; `Err` gives it back when the writer takes no more.
+    fn push(&self, record: Vec<u8>, done: Done) -> Result<(), Done> {
+        let mut waiting = lock(&self.waiting);
+        if waiting.stopped || waiting.close.is_some() {
+            return Err(done);
+        }
+        waiting.records.push(record);
+        waiting.done.push(done);
+        let wake = waiting.wake_at != 0 && waiting.records.len() >= waiting.wake_at;
+        if wake {
+            waiting.wake_at = 0;
+        }
+        drop(waiting);
+        if wake {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Ends the recording once the records already queued are written.
+    fn close(&self, done: oneshot::Sender<()>) -> Result<(), oneshot::Sender<()>> {
+        let mut waiting = lock(&self.waiting);
+        if waiting.stopped || waiting.close.is_some() {
+            return Err(done);
+        }
+        waiting.close = Some(done);
+        drop(waiting);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    fn abandon(&self) {
+        lock(&self.waiting).abandoned = true;
+        self.wake.notify_one();
+    }
+
+    /// Takes no more records and drops those waiting, whose tasks then see
+    /// [`WriteError::Closed`]; run as the writer thread ends, also by a panic.
+    fn shut(&self) {
+        let mut waiting = lock(&self.waiting);
+        waiting.stopped = true;
+        waiting.records.clear();
+        waiting.done.clear();
+        waiting.close = None;
+    }
+
+    /// Waits for the next batch: at least one record (or a stop), then,
+    /// while fewer than `pace.expected` wait, up to `pace.gather` for the
+    /// rest. Moves the batch into `records` and `done` (which must be
+    /// empty); returns the close to acknowledge, or `Stop::Now` when the
+    /// writer is left without one, once this batch is written.
+    fn next_batch(&self, pace: &Pace, records: &mut Vec<Vec<u8>>, done: &mut Vec<Done>) -> Stop {
+        let mut waiting = lock(&self.waiting);
+        let ending = |w: &Waiting| w.close.is_some() || w.abandoned;
+        while waiting.records.is_empty() && !ending(&waiting) {
+            waiting.wake_at = 1;
+            waiting = self
+                .wake
+                .wait(waiting)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        if waiting.records.len() < pace.expected && !ending(&waiting) {
+            let until = Instant::now() + pace.gather;
+            while waiting.records.len() < pace.expected && !ending(&waiting) {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                waiting.wake_at = pace.expected;
+                waiting = self
+                    .wake
+                    .wait_timeout(waiting, left)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
+            }
+        }
+        waiting.wake_at = 0;
+        std::mem::swap(records, &mut waiting.records);
+        std::mem::swap(done, &mut waiting.done);
+        if let Some(close) = waiting.close.take() {
+            waiting.stopped = true;
+            Stop::Close(close)
+        } else if waiting.abandoned {
+            waiting.stopped = true;
+            Stop::Now
+        } else {
+            Stop::No
+        }
+    }
+
+    /// How many records wait now.
+    fn len(&self) -> usize {
+        lock(&self.waiting).records.len()
+    }
+}
+
+/// Whether the writer stops after the batch it took.
+enum Stop {
+    No,
     Close(oneshot::Sender<()>),
+    /// Every sender is gone without a close.
+    Now,
 }
 
 /// How a cassette is written.
@@ -115,11 +248,9 @@ pub struct WriterOptions {
 
 /// Records into one cassette file from any number of tasks.
 pub struct CassetteWriter {
-    jobs: mpsc::Sender<Job>,
+    queue: Arc<Queue>,
     path: PathBuf,
     redactor: Arc<Redactor>,
-    /// Records sent to the writer and not yet acknowledged.
-    pending: Arc<AtomicUsize>,
 }
 
 /// What turns an exchange into a record, shared by the tasks that record
@@ -178,26 +309,24 @@ impl CassetteWriter {
             redaction: Mutex::new(options.redaction),
             placeholders: Mutex::new(Placeholders::default()),
         });
-        let pending = Arc::new(AtomicUsize::new(0));
         let mut state = State {
             path: path.to_path_buf(),
             cassette,
             redactor: Arc::clone(&redactor),
-            pending: Arc::clone(&pending),
             journal: None,
             lock: Some(lock),
         };
         state.fold().map_err(|e| error(e.to_string()))?;
-        let (jobs, receiver) = mpsc::channel();
+        let queue = Arc::new(Queue::new());
+        let taken = Arc::clone(&queue);
         std::thread::Builder::new()
             .name("cassette-writer".into())
-            .spawn(move || state.run(receiver))
+            .spawn(move || state.run(&taken))
             .map_err(|e| error(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
-            jobs,
+            queue,
             path: path.to_path_buf(),
             redactor,
-            pending,
         })
     }
 
@@ -212,9 +341,7 @@ impl CassetteWriter {
             WriteError::Secret(leak)
         })?;
         let (done, wait) = oneshot::channel();
-        self.pending.fetch_add(1, Ordering::Relaxed);
-        if self.jobs.send(Job::Write(record, done)).is_err() {
-            self.pending.fetch_sub(1, Ordering::Relaxed);
+        if self.queue.push(record, done).is_err() {
             return Err(WriteError::Closed);
         }
         wait.await.unwrap_or(Err(WriteError::Closed))
@@ -225,9 +352,15 @@ impl CassetteWriter {
     /// [`WriteError::Closed`].
     pub async fn close(&self) {
         let (done, wait) = oneshot::channel();
-        if self.jobs.send(Job::Close(done)).is_ok() {
+        if self.queue.close(done).is_ok() {
             let _ = wait.await;
         }
+    }
+}
+
+impl Drop for CassetteWriter {
+    fn drop(&mut self) {
+        self.queue.abandon();
     }
 }
 
@@ -292,64 +425,50 @@ struct State {
     /// exchanges are only in the journal until the fold.
     cassette: Cassette,
     redactor: Arc<Redactor>,
-    pending: Arc<AtomicUsize>,
     journal: Option<Journal>,
     /// Released once the journal is folded, before the close is acknowledged.
     lock: Option<CassetteLock>,
 }
 
 impl State {
-    fn run(mut self, jobs: mpsc::Receiver<Job>) {
+    fn run(mut self, queue: &Queue) {
+        struct Shut<'a>(&'a Queue);
+        impl Drop for Shut<'_> {
+            fn drop(&mut self) {
+                self.0.shut();
+            }
+        }
+        let _shut = Shut(queue);
         let mut records = Vec::new();
         let mut waiting = Vec::new();
         let mut pace = Pace::default();
-        while let Ok(mut job) = jobs.recv() {
-            let mut close = None;
-            let mut gather_until = None;
-            loop {
-                match job {
-                    Job::Write(record, done) => {
-                        records.push(record);
-                        waiting.push(done);
-                    }
-                    Job::Close(done) => {
-                        close = Some(done);
-                        break;
-                    }
-                }
-                job = match jobs.try_recv() {
-                    Ok(job) => job,
-                    Err(mpsc::TryRecvError::Empty) if records.len() < pace.expected => {
-                        let until =
-                            *gather_until.get_or_insert_with(|| Instant::now() + pace.gather);
-                        match jobs.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                            Ok(job) => job,
-                            Err(_) => break,
-                        }
-                    }
-                    Err(_) => break,
-                };
-            }
+        loop {
+            let stop = queue.next_batch(&pace, &mut records, &mut waiting);
             if !records.is_empty() {
                 let started = Instant::now();
                 let result = self.commit(&records);
                 // Those flushed and those that queued meanwhile: how many
                 // exchanges are being recorded at once.
-                pace.learn(started.elapsed(), self.pending.load(Ordering::Relaxed));
-                self.pending.fetch_sub(records.len(), Ordering::Relaxed);
+                pace.learn(started.elapsed(), records.len() + queue.len());
                 records.clear();
                 for done in waiting.drain(..) {
                     let _ = done.send(result.clone());
                 }
             }
-            if let Some(done) = close {
-                self.stop();
-                let _ = done.send(());
-                return;
+            match stop {
+                Stop::No => {}
+                Stop::Close(done) => {
+                    self.stop();
+                    let _ = done.send(());
+                    return;
+                }
+                // Every sender is gone without a close: fold as a clean stop would.
+                Stop::Now => {
+                    self.stop();
+                    return;
+                }
             }
         }
-        // Every sender is gone without a close: fold as a clean stop would.
-        self.stop();
     }
 
     /// Writes one batch of records to the journal and flushes it.
@@ -678,6 +797,24 @@ pub(super) mod tests {
         // it removed the journal.
         std::fs::write(journal::journal_path(&path), stale).unwrap();
         assert_eq!(request_bodies(&path), ["once"]);
+    }
+
+    #[tokio::test]
+    async fn a_writer_dropped_without_a_close_still_folds_its_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let writer = CassetteWriter::open(&path, fresh(), options(WriteMode::New)).unwrap();
+        writer.write(entry(1, 0, "kept")).await.unwrap();
+        drop(writer);
+        // The writer thread releases the lock last, once the fold is done.
+        let lock = crate::cassette::lock_path(&path);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while lock.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!lock.exists(), "the writer thread never finished");
+        assert!(!journal::journal_path(&path).exists());
+        assert_eq!(request_bodies(&path), ["kept"]);
     }
 
     #[tokio::test]

@@ -11,6 +11,13 @@
 //! is known and idle connections alike, so hyper's own HTTP/1 header timer,
 //! which would arm and disarm a timer for every request, is off.
 //!
+//! A stop lets the requests in flight finish: each connection is told to
+//! close once idle, and the loop waits up to ten seconds for all of them.
+//! The stop wakes every connection's task itself (`Open`), so a request
+//! polls no signal shared by all connections, and the idle timer is polled
+//! again only once it has fired: what a connection's task does on each wake
+//! is poll hyper's connection and load one flag.
+//!
 //! The request bytes buffered at once, across every connection, are capped
 //! (`max_buffered_bytes`): a request that would go over gets an AWS-shaped
 //! 503 `SlowDown` at once rather than memory growing with each stalled
@@ -21,19 +28,21 @@ use super::error::{AwsError, Origin};
 use super::exchange::{Request, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -145,7 +154,8 @@ async fn accept_loop<H: Handler>(
     builder.http2().timer(TokioTimer::new());
     let budget = Arc::new(Budget::new(limits.max_buffered_bytes));
     let builder = Arc::new(builder);
-    let graceful = GracefulShutdown::new();
+    let open = Arc::new(Open::default());
+    let mut number: u64 = 0;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -160,17 +170,21 @@ async fn accept_loop<H: Handler>(
             _ = stopped.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        let activity = Arc::new(Activity::new());
+        // What every request on this connection needs, behind one pointer:
+        // a request clones this connection's own `Arc` (its count stays in
+        // one core's cache) instead of three shared by every connection.
+        let link = Arc::new(Link {
+            handler: handler.clone(),
+            budget: budget.clone(),
+            activity: Activity::new(),
+        });
         let service = service_fn({
-            let activity = activity.clone();
-            let budget = budget.clone();
+            let link = link.clone();
             move |request: hyper::Request<Incoming>| {
-                let handler = handler.clone();
-                let budget = budget.clone();
-                let in_flight = activity.begin();
+                let link = link.clone();
                 async move {
-                    let response = serve_one(&*handler, request, limits, budget).await;
+                    let in_flight = link.activity.begin();
+                    let response = serve_one(&*link.handler, request, limits, &link.budget).await;
                     drop(in_flight);
                     Ok::<_, Infallible>(response)
                 }
@@ -179,33 +193,157 @@ async fn accept_loop<H: Handler>(
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
-        let connection = graceful.watch(connection);
+        number += 1;
+        // Counted now, not when the task first runs, so a stop that comes
+        // first still waits for it.
+        let opened = open.opened(number);
         tokio::spawn(async move {
-            tokio::pin!(connection);
             let idle = limits.header_read_timeout;
-            let ended = loop {
-                let deadline = activity.idle_deadline(idle);
-                tokio::select! {
-                    ended = &mut connection => break ended,
-                    () = tokio::time::sleep_until(deadline) => {
-                        if activity.idle_for(idle) {
-                            tracing::debug!(%peer, "no request in flight or arriving for the header read timeout; closing");
-                            return;
-                        }
-                    }
+            let shut_down = auto::Connection::graceful_shutdown;
+            match watched(connection, shut_down, &opened, &link.activity, idle).await {
+                Some(Ok(())) => {}
+                Some(Err(error)) => {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
                 }
-            };
-            if let Err(error) = ended {
-                tracing::debug!(%peer, %error, "connection ended with an error");
+                None => {
+                    tracing::debug!(%peer, "no request in flight or arriving for the header read timeout; closing");
+                }
             }
         });
     }
     drop(listener);
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+    open.stop();
+    if tokio::time::timeout(Duration::from_secs(10), open.all_ended())
         .await
         .is_err()
     {
         tracing::warn!("connections still open after 10 s; closing them");
+    }
+}
+
+/// Serves `connection` to its end, or `None` once it has had no request in
+/// flight for `idle` (it is then dropped, which closes it); shuts it down
+/// gracefully when the server stops.
+///
+/// Every wake of the task polls this, so it polls only the connection: the
+/// stop is one atomic load (the stop wakes each task itself, see [`Open`]),
+/// and the idle timer, which keeps the task's waker from its last poll, is
+/// polled again only once it has fired.
+async fn watched<C: Future>(
+    connection: C,
+    shut_down: impl Fn(Pin<&mut C>),
+    opened: &Opened,
+    activity: &Activity,
+    idle: Duration,
+) -> Option<C::Output> {
+    let mut connection = pin!(connection);
+    let mut timer = pin!(tokio::time::sleep_until(activity.idle_deadline(idle)));
+    let mut timer_polled = false;
+    let mut stopping = false;
+    let mut waker: Option<Waker> = None;
+    std::future::poll_fn(|cx| {
+        loop {
+            if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
+                return Poll::Ready(Some(ended));
+            }
+            if !stopping {
+                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    opened.wake_at_stop(cx.waker());
+                    waker = Some(cx.waker().clone());
+                }
+                if opened.stopping() {
+                    stopping = true;
+                    shut_down(connection.as_mut());
+                    continue;
+                }
+            }
+            if !timer_polled || timer.is_elapsed() {
+                if timer.as_mut().poll(cx).is_ready() {
+                    if activity.idle_for(idle) {
+                        return Poll::Ready(None);
+                    }
+                    timer.as_mut().reset(activity.idle_deadline(idle));
+                    timer_polled = false;
+                    continue;
+                }
+                timer_polled = true;
+            }
+            return Poll::Pending;
+        }
+    })
+    .await
+}
+
+/// The connections being served. A stop must reach each of them; a signal
+/// that every connection polls would be polled on every request (and a
+/// `watch` or `Notify` takes a lock shared by all connections to be polled),
+/// so instead each connection's task is woken by the stop itself.
+#[derive(Default)]
+struct Open {
+    stopping: AtomicBool,
+    /// Each connection's task by its number, to wake at a stop.
+    tasks: Mutex<HashMap<u64, Waker>>,
+    /// Connections accepted and not yet ended.
+    live: AtomicUsize,
+    /// Told when `live` falls to zero.
+    all_ended: Notify,
+}
+
+/// One connection counted in [`Open`] until dropped.
+struct Opened {
+    open: Arc<Open>,
+    number: u64,
+}
+
+impl Open {
+    fn opened(self: &Arc<Self>, number: u64) -> Opened {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        Opened {
+            open: self.clone(),
+            number,
+        }
+    }
+
+    /// Marks the stop, then wakes every task: one that registers its waker
+    /// after this takes the lock sees the mark.
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for waker in self.lock().values() {
+            waker.wake_by_ref();
+        }
+    }
+
+    async fn all_ended(&self) {
+        loop {
+            let told = self.all_ended.notified();
+            if self.live.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            told.await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waker>> {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Opened {
+    fn wake_at_stop(&self, waker: &Waker) {
+        self.open.lock().insert(self.number, waker.clone());
+    }
+
+    fn stopping(&self) -> bool {
+        self.open.stopping.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        self.open.lock().remove(&self.number);
+        if self.open.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.open.all_ended.notify_one();
+        }
     }
 }
 
@@ -285,6 +423,14 @@ impl Drop for Held<'_> {
     }
 }
 
+/// One connection's share of the server: the handler, the body budget, and
+/// the connection's own activity.
+struct Link<H> {
+    handler: Arc<H>,
+    budget: Arc<Budget>,
+    activity: Activity,
+}
+
 /// Requests in flight on one connection, and when the last one ended.
 /// Atomics only: every request marks its start and end here.
 struct Activity {
@@ -295,8 +441,9 @@ struct Activity {
     last: AtomicU64,
 }
 
-/// Marks a request in flight until dropped.
-struct InFlight(Arc<Activity>);
+/// Marks a request in flight until dropped (also when hyper drops the
+/// request's future, as when an HTTP/2 stream is reset).
+struct InFlight<'a>(&'a Activity);
 
 impl Activity {
     fn new() -> Self {
@@ -307,9 +454,9 @@ impl Activity {
         }
     }
 
-    fn begin(self: &Arc<Self>) -> InFlight {
+    fn begin(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
-        InFlight(self.clone())
+        InFlight(self)
     }
 
     fn last(&self) -> Instant {
@@ -329,7 +476,7 @@ impl Activity {
     }
 }
 
-impl Drop for InFlight {
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         let since_born = self.0.born.elapsed().as_nanos();
         self.0.last.fetch_max(
@@ -344,9 +491,9 @@ async fn serve_one<H: Handler>(
     handler: &H,
     request: hyper::Request<Incoming>,
     limits: Limits,
-    budget: Arc<Budget>,
+    budget: &Budget,
 ) -> hyper::Response<Full<Bytes>> {
-    let response = match buffer(request, limits, &budget).await {
+    let response = match buffer(request, limits, budget).await {
         // The permits stay held until the request is answered: the handler
         // holds its body until then.
         Ok((request, _permits)) => handler.handle(request).await,
@@ -420,25 +567,35 @@ async fn buffer<'a>(
                         joined = Some(both);
                     }
                 }
+                // A body whose length is known ends with its last byte: no
+                // poll to hear that there is nothing more.
+                if body.is_end_stream() {
+                    break;
+                }
             }
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
                 joined.map_or(first, bytes::BytesMut::freeze),
             )
         };
-        // The body is polled before the timer is: a body that is already
-        // in never arms it.
-        match tokio::time::timeout(limits.body_read_timeout, collect).await {
-            Ok(collected) => collected,
-            Err(_) => {
-                return Err(AwsError::new(
-                    Origin::Client,
-                    "RequestTimeoutException",
-                    format!(
-                        "the request body did not arrive within {} s of its headers; send it whole and promptly",
-                        limits.body_read_timeout.as_secs_f64()
-                    ),
-                ));
-            }
+        // A body that is already in (most are, read with their headers)
+        // is taken on the first poll, before any timer is made.
+        let mut collect = pin!(collect);
+        let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+        match first {
+            Poll::Ready(collected) => collected,
+            Poll::Pending => match tokio::time::timeout(limits.body_read_timeout, collect).await {
+                Ok(collected) => collected,
+                Err(_) => {
+                    return Err(AwsError::new(
+                        Origin::Client,
+                        "RequestTimeoutException",
+                        format!(
+                            "the request body did not arrive within {} s of its headers; send it whole and promptly",
+                            limits.body_read_timeout.as_secs_f64()
+                        ),
+                    ));
+                }
+            },
         }
     };
     let body = match collected {
@@ -513,6 +670,79 @@ fn into_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connection that ends only once asked to shut down.
+    struct UntilShutDown(Arc<AtomicBool>);
+
+    impl Future for UntilShutDown {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<()> {
+            if self.0.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stop_reaches_a_waiting_connection_and_is_waited_for() {
+        let open = Arc::new(Open::default());
+        let asked = Arc::new(AtomicBool::new(false));
+        let opened = open.opened(1);
+        let connection = tokio::spawn({
+            let asked = asked.clone();
+            async move {
+                let activity = Activity::new();
+                let shut_down = |c: Pin<&mut UntilShutDown>| c.0.store(true, Ordering::SeqCst);
+                let idle = Duration::from_secs(3600);
+                watched(UntilShutDown(asked), shut_down, &opened, &activity, idle).await
+            }
+        });
+        // The connection's task has run and is waiting on its connection.
+        while open.lock().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert!(!asked.load(Ordering::SeqCst));
+        open.stop();
+        // Nothing but the stop wakes the task: without it these would wait
+        // for an hour.
+        let ended = tokio::time::timeout(Duration::from_secs(60), connection).await;
+        assert_eq!(ended.ok().and_then(Result::ok), Some(Some(())));
+        assert!(asked.load(Ordering::SeqCst), "shut down gracefully");
+        tokio::time::timeout(Duration::from_secs(60), open.all_ended())
+            .await
+            .expect("the stop waits for every connection and no longer");
+        assert!(open.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_connection_accepted_before_a_stop_but_not_yet_run_is_stopped_too() {
+        let open = Arc::new(Open::default());
+        let opened = open.opened(1);
+        open.stop();
+        let asked = Arc::new(AtomicBool::new(false));
+        let activity = Activity::new();
+        let shut_down = |c: Pin<&mut UntilShutDown>| c.0.store(true, Ordering::SeqCst);
+        let idle = Duration::from_secs(3600);
+        let ended = tokio::time::timeout(
+            Duration::from_secs(60),
+            watched(
+                UntilShutDown(asked.clone()),
+                shut_down,
+                &opened,
+                &activity,
+                idle,
+            ),
+        )
+        .await;
+        assert_eq!(ended.ok(), Some(Some(())));
+        drop(opened);
+        tokio::time::timeout(Duration::from_secs(60), open.all_ended())
+            .await
+            .expect("no connection is left");
+    }
 
     #[test]
     fn the_budget_refuses_past_its_limit_and_gets_back_what_is_dropped() {

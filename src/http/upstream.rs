@@ -18,7 +18,7 @@
 use super::error::{AwsError, Origin, error_chain};
 use super::exchange::{Request, Response};
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -32,18 +32,19 @@ use std::time::Duration;
 
 /// Connection-level headers: they describe one hop, never travel on, and
 /// must not be signed (HTTP/2 forbids most of them).
-pub const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authorization",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "expect",
-    "content-length",
+/// Held as parsed names: removing by name then parses nothing.
+pub static HOP_BY_HOP: [HeaderName; 11] = [
+    HeaderName::from_static("connection"),
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("proxy-authorization"),
+    HeaderName::from_static("proxy-authenticate"),
+    HeaderName::from_static("te"),
+    HeaderName::from_static("trailer"),
+    HeaderName::from_static("transfer-encoding"),
+    HeaderName::from_static("upgrade"),
+    HeaderName::from_static("expect"),
+    HeaderName::from_static("content-length"),
 ];
 
 /// How the upstream client connects.
@@ -282,6 +283,12 @@ impl Upstream {
     /// Sends `request`, whose URI must be absolute (`https://host/path`), and
     /// reads the whole answer. Hop-by-hop headers are dropped both ways.
     pub async fn send(&self, request: &Request) -> Result<Response, UpstreamError> {
+        self.send_owned(request.clone()).await
+    }
+
+    /// [`Upstream::send`] for a request the caller no longer needs: its
+    /// headers and body go out as they are, not copied.
+    pub async fn send_owned(&self, request: Request) -> Result<Response, UpstreamError> {
         let flags = self.options.flags;
         let target = match (request.uri.scheme_str(), request.uri.authority()) {
             (Some(scheme @ ("http" | "https")), Some(authority)) => {
@@ -297,10 +304,17 @@ impl Upstream {
             }
         };
         let https = request.uri.scheme_str() == Some("https");
-        let mut outgoing = hyper::Request::new(Full::new(request.body.clone()));
-        *outgoing.method_mut() = request.method.clone();
-        *outgoing.uri_mut() = request.uri.clone();
-        *outgoing.headers_mut() = without_hop_by_hop(&request.headers);
+        let Request {
+            method,
+            uri,
+            mut headers,
+            body,
+        } = request;
+        remove_hop_by_hop(&mut headers);
+        let mut outgoing = hyper::Request::new(Full::new(body));
+        *outgoing.method_mut() = method;
+        *outgoing.uri_mut() = uri;
+        *outgoing.headers_mut() = headers;
 
         let exchange = async {
             let response = self
@@ -325,12 +339,15 @@ impl Upstream {
                     }
                 })?
                 .to_bytes();
-            let mut headers = without_hop_by_hop(&parts.headers);
+            let mut headers = parts.headers;
             // A HEAD answer's Content-Length is the resource's size: keep it.
-            if body.is_empty() {
-                if let Some(length) = parts.headers.get(http::header::CONTENT_LENGTH) {
-                    headers.insert(http::header::CONTENT_LENGTH, length.clone());
-                }
+            let length = body
+                .is_empty()
+                .then(|| headers.get(http::header::CONTENT_LENGTH).cloned())
+                .flatten();
+            remove_hop_by_hop(&mut headers);
+            if let Some(length) = length {
+                headers.insert(http::header::CONTENT_LENGTH, length);
             }
             Ok(Response {
                 status: parts.status,
@@ -350,12 +367,10 @@ impl Upstream {
     }
 }
 
-fn without_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
-    let mut out = headers.clone();
-    for name in HOP_BY_HOP {
-        out.remove(*name);
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
     }
-    out
 }
 
 fn add_pem_roots(

@@ -21,6 +21,7 @@
 //! an S3 path) are read with the recorded value in its place, and answers get
 //! the live value wherever the recorded one appears (see `substitute`).
 
+use super::WordHashing;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -287,7 +288,8 @@ impl Learned {
 pub struct ValueBindings {
     live_to_recorded: HashMap<Box<str>, Box<str>>,
     recorded_to_live: HashMap<Box<str>, Box<str>>,
-    seen: HashSet<Box<str>>,
+    /// Looked up on every request: hashed with the cheaper [`WordHashing`].
+    seen: HashSet<Box<str>, WordHashing>,
 }
 
 impl ValueBindings {

@@ -103,6 +103,8 @@ struct Binding {
 /// The hash of a request's canonical form.
 type Key = u128;
 
+const X_AMZ_TARGET: http::HeaderName = http::HeaderName::from_static("x-amz-target");
+
 /// The two independently seeded hashers that make a [`Key`].
 #[derive(Clone, Default)]
 struct KeyHasher(RandomState, RandomState);
@@ -151,12 +153,22 @@ impl<'a> Parts<'a> {
     fn of_live(request: &'a Request, body: &'a Body) -> Self {
         let method = request.method.as_str();
         let uri = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let target = request.amz_target();
+        // One pass over the few headers a request has costs less than two
+        // lookups by name; the first value of each, as a lookup finds.
+        let (mut target, mut content_type) = (None, None);
+        for (name, value) in &request.headers {
+            if *name == X_AMZ_TARGET {
+                target = target.or(Some(value));
+            } else if *name == http::header::CONTENT_TYPE {
+                content_type = content_type.or(Some(value));
+            }
+        }
+        let target = target.and_then(|v| v.to_str().ok());
+        let content_type = content_type.and_then(|v| v.to_str().ok());
         let headers = request
             .headers
             .keys()
             .map(|name| (name.as_str(), Values::Live(request.headers.get_all(name))));
-        let content_type = request.content_type();
         Self {
             method,
             uri,
@@ -301,7 +313,7 @@ impl Keyer {
     pub fn key<'a>(&self, request: &'a Request) -> KeyedRequest<'a> {
         let body = Body::new(request.body.clone());
         let parts = Parts::of_live(request, &body);
-        let view = self.recent.view(&parts, &self.hasher, || {
+        let view = self.recent.view(&parts, || {
             view_of(&parts, &self.tokens, self.bind, &self.hasher)
         });
         KeyedRequest {
@@ -318,7 +330,82 @@ impl Keyer {
 /// nothing but what [`Parts`] holds and the keyer, so the view remembered for
 /// an equal request is the one keying would make.
 #[derive(Default)]
-struct RecentViews(Mutex<HashedMap<u64, (Recent, Arc<View>)>>);
+struct RecentViews {
+    seen: Mutex<HashedMap<u64, (Recent, Arc<View>)>>,
+    hashing: WordHashing,
+}
+
+/// Makes [`WordHasher`]s from one seed, chosen at random per run.
+#[derive(Clone, Debug)]
+pub(crate) struct WordHashing(u64);
+
+impl Default for WordHashing {
+    fn default() -> Self {
+        Self(RandomState::new().hash_one(0_u64))
+    }
+}
+
+impl BuildHasher for WordHashing {
+    type Hasher = WordHasher;
+
+    fn build_hasher(&self) -> WordHasher {
+        WordHasher(self.0)
+    }
+}
+
+/// Hashes what a request is looked up by on every request (the id of a
+/// remembered view, the generated values seen), eight bytes to a
+/// multiplication: SipHash's rounds over every byte cost more than the rest
+/// of the lookup. Where two inputs share a hash, the maps compare them whole,
+/// so a shared hash costs only time; the seed per run keeps which inputs
+/// share one from being known in advance.
+pub(crate) struct WordHasher(u64);
+
+/// The odd 64-bit constant of Fibonacci hashing (2^64 / the golden ratio).
+const WORD_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl WordHasher {
+    /// Folds `word` in: the high and low halves of a full product, xored, so
+    /// every bit of the word reaches every bit of the state.
+    fn mix(&mut self, word: u64) {
+        let product = u128::from(self.0 ^ word) * u128::from(WORD_MIX);
+        self.0 = (product as u64) ^ ((product >> 64) as u64);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        let product = u128::from(self.0) * u128::from(WORD_MIX ^ 0xff51_afd7_ed55_8ccd);
+        (product as u64) ^ ((product >> 64) as u64)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut eight = [0_u8; 8];
+            eight.copy_from_slice(word);
+            self.mix(u64::from_le_bytes(eight));
+        }
+        let rest = words.remainder();
+        let mut last = [0_u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        // The length tells `ab` from `ab\0`.
+        last[7] ^= rest.len() as u8;
+        self.mix(u64::from_le_bytes(last));
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.mix(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+}
 
 /// What [`view_of`] reads of a request, owned (see [`RecentViews`]).
 struct Recent {
@@ -369,16 +456,11 @@ const RECENT_VIEWS: usize = 256;
 const RECENT_BODY_BYTES: usize = 4096;
 
 impl RecentViews {
-    fn view(
-        &self,
-        parts: &Parts<'_>,
-        hasher: &KeyHasher,
-        make: impl FnOnce() -> View,
-    ) -> Arc<View> {
+    fn view(&self, parts: &Parts<'_>, make: impl FnOnce() -> View) -> Arc<View> {
         if parts.body.bytes().len() > RECENT_BODY_BYTES {
             return Arc::new(make());
         }
-        let id = hasher.0.hash_one((
+        let id = self.hashing.hash_one((
             parts.method,
             parts.uri,
             parts.target,
@@ -386,7 +468,7 @@ impl RecentViews {
             &parts.answer_headers,
             &parts.body.bytes()[..],
         ));
-        let lock = || self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let lock = || self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, view)) = lock().get(&id).filter(|(recent, _)| recent.is(parts)) {
             return view.clone();
         }
@@ -1715,7 +1797,7 @@ mod binding_tests {
         for i in 0..RECENT_VIEWS * 2 {
             keyer.key(&request(&i.to_string()).to_exchange().unwrap());
         }
-        let remembered = keyer.recent.0.lock().unwrap().len();
+        let remembered = keyer.recent.seen.lock().unwrap().len();
         assert!((1..=RECENT_VIEWS).contains(&remembered), "{remembered}");
     }
 }

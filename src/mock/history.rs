@@ -11,7 +11,7 @@
 //! of the resource always name records here.
 
 use super::clock::Millis;
-use super::state::DeploymentId;
+use super::state::{DeploymentId, Table};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -100,11 +100,107 @@ pub struct DeploymentRecord {
 pub struct Deployments {
     by_id: HashMap<DeploymentId, Box<DeploymentRecord>>,
     /// Target ARN -> (created_at, id) of its deployments, oldest first.
-    by_target: HashMap<String, BTreeSet<(Millis, DeploymentId)>>,
+    by_target: Table<String, Keys>,
     /// The records of each listing, newest first: (`Millis::MAX` minus the
     /// creation instant, id). The instant comes first, so that a new record
     /// (the newest) finds its place by comparing numbers.
-    listings: HashMap<Listing, BTreeSet<(Millis, DeploymentId)>>,
+    /// Keyed by [`Listing::key`], so that a listing's key is compared in
+    /// the table's index, not read from an allocation of its own.
+    listings: Table<String, Keys>,
+}
+
+/// A deployment's place in a listing or a target's set: an instant (or its
+/// complement, for newest first) and the id.
+type Key = (Millis, DeploymentId);
+
+/// The keys of one listing or target, in order. Most hold one or two (a
+/// resource's first deployment and the next), kept inline in the table's
+/// entry, so reading or adding to them reads nothing from elsewhere; more
+/// go to a tree.
+#[derive(Clone, Debug)]
+enum Keys {
+    Inline { len: usize, keys: [Key; 2] },
+    Tree(BTreeSet<Key>),
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self::Inline {
+            len: 0,
+            keys: Default::default(),
+        }
+    }
+}
+
+impl Keys {
+    fn insert(&mut self, key: Key) {
+        match self {
+            Self::Inline { len, keys } => {
+                let held = &keys[..*len];
+                if held.contains(&key) {
+                    return;
+                }
+                if *len < keys.len() {
+                    let at = held.partition_point(|k| *k < key);
+                    keys[at..=*len].rotate_right(1);
+                    keys[at] = key;
+                    *len += 1;
+                } else {
+                    let mut tree: BTreeSet<Key> = held.iter().copied().collect();
+                    tree.insert(key);
+                    *self = Self::Tree(tree);
+                }
+            }
+            Self::Tree(tree) => {
+                tree.insert(key);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &Key) {
+        match self {
+            Self::Inline { len, keys } => {
+                if let Some(at) = keys[..*len].iter().position(|k| k == key) {
+                    keys[at..*len].rotate_left(1);
+                    *len -= 1;
+                }
+            }
+            Self::Tree(tree) => {
+                tree.remove(key);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Self::Inline { len, .. } => *len == 0,
+            Self::Tree(tree) => tree.is_empty(),
+        }
+    }
+
+    fn parts(&self) -> (&[Key], Option<&BTreeSet<Key>>) {
+        match self {
+            Self::Inline { len, keys } => (&keys[..*len], None),
+            Self::Tree(tree) => (&[], Some(tree)),
+        }
+    }
+
+    /// In order.
+    fn iter(&self) -> impl Iterator<Item = &Key> {
+        let (inline, tree) = self.parts();
+        inline.iter().chain(tree.into_iter().flatten())
+    }
+
+    /// In order, from `from` on.
+    fn from(&self, from: std::ops::Bound<Key>) -> impl Iterator<Item = &Key> {
+        use std::ops::{Bound, RangeBounds};
+        let (inline, tree) = self.parts();
+        let range = (from, Bound::Unbounded);
+        inline
+            .iter()
+            .filter(move |k| range.contains(*k))
+            .chain(tree.into_iter().flat_map(move |t| t.range(range)))
+    }
 }
 
 /// The deployments ListDeployments can be asked for, each kept in its own
@@ -135,6 +231,20 @@ impl Listing {
         }
         listings
     }
+
+    /// The listing as one text: a kind letter, then its names (a service's
+    /// length-prefixed, so that no two listings share a key).
+    fn key(&self) -> String {
+        match self {
+            Self::All => "a".to_string(),
+            Self::Environment(name) => format!("e{name}"),
+            Self::Service(name) => format!("s{name}"),
+            Self::ServiceInstance(service, instance) => {
+                format!("i{}:{service}{instance}", service.len())
+            }
+            Self::Component(name) => format!("c{name}"),
+        }
+    }
 }
 
 /// What a new deployment deploys, from the resource that starts it.
@@ -148,6 +258,27 @@ pub struct NewDeployment {
     /// this one's initial state.
     pub last_succeeded_id: Option<String>,
     pub last_attempted_id: Option<String>,
+}
+
+impl DeploymentRecord {
+    /// Starts loading what a summary of the record reads
+    /// ([`super::state::warm`]).
+    pub fn warm(&self) {
+        use super::state::warm;
+        let t = &self.target;
+        for text in [&self.id, &self.arn, &t.arn, &t.environment_name] {
+            warm::text(text);
+        }
+        for text in [
+            &t.service_name,
+            &t.service_instance_name,
+            &t.component_name,
+            &self.last_attempted_id,
+            &self.last_succeeded_id,
+        ] {
+            warm::opt(text.as_deref());
+        }
+    }
 }
 
 impl Deployments {
@@ -165,8 +296,7 @@ impl Deployments {
         let outputs = attempted.map(|d| d.outputs.clone()).unwrap_or_default();
         let id = DeploymentId::new(&new.id);
         self.by_target
-            .entry(new.target.arn.clone())
-            .or_default()
+            .get_or_default(new.target.arn.clone())
             .insert((now, id));
         let record = Box::new(DeploymentRecord {
             id: new.id,
@@ -185,8 +315,7 @@ impl Deployments {
         });
         for listing in Listing::of(&record) {
             self.listings
-                .entry(listing)
-                .or_default()
+                .get_or_default(listing.key())
                 .insert((Millis::MAX - now, id));
         }
         self.by_id.insert(id, record);
@@ -211,12 +340,13 @@ impl Deployments {
                 .map(Bound::Included),
         };
         self.listings
-            .get(listing)
+            .get(listing.key().as_str())
             .zip(from)
             .into_iter()
-            .flat_map(|(keys, from)| keys.range((from, Bound::Unbounded)))
+            .flat_map(|(keys, from)| keys.from(from))
             .filter_map(|(newness, id)| {
                 let record = self.by_id.get(id)?;
+                record.warm();
                 Some((format!("{newness:020}/{}", record.id), &**record))
             })
     }
@@ -227,10 +357,11 @@ impl Deployments {
             DeploymentId::new(&record.id),
         );
         for listing in Listing::of(record) {
-            if let Some(keys) = self.listings.get_mut(&listing) {
+            let listing = listing.key();
+            if let Some(keys) = self.listings.get_mut(listing.as_str()) {
                 keys.remove(&key);
                 if keys.is_empty() {
-                    self.listings.remove(&listing);
+                    self.listings.remove(listing.as_str());
                 }
             }
         }
@@ -269,10 +400,10 @@ impl Deployments {
         let key = DeploymentId::exact(id)?;
         let record = self.by_id.remove(&key)?;
         self.unlist(&record);
-        if let Some(ids) = self.by_target.get_mut(&record.target.arn) {
+        if let Some(ids) = self.by_target.get_mut(record.target.arn.as_str()) {
             ids.remove(&(record.created_at, key));
             if ids.is_empty() {
-                self.by_target.remove(&record.target.arn);
+                self.by_target.remove(record.target.arn.as_str());
             }
         }
         Some(*record)
@@ -280,8 +411,9 @@ impl Deployments {
 
     /// Forgets every deployment of a deleted resource.
     pub fn forget_target(&mut self, arn: &str) {
-        for (_, id) in self.by_target.remove(arn).unwrap_or_default() {
-            if let Some(record) = self.by_id.remove(&id) {
+        let keys = self.by_target.remove(arn).unwrap_or_default();
+        for (_, id) in keys.iter() {
+            if let Some(record) = self.by_id.remove(id) {
                 self.unlist(&record);
             }
         }
@@ -292,7 +424,7 @@ impl Deployments {
         self.by_target
             .get(arn)
             .into_iter()
-            .flatten()
+            .flat_map(Keys::iter)
             .filter_map(|(_, id)| self.by_id.get(id).map(|r| &**r))
     }
 
@@ -355,5 +487,37 @@ mod tests {
         deployments.forget_target("arn:env");
         assert_eq!(deployments.all().count(), 0);
         assert!(listed(&deployments, &Listing::All).is_empty());
+    }
+
+    #[test]
+    fn keys_stay_ordered_inline_and_in_a_tree() {
+        let key = |n: Millis| (n, DeploymentId::new(&format!("d{n}")));
+        let listed = |keys: &Keys| keys.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        let mut keys = Keys::default();
+        assert!(keys.is_empty());
+        keys.insert(key(5));
+        keys.insert(key(3));
+        keys.insert(key(5));
+        assert_eq!(listed(&keys), [3, 5]);
+        assert!(matches!(keys, Keys::Inline { .. }));
+        keys.insert(key(4));
+        assert!(matches!(keys, Keys::Tree(_)));
+        assert_eq!(listed(&keys), [3, 4, 5]);
+        let from = |keys: &Keys, n| {
+            keys.from(std::ops::Bound::Included(key(n)))
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(from(&keys, 4), [4, 5]);
+        let mut small = Keys::default();
+        small.insert(key(7));
+        small.insert(key(2));
+        assert_eq!(from(&small, 3), [7]);
+        small.remove(&key(2));
+        assert_eq!(listed(&small), [7]);
+        small.remove(&key(7));
+        assert!(small.is_empty());
+        keys.remove(&key(4));
+        assert_eq!(listed(&keys), [3, 5]);
     }
 }

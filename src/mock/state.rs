@@ -15,6 +15,7 @@
 mod components;
 mod repositories;
 mod table;
+pub mod warm;
 
 pub use components::Component;
 pub use repositories::{
@@ -177,6 +178,16 @@ pub struct TemplateVersion {
     pub supported_component_sources: Option<Value>,
     /// The bundle's `schema/schema.yaml`, when its S3 object is mapped.
     pub schema: Option<String>,
+}
+
+impl TemplateVersion {
+    /// Starts loading what an answer about the version reads ([`warm`]).
+    pub fn warm(&self) {
+        warm::text(&self.arn);
+        for text in [&self.description, &self.status_message, &self.schema] {
+            warm::opt(text.as_deref());
+        }
+    }
 }
 
 /// Where a deployment (of an environment, a pipeline or a service instance) is.
@@ -506,6 +517,28 @@ pub struct Service {
 }
 
 impl Service {
+    /// Starts loading what an answer about the service reads ([`warm`]).
+    pub fn warm(&self) {
+        for text in [&self.name, &self.arn, &self.spec, &self.template_name] {
+            warm::text(text);
+        }
+        for text in [
+            &self.description,
+            &self.branch_name,
+            &self.repository_connection_arn,
+            &self.repository_id,
+            &self.status_message,
+        ] {
+            warm::opt(text.as_deref());
+        }
+        if let Some(pipeline) = &self.pipeline {
+            for text in [&pipeline.arn, &pipeline.spec, &pipeline.template_name] {
+                warm::text(text);
+            }
+            warm::opt(pipeline.deployment.status_message.as_deref());
+        }
+    }
+
     pub fn deleting(&self) -> bool {
         matches!(self.status, ServiceStatus::DeleteInProgress { .. })
     }
@@ -549,6 +582,32 @@ pub struct ServiceInstance {
     /// `lastClientRequestToken`, with the UpdateServiceInstance parameters
     /// it came with (a retry with both answers without redeploying).
     pub last_client_token: Option<(String, Value)>,
+}
+
+impl ServiceInstance {
+    /// Starts loading what an answer about the instance reads ([`warm`]).
+    pub fn warm(&self) {
+        self.warm_summary();
+        warm::text(&self.spec);
+        warm::opt(self.deployment.status_message.as_deref());
+        warm::opt(
+            self.last_client_token
+                .as_ref()
+                .map(|(token, _)| token.as_str()),
+        );
+    }
+
+    /// Starts loading what a list entry of the instance reads.
+    pub fn warm_summary(&self) {
+        for text in [
+            &self.name,
+            &self.arn,
+            &self.environment_name,
+            &self.template_name,
+        ] {
+            warm::text(text);
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,9 +15,15 @@ use crate::sigv4::{QueryAuth, client_scope};
 /// The path-style form of an S3 request whose Host names its bucket as a
 /// label before `localhost`; `None` for any other request.
 pub fn path_style(request: &Request) -> Option<Request> {
-    let host = request.header("host")?;
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+    let host = request
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())?;
+    // Every request comes here: the port is found by its byte.
+    let name = match host.bytes().rposition(|b| b == b':') {
+        Some(colon) if host.as_bytes()[colon + 1..].iter().all(u8::is_ascii_digit) => {
+            &host[..colon]
+        }
         _ => host,
     };
     let bucket = localhost_bucket(name)?;

@@ -25,14 +25,14 @@ use crate::services::{RequestLine, facts};
 use crate::sigv4::{
     ClientKeyVerifier, Scope, SignError, Signer, Streaming, scope_from_host, strip_client_signature,
 };
-use http::Uri;
 use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderName, Uri};
 use std::sync::Arc;
 
 /// Request headers that must not reach the upstream as the client sent them.
 /// `accept-encoding` goes so answers come back uncompressed and cassettes
 /// stay readable.
-const NOT_FORWARDED: &[&str] = &["accept-encoding"];
+const NOT_FORWARDED: &[HeaderName] = &[http::header::ACCEPT_ENCODING];
 
 /// One destination: scheme, authority and a base path.
 #[derive(Clone, Debug)]
@@ -296,7 +296,7 @@ impl Forward {
         let mut unsigned = strip_client_signature(meant);
         unsigned.streaming = streaming;
         for name in HOP_BY_HOP.iter().chain(NOT_FORWARDED) {
-            unsigned.request.headers.remove(*name);
+            unsigned.request.headers.remove(name);
         }
         let scope = unsigned
             .client_scope
@@ -336,7 +336,7 @@ impl Forward {
                 (outgoing, None, None, target.base())
             }
         };
-        let response = self.upstream.send(&outgoing).await.map_err(|e| {
+        let response = self.upstream.send_owned(outgoing).await.map_err(|e| {
             tracing::warn!(method = %request.method, path = request.uri.path(), "not recorded: {e}");
             e.to_aws_error()
         })?;

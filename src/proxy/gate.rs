@@ -18,7 +18,8 @@
 //! Refusals are 403 `RequestRefusedException`, never forwarded or recorded.
 
 use crate::http::{AwsError, ListenError, Origin, Request, check_loopback};
-use http::Method;
+use http::{HeaderName, HeaderValue, Method};
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 
 /// The error code of every request the gate refuses.
@@ -58,16 +59,30 @@ impl Gate {
     /// Every check, in order.
     pub fn check(&self, request: &Request) -> Result<(), AwsError> {
         check_target(request)?;
-        self.check_browser(request)?;
-        self.check_host(request)
+        // One pass over the headers finds what both checks read: every
+        // request comes through here, and a lookup by name costs more than
+        // looking at the few headers a request has.
+        let mut origin = None;
+        let mut fetch_metadata = None;
+        let mut host = None;
+        for (name, value) in &request.headers {
+            if *name == http::header::HOST {
+                host = host.or(Some(value));
+            } else if *name == http::header::ORIGIN {
+                origin = origin.or(Some(value));
+            } else if fetch_metadata.is_none() && name.as_str().starts_with("sec-fetch-") {
+                fetch_metadata = Some(name);
+            }
+        }
+        self.check_browser(origin, fetch_metadata)?;
+        self.check_host(host)
     }
 
-    fn check_browser(&self, request: &Request) -> Result<(), AwsError> {
-        let origin = request.headers.get("origin");
-        let fetch_metadata = request
-            .headers
-            .keys()
-            .find(|name| name.as_str().starts_with("sec-fetch-"));
+    fn check_browser(
+        &self,
+        origin: Option<&HeaderValue>,
+        fetch_metadata: Option<&HeaderName>,
+    ) -> Result<(), AwsError> {
         if origin.is_none() && fetch_metadata.is_none() {
             return Ok(());
         }
@@ -93,12 +108,17 @@ impl Gate {
         )))
     }
 
-    fn check_host(&self, request: &Request) -> Result<(), AwsError> {
+    fn check_host(&self, host: Option<&HeaderValue>) -> Result<(), AwsError> {
         // Browsers always send Host; a client without one is not a page.
-        let Some(value) = request.headers.get(http::header::HOST) else {
+        let Some(value) = host else {
             return Ok(());
         };
-        let host = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        // A Host in visible ASCII, as clients send it, is read in place;
+        // only a refusal pays for a copy.
+        let host = match value.to_str() {
+            Ok(host) => Cow::Borrowed(host),
+            Err(_) => String::from_utf8_lossy(value.as_bytes()),
+        };
         if self.host_allowed(&host) {
             return Ok(());
         }
@@ -109,8 +129,10 @@ impl Gate {
 
     fn host_allowed(&self, host: &str) -> bool {
         let name = host_name(host);
-        if name.eq_ignore_ascii_case("localhost")
-            || name.to_ascii_lowercase().ends_with(".localhost")
+        // What nearly every client sends, before the general rules.
+        if name == "127.0.0.1"
+            || name.eq_ignore_ascii_case("localhost")
+            || ends_with_ignore_case(name, ".localhost")
         {
             return true;
         }
@@ -129,6 +151,11 @@ impl Gate {
             .iter()
             .any(|allowed| allowed.eq_ignore_ascii_case(name))
     }
+}
+
+fn ends_with_ignore_case(text: &str, suffix: &str) -> bool {
+    text.len() >= suffix.len()
+        && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// The host of a Host header, without its port.

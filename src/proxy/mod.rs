@@ -42,6 +42,12 @@ use record::Record;
 use replay::{Replay, miss_error};
 pub use server::{RecordConfig, RecordError, RecordServer, ReplayConfig, ReplayServer};
 
+/// Header names looked up on every request, made once: a lookup by text
+/// parses the name each time.
+const X_AMZ_TARGET: http::HeaderName = http::HeaderName::from_static("x-amz-target");
+const X_AMZ_CONTENT_SHA256: http::HeaderName =
+    http::HeaderName::from_static("x-amz-content-sha256");
+
 /// The request pipeline: its phases, in order.
 pub struct Proxy {
     gate: Gate,
@@ -90,7 +96,18 @@ impl Handler for Proxy {
             tracing::warn!(method = %request.method, target = %request.uri, "refused: {}", error.message);
             return shape::answer(&error, &request);
         }
-        if request.headers.get_all("x-amz-target").iter().count() > 1 {
+        // One pass over the headers, rather than a lookup by name for each.
+        let mut targets = 0;
+        let mut maybe_streaming = false;
+        for name in request.headers.iter().map(|(name, _)| name) {
+            if *name == X_AMZ_TARGET {
+                targets += 1;
+            } else if *name == X_AMZ_CONTENT_SHA256 || *name == http::header::CONTENT_ENCODING {
+                // Only a request with one of these can be an aws-chunked upload.
+                maybe_streaming = true;
+            }
+        }
+        if targets > 1 {
             return shape::answer(
                 &AwsError::new(
                     Origin::Client,
@@ -103,7 +120,12 @@ impl Handler for Proxy {
         let start = self.record.as_ref().map(Record::begin);
         // An aws-chunked upload is matched and recorded as the payload it
         // carries, so chunk sizes and chunk signatures never count.
-        let (meant, streaming) = match decode_streaming(&request) {
+        let decoded = if maybe_streaming {
+            decode_streaming(&request)
+        } else {
+            Ok(None)
+        };
+        let (meant, streaming) = match decoded {
             Ok(Some((decoded, streaming))) => (Some(decoded), Some(streaming)),
             Ok(None) => (None, None),
             Err(reason) => {
@@ -159,12 +181,16 @@ impl Handler for Proxy {
             }
             tracing::info!(operation = %miss.operation, "not in the cassette; forwarding to record it");
         }
-        let forwarded = match forward.forward(&request, meant, streaming).await {
+        // The forward and record phases' futures are boxed: their state (an
+        // upstream call, a journal write) is large, and unboxed it would be
+        // part of, and copied with, every request's future, also the ones
+        // replay answers.
+        let forwarded = match Box::pin(forward.forward(&request, meant, streaming)).await {
             Ok(forwarded) => forwarded,
             Err(error) => return shape::answer(&error, &request),
         };
         if let (Some(record), Some(start)) = (&self.record, start) {
-            if let Err(error) = record.record(start, &forwarded).await {
+            if let Err(error) = Box::pin(record.record(start, &forwarded)).await {
                 return shape::answer(&error, &request);
             }
             // Under `--on-miss record`, what was just recorded answers its own

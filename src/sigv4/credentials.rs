@@ -5,7 +5,8 @@
 //! container and instance metadata) is what every AWS tool uses; static
 //! credentials exist for tests. aws-config's providers do not cache (the SDK
 //! clients do, in their identity cache), so [`Keyring`] keeps the current
-//! credentials until five minutes before they expire.
+//! credentials until five minutes before they expire; requests read them
+//! without waiting, and only a refresh takes a lock.
 //!
 //! Every credential set handed to the signer is remembered, so a cassette can
 //! be checked for any of them before it is written: the values never leave
@@ -15,6 +16,7 @@ use crate::http::error_chain;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_runtime_api::client::identity::Identity;
 use regex::bytes::RegexSet;
 use std::fmt;
 use std::sync::RwLock;
@@ -70,7 +72,11 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// The credentials in use, cached, and every secret used so far.
 pub struct Keyring {
     provider: SharedCredentialsProvider,
-    current: tokio::sync::Mutex<Option<Credentials>>,
+    /// The credentials in use, as the signer takes them; read by every
+    /// request without waiting.
+    current: RwLock<Option<Identity>>,
+    /// Held while new credentials are fetched, so one task fetches them.
+    refresh: tokio::sync::Mutex<()>,
     seen: RwLock<Secrets>,
     region: Option<String>,
 }
@@ -127,7 +133,8 @@ impl Keyring {
         };
         let keyring = Self {
             provider,
-            current: tokio::sync::Mutex::new(None),
+            current: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
             seen: RwLock::new(Secrets::default()),
             region,
         };
@@ -146,16 +153,16 @@ impl Keyring {
         self.region.as_deref()
     }
 
-    /// Current credentials, refreshed shortly before they expire.
-    pub(super) async fn credentials(&self) -> Result<Credentials, CredentialsError> {
-        let mut current = self.current.lock().await;
-        if let Some(creds) = current.as_ref() {
-            let fresh = creds
-                .expiry()
-                .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_MARGIN);
-            if fresh {
-                return Ok(creds.clone());
-            }
+    /// Current credentials, refreshed shortly before they expire, as an
+    /// identity to sign with (its data is the [`Credentials`]).
+    pub(super) async fn credentials(&self) -> Result<Identity, CredentialsError> {
+        if let Some(identity) = self.fresh() {
+            return Ok(identity);
+        }
+        let _refreshing = self.refresh.lock().await;
+        // Another task may have fetched them while this one waited.
+        if let Some(identity) = self.fresh() {
+            return Ok(identity);
         }
         let creds = self.provider.provide_credentials().await.map_err(|e| {
             CredentialsError(format!(
@@ -164,8 +171,19 @@ impl Keyring {
             ))
         })?;
         self.remember(&creds);
-        *current = Some(creds.clone());
-        Ok(creds)
+        let identity = Identity::from(creds);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(identity.clone());
+        Ok(identity)
+    }
+
+    /// The cached identity, unless it expires within the refresh margin.
+    fn fresh(&self) -> Option<Identity> {
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        let identity = current.as_ref()?;
+        identity
+            .expiration()
+            .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_MARGIN)
+            .then(|| identity.clone())
     }
 
     fn remember(&self, creds: &Credentials) {

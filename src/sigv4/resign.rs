@@ -17,7 +17,6 @@ use aws_sigv4::http_request::{
     SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use http::header::{HOST, HeaderName, HeaderValue};
 use std::fmt;
 use std::time::SystemTime;
@@ -189,13 +188,15 @@ impl Signer {
     /// Signs `unsigned`, whose URI must already be the absolute upstream URI,
     /// for `scope`. Host is set from that URI.
     pub async fn sign(&self, unsigned: Unsigned, scope: &Scope) -> Result<Signed, SignError> {
-        let creds = self
+        let identity = self
             .keyring
             .credentials()
             .await
             .map_err(SignError::Credentials)?;
-        let account_id = creds.account_id().map(|a| a.as_str().to_string());
-        let identity: Identity = creds.into();
+        let account_id = identity
+            .data::<aws_credential_types::Credentials>()
+            .and_then(|creds| creds.account_id())
+            .map(|a| a.as_str().to_string());
         let mut request = unsigned.request;
         let host = host_header(&request.uri).ok_or_else(|| {
             SignError::Request(format!("the upstream URI `{}` has no host", request.uri))

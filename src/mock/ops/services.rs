@@ -19,6 +19,7 @@ use super::{
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
+use crate::mock::state::warm;
 use crate::mock::state::{
     Creation, Deployment, Due, Pipeline, Service, ServiceInstance, ServicePart, ServiceStatus,
     State, Table, Target, TemplateKind, VersionStatus, VersionUser,
@@ -417,6 +418,7 @@ fn service_answer(state: &State, ctx: &Ctx, name: &str, view: View) -> Result<Va
         .services
         .get(name)
         .ok_or_else(|| not_found(ctx, name))?;
+    service.warm();
     Ok(wrap("service", render(service, view)))
 }
 
@@ -553,10 +555,12 @@ fn find_instance<'s>(
         .services
         .get(service)
         .ok_or_else(|| not_found(ctx, service))?;
+    warm::text(&s.name);
     let i = s
         .instances
         .get(name)
         .ok_or_else(|| instance_not_found(ctx, service, name))?;
+    i.warm();
     Ok((s, i))
 }
 
@@ -944,11 +948,9 @@ fn parse_instant(text: &str) -> Option<Millis> {
 /// values; different keys: all of them), `sortBy` and `sortOrder`.
 pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let only = opt_str(input, "serviceName");
-    if let Some(name) = only {
-        if !state.services.contains_key(name) {
-            return Err(not_found(ctx, name));
-        }
-    }
+    let one = only
+        .map(|name| state.services.get(name).ok_or_else(|| not_found(ctx, name)))
+        .transpose()?;
     let mut filters: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for filter in input
         .get("filters")
@@ -962,11 +964,15 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
     }
     let mut rows = Vec::new();
     // One service is looked up, not found by a walk over all of them.
-    let services: Box<dyn Iterator<Item = &Service>> = match only {
-        Some(name) => Box::new(state.services.get(name).into_iter()),
+    let services: Box<dyn Iterator<Item = &Service>> = match one {
+        Some(service) => Box::new(std::iter::once(service)),
         None => Box::new(state.services.values()),
     };
     for service in services {
+        warm::text(&service.name);
+        for instance in service.instances.values() {
+            instance.warm_summary();
+        }
         for instance in service.instances.values() {
             let version_status = state
                 .templates(TemplateKind::Service)

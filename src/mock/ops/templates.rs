@@ -407,6 +407,7 @@ pub fn get_version(
         .and_then(|(t, key)| Some((t, t.versions.get(&key)?)));
     let (template, version) =
         found.ok_or_else(|| MockError::not_found(kind.version_noun(), arn))?;
+    version.warm();
     Ok(wrap(
         version_member(kind),
         render_version(kind, template, version, Detail::Full),

@@ -4,25 +4,104 @@
 //! A `BTreeMap<String, _>` finds a key by comparing it with several keys on
 //! each level, and each comparison reads a key's bytes from wherever its
 //! allocation landed: with thousands of resources, a lookup reads a dozen
-//! cold cache lines. A hash lookup reads the probe group, the entry and one
-//! key. The order lists and pages need is kept in a separate ordered index,
-//! read only by what walks the table in order.
-
+//! cold cache lines. A general hash map still reads three: its control
+//! bytes, its slot, and the stored key's bytes to compare. Here a slot
+//! holds the key's hash, the entry's position and, for a short key (most
+//! names), the key's bytes themselves, so a lookup reads one line of the
+//! index and then the entry it wanted. The order lists and pages need is
+//! kept in a separate ordered index, read only by what walks the table in
+//! order.
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
-use std::hash::Hash;
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::ops::RangeBounds;
+
+/// A key whose bytes a slot of the index can hold: [`InlineKey::inline`]
+/// gives them when they fit in [`INLINE`] bytes. Two keys are equal exactly
+/// when their inline forms are, for keys that have one.
+pub trait InlineKey {
+    fn inline(&self) -> Option<Inline>;
+}
+
+/// How many bytes of a key a slot holds.
+const INLINE: usize = 19;
+
+/// A short key's bytes, as a slot holds them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Inline {
+    len: u8,
+    bytes: [u8; INLINE],
+}
+
+impl Inline {
+    fn of(bytes: &[u8]) -> Option<Self> {
+        let mut inline = Self {
+            len: u8::try_from(bytes.len())
+                .ok()
+                .filter(|n| usize::from(*n) <= INLINE)?,
+            bytes: [0; INLINE],
+        };
+        inline.bytes[..bytes.len()].copy_from_slice(bytes);
+        Some(inline)
+    }
+
+    /// What a slot of a key too long to hold says instead.
+    const LONG: Self = Self {
+        len: u8::MAX,
+        bytes: [0; INLINE],
+    };
+}
+
+impl InlineKey for str {
+    fn inline(&self) -> Option<Inline> {
+        Inline::of(self.as_bytes())
+    }
+}
+
+impl InlineKey for String {
+    fn inline(&self) -> Option<Inline> {
+        self.as_str().inline()
+    }
+}
+
+impl InlineKey for (u64, u64) {
+    fn inline(&self) -> Option<Inline> {
+        let mut bytes = [0; 16];
+        bytes[..8].copy_from_slice(&self.0.to_le_bytes());
+        bytes[8..].copy_from_slice(&self.1.to_le_bytes());
+        Inline::of(&bytes)
+    }
+}
+
+/// One slot of the hash index: 32 bytes, two to a cache line.
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u64,
+    /// The entry's position; [`EMPTY`] for a free slot.
+    at: u32,
+    key: Inline,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+const FREE: Slot = Slot {
+    hash: 0,
+    at: EMPTY,
+    key: Inline::LONG,
+};
 
 /// Values by key: lookups by hash; [`Table::iter`], [`Table::values`],
 /// [`Table::keys`] and [`Table::range`] in key order.
 ///
 /// The entries sit side by side in one vector (a removal moves the last
 /// one into the hole), so a walk over a table reads contiguous memory; the
-/// hash index and the ordered index hold positions in it.
+/// hash index (open addressing, linear probing, at most half full) and the
+/// ordered index hold positions in it.
 #[derive(Clone)]
 pub struct Table<K, V> {
     entries: Vec<(K, V)>,
-    index: HashMap<K, usize>,
+    slots: Vec<Slot>,
+    hasher: RandomState,
     order: BTreeMap<K, usize>,
 }
 
@@ -30,45 +109,113 @@ impl<K, V> Default for Table<K, V> {
     fn default() -> Self {
         Self {
             entries: Vec::new(),
-            index: HashMap::new(),
+            slots: Vec::new(),
+            hasher: RandomState::new(),
             order: BTreeMap::new(),
         }
     }
 }
 
-impl<K: Ord + Hash + Clone, V> Table<K, V> {
+impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
+    /// The slot holding `key`, if the table has it.
+    fn slot<Q>(&self, key: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let hash = self.hasher.hash_one(key);
+        let inline = key.inline();
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = self.slots.get(at)?;
+            if slot.at == EMPTY {
+                return None;
+            }
+            if slot.hash == hash {
+                let same = match inline {
+                    Some(inline) => slot.key == inline,
+                    None => {
+                        slot.key == Inline::LONG
+                            && self
+                                .entries
+                                .get(slot.at as usize)
+                                .is_some_and(|(k, _)| k.borrow() == key)
+                    }
+                };
+                if same {
+                    return Some(at);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
     fn position<Q>(&self, key: &Q) -> Option<usize>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Eq + InlineKey + ?Sized,
     {
-        self.index.get(key).copied()
+        let slot = self.slot(key)?;
+        self.slots.get(slot).map(|slot| slot.at as usize)
+    }
+
+    /// Puts `slot` in the first free place of its probe sequence (the
+    /// index has room: it is at most half full).
+    fn place(slots: &mut [Slot], slot: Slot) {
+        let mask = slots.len() - 1;
+        let mut at = slot.hash as usize & mask;
+        while slots[at].at != EMPTY {
+            at = (at + 1) & mask;
+        }
+        slots[at] = slot;
+    }
+
+    /// Makes room for one more entry, keeping the index at most half full.
+    fn reserve_one(&mut self) {
+        if (self.entries.len() + 1) * 2 <= self.slots.len() {
+            return;
+        }
+        let capacity = (self.slots.len() * 2).max(8);
+        let mut slots = vec![FREE; capacity];
+        for slot in self.slots.iter().filter(|slot| slot.at != EMPTY) {
+            Self::place(&mut slots, *slot);
+        }
+        self.slots = slots;
     }
 
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Eq + InlineKey + ?Sized,
     {
         let at = self.position(key)?;
-        self.entries.get(at).map(|(_, value)| value)
+        let entry = self.entries.get(at)?;
+        // A resource is read all over: ask for all of its lines at once.
+        super::warm::value(entry);
+        Some(&entry.1)
     }
 
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Eq + InlineKey + ?Sized,
     {
         let at = self.position(key)?;
-        self.entries.get_mut(at).map(|(_, value)| value)
+        let entry = self.entries.get_mut(at)?;
+        super::warm::value(entry);
+        Some(&mut entry.1)
     }
 
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Eq + InlineKey + ?Sized,
     {
-        self.index.contains_key(key)
+        self.slot(key).is_some()
     }
 
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
@@ -77,33 +224,91 @@ impl<K: Ord + Hash + Clone, V> Table<K, V> {
                 return Some(std::mem::replace(old, value));
             }
         }
+        self.reserve_one();
         let at = self.entries.len();
-        self.index.insert(key.clone(), at);
+        // Positions fit in a slot: a table never holds 4 billion entries.
+        let slot = Slot {
+            hash: self.hasher.hash_one(&key),
+            at: u32::try_from(at).unwrap_or(EMPTY - 1),
+            key: key.inline().unwrap_or(Inline::LONG),
+        };
+        Self::place(&mut self.slots, slot);
         self.order.insert(key.clone(), at);
         self.entries.push((key, value));
         None
     }
 
+    /// The value at `key`, first inserting `V::default()` if there is none.
+    pub fn get_or_default(&mut self, key: K) -> &mut V
+    where
+        V: Default,
+    {
+        let at = match self.position(&key) {
+            Some(at) => at,
+            None => {
+                self.insert(key, V::default());
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[at].1
+    }
+
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + Ord + ?Sized,
+        Q: Hash + Eq + Ord + InlineKey + ?Sized,
     {
-        let at = self.index.remove(key)?;
+        let slot = self.slot(key)?;
+        let at = self.slots.get(slot)?.at as usize;
+        self.unslot(slot);
         self.order.remove(key);
         // Every position in the indexes is one of `entries`: this type alone
         // writes them, in `insert` and here.
+        // The last entry moves into the hole: find its slot while the slot
+        // still names where it is, and point its indexes at the hole.
+        let last = self.entries.len() - 1;
+        let moved = (last != at)
+            .then(|| self.entries.get(last))
+            .flatten()
+            .and_then(|(moved, _)| self.slot::<K>(moved));
         let (_, value) = self.entries.swap_remove(at);
-        // The last entry moved into the hole: point its indexes there.
         if let Some((moved, _)) = self.entries.get(at) {
-            if let Some(position) = self.index.get_mut::<K>(moved) {
-                *position = at;
-            }
             if let Some(position) = self.order.get_mut::<K>(moved) {
                 *position = at;
             }
         }
+        if let Some(slot) = moved.and_then(|slot| self.slots.get_mut(slot)) {
+            slot.at = u32::try_from(at).unwrap_or(EMPTY - 1);
+        }
         Some(value)
+    }
+
+    /// Frees slot `hole`, moving back the slots after it that probed past
+    /// it, so that every lookup still finds its key without tombstones.
+    fn unslot(&mut self, mut hole: usize) {
+        let mask = self.slots.len() - 1;
+        self.slots[hole] = FREE;
+        let mut at = hole;
+        loop {
+            at = (at + 1) & mask;
+            let slot = self.slots[at];
+            if slot.at == EMPTY {
+                return;
+            }
+            let home = slot.hash as usize & mask;
+            // The slot may move to the hole unless its home lies in
+            // (hole, at], cyclically.
+            let stays = if hole <= at {
+                hole < home && home <= at
+            } else {
+                hole < home || home <= at
+            };
+            if !stays {
+                self.slots[hole] = slot;
+                self.slots[at] = FREE;
+                hole = at;
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -149,7 +354,9 @@ impl<K: Ord + Hash + Clone, V> Table<K, V> {
     }
 }
 
-impl<K: Ord + Hash + Clone + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Table<K, V> {
+impl<K: Ord + Hash + Clone + InlineKey + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug
+    for Table<K, V>
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
@@ -183,5 +390,44 @@ mod tests {
         assert_eq!(table.get("c"), Some(&1));
         assert_eq!(table.get("a"), Some(&7));
         assert_eq!(table.values().copied().collect::<Vec<_>>(), [7, 1]);
+    }
+
+    #[test]
+    fn short_and_long_keys_survive_many_inserts_and_removes() {
+        let mut table = Table::default();
+        let mut expected = BTreeMap::new();
+        // Short keys are compared in the index, long ones in the entries.
+        let key = |n: u64| {
+            if n % 3 == 0 {
+                format!("a-name-longer-than-a-slot-holds-{n}")
+            } else {
+                format!("k{n}")
+            }
+        };
+        let mut n: u64 = 1;
+        for step in 0..4_000u64 {
+            // A fixed pseudo-random walk over 600 keys.
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let k = key((n >> 33) % 600);
+            if step % 3 == 2 {
+                assert_eq!(table.remove(k.as_str()), expected.remove(&k), "{k}");
+            } else {
+                assert_eq!(table.insert(k.clone(), step), expected.insert(k, step));
+            }
+            assert_eq!(table.len(), expected.len());
+        }
+        for n in 0..600 {
+            let k = key(n);
+            assert_eq!(table.get(k.as_str()), expected.get(&k), "{k}");
+            assert_eq!(table.contains_key(k.as_str()), expected.contains_key(&k));
+        }
+        assert!(table.iter().eq(expected.iter()));
+        let mut versions = Table::default();
+        versions.insert((1, 2), "a");
+        versions.insert((2, 1), "b");
+        assert_eq!(versions.get(&(1, 2)), Some(&"a"));
+        assert_eq!(versions.get(&(2, 2)), None);
     }
 }
