@@ -390,7 +390,6 @@ struct Search<'a> {
 #[derive(Clone, Copy, Default)]
 struct Kept {
     json: bool,
-    percent: bool,
 }
 
 impl<'a> Search<'a> {
@@ -464,17 +463,13 @@ impl<'a> Search<'a> {
         let marks = Marks::of(bytes);
         let (has_percent, has_json) = (marks.percent, marks.json);
         if (has_percent || has_json) && std::str::from_utf8(bytes).is_ok() {
-            if has_percent {
-                if self.percent_tells(bytes) {
-                    let plain = crate::form::decode(bytes, true);
-                    if self.keep(&plain, bytes) {
-                        made += 1;
-                        if let Some(found) = self.view(&plain, next) {
-                            return Some(found);
-                        }
+            if has_percent && self.percent_tells(bytes) {
+                let plain = crate::form::decode(bytes, true);
+                if self.keep(&plain, bytes) {
+                    made += 1;
+                    if let Some(found) = self.view(&plain, next) {
+                        return Some(found);
                     }
-                } else {
-                    kept.percent = true;
                 }
             }
             if has_json {
@@ -493,13 +488,20 @@ impl<'a> Search<'a> {
         }
         // A run decodes to at most three bytes for four characters.
         let shortest_run = (BASE64_MIN_DECODED.max(self.too_short) * 4).div_ceil(3);
-        let mut decoded = Vec::new();
+        let (mut decoded, mut earlier) = (Vec::new(), Vec::new());
         let found = base64_runs(bytes, kept, shortest_run, &mut |run| {
-            if !base64_decode(run, &mut decoded) || !self.keep(&decoded, run) {
+            if !base64_decode(run, &mut decoded, &mut earlier) {
                 return None;
             }
-            made += 1;
-            self.view(&decoded, next)
+            for view in [&decoded, &earlier] {
+                if self.keep(view, run) {
+                    made += 1;
+                    if let Some(found) = self.view(view, next) {
+                        return Some(found);
+                    }
+                }
+            }
+            None
         });
         if found.is_some() {
             return found;
@@ -540,8 +542,9 @@ impl<'a> Search<'a> {
             let at = from + at;
             let Some((c, len)) = json_escape(text, at) else {
                 // A backslash that starts no escape (`\u` without a character
-                // after it) stays, in a text that still changes; one that ends
-                // the text changes nothing.
+                // after it, or one before a character outside ASCII) stays, in
+                // a text that still changes; one that ends the text changes
+                // nothing.
                 return at + 1 < text.len();
             };
             let mut buf = [0u8; 4];
@@ -617,7 +620,11 @@ fn json_escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
         b'n' => Some(('\n', 2)),
         b't' => Some(('\t', 2)),
         b'r' => Some(('\r', 2)),
-        c => Some((c as char, 2)),
+        // A backslash before a character outside ASCII escapes nothing: taking
+        // the character's first byte alone would leave text that is not UTF-8,
+        // which no further text decoding reads.
+        c if c.is_ascii() => Some((c as char, 2)),
+        _ => None,
     }
 }
 
@@ -690,9 +697,10 @@ const BASE64_MIN_DECODED: usize = 12;
 
 /// Calls `each` on every run of base64 alphabet (either variant) of at
 /// least `shortest` characters, until it finds something; `=` inside a run
-/// (`token=...`) also ends one. After an escape in `kept`, the run is also
-/// read without the escape's tail (`n` of `\n`, `3A` of `%3A`): that is the
-/// run the unescaped text holds.
+/// (`token=...`) also ends one. After a JSON escape in `kept`, or any
+/// percent escape, the run is also read without the escape's tail (`n` of
+/// `\n`, `3A` of `%3A`): that is the run the unescaped text holds, or would
+/// hold if form-decoding, which reads each `+` as a space, did not break it.
 fn base64_runs<'b>(
     bytes: &'b [u8],
     kept: Kept,
@@ -710,7 +718,7 @@ fn base64_runs<'b>(
                 Some(b'\\') if kept.json => {
                     json_escape(bytes, start - 1).map_or(0, |(_, len)| len - 1)
                 }
-                Some(b'%') if kept.percent && percent_escape(bytes, start - 1).is_some() => 2,
+                Some(b'%') if percent_escape(bytes, start - 1).is_some() => 2,
                 _ => 0,
             };
             [Some(run), run.get(tail..).filter(|_| tail > 0)]
@@ -841,8 +849,11 @@ fn decode_quanta(part: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// Decodes a run into `out` (the standard alphabet first, then the
 /// URL-safe one, at the first of the four alignments that decodes to 12
-/// bytes or more); false when none does.
-fn base64_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
+/// bytes or more); false when none does. When the standard alphabet only
+/// decodes past an alignment the URL-safe one decodes at (a run whose
+/// URL-safe signs are all in its first three characters), that URL-safe
+/// decoding goes to `earlier` (empty otherwise): the run may be either.
+fn base64_decode(run: &[u8], out: &mut Vec<u8>, earlier: &mut Vec<u8>) -> bool {
     let end = run.iter().rposition(|b| *b != b'=').map_or(0, |p| p + 1);
     let trimmed = &run[..end];
     // A byte outside an alphabet fails the decodings with it; a run of
@@ -850,36 +861,70 @@ fn base64_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
     let alphabets = trimmed
         .iter()
         .fold(3, |bits, b| bits & BASE64_BYTES[usize::from(*b)]);
-    for bit in [1, 2] {
-        // Where the bytes outside this alphabet are, in a run that has some.
-        let outside = |i: &usize| BASE64_BYTES[usize::from(trimmed[*i])] & bit == 0;
-        let (first, last) = if alphabets & bit == 0 {
-            (
-                (0..trimmed.len()).find(outside).unwrap_or(trimmed.len()),
-                (0..trimmed.len()).rfind(outside).unwrap_or(0),
-            )
-        } else {
-            (trimmed.len(), 0)
-        };
-        // A run may start mid-quantum (text before it that looks like
-        // base64): try each of the four alignments.
-        for skip in 0..4 {
-            let Some(part) = trimmed.get(skip..) else {
-                break;
-            };
-            let end = skip + part.len() - usize::from(part.len() % 4 == 1);
-            let clean =
-                first >= end || last < skip || (first < skip && !(skip..end).any(|i| outside(&i)));
-            if clean && decode_quanta(&trimmed[skip..end], out) && out.len() >= BASE64_MIN_DECODED {
-                return true;
-            }
-        }
+    earlier.clear();
+    match decode_alphabet(trimmed, alphabets, 1, 4, out) {
         // Both alphabets decode a run of letters and digits alike.
-        if alphabets == 3 {
-            break;
+        Some(_) if alphabets == 3 => true,
+        Some(skip) => {
+            if decode_alphabet(trimmed, alphabets, 2, skip, earlier).is_none() {
+                earlier.clear();
+            }
+            true
+        }
+        None => alphabets != 3 && decode_alphabet(trimmed, alphabets, 2, 4, out).is_some(),
+    }
+}
+
+/// Decodes `trimmed` (a run without its trailing `=`) in the alphabet of
+/// `bit` into `out`, at the first of the first `alignments` alignments
+/// that decodes to 12 bytes or more; returns that alignment.
+fn decode_alphabet(
+    trimmed: &[u8],
+    alphabets: u8,
+    bit: u8,
+    alignments: usize,
+    out: &mut Vec<u8>,
+) -> Option<usize> {
+    // Where the bytes outside this alphabet are, in a run that has some.
+    let outside = |i: &usize| BASE64_BYTES[usize::from(trimmed[*i])] & bit == 0;
+    let (first, last) = if alphabets & bit == 0 {
+        (
+            (0..trimmed.len()).find(outside).unwrap_or(trimmed.len()),
+            (0..trimmed.len()).rfind(outside).unwrap_or(0),
+        )
+    } else {
+        (trimmed.len(), 0)
+    };
+    // A run may start mid-quantum (text before it that looks like
+    // base64): try each of the four alignments.
+    for skip in 0..alignments {
+        let part = trimmed.get(skip..)?;
+        let end = skip + part.len() - usize::from(part.len() % 4 == 1);
+        let clean =
+            first >= end || last < skip || (first < skip && !(skip..end).any(|i| outside(&i)));
+        if clean
+            && unpadded(&trimmed[skip..end]).is_some_and(|part| decode_quanta(part, out))
+            && out.len() >= BASE64_MIN_DECODED
+        {
+            return Some(skip);
         }
     }
-    false
+    None
+}
+
+/// `part` without the padding that ends its last quantum (`ab=`, `ab==`,
+/// `abc=`: a character dropped past the last quantum can leave some);
+/// `None` for padding no quantum ends with.
+fn unpadded(part: &[u8]) -> Option<&[u8]> {
+    if part.last() != Some(&b'=') {
+        return Some(part);
+    }
+    let pads = part.iter().rev().take_while(|b| **b == b'=').count();
+    let last_quantum = match part.len() % 4 {
+        0 => 4,
+        rest => rest,
+    };
+    (pads == 0 || pads + 2 <= last_quantum).then(|| &part[..part.len() - pads])
 }
 
 /// Checks the serialised bytes about to be written.
@@ -1035,14 +1080,11 @@ mod tests {
                 &b"AAAAAAAAAAAAAAAAAAAA"[..],
             ]
         );
-        // After an escape left as it is, a run is also read as the
-        // unescaped text holds it.
+        // After a JSON escape left as it is, or any percent escape, a run is
+        // also read as the unescaped text holds it.
         let escaped = br#"a\nAAAAAAAAAAAAAAAA. b\u000aBBBBBBBBBBBBBBBB c%3ACCCCCCCCCCCCCCCC"#;
-        assert_eq!(runs(escaped, Kept::default()).len(), 3);
-        let kept = Kept {
-            json: true,
-            percent: true,
-        };
+        assert_eq!(runs(escaped, Kept::default()).len(), 4);
+        let kept = Kept { json: true };
         assert_eq!(
             runs(escaped, kept),
             [
@@ -1056,7 +1098,7 @@ mod tests {
         );
         let decode = |run: &[u8]| {
             let mut out = Vec::new();
-            base64_decode(run, &mut out).then_some(out)
+            base64_decode(run, &mut out, &mut Vec::new()).then_some(out)
         };
         // Standard first; a run with a URL-safe sign decodes URL-safe.
         assert_eq!(
@@ -1178,6 +1220,11 @@ mod tests {
                 "base64 of gzip after %3A",
                 format!("a=b%3A{url_b64_gzip}").into_bytes(),
             ),
+            // Form-decoding reads its `+` as a space; the text holds it whole.
+            (
+                "base64 with a `+` right after a percent escape",
+                format!("q=%20{}", STANDARD.encode([&b"\n"[..], gzipped].concat())).into_bytes(),
+            ),
             ("base64 of base64", b64_of_b64.into_bytes()),
             (
                 "JSON escapes in base64",
@@ -1275,6 +1322,244 @@ mod tests {
         assert_eq!(views(ByteSet::of(b"AKIDEXAMPLE0123456789")), 1);
         // Not knowing which bytes a secret holds, every escape is undone.
         assert_eq!(views(ByteSet::ALL), 5);
+    }
+
+    #[test]
+    fn base64_read_past_one_character_after_its_padding() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD;
+        // Text that looks like base64 before the run, and a character after
+        // its padding: the one alignment that reads it drops that character
+        // and ends on the padding.
+        for tail in ["!", "!!"] {
+            let hidden = STANDARD.encode(format!("{}{tail}", "s3cr3t+Key/value==xyz"));
+            assert!(hidden.ends_with('='), "{hidden}");
+            for before in ["a", "ab", "abc"] {
+                let body = format!("{before}{hidden}x=&more");
+                assert_eq!(
+                    find_encoded(&Needle, body.as_bytes()),
+                    Some("the secret in use"),
+                    "{body}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn url_safe_base64_whose_signs_all_open_the_run() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        // The standard alphabet decodes such a run past its signs, into other
+        // bytes; the URL-safe decoding from its start is read too.
+        for lead in [
+            &[0xfb][..],
+            &[0xfb, 0xff],
+            &[0x03, 0xef],
+            &[0x00, 0x0f, 0x80],
+        ] {
+            let mut bytes = lead.to_vec();
+            bytes.extend_from_slice(b"s3cr3t+Key/value==xyz and after");
+            let hidden = URL_SAFE_NO_PAD.encode(&bytes);
+            let signs: Vec<usize> = hidden.match_indices(['-', '_']).map(|(i, _)| i).collect();
+            assert!(
+                !signs.is_empty() && signs.iter().all(|i| *i < 3),
+                "{hidden}"
+            );
+            let body = format!(r#"{{"x":"{hidden}"}}"#);
+            assert_eq!(
+                find_encoded(&Needle, body.as_bytes()),
+                Some("the secret in use"),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stray_backslash_before_text_outside_ascii_leaves_the_text_decodable() {
+        // Only undoing the JSON escape, then the percent escape it makes,
+        // shows the secret.
+        let body = r#"{"note":"caf\é","k":"s3cr3t%2\u0042Key%2fvalue%3D%3Dxyz"}"#;
+        assert_eq!(
+            find_encoded(&Needle, body.as_bytes()),
+            Some("the secret in use")
+        );
+    }
+
+    /// Searches as the signer's keyring does: the raw and percent-encoded
+    /// (upper- and lowercase) forms of some credentials, whose bytes it names.
+    struct FakeKeyring {
+        forms: Vec<Vec<u8>>,
+        bytes: ByteSet,
+        shortest: usize,
+    }
+
+    impl FakeKeyring {
+        fn new(values: &[&str]) -> Self {
+            let percent = |value: &str, lower: bool| -> Vec<u8> {
+                let mut out = Vec::new();
+                for byte in value.bytes() {
+                    if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+                        out.push(byte);
+                    } else if lower {
+                        out.extend(format!("%{byte:02x}").bytes());
+                    } else {
+                        out.extend(format!("%{byte:02X}").bytes());
+                    }
+                }
+                out
+            };
+            let forms: Vec<Vec<u8>> = values
+                .iter()
+                .flat_map(|v| [v.as_bytes().to_vec(), percent(v, true), percent(v, false)])
+                .collect();
+            Self {
+                bytes: forms
+                    .iter()
+                    .fold(ByteSet::EMPTY, |set, form| set.union(ByteSet::of(form))),
+                forms,
+                shortest: values.iter().map(|v| v.len()).min().unwrap_or(0),
+            }
+        }
+    }
+
+    impl SecretScan for FakeKeyring {
+        fn find_secret(&self, bytes: &[u8]) -> Option<&'static str> {
+            self.forms
+                .iter()
+                .any(|form| memchr::memmem::find(bytes, form).is_some())
+                .then_some("a credential in use")
+        }
+
+        fn shortest_secret(&self) -> usize {
+            self.shortest
+        }
+
+        fn secret_bytes(&self) -> ByteSet {
+            self.bytes
+        }
+    }
+
+    /// One documented encoding of `bytes`, picked by `pick`, and its name.
+    fn encode_once(bytes: &[u8], pick: &mut impl FnMut(usize) -> usize) -> (Vec<u8>, String) {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        use std::io::Write as _;
+        let text = std::str::from_utf8(bytes).ok();
+        match (pick(5), text) {
+            (0, Some(text)) => {
+                // JSON string escapes: always `"`, `\` and controls; `/` and
+                // other characters as `\uXXXX` some of the time.
+                let (slash, often, upper) = (pick(2) == 0, pick(3), pick(2) == 0);
+                let mut out = String::new();
+                for c in text.chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '/' if slash => out.push_str("\\/"),
+                        c if (c as u32) < 0x20 || pick(10) < often * 4 => {
+                            for unit in c.encode_utf16(&mut [0; 2]) {
+                                out.push_str(&if upper {
+                                    format!("\\u{unit:04X}")
+                                } else {
+                                    format!("\\u{unit:04x}")
+                                });
+                            }
+                        }
+                        c => out.push(c),
+                    }
+                }
+                (out.into_bytes(), format!("json(/{slash} u{often})"))
+            }
+            (1, _) => {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+                gz.write_all(bytes).expect("writing to a vector");
+                (gz.finish().expect("writing to a vector"), "gzip".into())
+            }
+            (2, _) => {
+                let engine = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD][pick(4)];
+                (engine.encode(bytes).into_bytes(), "base64".into())
+            }
+            _ => {
+                // Percent- or form-encoding, in either case, of what must be
+                // escaped and some of what need not be.
+                let (lower, often) = (pick(2) == 0, pick(3));
+                let mut out = Vec::new();
+                for &b in bytes {
+                    if b == b' ' && pick(2) == 0 {
+                        out.push(b'+');
+                    } else if !(b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+                        || pick(10) < often * 4
+                    {
+                        out.extend(
+                            if lower {
+                                format!("%{b:02x}")
+                            } else {
+                                format!("%{b:02X}")
+                            }
+                            .bytes(),
+                        );
+                    } else {
+                        out.push(b);
+                    }
+                }
+                (out, format!("percent(lower {lower} x{often})"))
+            }
+        }
+    }
+
+    #[test]
+    fn a_credential_is_found_through_any_three_documented_encodings() {
+        let credentials = [
+            "AKIDFAKEFAKEFAKE7EXA",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYfakeKEY0/z",
+            "IQoJb3JpZ2luX2VjEFAKE//////////wEaCXVzLWVhc3QtMSJHMEUCIQDfake+token/with==padding+FAKE=",
+        ];
+        let keyring = FakeKeyring::new(&credentials);
+        // Text around each layer, each end of it something that ends a base64
+        // run: escapes left as they are (`\n`, `%20`), a `=` that joins one.
+        let around: [&[u8]; 12] = [
+            b"",
+            b" ",
+            b"{\"a\":\"",
+            b"\"}",
+            b"&x=",
+            b"&y=1&",
+            b"\n",
+            b"\\n",
+            b"%20",
+            b"%0A",
+            b"\\u000a",
+            " caf\u{e9} ".as_bytes(),
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut pick = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for case in 0..4000 {
+            let mut bytes = around[pick(around.len())].to_vec();
+            bytes.extend_from_slice(credentials[pick(credentials.len())].as_bytes());
+            bytes.extend_from_slice(around[pick(around.len())]);
+            let mut how = Vec::new();
+            for _ in 0..=pick(3) {
+                let (encoded, name) = encode_once(&bytes, &mut pick);
+                how.push(name);
+                bytes = around[pick(around.len())].to_vec();
+                bytes.extend(encoded);
+                bytes.extend_from_slice(around[pick(around.len())]);
+            }
+            assert_eq!(
+                find_encoded(&keyring, &bytes),
+                Some("a credential in use"),
+                "case {case}, {how:?}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
     }
 
     #[test]
