@@ -887,11 +887,15 @@ async fn request_bytes_held_at_once_are_capped_with_an_aws_shaped_slowdown() {
         )
     };
     // A stalled upload holding most of the budget.
-    let mut stalled = TcpStream::connect(addr).await.unwrap();
-    stalled
-        .write_all(post(60 * 1024, 1024).as_bytes())
-        .await
-        .unwrap();
+    let stall = || async {
+        let mut stalled = TcpStream::connect(addr).await.unwrap();
+        stalled
+            .write_all(post(60 * 1024, 1024).as_bytes())
+            .await
+            .unwrap();
+        stalled
+    };
+    let mut stalled = stall().await;
     let mut refused = None;
     for _ in 0..100 {
         let answer = raw(addr, post(8 * 1024, 8 * 1024).as_bytes()).await;
@@ -899,7 +903,12 @@ async fn request_bytes_held_at_once_are_capped_with_an_aws_shaped_slowdown() {
             refused = Some(answer);
             break;
         }
-        // The stalled request's headers may not have been read yet.
+        // The stalled request's headers may not have been read yet; or they
+        // were read while a probe held its bytes, and the stalled upload was
+        // the one refused (it has an answer): start it again.
+        if stalled.try_read(&mut [0u8; 1]).is_ok() {
+            stalled = stall().await;
+        }
         tokio::task::yield_now().await;
     }
     let (status, body) = refused.expect("a request over the budget gets a 503");
