@@ -208,7 +208,7 @@ impl UrlTarget {
         action: &'static str,
         request: Request,
     ) -> Result<Response, TargetError> {
-        self.client.send(&request).await.map_err(|e| TargetError {
+        self.client.send(request).await.map_err(|e| TargetError {
             action,
             message: e.to_string(),
         })

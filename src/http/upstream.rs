@@ -281,14 +281,10 @@ impl Upstream {
     }
 
     /// Sends `request`, whose URI must be absolute (`https://host/path`), and
-    /// reads the whole answer. Hop-by-hop headers are dropped both ways.
-    pub async fn send(&self, request: &Request) -> Result<Response, UpstreamError> {
-        self.send_owned(request.clone()).await
-    }
-
-    /// [`Upstream::send`] for a request the caller no longer needs: its
-    /// headers and body go out as they are, not copied.
-    pub async fn send_owned(&self, request: Request) -> Result<Response, UpstreamError> {
+    /// reads the whole answer. Hop-by-hop headers are dropped both ways. The
+    /// request is taken whole: its headers and body go out as they are, not
+    /// copied.
+    pub async fn send(&self, request: Request) -> Result<Response, UpstreamError> {
         let flags = self.options.flags;
         let target = match (request.uri.scheme_str(), request.uri.authority()) {
             (Some(scheme @ ("http" | "https")), Some(authority)) => {
@@ -478,7 +474,7 @@ mod tests {
         drop(listener);
         let upstream = Upstream::new(UpstreamOptions::default()).unwrap();
         let request = Request::new(Method::GET, &format!("http://{addr}/")).unwrap();
-        let error = upstream.send(&request).await.unwrap_err();
+        let error = upstream.send(request).await.unwrap_err();
         assert_eq!(error.kind, UpstreamErrorKind::Refused, "{error}");
         assert!(
             error.to_aws_error().message.contains("connection refused"),
@@ -490,7 +486,7 @@ mod tests {
     async fn a_relative_uri_is_a_config_error() {
         let upstream = Upstream::new(UpstreamOptions::default()).unwrap();
         let error = upstream
-            .send(&Request::new(Method::GET, "/x").unwrap())
+            .send(Request::new(Method::GET, "/x").unwrap())
             .await
             .unwrap_err();
         assert_eq!(error.kind, UpstreamErrorKind::Config);

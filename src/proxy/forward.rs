@@ -336,7 +336,7 @@ impl Forward {
                 (outgoing, None, None, target.base())
             }
         };
-        let response = self.upstream.send_owned(outgoing).await.map_err(|e| {
+        let response = self.upstream.send(outgoing).await.map_err(|e| {
             tracing::warn!(method = %request.method, path = request.uri.path(), "not recorded: {e}");
             e.to_aws_error()
         })?;

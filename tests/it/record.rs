@@ -161,7 +161,7 @@ async fn raw(base: &str, headers: &[(&'static str, &str)], body: &str) -> Respon
     request.body = body.to_string().into();
     Upstream::new(UpstreamOptions::default())
         .unwrap()
-        .send(&request)
+        .send(request)
         .await
         .unwrap()
 }
