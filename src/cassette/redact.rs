@@ -531,7 +531,7 @@ impl<'a> Search<'a> {
     fn percent_tells(&self, text: &[u8]) -> bool {
         memchr::memchr(b'+', text).is_some()
             || memchr::memchr_iter(b'%', text)
-                .filter_map(|at| percent_escape(text, at))
+                .filter_map(|at| crate::form::escape_at(text, at))
                 .any(|byte| self.telling.contains(byte))
     }
 
@@ -594,16 +594,6 @@ impl Marks {
             json: memchr::memchr(b'\\', bytes).is_some(),
             gzip: memchr::memchr(0x1f, bytes).is_some(),
         }
-    }
-}
-
-/// The byte of the percent escape at `at` (`%` and two hex digits, as
-/// `form::decode` reads them).
-fn percent_escape(bytes: &[u8], at: usize) -> Option<u8> {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    match bytes.get(at..at + 3)? {
-        [b'%', h, l] => Some((hex(*h)? * 16 + hex(*l)?) as u8),
-        _ => None,
     }
 }
 
@@ -718,7 +708,7 @@ fn base64_runs<'b>(
                 Some(b'\\') if kept.json => {
                     json_escape(bytes, start - 1).map_or(0, |(_, len)| len - 1)
                 }
-                Some(b'%') if percent_escape(bytes, start - 1).is_some() => 2,
+                Some(b'%') if crate::form::escape_at(bytes, start - 1).is_some() => 2,
                 _ => 0,
             };
             [Some(run), run.get(tail..).filter(|_| tail > 0)]
