@@ -809,25 +809,15 @@ fn decode_quanta(part: &[u8], out: &mut Vec<u8>) -> bool {
     out.reserve(part.len() / 4 * 3 + 2);
     let mut quanta = part.chunks_exact(4);
     for quantum in &mut quanta {
-        let mut bits = 0u32;
-        for c in quantum {
-            let value = BASE64_VALUES[usize::from(*c)];
-            if value == NOT_BASE64 {
-                return false;
-            }
-            bits = bits << 6 | u32::from(value);
-        }
+        let Some(bits) = sextets(quantum) else {
+            return false;
+        };
         out.extend_from_slice(&bits.to_be_bytes()[1..]);
     }
     let rest = quanta.remainder();
-    let mut bits = 0u32;
-    for c in rest {
-        let value = BASE64_VALUES[usize::from(*c)];
-        if value == NOT_BASE64 {
-            return false;
-        }
-        bits = bits << 6 | u32::from(value);
-    }
+    let Some(bits) = sextets(rest) else {
+        return false;
+    };
     // Two characters hold one byte, three hold two.
     match rest.len() {
         2 => out.push((bits >> 4) as u8),
@@ -835,6 +825,15 @@ fn decode_quanta(part: &[u8], out: &mut Vec<u8>) -> bool {
         _ => {}
     }
     true
+}
+
+/// The bits of up to four base64 characters, six each, the last lowest;
+/// `None` at a byte that is not base64.
+fn sextets(chars: &[u8]) -> Option<u32> {
+    chars.iter().try_fold(0u32, |bits, c| {
+        let value = BASE64_VALUES[usize::from(*c)];
+        (value != NOT_BASE64).then(|| bits << 6 | u32::from(value))
+    })
 }
 
 /// Decodes a run into `out` (the standard alphabet first, then the
