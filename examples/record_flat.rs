@@ -99,11 +99,11 @@ async fn run() -> Result<(), String> {
         calls.sort();
         calls[calls.len() / 2].as_secs_f64() * 1e6
     };
-    let sequential_first = rps(&took[..window]);
-    let first = if fresh.is_some() {
-        rps(&fresh_took)
+    // The first window: the fresh recorder's when there is one.
+    let first_calls = if fresh.is_some() {
+        &fresh_took[..]
     } else {
-        sequential_first
+        &took[..window]
     };
     let (append_median, append_mean) = flush_us(&dir, false)?;
     let (in_place_median, in_place_mean) = flush_us(&dir, true)?;
@@ -111,11 +111,11 @@ async fn run() -> Result<(), String> {
         "{}",
         json!({
             "count": count,
-            "first_rps": first,
-            "sequential_first_rps": sequential_first,
+            "first_rps": rps(first_calls),
+            "sequential_first_rps": rps(&took[..window]),
             "paired": fresh.is_some(),
             "late_rps": rps(&took[late_start..late_start + window]),
-            "first_p50_us": p50_us(if fresh.is_some() { &fresh_took } else { &took[..window] }),
+            "first_p50_us": p50_us(first_calls),
             "late_p50_us": p50_us(&took[late_start..late_start + window]),
             "late_from": late_start,
             "window": window,
