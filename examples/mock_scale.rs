@@ -276,29 +276,26 @@ fn read_back(request: &Request) -> usize {
 /// read only if it is not a 200.
 async fn pass(mock: &Mock, size: usize, probe: &Probe, plan: Plan) -> f64 {
     let inputs: Vec<Value> = (0..plan.calls).map(|i| (probe.input)(i, size)).collect();
-    let mut requests: Vec<Option<Request>> = inputs
+    let mut requests = inputs
         .iter()
-        .map(|input| Some(request(probe.operation, input)))
-        .collect();
+        .map(|input| request(probe.operation, input))
+        .collect::<Vec<_>>()
+        .into_iter();
     let mut failed = None;
     let mut elapsed = 0;
-    for first in (0..plan.calls).step_by(BATCH) {
-        let batch = first..plan.calls.min(first + BATCH);
-        requests[batch.clone()]
-            .iter()
-            .flatten()
-            .for_each(|request| {
-                read_back(request);
-            });
+    let mut at = 0;
+    while !requests.as_slice().is_empty() {
+        let batch = requests.len().min(BATCH);
+        for request in &requests.as_slice()[..batch] {
+            read_back(request);
+        }
         let started = cpu_ns();
-        for at in batch {
-            let Some(request) = requests[at].take() else {
-                continue;
-            };
+        for request in requests.by_ref().take(batch) {
             let response = mock.handle(request).await;
             if failed.is_none() && response.status.as_u16() != 200 {
                 failed = Some((at, response));
             }
+            at += 1;
             (probe.between)(mock);
         }
         elapsed += cpu_ns() - started;

@@ -9,13 +9,23 @@ pub fn is_form(content_type: Option<&str>) -> bool {
 
 /// Decodes `a=1&b=x%20y` into pairs (`+` is a space).
 pub fn pairs(text: &str) -> Vec<(String, String)> {
+    raw_pairs(text)
+        .map(|(k, v)| (field(k.as_bytes()), field(v.as_bytes())))
+        .collect()
+}
+
+/// The decoded value of the first field named `key`; only the keys and
+/// that one value are decoded.
+pub fn value(text: &str, key: &str) -> Option<String> {
+    raw_pairs(text).find_map(|(k, v)| (field(k.as_bytes()) == key).then(|| field(v.as_bytes())))
+}
+
+/// The encoded `key=value` pairs of a form (a key with no `=` has an empty
+/// value; empty pairs are skipped).
+fn raw_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
     text.split('&')
         .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (field(k.as_bytes()), field(v.as_bytes()))
-        })
-        .collect()
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
 }
 
 /// A form field's text: `%XX` escapes decoded and `+` read as a space.

@@ -24,8 +24,9 @@ pub struct Response {
     pub body: Bytes,
 }
 
-/// The header naming an awsJson operation (`Prefix.Operation`).
-const AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+/// The header naming an awsJson operation (`Prefix.Operation`), made once:
+/// looking a header up by text parses its name every time.
+pub const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
 
 /// The content type of the AWS JSON 1.0 protocol, used for every JSON answer
 /// the tool makes up itself (errors, admin routes, the mock).
@@ -48,8 +49,7 @@ impl Request {
 
     /// The `X-Amz-Target` of an awsJson request (`Prefix.Operation`).
     pub fn amz_target(&self) -> Option<&str> {
-        // A name made once: looking up by text parses the name every time.
-        self.headers.get(AMZ_TARGET).and_then(|v| v.to_str().ok())
+        self.headers.get(X_AMZ_TARGET).and_then(|v| v.to_str().ok())
     }
 
     /// The `Content-Type`, if present and visible ASCII.

@@ -181,9 +181,12 @@ async fn accept_loop<H: Handler>(
         let service = service_fn({
             let link = link.clone();
             move |request: hyper::Request<Incoming>| {
-                let link = link.clone();
+                // Counted as hyper hands the request over, not when its future
+                // first runs (HTTP/2 runs it on a task of its own), so the idle
+                // watch never takes a request that has arrived for none.
+                let in_flight = InFlight::begin(link.clone());
                 async move {
-                    let in_flight = link.activity.begin();
+                    let link = &in_flight.0;
                     let response = serve_one(&*link.handler, request, limits, &link.budget).await;
                     drop(in_flight);
                     Ok::<_, Infallible>(response)
@@ -441,9 +444,22 @@ struct Activity {
     last: AtomicU64,
 }
 
-/// Marks a request in flight until dropped (also when hyper drops the
-/// request's future, as when an HTTP/2 stream is reset).
-struct InFlight<'a>(&'a Activity);
+/// Marks a request in flight on its connection until dropped (also when
+/// hyper drops the request's future, as when an HTTP/2 stream is reset).
+struct InFlight<H>(Arc<Link<H>>);
+
+impl<H> InFlight<H> {
+    fn begin(link: Arc<Link<H>>) -> Self {
+        link.activity.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self(link)
+    }
+}
+
+impl<H> Drop for InFlight<H> {
+    fn drop(&mut self) {
+        self.0.activity.end();
+    }
+}
 
 impl Activity {
     fn new() -> Self {
@@ -452,11 +468,6 @@ impl Activity {
             born: Instant::now(),
             last: AtomicU64::new(0),
         }
-    }
-
-    fn begin(&self) -> InFlight<'_> {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        InFlight(self)
     }
 
     fn last(&self) -> Instant {
@@ -474,16 +485,16 @@ impl Activity {
     fn idle_for(&self, idle: Duration) -> bool {
         self.in_flight.load(Ordering::SeqCst) == 0 && self.last().elapsed() >= idle
     }
-}
 
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        let since_born = self.0.born.elapsed().as_nanos();
-        self.0.last.fetch_max(
+    /// A request in flight ended: the connection is idle from now if it
+    /// was the last.
+    fn end(&self) {
+        let since_born = self.born.elapsed().as_nanos();
+        self.last.fetch_max(
             u64::try_from(since_born).unwrap_or(u64::MAX),
             Ordering::SeqCst,
         );
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

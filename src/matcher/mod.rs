@@ -41,6 +41,7 @@ use crate::cassette::{
     SECRET_VALUE_HEADERS, SensitiveMembers,
 };
 use crate::form;
+use crate::http::exchange::X_AMZ_TARGET;
 use crate::http::{Request, Response};
 use crate::json::{JsonDifference, TokenPath, diff, diff_paths};
 use crate::sigv4::QueryAuth;
@@ -102,8 +103,6 @@ struct Binding {
 
 /// The hash of a request's canonical form.
 type Key = u128;
-
-const X_AMZ_TARGET: http::HeaderName = http::HeaderName::from_static("x-amz-target");
 
 /// The two independently seeded hashers that make a [`Key`].
 #[derive(Clone, Default)]

@@ -32,6 +32,7 @@ mod server;
 mod shape;
 
 use crate::cassette::RecordedRequest;
+use crate::http::exchange::X_AMZ_TARGET;
 use crate::http::{AwsError, Handler, Origin, Request, Response};
 use crate::matcher::Matcher;
 use crate::sigv4::decode_streaming;
@@ -42,9 +43,8 @@ use record::Record;
 use replay::{Replay, miss_error};
 pub use server::{RecordConfig, RecordError, RecordServer, ReplayConfig, ReplayServer};
 
-/// Header names looked up on every request, made once: a lookup by text
-/// parses the name each time.
-const X_AMZ_TARGET: http::HeaderName = http::HeaderName::from_static("x-amz-target");
+/// A header name looked up on every request, made once (as is
+/// [`X_AMZ_TARGET`]): a lookup by text parses the name each time.
 const X_AMZ_CONTENT_SHA256: http::HeaderName =
     http::HeaderName::from_static("x-amz-content-sha256");
 

@@ -386,10 +386,10 @@ impl Service {
         if matches!(self.protocol(), Protocol::Query | Protocol::Ec2)
             || self.protocols.contains(&Protocol::Query)
         {
-            let action = form_value(request.query, "Action").or_else(|| {
+            let action = crate::form::value(request.query, "Action").or_else(|| {
                 std::str::from_utf8(request.body)
                     .ok()
-                    .and_then(|b| form_value(b, "Action"))
+                    .and_then(|b| crate::form::value(b, "Action"))
             });
             if let Some(action) = action {
                 return self.operation(&action);
@@ -438,15 +438,6 @@ impl Service {
         }
         None
     }
-}
-
-/// A form field's value, URL-decoded.
-fn form_value(form: &str, key: &str) -> Option<String> {
-    // Only the pair asked for is decoded.
-    form.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (crate::form::field(k.as_bytes()) == key).then(|| crate::form::field(v.as_bytes()))
-    })
 }
 
 /// Why [`Facts::endpoint_for_scope`] found no endpoint.
@@ -566,8 +557,8 @@ impl Facts {
     /// A query-protocol service by the `Action` and `Version` of a form body.
     fn service_of_form(&self, request: RequestLine<'_>) -> Option<&Service> {
         let form = std::str::from_utf8(request.body).ok()?;
-        let action = form_value(form, "Action")?;
-        let version = form_value(form, "Version")?;
+        let action = crate::form::value(form, "Action")?;
+        let version = crate::form::value(form, "Version")?;
         self.services.iter().find(|s| {
             s.api_version == version
                 && s.protocols

@@ -224,6 +224,12 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
                 return Some(std::mem::replace(old, value));
             }
         }
+        self.push(key, value);
+        None
+    }
+
+    /// Adds `key`, which the table does not hold, as the last entry.
+    fn push(&mut self, key: K, value: V) {
         self.reserve_one();
         let at = self.entries.len();
         // Positions fit in a slot: a table never holds 4 billion entries.
@@ -235,7 +241,6 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         Self::place(&mut self.slots, slot);
         self.order.insert(key.clone(), at);
         self.entries.push((key, value));
-        None
     }
 
     /// The value at `key`, first inserting `V::default()` if there is none.
@@ -246,7 +251,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         let at = match self.position(&key) {
             Some(at) => at,
             None => {
-                self.insert(key, V::default());
+                self.push(key, V::default());
                 self.entries.len() - 1
             }
         };

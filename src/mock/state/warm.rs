@@ -14,30 +14,30 @@ const MOST: usize = 1024;
 /// Asks for the cache lines of `bytes` (at most its first [`MOST`]).
 #[inline]
 pub fn bytes(bytes: &[u8]) {
-    let end = bytes.len().min(MOST);
-    let mut at = 0;
-    while at < end {
-        line(bytes[at..].as_ptr());
-        at += 64;
-    }
-    // The last line, when the bytes do not start at a line's start.
-    if let Some(last) = end.checked_sub(1) {
-        line(bytes[last..].as_ptr());
-    }
+    lines(bytes.as_ptr(), bytes.len());
 }
 
 /// Asks for the cache lines of `value` itself (not of what it points to):
 /// a large struct's fields span several lines, read in no useful order.
 #[inline]
 pub fn value<T>(value: &T) {
-    let start = std::ptr::from_ref(value).cast::<u8>();
-    let size = std::mem::size_of::<T>().min(MOST);
+    lines(
+        std::ptr::from_ref(value).cast::<u8>(),
+        std::mem::size_of::<T>(),
+    );
+}
+
+/// Asks for the lines of the `len` bytes from `start` (at most [`MOST`]).
+#[inline]
+fn lines(start: *const u8, len: usize) {
+    let end = len.min(MOST);
     let mut at = 0;
-    while at < size {
+    while at < end {
         line(start.wrapping_add(at));
         at += 64;
     }
-    if let Some(last) = size.checked_sub(1) {
+    // The last line, when the bytes do not start at a line's start.
+    if let Some(last) = end.checked_sub(1) {
         line(start.wrapping_add(last));
     }
 }
@@ -61,7 +61,7 @@ pub fn opt(text: Option<&str>) {
 fn line(at: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint: it reads nothing the program sees and
-    // never faults, whatever the address; `at` points into a live slice.
+    // never faults, whatever the address; `at` points into a live value.
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>());
     }
