@@ -41,9 +41,9 @@ pub fn decode(bytes: &[u8], plus_as_space: bool) -> Vec<u8> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    out.push(h * 16 + l);
+            b'%' => {
+                if let Some(b) = escape_at(bytes, i) {
+                    out.push(b);
                     i += 3;
                     continue;
                 }
@@ -55,6 +55,15 @@ pub fn decode(bytes: &[u8], plus_as_space: bool) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+/// The byte of the escape at `at` (`%` and two hex digits), as [`decode`]
+/// reads it; `None` when `at` starts no escape.
+pub fn escape_at(bytes: &[u8], at: usize) -> Option<u8> {
+    match bytes.get(at..at.checked_add(3)?)? {
+        [b'%', h, l] => Some(hex(*h)? * 16 + hex(*l)?),
+        _ => None,
+    }
 }
 
 fn hex(b: u8) -> Option<u8> {

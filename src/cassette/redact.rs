@@ -531,7 +531,7 @@ impl<'a> Search<'a> {
     fn percent_tells(&self, text: &[u8]) -> bool {
         memchr::memchr(b'+', text).is_some()
             || memchr::memchr_iter(b'%', text)
-                .filter_map(|at| percent_escape(text, at))
+                .filter_map(|at| crate::form::escape_at(text, at))
                 .any(|byte| self.telling.contains(byte))
     }
 
@@ -594,16 +594,6 @@ impl Marks {
             json: memchr::memchr(b'\\', bytes).is_some(),
             gzip: memchr::memchr(0x1f, bytes).is_some(),
         }
-    }
-}
-
-/// The byte of the percent escape at `at` (`%` and two hex digits, as
-/// `form::decode` reads them).
-fn percent_escape(bytes: &[u8], at: usize) -> Option<u8> {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    match bytes.get(at..at + 3)? {
-        [b'%', h, l] => Some((hex(*h)? * 16 + hex(*l)?) as u8),
-        _ => None,
     }
 }
 
@@ -718,7 +708,7 @@ fn base64_runs<'b>(
                 Some(b'\\') if kept.json => {
                     json_escape(bytes, start - 1).map_or(0, |(_, len)| len - 1)
                 }
-                Some(b'%') if percent_escape(bytes, start - 1).is_some() => 2,
+                Some(b'%') if crate::form::escape_at(bytes, start - 1).is_some() => 2,
                 _ => 0,
             };
             [Some(run), run.get(tail..).filter(|_| tail > 0)]
@@ -819,25 +809,15 @@ fn decode_quanta(part: &[u8], out: &mut Vec<u8>) -> bool {
     out.reserve(part.len() / 4 * 3 + 2);
     let mut quanta = part.chunks_exact(4);
     for quantum in &mut quanta {
-        let mut bits = 0u32;
-        for c in quantum {
-            let value = BASE64_VALUES[usize::from(*c)];
-            if value == NOT_BASE64 {
-                return false;
-            }
-            bits = bits << 6 | u32::from(value);
-        }
+        let Some(bits) = sextets(quantum) else {
+            return false;
+        };
         out.extend_from_slice(&bits.to_be_bytes()[1..]);
     }
     let rest = quanta.remainder();
-    let mut bits = 0u32;
-    for c in rest {
-        let value = BASE64_VALUES[usize::from(*c)];
-        if value == NOT_BASE64 {
-            return false;
-        }
-        bits = bits << 6 | u32::from(value);
-    }
+    let Some(bits) = sextets(rest) else {
+        return false;
+    };
     // Two characters hold one byte, three hold two.
     match rest.len() {
         2 => out.push((bits >> 4) as u8),
@@ -845,6 +825,15 @@ fn decode_quanta(part: &[u8], out: &mut Vec<u8>) -> bool {
         _ => {}
     }
     true
+}
+
+/// The bits of up to four base64 characters, six each, the last lowest;
+/// `None` at a byte that is not base64.
+fn sextets(chars: &[u8]) -> Option<u32> {
+    chars.iter().try_fold(0u32, |bits, c| {
+        let value = BASE64_VALUES[usize::from(*c)];
+        (value != NOT_BASE64).then(|| bits << 6 | u32::from(value))
+    })
 }
 
 /// Decodes a run into `out` (the standard alphabet first, then the

@@ -785,6 +785,38 @@ pub(super) mod tests {
         assert!(!journal::journal_path(&path).exists());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn exchanges_recorded_at_once_are_all_acknowledged_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let writer =
+            Arc::new(CassetteWriter::open(&path, fresh(), options(WriteMode::New)).unwrap());
+        let mut expected = Vec::new();
+        // Rounds of different sizes, so batches wait for more than arrive.
+        for (round, at_once) in [16u64, 3, 16, 1, 8].into_iter().enumerate() {
+            let round = round as u64;
+            let tasks: Vec<_> = (0..at_once)
+                .map(|i| {
+                    let writer = Arc::clone(&writer);
+                    let seq = round * 100 + i;
+                    tokio::spawn(async move {
+                        writer.write(entry(seq, seq, &format!("call {seq}"))).await
+                    })
+                })
+                .collect();
+            for task in tasks {
+                let written = tokio::time::timeout(Duration::from_secs(60), task)
+                    .await
+                    .expect("every write is acknowledged")
+                    .unwrap();
+                assert!(written.is_ok(), "{written:?}");
+            }
+            expected.extend((0..at_once).map(|i| format!("call {}", round * 100 + i)));
+        }
+        writer.close().await;
+        assert_eq!(request_bodies(&path), expected);
+    }
+
     #[tokio::test]
     async fn a_journal_the_cassette_already_holds_is_not_added_twice() {
         let dir = tempfile::tempdir().unwrap();
