@@ -13,7 +13,7 @@
 use super::clock::Millis;
 use super::state::{DeploymentId, Table};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// What a deployment deploys (`targetResourceType`).
@@ -116,7 +116,7 @@ impl DeploymentTarget {
 
 #[derive(Clone, Debug)]
 pub struct DeploymentRecord {
-    pub id: String,
+    pub id: DeploymentId,
     pub arn: String,
     pub target: DeploymentTarget,
     pub status: DeploymentStatus,
@@ -131,35 +131,163 @@ pub struct DeploymentRecord {
     /// `DeploymentState` this deployment deploys.
     pub target_state: Arc<Value>,
     /// The target's ids when this deployment started.
-    pub last_attempted_id: Option<String>,
-    pub last_succeeded_id: Option<String>,
+    pub last_attempted_id: Option<DeploymentId>,
+    pub last_succeeded_id: Option<DeploymentId>,
     /// `[{key, valueString}]`, set by NotifyResourceDeploymentStatusChange
     /// or the admin API.
     pub outputs: Vec<Value>,
 }
 
-/// Every deployment record, by id, with an index by target ARN and the
-/// listings ListDeployments reads. Ids are held inline ([`DeploymentId`]),
-/// so finding a record, or growing the table, reads no key from elsewhere;
-/// records are boxed, so growing the table moves pointers, not records.
+/// Every deployment record, found by id, with the deployments of each
+/// target and the listings ListDeployments reads.
+///
+/// Records sit side by side in one vector and keep their place for life
+/// (a removed record's place is reused by a later one), so a listing or a
+/// target's set holds each record's place beside its key and reads the
+/// record without a lookup by id. The index by id ([`IdIndex`]) holds
+/// places too: finding a record by id reads one line of the index, then the
+/// record, whose id it compares.
 #[derive(Debug, Default)]
 pub struct Deployments {
-    by_id: HashMap<DeploymentId, Box<DeploymentRecord>>,
+    records: Vec<Option<DeploymentRecord>>,
+    /// Places in `records` free for the next record.
+    free: Vec<u32>,
+    by_id: IdIndex,
     /// Target ([`TargetName::key`], not its ARN, so that the key sits in
-    /// the table's index) -> (created_at, id) of its deployments, oldest
-    /// first.
+    /// the table's index) -> (created_at, id, place) of its deployments,
+    /// oldest first.
     by_target: Table<String, Keys>,
     /// The records of each listing, newest first: (`Millis::MAX` minus the
-    /// creation instant, id). The instant comes first, so that a new record
-    /// (the newest) finds its place by comparing numbers.
+    /// creation instant, id, place). The instant comes first, so that a new
+    /// record (the newest) finds its place by comparing numbers.
     /// Keyed by [`Listing::key`], so that a listing's key is compared in
     /// the table's index, not read from an allocation of its own.
     listings: Table<String, Keys>,
 }
 
-/// A deployment's place in a listing or a target's set: an instant (or its
-/// complement, for newest first) and the id.
-type Key = (Millis, DeploymentId);
+/// Places of records by id: open addressing, linear probing, at most half
+/// full. A slot holds 32 bits of the id's hash and the record's place, so
+/// eight share a cache line; the id itself is compared in the record.
+#[derive(Debug, Default)]
+struct IdIndex {
+    slots: Vec<IdSlot>,
+    len: usize,
+    hasher: std::hash::RandomState,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct IdSlot {
+    hash: u32,
+    /// The record's place; [`NO_PLACE`] for a free slot.
+    at: u32,
+}
+
+const NO_PLACE: u32 = u32::MAX;
+
+const FREE_SLOT: IdSlot = IdSlot {
+    hash: 0,
+    at: NO_PLACE,
+};
+
+impl IdIndex {
+    fn hash(&self, id: &DeploymentId) -> u32 {
+        use std::hash::BuildHasher;
+        // The low bits pick the slot; 32 of them are enough for any table
+        // that fits in memory.
+        self.hasher.hash_one(id) as u32
+    }
+
+    /// The slot holding `id`, whose record `records` holds.
+    fn slot(&self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let hash = self.hash(id);
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = self.slots.get(at)?;
+            if slot.at == NO_PLACE {
+                return None;
+            }
+            if slot.hash == hash
+                && records
+                    .get(slot.at as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|record| record.id == *id)
+            {
+                return Some(at);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    fn get(&self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) -> Option<usize> {
+        let slot = self.slot(id, records)?;
+        self.slots.get(slot).map(|slot| slot.at as usize)
+    }
+
+    /// Puts `slot` in the first free place of its probe sequence.
+    fn place(slots: &mut [IdSlot], slot: IdSlot) {
+        let mask = slots.len() - 1;
+        let mut at = slot.hash as usize & mask;
+        while slots[at].at != NO_PLACE {
+            at = (at + 1) & mask;
+        }
+        slots[at] = slot;
+    }
+
+    /// Adds `id` (which the index does not hold) at place `at`.
+    fn insert(&mut self, id: &DeploymentId, at: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let mut slots = vec![FREE_SLOT; (self.slots.len() * 2).max(16)];
+            for slot in self.slots.iter().filter(|slot| slot.at != NO_PLACE) {
+                Self::place(&mut slots, *slot);
+            }
+            self.slots = slots;
+        }
+        let hash = self.hash(id);
+        Self::place(&mut self.slots, IdSlot { hash, at });
+        self.len += 1;
+    }
+
+    /// Forgets `id`, moving back the slots after it that probed past it
+    /// (no tombstones).
+    fn remove(&mut self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) {
+        let Some(mut hole) = self.slot(id, records) else {
+            return;
+        };
+        self.len -= 1;
+        let mask = self.slots.len() - 1;
+        self.slots[hole] = FREE_SLOT;
+        let mut at = hole;
+        loop {
+            at = (at + 1) & mask;
+            let slot = self.slots[at];
+            if slot.at == NO_PLACE {
+                return;
+            }
+            let home = slot.hash as usize & mask;
+            // The slot may move to the hole unless its home lies in
+            // (hole, at], cyclically.
+            let stays = if hole <= at {
+                hole < home && home <= at
+            } else {
+                hole < home || home <= at
+            };
+            if !stays {
+                self.slots[hole] = slot;
+                self.slots[at] = FREE_SLOT;
+                hole = at;
+            }
+        }
+    }
+}
+
+/// A deployment in a listing or a target's set: an instant (or its
+/// complement, for newest first) and the id, which order it, and the
+/// record's place in [`Deployments`].
+type Key = (Millis, DeploymentId, u32);
 
 /// The keys of one listing or target, in order. Most hold one or two (a
 /// resource's first deployment and the next), kept inline in the table's
@@ -297,15 +425,15 @@ impl Listing {
 
 /// What a new deployment deploys, from the resource that starts it.
 pub struct NewDeployment {
-    pub id: String,
+    pub id: DeploymentId,
     pub arn: String,
     pub target: DeploymentTarget,
     /// `DeploymentState` (`{"environment": {...}}` and so on).
     pub target_state: Value,
     /// The target's last successful deployment, whose target state becomes
     /// this one's initial state.
-    pub last_succeeded_id: Option<String>,
-    pub last_attempted_id: Option<String>,
+    pub last_succeeded_id: Option<DeploymentId>,
+    pub last_attempted_id: Option<DeploymentId>,
 }
 
 impl DeploymentRecord {
@@ -314,22 +442,22 @@ impl DeploymentRecord {
     pub fn warm(&self) {
         use super::state::warm;
         let t = &self.target;
-        for text in [&self.id, &self.arn, &t.arn, &t.environment_name] {
+        warm::value(self);
+        for text in [&self.arn, &t.arn, &t.environment_name] {
             warm::text(text);
         }
-        for text in [
-            &t.service_name,
-            &t.service_instance_name,
-            &t.component_name,
-            &self.last_attempted_id,
-            &self.last_succeeded_id,
-        ] {
+        for text in [&t.service_name, &t.service_instance_name, &t.component_name] {
             warm::opt(text.as_deref());
         }
     }
 }
 
 impl Deployments {
+    /// The record at place `at`.
+    fn at(&self, at: u32) -> Option<&DeploymentRecord> {
+        self.records.get(at as usize)?.as_ref()
+    }
+
     /// Records a deployment that starts at `now`, IN_PROGRESS. Its initial
     /// state is the target state of the target's last successful
     /// deployment; its outputs are those of the last attempted one, until
@@ -342,12 +470,9 @@ impl Deployments {
         };
         let initial_state = succeeded.map(|previous| Arc::clone(&previous.target_state));
         let outputs = attempted.map(|d| d.outputs.clone()).unwrap_or_default();
-        let id = DeploymentId::new(&new.id);
-        self.by_target
-            .get_or_default(new.target.name().key())
-            .insert((now, id));
-        let record = Box::new(DeploymentRecord {
-            id: new.id,
+        let id = new.id;
+        let record = DeploymentRecord {
+            id,
             arn: new.arn,
             target: new.target,
             status: DeploymentStatus::InProgress,
@@ -360,13 +485,27 @@ impl Deployments {
             last_attempted_id: new.last_attempted_id,
             last_succeeded_id: new.last_succeeded_id,
             outputs,
-        });
+        };
+        // Places fit in 32 bits: a history never holds 4 billion records.
+        let at = match self.free.pop() {
+            Some(at) => at,
+            None => {
+                self.records.push(None);
+                u32::try_from(self.records.len() - 1).unwrap_or(NO_PLACE - 1)
+            }
+        };
+        self.by_target
+            .get_or_default(record.target.name().key())
+            .insert((now, id, at));
         for listing in Listing::of(&record) {
             self.listings
                 .get_or_default(listing.key())
-                .insert((Millis::MAX - now, id));
+                .insert((Millis::MAX - now, id, at));
         }
-        self.by_id.insert(id, record);
+        if let Some(place) = self.records.get_mut(at as usize) {
+            *place = Some(record);
+        }
+        self.by_id.insert(&id, at);
     }
 
     /// The records of `listing` from the page token `from` on, newest
@@ -383,7 +522,7 @@ impl Deployments {
             Some(token) => token
                 .split_once('/')
                 .and_then(|(newness, id)| {
-                    Some((newness.parse::<Millis>().ok()?, DeploymentId::exact(id)?))
+                    Some((newness.parse::<Millis>().ok()?, DeploymentId::exact(id)?, 0))
                 })
                 .map(Bound::Included),
         };
@@ -392,18 +531,15 @@ impl Deployments {
             .zip(from)
             .into_iter()
             .flat_map(|(keys, from)| keys.from(from))
-            .filter_map(|(newness, id)| {
-                let record = self.by_id.get(id)?;
+            .filter_map(|(newness, _, at)| {
+                let record = self.at(*at)?;
                 record.warm();
-                Some((format!("{newness:020}/{}", record.id), &**record))
+                Some((format!("{newness:020}/{}", record.id), record))
             })
     }
 
-    fn unlist(&mut self, record: &DeploymentRecord) {
-        let key = (
-            Millis::MAX - record.created_at,
-            DeploymentId::new(&record.id),
-        );
+    fn unlist(&mut self, record: &DeploymentRecord, at: u32) {
+        let key = (Millis::MAX - record.created_at, record.id, at);
         for listing in Listing::of(record) {
             let listing = listing.key();
             if let Some(keys) = self.listings.get_mut(listing.as_str()) {
@@ -424,7 +560,7 @@ impl Deployments {
         message: Option<String>,
         at: Millis,
     ) {
-        if let Some(record) = self.by_id.get_mut(&id) {
+        if let Some(record) = self.get_mut(&id) {
             record.status = status;
             record.status_message = message;
             record.last_modified_at = at;
@@ -435,27 +571,37 @@ impl Deployments {
     }
 
     pub fn get(&self, id: &str) -> Option<&DeploymentRecord> {
-        self.by_id.get(&DeploymentId::exact(id)?).map(|r| &**r)
+        let at = self.by_id.get(&DeploymentId::exact(id)?, &self.records)?;
+        self.records.get(at)?.as_ref()
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut DeploymentRecord> {
-        self.by_id
-            .get_mut(&DeploymentId::exact(id)?)
-            .map(|r| &mut **r)
+        let at = self.by_id.get(&DeploymentId::exact(id)?, &self.records)?;
+        self.records.get_mut(at)?.as_mut()
+    }
+
+    /// Takes the record at place `at` out, freeing its place and its id.
+    fn take(&mut self, at: usize) -> Option<DeploymentRecord> {
+        let id = self.records.get(at)?.as_ref()?.id;
+        self.by_id.remove(&id, &self.records);
+        let record = self.records.get_mut(at)?.take()?;
+        self.free.push(u32::try_from(at).unwrap_or(NO_PLACE - 1));
+        Some(record)
     }
 
     pub fn remove(&mut self, id: &str) -> Option<DeploymentRecord> {
-        let key = DeploymentId::exact(id)?;
-        let record = self.by_id.remove(&key)?;
-        self.unlist(&record);
+        let at = self.by_id.get(&DeploymentId::exact(id)?, &self.records)?;
+        let record = self.take(at)?;
+        let place = u32::try_from(at).unwrap_or(NO_PLACE - 1);
+        self.unlist(&record, place);
         let target = record.target.name().key();
-        if let Some(ids) = self.by_target.get_mut(target.as_str()) {
-            ids.remove(&(record.created_at, key));
-            if ids.is_empty() {
+        if let Some(keys) = self.by_target.get_mut(target.as_str()) {
+            keys.remove(&(record.created_at, record.id, place));
+            if keys.is_empty() {
                 self.by_target.remove(target.as_str());
             }
         }
-        Some(*record)
+        Some(record)
     }
 
     /// Forgets every deployment of a deleted resource.
@@ -464,9 +610,9 @@ impl Deployments {
             .by_target
             .remove(target.key().as_str())
             .unwrap_or_default();
-        for (_, id) in keys.iter() {
-            if let Some(record) = self.by_id.remove(id) {
-                self.unlist(&record);
+        for (_, _, at) in keys.iter() {
+            if let Some(record) = self.take(*at as usize) {
+                self.unlist(&record, *at);
             }
         }
     }
@@ -480,11 +626,11 @@ impl Deployments {
             .get(target.key().as_str())
             .into_iter()
             .flat_map(Keys::iter)
-            .filter_map(|(_, id)| self.by_id.get(id).map(|r| &**r))
+            .filter_map(|(_, _, at)| self.at(*at))
     }
 
     pub fn all(&self) -> impl Iterator<Item = &DeploymentRecord> {
-        self.by_id.values().map(|r| &**r)
+        self.records.iter().flatten()
     }
 }
 
@@ -495,7 +641,7 @@ mod tests {
 
     fn new(id: &str, last_succeeded: Option<&str>, spec: &str) -> NewDeployment {
         NewDeployment {
-            id: id.into(),
+            id: DeploymentId::new(id),
             arn: format!("arn:d/{id}"),
             target: DeploymentTarget {
                 kind: TargetKind::Environment,
@@ -507,8 +653,8 @@ mod tests {
                 component_name: None,
             },
             target_state: json!({"environment": {"spec": spec}}),
-            last_succeeded_id: last_succeeded.map(str::to_string),
-            last_attempted_id: last_succeeded.map(str::to_string),
+            last_succeeded_id: last_succeeded.map(DeploymentId::new),
+            last_attempted_id: last_succeeded.map(DeploymentId::new),
         }
     }
 
@@ -526,12 +672,12 @@ mod tests {
         assert_eq!(deployments.get("a").unwrap().completed_at, Some(5));
         let ids: Vec<_> = deployments
             .of_target(TargetName::Environment("env"))
-            .map(|d| &d.id)
+            .map(|d| d.id.as_str())
             .collect();
         assert_eq!(ids, ["a", "b"]);
         let listed = |d: &Deployments, listing: &Listing| {
             d.listing(listing, None)
-                .map(|(_, r)| r.id.clone())
+                .map(|(_, r)| r.id.to_string())
                 .collect::<Vec<_>>()
         };
         assert_eq!(listed(&deployments, &Listing::All), ["b", "a"]);
@@ -548,9 +694,88 @@ mod tests {
     }
 
     #[test]
+    fn places_freed_by_removals_are_reused_and_every_lookup_still_agrees() {
+        let mut deployments = Deployments::default();
+        let target = |n: u64| DeploymentTarget {
+            kind: TargetKind::ServiceInstance,
+            arn: format!("arn:i{}", n % 7),
+            created_at: 0,
+            environment_name: "env".into(),
+            service_name: Some("s".into()),
+            service_instance_name: Some(format!("i{}", n % 7)),
+            component_name: None,
+        };
+        let mut live = std::collections::BTreeMap::new();
+        for n in 0..300u64 {
+            let id = format!("d{n}");
+            deployments.start(
+                NewDeployment {
+                    id: DeploymentId::new(&id),
+                    arn: format!("arn:d/{id}"),
+                    target: target(n),
+                    target_state: json!({}),
+                    last_succeeded_id: None,
+                    last_attempted_id: None,
+                },
+                n,
+            );
+            live.insert(id, n % 7);
+            if n % 3 == 2 {
+                let gone = format!("d{}", n / 2);
+                let removed = deployments.remove(&gone).map(|r| r.id.to_string());
+                assert_eq!(removed, live.remove(&gone).map(|_| gone.clone()));
+            }
+            if n == 150 {
+                deployments.forget_target(TargetName::ServiceInstance("s", "i3"));
+                live.retain(|_, i| *i != 3);
+            }
+        }
+        assert!(deployments.records.len() < 300, "removed places are reused");
+        for n in 0..300u64 {
+            let id = format!("d{n}");
+            assert_eq!(
+                deployments.get(&id).map(|r| r.id.to_string()),
+                live.contains_key(&id).then(|| id.clone()),
+                "{id}"
+            );
+        }
+        let listed: Vec<String> = deployments
+            .listing(&Listing::All, None)
+            .map(|(_, r)| r.id.to_string())
+            .collect();
+        let mut expected: Vec<(u64, String)> = live
+            .keys()
+            .map(|id| (id[1..].parse().unwrap(), id.clone()))
+            .collect();
+        expected.sort_by(|a, b| b.cmp(a));
+        assert_eq!(
+            listed,
+            expected.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+        );
+        for i in 0..7 {
+            let name = format!("i{i}");
+            let of: Vec<String> = deployments
+                .of_target(TargetName::ServiceInstance("s", &name))
+                .map(|r| r.id.to_string())
+                .collect();
+            let mut expected: Vec<(u64, String)> = live
+                .iter()
+                .filter(|(_, t)| **t == i)
+                .map(|(id, _)| (id[1..].parse().unwrap(), id.clone()))
+                .collect();
+            expected.sort();
+            assert_eq!(
+                of,
+                expected.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(deployments.all().count(), live.len());
+    }
+
+    #[test]
     fn keys_stay_ordered_inline_and_in_a_tree() {
-        let key = |n: Millis| (n, DeploymentId::new(&format!("d{n}")));
-        let listed = |keys: &Keys| keys.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        let key = |n: Millis| (n, DeploymentId::new(&format!("d{n}")), 0);
+        let listed = |keys: &Keys| keys.iter().map(|(n, ..)| *n).collect::<Vec<_>>();
         let mut keys = Keys::default();
         assert!(keys.is_empty());
         keys.insert(key(5));
@@ -563,7 +788,7 @@ mod tests {
         assert_eq!(listed(&keys), [3, 4, 5]);
         let from = |keys: &Keys, n| {
             keys.from(std::ops::Bound::Included(key(n)))
-                .map(|(n, _)| *n)
+                .map(|(n, ..)| *n)
                 .collect::<Vec<_>>()
         };
         assert_eq!(from(&keys, 4), [4, 5]);

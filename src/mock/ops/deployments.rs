@@ -50,12 +50,12 @@ pub fn start(
     deployment.failure = state.faults.take(&target.arn, FailurePoint::Deployment);
     state.deployments.start(
         NewDeployment {
-            id: id.to_string(),
+            id: inline_id,
             arn: ctx.arn(&format!("deployment/{id}")),
             target,
             target_state,
-            last_succeeded_id: previous.and_then(|p| Some(p.succeeded_id?.to_string())),
-            last_attempted_id: previous.map(|p| p.attempted_id.to_string()),
+            last_succeeded_id: previous.and_then(|p| p.succeeded_id),
+            last_attempted_id: previous.map(|p| p.attempted_id),
         },
         ctx.now,
     );
@@ -199,7 +199,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         .deployments
         .of_target(record.target.name())
         .last()
-        .is_some_and(|latest| latest.id == id);
+        .is_some_and(|latest| latest.id.as_str() == id);
     let succeeded = current_deployment(state, &record.target.arn)
         .is_some_and(|d| d.succeeded_id.as_deref() == Some(id) || d.attempted_id.as_str() == id);
     if current || succeeded {
