@@ -77,7 +77,7 @@ pub fn render_version(
 ) -> Value {
     let summary = detail == Detail::Summary;
     let full = !summary && kind == TemplateKind::Service;
-    let mut out = Obj::new().str("arn", &v.arn);
+    let mut out = Obj::new().value("arn", Value::String(v.arn(&t.arn)));
     if full {
         out = out.value(
             "compatibleEnvironmentTemplates",
@@ -302,7 +302,6 @@ pub fn create_version(
             let version = TemplateVersion {
                 major,
                 minor,
-                arn: format!("{}:{major}.{minor}", template.arn),
                 created_at: ctx.now,
                 last_modified_at: ctx.now,
                 description: opt_string(input, "description"),
@@ -320,7 +319,7 @@ pub fn create_version(
                 version_member(kind),
                 render_version(kind, template, &version, Detail::Full),
             );
-            let arn = version.arn.clone();
+            let arn = version.arn(&template.arn);
             let template_arn = template.arn.clone();
             template.versions.insert((major, minor), version);
             // A failure injected for this version, or for the template's
@@ -547,9 +546,9 @@ pub fn delete_version(
         .templates_mut(kind)
         .get_mut(name)
         .zip(key)
-        .and_then(|(t, key)| t.remove_version(key));
-    if let Some(version) = removed {
-        state.forget(version.arn, ctx.now, Some(output.clone()));
+        .and_then(|(t, key)| Some(t.remove_version(key)?.arn(&t.arn)));
+    if let Some(arn) = removed {
+        state.forget(arn, ctx.now, Some(output.clone()));
     }
     Ok(output)
 }
@@ -676,7 +675,7 @@ fn check_version_deletable(
         return Err(MockError::Conflict(format!(
             "The {} {} is in use by {user}; move it to another version or delete it first",
             kind.version_noun(),
-            version.arn
+            version.arn(&template.arn)
         )));
     }
     let others_in_major = template
@@ -689,7 +688,7 @@ fn check_version_deletable(
         return Err(MockError::Conflict(format!(
             "The {} {} is the recommended version and other versions exist; delete them first, or publish a higher version",
             kind.version_noun(),
-            version.arn
+            version.arn(&template.arn)
         )));
     }
     if version.status == VersionStatus::Published
@@ -699,7 +698,7 @@ fn check_version_deletable(
         return Err(MockError::Conflict(format!(
             "The {} {} is the recommended minor version of major version {} and other minor versions exist; delete them first",
             kind.version_noun(),
-            version.arn,
+            version.arn(&template.arn),
             key.0
         )));
     }
