@@ -13,11 +13,13 @@
 //! and tombstones of deleted resources (so a retried delete can succeed).
 
 mod components;
+mod instances;
 mod repositories;
 mod table;
 pub mod warm;
 
 pub use components::Component;
+pub use instances::Instances;
 pub use repositories::{
     Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
 };
@@ -539,7 +541,6 @@ pub struct Service {
     /// fails with it when it ends.
     pub failed_deployment: Option<String>,
     pub pipeline: Option<Pipeline>,
-    pub instances: Table<String, ServiceInstance>,
     pub creation: Creation,
 }
 
@@ -624,8 +625,10 @@ impl ServiceInstance {
         );
     }
 
-    /// Starts loading what a list entry of the instance reads.
+    /// Starts loading what a list entry of the instance reads: its own
+    /// lines (several, read all over by the answer), then its strings.
     pub fn warm_summary(&self) {
+        warm::value(self);
         for text in [
             &self.name,
             &self.arn,
@@ -743,6 +746,8 @@ pub struct State {
     templates: [Table<String, Template>; 2],
     pub environments: Table<String, Environment>,
     pub services: Table<String, Service>,
+    /// Every service's instances, by service and instance name.
+    pub instances: Instances,
     /// By id.
     pub connections: BTreeMap<String, Connection>,
     /// By resource ARN.
@@ -928,7 +933,7 @@ impl State {
         let Some(service) = self.services.get_mut(&service_name) else {
             return;
         };
-        let Some(instance) = service.instances.get_mut(&name) else {
+        let Some(instance) = self.instances.get_mut(&service_name, &name) else {
             return;
         };
         let settled = instance.deployment.settle(now);
@@ -938,7 +943,7 @@ impl State {
             Settled::Gone if service.deleting() => return,
             // An instance the spec dropped, deleted on its own.
             Settled::Gone => {
-                if let Some(instance) = service.instances.remove(&name) {
+                if let Some(instance) = self.instances.remove(&service_name, &name) {
                     self.unuse_version(
                         TemplateKind::Service,
                         &instance.template_name,
@@ -981,7 +986,7 @@ impl State {
             return;
         };
         let failed = service.failed_deployment.take();
-        let (gone, due) = settle_service_status(service, now, failed);
+        let (gone, due) = settle_service_status(service, &mut self.instances, now, failed);
         if gone {
             self.drop_service(&name, now);
         } else if let Some(at) = due {
@@ -993,7 +998,7 @@ impl State {
     /// targets, its pipeline's, and the service itself.
     fn drop_service(&mut self, name: &str, now: Millis) {
         if let Some(service) = self.services.remove(name) {
-            for instance in service.instances.values() {
+            for instance in self.instances.remove_service(name) {
                 self.unuse_version(
                     TemplateKind::Service,
                     &instance.template_name,
@@ -1073,6 +1078,7 @@ impl State {
 /// whether the service is gone, and when it is next due.
 fn settle_service_status(
     service: &mut Service,
+    instances: &mut Instances,
     now: Millis,
     failed: Option<String>,
 ) -> (bool, Option<Millis>) {
@@ -1082,13 +1088,11 @@ fn settle_service_status(
                 service.status = ServiceStatus::DeleteFailed;
                 service.status_message = Some(message);
                 service.last_modified_at = until;
-                for deployment in service
-                    .instances
-                    .values_mut()
-                    .map(|i| &mut i.deployment)
-                    .chain(service.pipeline.as_mut().map(|p| &mut p.deployment))
-                {
-                    deployment.phase = Phase::DeleteFailed;
+                instances.for_each_of_mut(&service.name, |instance| {
+                    instance.deployment.phase = Phase::DeleteFailed;
+                });
+                if let Some(pipeline) = service.pipeline.as_mut() {
+                    pipeline.deployment.phase = Phase::DeleteFailed;
                 }
             } else {
                 return (true, None);

@@ -142,7 +142,7 @@ pub fn summary(state: &State) -> Result<Value, MockError> {
             service.template_minor,
             is_failed(service.status.as_str()),
         );
-        for instance in service.instances.values() {
+        for instance in state.instances.of(&service.name) {
             instances.add(
                 service_templates.get(&instance.template_name),
                 instance.template_major,

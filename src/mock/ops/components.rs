@@ -151,12 +151,15 @@ fn attachable(
     let service = state.services.get(service_name).ok_or_else(|| {
         MockError::not_found("service", ctx.arn(&format!("service/{service_name}")))
     })?;
-    let instance = service.instances.get(instance_name).ok_or_else(|| {
-        MockError::not_found(
-            "service instance",
-            format!("{}/service-instance/{instance_name}", service.arn),
-        )
-    })?;
+    let instance = state
+        .instances
+        .get(service_name, instance_name)
+        .ok_or_else(|| {
+            MockError::not_found(
+                "service instance",
+                format!("{}/service-instance/{instance_name}", service.arn),
+            )
+        })?;
     let supported = state
         .templates(TemplateKind::Service)
         .get(&instance.template_name)
@@ -312,9 +315,8 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         }
         if let Some((service, instance)) = &current.attachment {
             let instance_busy = state
-                .services
-                .get(service)
-                .and_then(|s| s.instances.get(instance))
+                .instances
+                .get(service, instance)
                 .is_some_and(|i| i.deployment.phase.in_progress());
             if instance_busy {
                 return Err(MockError::Conflict(format!(

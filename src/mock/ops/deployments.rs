@@ -217,12 +217,9 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
 pub fn current_deployment<'s>(state: &'s State, arn: &str) -> Option<&'s Deployment> {
     match ResourceRef::parse(arn)? {
         ResourceRef::Environment(name) => state.environments.get(name).map(|e| &e.deployment),
-        ResourceRef::ServiceInstance(service, name) => state
-            .services
-            .get(service)?
-            .instances
-            .get(name)
-            .map(|i| &i.deployment),
+        ResourceRef::ServiceInstance(service, name) => {
+            state.instances.get(service, name).map(|i| &i.deployment)
+        }
         ResourceRef::ServicePipeline(service) => state
             .services
             .get(service)?
@@ -240,10 +237,8 @@ fn current_deployment_mut<'s>(state: &'s mut State, arn: &str) -> Option<&'s mut
             state.environments.get_mut(name).map(|e| &mut e.deployment)
         }
         ResourceRef::ServiceInstance(service, name) => state
-            .services
-            .get_mut(service)?
             .instances
-            .get_mut(name)
+            .get_mut(service, name)
             .map(|i| &mut i.deployment),
         ResourceRef::ServicePipeline(service) => state
             .services

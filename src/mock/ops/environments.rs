@@ -393,7 +393,7 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let instances: Vec<String> = state
         .services
         .values()
-        .flat_map(|s| s.instances.values().map(move |i| (s, i)))
+        .flat_map(|s| state.instances.of(&s.name).map(move |i| (s, i)))
         .filter(|(_, i)| i.environment_name == name)
         .map(|(s, i)| format!("{}/{}", s.name, i.name))
         .take(3)

@@ -19,10 +19,9 @@ use super::{
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
-use crate::mock::state::warm;
 use crate::mock::state::{
     Creation, Deployment, Due, Pipeline, Service, ServiceInstance, ServicePart, ServiceStatus,
-    State, Table, Target, TemplateKind, VersionStatus, VersionUser,
+    State, Target, TemplateKind, VersionStatus, VersionUser,
 };
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -109,7 +108,7 @@ fn render(s: &Service, view: View) -> Value {
         .build()
 }
 
-fn render_instance(s: &Service, i: &ServiceInstance, view: View) -> Value {
+fn render_instance(service: &str, i: &ServiceInstance, view: View) -> Value {
     let summary = view == View::Summary;
     let out = Obj::new()
         .str("arn", &i.arn)
@@ -129,7 +128,7 @@ fn render_instance(s: &Service, i: &ServiceInstance, view: View) -> Value {
                 .map(|(token, _)| token.as_str()),
         )
         .str("name", &i.name)
-        .str("serviceName", &s.name)
+        .str("serviceName", service)
         .opt("spec", Some(i.spec.as_str()).filter(|_| view == View::Full))
         .num("templateMajorVersion", i.template_major)
         .num("templateMinorVersion", i.template_minor)
@@ -197,15 +196,15 @@ fn instance_state(state: &State, service: &Service, i: &ServiceInstance) -> Valu
     wrap("serviceInstance", inner)
 }
 
-fn pipeline_target(service: &Service, p: &Pipeline) -> DeploymentTarget {
+fn pipeline_target(state: &State, service: &Service, p: &Pipeline) -> DeploymentTarget {
     DeploymentTarget {
         kind: TargetKind::ServicePipeline,
         arn: p.arn.clone(),
         created_at: p.created_at,
         // A pipeline belongs to no environment; the model requires one.
-        environment_name: service
+        environment_name: state
             .instances
-            .values()
+            .of(&service.name)
             .next()
             .map(|i| i.environment_name.clone())
             .unwrap_or_default(),
@@ -240,7 +239,7 @@ fn deploy_instance(state: &mut State, ctx: &Ctx, service: &str, name: &str, firs
     let Some(s) = state.services.get(service) else {
         return;
     };
-    let Some(i) = s.instances.get(name) else {
+    let Some(i) = state.instances.get(service, name) else {
         return;
     };
     let target = instance_target(service, i);
@@ -248,11 +247,7 @@ fn deploy_instance(state: &mut State, ctx: &Ctx, service: &str, name: &str, firs
     let previous = (!first).then(|| i.deployment.clone());
     let until = instance_end(state, ctx, &i.environment_name);
     let deployment = deployments::start(state, ctx, target, target_state, previous.as_ref(), until);
-    if let Some(i) = state
-        .services
-        .get_mut(service)
-        .and_then(|s| s.instances.get_mut(name))
-    {
+    if let Some(i) = state.instances.get_mut(service, name) {
         i.deployment = deployment;
     }
 }
@@ -264,7 +259,7 @@ fn deploy_pipeline(state: &mut State, ctx: &Ctx, service: &str, first: bool) {
     let Some(p) = s.pipeline.as_ref() else {
         return;
     };
-    let target = pipeline_target(s, p);
+    let target = pipeline_target(state, s, p);
     let target_state = pipeline_state(p);
     let previous = (!first).then(|| p.deployment.clone());
     let until = Some(ctx.after(ctx.config.durations.service_creation));
@@ -304,17 +299,17 @@ fn new_instance(
 /// Adds the instances of `spec` that the service does not have yet and
 /// starts their deployments.
 fn add_instances(state: &mut State, ctx: &Ctx, name: &str, spec: &spec::ServiceSpec) {
-    let Some(service) = state.services.get_mut(name) else {
+    let Some(service) = state.services.get(name) else {
         return;
     };
     let mut added = Vec::new();
     for (instance, environment) in &spec.instances {
-        if service.instances.contains_key(instance) {
+        if state.instances.contains(name, instance) {
             continue;
         }
         let version = (service.template_major, service.template_minor);
         let new = new_instance(service, ctx, instance, environment, &service.spec, version);
-        service.instances.insert(instance.clone(), new);
+        state.instances.insert(name, new);
         added.push(instance.clone());
     }
     let (template, version) = (
@@ -393,7 +388,6 @@ pub fn create(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         failure,
         failed_deployment: None,
         pipeline,
-        instances: Table::default(),
         creation: Creation::new(input.clone()),
     };
     state.schedule_for(until, Due::Service(name.to_string()));
@@ -463,7 +457,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
         let new = parsed
             .instances
             .iter()
-            .filter(|(i, _)| !service.instances.contains_key(i))
+            .filter(|(i, _)| !state.instances.contains(name, i))
             .map(|(_, e)| e.as_str());
         check_environments(state, ctx, new)?;
     }
@@ -489,9 +483,10 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     service.status_message = None;
     service.failure = failure;
     // Instances the new spec no longer names are deleted.
-    let dropped: Vec<String> = service
+    let dropped: Vec<String> = state
         .instances
-        .keys()
+        .of(name)
+        .map(|i| &i.name)
         .filter(|i| !parsed.instances.iter().any(|(n, _)| n == *i))
         .cloned()
         .collect();
@@ -505,7 +500,7 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     };
     service.failed_deployment = None;
     for (instance, failure) in dropped.iter().zip(delete_failures) {
-        if let Some(i) = service.instances.get_mut(instance) {
+        if let Some(i) = state.instances.get_mut(name, instance) {
             i.deployment.start_delete(delete_until, failure);
         }
     }
@@ -534,9 +529,9 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     service.status_message = None;
     service.failure = failure;
     service.last_modified_at = ctx.now;
-    for instance in service.instances.values_mut() {
-        instance.deployment.start_delete(until, None);
-    }
+    state.instances.for_each_of_mut(name, |instance| {
+        instance.deployment.start_delete(until, None)
+    });
     if let Some(pipeline) = service.pipeline.as_mut() {
         pipeline.deployment.start_delete(until, None);
     }
@@ -545,23 +540,23 @@ pub fn delete(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     Ok(output)
 }
 
+/// The instance `name` of `service`: one lookup in the state-wide table
+/// (an instance is there only while its service is); the service is
+/// looked up only to tell which of the two is missing.
 fn find_instance<'s>(
     state: &'s State,
     ctx: &Ctx,
     service: &str,
     name: &str,
-) -> Result<(&'s Service, &'s ServiceInstance), MockError> {
-    let s = state
-        .services
-        .get(service)
-        .ok_or_else(|| not_found(ctx, service))?;
-    warm::text(&s.name);
-    let i = s
-        .instances
-        .get(name)
-        .ok_or_else(|| instance_not_found(ctx, service, name))?;
-    i.warm();
-    Ok((s, i))
+) -> Result<&'s ServiceInstance, MockError> {
+    if let Some(i) = state.instances.get(service, name) {
+        i.warm();
+        return Ok(i);
+    }
+    if !state.services.contains_key(service) {
+        return Err(not_found(ctx, service));
+    }
+    Err(instance_not_found(ctx, service, name))
 }
 
 fn instance_answer(
@@ -571,8 +566,8 @@ fn instance_answer(
     name: &str,
     view: View,
 ) -> Result<Value, MockError> {
-    let (s, i) = find_instance(state, ctx, service, name)?;
-    Ok(wrap("serviceInstance", render_instance(s, i, view)))
+    let i = find_instance(state, ctx, service, name)?;
+    Ok(wrap("serviceInstance", render_instance(service, i, view)))
 }
 
 pub fn get_instance(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
@@ -607,7 +602,7 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
                 .get(service_name)
                 .ok_or_else(|| not_found(ctx, service_name))?;
             check_settled(service)?;
-            if service.instances.contains_key(name) {
+            if state.instances.contains(service_name, name) {
                 return Err(MockError::Conflict(format!(
                     "The service {service_name} already has a service instance {name}; update it with UpdateServiceInstance"
                 )));
@@ -637,12 +632,12 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
                 &major,
                 opt_str(input, "templateMinorVersion"),
             )?;
-            let Some(service) = state.services.get_mut(service_name) else {
+            let Some(service) = state.services.get(service_name) else {
                 return Err(not_found(ctx, service_name));
             };
             let instance = new_instance(service, ctx, name, &environment, spec_text, version);
             let arn = instance.arn.clone();
-            service.instances.insert(name.to_string(), instance);
+            state.instances.insert(service_name, instance);
             state.use_version(
                 TemplateKind::Service,
                 &template,
@@ -670,7 +665,7 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
 pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let service_name = req_str(input, "serviceName")?;
     let name = req_str(input, "name")?;
-    let (_, i) = find_instance(state, ctx, service_name, name)?;
+    let i = find_instance(state, ctx, service_name, name)?;
     let token = opt_str(input, "clientToken").filter(|t| !t.is_empty());
     if let (Some(token), Some((last, last_params))) = (token, &i.last_client_token) {
         if token == last {
@@ -698,11 +693,7 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
     if let Some(spec) = opt_str(input, "spec") {
         read_spec(spec)?;
     }
-    let Some(i) = state
-        .services
-        .get_mut(service_name)
-        .and_then(|s| s.instances.get_mut(name))
-    else {
+    let Some(i) = state.instances.get_mut(service_name, name) else {
         return Err(instance_not_found(ctx, service_name, name));
     };
     if let Some(token) = token {
@@ -733,11 +724,7 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
 pub fn cancel_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let service_name = req_str(input, "serviceName")?;
     let name = req_str(input, "serviceInstanceName")?;
-    let Some(i) = state
-        .services
-        .get_mut(service_name)
-        .and_then(|s| s.instances.get_mut(name))
-    else {
+    let Some(i) = state.instances.get_mut(service_name, name) else {
         find_instance(state, ctx, service_name, name)?;
         return Err(instance_not_found(ctx, service_name, name));
     };
@@ -753,7 +740,7 @@ pub fn cancel_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
 }
 
 pub fn list_instance_outputs(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
-    let (_, i) = find_instance(
+    let i = find_instance(
         state,
         ctx,
         req_str(input, "serviceName")?,
@@ -767,7 +754,7 @@ pub fn list_instance_provisioned_resources(
     ctx: &Ctx,
     input: &Value,
 ) -> Result<Value, MockError> {
-    let (_, i) = find_instance(
+    let i = find_instance(
         state,
         ctx,
         req_str(input, "serviceName")?,
@@ -874,7 +861,7 @@ pub fn list_pipeline_provisioned_resources(
 
 /// A service instance as ListServiceInstances filters and sorts it.
 struct Row<'s> {
-    service: &'s Service,
+    service: &'s str,
     instance: &'s ServiceInstance,
     version_status: Option<VersionStatus>,
 }
@@ -886,7 +873,7 @@ impl Row<'_> {
             "name" => i.name.clone(),
             "deploymentStatus" => i.deployment.phase.deployment_status().to_string(),
             "templateName" => i.template_name.clone(),
-            "serviceName" => self.service.name.clone(),
+            "serviceName" => self.service.to_string(),
             "environmentName" => i.environment_name.clone(),
             "deployedTemplateVersionStatus" => self.version_status?.as_str().to_string(),
             _ => return None,
@@ -964,16 +951,15 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
     }
     let mut rows = Vec::new();
     // One service is looked up, not found by a walk over all of them.
-    let services: Box<dyn Iterator<Item = &Service>> = match one {
-        Some(service) => Box::new(std::iter::once(service)),
-        None => Box::new(state.services.values()),
+    let services: Box<dyn Iterator<Item = &str>> = match one {
+        Some(service) => Box::new(std::iter::once(service.name.as_str())),
+        None => Box::new(state.services.keys().map(String::as_str)),
     };
     for service in services {
-        warm::text(&service.name);
-        for instance in service.instances.values() {
+        for instance in state.instances.of(service) {
             instance.warm_summary();
         }
-        for instance in service.instances.values() {
+        for instance in state.instances.of(service) {
             let version_status = state
                 .templates(TemplateKind::Service)
                 .get(&instance.template_name)
@@ -1031,10 +1017,10 @@ pub fn dump(state: &State) -> Value {
             .values()
             .map(|s| {
                 let mut out = render(s, View::Full);
-                let instances = s
+                let instances = state
                     .instances
-                    .values()
-                    .map(|i| render_instance(s, i, View::Full))
+                    .of(&s.name)
+                    .map(|i| render_instance(&s.name, i, View::Full))
                     .collect();
                 out["serviceInstances"] = Value::Array(instances);
                 out

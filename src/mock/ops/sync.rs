@@ -362,7 +362,7 @@ fn instance_exists(
         .services
         .get(service)
         .ok_or_else(|| MockError::not_found("service", service_arn(ctx, service)))?;
-    if found.instances.contains_key(instance) {
+    if state.instances.contains(service, instance) {
         Ok(())
     } else {
         Err(MockError::not_found(

@@ -38,7 +38,7 @@ fn exists(state: &State, ctx: &Ctx, arn: &str) -> bool {
             match (service, parts.next(), parts.next(), parts.next()) {
                 (Some(_), None, _, _) => true,
                 (Some(s), Some("service-instance"), Some(name), None) => {
-                    s.instances.contains_key(name)
+                    state.instances.contains(&s.name, name)
                 }
                 (Some(s), Some("pipeline"), Some(_), None) => {
                     s.pipeline.as_ref().is_some_and(|p| p.arn == arn)

@@ -341,21 +341,60 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         self.iter().map(|(_, value)| value)
     }
 
-    /// In no particular order.
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.entries.iter_mut().map(|(_, value)| value)
-    }
-
-    /// The entries whose keys are in `range`, in key order.
-    pub fn range<Q, R>(&self, range: R) -> impl DoubleEndedIterator<Item = (&K, &V)>
+    /// The entries whose keys are in `range`, in key order. The walk
+    /// borrows the table, not `range`.
+    pub fn range<Q, R>(&self, range: R) -> Range<'_, K, V>
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
+        Range {
+            order: self.order.range(range),
+            entries: &self.entries,
+        }
+    }
+
+    /// Calls `f` with each entry whose key is in `range`, in key order.
+    pub fn for_range_mut<Q, R>(&mut self, range: R, mut f: impl FnMut(&mut V))
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+        R: RangeBounds<Q>,
+    {
+        let positions: Vec<usize> = self.order.range(range).map(|(_, at)| *at).collect();
+        for at in positions {
+            if let Some((_, value)) = self.entries.get_mut(at) {
+                f(value);
+            }
+        }
+    }
+}
+
+/// The entries of a [`Table`] whose keys are in a range, in key order.
+pub struct Range<'a, K, V> {
+    order: std::collections::btree_map::Range<'a, K, usize>,
+    entries: &'a [(K, V)],
+}
+
+impl<'a, K, V> Iterator for Range<'a, K, V> {
+    type Item = (&'a K, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entries = self.entries;
         self.order
-            .range(range)
-            .filter_map(|(_, at)| self.entries.get(*at).map(|(key, value)| (key, value)))
+            .by_ref()
+            .find_map(|(_, at)| entries.get(*at).map(|(key, value)| (key, value)))
+    }
+}
+
+impl<K, V> DoubleEndedIterator for Range<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let entries = self.entries;
+        self.order
+            .by_ref()
+            .rev()
+            .find_map(|(_, at)| entries.get(*at).map(|(key, value)| (key, value)))
     }
 }
 

@@ -1,0 +1,259 @@
+//! [`Instances`]: every service's instances in one table, found by the
+//! service's and the instance's names together.
+//!
+//! Held inside each service, an instance was two lookups away: the
+//! service's entry, then its own table's index and entry, each a wait on
+//! memory before the next could start. One state-wide table keyed by both
+//! names reaches it with one probe of an index and its entry. The key is
+//! the service's name, a NUL and the instance's name: a service name (a
+//! model-checked resource name) holds no NUL, so the key splits one way,
+//! and NUL sorts before every other character, so key order is the order
+//! of (service, instance) and a service's instances sit together in it.
+//! Keys are held inline when short ([`Key`]), so that the ordered index a
+//! listing searches compares keys without reading allocations.
+
+use super::table::{Inline, InlineKey};
+use super::{ServiceInstance, Table};
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
+use std::ops::Bound;
+
+/// Every service instance, keyed by service and instance name; listed in
+/// that order.
+#[derive(Debug, Default)]
+pub struct Instances {
+    table: Table<Key, ServiceInstance>,
+}
+
+/// How many bytes of a key are held inline.
+const SHORT: usize = 38;
+
+/// A key of the table: inline up to [`SHORT`] bytes, else an allocation.
+/// It compares, hashes and borrows as the text it holds.
+#[derive(Clone)]
+enum Key {
+    Short { len: u8, bytes: [u8; SHORT] },
+    Long(Box<str>),
+}
+
+impl Key {
+    fn as_str(&self) -> &str {
+        match self {
+            // Only `key` writes `bytes`, from a text, at a character boundary.
+            Self::Short { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Self::Long(text) => text,
+        }
+    }
+}
+
+impl Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl InlineKey for Key {
+    fn inline(&self) -> Option<Inline> {
+        self.as_str().inline()
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+/// The key of `name` of `service`, as text.
+fn key_text(service: &str, name: &str) -> String {
+    let mut key = String::with_capacity(service.len() + 1 + name.len());
+    key.push_str(service);
+    key.push('\0');
+    key.push_str(name);
+    key
+}
+
+/// The key of `name` of `service`.
+fn key(service: &str, name: &str) -> Key {
+    let len = service.len() + 1 + name.len();
+    if len > SHORT {
+        return Key::Long(key_text(service, name).into_boxed_str());
+    }
+    let mut bytes = [0u8; SHORT];
+    bytes[..service.len()].copy_from_slice(service.as_bytes());
+    bytes[service.len() + 1..len].copy_from_slice(name.as_bytes());
+    Key::Short {
+        len: len as u8,
+        bytes,
+    }
+}
+
+/// Runs `f` on the key of `name` of `service`, built on the stack when it
+/// is short (as names mostly are), so that a lookup allocates nothing.
+fn with_key<T>(service: &str, name: &str, f: impl FnOnce(&str) -> T) -> T {
+    const ROOM: usize = 64;
+    let len = service.len() + 1 + name.len();
+    if len > ROOM {
+        return f(&key_text(service, name));
+    }
+    let mut bytes = [0u8; ROOM];
+    bytes[..service.len()].copy_from_slice(service.as_bytes());
+    bytes[service.len() + 1..len].copy_from_slice(name.as_bytes());
+    // Two texts joined by an ASCII NUL are text.
+    match std::str::from_utf8(&bytes[..len]) {
+        Ok(key) => f(key),
+        Err(_) => f(&key_text(service, name)),
+    }
+}
+
+/// Runs `f` on the bounds of `service`'s keys: from its name and a NUL,
+/// up to (not including) its name and the character after NUL.
+fn with_bounds<T>(service: &str, f: impl FnOnce((Bound<&str>, Bound<&str>)) -> T) -> T {
+    let from = format!("{service}\0");
+    let to = format!("{service}\u{1}");
+    f((Bound::Included(from.as_str()), Bound::Excluded(to.as_str())))
+}
+
+impl Instances {
+    pub fn get(&self, service: &str, name: &str) -> Option<&ServiceInstance> {
+        with_key(service, name, |key| self.table.get(key))
+    }
+
+    pub fn get_mut(&mut self, service: &str, name: &str) -> Option<&mut ServiceInstance> {
+        with_key(service, name, |key| self.table.get_mut(key))
+    }
+
+    pub fn contains(&self, service: &str, name: &str) -> bool {
+        with_key(service, name, |key| self.table.contains_key(key))
+    }
+
+    /// Adds (or replaces) `instance`, under its own name, to `service`.
+    pub fn insert(&mut self, service: &str, instance: ServiceInstance) {
+        self.table.insert(key(service, &instance.name), instance);
+    }
+
+    pub fn remove(&mut self, service: &str, name: &str) -> Option<ServiceInstance> {
+        with_key(service, name, |key| self.table.remove(key))
+    }
+
+    /// The instances of `service`, by name.
+    pub fn of<'a>(
+        &'a self,
+        service: &str,
+    ) -> impl DoubleEndedIterator<Item = &'a ServiceInstance> + use<'a> {
+        with_bounds(service, |bounds| self.table.range::<str, _>(bounds))
+            .map(|(_, instance)| instance)
+    }
+
+    /// Calls `f` with each instance of `service`, by name.
+    pub fn for_each_of_mut(&mut self, service: &str, f: impl FnMut(&mut ServiceInstance)) {
+        with_bounds(service, |bounds| {
+            self.table.for_range_mut::<str, _>(bounds, f);
+        });
+    }
+
+    /// Takes every instance of `service` out, by name.
+    pub fn remove_service(&mut self, service: &str) -> Vec<ServiceInstance> {
+        let keys: Vec<Key> = with_bounds(service, |bounds| {
+            self.table
+                .range::<str, _>(bounds)
+                .map(|(key, _)| key.clone())
+                .collect()
+        });
+        keys.iter()
+            .filter_map(|key| self.table.remove(key.as_str()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::state::Deployment;
+
+    fn instance(name: &str) -> ServiceInstance {
+        ServiceInstance {
+            name: name.into(),
+            arn: format!("arn:{name}"),
+            created_at: 0,
+            environment_name: "env".into(),
+            spec: String::new(),
+            template_name: "t".into(),
+            template_major: 1,
+            template_minor: 0,
+            deployment: Deployment::start(0, None, Default::default()),
+            last_client_token: None,
+        }
+    }
+
+    #[test]
+    fn a_services_instances_are_found_and_listed_apart_from_a_longer_named_ones() {
+        let mut instances = Instances::default();
+        let long = "i".repeat(80);
+        for (service, name) in [
+            ("s1", "b"),
+            ("s", "z"),
+            ("s1", "a"),
+            ("s1-x", "a"),
+            ("s", &long),
+        ] {
+            instances.insert(service, instance(name));
+        }
+        let names = |i: &Instances, service: &str| -> Vec<String> {
+            i.of(service).map(|i| i.name.clone()).collect()
+        };
+        assert_eq!(names(&instances, "s1"), ["a", "b"]);
+        assert_eq!(names(&instances, "s"), [long.clone(), "z".to_string()]);
+        assert_eq!(names(&instances, "s1-x"), ["a"]);
+        assert!(instances.contains("s", &long));
+        assert!(!instances.contains("s", "a"));
+        assert_eq!(
+            instances.get("s1-x", "a").map(|i| i.arn.as_str()),
+            Some("arn:a")
+        );
+        instances.for_each_of_mut("s1", |i| i.template_minor = 7);
+        assert_eq!(instances.get("s1", "b").map(|i| i.template_minor), Some(7));
+        assert_eq!(
+            instances.get("s1-x", "a").map(|i| i.template_minor),
+            Some(0)
+        );
+        let gone: Vec<String> = instances
+            .remove_service("s1")
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(gone, ["a", "b"]);
+        assert!(instances.get("s1", "a").is_none());
+        assert_eq!(names(&instances, "s1-x"), ["a"]);
+        assert!(instances.remove("s", "z").is_some());
+        assert_eq!(names(&instances, "s"), [long]);
+    }
+}
