@@ -37,6 +37,14 @@ enum Key {
 }
 
 impl Key {
+    /// The bytes of the text, which compare as the text does.
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Short { len, bytes } => &bytes[..usize::from(*len)],
+            Self::Long(text) => text.as_bytes(),
+        }
+    }
+
     fn as_str(&self) -> &str {
         match self {
             // Only `key` writes `bytes`, from a text, at a character boundary.
@@ -56,7 +64,7 @@ impl Borrow<str> for Key {
 
 impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        self.bytes() == other.bytes()
     }
 }
 
@@ -70,7 +78,8 @@ impl PartialOrd for Key {
 
 impl Ord for Key {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+        // Texts order as their bytes do.
+        self.bytes().cmp(other.bytes())
     }
 }
 
@@ -103,12 +112,23 @@ fn key_text(service: &str, name: &str) -> String {
 
 /// The key of `name` of `service`.
 fn key(service: &str, name: &str) -> Key {
+    joined(service, '\0', name)
+}
+
+/// `service`, `separator` and `name` as one key.
+fn joined(service: &str, separator: char, name: &str) -> Key {
     let len = service.len() + 1 + name.len();
     if len > SHORT {
-        return Key::Long(key_text(service, name).into_boxed_str());
+        let mut text = String::with_capacity(len);
+        text.push_str(service);
+        text.push(separator);
+        text.push_str(name);
+        return Key::Long(text.into_boxed_str());
     }
     let mut bytes = [0u8; SHORT];
     bytes[..service.len()].copy_from_slice(service.as_bytes());
+    // The separator is ASCII (NUL or the character after it).
+    bytes[service.len()] = separator as u8;
     bytes[service.len() + 1..len].copy_from_slice(name.as_bytes());
     Key::Short {
         len: len as u8,
@@ -134,12 +154,13 @@ fn with_key<T>(service: &str, name: &str, f: impl FnOnce(&str) -> T) -> T {
     }
 }
 
-/// Runs `f` on the bounds of `service`'s keys: from its name and a NUL,
-/// up to (not including) its name and the character after NUL.
-fn with_bounds<T>(service: &str, f: impl FnOnce((Bound<&str>, Bound<&str>)) -> T) -> T {
-    let from = format!("{service}\0");
-    let to = format!("{service}\u{1}");
-    f((Bound::Included(from.as_str()), Bound::Excluded(to.as_str())))
+/// The bounds of `service`'s keys: from its name and a NUL, up to (not
+/// including) its name and the character after NUL.
+fn bounds(service: &str) -> (Bound<Key>, Bound<Key>) {
+    (
+        Bound::Included(joined(service, '\0', "")),
+        Bound::Excluded(joined(service, '\u{1}', "")),
+    )
 }
 
 impl Instances {
@@ -169,25 +190,23 @@ impl Instances {
         &'a self,
         service: &str,
     ) -> impl DoubleEndedIterator<Item = &'a ServiceInstance> + use<'a> {
-        with_bounds(service, |bounds| self.table.range::<str, _>(bounds))
+        self.table
+            .range::<Key, _>(bounds(service))
             .map(|(_, instance)| instance)
     }
 
     /// Calls `f` with each instance of `service`, by name.
     pub fn for_each_of_mut(&mut self, service: &str, f: impl FnMut(&mut ServiceInstance)) {
-        with_bounds(service, |bounds| {
-            self.table.for_range_mut::<str, _>(bounds, f);
-        });
+        self.table.for_range_mut::<Key, _>(bounds(service), f);
     }
 
     /// Takes every instance of `service` out, by name.
     pub fn remove_service(&mut self, service: &str) -> Vec<ServiceInstance> {
-        let keys: Vec<Key> = with_bounds(service, |bounds| {
-            self.table
-                .range::<str, _>(bounds)
-                .map(|(key, _)| key.clone())
-                .collect()
-        });
+        let keys: Vec<Key> = self
+            .table
+            .range::<Key, _>(bounds(service))
+            .map(|(key, _)| key.clone())
+            .collect();
         keys.iter()
             .filter_map(|key| self.table.remove(key.as_str()))
             .collect()
