@@ -16,7 +16,7 @@ import sys
 
 BEGIN = "<!-- bench:results:begin -->"
 END = "<!-- bench:results:end -->"
-OURS = {"proton-vcr", "proton-vcr-mock", "proton-vcr-record", "ceiling", "direct"}
+OURS = {"proton-vcr", "proton-vcr-mock", "proton-vcr-record", "ceiling", "direct", "forward-ceiling"}
 
 
 def read_jsonl(path):
@@ -118,6 +118,11 @@ def targets(points, cassettes, conformance, flat=None, scale=None):
     direct16 = point(points, "record", "direct", 16)
     add("record proxy, 16 connections: throughput vs the upstream direct", ">= 0.25x",
         ratio(proxied16 and proxied16["rps"], direct16 and direct16["rps"]), lambda r: r >= 0.25)
+    forward16 = point(points, "record", "forward-ceiling", 16)
+    add("forwarding alone (no signing, recording or flush), 16 connections: throughput vs the upstream direct",
+        "measured", ratio(forward16 and forward16["rps"], direct16 and direct16["rps"]), lambda r: True)
+    add("record proxy, 16 connections: throughput vs forwarding alone", "measured",
+        ratio(proxied16 and proxied16["rps"], forward16 and forward16["rps"]), lambda r: True)
     add("record proxy, 1 connection: calls 10,000-11,000 vs the first 1,000 (flat cost)", ">= 0.8x",
         ratio(flat.get("late_rps"), flat.get("first_rps")) if flat else None, lambda r: r >= 0.8)
     add("one append + fdatasync of 1 KiB here (µs, for reading the latency)", "measured",
