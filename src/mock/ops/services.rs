@@ -935,9 +935,14 @@ fn parse_instant(text: &str) -> Option<Millis> {
 /// values; different keys: all of them), `sortBy` and `sortOrder`.
 pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let only = opt_str(input, "serviceName");
-    let one = only
-        .map(|name| state.services.get(name).ok_or_else(|| not_found(ctx, name)))
-        .transpose()?;
+    // A service's instances are held only while it is: the service is
+    // looked up only when it has none, to tell none from no such service.
+    let first = only.map(|name| state.instances.of(name).next());
+    if let (Some(name), Some(None)) = (only, first) {
+        if !state.services.contains_key(name) {
+            return Err(not_found(ctx, name));
+        }
+    }
     let mut filters: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for filter in input
         .get("filters")
@@ -951,15 +956,16 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
     }
     let mut rows = Vec::new();
     // One service is looked up, not found by a walk over all of them.
-    let services: Box<dyn Iterator<Item = &str>> = match one {
-        Some(service) => Box::new(std::iter::once(service.name.as_str())),
+    let services: Box<dyn Iterator<Item = &str>> = match only {
+        Some(service) => Box::new(std::iter::once(service)),
         None => Box::new(state.services.keys().map(String::as_str)),
     };
     for service in services {
-        for instance in state.instances.of(service) {
+        let instances: Vec<&ServiceInstance> = state.instances.of(service).collect();
+        for instance in &instances {
             instance.warm_summary();
         }
-        for instance in state.instances.of(service) {
+        for instance in instances {
             let version_status = state
                 .templates(TemplateKind::Service)
                 .get(&instance.template_name)
