@@ -186,12 +186,17 @@ impl TemplateVersion {
     /// when asked for, not stored, so that an answer about a version one of
     /// thousands reads no allocation of its own for it.
     pub fn arn(&self, template_arn: &str) -> String {
-        let mut arn = String::with_capacity(template_arn.len() + 42);
+        let (mut major, mut minor) = ([0u8; 20], [0u8; 20]);
+        let (major, minor) = (
+            digits(self.major, &mut major),
+            digits(self.minor, &mut minor),
+        );
+        let mut arn = String::with_capacity(template_arn.len() + 2 + major.len() + minor.len());
         arn.push_str(template_arn);
         arn.push(':');
-        push_number(&mut arn, self.major);
+        arn.push_str(major);
         arn.push('.');
-        push_number(&mut arn, self.minor);
+        arn.push_str(minor);
         arn
     }
 
@@ -203,20 +208,19 @@ impl TemplateVersion {
     }
 }
 
-/// Appends `n` in decimal (without the formatting machinery, which costs
-/// more than the rest of a version's ARN).
-fn push_number(text: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+/// `n` in decimal, written at the end of `buffer` (without the formatting
+/// machinery, which costs more than the rest of a version's ARN).
+fn digits(mut n: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut at = buffer.len();
     loop {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
+        buffer[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    text.extend(digits[at..].iter().map(|d| char::from(*d)));
+    std::str::from_utf8(&buffer[at..]).unwrap_or_default()
 }
 
 /// Where a deployment (of an environment, a pipeline or a service instance) is.
