@@ -11,7 +11,7 @@
 //! of the resource always name records here.
 
 use super::clock::Millis;
-use super::state::{DeploymentId, Table};
+use super::state::{Arn, DeploymentId, Name, Table};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -57,15 +57,17 @@ impl DeploymentStatus {
 }
 
 /// The resource a deployment deploys, and the names that place it.
+/// Its ARN and names are held in place (`Text`), so that
+/// a listing's page reads each record and nothing beyond it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeploymentTarget {
     pub kind: TargetKind,
-    pub arn: String,
+    pub arn: Arn,
     pub created_at: Millis,
-    pub environment_name: String,
-    pub service_name: Option<String>,
-    pub service_instance_name: Option<String>,
-    pub component_name: Option<String>,
+    pub environment_name: Name,
+    pub service_name: Option<Name>,
+    pub service_instance_name: Option<Name>,
+    pub component_name: Option<Name>,
 }
 
 /// A deployment target named by its kind and names: what the per-target
@@ -117,7 +119,7 @@ impl DeploymentTarget {
 #[derive(Clone, Debug)]
 pub struct DeploymentRecord {
     pub id: DeploymentId,
-    pub arn: String,
+    pub arn: Arn,
     pub target: DeploymentTarget,
     pub status: DeploymentStatus,
     pub status_message: Option<String>,
@@ -395,15 +397,18 @@ impl Listing {
     /// Every listing `record` appears in.
     fn of(record: &DeploymentRecord) -> Vec<Self> {
         let t = &record.target;
-        let mut listings = vec![Self::All, Self::Environment(t.environment_name.clone())];
+        let mut listings = vec![Self::All, Self::Environment(t.environment_name.to_string())];
         if let Some(service) = &t.service_name {
-            listings.push(Self::Service(service.clone()));
+            listings.push(Self::Service(service.to_string()));
             if let Some(instance) = &t.service_instance_name {
-                listings.push(Self::ServiceInstance(service.clone(), instance.clone()));
+                listings.push(Self::ServiceInstance(
+                    service.to_string(),
+                    instance.to_string(),
+                ));
             }
         }
         if let Some(component) = &t.component_name {
-            listings.push(Self::Component(component.clone()));
+            listings.push(Self::Component(component.to_string()));
         }
         listings
     }
@@ -426,7 +431,7 @@ impl Listing {
 /// What a new deployment deploys, from the resource that starts it.
 pub struct NewDeployment {
     pub id: DeploymentId,
-    pub arn: String,
+    pub arn: Arn,
     pub target: DeploymentTarget,
     /// `DeploymentState` (`{"environment": {...}}` and so on).
     pub target_state: Value,
@@ -443,11 +448,11 @@ impl DeploymentRecord {
         use super::state::warm;
         let t = &self.target;
         warm::value(self);
-        for text in [&self.arn, &t.arn, &t.environment_name] {
-            warm::text(text);
-        }
+        self.arn.warm();
+        t.arn.warm();
+        t.environment_name.warm();
         for text in [&t.service_name, &t.service_instance_name, &t.component_name] {
-            warm::opt(text.as_deref());
+            text.iter().for_each(Name::warm);
         }
     }
 }
@@ -642,7 +647,7 @@ mod tests {
     fn new(id: &str, last_succeeded: Option<&str>, spec: &str) -> NewDeployment {
         NewDeployment {
             id: DeploymentId::new(id),
-            arn: format!("arn:d/{id}"),
+            arn: format!("arn:d/{id}").into(),
             target: DeploymentTarget {
                 kind: TargetKind::Environment,
                 arn: "arn:env".into(),
@@ -698,11 +703,11 @@ mod tests {
         let mut deployments = Deployments::default();
         let target = |n: u64| DeploymentTarget {
             kind: TargetKind::ServiceInstance,
-            arn: format!("arn:i{}", n % 7),
+            arn: format!("arn:i{}", n % 7).into(),
             created_at: 0,
             environment_name: "env".into(),
             service_name: Some("s".into()),
-            service_instance_name: Some(format!("i{}", n % 7)),
+            service_instance_name: Some(format!("i{}", n % 7).into()),
             component_name: None,
         };
         let mut live = std::collections::BTreeMap::new();
@@ -711,7 +716,7 @@ mod tests {
             deployments.start(
                 NewDeployment {
                     id: DeploymentId::new(&id),
-                    arn: format!("arn:d/{id}"),
+                    arn: format!("arn:d/{id}").into(),
                     target: target(n),
                     target_state: json!({}),
                     last_succeeded_id: None,

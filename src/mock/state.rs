@@ -16,6 +16,7 @@ mod components;
 mod instances;
 mod repositories;
 mod table;
+mod text;
 pub mod warm;
 
 pub use components::Component;
@@ -24,12 +25,14 @@ pub use repositories::{
     Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
 };
 pub use table::Table;
+pub use text::{Arn, Name};
 
 use super::clock::Millis;
 use super::faults::Faults;
 use super::history::{DeploymentStatus, Deployments, TargetName};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Environment or service: their templates and versions behave alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -600,14 +603,17 @@ pub struct Pipeline {
     pub deployment: Deployment,
 }
 
+/// Its ARN and names are held in place (`Text`) and its spec is shared
+/// with the instances made from the same service spec, so that an answer
+/// about it reads its own lines and, at most, one text beyond them.
 #[derive(Clone, Debug)]
 pub struct ServiceInstance {
-    pub name: String,
-    pub arn: String,
+    pub name: Name,
+    pub arn: Arn,
     pub created_at: Millis,
-    pub environment_name: String,
-    pub spec: String,
-    pub template_name: String,
+    pub environment_name: Name,
+    pub spec: Arc<str>,
+    pub template_name: Name,
     pub template_major: u64,
     pub template_minor: u64,
     pub deployment: Deployment,
@@ -633,13 +639,9 @@ impl ServiceInstance {
     /// lines (several, read all over by the answer), then its strings.
     pub fn warm_summary(&self) {
         warm::value(self);
-        for text in [
-            &self.name,
-            &self.arn,
-            &self.environment_name,
-            &self.template_name,
-        ] {
-            warm::text(text);
+        self.arn.warm();
+        for text in [&self.name, &self.environment_name, &self.template_name] {
+            text.warm();
         }
     }
 }
@@ -956,7 +958,7 @@ impl State {
                     );
                     self.deployments
                         .forget_target(TargetName::ServiceInstance(&service_name, &instance.name));
-                    self.forget(instance.arn, now, None);
+                    self.forget(instance.arn.to_string(), now, None);
                 }
                 return;
             }
@@ -1009,10 +1011,10 @@ impl State {
                     (instance.template_major, instance.template_minor),
                     &VersionUser::Service(
                         name.to_string(),
-                        ServicePart::Instance(instance.name.clone()),
+                        ServicePart::Instance(instance.name.to_string()),
                     ),
                 );
-                self.tags.remove(&instance.arn);
+                self.tags.remove(instance.arn.as_str());
                 self.deployments
                     .forget_target(TargetName::ServiceInstance(name, &instance.name));
             }

@@ -144,7 +144,7 @@ pub fn summary(state: &State) -> Result<Value, MockError> {
         );
         for instance in state.instances.of(&service.name) {
             instances.add(
-                service_templates.get(&instance.template_name),
+                service_templates.get(instance.template_name.as_str()),
                 instance.template_major,
                 instance.template_minor,
                 is_failed(instance.deployment.phase.deployment_status()),

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
-use crate::mock::state::{Component, Deployment, Due, State, Target, TemplateKind};
+use crate::mock::state::{Component, Deployment, Due, Name, State, Target, TemplateKind};
 use serde_json::Value;
 
 const CREATE: &str = "CreateComponent";
@@ -83,12 +83,12 @@ fn deploy(
     };
     let target = DeploymentTarget {
         kind: TargetKind::Component,
-        arn: c.arn.clone(),
+        arn: c.arn.as_str().into(),
         created_at: c.created_at,
-        environment_name: c.environment_name.clone(),
-        service_name: service.clone(),
-        service_instance_name: instance.clone(),
-        component_name: Some(c.name.clone()),
+        environment_name: c.environment_name.as_str().into(),
+        service_name: service.as_deref().map(Name::from),
+        service_instance_name: instance.as_deref().map(Name::from),
+        component_name: Some(c.name.as_str().into()),
     };
     let target_state = wrap(
         "component",
@@ -162,7 +162,7 @@ fn attachable(
         })?;
     let supported = state
         .templates(TemplateKind::Service)
-        .get(&instance.template_name)
+        .get(instance.template_name.as_str())
         .and_then(|t| {
             t.versions
                 .get(&(instance.template_major, instance.template_minor))
@@ -176,7 +176,7 @@ fn attachable(
             instance.template_name, instance.template_major, instance.template_minor
         )));
     }
-    Ok(instance.environment_name.clone())
+    Ok(instance.environment_name.to_string())
 }
 
 /// An environment components can be provisioned in: it exists and has a

@@ -34,10 +34,10 @@ pub fn start(
     let inline_id = DeploymentId::new(id);
     let (kind, environment, service, instance, component) = (
         target.kind,
-        target.environment_name.clone(),
-        target.service_name.clone(),
-        target.service_instance_name.clone(),
-        target.component_name.clone(),
+        target.environment_name.to_string(),
+        target.service_name.as_deref().map(str::to_string),
+        target.service_instance_name.as_deref().map(str::to_string),
+        target.component_name.as_deref().map(str::to_string),
     );
     let mut deployment = match previous {
         Some(previous) => {
@@ -51,7 +51,7 @@ pub fn start(
     state.deployments.start(
         NewDeployment {
             id: inline_id,
-            arn: ctx.arn(&format!("deployment/{id}")),
+            arn: ctx.arn(&format!("deployment/{id}")).into(),
             target,
             target_state,
             last_succeeded_id: previous.and_then(|p| p.succeeded_id),
@@ -130,7 +130,7 @@ fn matches(d: &DeploymentRecord, input: &Value) -> bool {
     let is = |member: &str, value: Option<&str>| {
         opt_str(input, member).is_none_or(|wanted| value == Some(wanted))
     };
-    is("environmentName", Some(&t.environment_name))
+    is("environmentName", Some(t.environment_name.as_str()))
         && is("serviceName", t.service_name.as_deref())
         && is("serviceInstanceName", t.service_instance_name.as_deref())
         && is("componentName", t.component_name.as_deref())

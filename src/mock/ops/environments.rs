@@ -269,9 +269,9 @@ pub fn self_managed(state: &State, name: &str) -> bool {
 fn target(arn: &str, name: &str, created_at: u64) -> DeploymentTarget {
     DeploymentTarget {
         kind: TargetKind::Environment,
-        arn: arn.to_string(),
+        arn: arn.into(),
         created_at,
-        environment_name: name.to_string(),
+        environment_name: name.into(),
         service_name: None,
         service_instance_name: None,
         component_name: None,

@@ -26,6 +26,7 @@ use crate::mock::state::{
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 fn arn(ctx: &Ctx, name: &str) -> String {
     ctx.arn(&format!("service/{name}"))
@@ -129,7 +130,7 @@ fn render_instance(service: &str, i: &ServiceInstance, view: View) -> Value {
         )
         .str("name", &i.name)
         .str("serviceName", service)
-        .opt("spec", Some(i.spec.as_str()).filter(|_| view == View::Full))
+        .opt("spec", Some(&*i.spec).filter(|_| view == View::Full))
         .num("templateMajorVersion", i.template_major)
         .num("templateMinorVersion", i.template_minor)
         .str("templateName", &i.template_name)
@@ -164,11 +165,11 @@ fn check_environments<'a>(
 fn instance_target(service: &str, i: &ServiceInstance) -> DeploymentTarget {
     DeploymentTarget {
         kind: TargetKind::ServiceInstance,
-        arn: i.arn.clone(),
+        arn: i.arn.as_str().into(),
         created_at: i.created_at,
-        environment_name: i.environment_name.clone(),
-        service_name: Some(service.to_string()),
-        service_instance_name: Some(i.name.clone()),
+        environment_name: i.environment_name.as_str().into(),
+        service_name: Some(service.into()),
+        service_instance_name: Some(i.name.as_str().into()),
         component_name: None,
     }
 }
@@ -178,7 +179,7 @@ fn instance_target(service: &str, i: &ServiceInstance) -> DeploymentTarget {
 fn instance_state(state: &State, service: &Service, i: &ServiceInstance) -> Value {
     let environment = state
         .environments
-        .get(&i.environment_name)
+        .get(i.environment_name.as_str())
         .and_then(|e| e.deployment.succeeded_id.as_deref());
     let pipeline = service
         .pipeline
@@ -188,7 +189,7 @@ fn instance_state(state: &State, service: &Service, i: &ServiceInstance) -> Valu
         &i.template_name,
         i.template_major,
         i.template_minor,
-        Some(&i.spec),
+        Some(&*i.spec),
     )
     .opt("lastSuccessfulEnvironmentDeploymentId", environment)
     .opt("lastSuccessfulServicePipelineDeploymentId", pipeline)
@@ -199,16 +200,16 @@ fn instance_state(state: &State, service: &Service, i: &ServiceInstance) -> Valu
 fn pipeline_target(state: &State, service: &Service, p: &Pipeline) -> DeploymentTarget {
     DeploymentTarget {
         kind: TargetKind::ServicePipeline,
-        arn: p.arn.clone(),
+        arn: p.arn.as_str().into(),
         created_at: p.created_at,
         // A pipeline belongs to no environment; the model requires one.
         environment_name: state
             .instances
             .of(&service.name)
             .next()
-            .map(|i| i.environment_name.clone())
+            .map(|i| i.environment_name.as_str().into())
             .unwrap_or_default(),
-        service_name: Some(service.name.clone()),
+        service_name: Some(service.name.as_str().into()),
         service_instance_name: None,
         component_name: None,
     }
@@ -279,16 +280,16 @@ fn new_instance(
     ctx: &Ctx,
     name: &str,
     environment: &str,
-    spec: &str,
+    spec: Arc<str>,
     (major, minor): (u64, u64),
 ) -> ServiceInstance {
     ServiceInstance {
-        name: name.to_string(),
-        arn: instance_arn(&service.arn, name),
+        name: name.into(),
+        arn: instance_arn(&service.arn, name).into(),
         created_at: ctx.now,
-        environment_name: environment.to_string(),
-        spec: spec.to_string(),
-        template_name: service.template_name.clone(),
+        environment_name: environment.into(),
+        spec,
+        template_name: service.template_name.as_str().into(),
         template_major: major,
         template_minor: minor,
         deployment: Deployment::start(ctx.now, None, Default::default()),
@@ -303,12 +304,15 @@ fn add_instances(state: &mut State, ctx: &Ctx, name: &str, spec: &spec::ServiceS
         return;
     };
     let mut added = Vec::new();
+    // The instances made here share one copy of the spec.
+    let mut shared: Option<Arc<str>> = None;
     for (instance, environment) in &spec.instances {
         if state.instances.contains(name, instance) {
             continue;
         }
         let version = (service.template_major, service.template_minor);
-        let new = new_instance(service, ctx, instance, environment, &service.spec, version);
+        let spec = Arc::clone(shared.get_or_insert_with(|| service.spec.as_str().into()));
+        let new = new_instance(service, ctx, instance, environment, spec, version);
         state.instances.insert(name, new);
         added.push(instance.clone());
     }
@@ -486,9 +490,9 @@ pub fn update(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, Mock
     let dropped: Vec<String> = state
         .instances
         .of(name)
-        .map(|i| &i.name)
+        .map(|i| i.name.as_str())
         .filter(|i| !parsed.instances.iter().any(|(n, _)| n == *i))
-        .cloned()
+        .map(str::to_string)
         .collect();
     let mut delete_failures = Vec::new();
     for instance in &dropped {
@@ -635,8 +639,9 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
             let Some(service) = state.services.get(service_name) else {
                 return Err(not_found(ctx, service_name));
             };
-            let instance = new_instance(service, ctx, name, &environment, spec_text, version);
-            let arn = instance.arn.clone();
+            let instance =
+                new_instance(service, ctx, name, &environment, spec_text.into(), version);
+            let arn = instance.arn.to_string();
             state.instances.insert(service_name, instance);
             state.use_version(
                 TemplateKind::Service,
@@ -686,7 +691,7 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
         )));
     }
     let requested = deployments::requested_version(input, (i.template_major, i.template_minor))?;
-    let template = i.template_name.clone();
+    let template = i.template_name.to_string();
     let version = requested
         .map(|r| resolve_redeploy(TemplateKind::Service, state, ctx, &template, r))
         .transpose()?;
@@ -701,7 +706,7 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
     }
     if let Some((major, minor)) = version {
         if let Some(spec) = opt_str(input, "spec") {
-            i.spec = spec.to_string();
+            i.spec = spec.into();
         }
         let old_version = (i.template_major, i.template_minor);
         i.template_major = major;
@@ -870,11 +875,11 @@ impl Row<'_> {
     fn field(&self, key: &str) -> Option<String> {
         let i = self.instance;
         Some(match key {
-            "name" => i.name.clone(),
+            "name" => i.name.to_string(),
             "deploymentStatus" => i.deployment.phase.deployment_status().to_string(),
-            "templateName" => i.template_name.clone(),
+            "templateName" => i.template_name.to_string(),
             "serviceName" => self.service.to_string(),
-            "environmentName" => i.environment_name.clone(),
+            "environmentName" => i.environment_name.to_string(),
             "deployedTemplateVersionStatus" => self.version_status?.as_str().to_string(),
             _ => return None,
         })
@@ -968,7 +973,7 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
         for instance in instances {
             let version_status = state
                 .templates(TemplateKind::Service)
-                .get(&instance.template_name)
+                .get(instance.template_name.as_str())
                 .and_then(|t| {
                     t.versions
                         .get(&(instance.template_major, instance.template_minor))

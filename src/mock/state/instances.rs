@@ -221,10 +221,10 @@ mod tests {
     fn instance(name: &str) -> ServiceInstance {
         ServiceInstance {
             name: name.into(),
-            arn: format!("arn:{name}"),
+            arn: format!("arn:{name}").into(),
             created_at: 0,
             environment_name: "env".into(),
-            spec: String::new(),
+            spec: "".into(),
             template_name: "t".into(),
             template_major: 1,
             template_minor: 0,
@@ -247,7 +247,7 @@ mod tests {
             instances.insert(service, instance(name));
         }
         let names = |i: &Instances, service: &str| -> Vec<String> {
-            i.of(service).map(|i| i.name.clone()).collect()
+            i.of(service).map(|i| i.name.to_string()).collect()
         };
         assert_eq!(names(&instances, "s1"), ["a", "b"]);
         assert_eq!(names(&instances, "s"), [long.clone(), "z".to_string()]);
@@ -267,7 +267,7 @@ mod tests {
         let gone: Vec<String> = instances
             .remove_service("s1")
             .into_iter()
-            .map(|i| i.name)
+            .map(|i| i.name.to_string())
             .collect();
         assert_eq!(gone, ["a", "b"]);
         assert!(instances.get("s1", "a").is_none());
