@@ -259,8 +259,19 @@ fn version_ref<'a>(
     Ok(VersionRef {
         template,
         key: version_number(major).zip(version_number(minor)),
-        arn: format!("{}:{major}.{minor}", template_arn(kind, ctx, template)),
+        arn: sent_version_arn(kind, ctx, template, major, minor),
     })
+}
+
+/// The ARN of a version as a request names it, for messages.
+fn sent_version_arn(
+    kind: TemplateKind,
+    ctx: &Ctx,
+    template: &str,
+    major: &str,
+    minor: &str,
+) -> String {
+    format!("{}:{major}.{minor}", template_arn(kind, ctx, template))
 }
 
 fn existing_version(kind: TemplateKind, state: &State, target: &Target) -> Option<Value> {
@@ -395,15 +406,19 @@ pub fn get_version(
     ctx: &Ctx,
     input: &Value,
 ) -> Result<Value, MockError> {
-    let VersionRef {
-        template: name,
-        key,
-        arn,
-    } = version_ref(kind, ctx, input)?;
+    let name = req_str(input, "templateName")?;
+    let major = req_str(input, "majorVersion")?;
+    let minor = req_str(input, "minorVersion")?;
+    let key = version_number(major).zip(version_number(minor));
+    // The version's index line is asked for first: it arrives while the
+    // message text is built, and the lookup after finds it.
     let template = state.templates(kind).get(name);
+    let prefetched = template.zip(key).map(|(t, key)| t.versions.prefetch(&key));
+    let arn = sent_version_arn(kind, ctx, name, major, minor);
     let found = template
         .zip(key)
-        .and_then(|(t, key)| Some((t, t.versions.get(&key)?)));
+        .zip(prefetched)
+        .and_then(|((t, key), prefetched)| Some((t, t.versions.get_prefetched(&key, prefetched)?)));
     let (template, version) =
         found.ok_or_else(|| MockError::not_found(kind.version_noun(), arn))?;
     version.warm();

@@ -10,7 +10,9 @@
 //! names), the key's bytes themselves, so a lookup reads one line of the
 //! index and then the entry it wanted. The order lists and pages need is
 //! kept in a separate ordered index, read only by what walks the table in
-//! order.
+//! order. A lookup can be split in two ([`Table::prefetch`], then
+//! [`Table::get_prefetched`]), so that the wait for its line of the index
+//! overlaps work the caller does in between.
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -73,6 +75,10 @@ impl InlineKey for (u64, u64) {
     }
 }
 
+/// A key's hash, from [`Table::prefetch`].
+#[derive(Clone, Copy)]
+pub struct Prefetched(u64);
+
 /// One slot of the hash index: 32 bytes, two to a cache line.
 #[derive(Clone, Copy)]
 struct Slot {
@@ -123,10 +129,18 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + InlineKey + ?Sized,
     {
+        self.slot_hashed(key, self.hasher.hash_one(key))
+    }
+
+    /// [`Table::slot`], for a key whose hash [`Table::prefetch`] gave.
+    fn slot_hashed<Q>(&self, key: &Q, hash: u64) -> Option<usize>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
         if self.entries.is_empty() {
             return None;
         }
-        let hash = self.hasher.hash_one(key);
         let inline = key.inline();
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
@@ -187,16 +201,50 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         self.slots = slots;
     }
 
+    /// Asks for the line of the index where a lookup of `key` starts
+    /// ([`super::warm`]), so that a lookup made after other work finds it
+    /// there; the key's hash, for [`Table::get_prefetched`].
+    pub fn prefetch<Q>(&self, key: &Q) -> Prefetched
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        if let Some(slot) = self
+            .slots
+            .get(hash as usize & self.slots.len().wrapping_sub(1))
+        {
+            super::warm::value(slot);
+        }
+        Prefetched(hash)
+    }
+
+    /// [`Table::get`], after [`Table::prefetch`] of the same key.
+    pub fn get_prefetched<Q>(&self, key: &Q, Prefetched(hash): Prefetched) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        let slot = self.slot_hashed(key, hash)?;
+        let at = self.slots.get(slot)?.at as usize;
+        self.found(at)
+    }
+
+    /// The value at position `at`, all of its lines asked for.
+    fn found(&self, at: usize) -> Option<&V> {
+        let entry = self.entries.get(at)?;
+        // A resource is read all over: ask for all of its lines at once.
+        super::warm::value(entry);
+        Some(&entry.1)
+    }
+
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + InlineKey + ?Sized,
     {
         let at = self.position(key)?;
-        let entry = self.entries.get(at)?;
-        // A resource is read all over: ask for all of its lines at once.
-        super::warm::value(entry);
-        Some(&entry.1)
+        self.found(at)
     }
 
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
