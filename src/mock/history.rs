@@ -11,7 +11,7 @@
 //! of the resource always name records here.
 
 use super::clock::Millis;
-use super::state::{Arn, DeploymentId, Name, Table};
+use super::state::{Arn, DeploymentId, Name, Table, free_slot};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -256,33 +256,13 @@ impl IdIndex {
     /// Forgets `id`, moving back the slots after it that probed past it
     /// (no tombstones).
     fn remove(&mut self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) {
-        let Some(mut hole) = self.slot(id, records) else {
+        let Some(hole) = self.slot(id, records) else {
             return;
         };
         self.len -= 1;
-        let mask = self.slots.len() - 1;
-        self.slots[hole] = FREE_SLOT;
-        let mut at = hole;
-        loop {
-            at = (at + 1) & mask;
-            let slot = self.slots[at];
-            if slot.at == NO_PLACE {
-                return;
-            }
-            let home = slot.hash as usize & mask;
-            // The slot may move to the hole unless its home lies in
-            // (hole, at], cyclically.
-            let stays = if hole <= at {
-                hole < home && home <= at
-            } else {
-                hole < home || home <= at
-            };
-            if !stays {
-                self.slots[hole] = slot;
-                self.slots[at] = FREE_SLOT;
-                hole = at;
-            }
-        }
+        free_slot(&mut self.slots, hole, FREE_SLOT, |slot| {
+            (slot.at != NO_PLACE).then_some(slot.hash as usize)
+        });
     }
 }
 

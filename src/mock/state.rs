@@ -25,6 +25,7 @@ pub use repositories::{
     Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
 };
 pub use table::Table;
+pub(crate) use table::free_slot;
 pub use text::{Arn, Name};
 
 use super::clock::Millis;

@@ -338,30 +338,10 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
 
     /// Frees slot `hole`, moving back the slots after it that probed past
     /// it, so that every lookup still finds its key without tombstones.
-    fn unslot(&mut self, mut hole: usize) {
-        let mask = self.slots.len() - 1;
-        self.slots[hole] = FREE;
-        let mut at = hole;
-        loop {
-            at = (at + 1) & mask;
-            let slot = self.slots[at];
-            if slot.at == EMPTY {
-                return;
-            }
-            let home = slot.hash as usize & mask;
-            // The slot may move to the hole unless its home lies in
-            // (hole, at], cyclically.
-            let stays = if hole <= at {
-                hole < home && home <= at
-            } else {
-                hole < home || home <= at
-            };
-            if !stays {
-                self.slots[hole] = slot;
-                self.slots[at] = FREE;
-                hole = at;
-            }
-        }
+    fn unslot(&mut self, hole: usize) {
+        free_slot(&mut self.slots, hole, FREE, |slot| {
+            (slot.at != EMPTY).then_some(slot.hash as usize)
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -451,6 +431,47 @@ impl<K: Ord + Hash + Clone + InlineKey + std::fmt::Debug, V: std::fmt::Debug> st
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Frees slot `hole` of an open-addressing index probed linearly, whose
+/// length is a power of two: each later slot that probed past the hole
+/// moves back into it, so that every lookup still finds its key and no
+/// tombstone is left. `hash` gives a slot's hash, or `None` for a free slot
+/// (which ends the run).
+pub(crate) fn free_slot<S: Copy>(
+    slots: &mut [S],
+    mut hole: usize,
+    free: S,
+    hash: impl Fn(&S) -> Option<usize>,
+) {
+    let mask = slots.len().wrapping_sub(1);
+    let Some(first) = slots.get_mut(hole) else {
+        return;
+    };
+    *first = free;
+    let mut at = hole;
+    loop {
+        at = (at + 1) & mask;
+        let Some(&slot) = slots.get(at) else {
+            return;
+        };
+        let Some(hash) = hash(&slot) else {
+            return;
+        };
+        let home = hash & mask;
+        // The slot may move to the hole unless its home lies in
+        // (hole, at], cyclically.
+        let stays = if hole <= at {
+            hole < home && home <= at
+        } else {
+            hole < home || home <= at
+        };
+        if !stays {
+            slots[hole] = slot;
+            slots[at] = free;
+            hole = at;
+        }
     }
 }
 
