@@ -11,7 +11,7 @@
 //! of the resource always name records here.
 
 use super::clock::Millis;
-use super::state::{Arn, DeploymentId, Name, Table, free_slot};
+use super::state::{Arn, DeploymentId, Name, ProbeSlot, Table, free_slot, place_slot, regrow};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -186,10 +186,16 @@ struct IdSlot {
 
 const NO_PLACE: u32 = u32::MAX;
 
-const FREE_SLOT: IdSlot = IdSlot {
-    hash: 0,
-    at: NO_PLACE,
-};
+impl ProbeSlot for IdSlot {
+    const FREE: Self = IdSlot {
+        hash: 0,
+        at: NO_PLACE,
+    };
+
+    fn hash(&self) -> Option<usize> {
+        (self.at != NO_PLACE).then_some(self.hash as usize)
+    }
+}
 
 impl IdIndex {
     fn hash(&self, id: &DeploymentId) -> u32 {
@@ -229,27 +235,13 @@ impl IdIndex {
         self.slots.get(slot).map(|slot| slot.at as usize)
     }
 
-    /// Puts `slot` in the first free place of its probe sequence.
-    fn place(slots: &mut [IdSlot], slot: IdSlot) {
-        let mask = slots.len() - 1;
-        let mut at = slot.hash as usize & mask;
-        while slots[at].at != NO_PLACE {
-            at = (at + 1) & mask;
-        }
-        slots[at] = slot;
-    }
-
     /// Adds `id` (which the index does not hold) at place `at`.
     fn insert(&mut self, id: &DeploymentId, at: u32) {
         if (self.len + 1) * 2 > self.slots.len() {
-            let mut slots = vec![FREE_SLOT; (self.slots.len() * 2).max(16)];
-            for slot in self.slots.iter().filter(|slot| slot.at != NO_PLACE) {
-                Self::place(&mut slots, *slot);
-            }
-            self.slots = slots;
+            self.slots = regrow(&self.slots, (self.slots.len() * 2).max(16));
         }
         let hash = self.hash(id);
-        Self::place(&mut self.slots, IdSlot { hash, at });
+        place_slot(&mut self.slots, IdSlot { hash, at });
         self.len += 1;
     }
 
@@ -260,9 +252,7 @@ impl IdIndex {
             return;
         };
         self.len -= 1;
-        free_slot(&mut self.slots, hole, FREE_SLOT, |slot| {
-            (slot.at != NO_PLACE).then_some(slot.hash as usize)
-        });
+        free_slot(&mut self.slots, hole);
     }
 }
 

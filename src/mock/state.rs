@@ -25,7 +25,7 @@ pub use repositories::{
     Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
 };
 pub use table::Table;
-pub(crate) use table::free_slot;
+pub(crate) use table::{ProbeSlot, free_slot, place_slot, regrow};
 pub use text::{Arn, Name};
 
 use super::clock::Millis;

@@ -96,6 +96,14 @@ const FREE: Slot = Slot {
     key: Inline::LONG,
 };
 
+impl ProbeSlot for Slot {
+    const FREE: Self = FREE;
+
+    fn hash(&self) -> Option<usize> {
+        (self.at != EMPTY).then_some(self.hash as usize)
+    }
+}
+
 /// Values by key: lookups by hash; [`Table::iter`], [`Table::values`],
 /// [`Table::keys`] and [`Table::range`] in key order.
 ///
@@ -177,28 +185,12 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         self.slots.get(slot).map(|slot| slot.at as usize)
     }
 
-    /// Puts `slot` in the first free place of its probe sequence (the
-    /// index has room: it is at most half full).
-    fn place(slots: &mut [Slot], slot: Slot) {
-        let mask = slots.len() - 1;
-        let mut at = slot.hash as usize & mask;
-        while slots[at].at != EMPTY {
-            at = (at + 1) & mask;
-        }
-        slots[at] = slot;
-    }
-
     /// Makes room for one more entry, keeping the index at most half full.
     fn reserve_one(&mut self) {
         if (self.entries.len() + 1) * 2 <= self.slots.len() {
             return;
         }
-        let capacity = (self.slots.len() * 2).max(8);
-        let mut slots = vec![FREE; capacity];
-        for slot in self.slots.iter().filter(|slot| slot.at != EMPTY) {
-            Self::place(&mut slots, *slot);
-        }
-        self.slots = slots;
+        self.slots = regrow(&self.slots, (self.slots.len() * 2).max(8));
     }
 
     /// Asks for the line of the index where a lookup of `key` starts
@@ -286,7 +278,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
             at: u32::try_from(at).unwrap_or(EMPTY - 1),
             key: key.inline().unwrap_or(Inline::LONG),
         };
-        Self::place(&mut self.slots, slot);
+        place_slot(&mut self.slots, slot);
         self.order.insert(key.clone(), at);
         self.entries.push((key, value));
     }
@@ -339,9 +331,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
     /// Frees slot `hole`, moving back the slots after it that probed past
     /// it, so that every lookup still finds its key without tombstones.
     fn unslot(&mut self, hole: usize) {
-        free_slot(&mut self.slots, hole, FREE, |slot| {
-            (slot.at != EMPTY).then_some(slot.hash as usize)
-        });
+        free_slot(&mut self.slots, hole);
     }
 
     pub fn len(&self) -> usize {
@@ -434,29 +424,57 @@ impl<K: Ord + Hash + Clone + InlineKey + std::fmt::Debug, V: std::fmt::Debug> st
     }
 }
 
-/// Frees slot `hole` of an open-addressing index probed linearly, whose
-/// length is a power of two: each later slot that probed past the hole
-/// moves back into it, so that every lookup still finds its key and no
-/// tombstone is left. `hash` gives a slot's hash, or `None` for a free slot
-/// (which ends the run).
-pub(crate) fn free_slot<S: Copy>(
-    slots: &mut [S],
-    mut hole: usize,
-    free: S,
-    hash: impl Fn(&S) -> Option<usize>,
-) {
+/// A slot of an open-addressing index probed linearly, whose length is a
+/// power of two and which is kept at most half full, so a probe always
+/// reaches a free slot. The mock's tables and its deployments' index by id
+/// share these steps.
+pub(crate) trait ProbeSlot: Copy {
+    /// The free slot.
+    const FREE: Self;
+
+    /// The hash the slot's key probes from, or `None` for a free slot.
+    fn hash(&self) -> Option<usize>;
+}
+
+/// Puts `slot` in the first free place of its probe sequence.
+pub(crate) fn place_slot<S: ProbeSlot>(slots: &mut [S], slot: S) {
+    let mask = slots.len().wrapping_sub(1);
+    let mut at = slot.hash().unwrap_or(0) & mask;
+    while let Some(taken) = slots.get(at) {
+        if taken.hash().is_none() {
+            slots[at] = slot;
+            return;
+        }
+        at = (at + 1) & mask;
+    }
+}
+
+/// The slots of `slots` placed anew in an index of `capacity` (a power of
+/// two, more than twice their number).
+pub(crate) fn regrow<S: ProbeSlot>(slots: &[S], capacity: usize) -> Vec<S> {
+    let mut grown = vec![S::FREE; capacity];
+    for slot in slots.iter().filter(|slot| slot.hash().is_some()) {
+        place_slot(&mut grown, *slot);
+    }
+    grown
+}
+
+/// Frees slot `hole`: each later slot that probed past the hole moves back
+/// into it, so that every lookup still finds its key and no tombstone is
+/// left.
+pub(crate) fn free_slot<S: ProbeSlot>(slots: &mut [S], mut hole: usize) {
     let mask = slots.len().wrapping_sub(1);
     let Some(first) = slots.get_mut(hole) else {
         return;
     };
-    *first = free;
+    *first = S::FREE;
     let mut at = hole;
     loop {
         at = (at + 1) & mask;
         let Some(&slot) = slots.get(at) else {
             return;
         };
-        let Some(hash) = hash(&slot) else {
+        let Some(hash) = slot.hash() else {
             return;
         };
         let home = hash & mask;
@@ -469,7 +487,7 @@ pub(crate) fn free_slot<S: Copy>(
         };
         if !stays {
             slots[hole] = slot;
-            slots[at] = free;
+            slots[at] = S::FREE;
             hole = at;
         }
     }
