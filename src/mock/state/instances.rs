@@ -9,13 +9,11 @@
 //! model-checked resource name) holds no NUL, so the key splits one way,
 //! and NUL sorts before every other character, so key order is the order
 //! of (service, instance) and a service's instances sit together in it.
-//! Keys are held inline when short ([`Key`]), so that the ordered index a
+//! Keys are held in place when short ([`Text`]), so that the ordered index a
 //! listing searches compares keys without reading allocations.
 
-use super::table::{Inline, InlineKey};
+use super::text::Text;
 use super::{ServiceInstance, Table};
-use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 
 /// Every service instance, keyed by service and instance name; listed in
@@ -28,129 +26,38 @@ pub struct Instances {
 /// How many bytes of a key are held inline.
 const SHORT: usize = 38;
 
-/// A key of the table: inline up to [`SHORT`] bytes, else an allocation.
-/// It compares, hashes and borrows as the text it holds.
-#[derive(Clone)]
-enum Key {
-    Short { len: u8, bytes: [u8; SHORT] },
-    Long(Box<str>),
-}
-
-impl Key {
-    /// The bytes of the text, which compare as the text does.
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Self::Short { len, bytes } => &bytes[..usize::from(*len)],
-            Self::Long(text) => text.as_bytes(),
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        match self {
-            // Only `key` writes `bytes`, from a text, at a character boundary.
-            Self::Short { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
-            }
-            Self::Long(text) => text,
-        }
-    }
-}
-
-impl Borrow<str> for Key {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl PartialEq for Key {
-    fn eq(&self, other: &Self) -> bool {
-        self.bytes() == other.bytes()
-    }
-}
-
-impl Eq for Key {}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        // Texts order as their bytes do.
-        self.bytes().cmp(other.bytes())
-    }
-}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl InlineKey for Key {
-    fn inline(&self) -> Option<Inline> {
-        self.as_str().inline()
-    }
-}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.as_str().fmt(f)
-    }
-}
-
-/// The key of `name` of `service`, as text.
-fn key_text(service: &str, name: &str) -> String {
-    let mut key = String::with_capacity(service.len() + 1 + name.len());
-    key.push_str(service);
-    key.push('\0');
-    key.push_str(name);
-    key
-}
+/// A key of the table: the joined names, in place up to [`SHORT`] bytes.
+type Key = Text<SHORT>;
 
 /// The key of `name` of `service`.
 fn key(service: &str, name: &str) -> Key {
-    joined(service, '\0', name)
+    with_joined(service, '\0', name, Key::new)
 }
 
-/// `service`, `separator` and `name` as one key.
-fn joined(service: &str, separator: char, name: &str) -> Key {
+/// Runs `f` on `service`, `separator` (ASCII) and `name` joined as one
+/// text, built on the stack when it is short (as names mostly are), so that
+/// a lookup allocates nothing.
+fn with_joined<T>(service: &str, separator: char, name: &str, f: impl FnOnce(&str) -> T) -> T {
+    const ROOM: usize = 64;
     let len = service.len() + 1 + name.len();
-    if len > SHORT {
+    let joined = || {
         let mut text = String::with_capacity(len);
         text.push_str(service);
         text.push(separator);
         text.push_str(name);
-        return Key::Long(text.into_boxed_str());
-    }
-    let mut bytes = [0u8; SHORT];
-    bytes[..service.len()].copy_from_slice(service.as_bytes());
-    // The separator is ASCII (NUL or the character after it).
-    bytes[service.len()] = separator as u8;
-    bytes[service.len() + 1..len].copy_from_slice(name.as_bytes());
-    Key::Short {
-        len: len as u8,
-        bytes,
-    }
-}
-
-/// Runs `f` on the key of `name` of `service`, built on the stack when it
-/// is short (as names mostly are), so that a lookup allocates nothing.
-fn with_key<T>(service: &str, name: &str, f: impl FnOnce(&str) -> T) -> T {
-    const ROOM: usize = 64;
-    let len = service.len() + 1 + name.len();
-    if len > ROOM {
-        return f(&key_text(service, name));
+        text
+    };
+    if len > ROOM || !separator.is_ascii() {
+        return f(&joined());
     }
     let mut bytes = [0u8; ROOM];
     bytes[..service.len()].copy_from_slice(service.as_bytes());
+    bytes[service.len()] = separator as u8;
     bytes[service.len() + 1..len].copy_from_slice(name.as_bytes());
-    // Two texts joined by an ASCII NUL are text.
+    // Two texts joined by an ASCII character are text.
     match std::str::from_utf8(&bytes[..len]) {
         Ok(key) => f(key),
-        Err(_) => f(&key_text(service, name)),
+        Err(_) => f(&joined()),
     }
 }
 
@@ -158,22 +65,22 @@ fn with_key<T>(service: &str, name: &str, f: impl FnOnce(&str) -> T) -> T {
 /// including) its name and the character after NUL.
 fn bounds(service: &str) -> (Bound<Key>, Bound<Key>) {
     (
-        Bound::Included(joined(service, '\0', "")),
-        Bound::Excluded(joined(service, '\u{1}', "")),
+        Bound::Included(with_joined(service, '\0', "", Key::new)),
+        Bound::Excluded(with_joined(service, '\u{1}', "", Key::new)),
     )
 }
 
 impl Instances {
     pub fn get(&self, service: &str, name: &str) -> Option<&ServiceInstance> {
-        with_key(service, name, |key| self.table.get(key))
+        with_joined(service, '\0', name, |key| self.table.get(key))
     }
 
     pub fn get_mut(&mut self, service: &str, name: &str) -> Option<&mut ServiceInstance> {
-        with_key(service, name, |key| self.table.get_mut(key))
+        with_joined(service, '\0', name, |key| self.table.get_mut(key))
     }
 
     pub fn contains(&self, service: &str, name: &str) -> bool {
-        with_key(service, name, |key| self.table.contains_key(key))
+        with_joined(service, '\0', name, |key| self.table.contains_key(key))
     }
 
     /// Adds (or replaces) `instance`, under its own name, to `service`.
@@ -182,7 +89,7 @@ impl Instances {
     }
 
     pub fn remove(&mut self, service: &str, name: &str) -> Option<ServiceInstance> {
-        with_key(service, name, |key| self.table.remove(key))
+        with_joined(service, '\0', name, |key| self.table.remove(key))
     }
 
     /// The instances of `service`, by name.

@@ -8,6 +8,7 @@
 //! with the resource's own lines. [`Name`] is the size of a `String`;
 //! [`Arn`] holds the ARNs the mock makes.
 
+use super::table::{Inline, InlineKey};
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 
@@ -153,6 +154,12 @@ impl<const N: usize> Ord for Text<N> {
 impl<const N: usize> Hash for Text<N> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_str().hash(state);
+    }
+}
+
+impl<const N: usize> InlineKey for Text<N> {
+    fn inline(&self) -> Option<Inline> {
+        self.as_str().inline()
     }
 }
 
