@@ -11,7 +11,9 @@
 //! of the resource always name records here.
 
 use super::clock::Millis;
-use super::state::{Arn, DeploymentId, Name, ProbeSlot, Table, free_slot, place_slot, regrow};
+use super::state::{
+    Arn, DeploymentId, Name, Prefetched, ProbeSlot, Table, free_slot, place_slot, regrow, warm,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -89,14 +91,40 @@ impl TargetName<'_> {
     /// length-prefixed, so that no two targets share a key).
     fn key(self) -> String {
         match self {
-            Self::Environment(name) => format!("e{name}"),
-            Self::ServicePipeline(service) => format!("p{service}"),
-            Self::ServiceInstance(service, instance) => {
-                format!("i{}:{service}{instance}", service.len())
-            }
-            Self::Component(name) => format!("c{name}"),
+            Self::Environment(name) => key('e', None, name),
+            Self::ServicePipeline(service) => key('p', None, service),
+            Self::ServiceInstance(service, instance) => key('i', Some(service), instance),
+            Self::Component(name) => key('c', None, name),
         }
     }
+}
+
+/// A key of the per-target sets or the listings: `kind`, then `name`, or
+/// then the length of `service`, a colon, `service` and `name`. Written
+/// piece by piece: the formatting machinery costs more than the lookup
+/// the key is for.
+fn key(kind: char, service: Option<&str>, name: &str) -> String {
+    let mut key =
+        String::with_capacity(1 + service.map_or(0, |service| service.len() + 4) + name.len());
+    key.push(kind);
+    if let Some(service) = service {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut len = service.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (len % 10) as u8;
+            len /= 10;
+            if len == 0 {
+                break;
+            }
+        }
+        key.extend(digits[at..].iter().map(|digit| char::from(*digit)));
+        key.push(':');
+        key.push_str(service);
+    }
+    key.push_str(name);
+    key
 }
 
 impl DeploymentTarget {
@@ -207,10 +235,19 @@ impl IdIndex {
 
     /// The slot holding `id`, whose record `records` holds.
     fn slot(&self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) -> Option<usize> {
+        self.slot_hashed(id, self.hash(id), records)
+    }
+
+    /// [`IdIndex::slot`], with `id`'s hash.
+    fn slot_hashed(
+        &self,
+        id: &DeploymentId,
+        hash: u32,
+        records: &[Option<DeploymentRecord>],
+    ) -> Option<usize> {
         if self.len == 0 {
             return None;
         }
-        let hash = self.hash(id);
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
         loop {
@@ -230,17 +267,45 @@ impl IdIndex {
         }
     }
 
+    /// Asks for the line of the index where a lookup (or an insert) of
+    /// `id` starts.
+    fn prefetch(&self, hash: u32) {
+        let mask = self.slots.len().wrapping_sub(1);
+        if let Some(slot) = self.slots.get(hash as usize & mask) {
+            warm::value(slot);
+        }
+    }
+
+    /// Asks for the records a lookup of `id` would compare, without
+    /// reading them: every record whose slot, on `id`'s probe, holds its
+    /// hash (almost always the one record that is `id`'s).
+    fn warm_records(&self, hash: u32, records: &[Option<DeploymentRecord>]) {
+        if self.len == 0 {
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        while let Some(slot) = self.slots.get(at).filter(|slot| slot.at != NO_PLACE) {
+            if slot.hash == hash {
+                if let Some(record) = records.get(slot.at as usize) {
+                    warm::value(record);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
     fn get(&self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) -> Option<usize> {
         let slot = self.slot(id, records)?;
         self.slots.get(slot).map(|slot| slot.at as usize)
     }
 
-    /// Adds `id` (which the index does not hold) at place `at`.
-    fn insert(&mut self, id: &DeploymentId, at: u32) {
+    /// Adds an id (which the index does not hold) of hash `hash` at place
+    /// `at`.
+    fn insert(&mut self, hash: u32, at: u32) {
         if (self.len + 1) * 2 > self.slots.len() {
             self.slots = regrow(&self.slots, (self.slots.len() * 2).max(16));
         }
-        let hash = self.hash(id);
         place_slot(&mut self.slots, IdSlot { hash, at });
         self.len += 1;
     }
@@ -270,6 +335,9 @@ enum Keys {
     Inline { len: usize, keys: [Key; 2] },
     Tree(BTreeSet<Key>),
 }
+
+/// How many keys a leaf of the standard library's B-tree holds at most.
+const LEAF: usize = 11;
 
 impl Default for Keys {
     fn default() -> Self {
@@ -319,6 +387,21 @@ impl Keys {
         }
     }
 
+    /// Asks for the lines an insert at the front (`front`) or the back
+    /// reads and moves: inline keys come with the entry; a tree's are in
+    /// its first or last leaf, which holds up to [`LEAF`] keys.
+    fn warm(&self, front: bool) {
+        if let Self::Tree(tree) = self {
+            match (front, tree.first(), tree.last()) {
+                (true, Some(first), _) => warm::span(std::ptr::from_ref(first), LEAF),
+                (false, _, Some(last)) => {
+                    warm::span(std::ptr::from_ref(last).wrapping_sub(LEAF - 1), LEAF);
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn is_empty(&self) -> bool {
         match self {
             Self::Inline { len, .. } => *len == 0,
@@ -364,37 +447,50 @@ pub enum Listing {
 }
 
 impl Listing {
-    /// Every listing `record` appears in.
-    fn of(record: &DeploymentRecord) -> Vec<Self> {
-        let t = &record.target;
-        let mut listings = vec![Self::All, Self::Environment(t.environment_name.to_string())];
-        if let Some(service) = &t.service_name {
-            listings.push(Self::Service(service.to_string()));
-            if let Some(instance) = &t.service_instance_name {
-                listings.push(Self::ServiceInstance(
+    /// The listings of `target` that only its own kind and names place
+    /// (those of a few records, not of every one or of an environment's).
+    fn of_target(target: TargetName) -> impl Iterator<Item = Self> {
+        let (first, second) = match target {
+            TargetName::Environment(name) => (Self::Environment(name.to_string()), None),
+            TargetName::ServicePipeline(service) => (Self::Service(service.to_string()), None),
+            TargetName::ServiceInstance(service, instance) => (
+                Self::Service(service.to_string()),
+                Some(Self::ServiceInstance(
                     service.to_string(),
                     instance.to_string(),
-                ));
-            }
-        }
-        if let Some(component) = &t.component_name {
-            listings.push(Self::Component(component.to_string()));
-        }
-        listings
+                )),
+            ),
+            TargetName::Component(name) => (Self::Component(name.to_string()), None),
+        };
+        std::iter::once(first).chain(second)
     }
 
     /// The listing as one text: a kind letter, then its names (a service's
     /// length-prefixed, so that no two listings share a key).
     fn key(&self) -> String {
         match self {
-            Self::All => "a".to_string(),
-            Self::Environment(name) => format!("e{name}"),
-            Self::Service(name) => format!("s{name}"),
-            Self::ServiceInstance(service, instance) => {
-                format!("i{}:{service}{instance}", service.len())
-            }
-            Self::Component(name) => format!("c{name}"),
+            Self::All => key('a', None, ""),
+            Self::Environment(name) => key('e', None, name),
+            Self::Service(name) => key('s', None, name),
+            Self::ServiceInstance(service, instance) => key('i', Some(service), instance),
+            Self::Component(name) => key('c', None, name),
         }
+    }
+
+    /// The keys of every listing a deployment of `t` appears in.
+    fn keys_of(t: &DeploymentTarget) -> impl Iterator<Item = String> {
+        let service = t.service_name.as_deref();
+        [
+            Some(key('a', None, "")),
+            Some(key('e', None, &t.environment_name)),
+            service.map(|service| key('s', None, service)),
+            service
+                .zip(t.service_instance_name.as_deref())
+                .map(|(service, instance)| key('i', Some(service), instance)),
+            t.component_name.as_deref().map(|name| key('c', None, name)),
+        ]
+        .into_iter()
+        .flatten()
     }
 }
 
@@ -415,7 +511,6 @@ impl DeploymentRecord {
     /// Starts loading what a summary of the record reads
     /// ([`super::state::warm`]).
     pub fn warm(&self) {
-        use super::state::warm;
         let t = &self.target;
         warm::value(self);
         self.arn.warm();
@@ -438,10 +533,61 @@ impl Deployments {
     /// deployment; its outputs are those of the last attempted one, until
     /// it reports its own.
     pub fn start(&mut self, new: NewDeployment, now: Millis) {
-        let attempted = new.last_attempted_id.as_deref().and_then(|id| self.get(id));
+        // Every line the record's bookkeeping reads is asked for in three
+        // rounds (the index slots, then what they point to, then the trees'
+        // leaves), so that a deployment of one of thousands of targets
+        // waits for each round once instead of for each line in turn.
+        let target_key = new.target.name().key();
+        let target_hash = self.by_target.prefetch(target_key.as_str());
+        let listings: Vec<(String, Prefetched)> = Listing::keys_of(&new.target)
+            .map(|key| {
+                let hash = self.listings.prefetch(key.as_str());
+                (key, hash)
+            })
+            .collect();
+        // The last attempted deployment, and the last successful one when
+        // it is another.
+        let previous = [
+            new.last_attempted_id,
+            new.last_succeeded_id
+                .filter(|id| Some(*id) != new.last_attempted_id),
+        ]
+        .map(|id| id.map(|id| (id, self.by_id.hash(&id))));
+        for (_, hash) in previous.iter().flatten() {
+            self.by_id.prefetch(*hash);
+        }
+        let id_hash = self.by_id.hash(&new.id);
+        self.by_id.prefetch(id_hash);
+        // A found entry's lines are asked for ([`Table::get_prefetched`]).
+        let _ = self
+            .by_target
+            .get_prefetched(target_key.as_str(), target_hash);
+        for (key, hash) in &listings {
+            let _ = self.listings.get_prefetched(key.as_str(), *hash);
+        }
+        for (_, hash) in previous.iter().flatten() {
+            self.by_id.warm_records(*hash, &self.records);
+        }
+        if let Some(keys) = self
+            .by_target
+            .get_prefetched(target_key.as_str(), target_hash)
+        {
+            keys.warm(false);
+        }
+        for (key, hash) in &listings {
+            if let Some(keys) = self.listings.get_prefetched(key.as_str(), *hash) {
+                keys.warm(true);
+            }
+        }
+
+        let [attempted, other_succeeded] = previous.map(|previous| {
+            let (id, hash) = previous?;
+            let slot = self.by_id.slot_hashed(&id, hash, &self.records)?;
+            self.at(self.by_id.slots.get(slot)?.at)
+        });
         let succeeded = match (&new.last_succeeded_id, attempted) {
             (Some(id), Some(attempted)) if *id == attempted.id => Some(attempted),
-            (id, _) => id.as_deref().and_then(|id| self.get(id)),
+            _ => other_succeeded,
         };
         let initial_state = succeeded.map(|previous| Arc::clone(&previous.target_state));
         let outputs = attempted.map(|d| d.outputs.clone()).unwrap_or_default();
@@ -470,17 +616,33 @@ impl Deployments {
             }
         };
         self.by_target
-            .get_or_default(record.target.name().key())
+            .get_or_default_prefetched(target_key, target_hash)
             .insert((now, id, at));
-        for listing in Listing::of(&record) {
+        for (key, hash) in listings {
             self.listings
-                .get_or_default(listing.key())
+                .get_or_default_prefetched(key, hash)
                 .insert((Millis::MAX - now, id, at));
         }
         if let Some(place) = self.records.get_mut(at as usize) {
             *place = Some(record);
         }
-        self.by_id.insert(&id, at);
+        self.by_id.insert(id_hash, at);
+    }
+
+    /// Asks for the lines of the index a deployment of `target` will read
+    /// first (its set's and its own listings' slots), so that the caller's
+    /// work before the deployment starts overlaps the waits for them.
+    pub fn prefetch(&self, target: TargetName) {
+        self.by_target.prefetch(target.key().as_str());
+        for listing in Listing::of_target(target) {
+            self.listings.prefetch(listing.key().as_str());
+        }
+    }
+
+    /// Asks for the line of the index by id where the record `id` is found
+    /// (the last deployment, which the next one reads).
+    pub fn prefetch_id(&self, id: &DeploymentId) {
+        self.by_id.prefetch(self.by_id.hash(id));
     }
 
     /// The records of `listing` from the page token `from` on, newest
@@ -515,8 +677,7 @@ impl Deployments {
 
     fn unlist(&mut self, record: &DeploymentRecord, at: u32) {
         let key = (Millis::MAX - record.created_at, record.id, at);
-        for listing in Listing::of(record) {
-            let listing = listing.key();
+        for listing in Listing::keys_of(&record.target) {
             if let Some(keys) = self.listings.get_mut(listing.as_str()) {
                 keys.remove(&key);
                 if keys.is_empty() {

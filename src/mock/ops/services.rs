@@ -18,7 +18,7 @@ use super::{
 };
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
-use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};
+use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind, TargetName};
 use crate::mock::state::{
     Creation, Deployment, Due, Pipeline, Service, ServiceInstance, ServicePart, ServiceStatus,
     State, Target, TemplateKind, VersionStatus, VersionUser,
@@ -670,7 +670,14 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
 pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let service_name = req_str(input, "serviceName")?;
     let name = req_str(input, "name")?;
+    // What a deployment reads besides the instance, asked for now so that
+    // the waits overlap the instance's own and the checks below.
+    state
+        .deployments
+        .prefetch(TargetName::ServiceInstance(service_name, name));
+    state.services.prefetch(service_name);
     let i = find_instance(state, ctx, service_name, name)?;
+    state.deployments.prefetch_id(&i.deployment.attempted_id);
     let token = opt_str(input, "clientToken").filter(|t| !t.is_empty());
     if let (Some(token), Some((last, last_params))) = (token, &i.last_client_token) {
         if token == last {

@@ -283,12 +283,17 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         self.entries.push((key, value));
     }
 
-    /// The value at `key`, first inserting `V::default()` if there is none.
-    pub fn get_or_default(&mut self, key: K) -> &mut V
+    /// The value at `key`, first inserting `V::default()` if there is none,
+    /// after [`Table::prefetch`] of the same key.
+    pub fn get_or_default_prefetched(&mut self, key: K, Prefetched(hash): Prefetched) -> &mut V
     where
         V: Default,
     {
-        let at = match self.position(&key) {
+        let position = self
+            .slot_hashed(&key, hash)
+            .and_then(|slot| self.slots.get(slot))
+            .map(|slot| slot.at as usize);
+        let at = match position {
             Some(at) => at,
             None => {
                 self.push(key, V::default());
