@@ -533,9 +533,9 @@ impl Deployments {
     /// deployment; its outputs are those of the last attempted one, until
     /// it reports its own.
     pub fn start(&mut self, new: NewDeployment, now: Millis) {
-        // Every line the record's bookkeeping reads is asked for in three
-        // rounds (the index slots, then what they point to, then the trees'
-        // leaves), so that a deployment of one of thousands of targets
+        // Every line the record's bookkeeping reads is asked for in rounds
+        // (the index slots; the entries and records they point to; the
+        // shared target state and the trees' leaves), so that a deployment of one of thousands of targets
         // waits for each round once instead of for each line in turn.
         let target_key = new.target.name().key();
         let target_hash = self.by_target.prefetch(target_key.as_str());
@@ -568,6 +568,20 @@ impl Deployments {
         for (_, hash) in previous.iter().flatten() {
             self.by_id.warm_records(*hash, &self.records);
         }
+        let [attempted, other_succeeded] = previous.map(|previous| {
+            let (id, hash) = previous?;
+            let slot = self.by_id.slot_hashed(&id, hash, &self.records)?;
+            self.at(self.by_id.slots.get(slot)?.at)
+        });
+        // The target state the new record shares (its count is written).
+        if let Some(record) = attempted.or(other_succeeded) {
+            warm::span(
+                Arc::as_ptr(&record.target_state)
+                    .cast::<u8>()
+                    .wrapping_sub(2 * std::mem::size_of::<usize>()),
+                2 * std::mem::size_of::<usize>() + std::mem::size_of::<Value>(),
+            );
+        }
         if let Some(keys) = self
             .by_target
             .get_prefetched(target_key.as_str(), target_hash)
@@ -579,12 +593,6 @@ impl Deployments {
                 keys.warm(true);
             }
         }
-
-        let [attempted, other_succeeded] = previous.map(|previous| {
-            let (id, hash) = previous?;
-            let slot = self.by_id.slot_hashed(&id, hash, &self.records)?;
-            self.at(self.by_id.slots.get(slot)?.at)
-        });
         let succeeded = match (&new.last_succeeded_id, attempted) {
             (Some(id), Some(attempted)) if *id == attempted.id => Some(attempted),
             _ => other_succeeded,
@@ -636,6 +644,16 @@ impl Deployments {
         self.by_target.prefetch(target.key().as_str());
         for listing in Listing::of_target(target) {
             self.listings.prefetch(listing.key().as_str());
+        }
+    }
+
+    /// Asks for the entries of `target`'s set and own listings, once
+    /// [`Deployments::prefetch`] asked for their slots.
+    pub fn warm(&self, target: TargetName) {
+        // A found entry's lines are asked for ([`Table::get`]).
+        let _ = self.by_target.get(target.key().as_str());
+        for listing in Listing::of_target(target) {
+            let _ = self.listings.get(listing.key().as_str());
         }
     }
 

@@ -348,6 +348,9 @@ impl Mock {
     fn answer(&self, request: &Request) -> Result<Value, MockError> {
         self.verify(request)?;
         let (operation, input) = router::decode(request)?;
+        // The state's lines the operation reads first are asked for now, so
+        // that the waits for them overlap the validation below.
+        ops::prefetch(operation, &self.lock().state, &input);
         let model = Model::proton();
         if !model.has_operation(operation) {
             return Err(MockError::UnknownOperation(format!(

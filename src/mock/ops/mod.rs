@@ -174,6 +174,16 @@ pub const EMULATED_OPERATIONS: &[&str] = &[
     "GetResourcesSummary",
 ];
 
+/// Asks for the lines of `state` that `operation` on `input` reads first
+/// ([`crate::mock::state::warm`]): hints only, for the operations whose
+/// first reads are cold when the state holds thousands of resources.
+/// Nothing is read or changed that a client can observe.
+pub fn prefetch(operation: &str, state: &State, input: &Value) {
+    if operation == "UpdateServiceInstance" {
+        services::prefetch_instance(state, input);
+    }
+}
+
 /// Runs `operation`; `None` when the mock does not emulate it.
 pub fn dispatch(
     operation: &str,

@@ -664,18 +664,33 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
     )
 }
 
+/// Asks for the index slots an UpdateServiceInstance of `input` reads
+/// first: the instance's, its service's and its deployments'.
+pub fn prefetch_instance(state: &State, input: &Value) {
+    let (Some(service), Some(name)) = (opt_str(input, "serviceName"), opt_str(input, "name"))
+    else {
+        return;
+    };
+    state.instances.prefetch(service, name);
+    state.services.prefetch(service);
+    state
+        .deployments
+        .prefetch(TargetName::ServiceInstance(service, name));
+}
+
 /// UpdateServiceInstance, in the four modes of `deploymentType`. A retry
 /// with the instance's last client token and the same parameters answers
 /// the instance without deploying again.
 pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
     let service_name = req_str(input, "serviceName")?;
     let name = req_str(input, "name")?;
-    // What a deployment reads besides the instance, asked for now so that
-    // the waits overlap the instance's own and the checks below.
+    // What a deployment reads besides the instance (whose index slots
+    // `prefetch_instance` asked for), asked for now so that the waits
+    // overlap the instance's own and the checks below.
     state
         .deployments
-        .prefetch(TargetName::ServiceInstance(service_name, name));
-    state.services.prefetch(service_name);
+        .warm(TargetName::ServiceInstance(service_name, name));
+    let _ = state.services.get(service_name);
     let i = find_instance(state, ctx, service_name, name)?;
     state.deployments.prefetch_id(&i.deployment.attempted_id);
     let token = opt_str(input, "clientToken").filter(|t| !t.is_empty());

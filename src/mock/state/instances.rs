@@ -75,6 +75,12 @@ impl Instances {
         with_joined(service, '\0', name, |key| self.table.get(key))
     }
 
+    /// Asks for the line of the index where a lookup of `name` of
+    /// `service` starts ([`Table::prefetch`]).
+    pub fn prefetch(&self, service: &str, name: &str) {
+        with_joined(service, '\0', name, |key| self.table.prefetch(key));
+    }
+
     pub fn get_mut(&mut self, service: &str, name: &str) -> Option<&mut ServiceInstance> {
         with_joined(service, '\0', name, |key| self.table.get_mut(key))
     }
