@@ -12,7 +12,8 @@
 
 use super::clock::Millis;
 use super::state::{
-    Arn, DeploymentId, Name, Prefetched, ProbeSlot, Table, free_slot, place_slot, regrow, warm,
+    Arn, DeploymentId, Name, Prefetched, ProbeSlot, Table, Text, free_slot, place_slot, regrow,
+    warm,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -89,27 +90,28 @@ pub enum TargetName<'a> {
 impl TargetName<'_> {
     /// The name as one text: a kind letter, then its names (a service's
     /// length-prefixed, so that no two targets share a key).
-    fn key(self) -> String {
+    fn key(self) -> ListKey {
         match self {
-            Self::Environment(name) => key('e', None, name),
-            Self::ServicePipeline(service) => key('p', None, service),
-            Self::ServiceInstance(service, instance) => key('i', Some(service), instance),
-            Self::Component(name) => key('c', None, name),
+            Self::Environment(name) => key(b'e', None, name),
+            Self::ServicePipeline(service) => key(b'p', None, service),
+            Self::ServiceInstance(service, instance) => key(b'i', Some(service), instance),
+            Self::Component(name) => key(b'c', None, name),
         }
     }
 }
 
-/// A key of the per-target sets or the listings: `kind`, then `name`, or
-/// then the length of `service`, a colon, `service` and `name`. Written
+/// A key of the per-target sets or the listings, held in place (a lookup
+/// allocates nothing; only a new entry's key is copied into a `String`).
+type ListKey = Text<46>;
+
+/// The key of the per-target sets or the listings: `kind`, then `name`,
+/// or then the length of `service`, a colon, `service` and `name`. Written
 /// piece by piece: the formatting machinery costs more than the lookup
 /// the key is for.
-fn key(kind: char, service: Option<&str>, name: &str) -> String {
-    let mut key =
-        String::with_capacity(1 + service.map_or(0, |service| service.len() + 4) + name.len());
-    key.push(kind);
+fn key(kind: u8, service: Option<&str>, name: &str) -> ListKey {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
     if let Some(service) = service {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
         let mut len = service.len();
         loop {
             at -= 1;
@@ -119,12 +121,30 @@ fn key(kind: char, service: Option<&str>, name: &str) -> String {
                 break;
             }
         }
-        key.extend(digits[at..].iter().map(|digit| char::from(*digit)));
-        key.push(':');
-        key.push_str(service);
     }
-    key.push_str(name);
-    key
+    let digits = &digits[at..];
+    let parts: [&[u8]; 5] = match service {
+        Some(service) => [&[kind], digits, b":", service.as_bytes(), name.as_bytes()],
+        None => [&[kind], b"", b"", b"", name.as_bytes()],
+    };
+    let mut bytes = [0u8; 64];
+    let mut len = 0;
+    for part in parts {
+        if let Some(room) = bytes.get_mut(len..len + part.len()) {
+            room.copy_from_slice(part);
+        }
+        len += part.len();
+    }
+    match bytes.get(..len).map(std::str::from_utf8) {
+        Some(Ok(text)) => ListKey::new(text),
+        // Longer than the buffer: joined in an allocation.
+        _ => ListKey::from(
+            parts
+                .iter()
+                .map(|part| String::from_utf8_lossy(part))
+                .collect::<String>(),
+        ),
+    }
 }
 
 impl DeploymentTarget {
@@ -326,15 +346,23 @@ impl IdIndex {
 /// record's place in [`Deployments`].
 type Key = (Millis, DeploymentId, u32);
 
-/// The keys of one listing or target, in order. Most hold one or two (a
-/// resource's first deployment and the next), kept inline in the table's
-/// entry, so reading or adding to them reads nothing from elsewhere; more
-/// go to a tree.
+/// The keys of one listing or target, in order. Most hold a few (a
+/// resource's first deployment and its latest ones), kept inline in the
+/// table's entry (up to [`INLINE_KEYS`]), so reading or adding to them
+/// reads nothing from elsewhere; more go to a tree.
 #[derive(Clone, Debug)]
 enum Keys {
-    Inline { len: usize, keys: [Key; 2] },
+    Inline {
+        len: usize,
+        keys: [Key; INLINE_KEYS],
+    },
     Tree(BTreeSet<Key>),
 }
+
+/// How many keys a listing or a target's set holds in its table's entry
+/// before they go to a tree: an entry is then four or five cache lines,
+/// all asked for at once when it is found.
+const INLINE_KEYS: usize = 4;
 
 /// How many keys a leaf of the standard library's B-tree holds at most.
 const LEAF: usize = 11;
@@ -447,47 +475,47 @@ pub enum Listing {
 }
 
 impl Listing {
-    /// The listings of `target` that only its own kind and names place
-    /// (those of a few records, not of every one or of an environment's).
-    fn of_target(target: TargetName) -> impl Iterator<Item = Self> {
+    /// The keys of the listings of `target` that only its own kind and
+    /// names place (those of a few records, not of every one or of an
+    /// environment's).
+    fn keys_of_target(target: TargetName) -> impl Iterator<Item = ListKey> {
         let (first, second) = match target {
-            TargetName::Environment(name) => (Self::Environment(name.to_string()), None),
-            TargetName::ServicePipeline(service) => (Self::Service(service.to_string()), None),
+            TargetName::Environment(name) => (key(b'e', None, name), None),
+            TargetName::ServicePipeline(service) => (key(b's', None, service), None),
             TargetName::ServiceInstance(service, instance) => (
-                Self::Service(service.to_string()),
-                Some(Self::ServiceInstance(
-                    service.to_string(),
-                    instance.to_string(),
-                )),
+                key(b's', None, service),
+                Some(key(b'i', Some(service), instance)),
             ),
-            TargetName::Component(name) => (Self::Component(name.to_string()), None),
+            TargetName::Component(name) => (key(b'c', None, name), None),
         };
         std::iter::once(first).chain(second)
     }
 
     /// The listing as one text: a kind letter, then its names (a service's
     /// length-prefixed, so that no two listings share a key).
-    fn key(&self) -> String {
+    fn key(&self) -> ListKey {
         match self {
-            Self::All => key('a', None, ""),
-            Self::Environment(name) => key('e', None, name),
-            Self::Service(name) => key('s', None, name),
-            Self::ServiceInstance(service, instance) => key('i', Some(service), instance),
-            Self::Component(name) => key('c', None, name),
+            Self::All => key(b'a', None, ""),
+            Self::Environment(name) => key(b'e', None, name),
+            Self::Service(name) => key(b's', None, name),
+            Self::ServiceInstance(service, instance) => key(b'i', Some(service), instance),
+            Self::Component(name) => key(b'c', None, name),
         }
     }
 
     /// The keys of every listing a deployment of `t` appears in.
-    fn keys_of(t: &DeploymentTarget) -> impl Iterator<Item = String> {
+    fn keys_of(t: &DeploymentTarget) -> impl Iterator<Item = ListKey> {
         let service = t.service_name.as_deref();
         [
-            Some(key('a', None, "")),
-            Some(key('e', None, &t.environment_name)),
-            service.map(|service| key('s', None, service)),
+            Some(key(b'a', None, "")),
+            Some(key(b'e', None, &t.environment_name)),
+            service.map(|service| key(b's', None, service)),
             service
                 .zip(t.service_instance_name.as_deref())
-                .map(|(service, instance)| key('i', Some(service), instance)),
-            t.component_name.as_deref().map(|name| key('c', None, name)),
+                .map(|(service, instance)| key(b'i', Some(service), instance)),
+            t.component_name
+                .as_deref()
+                .map(|name| key(b'c', None, name)),
         ]
         .into_iter()
         .flatten()
@@ -539,7 +567,7 @@ impl Deployments {
         // waits for each round once instead of for each line in turn.
         let target_key = new.target.name().key();
         let target_hash = self.by_target.prefetch(target_key.as_str());
-        let listings: Vec<(String, Prefetched)> = Listing::keys_of(&new.target)
+        let listings: Vec<(ListKey, Prefetched)> = Listing::keys_of(&new.target)
             .map(|key| {
                 let hash = self.listings.prefetch(key.as_str());
                 (key, hash)
@@ -624,11 +652,11 @@ impl Deployments {
             }
         };
         self.by_target
-            .get_or_default_prefetched(target_key, target_hash)
+            .get_or_default_prefetched(target_key.as_str(), target_hash)
             .insert((now, id, at));
         for (key, hash) in listings {
             self.listings
-                .get_or_default_prefetched(key, hash)
+                .get_or_default_prefetched(key.as_str(), hash)
                 .insert((Millis::MAX - now, id, at));
         }
         if let Some(place) = self.records.get_mut(at as usize) {
@@ -642,8 +670,8 @@ impl Deployments {
     /// work before the deployment starts overlaps the waits for them.
     pub fn prefetch(&self, target: TargetName) {
         self.by_target.prefetch(target.key().as_str());
-        for listing in Listing::of_target(target) {
-            self.listings.prefetch(listing.key().as_str());
+        for key in Listing::keys_of_target(target) {
+            self.listings.prefetch(key.as_str());
         }
     }
 
@@ -652,8 +680,8 @@ impl Deployments {
     pub fn warm(&self, target: TargetName) {
         // A found entry's lines are asked for ([`Table::get`]).
         let _ = self.by_target.get(target.key().as_str());
-        for listing in Listing::of_target(target) {
-            let _ = self.listings.get(listing.key().as_str());
+        for key in Listing::keys_of_target(target) {
+            let _ = self.listings.get(key.as_str());
         }
     }
 
@@ -936,16 +964,19 @@ mod tests {
         keys.insert(key(3));
         keys.insert(key(5));
         assert_eq!(listed(&keys), [3, 5]);
+        keys.insert(key(9));
+        keys.insert(key(1));
+        assert_eq!(listed(&keys), [1, 3, 5, 9]);
         assert!(matches!(keys, Keys::Inline { .. }));
         keys.insert(key(4));
         assert!(matches!(keys, Keys::Tree(_)));
-        assert_eq!(listed(&keys), [3, 4, 5]);
+        assert_eq!(listed(&keys), [1, 3, 4, 5, 9]);
         let from = |keys: &Keys, n| {
             keys.from(std::ops::Bound::Included(key(n)))
                 .map(|(n, ..)| *n)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(from(&keys, 4), [4, 5]);
+        assert_eq!(from(&keys, 4), [4, 5, 9]);
         let mut small = Keys::default();
         small.insert(key(7));
         small.insert(key(2));
@@ -955,6 +986,6 @@ mod tests {
         small.remove(&key(7));
         assert!(small.is_empty());
         keys.remove(&key(4));
-        assert_eq!(listed(&keys), [3, 5]);
+        assert_eq!(listed(&keys), [1, 3, 5, 9]);
     }
 }

@@ -14,6 +14,9 @@
 //!   arrives, never by timers, so the admin API can jump it.
 //! - One mutex guards the clock and the state: concurrent retries with the
 //!   same client token or the same name create exactly one resource.
+//!   Before validation the state may also be locked for a moment to ask
+//!   for the memory the operation reads first ([`ops::prefetch`], hints
+//!   only), so that waiting for it overlaps the validation.
 //!
 //! [`Mock`] is a [`Handler`]: call it in-process, or serve it with
 //! [`MockServer`]. docs/mock.md lists what is emulated and every assumption.
@@ -350,7 +353,9 @@ impl Mock {
         let (operation, input) = router::decode(request)?;
         // The state's lines the operation reads first are asked for now, so
         // that the waits for them overlap the validation below.
-        ops::prefetch(operation, &self.lock().state, &input);
+        if let Some(prefetch) = ops::prefetch(operation, &input) {
+            prefetch(&self.lock().state);
+        }
         let model = Model::proton();
         if !model.has_operation(operation) {
             return Err(MockError::UnknownOperation(format!(

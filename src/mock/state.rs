@@ -26,7 +26,7 @@ pub use repositories::{
 };
 pub use table::{Prefetched, Table};
 pub(crate) use table::{ProbeSlot, free_slot, place_slot, regrow};
-pub use text::{Arn, Name};
+pub use text::{Arn, Name, Text};
 
 use super::clock::Millis;
 use super::faults::Faults;

@@ -6,6 +6,8 @@
 //! [`dispatch`] also applies two rules that cross families: components
 //! guard the deletion of what they are attached to, and a manual change to
 //! a service synced from Git raises a service sync blocker.
+//! [`prefetch`] runs before validation and changes nothing: it asks for
+//! the memory an operation reads first.
 
 mod account;
 mod components;
@@ -174,14 +176,14 @@ pub const EMULATED_OPERATIONS: &[&str] = &[
     "GetResourcesSummary",
 ];
 
-/// Asks for the lines of `state` that `operation` on `input` reads first
-/// ([`crate::mock::state::warm`]): hints only, for the operations whose
-/// first reads are cold when the state holds thousands of resources.
-/// Nothing is read or changed that a client can observe.
-pub fn prefetch(operation: &str, state: &State, input: &Value) {
-    if operation == "UpdateServiceInstance" {
-        services::prefetch_instance(state, input);
-    }
+/// What asks for the lines of the state that `operation` on `input` reads
+/// first ([`crate::mock::state::warm`]), for the operations whose first
+/// reads are cold when the state holds thousands of resources; `None` for
+/// the others, so that they do not lock the state for it. Hints only:
+/// nothing is read or changed that a client can observe.
+pub fn prefetch<'a>(operation: &str, input: &'a Value) -> Option<impl FnOnce(&State) + 'a> {
+    (operation == "UpdateServiceInstance")
+        .then_some(move |state: &State| services::prefetch_instance(state, input))
 }
 
 /// Runs `operation`; `None` when the mock does not emulate it.

@@ -285,18 +285,20 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
 
     /// The value at `key`, first inserting `V::default()` if there is none,
     /// after [`Table::prefetch`] of the same key.
-    pub fn get_or_default_prefetched(&mut self, key: K, Prefetched(hash): Prefetched) -> &mut V
+    pub fn get_or_default_prefetched<Q>(&mut self, key: &Q, Prefetched(hash): Prefetched) -> &mut V
     where
         V: Default,
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ToOwned<Owned = K> + ?Sized,
     {
         let position = self
-            .slot_hashed(&key, hash)
+            .slot_hashed(key, hash)
             .and_then(|slot| self.slots.get(slot))
             .map(|slot| slot.at as usize);
         let at = match position {
             Some(at) => at,
             None => {
-                self.push(key, V::default());
+                self.push(key.to_owned(), V::default());
                 self.entries.len() - 1
             }
         };
