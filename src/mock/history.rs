@@ -346,23 +346,15 @@ impl IdIndex {
 /// record's place in [`Deployments`].
 type Key = (Millis, DeploymentId, u32);
 
-/// The keys of one listing or target, in order. Most hold a few (a
-/// resource's first deployment and its latest ones), kept inline in the
-/// table's entry (up to [`INLINE_KEYS`]), so reading or adding to them
-/// reads nothing from elsewhere; more go to a tree.
+/// The keys of one listing or target, in order. Most hold one or two (a
+/// resource's first deployment and the next), kept inline in the table's
+/// entry, so reading or adding to them reads nothing from elsewhere; more
+/// go to a tree.
 #[derive(Clone, Debug)]
 enum Keys {
-    Inline {
-        len: usize,
-        keys: [Key; INLINE_KEYS],
-    },
+    Inline { len: usize, keys: [Key; 2] },
     Tree(BTreeSet<Key>),
 }
-
-/// How many keys a listing or a target's set holds in its table's entry
-/// before they go to a tree: an entry is then four or five cache lines,
-/// all asked for at once when it is found.
-const INLINE_KEYS: usize = 4;
 
 /// How many keys a leaf of the standard library's B-tree holds at most.
 const LEAF: usize = 11;
@@ -964,19 +956,16 @@ mod tests {
         keys.insert(key(3));
         keys.insert(key(5));
         assert_eq!(listed(&keys), [3, 5]);
-        keys.insert(key(9));
-        keys.insert(key(1));
-        assert_eq!(listed(&keys), [1, 3, 5, 9]);
         assert!(matches!(keys, Keys::Inline { .. }));
         keys.insert(key(4));
         assert!(matches!(keys, Keys::Tree(_)));
-        assert_eq!(listed(&keys), [1, 3, 4, 5, 9]);
+        assert_eq!(listed(&keys), [3, 4, 5]);
         let from = |keys: &Keys, n| {
             keys.from(std::ops::Bound::Included(key(n)))
                 .map(|(n, ..)| *n)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(from(&keys, 4), [4, 5, 9]);
+        assert_eq!(from(&keys, 4), [4, 5]);
         let mut small = Keys::default();
         small.insert(key(7));
         small.insert(key(2));
@@ -986,6 +975,6 @@ mod tests {
         small.remove(&key(7));
         assert!(small.is_empty());
         keys.remove(&key(4));
-        assert_eq!(listed(&keys), [1, 3, 5, 9]);
+        assert_eq!(listed(&keys), [3, 5]);
     }
 }
