@@ -19,7 +19,9 @@
 //! Interactions are indexed by a 128-bit hash of that comparison key (two
 //! independently seeded hashes, so an accidental or crafted collision is out
 //! of reach and a hit needs no second comparison), so finding a candidate
-//! costs the same for a cassette of ten or of a hundred thousand. Keying a
+//! costs the same for a cassette of ten or of a hundred thousand. A long
+//! cassette's recorded requests are keyed on several threads at load, in
+//! chunks, and added to the index in their recorded order. Keying a
 //! live request (parsing its body, finding its tokens) is most of the work,
 //! so the views of recent small requests are remembered and a request sent
 //! again byte for byte is not keyed twice. A recorded response is turned
@@ -37,7 +39,7 @@ pub use tokens::TokenBindings;
 use tokens::{TokenQuery, TokenSpot, model_token_spots};
 
 use crate::cassette::{
-    Body, HeaderValues, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS,
+    Body, HeaderValues, Interaction, LoadedCassette, MASKED, RecordedRequest, SECRET_HEADERS,
     SECRET_VALUE_HEADERS, SensitiveMembers,
 };
 use crate::form;
@@ -527,6 +529,46 @@ pub struct Matcher {
     learned: Option<Learned>,
 }
 
+/// Cassettes this long are keyed on several threads (shorter ones load in
+/// well under a millisecond on one).
+const PARALLEL_INDEX_FROM: usize = 4_096;
+
+/// How many interactions are keyed before they are added to the index:
+/// their keyed forms (with the canonical text) are held only this many at
+/// a time.
+const INDEX_CHUNK: usize = 8_192;
+
+/// `view` of every request in `chunk`, in order, on up to `threads`
+/// threads: keying a request reads only the request and the options, so
+/// the requests of a long cassette are keyed side by side.
+fn views_of(
+    chunk: &[Interaction],
+    threads: usize,
+    view: impl Fn(&RecordedRequest) -> View + Sync,
+) -> Vec<View> {
+    let view = &view;
+    let keyed = |part: &[Interaction]| part.iter().map(|i| view(&i.request)).collect::<Vec<_>>();
+    if threads <= 1 || chunk.len() < 2 {
+        return keyed(chunk);
+    }
+    let per = chunk.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let (first, rest) = chunk.split_at(per.min(chunk.len()));
+        let others: Vec<_> = rest
+            .chunks(per)
+            .map(|part| scope.spawn(move || keyed(part)))
+            .collect();
+        let mut views = keyed(first);
+        for other in others {
+            match other.join() {
+                Ok(part) => views.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        views
+    })
+}
+
 #[derive(Default)]
 struct Bucket {
     entries: Vec<usize>,
@@ -567,8 +609,22 @@ impl Matcher {
         self.entries.reserve(n);
         self.used.reserve(n);
         self.buckets.reserve(n);
-        for (i, interaction) in loaded.cassette.interactions.iter().enumerate() {
-            self.index(c, i, &interaction.request, None);
+        let threads = if n < PARALLEL_INDEX_FROM {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+        };
+        let interactions = &loaded.cassette.interactions;
+        for (at, chunk) in (0..n)
+            .step_by(INDEX_CHUNK)
+            .zip(interactions.chunks(INDEX_CHUNK))
+        {
+            let views = views_of(chunk, threads, |request| {
+                self.view(&Parts::of_recorded(request))
+            });
+            for (i, view) in (at..).zip(views) {
+                self.insert(c, i, view, None);
+            }
         }
         self.cassettes.push(loaded);
         self.learned = None;
@@ -605,6 +661,16 @@ impl Matcher {
         response: Option<Response>,
     ) -> usize {
         let view = self.view(&Parts::of_recorded(request));
+        self.insert(cassette, index, view, response)
+    }
+
+    fn insert(
+        &mut self,
+        cassette: usize,
+        index: usize,
+        view: View,
+        response: Option<Response>,
+    ) -> usize {
         let id = self.entries.len();
         self.buckets.entry(view.key).or_default().entries.push(id);
         if !view.values.is_empty() {
@@ -1672,6 +1738,28 @@ mod binding_tests {
                 ..MatchOptions::default()
             },
         )
+    }
+
+    #[test]
+    fn a_cassette_keyed_on_several_threads_answers_each_request_with_its_own_interaction() {
+        // Longer than one keying chunk and past the threshold for keying on
+        // several threads; every fifth request is the one before it again,
+        // so repeats must keep their recorded order too.
+        let n = INDEX_CHUNK * 2 + 1_000;
+        assert!(n >= PARALLEL_INDEX_FROM);
+        let get = |i: usize| {
+            exchange(
+                "Svc.GetThing",
+                json!({"name": format!("thing-{}", i - i % 5 / 4)}),
+            )
+        };
+        let mut m = replay_of((0..n).map(get).collect());
+        for i in 0..n {
+            let (hit, response) = m.answer(&get(i).to_exchange().unwrap()).expect("a hit");
+            assert_eq!(hit.interaction, i, "request {i}");
+            let body: Value = serde_json::from_slice(&response.body).unwrap();
+            assert_eq!(body, json!({"n": i}));
+        }
     }
 
     #[test]
