@@ -352,8 +352,18 @@ type Key = (Millis, DeploymentId, u32);
 /// go to a tree.
 #[derive(Clone, Debug)]
 enum Keys {
-    Inline { len: usize, keys: [Key; 2] },
-    Tree(BTreeSet<Key>),
+    Inline {
+        len: usize,
+        keys: [Key; 2],
+    },
+    /// `edge`: the address of the key inserted last, in the leaf where the
+    /// next one (before it in a listing, after it in a target's set) most
+    /// likely goes, so that its lines can be asked for from the table's
+    /// entry alone. Never read through: it may name a key since moved.
+    Tree {
+        tree: BTreeSet<Key>,
+        edge: usize,
+    },
 }
 
 /// How many keys a leaf of the standard library's B-tree holds at most.
@@ -384,13 +394,26 @@ impl Keys {
                 } else {
                     let mut tree: BTreeSet<Key> = held.iter().copied().collect();
                     tree.insert(key);
-                    *self = Self::Tree(tree);
+                    let edge = Self::address(&tree, &key);
+                    *self = Self::Tree { tree, edge };
                 }
             }
-            Self::Tree(tree) => {
+            Self::Tree { tree, edge } => {
                 tree.insert(key);
+                *edge = Self::address(tree, &key);
             }
         }
+    }
+
+    /// Where `key` sits in `tree` (which holds it), as an address: found
+    /// without comparing keys when it is the first or the last, as a new
+    /// key almost always is.
+    fn address(tree: &BTreeSet<Key>, key: &Key) -> usize {
+        tree.first()
+            .filter(|first| *first == key)
+            .or_else(|| tree.last().filter(|last| *last == key))
+            .or_else(|| tree.get(key))
+            .map_or(0, |key| std::ptr::from_ref(key).addr())
     }
 
     fn remove(&mut self, key: &Key) {
@@ -401,23 +424,23 @@ impl Keys {
                     *len -= 1;
                 }
             }
-            Self::Tree(tree) => {
+            Self::Tree { tree, .. } => {
                 tree.remove(key);
             }
         }
     }
 
     /// Asks for the lines an insert at the front (`front`) or the back
-    /// reads and moves: inline keys come with the entry; a tree's are in
-    /// its first or last leaf, which holds up to [`LEAF`] keys.
+    /// reads and moves, without reading the tree: inline keys come with
+    /// the entry; a tree's are around its `edge`, in a leaf of up to
+    /// [`LEAF`] keys.
     fn warm(&self, front: bool) {
-        if let Self::Tree(tree) = self {
-            match (front, tree.first(), tree.last()) {
-                (true, Some(first), _) => warm::span(std::ptr::from_ref(first), LEAF),
-                (false, _, Some(last)) => {
-                    warm::span(std::ptr::from_ref(last).wrapping_sub(LEAF - 1), LEAF);
-                }
-                _ => {}
+        if let Self::Tree { edge, .. } = self {
+            let edge = std::ptr::without_provenance::<Key>(*edge);
+            if front {
+                warm::span(edge, LEAF);
+            } else {
+                warm::span(edge.wrapping_sub(LEAF - 1), LEAF + 1);
             }
         }
     }
@@ -425,14 +448,14 @@ impl Keys {
     fn is_empty(&self) -> bool {
         match self {
             Self::Inline { len, .. } => *len == 0,
-            Self::Tree(tree) => tree.is_empty(),
+            Self::Tree { tree, .. } => tree.is_empty(),
         }
     }
 
     fn parts(&self) -> (&[Key], Option<&BTreeSet<Key>>) {
         match self {
             Self::Inline { len, keys } => (&keys[..*len], None),
-            Self::Tree(tree) => (&[], Some(tree)),
+            Self::Tree { tree, .. } => (&[], Some(tree)),
         }
     }
 
@@ -958,7 +981,7 @@ mod tests {
         assert_eq!(listed(&keys), [3, 5]);
         assert!(matches!(keys, Keys::Inline { .. }));
         keys.insert(key(4));
-        assert!(matches!(keys, Keys::Tree(_)));
+        assert!(matches!(keys, Keys::Tree { .. }));
         assert_eq!(listed(&keys), [3, 4, 5]);
         let from = |keys: &Keys, n| {
             keys.from(std::ops::Bound::Included(key(n)))

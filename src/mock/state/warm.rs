@@ -29,8 +29,8 @@ pub fn value<T>(value: &T) {
 
 /// Asks for the lines of `count` values laid out from `first` on: the
 /// neighbours of a value inside a container that does not show them
-/// (a leaf of a B-tree). The addresses need not be the container's: a
-/// prefetch never faults.
+/// (a leaf of a B-tree). The addresses need not be the container's, nor
+/// live: a prefetch never faults.
 #[inline]
 pub fn span<T>(first: *const T, count: usize) {
     lines(first.cast::<u8>(), count * std::mem::size_of::<T>());
@@ -70,8 +70,8 @@ pub fn opt(text: Option<&str>) {
 fn line(at: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint: it reads nothing the program sees and
-    // never faults, whatever the address (`at` is in or next to a live
-    // value).
+    // never faults, whatever the address (`at` is in or next to a value,
+    // or where one was).
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>());
     }
