@@ -358,11 +358,14 @@ enum Keys {
     },
     /// `edge`: the address of the key inserted last, in the leaf where the
     /// next one (before it in a listing, after it in a target's set) most
-    /// likely goes, so that its lines can be asked for from the table's
-    /// entry alone. Never read through: it may name a key since moved.
+    /// likely goes, and `parent`: of a key in that leaf's parent node (0
+    /// when the leaf is the root), so that both nodes' lines can be asked
+    /// for from the table's entry alone. Never read through: they may name
+    /// keys since moved.
     Tree {
         tree: BTreeSet<Key>,
         edge: usize,
+        parent: usize,
     },
 }
 
@@ -394,26 +397,52 @@ impl Keys {
                 } else {
                     let mut tree: BTreeSet<Key> = held.iter().copied().collect();
                     tree.insert(key);
-                    let edge = Self::address(&tree, &key);
-                    *self = Self::Tree { tree, edge };
+                    let (edge, parent) = Self::addresses(&tree, &key);
+                    *self = Self::Tree { tree, edge, parent };
                 }
             }
-            Self::Tree { tree, edge } => {
+            Self::Tree { tree, edge, parent } => {
                 tree.insert(key);
-                *edge = Self::address(tree, &key);
+                (*edge, *parent) = Self::addresses(tree, &key);
             }
         }
     }
 
-    /// Where `key` sits in `tree` (which holds it), as an address: found
-    /// without comparing keys when it is the first or the last, as a new
-    /// key almost always is.
-    fn address(tree: &BTreeSet<Key>, key: &Key) -> usize {
-        tree.first()
-            .filter(|first| *first == key)
-            .or_else(|| tree.last().filter(|last| *last == key))
-            .or_else(|| tree.get(key))
-            .map_or(0, |key| std::ptr::from_ref(key).addr())
+    /// Where `key` sits in `tree` (which holds it), and where a key of its
+    /// leaf's parent node sits (0 if none is found), as addresses. A new
+    /// key is almost always the first or the last: its leaf's keys are
+    /// then the ones next to it in order whose addresses follow on from
+    /// its own, and the first key beyond them that does not is its
+    /// parent's (a node's keys sit side by side; the key after a leaf's
+    /// last, in order, is in its parent).
+    fn addresses(tree: &BTreeSet<Key>, key: &Key) -> (usize, usize) {
+        let address = |key: &Key| std::ptr::from_ref(key).addr();
+        let step = std::mem::size_of::<Key>();
+        let from_edge = |keys: &mut dyn Iterator<Item = &Key>, forward: bool| {
+            let edge = keys.next().map_or(0, address);
+            let mut at = edge;
+            let parent = keys
+                .take(LEAF)
+                .map(address)
+                .find(|next| {
+                    let expected = if forward {
+                        at + step
+                    } else {
+                        at.wrapping_sub(step)
+                    };
+                    at = *next;
+                    *next != expected
+                })
+                .unwrap_or(0);
+            (edge, parent)
+        };
+        if tree.first() == Some(key) {
+            from_edge(&mut tree.iter(), true)
+        } else if tree.last() == Some(key) {
+            from_edge(&mut tree.iter().rev(), false)
+        } else {
+            (tree.get(key).map_or(0, address), 0)
+        }
     }
 
     fn remove(&mut self, key: &Key) {
@@ -435,12 +464,23 @@ impl Keys {
     /// the entry; a tree's are around its `edge`, in a leaf of up to
     /// [`LEAF`] keys.
     fn warm(&self, front: bool) {
-        if let Self::Tree { edge, .. } = self {
+        if let Self::Tree { edge, parent, .. } = self {
             let edge = std::ptr::without_provenance::<Key>(*edge);
+            // The parent's keys and the child pointers after them, which a
+            // search reads from its first key on.
+            let node = LEAF + 3;
             if front {
                 warm::span(edge, LEAF);
             } else {
                 warm::span(edge.wrapping_sub(LEAF - 1), LEAF + 1);
+            }
+            if *parent != 0 {
+                let parent = std::ptr::without_provenance::<Key>(*parent);
+                if front {
+                    warm::span(parent, node);
+                } else {
+                    warm::span(parent.wrapping_sub(LEAF - 1), node + LEAF - 1);
+                }
             }
         }
     }
@@ -967,6 +1007,29 @@ mod tests {
             );
         }
         assert_eq!(deployments.all().count(), live.len());
+    }
+
+    #[test]
+    fn a_tree_of_keys_knows_where_its_newest_key_and_that_leafs_parent_are() {
+        let key = |n: Millis| (n, DeploymentId::new(&format!("d{n}")), 0);
+        let address = |key: &Key| std::ptr::from_ref(key).addr();
+        for front in [true, false] {
+            let mut keys = Keys::default();
+            for n in 0..40 {
+                keys.insert(key(if front { 1000 - n } else { n }));
+                let Keys::Tree { tree, edge, parent } = &keys else {
+                    continue;
+                };
+                let newest = if front { tree.first() } else { tree.last() };
+                assert_eq!(Some(*edge), newest.map(address), "{front} {n}");
+                // One leaf holds the first eleven keys; past them, the
+                // parent's key is one of the tree's own.
+                assert_eq!(*parent != 0, tree.len() > LEAF, "{front} {n}: {parent:#x}");
+                if *parent != 0 {
+                    assert!(tree.iter().any(|k| address(k) == *parent));
+                }
+            }
+        }
     }
 
     #[test]
