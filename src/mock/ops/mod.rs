@@ -182,8 +182,12 @@ pub const EMULATED_OPERATIONS: &[&str] = &[
 /// the others, so that they do not lock the state for it. Hints only:
 /// nothing is read or changed that a client can observe.
 pub fn prefetch<'a>(operation: &str, input: &'a Value) -> Option<impl FnOnce(&State) + 'a> {
-    (operation == "UpdateServiceInstance")
-        .then_some(move |state: &State| services::prefetch_instance(state, input))
+    let warm: fn(&State, &Value) = match operation {
+        "UpdateServiceInstance" => services::prefetch_instance,
+        "GetServiceInstance" => services::prefetch_instance_slot,
+        _ => return None,
+    };
+    Some(move |state: &State| warm(state, input))
 }
 
 /// Runs `operation`; `None` when the mock does not emulate it.

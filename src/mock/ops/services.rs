@@ -678,6 +678,13 @@ pub fn prefetch_instance(state: &State, input: &Value) {
         .prefetch(TargetName::ServiceInstance(service, name));
 }
 
+/// Asks for the index slot a GetServiceInstance of `input` reads first.
+pub fn prefetch_instance_slot(state: &State, input: &Value) {
+    if let (Some(service), Some(name)) = (opt_str(input, "serviceName"), opt_str(input, "name")) {
+        state.instances.prefetch(service, name);
+    }
+}
+
 /// UpdateServiceInstance, in the four modes of `deploymentType`. A retry
 /// with the instance's last client token and the same parameters answers
 /// the instance without deploying again.
