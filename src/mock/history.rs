@@ -109,22 +109,15 @@ type ListKey = Text<46>;
 /// piece by piece: the formatting machinery costs more than the lookup
 /// the key is for.
 fn key(kind: u8, service: Option<&str>, name: &str) -> ListKey {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    if let Some(service) = service {
-        let mut len = service.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (len % 10) as u8;
-            len /= 10;
-            if len == 0 {
-                break;
-            }
-        }
-    }
-    let digits = &digits[at..];
+    let mut buffer = [0u8; 20];
     let parts: [&[u8]; 5] = match service {
-        Some(service) => [&[kind], digits, b":", service.as_bytes(), name.as_bytes()],
+        Some(service) => [
+            &[kind],
+            super::state::digits(service.len() as u64, &mut buffer).as_bytes(),
+            b":",
+            service.as_bytes(),
+            name.as_bytes(),
+        ],
         None => [&[kind], b"", b"", b"", name.as_bytes()],
     };
     let mut bytes = [0u8; 64];

@@ -214,7 +214,7 @@ impl TemplateVersion {
 
 /// `n` in decimal, written at the end of `buffer` (without the formatting
 /// machinery, which costs more than the rest of a version's ARN).
-fn digits(mut n: u64, buffer: &mut [u8; 20]) -> &str {
+pub(super) fn digits(mut n: u64, buffer: &mut [u8; 20]) -> &str {
     let mut at = buffer.len();
     loop {
         at -= 1;
