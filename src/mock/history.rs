@@ -13,7 +13,7 @@
 use super::clock::Millis;
 use super::state::{
     Arn, DeploymentId, Name, Prefetched, ProbeSlot, Table, Text, free_slot, place_slot, regrow,
-    warm,
+    warm, warm_home,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -283,10 +283,7 @@ impl IdIndex {
     /// Asks for the line of the index where a lookup (or an insert) of
     /// `id` starts.
     fn prefetch(&self, hash: u32) {
-        let mask = self.slots.len().wrapping_sub(1);
-        if let Some(slot) = self.slots.get(hash as usize & mask) {
-            warm::value(slot);
-        }
+        warm_home(&self.slots, hash as usize);
     }
 
     /// Asks for the records a lookup of `id` would compare, without

@@ -25,7 +25,7 @@ pub use repositories::{
     Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
 };
 pub use table::{Prefetched, Table};
-pub(crate) use table::{ProbeSlot, free_slot, place_slot, regrow};
+pub(crate) use table::{ProbeSlot, free_slot, place_slot, regrow, warm_home};
 pub use text::{Arn, Name, Text};
 
 use super::clock::Millis;

@@ -181,7 +181,16 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + InlineKey + ?Sized,
     {
-        let slot = self.slot(key)?;
+        self.position_hashed(key, self.hasher.hash_one(key))
+    }
+
+    /// [`Table::position`], for a key whose hash is known.
+    fn position_hashed<Q>(&self, key: &Q, hash: u64) -> Option<usize>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        let slot = self.slot_hashed(key, hash)?;
         self.slots.get(slot).map(|slot| slot.at as usize)
     }
 
@@ -202,12 +211,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         Q: Hash + Eq + InlineKey + ?Sized,
     {
         let hash = self.hasher.hash_one(key);
-        if let Some(slot) = self
-            .slots
-            .get(hash as usize & self.slots.len().wrapping_sub(1))
-        {
-            super::warm::value(slot);
-        }
+        warm_home(&self.slots, hash as usize);
         Prefetched(hash)
     }
 
@@ -217,8 +221,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + InlineKey + ?Sized,
     {
-        let slot = self.slot_hashed(key, hash)?;
-        let at = self.slots.get(slot)?.at as usize;
+        let at = self.position_hashed(key, hash)?;
         self.found(at)
     }
 
@@ -291,11 +294,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + InlineKey + ToOwned<Owned = K> + ?Sized,
     {
-        let position = self
-            .slot_hashed(key, hash)
-            .and_then(|slot| self.slots.get(slot))
-            .map(|slot| slot.at as usize);
-        let at = match position {
+        let at = match self.position_hashed(key, hash) {
             Some(at) => at,
             None => {
                 self.push(key.to_owned(), V::default());
@@ -453,6 +452,13 @@ pub(crate) fn place_slot<S: ProbeSlot>(slots: &mut [S], slot: S) {
             return;
         }
         at = (at + 1) & mask;
+    }
+}
+
+/// Asks for the line of `slots` where a probe for `hash` starts.
+pub(crate) fn warm_home<S: ProbeSlot>(slots: &[S], hash: usize) {
+    if let Some(slot) = slots.get(hash & slots.len().wrapping_sub(1)) {
+        super::warm::value(slot);
     }
 }
 
