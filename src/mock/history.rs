@@ -100,6 +100,10 @@ impl TargetName<'_> {
     }
 }
 
+/// How many listings one deployment can appear in: all, its environment's,
+/// its service's, its service instance's and its component's.
+const LISTINGS: usize = 5;
+
 /// A key of the per-target sets or the listings, held in place (a lookup
 /// allocates nothing; only a new entry's key is copied into a `String`).
 type ListKey = Text<46>;
@@ -306,7 +310,17 @@ impl IdIndex {
     }
 
     fn get(&self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) -> Option<usize> {
-        let slot = self.slot(id, records)?;
+        self.get_hashed(id, self.hash(id), records)
+    }
+
+    /// [`IdIndex::get`], with `id`'s hash.
+    fn get_hashed(
+        &self,
+        id: &DeploymentId,
+        hash: u32,
+        records: &[Option<DeploymentRecord>],
+    ) -> Option<usize> {
+        let slot = self.slot_hashed(id, hash, records)?;
         self.slots.get(slot).map(|slot| slot.at as usize)
     }
 
@@ -548,10 +562,11 @@ impl Listing {
         }
     }
 
-    /// The keys of every listing a deployment of `t` appears in.
+    /// The keys of every listing a deployment of `t` appears in (at most
+    /// [`LISTINGS`]).
     fn keys_of(t: &DeploymentTarget) -> impl Iterator<Item = ListKey> {
         let service = t.service_name.as_deref();
-        [
+        let keys: [Option<ListKey>; LISTINGS] = [
             Some(key(b'a', None, "")),
             Some(key(b'e', None, &t.environment_name)),
             service.map(|service| key(b's', None, service)),
@@ -561,9 +576,8 @@ impl Listing {
             t.component_name
                 .as_deref()
                 .map(|name| key(b'c', None, name)),
-        ]
-        .into_iter()
-        .flatten()
+        ];
+        keys.into_iter().flatten()
     }
 }
 
@@ -632,19 +646,20 @@ impl Deployments {
         let id_hash = self.by_id.hash(&new.id);
         self.by_id.prefetch(id_hash);
         // A found entry's lines are asked for ([`Table::get_prefetched`]).
-        let _ = self
+        let target_keys = self
             .by_target
             .get_prefetched(target_key.as_str(), target_hash);
-        for (key, hash) in &listings {
-            let _ = self.listings.get_prefetched(key.as_str(), *hash);
-        }
+        let listing_keys: [Option<&Keys>; LISTINGS] = std::array::from_fn(|i| {
+            let (key, hash) = listings.get(i)?;
+            self.listings.get_prefetched(key.as_str(), *hash)
+        });
         for (_, hash) in previous.iter().flatten() {
             self.by_id.warm_records(*hash, &self.records);
         }
         let [attempted, other_succeeded] = previous.map(|previous| {
             let (id, hash) = previous?;
-            let slot = self.by_id.slot_hashed(&id, hash, &self.records)?;
-            self.at(self.by_id.slots.get(slot)?.at)
+            let at = self.by_id.get_hashed(&id, hash, &self.records)?;
+            self.records.get(at)?.as_ref()
         });
         // The target state the new record shares (its count is written).
         if let Some(record) = attempted.or(other_succeeded) {
@@ -655,16 +670,11 @@ impl Deployments {
                 2 * std::mem::size_of::<usize>() + std::mem::size_of::<Value>(),
             );
         }
-        if let Some(keys) = self
-            .by_target
-            .get_prefetched(target_key.as_str(), target_hash)
-        {
+        if let Some(keys) = target_keys {
             keys.warm(false);
         }
-        for (key, hash) in &listings {
-            if let Some(keys) = self.listings.get_prefetched(key.as_str(), *hash) {
-                keys.warm(true);
-            }
+        for keys in listing_keys.into_iter().flatten() {
+            keys.warm(true);
         }
         let succeeded = match (&new.last_succeeded_id, attempted) {
             (Some(id), Some(attempted)) if *id == attempted.id => Some(attempted),

@@ -184,7 +184,9 @@ pub const EMULATED_OPERATIONS: &[&str] = &[
 pub fn prefetch<'a>(operation: &str, input: &'a Value) -> Option<impl FnOnce(&State) + 'a> {
     let warm: fn(&State, &Value) = match operation {
         "UpdateServiceInstance" => services::prefetch_instance,
-        "GetServiceInstance" => services::prefetch_instance_slot,
+        "GetServiceInstance" => |state, input| {
+            services::prefetch_instance_slot(state, input);
+        },
         _ => return None,
     };
     Some(move |state: &State| warm(state, input))

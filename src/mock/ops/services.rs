@@ -667,22 +667,20 @@ pub fn create_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
 /// Asks for the index slots an UpdateServiceInstance of `input` reads
 /// first: the instance's, its service's and its deployments'.
 pub fn prefetch_instance(state: &State, input: &Value) {
-    let (Some(service), Some(name)) = (opt_str(input, "serviceName"), opt_str(input, "name"))
-    else {
-        return;
-    };
-    state.instances.prefetch(service, name);
-    state.services.prefetch(service);
-    state
-        .deployments
-        .prefetch(TargetName::ServiceInstance(service, name));
+    if let Some((service, name)) = prefetch_instance_slot(state, input) {
+        state.services.prefetch(service);
+        state
+            .deployments
+            .prefetch(TargetName::ServiceInstance(service, name));
+    }
 }
 
-/// Asks for the index slot a GetServiceInstance of `input` reads first.
-pub fn prefetch_instance_slot(state: &State, input: &Value) {
-    if let (Some(service), Some(name)) = (opt_str(input, "serviceName"), opt_str(input, "name")) {
-        state.instances.prefetch(service, name);
-    }
+/// Asks for the index slot a GetServiceInstance of `input` reads first;
+/// the service's and the instance's names, when the input has both.
+pub fn prefetch_instance_slot<'a>(state: &State, input: &'a Value) -> Option<(&'a str, &'a str)> {
+    let (service, name) = (opt_str(input, "serviceName")?, opt_str(input, "name")?);
+    state.instances.prefetch(service, name);
+    Some((service, name))
 }
 
 /// UpdateServiceInstance, in the four modes of `deploymentType`. A retry
