@@ -529,8 +529,8 @@ pub struct Matcher {
     learned: Option<Learned>,
 }
 
-/// Cassettes this long are keyed on several threads (shorter ones load in
-/// well under a millisecond on one).
+/// Cassettes this long are keyed on several threads (a shorter one is
+/// keyed on one in about ten milliseconds or less).
 const PARALLEL_INDEX_FROM: usize = 4_096;
 
 /// How many interactions are keyed before they are added to the index:
@@ -637,7 +637,8 @@ impl Matcher {
             .cassettes
             .get(cassette)
             .map_or(0, |c| c.cassette.interactions.len());
-        let id = self.index(cassette, index, request, Some(response));
+        let view = self.view(&Parts::of_recorded(request));
+        let id = self.insert(cassette, index, view, Some(response));
         let key = self.entries[id].key;
         let last_served = self.buckets.get(&key).and_then(|b| b.last_served);
         self.mark_used(id);
@@ -653,17 +654,8 @@ impl Matcher {
         self.bindings.bind(&tokens, &tokens);
     }
 
-    fn index(
-        &mut self,
-        cassette: usize,
-        index: usize,
-        request: &RecordedRequest,
-        response: Option<Response>,
-    ) -> usize {
-        let view = self.view(&Parts::of_recorded(request));
-        self.insert(cassette, index, view, response)
-    }
-
+    /// Adds the keyed request `view` of interaction `index` of `cassette`
+    /// to the index; its entry's id.
     fn insert(
         &mut self,
         cassette: usize,
