@@ -262,26 +262,29 @@ impl IdIndex {
         hash: u32,
         records: &[Option<DeploymentRecord>],
     ) -> Option<usize> {
-        if self.len == 0 {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
-        loop {
-            let slot = self.slots.get(at)?;
-            if slot.at == NO_PLACE {
-                return None;
-            }
-            if slot.hash == hash
-                && records
-                    .get(slot.at as usize)
-                    .and_then(Option::as_ref)
-                    .is_some_and(|record| record.id == *id)
-            {
-                return Some(at);
-            }
-            at = (at + 1) & mask;
-        }
+        self.probe(hash)
+            .find(|(_, slot)| {
+                slot.hash == hash
+                    && records
+                        .get(slot.at as usize)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|record| record.id == *id)
+            })
+            .map(|(at, _)| at)
+    }
+
+    /// The taken slots on the probe of `hash`, in order, with their places
+    /// in the index, up to the first free one (the index is at most half
+    /// full, so there is one).
+    fn probe(&self, hash: u32) -> impl Iterator<Item = (usize, IdSlot)> + '_ {
+        let mask = self.slots.len().wrapping_sub(1);
+        let start = (self.len > 0).then_some(hash as usize & mask);
+        std::iter::successors(start, move |at| Some((at + 1) & mask)).map_while(move |at| {
+            self.slots
+                .get(at)
+                .filter(|slot| slot.at != NO_PLACE)
+                .map(|slot| (at, *slot))
+        })
     }
 
     /// Asks for the line of the index where a lookup (or an insert) of
@@ -294,18 +297,10 @@ impl IdIndex {
     /// reading them: every record whose slot, on `id`'s probe, holds its
     /// hash (almost always the one record that is `id`'s).
     fn warm_records(&self, hash: u32, records: &[Option<DeploymentRecord>]) {
-        if self.len == 0 {
-            return;
-        }
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
-        while let Some(slot) = self.slots.get(at).filter(|slot| slot.at != NO_PLACE) {
-            if slot.hash == hash {
-                if let Some(record) = records.get(slot.at as usize) {
-                    warm::value(record);
-                }
+        for (_, slot) in self.probe(hash).filter(|(_, slot)| slot.hash == hash) {
+            if let Some(record) = records.get(slot.at as usize) {
+                warm::value(record);
             }
-            at = (at + 1) & mask;
         }
     }
 
