@@ -77,6 +77,14 @@ impl Response {
         }
     }
 
+    /// A JSON answer whose text is already written.
+    pub fn json_text(status: StatusCode, text: Vec<u8>) -> Self {
+        let mut response = Self::new(status);
+        response.set_header("content-type", AWS_JSON_1_0);
+        response.body = Bytes::from(text);
+        response
+    }
+
     /// A JSON answer with the AWS JSON 1.0 content type.
     pub fn json(status: StatusCode, body: &Value) -> Self {
         let mut response = Self::new(status);

@@ -348,7 +348,7 @@ impl Mock {
         Ok(())
     }
 
-    fn answer(&self, request: &Request) -> Result<Value, MockError> {
+    fn answer(&self, request: &Request) -> Result<ops::Output, MockError> {
         self.verify(request)?;
         let (operation, input) = router::decode(request)?;
         // The state's lines the operation reads first are asked for now, so
@@ -424,7 +424,10 @@ impl Handler for Mock {
         let request_id = self.request_ids.next(&mut buffer);
         match self.answer(&request) {
             Ok(output) => {
-                let mut response = Response::json(StatusCode::OK, &output);
+                let mut response = match output {
+                    ops::Output::Tree(tree) => Response::json(StatusCode::OK, &tree),
+                    ops::Output::Text(text) => Response::json_text(StatusCode::OK, text),
+                };
                 response.set_header("x-amzn-requestid", request_id);
                 response
             }

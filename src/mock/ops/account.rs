@@ -3,7 +3,7 @@
 //! with staleness against each template's recommended version.
 
 use super::repositories::linked;
-use super::{MockError, Obj, opt_str, wrap};
+use super::{Members, MockError, Obj, opt_str, wrap};
 use crate::mock::state::{State, Template, TemplateKind};
 use serde_json::Value;
 

@@ -12,8 +12,8 @@ use super::Detail;
 use super::deployments;
 use super::iac;
 use super::{
-    Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
-    tag_new, with_client_token, wrap,
+    Ctx, Members, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate,
+    req_str, tag_new, with_client_token, wrap,
 };
 use crate::mock::faults::FailurePoint;
 use crate::mock::history::{DeploymentStatus, DeploymentTarget, TargetKind};

@@ -5,8 +5,8 @@
 
 use super::Detail;
 use super::{
-    Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
-    tag_new, with_client_token, wrap,
+    Ctx, Members, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate,
+    req_str, tag_new, with_client_token, wrap,
 };
 use crate::mock::state::{Connection, ConnectionStatus, State, Target};
 use serde_json::Value;

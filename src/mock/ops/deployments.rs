@@ -5,7 +5,7 @@
 
 use super::Detail;
 use super::{
-    Ctx, MockError, Obj, list_output, opt_str, page_start, paginate, req_str, timestamp,
+    Ctx, Members, MockError, Obj, list_output, opt_str, page_start, paginate, req_str, timestamp,
     version_number, wrap,
 };
 use crate::mock::clock::Millis;

@@ -5,8 +5,8 @@
 
 use super::templates::{resolve_redeploy, resolve_version};
 use super::{
-    Ctx, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate, req_str,
-    retry_create, tag_new, wrap,
+    Ctx, Members, MockError, Obj, deleted_answer, list_output, opt_str, opt_string, paginate,
+    req_str, retry_create, tag_new, wrap,
 };
 use super::{deployments, from_start, page_start, spec};
 use crate::mock::faults::FailurePoint;

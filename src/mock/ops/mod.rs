@@ -15,6 +15,7 @@ mod connections;
 pub mod deployments;
 mod environments;
 mod iac;
+mod output;
 mod repositories;
 mod services;
 mod spec;
@@ -31,6 +32,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 use std::ops::Bound;
 use std::time::Duration;
+
+pub use output::{Members, Obj, Output, list_output, list_text, timestamp, wrap, wrap_text};
 
 /// What an operation knows besides its input and the state.
 pub struct Ctx<'a> {
@@ -198,12 +201,35 @@ pub fn dispatch(
     state: &mut State,
     ctx: &Ctx,
     input: &Value,
-) -> Option<Result<Value, MockError>> {
-    use TemplateKind::{Environment as Env, Service as Svc};
+) -> Option<Result<Output, MockError>> {
     if let Err(error) = components::guard(operation, state, input) {
         return Some(Err(error));
     }
-    let result = Some(match operation {
+    // The answers written straight to text; the others are trees.
+    let result = match operation {
+        "GetServiceInstance" => services::get_instance(state, ctx, input).map(Output::Text),
+        "UpdateServiceInstance" => services::update_instance(state, ctx, input).map(Output::Text),
+        "CancelServiceInstanceDeployment" => {
+            services::cancel_instance(state, ctx, input).map(Output::Text)
+        }
+        "ListServiceInstances" => services::list_instances(state, ctx, input).map(Output::Text),
+        _ => tree(operation, state, ctx, input)?.map(Output::Tree),
+    };
+    if result.is_ok() {
+        sync::after_manual_change(operation, state, ctx, input);
+    }
+    Some(result)
+}
+
+/// The operations whose answers are built as trees.
+fn tree(
+    operation: &str,
+    state: &mut State,
+    ctx: &Ctx,
+    input: &Value,
+) -> Option<Result<Value, MockError>> {
+    use TemplateKind::{Environment as Env, Service as Svc};
+    Some(match operation {
         "CreateEnvironmentTemplate" => templates::create(Env, state, ctx, input),
         "GetEnvironmentTemplate" => templates::get(Env, state, ctx, input),
         "ListEnvironmentTemplates" => templates::list(Env, state, input),
@@ -238,11 +264,7 @@ pub fn dispatch(
         "ListServices" => services::list(state, input),
         "UpdateService" => services::update(state, ctx, input),
         "DeleteService" => services::delete(state, ctx, input),
-        "GetServiceInstance" => services::get_instance(state, ctx, input),
-        "ListServiceInstances" => services::list_instances(state, ctx, input),
         "CreateServiceInstance" => services::create_instance(state, ctx, input),
-        "UpdateServiceInstance" => services::update_instance(state, ctx, input),
-        "CancelServiceInstanceDeployment" => services::cancel_instance(state, ctx, input),
         "ListServiceInstanceOutputs" => services::list_instance_outputs(state, ctx, input),
         "ListServiceInstanceProvisionedResources" => {
             services::list_instance_provisioned_resources(state, ctx, input)
@@ -305,11 +327,7 @@ pub fn dispatch(
         "UpdateAccountSettings" => account::update(state, input),
         "GetResourcesSummary" => account::summary(state),
         _ => return None,
-    });
-    if matches!(result, Some(Ok(_))) {
-        sync::after_manual_change(operation, state, ctx, input);
-    }
-    result
+    })
 }
 
 /// The whole state as readable JSON, in the operations' own output shapes.
@@ -492,66 +510,6 @@ pub fn tag_new(state: &mut State, arn: &str, input: &Value) {
     }
 }
 
-// ---- writing output ----
-
-/// An output structure under construction; absent optional members are left out.
-pub struct Obj(Map<String, Value>);
-
-impl Obj {
-    pub fn new() -> Self {
-        Self(Map::new())
-    }
-
-    pub fn str(mut self, member: &str, value: &str) -> Self {
-        self.0
-            .insert(member.to_string(), Value::String(value.to_string()));
-        self
-    }
-
-    pub fn opt(self, member: &str, value: Option<&str>) -> Self {
-        match value {
-            Some(value) => self.str(member, value),
-            None => self,
-        }
-    }
-
-    /// A version number as the string the model wants.
-    pub fn num(self, member: &str, value: u64) -> Self {
-        self.str(member, &value.to_string())
-    }
-
-    /// A timestamp: epoch seconds with millisecond precision, as a JSON number.
-    pub fn time(mut self, member: &str, ms: Millis) -> Self {
-        self.0.insert(member.to_string(), timestamp(ms));
-        self
-    }
-
-    pub fn value(mut self, member: &str, value: Value) -> Self {
-        self.0.insert(member.to_string(), value);
-        self
-    }
-
-    pub fn opt_value(self, member: &str, value: Option<&Value>) -> Self {
-        match value {
-            Some(value) => self.value(member, value.clone()),
-            None => self,
-        }
-    }
-
-    /// Applies `add` only when `cond` holds, for members some answers leave out.
-    pub fn when(self, cond: bool, add: impl FnOnce(Self) -> Self) -> Self {
-        if cond { add(self) } else { self }
-    }
-
-    pub fn build(self) -> Value {
-        Value::Object(self.0)
-    }
-}
-
-pub fn timestamp(ms: Millis) -> Value {
-    serde_json::Number::from_f64(ms as f64 / 1000.0).map_or(Value::Null, Value::Number)
-}
-
 /// How much of a resource an answer shows.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
@@ -561,41 +519,65 @@ pub enum Detail {
     Summary,
 }
 
-/// `{member: value}`, the shape of every single-resource output.
-pub fn wrap(member: &str, value: Value) -> Value {
-    let mut out = Map::with_capacity(1);
-    out.insert(member.to_string(), value);
-    Value::Object(out)
-}
-
 // ---- pagination ----
 
 /// One page of `items` (sorted by key) after the input's `nextToken`, at
 /// most `maxResults` (default and ceiling 100) long, and the token of the
 /// next page. The token is the next item's key, encoded so that clients
 /// treat it as opaque.
-pub fn paginate<T>(
+pub fn paginate<K: AsRef<str>, T>(
     input: &Value,
-    items: impl Iterator<Item = (String, T)>,
+    items: impl Iterator<Item = (K, T)>,
     render: impl Fn(T) -> Value,
 ) -> Result<(Vec<Value>, Option<String>), MockError> {
+    let (page, next) = page(input, items)?;
+    Ok((page.into_iter().map(render).collect(), next))
+}
+
+/// The items of the page [`paginate`] renders, and the next page's token.
+pub fn page<K: AsRef<str>, T>(
+    input: &Value,
+    items: impl Iterator<Item = (K, T)>,
+) -> Result<(Vec<T>, Option<String>), MockError> {
     let max = input
         .get("maxResults")
         .and_then(Value::as_u64)
         .unwrap_or(100)
         .clamp(1, 100) as usize;
     let start = page_start(input)?;
-    let mut page = Vec::new();
+    let mut page = Vec::with_capacity(max.min(16));
     for (key, item) in items {
-        if start.as_deref().is_some_and(|start| key.as_str() < start) {
+        let key = key.as_ref();
+        if start.as_deref().is_some_and(|start| key < start) {
             continue;
         }
         if page.len() == max {
             return Ok((page, Some(URL_SAFE_NO_PAD.encode(key))));
         }
-        page.push(render(item));
+        page.push(item);
     }
     Ok((page, None))
+}
+
+/// The key of the item at `index` of a sorted list: its position,
+/// zero-padded to twelve digits so that keys sort as text.
+pub struct PositionKey([u8; 12]);
+
+impl PositionKey {
+    pub fn new(mut index: usize) -> Self {
+        let mut digits = [b'0'; 12];
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (index % 10) as u8;
+            index /= 10;
+        }
+        Self(digits)
+    }
+}
+
+impl AsRef<str> for PositionKey {
+    fn as_ref(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// The key of the first item of the page the input's `nextToken` asks for.
@@ -623,16 +605,6 @@ pub fn from_start<'m, T>(
 ) -> impl Iterator<Item = (&'m String, &'m T)> {
     let from = start.map_or(Bound::Unbounded, Bound::Included);
     map.range::<str, _>((from, Bound::Unbounded))
-}
-
-/// A list output: `{member: [...], nextToken?}`.
-pub fn list_output(member: &str, (page, next): (Vec<Value>, Option<String>)) -> Value {
-    let mut out = Map::with_capacity(2);
-    out.insert(member.to_string(), Value::Array(page));
-    if let Some(next) = next {
-        out.insert("nextToken".into(), Value::String(next));
-    }
-    Value::Object(out)
 }
 
 #[cfg(test)]

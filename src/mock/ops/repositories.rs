@@ -6,7 +6,8 @@
 
 use super::Detail;
 use super::{
-    Ctx, MockError, Obj, deleted_answer, list_output, paginate, req_str, tag_new, timestamp, wrap,
+    Ctx, Members, MockError, Obj, deleted_answer, list_output, paginate, req_str, tag_new,
+    timestamp, wrap,
 };
 use crate::mock::state::{Repository, RepositoryKey, State};
 use serde_json::{Map, Value, json};

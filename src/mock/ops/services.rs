@@ -12,9 +12,9 @@ use super::environments::self_managed;
 use super::spec;
 use super::templates::{resolve_redeploy, resolve_version};
 use super::{
-    Ctx, MockError, Obj, deleted_answer, deployments, from_start, list_output, opt_str, opt_string,
-    page_start, paginate, req_str, retry_create, same_except, tag_new, with_client_token, without,
-    wrap,
+    Ctx, Members, MockError, Obj, PositionKey, deleted_answer, deployments, from_start,
+    list_output, list_text, opt_str, opt_string, page, page_start, paginate, req_str, retry_create,
+    same_except, tag_new, with_client_token, without, wrap, wrap_text,
 };
 use crate::mock::clock::Millis;
 use crate::mock::faults::FailurePoint;
@@ -44,7 +44,7 @@ fn instance_not_found(ctx: &Ctx, service: &str, name: &str) -> MockError {
     MockError::not_found("service instance", instance_arn(&arn(ctx, service), name))
 }
 
-fn render_deployment(out: Obj, d: &Deployment, detail: Detail) -> Obj {
+fn render_deployment<M: Members>(out: M, d: &Deployment, detail: Detail) -> M {
     let summary = detail == Detail::Summary;
     out.str("deploymentStatus", d.phase.deployment_status())
         .opt(
@@ -110,31 +110,37 @@ fn render(s: &Service, view: View) -> Value {
 }
 
 fn render_instance(service: &str, i: &ServiceInstance, view: View) -> Value {
+    instance_members(Obj::new(), service, i, view).build()
+}
+
+/// A service instance's members, in the order a tree sorts them (which
+/// interleaves the deployment's members with the instance's own).
+fn instance_members<M: Members>(out: M, service: &str, i: &ServiceInstance, view: View) -> M {
     let summary = view == View::Summary;
-    let out = Obj::new()
-        .str("arn", &i.arn)
-        .time("createdAt", i.created_at);
-    let detail = if summary {
-        Detail::Summary
-    } else {
-        Detail::Full
-    };
-    render_deployment(out, &i.deployment, detail)
+    let d = &i.deployment;
+    let token = i.last_client_token.as_ref().filter(|_| !summary);
+    out.str("arn", &i.arn)
+        .time("createdAt", i.created_at)
+        .str("deploymentStatus", d.phase.deployment_status())
+        .opt(
+            "deploymentStatusMessage",
+            d.status_message.as_deref().filter(|_| !summary),
+        )
         .str("environmentName", &i.environment_name)
+        .str("lastAttemptedDeploymentId", &d.attempted_id)
         .opt(
             "lastClientRequestToken",
-            i.last_client_token
-                .as_ref()
-                .filter(|_| !summary)
-                .map(|(token, _)| token.as_str()),
+            token.map(|(token, _)| token.as_str()),
         )
+        .time("lastDeploymentAttemptedAt", d.attempted_at)
+        .time("lastDeploymentSucceededAt", d.succeeded_at)
+        .opt("lastSucceededDeploymentId", d.succeeded_id.as_deref())
         .str("name", &i.name)
         .str("serviceName", service)
         .opt("spec", Some(&*i.spec).filter(|_| view == View::Full))
         .num("templateMajorVersion", i.template_major)
         .num("templateMinorVersion", i.template_minor)
         .str("templateName", &i.template_name)
-        .build()
 }
 
 fn read_spec(text: &str) -> Result<spec::ServiceSpec, MockError> {
@@ -574,8 +580,23 @@ fn instance_answer(
     Ok(wrap("serviceInstance", render_instance(service, i, view)))
 }
 
-pub fn get_instance(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
-    instance_answer(
+/// [`instance_answer`] written as text ([`super::output`]).
+fn instance_text(
+    state: &State,
+    ctx: &Ctx,
+    service: &str,
+    name: &str,
+    view: View,
+) -> Result<Vec<u8>, MockError> {
+    let i = find_instance(state, ctx, service, name)?;
+    let capacity = 512 + if view == View::Full { i.spec.len() } else { 0 };
+    Ok(wrap_text("serviceInstance", capacity, |out| {
+        instance_members(out, service, i, view)
+    }))
+}
+
+pub fn get_instance(state: &State, ctx: &Ctx, input: &Value) -> Result<Vec<u8>, MockError> {
+    instance_text(
         state,
         ctx,
         req_str(input, "serviceName")?,
@@ -686,7 +707,7 @@ pub fn prefetch_instance_slot<'a>(state: &State, input: &'a Value) -> Option<(&'
 /// UpdateServiceInstance, in the four modes of `deploymentType`. A retry
 /// with the instance's last client token and the same parameters answers
 /// the instance without deploying again.
-pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Vec<u8>, MockError> {
     let service_name = req_str(input, "serviceName")?;
     let name = req_str(input, "name")?;
     // What a deployment reads besides the instance (whose index slots
@@ -704,7 +725,7 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
             if !same_except(last_params, input, "clientToken") {
                 return Err(MockError::IdempotentParameterMismatch);
             }
-            return instance_answer(state, ctx, service_name, name, View::Answer);
+            return instance_text(state, ctx, service_name, name, View::Answer);
         }
     }
     if i.deployment.phase.in_progress() {
@@ -750,10 +771,10 @@ pub fn update_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
         );
         deploy_instance(state, ctx, service_name, name, false);
     }
-    instance_answer(state, ctx, service_name, name, View::Answer)
+    instance_text(state, ctx, service_name, name, View::Answer)
 }
 
-pub fn cancel_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+pub fn cancel_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Vec<u8>, MockError> {
     let service_name = req_str(input, "serviceName")?;
     let name = req_str(input, "serviceInstanceName")?;
     let Some(i) = state.instances.get_mut(service_name, name) else {
@@ -768,7 +789,7 @@ pub fn cancel_instance(state: &mut State, ctx: &Ctx, input: &Value) -> Result<Va
     }
     let settled = i.deployment.end(DeploymentStatus::Cancelled, None, ctx.now);
     settled.record_in(&mut state.deployments);
-    instance_answer(state, ctx, service_name, name, View::Full)
+    instance_text(state, ctx, service_name, name, View::Full)
 }
 
 pub fn list_instance_outputs(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
@@ -895,10 +916,21 @@ pub fn list_pipeline_provisioned_resources(
 struct Row<'s> {
     service: &'s str,
     instance: &'s ServiceInstance,
-    version_status: Option<VersionStatus>,
+    state: &'s State,
 }
 
 impl Row<'_> {
+    /// The status of the template version deployed, looked up only when a
+    /// filter or the sort asks for it.
+    fn version_status(&self) -> Option<VersionStatus> {
+        let i = self.instance;
+        self.state
+            .templates(TemplateKind::Service)
+            .get(i.template_name.as_str())
+            .and_then(|t| t.versions.get(&(i.template_major, i.template_minor)))
+            .map(|v| v.status)
+    }
+
     fn field(&self, key: &str) -> Option<String> {
         let i = self.instance;
         Some(match key {
@@ -907,7 +939,7 @@ impl Row<'_> {
             "templateName" => i.template_name.to_string(),
             "serviceName" => self.service.to_string(),
             "environmentName" => i.environment_name.to_string(),
-            "deployedTemplateVersionStatus" => self.version_status?.as_str().to_string(),
+            "deployedTemplateVersionStatus" => self.version_status()?.as_str().to_string(),
             _ => return None,
         })
     }
@@ -965,16 +997,8 @@ fn parse_instant(text: &str) -> Option<Millis> {
 
 /// ListServiceInstances: `filters` (the same key more than once: any of the
 /// values; different keys: all of them), `sortBy` and `sortOrder`.
-pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, MockError> {
+pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Vec<u8>, MockError> {
     let only = opt_str(input, "serviceName");
-    // A service's instances are held only while it is: the service is
-    // looked up only when it has none, to tell none from no such service.
-    let first = only.map(|name| state.instances.of(name).next());
-    if let (Some(name), Some(None)) = (only, first) {
-        if !state.services.contains_key(name) {
-            return Err(not_found(ctx, name));
-        }
-    }
     let mut filters: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for filter in input
         .get("filters")
@@ -994,22 +1018,19 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
     };
     for service in services {
         let instances: Vec<&ServiceInstance> = state.instances.of(service).collect();
+        // A service's instances are held only while it is: the service is
+        // looked up only when it has none, to tell none from no such service.
+        if instances.is_empty() && only.is_some() && !state.services.contains_key(service) {
+            return Err(not_found(ctx, service));
+        }
         for instance in &instances {
             instance.warm_summary();
         }
         for instance in instances {
-            let version_status = state
-                .templates(TemplateKind::Service)
-                .get(instance.template_name.as_str())
-                .and_then(|t| {
-                    t.versions
-                        .get(&(instance.template_major, instance.template_minor))
-                })
-                .map(|v| v.status);
             let row = Row {
                 service,
                 instance,
-                version_status,
+                state,
             };
             let mut keep = true;
             for (key, values) in &filters {
@@ -1037,15 +1058,15 @@ pub fn list_instances(state: &State, ctx: &Ctx, input: &Value) -> Result<Value, 
     } else if descending {
         rows.reverse();
     }
-    // Keys are positions in the sorted list, zero-padded so they sort as text.
     let items = rows
         .into_iter()
         .enumerate()
-        .map(|(index, row)| (format!("{index:012}"), row));
-    let page = paginate(input, items, |row| {
-        render_instance(row.service, row.instance, View::Summary)
-    })?;
-    Ok(list_output("serviceInstances", page))
+        .map(|(index, row)| (PositionKey::new(index), row));
+    let page = page(input, items)?;
+    // Written as text: the answer allocates no memory per member.
+    Ok(list_text("serviceInstances", page, 512, |out, row| {
+        instance_members(out, row.service, row.instance, View::Summary)
+    }))
 }
 
 pub fn dump(state: &State) -> Value {
@@ -1065,4 +1086,85 @@ pub fn dump(state: &State) -> Value {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::state::{DeploymentId, Phase};
+
+    /// Instances whose members take every branch of the rendering: in place
+    /// and allocated names, text that needs escaping, optional members
+    /// present and absent.
+    fn instances() -> Vec<ServiceInstance> {
+        let long = "an-instance-name-longer-than-twenty-two-bytes";
+        let mut failed = Deployment::start(1_767_225_600_123, Some(5), DeploymentId::new("d-1"));
+        failed.phase = Phase::Failed;
+        failed.status_message = Some("quote \" back \\ line\n tab\t é 😀 \u{1}".into());
+        failed.succeeded_id = Some(DeploymentId::new("5b0c1e39-2f0e-4c1a-9d1b-1d2a3b4c5d6e"));
+        let mut done = Deployment::start(0, None, DeploymentId::default());
+        done.phase = Phase::Succeeded;
+        [
+            ("i", "env", None, failed),
+            (
+                long,
+                "an-environment-name-that-is-long",
+                Some("tok\"en"),
+                done,
+            ),
+        ]
+        .into_iter()
+        .map(|(name, environment, token, deployment)| ServiceInstance {
+            name: name.into(),
+            arn: format!("arn:aws:proton:us-east-1:123456789012:service/s/service-instance/{name}")
+                .into(),
+            created_at: 1_700_000_000_001,
+            environment_name: environment.into(),
+            spec: "proton: ServiceSpec\ninstances:\n  - name: \"i\"\n".into(),
+            template_name: "tpl".into(),
+            template_major: 12,
+            template_minor: 0,
+            deployment,
+            last_client_token: token.map(|t| (t.to_string(), Value::Null)),
+        })
+        .collect()
+    }
+
+    #[test]
+    fn instances_written_as_text_are_the_bytes_of_their_trees() {
+        for i in instances() {
+            for view in [View::Summary, View::Answer, View::Full] {
+                let tree = wrap("serviceInstance", render_instance("s", &i, view));
+                let text = wrap_text("serviceInstance", 0, |out| {
+                    instance_members(out, "s", &i, view)
+                });
+                assert_eq!(
+                    String::from_utf8_lossy(&text),
+                    serde_json::to_string(&tree).unwrap_or_default()
+                );
+            }
+        }
+        let all = instances();
+        let page = (
+            all.iter().collect::<Vec<_>>(),
+            Some("MDAwMDAwMDAwMDAy".to_string()),
+        );
+        let tree = list_output(
+            "serviceInstances",
+            (
+                page.0
+                    .iter()
+                    .map(|i| render_instance("s", i, View::Summary))
+                    .collect(),
+                page.1.clone(),
+            ),
+        );
+        let text = list_text("serviceInstances", page, 0, |out, i| {
+            instance_members(out, "s", i, View::Summary)
+        });
+        assert_eq!(
+            String::from_utf8_lossy(&text),
+            serde_json::to_string(&tree).unwrap_or_default()
+        );
+    }
 }

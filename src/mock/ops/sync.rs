@@ -6,7 +6,7 @@
 
 use super::repositories::linked;
 use super::templates;
-use super::{Ctx, MockError, Obj, opt_str, opt_string, req_str, timestamp, wrap};
+use super::{Ctx, Members, MockError, Obj, opt_str, opt_string, req_str, timestamp, wrap};
 use crate::mock::state::{
     RepositoryKey, ServiceSyncConfig, State, SyncBlocker, TemplateKind, TemplateSyncConfig,
 };

@@ -1,6 +1,8 @@
 //! Tags on any resource the mock holds, addressed by ARN.
 
-use super::{Ctx, MockError, Obj, input_tags, list_output, paginate, req_str, version_number};
+use super::{
+    Ctx, Members, MockError, Obj, input_tags, list_output, paginate, req_str, version_number,
+};
 use crate::mock::state::{State, TemplateKind};
 use serde_json::{Map, Value};
 

@@ -9,8 +9,8 @@
 
 use super::Detail;
 use super::{
-    Ctx, MockError, Obj, deleted_answer, from_start, list_output, opt_str, opt_string, page_start,
-    paginate, req_str, retry_create, tag_new, version_number, with_client_token, wrap,
+    Ctx, Members, MockError, Obj, deleted_answer, from_start, list_output, opt_str, opt_string,
+    page_start, paginate, req_str, retry_create, tag_new, version_number, with_client_token, wrap,
 };
 use crate::mock::faults::FailurePoint;
 use crate::mock::state::{

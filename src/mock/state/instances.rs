@@ -98,13 +98,16 @@ impl Instances {
         with_joined(service, '\0', name, |key| self.table.remove(key))
     }
 
-    /// The instances of `service`, by name.
-    pub fn of<'a>(
-        &'a self,
-        service: &str,
-    ) -> impl DoubleEndedIterator<Item = &'a ServiceInstance> + use<'a> {
+    /// The instances of `service`, by name. The walk searches the ordered
+    /// index for its first key only and stops at the first key of another
+    /// service: a range with both ends would search for its last key too,
+    /// one more descent through cold nodes of a large index.
+    pub fn of<'a>(&'a self, service: &str) -> impl Iterator<Item = &'a ServiceInstance> + use<'a> {
+        // Every key of `service` starts with its name and a NUL; no other does.
+        let prefix = with_joined(service, '\0', "", Key::new);
         self.table
-            .range::<Key, _>(bounds(service))
+            .range::<Key, _>((Bound::Included(prefix.clone()), Bound::Unbounded))
+            .take_while(move |(key, _)| key.as_str().starts_with(prefix.as_str()))
             .map(|(_, instance)| instance)
     }
 
