@@ -725,6 +725,11 @@ impl Deployments {
         }
     }
 
+    /// Asks for the index slot of `listing` ([`Deployments::listing`]).
+    pub fn prefetch_listing(&self, listing: &Listing) {
+        self.listings.prefetch(listing.key().as_str());
+    }
+
     /// Asks for the entries of `target`'s set and own listings, once
     /// [`Deployments::prefetch`] asked for their slots.
     pub fn warm(&self, target: TargetName) {

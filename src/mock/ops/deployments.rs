@@ -154,10 +154,28 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
                 .into(),
         ));
     }
-    // The narrowest listing the filters name; the other filters are
-    // checked on its records.
+    let listing = listing(input);
+    let start = page_start(input)?;
+    let items = state
+        .deployments
+        .listing(&listing, start.as_deref())
+        .filter(|(_, d)| matches(d, input));
+    Ok(list_output(
+        "deployments",
+        paginate(input, items, |d| render(d, Detail::Summary))?,
+    ))
+}
+
+/// Asks for the index slot where ListDeployments of `input` finds its listing.
+pub fn prefetch_listing(state: &State, input: &Value) {
+    state.deployments.prefetch_listing(&listing(input));
+}
+
+/// The narrowest listing the input's filters name; the other filters are
+/// checked on its records.
+fn listing(input: &Value) -> Listing {
     let name = |member| opt_str(input, member).map(str::to_string);
-    let listing = match (
+    match (
         name("componentName"),
         name("serviceName"),
         name("serviceInstanceName"),
@@ -168,16 +186,7 @@ pub fn list(state: &State, input: &Value) -> Result<Value, MockError> {
         (None, Some(service), None, _) => Listing::Service(service),
         (None, None, _, Some(environment)) => Listing::Environment(environment),
         (None, None, _, None) => Listing::All,
-    };
-    let start = page_start(input)?;
-    let items = state
-        .deployments
-        .listing(&listing, start.as_deref())
-        .filter(|(_, d)| matches(d, input));
-    Ok(list_output(
-        "deployments",
-        paginate(input, items, |d| render(d, Detail::Summary))?,
-    ))
+    }
 }
 
 /// A deployment can be deleted once it ended and no resource names it as its

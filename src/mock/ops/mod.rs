@@ -190,6 +190,7 @@ pub fn prefetch<'a>(operation: &str, input: &'a Value) -> Option<impl FnOnce(&St
         "GetServiceInstance" => |state, input| {
             services::prefetch_instance_slot(state, input);
         },
+        "ListDeployments" => deployments::prefetch_listing,
         _ => return None,
     };
     Some(move |state: &State| warm(state, input))

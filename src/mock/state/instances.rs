@@ -8,19 +8,25 @@
 //! the service's name, a NUL and the instance's name: a service name (a
 //! model-checked resource name) holds no NUL, so the key splits one way,
 //! and NUL sorts before every other character, so key order is the order
-//! of (service, instance) and a service's instances sit together in it.
-//! Keys are held in place when short ([`Text`]), so that the ordered index a
-//! listing searches compares keys without reading allocations.
+//! of (service, instance). Keys are held in place when short ([`Text`]).
+//!
+//! A service's instances are listed from a list of their names kept per
+//! service, each then looked up by hash. Walking the table's ordered index
+//! instead searched a B-tree of every instance's key: with thousands of
+//! instances, a descent through several nodes that the caches no longer
+//! hold, each comparing keys before the next node is known.
 
-use super::text::Text;
+use super::text::{Name, Text};
 use super::{ServiceInstance, Table};
-use std::ops::Bound;
 
 /// Every service instance, keyed by service and instance name; listed in
 /// that order.
 #[derive(Debug, Default)]
 pub struct Instances {
     table: Table<Key, ServiceInstance>,
+    /// Each service's instance names, sorted; no entry for a service
+    /// without instances.
+    names: Table<Name, Vec<Name>>,
 }
 
 /// How many bytes of a key are held inline.
@@ -61,15 +67,6 @@ fn with_joined<T>(service: &str, separator: char, name: &str, f: impl FnOnce(&st
     }
 }
 
-/// The bounds of `service`'s keys: from its name and a NUL, up to (not
-/// including) its name and the character after NUL.
-fn bounds(service: &str) -> (Bound<Key>, Bound<Key>) {
-    (
-        Bound::Included(with_joined(service, '\0', "", Key::new)),
-        Bound::Excluded(with_joined(service, '\u{1}', "", Key::new)),
-    )
-}
-
 impl Instances {
     pub fn get(&self, service: &str, name: &str) -> Option<&ServiceInstance> {
         with_joined(service, '\0', name, |key| self.table.get(key))
@@ -91,40 +88,71 @@ impl Instances {
 
     /// Adds (or replaces) `instance`, under its own name, to `service`.
     pub fn insert(&mut self, service: &str, instance: ServiceInstance) {
-        self.table.insert(key(service, &instance.name), instance);
+        let service = Name::new(service);
+        let hash = self.names.prefetch(&service);
+        let names = self.names.get_or_default_prefetched(&service, hash);
+        if let Err(at) = names.binary_search_by(|n| n.as_str().cmp(&instance.name)) {
+            names.insert(at, instance.name.clone());
+        }
+        self.table
+            .insert(key(service.as_str(), &instance.name), instance);
     }
 
     pub fn remove(&mut self, service: &str, name: &str) -> Option<ServiceInstance> {
-        with_joined(service, '\0', name, |key| self.table.remove(key))
+        let removed = with_joined(service, '\0', name, |key| self.table.remove(key))?;
+        if let Some(names) = self.names.get_mut(service) {
+            if let Ok(at) = names.binary_search_by(|n| n.as_str().cmp(name)) {
+                names.remove(at);
+            }
+            if names.is_empty() {
+                self.names.remove(service);
+            }
+        }
+        Some(removed)
     }
 
-    /// The instances of `service`, by name. The walk searches the ordered
-    /// index for its first key only and stops at the first key of another
-    /// service: a range with both ends would search for its last key too,
-    /// one more descent through cold nodes of a large index.
-    pub fn of<'a>(&'a self, service: &str) -> impl Iterator<Item = &'a ServiceInstance> + use<'a> {
-        // Every key of `service` starts with its name and a NUL; no other does.
-        let prefix = with_joined(service, '\0', "", Key::new);
-        self.table
-            .range::<Key, _>((Bound::Included(prefix.clone()), Bound::Unbounded))
-            .take_while(move |(key, _)| key.as_str().starts_with(prefix.as_str()))
-            .map(|(_, instance)| instance)
+    /// The names of `service`'s instances, sorted.
+    fn names_of(&self, service: &str) -> &[Name] {
+        self.names.get(service).map_or(&[], Vec::as_slice)
+    }
+
+    /// The instances of `service`, by name. Every lookup's line of the
+    /// index is asked for before the first is read, so that the waits for
+    /// them overlap.
+    pub fn of<'a>(&'a self, service: &str) -> std::vec::IntoIter<&'a ServiceInstance> {
+        let names = self.names_of(service);
+        let hashes: Vec<_> = names
+            .iter()
+            .map(|name| with_joined(service, '\0', name, |key| self.table.prefetch(key)))
+            .collect();
+        let found: Vec<&ServiceInstance> = names
+            .iter()
+            .zip(hashes)
+            .filter_map(|(name, hash)| {
+                with_joined(service, '\0', name, |key| {
+                    self.table.get_prefetched(key, hash)
+                })
+            })
+            .collect();
+        found.into_iter()
     }
 
     /// Calls `f` with each instance of `service`, by name.
-    pub fn for_each_of_mut(&mut self, service: &str, f: impl FnMut(&mut ServiceInstance)) {
-        self.table.for_range_mut::<Key, _>(bounds(service), f);
+    pub fn for_each_of_mut(&mut self, service: &str, mut f: impl FnMut(&mut ServiceInstance)) {
+        let Self { table, names } = self;
+        for name in names.get(service).map_or(&[][..], Vec::as_slice) {
+            if let Some(instance) = with_joined(service, '\0', name, |key| table.get_mut(key)) {
+                f(instance);
+            }
+        }
     }
 
     /// Takes every instance of `service` out, by name.
     pub fn remove_service(&mut self, service: &str) -> Vec<ServiceInstance> {
-        let keys: Vec<Key> = self
-            .table
-            .range::<Key, _>(bounds(service))
-            .map(|(key, _)| key.clone())
-            .collect();
-        keys.iter()
-            .filter_map(|key| self.table.remove(key.as_str()))
+        let names = self.names.remove(service).unwrap_or_default();
+        names
+            .iter()
+            .filter_map(|name| with_joined(service, '\0', name, |key| self.table.remove(key)))
             .collect()
     }
 }
@@ -166,6 +194,12 @@ mod tests {
             i.of(service).map(|i| i.name.to_string()).collect()
         };
         assert_eq!(names(&instances, "s1"), ["a", "b"]);
+        // Inserting a name again replaces the instance; it is listed once.
+        let mut again = instance("a");
+        again.template_minor = 3;
+        instances.insert("s1", again);
+        assert_eq!(names(&instances, "s1"), ["a", "b"]);
+        assert_eq!(instances.get("s1", "a").map(|i| i.template_minor), Some(3));
         assert_eq!(names(&instances, "s"), [long.clone(), "z".to_string()]);
         assert_eq!(names(&instances, "s1-x"), ["a"]);
         assert!(instances.contains("s", &long));
@@ -189,6 +223,10 @@ mod tests {
         assert!(instances.get("s1", "a").is_none());
         assert_eq!(names(&instances, "s1-x"), ["a"]);
         assert!(instances.remove("s", "z").is_some());
-        assert_eq!(names(&instances, "s"), [long]);
+        assert_eq!(names(&instances, "s"), std::slice::from_ref(&long));
+        assert!(instances.remove("s", "z").is_none(), "removed once");
+        assert!(instances.remove("s", &long).is_some());
+        assert_eq!(names(&instances, "s"), Vec::<String>::new());
+        assert!(instances.remove_service("s").is_empty());
     }
 }

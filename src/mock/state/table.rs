@@ -378,21 +378,6 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
             entries: &self.entries,
         }
     }
-
-    /// Calls `f` with each entry whose key is in `range`, in key order.
-    pub fn for_range_mut<Q, R>(&mut self, range: R, mut f: impl FnMut(&mut V))
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-        R: RangeBounds<Q>,
-    {
-        let positions: Vec<usize> = self.order.range(range).map(|(_, at)| *at).collect();
-        for at in positions {
-            if let Some((_, value)) = self.entries.get_mut(at) {
-                f(value);
-            }
-        }
-    }
 }
 
 /// The entries of a [`Table`] whose keys are in a range, in key order.
