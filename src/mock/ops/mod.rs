@@ -191,6 +191,12 @@ pub fn prefetch<'a>(operation: &str, input: &'a Value) -> Option<impl FnOnce(&St
             services::prefetch_instance_slot(state, input);
         },
         "ListDeployments" => deployments::prefetch_listing,
+        "GetEnvironmentTemplateVersion" => |state, input| {
+            templates::prefetch_version(TemplateKind::Environment, state, input);
+        },
+        "GetServiceTemplateVersion" => |state, input| {
+            templates::prefetch_version(TemplateKind::Service, state, input);
+        },
         _ => return None,
     };
     Some(move |state: &State| warm(state, input))

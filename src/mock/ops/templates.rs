@@ -400,6 +400,24 @@ fn next_version(
     Ok(version)
 }
 
+/// Asks for the index slot where GetXTemplateVersion of `input` finds the
+/// version (the template itself, one of few, is read to find its index).
+pub fn prefetch_version(kind: TemplateKind, state: &State, input: &Value) {
+    let (Some(name), Some(major), Some(minor)) = (
+        opt_str(input, "templateName"),
+        opt_str(input, "majorVersion"),
+        opt_str(input, "minorVersion"),
+    ) else {
+        return;
+    };
+    if let (Some(template), Some(key)) = (
+        state.templates(kind).get(name),
+        version_number(major).zip(version_number(minor)),
+    ) {
+        template.versions.prefetch(&key);
+    }
+}
+
 pub fn get_version(
     kind: TemplateKind,
     state: &State,
