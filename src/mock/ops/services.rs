@@ -44,7 +44,7 @@ fn instance_not_found(ctx: &Ctx, service: &str, name: &str) -> MockError {
     MockError::not_found("service instance", instance_arn(&arn(ctx, service), name))
 }
 
-fn render_deployment<M: Members>(out: M, d: &Deployment, detail: Detail) -> M {
+fn render_deployment(out: Obj, d: &Deployment, detail: Detail) -> Obj {
     let summary = detail == Detail::Summary;
     out.str("deploymentStatus", d.phase.deployment_status())
         .opt(
