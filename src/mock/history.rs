@@ -250,27 +250,21 @@ impl IdIndex {
         self.hasher.hash_one(id) as u32
     }
 
-    /// The slot holding `id`, whose record `records` holds.
-    fn slot(&self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) -> Option<usize> {
-        self.slot_hashed(id, self.hash(id), records)
-    }
-
-    /// [`IdIndex::slot`], with `id`'s hash.
-    fn slot_hashed(
+    /// The place in the index of `id`'s slot, and the slot, whose record
+    /// `records` holds.
+    fn find(
         &self,
         id: &DeploymentId,
         hash: u32,
         records: &[Option<DeploymentRecord>],
-    ) -> Option<usize> {
-        self.probe(hash)
-            .find(|(_, slot)| {
-                slot.hash == hash
-                    && records
-                        .get(slot.at as usize)
-                        .and_then(Option::as_ref)
-                        .is_some_and(|record| record.id == *id)
-            })
-            .map(|(at, _)| at)
+    ) -> Option<(usize, IdSlot)> {
+        self.probe(hash).find(|(_, slot)| {
+            slot.hash == hash
+                && records
+                    .get(slot.at as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|record| record.id == *id)
+        })
     }
 
     /// The taken slots on the probe of `hash`, in order, with their places
@@ -304,6 +298,7 @@ impl IdIndex {
         }
     }
 
+    /// The place in `records` of the record `id`.
     fn get(&self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) -> Option<usize> {
         self.get_hashed(id, self.hash(id), records)
     }
@@ -315,8 +310,7 @@ impl IdIndex {
         hash: u32,
         records: &[Option<DeploymentRecord>],
     ) -> Option<usize> {
-        let slot = self.slot_hashed(id, hash, records)?;
-        self.slots.get(slot).map(|slot| slot.at as usize)
+        self.find(id, hash, records).map(|(_, slot)| slot.at as usize)
     }
 
     /// Adds an id (which the index does not hold) of hash `hash` at place
@@ -332,7 +326,7 @@ impl IdIndex {
     /// Forgets `id`, moving back the slots after it that probed past it
     /// (no tombstones).
     fn remove(&mut self, id: &DeploymentId, records: &[Option<DeploymentRecord>]) {
-        let Some(hole) = self.slot(id, records) else {
+        let Some((hole, _)) = self.find(id, self.hash(id), records) else {
             return;
         };
         self.len -= 1;
