@@ -310,7 +310,8 @@ impl IdIndex {
         hash: u32,
         records: &[Option<DeploymentRecord>],
     ) -> Option<usize> {
-        self.find(id, hash, records).map(|(_, slot)| slot.at as usize)
+        self.find(id, hash, records)
+            .map(|(_, slot)| slot.at as usize)
     }
 
     /// Adds an id (which the index does not hold) of hash `hash` at place
@@ -615,12 +616,14 @@ impl Deployments {
         // waits for each round once instead of for each line in turn.
         let target_key = new.target.name().key();
         let target_hash = self.by_target.prefetch(target_key.as_str());
-        let listings: Vec<(ListKey, Prefetched)> = Listing::keys_of(&new.target)
-            .map(|key| {
+        let listings: [Option<(ListKey, Prefetched)>; LISTINGS] = {
+            let mut keys = Listing::keys_of(&new.target);
+            std::array::from_fn(|_| {
+                let key = keys.next()?;
                 let hash = self.listings.prefetch(key.as_str());
-                (key, hash)
+                Some((key, hash))
             })
-            .collect();
+        };
         // The last attempted deployment, and the last successful one when
         // it is another.
         let previous = [
@@ -638,8 +641,8 @@ impl Deployments {
         let target_keys = self
             .by_target
             .get_prefetched(target_key.as_str(), target_hash);
-        let listing_keys: [Option<&Keys>; LISTINGS] = std::array::from_fn(|i| {
-            let (key, hash) = listings.get(i)?;
+        let listing_keys = listings.each_ref().map(|listing| {
+            let (key, hash) = listing.as_ref()?;
             self.listings.get_prefetched(key.as_str(), *hash)
         });
         for (_, hash) in previous.iter().flatten() {
@@ -698,7 +701,7 @@ impl Deployments {
         self.by_target
             .get_or_default_prefetched(target_key.as_str(), target_hash)
             .insert((now, id, at));
-        for (key, hash) in listings {
+        for (key, hash) in listings.into_iter().flatten() {
             self.listings
                 .get_or_default_prefetched(key.as_str(), hash)
                 .insert((Millis::MAX - now, id, at));
