@@ -16,12 +16,6 @@ pub enum Output {
     Text(Vec<u8>),
 }
 
-impl From<Value> for Output {
-    fn from(value: Value) -> Self {
-        Self::Tree(value)
-    }
-}
-
 /// The members of an output structure, written in order; absent optional
 /// members are left out. [`Text`] writes members as they come, so a
 /// rendering function gives them in the order a tree sorts its keys.
@@ -124,6 +118,33 @@ impl Text {
         string(&mut self.out, member);
         self.out.push(b':');
     }
+
+    /// A member whose value is a structure, its members written by `write`.
+    pub fn object(mut self, member: &str, write: impl FnOnce(Text) -> Text) -> Self {
+        self.member(member);
+        self.out = write(Text::open(std::mem::take(&mut self.out))).close();
+        self
+    }
+
+    /// A member whose value is an array of structures, each item's members
+    /// written by `write`.
+    pub fn array<T>(
+        mut self,
+        member: &str,
+        items: impl IntoIterator<Item = T>,
+        mut write: impl FnMut(Text, T) -> Text,
+    ) -> Self {
+        self.member(member);
+        self.out.push(b'[');
+        for (at, item) in items.into_iter().enumerate() {
+            if at > 0 {
+                self.out.push(b',');
+            }
+            self.out = write(Text::open(std::mem::take(&mut self.out)), item).close();
+        }
+        self.out.push(b']');
+        self
+    }
 }
 
 impl Members for Text {
@@ -164,16 +185,11 @@ pub fn wrap(member: &str, value: Value) -> Value {
     Value::Object(out)
 }
 
-/// `{member: value}` as text, `value` written by `write` into the structure
-/// opened for it.
+/// [`wrap`] as text, the value's members written by `write`; `capacity`
+/// is a guess at their length.
 pub fn wrap_text(member: &str, capacity: usize, write: impl FnOnce(Text) -> Text) -> Vec<u8> {
-    let mut out = Vec::with_capacity(capacity + member.len() + 8);
-    out.push(b'{');
-    string(&mut out, member);
-    out.push(b':');
-    let mut out = write(Text::open(out)).close();
-    out.push(b'}');
-    out
+    let out = Vec::with_capacity(capacity + member.len() + 8);
+    Text::open(out).object(member, write).close()
 }
 
 /// A list output: `{member: [...], nextToken?}`.
@@ -186,68 +202,38 @@ pub fn list_output(member: &str, (page, next): (Vec<Value>, Option<String>)) -> 
     Value::Object(out)
 }
 
-/// [`list_output`] as text, each item written by `write` into the
-/// structure opened for it; `capacity` is a guess at an item's length.
+/// [`list_output`] as text, each item's members written by `write`;
+/// `capacity` is a guess at an item's length.
 pub fn list_text<T>(
     member: &str,
     (page, next): (Vec<T>, Option<String>),
     capacity: usize,
-    mut write: impl FnMut(Text, T) -> Text,
+    write: impl FnMut(Text, T) -> Text,
 ) -> Vec<u8> {
     const NEXT: &str = "nextToken";
-    let mut out = Vec::with_capacity(capacity * page.len() + 64);
-    let next_member = |out: &mut Vec<u8>, next: &str| {
-        string(out, NEXT);
-        out.push(b':');
-        string(out, next);
-    };
-    out.push(b'{');
+    let out = Text::open(Vec::with_capacity(capacity * page.len() + 64));
     // Members in the order a tree sorts them.
-    let next_first = NEXT < member;
-    if let Some(next) = next.as_deref().filter(|_| next_first) {
-        next_member(&mut out, next);
-        out.push(b',');
-    }
-    string(&mut out, member);
-    out.extend_from_slice(b":[");
-    for (at, item) in page.into_iter().enumerate() {
-        if at > 0 {
-            out.push(b',');
-        }
-        out = write(Text::open(out), item).close();
-    }
-    out.push(b']');
-    if let Some(next) = next.as_deref().filter(|_| !next_first) {
-        out.push(b',');
-        next_member(&mut out, next);
-    }
-    out.push(b'}');
-    out
+    let (before, after) = if NEXT < member {
+        (next.as_deref(), None)
+    } else {
+        (None, next.as_deref())
+    };
+    out.opt(NEXT, before)
+        .array(member, page, write)
+        .opt(NEXT, after)
+        .close()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn both(write: impl Fn(&mut dyn FnMut(&str, Field))) -> (Vec<u8>, Vec<u8>) {
-        let mut obj = Some(Obj::new());
-        let mut text = Some(Text::open(Vec::new()));
-        write(&mut |member, field| {
-            let (o, t) = (obj.take().unwrap(), text.take().unwrap());
-            (obj, text) = match field {
-                Field::Str(v) => (Some(o.str(member, v)), Some(t.str(member, v))),
-                Field::Num(v) => (Some(o.num(member, v)), Some(t.num(member, v))),
-                Field::Time(v) => (Some(o.time(member, v)), Some(t.time(member, v))),
-            };
-        });
-        let tree = serde_json::to_vec(&obj.unwrap().build()).unwrap();
-        (tree, text.unwrap().close())
-    }
-
-    enum Field<'a> {
-        Str(&'a str),
-        Num(u64),
-        Time(Millis),
+    /// The same members, written to either writer.
+    fn members<M: Members>(out: M, value: &str, number: u64, ms: Millis) -> M {
+        out.str("a", value)
+            .num("b", number)
+            .time("c", ms)
+            .str("d \"quoted\"", value)
     }
 
     #[test]
@@ -263,12 +249,9 @@ mod tests {
         ];
         for value in awkward {
             for (ms, number) in [(0, 0), (1, 7), (1_767_225_600_123, u64::MAX), (999, 10)] {
-                let (tree, text) = both(|add| {
-                    add("a", Field::Str(value));
-                    add("b", Field::Num(number));
-                    add("c", Field::Time(ms));
-                    add("d \"quoted\"", Field::Str(value));
-                });
+                let tree =
+                    serde_json::to_vec(&members(Obj::new(), value, number, ms).build()).unwrap();
+                let text = members(Text::open(Vec::new()), value, number, ms).close();
                 assert_eq!(
                     String::from_utf8_lossy(&text),
                     String::from_utf8_lossy(&tree),
@@ -276,7 +259,8 @@ mod tests {
                 );
             }
         }
-        let (tree, text) = both(|_| {});
+        let tree = serde_json::to_vec(&Obj::new().build()).unwrap();
+        let text = Text::open(Vec::new()).close();
         assert_eq!(text, tree, "an empty structure");
     }
 
