@@ -1755,6 +1755,28 @@ mod binding_tests {
     }
 
     #[test]
+    fn keying_on_any_number_of_threads_keeps_the_recorded_order() {
+        // Whatever the machine's cores, every split of a chunk, uneven ones
+        // included, gives the views of one thread, in the same order.
+        let requests: Vec<_> = (0..23)
+            .map(|i| exchange("Svc.GetThing", json!({"name": format!("thing-{i}")})))
+            .collect();
+        let m = replay_of(requests);
+        let interactions = &m.cassettes[0].cassette.interactions;
+        let canonical = |threads| -> Vec<Vec<u8>> {
+            views_of(interactions, threads, |r| m.view(&Parts::of_recorded(r)))
+                .into_iter()
+                .map(|view| view.canonical)
+                .collect()
+        };
+        let one = canonical(1);
+        assert_eq!(one.len(), interactions.len());
+        for threads in 2..=8 {
+            assert_eq!(canonical(threads), one, "{threads} threads");
+        }
+    }
+
+    #[test]
     fn tokens_the_service_facts_know_bind_without_token_paths() {
         let put = |token: &str| {
             exchange(
