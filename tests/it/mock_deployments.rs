@@ -449,6 +449,45 @@ async fn list_service_instances_filters_and_sorts() {
         .await,
         ["web-dev", "api-prod", "zz-prod"]
     );
+    // The status of each instance's deployed template version.
+    assert_eq!(
+        list(
+            vec![(
+                ListServiceInstancesFilterBy::DeployedTemplateVersionStatus,
+                "PUBLISHED"
+            )],
+            None
+        )
+        .await,
+        ["api-prod", "web-dev", "zz-prod"]
+    );
+    assert!(
+        list(
+            vec![(
+                ListServiceInstancesFilterBy::DeployedTemplateVersionStatus,
+                "DRAFT"
+            )],
+            None
+        )
+        .await
+        .is_empty()
+    );
+    // One service's instances, and a service that does not exist.
+    let of_service =
+        |service: &'static str| client.list_service_instances().service_name(service).send();
+    let names: Vec<String> = of_service("web")
+        .await
+        .unwrap()
+        .service_instances()
+        .iter()
+        .map(|i| i.name().to_string())
+        .collect();
+    assert_eq!(names, ["api-prod", "web-dev", "zz-prod"]);
+    let missing = of_service("no-such-service")
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(missing.is_resource_not_found_exception(), "{missing:?}");
     let bad = client
         .list_service_instances()
         .filters(
