@@ -513,61 +513,57 @@ impl Keys {
 
 /// The deployments ListDeployments can be asked for, each kept in its own
 /// index so that a page costs what it lists, not what the history holds.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Listing {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Listing<'a> {
     All,
-    Environment(String),
-    Service(String),
+    Environment(&'a str),
+    Service(&'a str),
     /// (service, instance).
-    ServiceInstance(String, String),
-    Component(String),
+    ServiceInstance(&'a str, &'a str),
+    Component(&'a str),
 }
 
-impl Listing {
-    /// The keys of the listings of `target` that only its own kind and
-    /// names place (those of a few records, not of every one or of an
-    /// environment's).
-    fn keys_of_target(target: TargetName) -> impl Iterator<Item = ListKey> {
+impl<'a> Listing<'a> {
+    /// The listings of `target` that only its own kind and names place
+    /// (those of a few records, not of every one or of an environment's).
+    fn of_target(target: TargetName<'a>) -> impl Iterator<Item = Self> {
         let (first, second) = match target {
-            TargetName::Environment(name) => (key(b'e', None, name), None),
-            TargetName::ServicePipeline(service) => (key(b's', None, service), None),
+            TargetName::Environment(name) => (Self::Environment(name), None),
+            TargetName::ServicePipeline(service) => (Self::Service(service), None),
             TargetName::ServiceInstance(service, instance) => (
-                key(b's', None, service),
-                Some(key(b'i', Some(service), instance)),
+                Self::Service(service),
+                Some(Self::ServiceInstance(service, instance)),
             ),
-            TargetName::Component(name) => (key(b'c', None, name), None),
+            TargetName::Component(name) => (Self::Component(name), None),
         };
         std::iter::once(first).chain(second)
+    }
+
+    /// Every listing a deployment of `t` appears in (at most [`LISTINGS`]).
+    fn of(t: &'a DeploymentTarget) -> impl Iterator<Item = Self> {
+        let service = t.service_name.as_deref();
+        let listings: [Option<Self>; LISTINGS] = [
+            Some(Self::All),
+            Some(Self::Environment(&t.environment_name)),
+            service.map(Self::Service),
+            service
+                .zip(t.service_instance_name.as_deref())
+                .map(|(service, instance)| Self::ServiceInstance(service, instance)),
+            t.component_name.as_deref().map(Self::Component),
+        ];
+        listings.into_iter().flatten()
     }
 
     /// The listing as one text: a kind letter, then its names (a service's
     /// length-prefixed, so that no two listings share a key).
     fn key(&self) -> ListKey {
-        match self {
+        match *self {
             Self::All => key(b'a', None, ""),
             Self::Environment(name) => key(b'e', None, name),
             Self::Service(name) => key(b's', None, name),
             Self::ServiceInstance(service, instance) => key(b'i', Some(service), instance),
             Self::Component(name) => key(b'c', None, name),
         }
-    }
-
-    /// The keys of every listing a deployment of `t` appears in (at most
-    /// [`LISTINGS`]).
-    fn keys_of(t: &DeploymentTarget) -> impl Iterator<Item = ListKey> {
-        let service = t.service_name.as_deref();
-        let keys: [Option<ListKey>; LISTINGS] = [
-            Some(key(b'a', None, "")),
-            Some(key(b'e', None, &t.environment_name)),
-            service.map(|service| key(b's', None, service)),
-            service
-                .zip(t.service_instance_name.as_deref())
-                .map(|(service, instance)| key(b'i', Some(service), instance)),
-            t.component_name
-                .as_deref()
-                .map(|name| key(b'c', None, name)),
-        ];
-        keys.into_iter().flatten()
     }
 }
 
@@ -617,7 +613,7 @@ impl Deployments {
         let target_key = new.target.name().key();
         let target_hash = self.by_target.prefetch(target_key.as_str());
         let listings: [Option<(ListKey, Prefetched)>; LISTINGS] = {
-            let mut keys = Listing::keys_of(&new.target);
+            let mut keys = Listing::of(&new.target).map(|listing| listing.key());
             std::array::from_fn(|_| {
                 let key = keys.next()?;
                 let hash = self.listings.prefetch(key.as_str());
@@ -717,8 +713,8 @@ impl Deployments {
     /// work before the deployment starts overlaps the waits for them.
     pub fn prefetch(&self, target: TargetName) {
         self.by_target.prefetch(target.key().as_str());
-        for key in Listing::keys_of_target(target) {
-            self.listings.prefetch(key.as_str());
+        for listing in Listing::of_target(target) {
+            self.listings.prefetch(listing.key().as_str());
         }
     }
 
@@ -732,8 +728,8 @@ impl Deployments {
     pub fn warm(&self, target: TargetName) {
         // A found entry's lines are asked for ([`Table::get`]).
         let _ = self.by_target.get(target.key().as_str());
-        for key in Listing::keys_of_target(target) {
-            let _ = self.listings.get(key.as_str());
+        for listing in Listing::of_target(target) {
+            let _ = self.listings.get(listing.key().as_str());
         }
     }
 
@@ -775,7 +771,8 @@ impl Deployments {
 
     fn unlist(&mut self, record: &DeploymentRecord, at: u32) {
         let key = (Millis::MAX - record.created_at, record.id, at);
-        for listing in Listing::keys_of(&record.target) {
+        for listing in Listing::of(&record.target) {
+            let listing = listing.key();
             if let Some(keys) = self.listings.get_mut(listing.as_str()) {
                 keys.remove(&key);
                 if keys.is_empty() {
@@ -916,10 +913,10 @@ mod tests {
         };
         assert_eq!(listed(&deployments, &Listing::All), ["b", "a"]);
         assert_eq!(
-            listed(&deployments, &Listing::Environment("env".into())),
+            listed(&deployments, &Listing::Environment("env")),
             ["b", "a"]
         );
-        assert!(listed(&deployments, &Listing::Service("s".into())).is_empty());
+        assert!(listed(&deployments, &Listing::Service("s")).is_empty());
         deployments.remove("a");
         assert_eq!(listed(&deployments, &Listing::All), ["b"]);
         deployments.forget_target(TargetName::Environment("env"));

@@ -173,8 +173,8 @@ pub fn prefetch_listing(state: &State, input: &Value) {
 
 /// The narrowest listing the input's filters name; the other filters are
 /// checked on its records.
-fn listing(input: &Value) -> Listing {
-    let name = |member| opt_str(input, member).map(str::to_string);
+fn listing(input: &Value) -> Listing<'_> {
+    let name = |member| opt_str(input, member);
     match (
         name("componentName"),
         name("serviceName"),
