@@ -12,7 +12,7 @@
 
 use super::clock::Millis;
 use super::state::{
-    Arn, DeploymentId, Name, Prefetched, ProbeSlot, Table, Text, free_slot, place_slot, regrow,
+    Arn, DeploymentId, HashTable, Name, Prefetched, ProbeSlot, Text, free_slot, place_slot, regrow,
     warm, warm_home,
 };
 use serde_json::Value;
@@ -203,13 +203,13 @@ pub struct Deployments {
     /// Target ([`TargetName::key`], not its ARN, so that the key sits in
     /// the table's index) -> (created_at, id, place) of its deployments,
     /// oldest first.
-    by_target: Table<String, Keys>,
+    by_target: HashTable<String, Keys>,
     /// The records of each listing, newest first: (`Millis::MAX` minus the
     /// creation instant, id, place). The instant comes first, so that a new
     /// record (the newest) finds its place by comparing numbers.
     /// Keyed by [`Listing::key`], so that a listing's key is compared in
     /// the table's index, not read from an allocation of its own.
-    listings: Table<String, Keys>,
+    listings: HashTable<String, Keys>,
 }
 
 /// Places of records by id: open addressing, linear probing, at most half

@@ -24,7 +24,7 @@ pub use instances::Instances;
 pub use repositories::{
     Linked, Repository, RepositoryKey, ServiceSyncConfig, SyncBlocker, TemplateSyncConfig,
 };
-pub use table::{Prefetched, Table};
+pub use table::{HashTable, Prefetched, Table};
 pub(crate) use table::{ProbeSlot, free_slot, place_slot, regrow, warm_home};
 pub use text::{Arn, Name, Text};
 

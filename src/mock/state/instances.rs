@@ -6,27 +6,27 @@
 //! memory before the next could start. One state-wide table keyed by both
 //! names reaches it with one probe of an index and its entry. The key is
 //! the service's name, a NUL and the instance's name: a service name (a
-//! model-checked resource name) holds no NUL, so the key splits one way,
-//! and NUL sorts before every other character, so key order is the order
-//! of (service, instance). Keys are held in place when short ([`Text`]).
+//! model-checked resource name) holds no NUL, so the key splits one way.
+//! Keys are held in place when short ([`Text`]).
 //!
 //! A service's instances are listed from a list of their names kept per
-//! service, each then looked up by hash. Walking the table's ordered index
-//! instead searched a B-tree of every instance's key: with thousands of
-//! instances, a descent through several nodes that the caches no longer
-//! hold, each comparing keys before the next node is known.
+//! service, each then looked up by hash, so the table keeps no order of
+//! its own ([`HashTable`]). Walking an ordered index of every instance's
+//! key instead was a descent through several B-tree nodes that the caches
+//! no longer hold with thousands of instances, each comparing keys before
+//! the next node is known, and every insert paid to keep it.
 
 use super::text::{Name, Text};
-use super::{ServiceInstance, Table};
+use super::{HashTable, ServiceInstance};
 
-/// Every service instance, keyed by service and instance name; listed in
-/// that order.
+/// Every service instance, keyed by service and instance name; a
+/// service's instances listed by name.
 #[derive(Debug, Default)]
 pub struct Instances {
-    table: Table<Key, ServiceInstance>,
+    table: HashTable<Key, ServiceInstance>,
     /// Each service's instance names, sorted; no entry for a service
     /// without instances.
-    names: Table<Name, Vec<Name>>,
+    names: HashTable<Name, Vec<Name>>,
 }
 
 /// How many bytes of a key are held inline.

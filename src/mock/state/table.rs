@@ -1,5 +1,5 @@
 //! [`Table`]: the map the state keeps its resources in, looked up by hash
-//! and listed in key order.
+//! and listed in key order; [`HashTable`], the same without the order.
 //!
 //! A `BTreeMap<String, _>` finds a key by comparing it with several keys on
 //! each level, and each comparison reads a key's bytes from wherever its
@@ -8,11 +8,17 @@
 //! bytes, its slot, and the stored key's bytes to compare. Here a slot
 //! holds the key's hash, the entry's position and, for a short key (most
 //! names), the key's bytes themselves, so a lookup reads one line of the
-//! index and then the entry it wanted. The order lists and pages need is
-//! kept in a separate ordered index, read only by what walks the table in
-//! order. A lookup can be split in two ([`Table::prefetch`], then
-//! [`Table::get_prefetched`]), so that the wait for its line of the index
-//! overlaps work the caller does in between.
+//! index and then the entry it wanted. A lookup can be split in two
+//! ([`HashTable::prefetch`], then [`HashTable::get_prefetched`]), so that
+//! the wait for its line of the index overlaps work the caller does in
+//! between.
+//!
+//! [`HashTable`] is that index and its entries alone, for maps that are
+//! only looked up (a service's instances, the deployment history's sets).
+//! [`Table`] adds the order lists and pages need, kept in a separate
+//! ordered index that only what walks the table in order reads; a map
+//! that is never walked does not pay for keeping it on every insert and
+//! removal.
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -104,33 +110,30 @@ impl ProbeSlot for Slot {
     }
 }
 
-/// Values by key: lookups by hash; [`Table::iter`], [`Table::values`],
-/// [`Table::keys`] and [`Table::range`] in key order.
+/// Values by key, found by hash, in no order: for what is only ever looked
+/// up. [`Table`] adds the key order that listings walk.
 ///
 /// The entries sit side by side in one vector (a removal moves the last
-/// one into the hole), so a walk over a table reads contiguous memory; the
-/// hash index (open addressing, linear probing, at most half full) and the
-/// ordered index hold positions in it.
+/// one into the hole); the hash index (open addressing, linear probing, at
+/// most half full) holds positions in it.
 #[derive(Clone)]
-pub struct Table<K, V> {
+pub struct HashTable<K, V> {
     entries: Vec<(K, V)>,
     slots: Vec<Slot>,
     hasher: RandomState,
-    order: BTreeMap<K, usize>,
 }
 
-impl<K, V> Default for Table<K, V> {
+impl<K, V> Default for HashTable<K, V> {
     fn default() -> Self {
         Self {
             entries: Vec::new(),
             slots: Vec::new(),
             hasher: RandomState::new(),
-            order: BTreeMap::new(),
         }
     }
 }
 
-impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
+impl<K: Hash + Eq + InlineKey, V> HashTable<K, V> {
     /// The slot holding `key`, if the table has it.
     fn slot<Q>(&self, key: &Q) -> Option<usize>
     where
@@ -140,7 +143,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         self.slot_hashed(key, self.hasher.hash_one(key))
     }
 
-    /// [`Table::slot`], for a key whose hash [`Table::prefetch`] gave.
+    /// [`HashTable::slot`], for a key whose hash [`HashTable::prefetch`] gave.
     fn slot_hashed<Q>(&self, key: &Q, hash: u64) -> Option<usize>
     where
         K: Borrow<Q>,
@@ -184,7 +187,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         self.position_hashed(key, self.hasher.hash_one(key))
     }
 
-    /// [`Table::position`], for a key whose hash is known.
+    /// [`HashTable::position`], for a key whose hash is known.
     fn position_hashed<Q>(&self, key: &Q, hash: u64) -> Option<usize>
     where
         K: Borrow<Q>,
@@ -204,7 +207,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
 
     /// Asks for the line of the index where a lookup of `key` starts
     /// ([`super::warm`]), so that a lookup made after other work finds it
-    /// there; the key's hash, for [`Table::get_prefetched`].
+    /// there; the key's hash, for [`HashTable::get_prefetched`].
     pub fn prefetch<Q>(&self, key: &Q) -> Prefetched
     where
         K: Borrow<Q>,
@@ -215,7 +218,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         Prefetched(hash)
     }
 
-    /// [`Table::get`], after [`Table::prefetch`] of the same key.
+    /// [`HashTable::get`], after [`HashTable::prefetch`] of the same key.
     pub fn get_prefetched<Q>(&self, key: &Q, Prefetched(hash): Prefetched) -> Option<&V>
     where
         K: Borrow<Q>,
@@ -261,18 +264,29 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
         self.slot(key).is_some()
     }
 
+    /// Adds `key` with `value`, or replaces its value: the old one.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if let Some(at) = self.position(&key) {
-            if let Some((_, old)) = self.entries.get_mut(at) {
-                return Some(std::mem::replace(old, value));
+        match self.replace(&key, value) {
+            Ok(old) => Some(old),
+            Err(value) => {
+                self.push(key, value);
+                None
             }
         }
-        self.push(key, value);
-        None
     }
 
-    /// Adds `key`, which the table does not hold, as the last entry.
-    fn push(&mut self, key: K, value: V) {
+    /// Replaces the value of `key`, giving the old one; `Err` gives `value`
+    /// back when the table does not hold `key`.
+    fn replace(&mut self, key: &K, value: V) -> Result<V, V> {
+        match self.position(key).and_then(|at| self.entries.get_mut(at)) {
+            Some((_, old)) => Ok(std::mem::replace(old, value)),
+            None => Err(value),
+        }
+    }
+
+    /// Adds `key`, which the table does not hold, as the last entry; its
+    /// position.
+    fn push(&mut self, key: K, value: V) -> usize {
         self.reserve_one();
         let at = self.entries.len();
         // Positions fit in a slot: a table never holds 4 billion entries.
@@ -282,12 +296,12 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
             key: key.inline().unwrap_or(Inline::LONG),
         };
         place_slot(&mut self.slots, slot);
-        self.order.insert(key.clone(), at);
         self.entries.push((key, value));
+        at
     }
 
     /// The value at `key`, first inserting `V::default()` if there is none,
-    /// after [`Table::prefetch`] of the same key.
+    /// after [`HashTable::prefetch`] of the same key.
     pub fn get_or_default_prefetched<Q>(&mut self, key: &Q, Prefetched(hash): Prefetched) -> &mut V
     where
         V: Default,
@@ -296,10 +310,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
     {
         let at = match self.position_hashed(key, hash) {
             Some(at) => at,
-            None => {
-                self.push(key.to_owned(), V::default());
-                self.entries.len() - 1
-            }
+            None => self.push(key.to_owned(), V::default()),
         };
         &mut self.entries[at].1
     }
@@ -307,37 +318,34 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + Ord + InlineKey + ?Sized,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        self.take(key).map(|(value, _)| value)
+    }
+
+    /// Removes `key`: its value, and the position it held, where the last
+    /// entry now is (unless it was the last).
+    fn take<Q>(&mut self, key: &Q) -> Option<(V, usize)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
     {
         let slot = self.slot(key)?;
         let at = self.slots.get(slot)?.at as usize;
-        self.unslot(slot);
-        self.order.remove(key);
-        // Every position in the indexes is one of `entries`: this type alone
-        // writes them, in `insert` and here.
-        // The last entry moves into the hole: find its slot while the slot
-        // still names where it is, and point its indexes at the hole.
+        free_slot(&mut self.slots, slot);
+        // Every position in the index is one of `entries`: this type alone
+        // writes them. The last entry moves into the hole: find its slot
+        // while the slot still names where it is, and point it at the hole.
         let last = self.entries.len() - 1;
         let moved = (last != at)
             .then(|| self.entries.get(last))
             .flatten()
             .and_then(|(moved, _)| self.slot::<K>(moved));
         let (_, value) = self.entries.swap_remove(at);
-        if let Some((moved, _)) = self.entries.get(at) {
-            if let Some(position) = self.order.get_mut::<K>(moved) {
-                *position = at;
-            }
-        }
         if let Some(slot) = moved.and_then(|slot| self.slots.get_mut(slot)) {
             slot.at = u32::try_from(at).unwrap_or(EMPTY - 1);
         }
-        Some(value)
-    }
-
-    /// Frees slot `hole`, moving back the slots after it that probed past
-    /// it, so that every lookup still finds its key without tombstones.
-    fn unslot(&mut self, hole: usize) {
-        free_slot(&mut self.slots, hole);
+        Some((value, at))
     }
 
     pub fn len(&self) -> usize {
@@ -347,12 +355,110 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// Values by key: lookups by hash ([`HashTable`]); [`Table::iter`],
+/// [`Table::values`], [`Table::keys`] and [`Table::range`] in key order,
+/// from an ordered index of the entries' positions.
+#[derive(Clone)]
+pub struct Table<K, V> {
+    by_hash: HashTable<K, V>,
+    order: BTreeMap<K, usize>,
+}
+
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Self {
+            by_hash: HashTable::default(),
+            order: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
+    /// [`HashTable::prefetch`].
+    pub fn prefetch<Q>(&self, key: &Q) -> Prefetched
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        self.by_hash.prefetch(key)
+    }
+
+    /// [`Table::get`], after [`Table::prefetch`] of the same key.
+    pub fn get_prefetched<Q>(&self, key: &Q, hash: Prefetched) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        self.by_hash.get_prefetched(key, hash)
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        self.by_hash.get(key)
+    }
+
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        self.by_hash.get_mut(key)
+    }
+
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + InlineKey + ?Sized,
+    {
+        self.by_hash.contains_key(key)
+    }
+
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        match self.by_hash.replace(&key, value) {
+            Ok(old) => Some(old),
+            Err(value) => {
+                let at = self.by_hash.push(key.clone(), value);
+                self.order.insert(key, at);
+                None
+            }
+        }
+    }
+
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + Ord + InlineKey + ?Sized,
+    {
+        let (value, at) = self.by_hash.take(key)?;
+        self.order.remove(key);
+        // The entry now at `at` (the last one, moved) is found there.
+        if let Some((moved, _)) = self.by_hash.entries.get(at) {
+            if let Some(position) = self.order.get_mut::<K>(moved) {
+                *position = at;
+            }
+        }
+        Some(value)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
 
     /// In key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
+        let entries = &self.by_hash.entries;
         self.order
             .values()
-            .filter_map(|at| self.entries.get(*at).map(|(key, value)| (key, value)))
+            .filter_map(|at| entries.get(*at).map(|(key, value)| (key, value)))
     }
 
     /// In key order.
@@ -375,7 +481,7 @@ impl<K: Ord + Hash + Clone + InlineKey, V> Table<K, V> {
     {
         Range {
             order: self.order.range(range),
-            entries: &self.entries,
+            entries: &self.by_hash.entries,
         }
     }
 }
@@ -412,6 +518,15 @@ impl<K: Ord + Hash + Clone + InlineKey + std::fmt::Debug, V: std::fmt::Debug> st
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// In no particular order (the order entries sit in).
+impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for HashTable<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(key, value)| (key, value)))
+            .finish()
     }
 }
 
@@ -558,5 +673,46 @@ mod tests {
         versions.insert((2, 1), "b");
         assert_eq!(versions.get(&(1, 2)), Some(&"a"));
         assert_eq!(versions.get(&(2, 2)), None);
+    }
+
+    #[test]
+    fn a_hash_table_finds_what_it_holds_through_inserts_and_removes() {
+        let mut table = HashTable::default();
+        let mut expected = std::collections::HashMap::new();
+        let key = |n: u64| {
+            if n % 4 == 0 {
+                format!("a-key-too-long-for-a-slot-of-the-index-{n}")
+            } else {
+                format!("k{n}")
+            }
+        };
+        let mut n: u64 = 7;
+        for step in 0..3_000u64 {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let k = key((n >> 33) % 400);
+            match step % 4 {
+                // Removing moves the last entry into the hole.
+                3 => assert_eq!(table.remove(k.as_str()), expected.remove(&k), "{k}"),
+                2 => {
+                    let hash = table.prefetch(k.as_str());
+                    *table.get_or_default_prefetched(k.as_str(), hash) += 1;
+                    *expected.entry(k).or_default() += 1;
+                }
+                _ => assert_eq!(table.insert(k.clone(), step), expected.insert(k, step)),
+            }
+            assert_eq!(table.len(), expected.len());
+        }
+        for n in 0..400 {
+            let k = key(n);
+            let hash = table.prefetch(k.as_str());
+            assert_eq!(
+                table.get_prefetched(k.as_str(), hash),
+                expected.get(&k),
+                "{k}"
+            );
+            assert_eq!(table.contains_key(k.as_str()), expected.contains_key(&k));
+        }
     }
 }
