@@ -219,6 +219,19 @@ def markdown(results):
                 op, " | ".join(fmt(by_size[str(n)].get(op, 0) / 1e3, ".1f") for n in sizes), r,
                 "yes" if r <= 1.2 else "**no**"))
         lines.append("")
+    plateau = results.get("mock_plateau")
+    if plateau:
+        sizes = plateau["sizes"]
+        by_size = plateau["ns_per_call"]
+        lines += ["Past the caches: the same calls in a run of their own, {:,} against {:,} "
+                  "(median of {} passes); no bound, it shows whether the cost goes on growing.".format(
+                      sizes[-1], sizes[0], plateau["passes"]), "",
+                  "| call | " + " | ".join(f"µs/call at {n:,}" for n in sizes) + " | ratio |",
+                  "|---|" + "---:|" * len(sizes) + "---:|"]
+        for op, r in scale_ratios(plateau):
+            lines.append("| {} | {} | {:.2f} |".format(
+                op, " | ".join(fmt(by_size[str(n)].get(op, 0) / 1e3, ".1f") for n in sizes), r))
+        lines.append("")
     conf = results["conformance"]
     if conf:
         lines += ["### Conformance against the built-in mock", "",
@@ -257,6 +270,8 @@ def check(results, out_dir):
         problems.append("cassettes: no figures")
     if "mock-scale" not in skipped and not scale_ratios(results["mock_scale"]):
         problems.append("mock-scale: no figures")
+    if "mock-scale" not in skipped and not scale_ratios(results["mock_plateau"]):
+        problems.append("mock-scale: no figures past the caches")
     return problems
 
 
@@ -268,6 +283,7 @@ def main():
     conformance = read_json(os.path.join(out_dir, "conformance.json"), None)
     flat = read_json(os.path.join(out_dir, "record_flat.json"), None)
     scale = read_json(os.path.join(out_dir, "mock_scale.json"), None)
+    plateau = read_json(os.path.join(out_dir, "mock_plateau.json"), None)
     rounds = read_jsonl(os.path.join(out_dir, "points.jsonl"))
     points = aggregate(rounds)
     results = {
@@ -278,6 +294,7 @@ def main():
         "conformance": conformance,
         "record_flat": flat,
         "mock_scale": scale,
+        "mock_plateau": plateau,
         "skipped": read_jsonl(os.path.join(out_dir, "skipped.jsonl")),
         "targets": targets(points, cassettes, conformance, flat, scale),
     }
