@@ -96,15 +96,41 @@ impl Placeholders {
     }
 }
 
-/// Whether a value is one of our placeholders (or base64 of one).
+/// Whether a value is one of our placeholders (or base64 of one), in the
+/// exact forms [`Placeholders`] writes. A secret that merely holds the
+/// word (`"note": "REDACTED in logs"` inside a secret string) is not one,
+/// and is replaced like any other.
 pub fn is_placeholder(value: &str) -> bool {
-    if value.contains(PLACEHOLDER_MARK) || value.contains("REDACT") {
+    fn text_form(text: &str) -> bool {
+        text.strip_prefix(PLACEHOLDER_MARK)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|rest| {
+                !rest.is_empty()
+                    && rest.len() <= 96
+                    && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    }
+    // An access key id's stand-in: four letters, `REDACT`, four hex
+    // digits, `0` and five digits.
+    let key_id_form = |text: &str| {
+        let b = text.as_bytes();
+        b.len() == 20
+            && b[..4].iter().all(u8::is_ascii_uppercase)
+            && &b[4..10] == b"REDACT"
+            && b[10..14].iter().all(u8::is_ascii_hexdigit)
+            && b[14] == b'0'
+            && b[15..].iter().all(u8::is_ascii_digit)
+    };
+    if text_form(value) || key_id_form(value) {
         return true;
     }
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .is_ok_and(|b| b.starts_with(PLACEHOLDER_MARK.as_bytes()))
+    value.len() <= 160
+        && base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .is_some_and(|text| text_form(&text))
 }
 
 /// An AWS access key id: `AKIA`/`ASIA`/... and 16 base32 characters.
@@ -184,6 +210,8 @@ const SECRET_WORDS: &[&str] = &[
     "accesskey",
     "signingkey",
     "cookie",
+    // Identity providers' tokens, by provider name (Cognito Identity).
+    "logins",
 ];
 
 /// Token-named members that are not secrets: pagination and idempotency
@@ -276,6 +304,11 @@ pub enum Side {
 pub struct SensitiveMembers {
     input: Vec<Pattern>,
     output: Vec<Pattern>,
+    /// Members the model marks sensitive whose own names do not say they
+    /// hold a secret (a map such as `AuthParameters`): a value inside one
+    /// is replaced when its own name or key says so (`PASSWORD`).
+    marked_input: Vec<Pattern>,
+    marked_output: Vec<Pattern>,
     /// Request headers (lower case) that carry a sensitive member.
     pub headers: Vec<String>,
 }
@@ -287,6 +320,8 @@ impl SensitiveMembers {
         static NONE: SensitiveMembers = SensitiveMembers {
             input: Vec::new(),
             output: Vec::new(),
+            marked_input: Vec::new(),
+            marked_output: Vec::new(),
             headers: Vec::new(),
         };
         let facts = services::facts();
@@ -315,23 +350,27 @@ impl SensitiveMembers {
         {
             return Self::default();
         }
-        let secrets = |members: &mut dyn Iterator<Item = (&str, ShapeType)>| {
+        // (holding a secret by name, only marked)
+        let split = |members: &mut dyn Iterator<Item = (&str, ShapeType)>| {
             members
                 .filter_map(|(p, s)| parse_pattern(p, s))
-                .filter(|p| p.holds_a_secret(&op.name))
-                .collect()
+                .partition::<Vec<_>, _>(|p| p.holds_a_secret(&op.name))
         };
+        let (input, marked_input) = split(&mut op.sensitive_input_members());
+        let (output, marked_output) = split(&mut op.sensitive_output_members());
         Self {
-            input: secrets(&mut op.sensitive_input_members()),
-            output: secrets(&mut op.sensitive_output_members()),
+            input,
+            output,
+            marked_input,
+            marked_output,
             headers: op.sensitive_headers().collect(),
         }
     }
 
-    fn patterns(&self, side: Side) -> &[Pattern] {
+    fn patterns(&self, side: Side) -> (&[Pattern], &[Pattern]) {
         match side {
-            Side::Request => &self.input,
-            Side::Response => &self.output,
+            Side::Request => (&self.input, &self.marked_input),
+            Side::Response => (&self.output, &self.marked_output),
         }
     }
 }
@@ -353,14 +392,19 @@ impl SensitiveMembers {
     /// Sets every sensitive value of a JSON request body to [`MASKED`].
     pub fn mask_json(&self, value: &mut serde_json::Value) {
         let mut path = Vec::new();
-        mask_walk(value, &mut path, &self.input);
+        mask_walk(value, &mut path, self.patterns(Side::Request));
     }
 
     /// Whether [`SensitiveMembers::mask_json`] would change anything.
     pub fn touches_json(&self, value: &serde_json::Value) -> bool {
         let mut copy_needed = false;
         let mut path = Vec::new();
-        touch_walk(value, &mut path, &self.input, &mut copy_needed);
+        touch_walk(
+            value,
+            &mut path,
+            self.patterns(Side::Request),
+            &mut copy_needed,
+        );
         copy_needed
     }
 
@@ -370,15 +414,29 @@ impl SensitiveMembers {
             .split('.')
             .filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()) && *s != "member")
             .collect();
-        names.last().is_some_and(|n| secret_name(n))
-            || self.input.iter().any(|p| p.covers_names(&names))
+        let name = names.last().copied().unwrap_or("");
+        secret_name(name)
+            || is_secret(
+                name,
+                covering(self.patterns(Side::Request), |p| p.covers_names(&names)),
+            )
     }
+}
+
+/// Whether the string at `path` is masked: a secret by its name, or by
+/// what covers it.
+fn masked_at(path: &[Step], patterns: (&[Pattern], &[Pattern])) -> bool {
+    let name = match path.last() {
+        Some(Step::Key(k)) => k.as_str(),
+        _ => "",
+    };
+    secret_name(name) || is_secret(name, covering(patterns, |p| p.covers(path)))
 }
 
 fn touch_walk(
     value: &serde_json::Value,
     path: &mut Vec<Step>,
-    patterns: &[Pattern],
+    patterns: (&[Pattern], &[Pattern]),
     hit: &mut bool,
 ) {
     use serde_json::Value;
@@ -400,15 +458,16 @@ fn touch_walk(
                 path.pop();
             }
         }
-        Value::String(_) => {
-            let named = matches!(path.last(), Some(Step::Key(k)) if secret_name(k));
-            *hit = named || patterns.iter().any(|p| p.covers(path));
-        }
+        Value::String(_) => *hit = masked_at(path, patterns),
         _ => {}
     }
 }
 
-fn mask_walk(value: &mut serde_json::Value, path: &mut Vec<Step>, patterns: &[Pattern]) {
+fn mask_walk(
+    value: &mut serde_json::Value,
+    path: &mut Vec<Step>,
+    patterns: (&[Pattern], &[Pattern]),
+) {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
@@ -426,8 +485,7 @@ fn mask_walk(value: &mut serde_json::Value, path: &mut Vec<Step>, patterns: &[Pa
             }
         }
         Value::String(text) => {
-            let named = matches!(path.last(), Some(Step::Key(k)) if secret_name(k));
-            if named || patterns.iter().any(|p| p.covers(path)) {
+            if masked_at(path, patterns) {
                 *text = MASKED.to_string();
             }
         }
@@ -447,6 +505,8 @@ fn by_operation() -> &'static HashMap<usize, SensitiveMembers> {
                 let members = SensitiveMembers::of_operation(op);
                 if !(members.input.is_empty()
                     && members.output.is_empty()
+                    && members.marked_input.is_empty()
+                    && members.marked_output.is_empty()
                     && members.headers.is_empty())
                 {
                     out.insert(op as *const services::Operation as usize, members);
@@ -473,7 +533,7 @@ fn rest_with_secrets() -> &'static RestSecrets {
                     let key = op as *const services::Operation as usize;
                     if by_operation()
                         .get(&key)
-                        .is_some_and(|m| !m.input.is_empty())
+                        .is_some_and(|m| !(m.input.is_empty() && m.marked_input.is_empty()))
                     {
                         out.push((method.clone(), template.clone(), op));
                     }
@@ -484,33 +544,108 @@ fn rest_with_secrets() -> &'static RestSecrets {
     })
 }
 
-/// Member names that hold credentials or secrets in any service.
+/// `name` in lower case without `_` and `-` (`NEW_PASSWORD` and
+/// `newPassword` are both `newpassword`), written into `buffer`; `None`
+/// for a name longer than it.
+fn folded<'b>(name: &str, buffer: &'b mut [u8; 64]) -> Option<&'b str> {
+    let mut len = 0;
+    for b in name.bytes().filter(|b| *b != b'_' && *b != b'-') {
+        *buffer.get_mut(len)? = b.to_ascii_lowercase();
+        len += 1;
+    }
+    std::str::from_utf8(&buffer[..len]).ok()
+}
+
+/// Member names that hold credentials or secrets in any service, whatever
+/// the model marks: compared in lower case, without `_` and `-`. Some
+/// services hand out credentials in members their models do not mark
+/// sensitive (ECR's and CodeArtifact's `authorizationToken`, Lightsail's
+/// `password` and `privateKey`, License Manager's `AccessToken`).
 fn known_shape(name: &str, value: &str) -> Option<Shape> {
-    match name {
-        "SecretAccessKey" | "secretAccessKey" => Some(Shape::SecretAccessKey),
-        "SessionToken" | "sessionToken" => Some(Shape::SessionToken),
-        "SecretString" | "Password" | "NewPassword" | "OldPassword" => Some(Shape::Text),
-        "SecretBinary" | "Plaintext" => Some(Shape::Blob),
-        _ if looks_like_access_key_id(value) => Some(Shape::AccessKeyId),
+    let mut buffer = [0; 64];
+    let shape = match folded(name, &mut buffer).unwrap_or("") {
+        "secretaccesskey" => Some(Shape::SecretAccessKey),
+        "sessiontoken" => Some(Shape::SessionToken),
+        "secretstring" | "password" | "newpassword" | "oldpassword" | "previouspassword"
+        | "proposedpassword" | "temporarypassword" | "masteruserpassword" | "privatekey"
+        | "clientsecret" | "accesstoken" | "refreshtoken" | "idtoken" => Some(Shape::Text),
+        // Base64 that clients decode (an ECR token is `AWS:password`).
+        "secretbinary" | "plaintext" | "authorizationtoken" => Some(Shape::Blob),
         _ => None,
+    };
+    shape.or_else(|| looks_like_access_key_id(value).then_some(Shape::AccessKeyId))
+}
+
+/// Whether a member name or map key says its value is a secret
+/// (`PASSWORD`, `SECRET_HASH`, `REFRESH_TOKEN`): for values inside what a
+/// model marks sensitive.
+fn names_a_secret(name: &str) -> bool {
+    let mut buffer = [0; 64];
+    let Some(name) = folded(name, &mut buffer) else {
+        // Too long to fold: looked at as it is, in lower case.
+        let lower = name.to_ascii_lowercase();
+        return SECRET_WORDS.iter().any(|w| lower.contains(w));
+    };
+    // (the words with `_` never match a folded name; their forms without
+    // it are in the list too)
+    !NOT_SECRET_WORDS.iter().any(|w| name.contains(w))
+        && SECRET_WORDS.iter().any(|w| name.contains(w))
+}
+
+/// What covers a place in a body: a member that holds a secret (with its
+/// shape), or only one the model marks sensitive.
+fn covering(
+    (secret, marked): (&[Pattern], &[Pattern]),
+    covers: impl Fn(&Pattern) -> bool,
+) -> Covered {
+    match secret.iter().find(|p| covers(p)) {
+        Some(p) => Covered::Secret(p.shape),
+        None if marked.iter().any(covers) => Covered::Marked,
+        None => Covered::Not,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Covered {
+    Secret(ShapeType),
+    Marked,
+    Not,
+}
+
+/// Whether the value named `name` at a place so covered is replaced (or,
+/// in a request matched against a recording, masked).
+fn is_secret(name: &str, covered: Covered) -> bool {
+    match covered {
+        Covered::Secret(_) => true,
+        Covered::Marked => names_a_secret(name),
+        Covered::Not => false,
     }
 }
 
 /// Decides the placeholder for a value at a place in a body.
 struct Decider<'a> {
-    patterns: &'a [Pattern],
+    patterns: (&'a [Pattern], &'a [Pattern]),
     placeholders: &'a mut Placeholders,
     /// Values replaced so far.
     count: usize,
 }
 
 impl Decider<'_> {
-    fn decide(&mut self, name: &str, covered: Option<ShapeType>, value: &str) -> Option<String> {
+    /// The placeholder for `value`, named `name`, at a place `covers`
+    /// tells about; `None` to keep it.
+    fn decide(
+        &mut self,
+        name: &str,
+        covers: impl Fn(&Pattern) -> bool,
+        value: &str,
+    ) -> Option<String> {
+        let covered = covering(self.patterns, covers);
         let shape = match (known_shape(name, value), covered) {
             (Some(shape), _) => shape,
-            (None, Some(ShapeType::Blob)) => Shape::Blob,
-            (None, Some(ShapeType::String | ShapeType::Aggregate)) => Shape::Text,
-            (None, Some(ShapeType::Scalar)) | (None, None) => return None,
+            (None, Covered::Secret(ShapeType::Blob)) => Shape::Blob,
+            (None, Covered::Secret(ShapeType::String | ShapeType::Aggregate)) => Shape::Text,
+            (None, Covered::Marked) if names_a_secret(name) => Shape::Text,
+            _ => return None,
         };
         let out = self.placeholders.stand_in(shape, name, value)?;
         self.count += 1;
@@ -668,14 +803,9 @@ impl JsonWalk<'_, '_> {
                     Step::Key(k) => Some(k.as_str()),
                     Step::Index => None,
                 });
-                let covered = self
-                    .decider
-                    .patterns
-                    .iter()
-                    .find(|p| p.covers(&self.path))
-                    .map(|p| p.shape);
                 let name = name.unwrap_or("").to_string();
-                if let Some(placeholder) = self.decider.decide(&name, covered, &value) {
+                let path = &self.path;
+                if let Some(placeholder) = self.decider.decide(&name, |p| p.covers(path), &value) {
                     let encoded = serde_json::to_vec(&placeholder).ok()?;
                     self.edits.push((s, e, encoded));
                 }
@@ -735,12 +865,8 @@ fn xml_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
                 if open == name {
                     let text = std::str::from_utf8(&bytes[start..lt]).unwrap_or("");
                     let value = xml_unescape(text);
-                    let covered = decider
-                        .patterns
-                        .iter()
-                        .find(|p| p.covers_names(&stack))
-                        .map(|p| p.shape);
-                    if let Some(placeholder) = decider.decide(name, covered, &value) {
+                    let covers = |p: &Pattern| p.covers_names(&stack);
+                    if let Some(placeholder) = decider.decide(name, covers, &value) {
                         edits.push((start, lt, placeholder.into_bytes()));
                     }
                 }
@@ -792,13 +918,9 @@ fn form_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
                     !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()) && *s != "member"
                 })
                 .collect();
-            let covered = decider
-                .patterns
-                .iter()
-                .find(|p| p.covers_names(&names))
-                .map(|p| p.shape);
             let name = names.last().copied().unwrap_or("");
-            if let Some(placeholder) = decider.decide(name, covered, &value) {
+            let covers = |p: &Pattern| p.covers_names(&names);
+            if let Some(placeholder) = decider.decide(name, covers, &value) {
                 edits.push((start + eq + 1, end, form_encode(&placeholder).into_bytes()));
             }
         }
@@ -952,5 +1074,102 @@ mod tests {
             text.starts_with("Action=CreateLoginProfile&UserName=bob&Password=REDACTED-Password-")
         );
         assert!(text.ends_with("&Version=2010-05-08"));
+    }
+
+    /// Redacts `body` as `service`'s `op` would see it on `side`; the text
+    /// after, and how many values were replaced.
+    fn redacted(service: &str, op: &str, side: Side, body: &str) -> (String, usize) {
+        let mut bytes = body.as_bytes().to_vec();
+        let mut p = Placeholders::default();
+        let count = redact_body(&mut bytes, None, &members(service, op), side, &mut p);
+        (String::from_utf8(bytes).unwrap(), count)
+    }
+
+    #[test]
+    fn credentials_in_members_no_model_marks_are_replaced() {
+        // ECR's docker password (base64 of `AWS:...`) stays base64.
+        let (text, n) = redacted(
+            "ecr",
+            "GetAuthorizationToken",
+            Side::Response,
+            r#"{"authorizationData":[{"authorizationToken":"QVdTOmV5SnpaV055WlhRaU9pSjRJbjA9","expiresAt":1.7E9,"proxyEndpoint":"https://1.dkr.ecr.us-east-1.amazonaws.com"}]}"#,
+        );
+        assert_eq!(n, 1);
+        assert!(!text.contains("QVdTOmV5"), "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let token = value["authorizationData"][0]["authorizationToken"]
+            .as_str()
+            .unwrap();
+        assert!(is_placeholder(token), "{token}");
+        assert!(text.ends_with(
+            r#""expiresAt":1.7E9,"proxyEndpoint":"https://1.dkr.ecr.us-east-1.amazonaws.com"}]}"#
+        ));
+        let (text, n) = redacted(
+            "lightsail",
+            "GetInstanceAccessDetails",
+            Side::Response,
+            r#"{"accessDetails":{"username":"admin","password":"Lightsail-pw-1","privateKey":"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----"}}"#,
+        );
+        assert_eq!(n, 2, "{text}");
+        assert!(!text.contains("Lightsail-pw-1") && !text.contains("MIIE"));
+        assert!(text.contains(r#""username":"admin""#));
+    }
+
+    #[test]
+    fn secrets_keyed_inside_a_sensitive_map_are_replaced_and_masked_alike() {
+        let body = r#"{"AuthFlow":"USER_PASSWORD_AUTH","ClientId":"abc","AuthParameters":{"USERNAME":"bob","PASSWORD":"Hunter2-pw","SECRET_HASH":"c2VjcmV0aGFzaA=="}}"#;
+        let (text, n) = redacted("cognito-idp", "InitiateAuth", Side::Request, body);
+        assert_eq!(n, 2, "{text}");
+        assert!(!text.contains("Hunter2-pw") && !text.contains("c2VjcmV0aGFzaA"));
+        assert!(text.contains(r#""USERNAME":"bob""#), "{text}");
+        // Matching masks what the recording replaced, and nothing else.
+        let m = members("cognito-idp", "InitiateAuth");
+        let mut live: serde_json::Value = serde_json::from_str(body).unwrap();
+        let mut recorded: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(m.touches_json(&live));
+        m.mask_json(&mut live);
+        m.mask_json(&mut recorded);
+        assert_eq!(live, recorded);
+        assert_eq!(live["AuthParameters"]["USERNAME"], "bob");
+        // An identity provider's token, keyed by provider.
+        let (text, n) = redacted(
+            "cognito-identity",
+            "GetOpenIdToken",
+            Side::Request,
+            r#"{"IdentityId":"us-east-1:1","Logins":{"accounts.google.com":"eyJhbGciOi.id-token.sig"}}"#,
+        );
+        assert_eq!(n, 1);
+        assert!(!text.contains("eyJhbGciOi"), "{text}");
+    }
+
+    #[test]
+    fn a_secret_that_mentions_redaction_is_still_replaced() {
+        let secret = r#"{"password":"Pr0d-DB-Passw0rd!","note":"REDACTED in app logs"}"#;
+        let body = serde_json::json!({"Name": "db", "SecretString": secret}).to_string();
+        let (text, n) = redacted("secretsmanager", "GetSecretValue", Side::Response, &body);
+        assert_eq!(n, 1);
+        assert!(!text.contains("Pr0d-DB-Passw0rd"), "{text}");
+        // Every placeholder form is known as one, so a second pass keeps them.
+        let mut p = Placeholders::default();
+        for shape in [
+            Shape::AccessKeyId,
+            Shape::SecretAccessKey,
+            Shape::SessionToken,
+            Shape::Blob,
+            Shape::Text,
+        ] {
+            let stand_in = p
+                .stand_in(shape, "Secret_String", "AKIAIOSFODNN7EXAMPLE")
+                .unwrap();
+            assert!(is_placeholder(&stand_in), "{shape:?}: {stand_in}");
+        }
+        for not_one in [
+            "REDACTED in app logs",
+            "REDACTED",
+            "xREDACTED-1",
+            "AKIAREDACT",
+        ] {
+            assert!(!is_placeholder(not_one), "{not_one}");
+        }
     }
 }
