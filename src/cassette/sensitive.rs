@@ -484,11 +484,7 @@ fn mask_walk(
                 path.pop();
             }
         }
-        Value::String(text) => {
-            if masked_at(path, patterns) {
-                *text = MASKED.to_string();
-            }
-        }
+        Value::String(text) if masked_at(path, patterns) => *text = MASKED.to_string(),
         _ => {}
     }
 }
