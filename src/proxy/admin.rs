@@ -66,7 +66,7 @@ impl Admin {
 impl Handler for Admin {
     async fn handle(&self, request: Request) -> Response {
         if let Err(error) = self.gate.check(&request) {
-            tracing::warn!(method = %request.method, target = %request.uri, "admin: refused: {}", error.message);
+            tracing::warn!(method = %request.method, target = %super::gate::logged_target(&request.uri), "admin: refused: {}", error.message);
             return error.to_response();
         }
         self.route(&request)

@@ -485,12 +485,13 @@ impl Target {
             return Ok(());
         }
         let base = self.base();
-        tracing::error!(destination = %uri, upstream = %base, "refused to send a signed request anywhere but the upstream");
+        tracing::error!(destination = %super::gate::logged_target(uri), upstream = %base, "refused to send a signed request anywhere but the upstream");
         Err(AwsError::new(
             Origin::Internal,
             "InternalFailure",
             format!(
-                "proton-vcr refused to send a signed request to `{uri}`, which is not the upstream {base}"
+                "proton-vcr refused to send a signed request to `{}`, which is not the upstream {base}",
+                super::gate::logged_target(uri)
             ),
         ))
     }

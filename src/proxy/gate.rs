@@ -16,6 +16,9 @@
 //!   listen address, nor a name allowed with `--allow-host`.
 //!
 //! Refusals are 403 `RequestRefusedException`, never forwarded or recorded.
+//! Their log lines show the request target without its query
+//! ([`logged_target`]): a presigned query holds the signer's key id and
+//! session token.
 
 use crate::http::{AwsError, ListenError, Origin, Request, check_loopback};
 use http::{HeaderName, HeaderValue, Method};
@@ -195,6 +198,29 @@ pub(super) fn refused(message: String) -> AwsError {
     AwsError::new(Origin::Forbidden, REFUSED_CODE, message)
 }
 
+/// How a refused request's target is shown in a log line: scheme,
+/// authority and path as sent, the query replaced by `?…`. A presigned
+/// query carries `X-Amz-Credential` and `X-Amz-Security-Token`, which no
+/// log line may hold.
+pub fn logged_target(uri: &http::Uri) -> String {
+    let mut shown = String::new();
+    if let Some(scheme) = uri.scheme_str() {
+        shown.push_str(scheme);
+        shown.push_str("://");
+    }
+    if let Some(authority) = uri.authority() {
+        shown.push_str(authority.as_str());
+    }
+    // An authority-form target (`CONNECT host:port`) has no path.
+    if uri.authority().is_none() || uri.path() != "/" || uri.query().is_some() {
+        shown.push_str(uri.path());
+    }
+    if uri.query().is_some() {
+        shown.push_str("?…");
+    }
+    shown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +342,19 @@ mod tests {
             assert_eq!(error.status(), 403, "{method} {uri}");
             assert_eq!(error.code, REFUSED_CODE);
         }
+    }
+
+    #[test]
+    fn a_logged_target_never_shows_the_query() {
+        let shown = |target: &str| logged_target(&target.parse::<http::Uri>().unwrap());
+        let presigned = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261201%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Security-Token=FwoGZXIvYXdz";
+        assert_eq!(shown(presigned), "/b/k?…");
+        assert_eq!(
+            shown("http://evil.example/x?token=1"),
+            "http://evil.example/x?…"
+        );
+        assert_eq!(shown("evil.example:443"), "evil.example:443");
+        assert_eq!(shown("/plain"), "/plain");
+        assert_eq!(shown("*"), "*");
     }
 }

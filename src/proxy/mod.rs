@@ -93,7 +93,7 @@ impl Proxy {
 impl Handler for Proxy {
     async fn handle(&self, request: Request) -> Response {
         if let Err(error) = self.gate.check(&request) {
-            tracing::warn!(method = %request.method, target = %request.uri, "refused: {}", error.message);
+            tracing::warn!(method = %request.method, target = %gate::logged_target(&request.uri), "refused: {}", error.message);
             return shape::answer(&error, &request);
         }
         // One pass over the headers, rather than a lookup by name for each.
