@@ -150,7 +150,16 @@ pub fn redact_secrets(
     for headers in [&mut request.headers, &mut interaction.response.headers] {
         drop_secret_headers(headers, &members.headers);
     }
-    let mut count = redact_recorded_body(
+    let mut count = 0;
+    if let Some((path, query)) = interaction.request.uri.split_once('?') {
+        let mut query = query.as_bytes().to_vec();
+        count += super::sensitive::redact_query(&mut query, members, placeholders);
+        if count > 0 {
+            // Placeholders are written percent-encoded: the query stays text.
+            interaction.request.uri = format!("{path}?{}", String::from_utf8_lossy(&query));
+        }
+    }
+    count += redact_recorded_body(
         &mut interaction.request.body,
         interaction.request.headers.get("content-type"),
         members,
@@ -1690,5 +1699,53 @@ mod tests {
         uri.request.uri = "/?t=CANARY".into();
         assert!(check_interaction(&uri, &Canary).is_err());
         assert!(check_bytes(b"{\"x\":\"CANARY\"}", &Canary).is_err());
+    }
+
+    #[test]
+    fn secrets_in_a_request_query_are_replaced() {
+        use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
+        let call = |uri: &str| Interaction {
+            elapsed_ms: 0,
+            endpoint: None,
+            expect: None,
+            note: None,
+            request: RecordedRequest {
+                method: "GET".into(),
+                uri: uri.into(),
+                headers: Headers::default(),
+                body: Body::default(),
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers: Headers::default(),
+                body: Body::default(),
+            },
+        };
+        let mut placeholders = Placeholders::default();
+        let mut sts = call(
+            "/?Action=AssumeRoleWithWebIdentity&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s&WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln&Version=2011-06-15",
+        );
+        assert_eq!(redact_secrets(&mut sts, Some("sts"), &mut placeholders), 1);
+        let uri = &sts.request.uri;
+        assert!(!uri.contains("eyJhbGci"), "{uri}");
+        assert!(uri.starts_with("/?Action=AssumeRoleWithWebIdentity&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s&WebIdentityToken=REDACTED-"), "{uri}");
+        assert!(uri.ends_with("&Version=2011-06-15"), "{uri}");
+        let mut iam = call(
+            "/?Action=CreateLoginProfile&UserName=bob&Password=IamPassw0rd-Secret&Version=2010-05-08",
+        );
+        assert_eq!(redact_secrets(&mut iam, Some("iam"), &mut placeholders), 1);
+        assert!(
+            !iam.request.uri.contains("IamPassw0rd"),
+            "{}",
+            iam.request.uri
+        );
+        // A query without secrets is left as it was, byte for byte.
+        let plain = "/?Action=GetCallerIdentity&Version=2011-06-15&X=%7e";
+        let mut clean = call(plain);
+        assert_eq!(
+            redact_secrets(&mut clean, Some("sts"), &mut placeholders),
+            0
+        );
+        assert_eq!(clean.request.uri, plain);
     }
 }

@@ -674,6 +674,24 @@ pub fn redact_body(
     decider.count
 }
 
+/// Replaces sensitive pairs of a request URI's query (a query-protocol
+/// call sent as a GET carries its parameters there: `WebIdentityToken`,
+/// `Password`), as in a form body; returns how many.
+pub fn redact_query(
+    query: &mut Vec<u8>,
+    members: &SensitiveMembers,
+    placeholders: &mut Placeholders,
+) -> usize {
+    let mut decider = Decider {
+        patterns: members.patterns(Side::Request),
+        placeholders,
+        count: 0,
+    };
+    let edits = form_edits(query, &mut decider);
+    apply(query, edits);
+    decider.count
+}
+
 /// (start, end, replacement) byte ranges, in order, not overlapping.
 type Edits = Vec<(usize, usize, Vec<u8>)>;
 
