@@ -628,7 +628,7 @@ fn json_escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
 }
 
 /// Undoes JSON string escapes (`\/`, `\u002B`, ...) wherever they are.
-fn json_unescape(bytes: &[u8]) -> Vec<u8> {
+pub(super) fn json_unescape(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {

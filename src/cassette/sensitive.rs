@@ -11,8 +11,10 @@
 //! `ASIA` but holds a `0` no real key id can hold; a secret access key stays
 //! 40 characters; a blob stays valid base64.
 //!
-//! Redaction works on bytes: JSON, XML and form bodies are scanned, and only
-//! the text of a secret value is replaced; every other byte stays as it was.
+//! Redaction works on bytes: JSON, XML and form bodies (and a request's
+//! query) are scanned, and only the text of a secret value is replaced;
+//! every other byte stays as it was. JSON the walk cannot follow is
+//! scanned pair by pair, each value judged by its name.
 
 use crate::services::{self, RequestLine, ShapeType};
 use std::collections::HashMap;
@@ -622,8 +624,6 @@ fn is_secret(name: &str, covered: Covered) -> bool {
 struct Decider<'a> {
     patterns: (&'a [Pattern], &'a [Pattern]),
     placeholders: &'a mut Placeholders,
-    /// Values replaced so far.
-    count: usize,
 }
 
 impl Decider<'_> {
@@ -643,9 +643,7 @@ impl Decider<'_> {
             (None, Covered::Marked) if names_a_secret(name) => Shape::Text,
             _ => return None,
         };
-        let out = self.placeholders.stand_in(shape, name, value)?;
-        self.count += 1;
-        Some(out)
+        self.placeholders.stand_in(shape, name, value)
     }
 }
 
@@ -661,7 +659,6 @@ pub fn redact_body(
     let mut decider = Decider {
         patterns: members.patterns(side),
         placeholders,
-        count: 0,
     };
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let edits = match first {
@@ -670,8 +667,10 @@ pub fn redact_body(
         _ if crate::form::is_form(content_type) => form_edits(bytes, &mut decider),
         _ => Vec::new(),
     };
+    // One edit a value replaced (a value two passes decided on is edited once).
+    let count = edits.len();
     apply(bytes, edits);
-    decider.count
+    count
 }
 
 /// Replaces sensitive pairs of a request URI's query (a query-protocol
@@ -685,11 +684,11 @@ pub fn redact_query(
     let mut decider = Decider {
         patterns: members.patterns(Side::Request),
         placeholders,
-        count: 0,
     };
     let edits = form_edits(query, &mut decider);
+    let count = edits.len();
     apply(query, edits);
-    decider.count
+    count
 }
 
 /// (start, end, replacement) byte ranges, in order, not overlapping.
@@ -731,9 +730,89 @@ fn json_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
     };
     match walk.value(0) {
         Some(()) => walk.edits,
-        // Not JSON after all: nothing is rewritten (the leak checks still run).
-        None => Vec::new(),
+        // JSON the walk cannot follow (a string serde_json refuses, nesting
+        // past `MAX_DEPTH`, a body cut short) may still hold a credential:
+        // what the walk found before it stopped, and every pair after,
+        // judged by its name.
+        None => {
+            let mut edits = walk.edits;
+            let found = edits.len();
+            for edit in json_pair_edits(bytes, decider) {
+                let overlaps = edits[..found]
+                    .iter()
+                    .any(|(start, end, _)| edit.0 < *end && *start < edit.1);
+                if !overlaps {
+                    edits.push(edit);
+                }
+            }
+            edits.sort_by_key(|(start, _, _)| *start);
+            edits
+        }
     }
+}
+
+/// The end (past the closing quote) of the JSON string token whose
+/// opening quote is at `start`.
+fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    loop {
+        match bytes.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
+/// A string token's text, its escapes undone as far as they go (an escape
+/// serde_json refuses, such as a lone surrogate, is kept as written).
+fn lenient_text(token: &[u8]) -> String {
+    serde_json::from_slice(token).unwrap_or_else(|_| {
+        let inner = token.get(1..token.len().saturating_sub(1)).unwrap_or(&[]);
+        String::from_utf8_lossy(&super::redact::json_unescape(inner)).into_owned()
+    })
+}
+
+/// Every `"name": "value"` pair of JSON-like bytes, found token by token
+/// without following the structure; a value is replaced when its name
+/// alone says it is a secret.
+fn json_pair_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
+    let mut edits = Vec::new();
+    let skip_ws = |mut at: usize| {
+        while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        at
+    };
+    let mut pos = 0;
+    while let Some(quote) = bytes.get(pos..).and_then(|rest| memchr::memchr(b'"', rest)) {
+        let start = pos + quote;
+        let Some(end) = string_end(bytes, start) else {
+            break;
+        };
+        pos = end;
+        let colon = skip_ws(end);
+        if bytes.get(colon) != Some(&b':') {
+            continue;
+        }
+        let value_start = skip_ws(colon + 1);
+        if bytes.get(value_start) != Some(&b'"') {
+            pos = value_start;
+            continue;
+        }
+        let Some(value_end) = string_end(bytes, value_start) else {
+            break;
+        };
+        let name = lenient_text(&bytes[start..end]);
+        let value = lenient_text(&bytes[value_start..value_end]);
+        if let Some(placeholder) = decider.decide(&name, |_| false, &value) {
+            if let Ok(encoded) = serde_json::to_vec(&placeholder) {
+                edits.push((value_start, value_end, encoded));
+            }
+        }
+        pos = value_end;
+    }
+    edits
 }
 
 impl JsonWalk<'_, '_> {
@@ -1184,6 +1263,40 @@ mod tests {
             "AKIAREDACT",
         ] {
             assert!(!is_placeholder(not_one), "{not_one}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_json_the_walk_cannot_follow_are_still_replaced() {
+        let credentials = r#""Credentials":{"AccessKeyId":"ASIAQWERTYUIOPASDFGH","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY","SessionToken":"FwoGZXIvYXdzEJr//////////wEaDE+tok="}"#;
+        let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+        for (what, body) in [
+            // A lone surrogate, which serde_json refuses.
+            (
+                "a lone surrogate",
+                format!(r#"{{"Arn":"x\udc00",{credentials}}}"#),
+            ),
+            (
+                "a raw tab in a string",
+                format!("{{\"Note\":\"a\tb\",{credentials}}}"),
+            ),
+            (
+                "nesting past the walk's depth",
+                format!(r#"{{"Deep":{deep},{credentials}}}"#),
+            ),
+            ("a body cut short", format!(r#"{{{credentials},"More":["#)),
+        ] {
+            let (text, n) = redacted("sts", "AssumeRole", Side::Response, &body);
+            assert_eq!(n, 3, "{what}: {text}");
+            for secret in ["QWERTYUIOPASDFGH", "wJalrXUtnFEMI", "FwoGZXIvYXdz"] {
+                assert!(!text.contains(secret), "{what}: {text}");
+            }
+            // What is around the three values is kept.
+            let (head, tail) = (&body[..8], &body[body.len() - 2..]);
+            assert!(
+                text.starts_with(head) && text.ends_with(tail),
+                "{what}: {text}"
+            );
         }
     }
 }
