@@ -202,11 +202,12 @@ impl Keyring {
         let mut needles = Vec::new();
         let mut bytes = crate::cassette::ByteSet::EMPTY;
         for (kind, value) in &seen.values {
-            for form in [
+            let forms = [
                 value.clone(),
                 percent_encode(value, false),
                 percent_encode(value, true),
-            ] {
+            ];
+            for form in forms.into_iter().chain(base64_forms(value)) {
                 bytes = bytes.union(crate::cassette::ByteSet::of(form.as_bytes()));
                 if !patterns.contains(&regex::escape(&form)) {
                     patterns.push(regex::escape(&form));
@@ -259,6 +260,34 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// RFC 3986 unreserved characters stay, everything else is `%XX`.
+/// What every base64 encoding of a text holding `value` shows of it,
+/// whatever came before it: for each of the three places `value` can start
+/// in a group of three bytes, the characters its bytes alone decide, in the
+/// standard and the URL-safe alphabet. A value base64-encoded after one or
+/// two other bytes (`"A" + value`) decodes to nothing like it at the usual
+/// alignment, and is still found in the encoded text.
+fn base64_forms(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let mut forms = Vec::new();
+    for before in 0..3 {
+        let mut bytes = vec![0u8; before];
+        bytes.extend_from_slice(value.as_bytes());
+        let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&bytes);
+        // The characters made of the value's bits only: after those that
+        // hold bits of the bytes before it, and before the last one, which
+        // holds bits of whatever follows.
+        let first = (before * 8).div_ceil(6);
+        let last = bytes.len() * 8 / 6;
+        let Some(decided) = encoded.get(first..last).filter(|d| d.len() >= 16) else {
+            continue;
+        };
+        let url_safe = decided.replace('+', "-").replace('/', "_");
+        forms.push(decided.to_string());
+        forms.push(url_safe);
+    }
+    forms
+}
+
 fn percent_encode(value: &str, lower: bool) -> String {
     let mut out = String::with_capacity(value.len() * 3);
     for byte in value.bytes() {
@@ -308,6 +337,23 @@ mod tests {
             keyring.find_secret(b"nothing to see: AKIACANARY000000000"),
             None
         );
+        // Base64 of a text holding a secret, wherever in its group of three
+        // bytes the secret starts, in either alphabet.
+        use base64::Engine as _;
+        for before in ["", "A", "AB", "xyz"] {
+            let text = format!("{before}canary/secret+key=0123456789abcdefghij, more");
+            for engine in [
+                base64::engine::general_purpose::STANDARD,
+                base64::engine::general_purpose::URL_SAFE,
+            ] {
+                let encoded = engine.encode(&text);
+                assert_eq!(
+                    keyring.find_secret(format!("{{\"blob\":\"{encoded}\"}}").as_bytes()),
+                    Some("the secret access key in use"),
+                    "{before:?}: {encoded}"
+                );
+            }
+        }
         // The access key id is the shortest value, raw.
         assert_eq!(keyring.shortest_secret(), "AKIACANARY0000000001".len());
         // Every byte of every form, and no other.
