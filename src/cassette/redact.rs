@@ -355,8 +355,9 @@ const DECODE_DEPTH: usize = 3;
 /// The shortest input `inflate::gunzip` decodes.
 const GZIP_MIN: usize = 18;
 
-/// The most decoded bytes one check looks at, so a crafted body cannot make
-/// the check itself the problem.
+/// The most decoded bytes one check looks at (or eight times the bytes
+/// checked, when that is more), so a crafted body cannot make the check
+/// itself the problem.
 const DECODE_BUDGET: usize = 64 << 20;
 
 /// The most views one decoding step makes of one view.
@@ -418,7 +419,9 @@ impl<'a> Search<'a> {
     }
 
     fn find(&mut self, bytes: &[u8]) -> Option<&'static str> {
-        self.budget = DECODE_BUDGET;
+        // Large bodies get room in proportion: one decoded copy of a big
+        // base64 upload must not use up what its base64 decoding needs.
+        self.budget = DECODE_BUDGET.max(bytes.len().saturating_mul(8));
         self.search(bytes).or_else(|| self.decode(bytes, 0))
     }
 
@@ -492,6 +495,16 @@ impl<'a> Search<'a> {
                     }
                 } else {
                     kept.json = true;
+                }
+            }
+        }
+        // Base64 wrapped in lines (MIME at 76 characters, PEM at 64, or in a
+        // JSON string with `\n` escapes) is read with its line breaks out.
+        if let Some(joined) = unwrapped(bytes) {
+            if self.keep(&joined, bytes) {
+                made += 1;
+                if let Some(found) = self.view(&joined, next) {
+                    return Some(found);
                 }
             }
         }
@@ -787,6 +800,46 @@ fn run_pieces<'b>(
         }
     }
     None
+}
+
+/// How many base64 characters a line must hold for the break after it to
+/// be taken for wrapping (MIME lines hold 76, PEM lines 64).
+const WRAPPED_LINE: usize = 40;
+
+/// `bytes` with every line break inside base64 text taken out: a break
+/// (`\n`, `\r\n`, or their JSON escapes) after a line of at least
+/// [`WRAPPED_LINE`] base64 characters and before another; `None` when
+/// there is none.
+fn unwrapped(bytes: &[u8]) -> Option<Vec<u8>> {
+    let is_base64 = |b: &u8| BASE64_BYTES[usize::from(*b)] != 0;
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    for at in memchr::memchr2_iter(b'\n', b'\\', bytes) {
+        if at < copied {
+            continue;
+        }
+        let (start, end) = if bytes[at] == b'\n' {
+            let cr = at > 0 && bytes[at - 1] == b'\r';
+            (at - usize::from(cr), at + 1)
+        } else if bytes.get(at + 1..at + 4) == Some(b"r\\n") {
+            (at, at + 4)
+        } else if bytes.get(at + 1) == Some(&b'n') {
+            (at, at + 2)
+        } else {
+            continue;
+        };
+        let line_before = start
+            .checked_sub(WRAPPED_LINE)
+            .is_some_and(|from| bytes[from..start].iter().all(is_base64));
+        if line_before && bytes.get(end).is_some_and(is_base64) {
+            let joined = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
+            joined.extend_from_slice(&bytes[copied..start]);
+            copied = end;
+        }
+    }
+    let mut joined = out?;
+    joined.extend_from_slice(&bytes[copied..]);
+    Some(joined)
 }
 
 /// The six bits each base64 character stands for, in either alphabet
@@ -1258,6 +1311,26 @@ mod tests {
             find_encoded(&Needle, b"nothing to see, c2VjcmV0IG5vdCBoZXJl"),
             None
         );
+        // Base64 wrapped in lines, raw or in a JSON string, wherever the
+        // lines break the secret.
+        for before in ["", "a", "0123456789abcdefghijklmnopqrstuvwxyz0123456789"] {
+            let encoded = STANDARD.encode(format!("{before}{secret} and a tail of text after it"));
+            for (width, newline) in [(76, "\n"), (64, "\r\n"), (76, r"\n"), (64, r"\r\n")] {
+                let lines: Vec<&str> = encoded
+                    .as_bytes()
+                    .chunks(width)
+                    .map(|line| std::str::from_utf8(line).unwrap())
+                    .collect();
+                let body = format!(r#"{{"pem": "{}"}}"#, lines.join(newline));
+                assert_eq!(
+                    find_encoded(&Needle, body.as_bytes()),
+                    Some("the secret in use"),
+                    "{body}"
+                );
+            }
+        }
+        // Ordinary lines of text are not joined.
+        assert_eq!(unwrapped(b"short line\nanother line\n"), None);
     }
 
     /// A secret that holds bytes escapes often stand for.

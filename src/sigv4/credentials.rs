@@ -347,11 +347,16 @@ mod tests {
                 base64::engine::general_purpose::URL_SAFE,
             ] {
                 let encoded = engine.encode(&text);
-                assert_eq!(
-                    keyring.find_secret(format!("{{\"blob\":\"{encoded}\"}}").as_bytes()),
-                    Some("the secret access key in use"),
-                    "{before:?}: {encoded}"
-                );
+                // Also with base64 characters glued in front, which move
+                // every quantum of the run out of line for a decoder.
+                for glued in ["", "Q", "QQ", "QQQ"] {
+                    assert_eq!(
+                        keyring
+                            .find_secret(format!("{{\"blob\":\"{glued}{encoded}\"}}").as_bytes()),
+                        Some("the secret access key in use"),
+                        "{before:?} {glued:?}: {encoded}"
+                    );
+                }
             }
         }
         // The access key id is the shortest value, raw.
