@@ -328,7 +328,7 @@ impl<'a> InteractionFile<'a, BodyIn<'a>> {
         version: Version,
         arena: &mut BodyArena,
     ) -> Result<Interaction, String> {
-        Ok(Interaction {
+        let interaction = Interaction {
             elapsed_ms: self.elapsed_ms,
             endpoint: self.endpoint.map(Cow::into_owned),
             expect: self.expect.map(Cow::into_owned),
@@ -346,8 +346,73 @@ impl<'a> InteractionFile<'a, BodyIn<'a>> {
                 body: body_into_model(self.response.body, version, arena)
                     .map_err(|e| format!("response body: {e}"))?,
             },
-        })
+        };
+        servable(&interaction)?;
+        Ok(interaction)
     }
+}
+
+/// The most header values one recorded message may hold.
+pub const MAX_HEADER_VALUES: usize = 10_000;
+
+/// Whether `interaction` can be sent as it was recorded: a final status,
+/// headers HTTP can carry, and a `content-length` that frames its body.
+/// Replay sends recorded headers as they are, so a wrong length would cut
+/// the answer short or run it into the next one on the connection.
+fn servable(interaction: &Interaction) -> Result<(), String> {
+    let status = interaction.response.status;
+    if !(200..=999).contains(&status) {
+        return Err(format!(
+            "response status {status} is not a final HTTP status (200 to 999); fix the `status` of the response"
+        ));
+    }
+    let head = interaction.request.method.eq_ignore_ascii_case("HEAD");
+    for (side, headers, body, framed) in [
+        (
+            "request",
+            &interaction.request.headers,
+            interaction.request.body.bytes(),
+            true,
+        ),
+        (
+            "response",
+            &interaction.response.headers,
+            interaction.response.body.bytes(),
+            // A HEAD answer states the length of a body it does not carry,
+            // and 204 and 304 carry none.
+            !head && status != 204 && status != 304,
+        ),
+    ] {
+        if headers.len() > MAX_HEADER_VALUES {
+            return Err(format!(
+                "the {side} has {} header values, more than the {MAX_HEADER_VALUES} a message may hold",
+                headers.len()
+            ));
+        }
+        for (name, value) in headers.iter() {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(format!(
+                    "the {side} header name {name:?} cannot be sent over HTTP (letters, digits and `!#$%&'*+-.^_`|~` only)"
+                ));
+            }
+            if http::HeaderValue::from_str(value).is_err() {
+                return Err(format!(
+                    "the {side} header `{name}` has a value HTTP cannot carry (a line break or a control character)"
+                ));
+            }
+        }
+        if framed {
+            if let Some(length) = headers.get("content-length") {
+                if length.trim().parse::<usize>() != Ok(body.len()) {
+                    return Err(format!(
+                        "the {side}'s content-length is {length:?} but its body holds {} bytes; remove the header or fix it",
+                        body.len()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl<'a> InteractionFile<'a, BodyOut<'a>> {
@@ -528,6 +593,71 @@ mod tests {
             "{saved}"
         );
         assert!(saved.contains("\"x-amz-target\": \"Svc.Op\""), "{saved}");
+    }
+
+    fn cassette_answering(method: &str, response: &str) -> String {
+        format!(
+            r#"{{"format": "proton-vcr.cassette/2", "name": "r", "provenance": {{"kind": "documented"}},
+              "interactions": [{{"elapsed_ms": 0,
+                "request": {{"method": "{method}", "uri": "/"}},
+                "response": {response}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn an_answer_replay_could_not_send_as_recorded_does_not_load() {
+        let many = (0..10_001)
+            .map(|i| format!(r#""x-h{i}": "v""#))
+            .collect::<Vec<_>>()
+            .join(",");
+        for (method, response, says) in [
+            ("GET", r#"{"status": 42}"#.to_string(), "response status 42 is not a final HTTP status"),
+            ("GET", r#"{"status": 101}"#.to_string(), "response status 101"),
+            ("GET", r#"{"status": 1000}"#.to_string(), "response status 1000"),
+            (
+                "GET",
+                r#"{"status": 200, "headers": {"content-length": "3"}, "body": {"text": "hello world"}}"#.to_string(),
+                "the response's content-length is \"3\" but its body holds 11 bytes",
+            ),
+            (
+                "GET",
+                r#"{"status": 200, "headers": {"x-a": "line\nbreak"}}"#.to_string(),
+                "the response header `x-a` has a value HTTP cannot carry",
+            ),
+            (
+                "GET",
+                r#"{"status": 200, "headers": {"bad name": "v"}}"#.to_string(),
+                "the response header name \"bad name\" cannot be sent",
+            ),
+            (
+                "GET",
+                format!(r#"{{"status": 200, "headers": {{{many}}}}}"#),
+                "the response has 10001 header values",
+            ),
+        ] {
+            let text = cassette_answering(method, &response);
+            let error = parse(Path::new("r.json"), text.as_bytes()).unwrap_err().to_string();
+            assert!(error.contains("r.json") && error.contains(says), "{error}");
+        }
+        // A HEAD answer states the length of the body it leaves out, and
+        // 204 and 304 carry none; UTF-8 in a value is text HTTP carries.
+        for (method, response) in [
+            (
+                "HEAD",
+                r#"{"status": 200, "headers": {"content-length": "11"}}"#,
+            ),
+            (
+                "GET",
+                r#"{"status": 304, "headers": {"content-length": "11"}}"#,
+            ),
+            (
+                "GET",
+                r#"{"status": 200, "headers": {"content-length": "2", "x-amz-meta-b": "café"}, "body": {"text": "ok"}}"#,
+            ),
+        ] {
+            let text = cassette_answering(method, response);
+            parse(Path::new("r.json"), text.as_bytes()).unwrap();
+        }
     }
 
     #[test]

@@ -220,24 +220,43 @@ impl Headers {
         })
     }
 
-    /// Copies `headers`, leaving out the names in `skip` (lower-case) and
-    /// values that are not text.
+    /// Copies `headers`, leaving out the names in `skip` (lower-case).
+    /// Values are kept as UTF-8 text (S3 metadata may hold any); a value
+    /// that is not UTF-8 cannot be written as text and is left out, with a
+    /// warning that names its header.
     pub fn from_http(headers: &HeaderMap, skip: &[&str]) -> Self {
         Self::from_pairs(headers.iter().filter_map(|(name, value)| {
-            let value = value.to_str().ok()?;
-            (!skip.contains(&name.as_str())).then_some((name.as_str(), value))
+            if skip.contains(&name.as_str()) {
+                return None;
+            }
+            match std::str::from_utf8(value.as_bytes()) {
+                Ok(text) => Some((name.as_str(), text)),
+                Err(_) => {
+                    tracing::warn!(
+                        header = name.as_str(),
+                        "a header value that is not UTF-8 is not recorded"
+                    );
+                    None
+                }
+            }
         }))
     }
 
+    /// The headers as HTTP carries them. A loaded cassette holds only
+    /// headers HTTP can carry, at most `MAX_HEADER_VALUES` of them (see
+    /// `format::servable`); a header map built otherwise that cannot be
+    /// sent loses what cannot, rather than failing the answer.
     pub fn to_http(&self) -> HeaderMap {
-        let mut out = HeaderMap::with_capacity(self.len());
+        let mut out = HeaderMap::try_with_capacity(self.len()).unwrap_or_default();
         for (name, values) in self.iter_grouped() {
             let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
                 continue;
             };
             for value in values {
                 if let Ok(value) = HeaderValue::from_str(value) {
-                    out.append(name.clone(), value);
+                    if out.try_append(name.clone(), value).is_err() {
+                        return out;
+                    }
                 }
             }
         }
@@ -439,6 +458,30 @@ pub struct LoadedCassette {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn recorded_header_values_keep_utf8_text() {
+        let mut map = http::HeaderMap::new();
+        map.append(
+            "x-amz-meta-b",
+            http::HeaderValue::from_bytes("café".as_bytes()).unwrap(),
+        );
+        map.append(
+            "x-latin",
+            http::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+        );
+        map.append("x-plain", http::HeaderValue::from_static("v"));
+        let headers = Headers::from_http(&map, &[]);
+        assert_eq!(headers.get("x-amz-meta-b"), Some("café"));
+        assert_eq!(headers.get("x-plain"), Some("v"));
+        // Not text: left out (and logged by name).
+        assert_eq!(headers.get("x-latin"), None);
+        // And sent back as they came.
+        assert_eq!(
+            headers.to_http().get("x-amz-meta-b").unwrap().as_bytes(),
+            "café".as_bytes()
+        );
+    }
     use super::Headers;
 
     #[test]
