@@ -1172,3 +1172,40 @@ fn shipped_deviations_parse_and_name_shipped_cassette_steps() {
         proton_vcr::conformance::scenario::load(&scenarios).unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+#[tokio::test]
+async fn names_longer_than_any_column_are_reported_in_full() {
+    // A cassette name and a rule name come from files: longer than a
+    // format width may be, they run past their columns.
+    let long_name = "n".repeat(70_000);
+    let long_rule = format!("client-token-create/{}", "r".repeat(70_000));
+    let mut cassette = documented(
+        &long_name,
+        vec![call(
+            0,
+            "GetEnvironmentTemplateVersion",
+            get_etv("fargate-env"),
+            200,
+            version("fargate-env", "1", "REGISTERED", 1.0, 1.0),
+        )],
+    );
+    mark_rule(
+        &mut cassette,
+        0,
+        &long_rule,
+        "GetEnvironmentTemplateVersion",
+        &["$.environmentTemplateVersion.status"],
+    );
+    let report = run_in_process(
+        Flaw::None,
+        &[(format!("{long_name}.json"), cassette)],
+        &options(),
+    )
+    .await;
+    let text = report::text(&report, &TextOptions::default());
+    assert!(text.contains(&long_name), "the cassette's name is shown");
+    assert!(
+        text.contains(&"r".repeat(70_000)),
+        "the rule's name is shown"
+    );
+}

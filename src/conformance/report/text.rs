@@ -100,6 +100,16 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// The widest a column is padded to: a longer name (cassette names and
+/// rule ids come from files) runs past its column rather than widening
+/// every line, and a width is never one `format!` refuses.
+const MAX_COLUMN: usize = 120;
+
+/// The width of the column headed `name`.
+fn column(name: &str) -> usize {
+    name.len().min(MAX_COLUMN)
+}
+
 fn rule_table(rules: &[RuleVerdict], style: &Style, out: &mut String) {
     let _ = writeln!(
         out,
@@ -111,7 +121,7 @@ fn rule_table(rules: &[RuleVerdict], style: &Style, out: &mut String) {
         .map(|r| r.operation.len())
         .max()
         .unwrap_or(0)
-        .max(20)
+        .clamp(20, MAX_COLUMN)
         + 4;
     let verdict_of = |id: &str, operation: &str| {
         rules
@@ -156,8 +166,8 @@ fn rule_table(rules: &[RuleVerdict], style: &Style, out: &mut String) {
             let _ = write!(out, "  {operation:<w$}", w = width - 2);
             for name in names {
                 let cell = match verdict_of(&format!("{group}/{name}"), operation) {
-                    Some(v) => style.verdict(v, &format!("{:<w$}", v.as_str(), w = name.len())),
-                    None => format!("{:<w$}", "-", w = name.len()),
+                    Some(v) => style.verdict(v, &format!("{:<w$}", v.as_str(), w = column(name))),
+                    None => format!("{:<w$}", "-", w = column(name)),
                 };
                 let _ = write!(out, "{cell}  ");
             }
@@ -316,7 +326,7 @@ fn matrix(report: &Report, style: &Style, out: &mut String) {
         .map(|c| c.name.chars().count())
         .max()
         .unwrap_or(0)
-        .max("cassette \\ step".len());
+        .clamp("cassette \\ step".len(), MAX_COLUMN);
     let _ = write!(out, "{:<name_width$}", "cassette \\ step");
     for n in 1..=width {
         let _ = write!(out, "{n:>cell$}");
