@@ -210,6 +210,7 @@ pub fn to_bytes(cassette: &Cassette) -> Vec<u8> {
 /// temporary file is created new (`O_EXCL`, so a planted file or symbolic
 /// link at its name is never opened) under a name no other write uses.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    refuse_symlink(path)?;
     let dir = parent_dir(path);
     std::fs::create_dir_all(dir)?;
     let (tmp, mut file) = create_temporary(path)?;
@@ -225,6 +226,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Refuses to rewrite a cassette through a symbolic link: the new file
+/// would take the link's place and the file it points to would stay as it
+/// was. The error names the file to give instead.
+pub fn refuse_symlink(path: &Path) -> std::io::Result<()> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Ok(());
+    }
+    let target = std::fs::read_link(path)
+        .map(|t| format!(" (to {})", t.display()))
+        .unwrap_or_default();
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "it is a symbolic link{target}; a rewrite would replace the link, not the file it points to: give the file itself"
+        ),
+    ))
 }
 
 /// The folder a cassette file is in.
@@ -302,6 +322,29 @@ pub fn clean_temporaries(path: &Path) -> usize {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_cassette_is_never_rewritten_through_a_symbolic_link() {
+        let dir = std::env::temp_dir().join(format!("vcr-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (file, link) = (dir.join("real.json"), dir.join("link.json"));
+        std::fs::write(&file, b"before").unwrap();
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        let error = write_atomic(&link, b"after").unwrap_err().to_string();
+        assert!(error.contains("symbolic link (to real.json)"), "{error}");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"before");
+        // The file itself is written.
+        write_atomic(&file, b"after").unwrap();
+        assert_eq!(std::fs::read(&link).unwrap(), b"after");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     use super::*;
 
     const EMPTY: &str = r#"{"format": "proton-vcr.cassette/2", "name": "e", "provenance": {"kind": "documented"}, "interactions": []}"#;

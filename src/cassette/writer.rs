@@ -37,7 +37,8 @@ use super::redact::{
     check_interaction, redact_secrets,
 };
 use super::store::{
-    CassetteError, clean_temporaries, load_file, parent_dir, sync_dir, to_bytes, write_atomic,
+    CassetteError, clean_temporaries, load_file, parent_dir, refuse_symlink, sync_dir, to_bytes,
+    write_atomic,
 };
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -280,6 +281,7 @@ impl CassetteWriter {
                 "is a folder; record into a cassette file (e.g. cassettes/my-scenario.json)".into(),
             ));
         }
+        refuse_symlink(path).map_err(|e| error(format!("cannot record into it: {e}")))?;
         std::fs::create_dir_all(parent_dir(path)).map_err(|e| {
             error(format!(
                 "cannot write the cassette: cannot create its folder ({e})"
