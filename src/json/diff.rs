@@ -4,6 +4,7 @@
 
 use super::push_member;
 use serde_json::Value;
+use std::fmt::Write as _;
 
 /// One place where two values differ: its path and each side's value there
 /// (`None` where that side has no such member or item).
@@ -18,17 +19,49 @@ pub struct JsonDifference<'a> {
 /// on one side only is a difference at that member's path; numbers compare
 /// by value (`1.0` equals `1`).
 pub fn diff<'a>(a: &'a Value, b: &'a Value) -> Vec<JsonDifference<'a>> {
-    let mut out = Vec::new();
-    walk(a, b, &mut String::from("$"), &mut out);
-    out
+    let mut sink = Sink::keeping(usize::MAX);
+    walk(a, b, &mut String::from("$"), &mut sink);
+    sink.found
 }
 
-/// The paths of [`diff`].
-pub fn diff_paths(a: &Value, b: &Value) -> Vec<String> {
-    diff(a, b).into_iter().map(|d| d.path).collect()
+/// The first `keep` paths of [`diff`], and how many there are in all: one
+/// that names a few of millions of differences (a miss explained) does not
+/// pay for a string per difference.
+pub fn diff_paths_capped(a: &Value, b: &Value, keep: usize) -> (Vec<String>, usize) {
+    let mut sink = Sink::keeping(keep);
+    walk(a, b, &mut String::from("$"), &mut sink);
+    (sink.found.into_iter().map(|d| d.path).collect(), sink.count)
 }
 
-fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDifference<'a>>) {
+/// The differences a walk found: the first `keep` of them, and their count.
+struct Sink<'a> {
+    found: Vec<JsonDifference<'a>>,
+    keep: usize,
+    count: usize,
+}
+
+impl<'a> Sink<'a> {
+    fn keeping(keep: usize) -> Self {
+        Self {
+            found: Vec::new(),
+            keep,
+            count: 0,
+        }
+    }
+
+    fn push(&mut self, path: &str, left: Option<&'a Value>, right: Option<&'a Value>) {
+        self.count += 1;
+        if self.found.len() < self.keep {
+            self.found.push(JsonDifference {
+                path: path.to_string(),
+                left,
+                right,
+            });
+        }
+    }
+}
+
+fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Sink<'a>) {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
@@ -44,18 +77,14 @@ fn walk<'a>(a: &'a Value, b: &'a Value, path: &mut String, out: &mut Vec<JsonDif
         (Value::Array(x), Value::Array(y)) => {
             for i in 0..x.len().max(y.len()) {
                 let len = path.len();
-                path.push_str(&format!("[{i}]"));
+                let _ = write!(path, "[{i}]");
                 walk_child(x.get(i), y.get(i), path, out);
                 path.truncate(len);
             }
         }
         (Value::Number(x), Value::Number(y)) if x.as_f64() == y.as_f64() => {}
         _ if a == b => {}
-        _ => out.push(JsonDifference {
-            path: path.clone(),
-            left: Some(a),
-            right: Some(b),
-        }),
+        _ => out.push(path, Some(a), Some(b)),
     }
 }
 
@@ -65,15 +94,11 @@ fn walk_child<'a>(
     left: Option<&'a Value>,
     right: Option<&'a Value>,
     path: &mut String,
-    out: &mut Vec<JsonDifference<'a>>,
+    out: &mut Sink<'a>,
 ) {
     match (left, right) {
         (Some(l), Some(r)) => walk(l, r, path, out),
-        (left, right) => out.push(JsonDifference {
-            path: path.clone(),
-            left,
-            right,
-        }),
+        (left, right) => out.push(path, left, right),
     }
 }
 
@@ -81,6 +106,10 @@ fn walk_child<'a>(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn diff_paths(a: &Value, b: &Value) -> Vec<String> {
+        diff(a, b).into_iter().map(|d| d.path).collect()
+    }
 
     #[test]
     fn names_nested_members_array_items_and_one_sided_members() {
@@ -96,6 +125,16 @@ mod tests {
                 "$.only_a"
             ]
         );
+    }
+
+    #[test]
+    fn a_capped_walk_keeps_the_first_paths_and_counts_them_all() {
+        let a = json!({"list": (0..1000).collect::<Vec<_>>(), "z": 1});
+        let b = json!({"list": (1..1001).collect::<Vec<_>>(), "z": 2});
+        let (paths, count) = diff_paths_capped(&a, &b, 3);
+        assert_eq!(paths, ["$.list[0]", "$.list[1]", "$.list[2]"]);
+        assert_eq!(count, 1001);
+        assert_eq!(diff_paths(&a, &b).len(), count);
     }
 
     #[test]

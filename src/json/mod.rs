@@ -5,5 +5,5 @@
 mod diff;
 mod path;
 
-pub use diff::{JsonDifference, diff, diff_paths};
+pub use diff::{JsonDifference, diff, diff_paths_capped};
 pub use path::{TokenPath, push_member};

@@ -45,7 +45,7 @@ use crate::cassette::{
 use crate::form;
 use crate::http::exchange::X_AMZ_TARGET;
 use crate::http::{Request, Response};
-use crate::json::{JsonDifference, TokenPath, diff, diff_paths};
+use crate::json::{JsonDifference, TokenPath, diff, diff_paths_capped};
 use crate::sigv4::QueryAuth;
 use bind::{Learned, Pairs, ValueBindings};
 use bytes::Bytes;
@@ -77,7 +77,18 @@ pub struct MatchOptions {
 
 /// The recorded call closest to a missed request: its place among the
 /// candidates, the paths where the bodies differ, and its body without tokens.
-type Closest = (usize, Vec<String>, Value);
+type Closest = (usize, Differing, Value);
+
+/// Where a candidate differs from a live request: the first paths (as many
+/// as a miss names) and how many there are in all.
+struct Differing {
+    paths: Vec<String>,
+    count: usize,
+}
+
+/// How many differing paths a miss keeps to name (its message names
+/// [`MAX_LISTED_PATHS`]; a body too large to diff, up to this many).
+const KEPT_PATHS: usize = 200;
 
 /// A request reduced to what matching compares.
 struct View {
@@ -1220,15 +1231,15 @@ impl MissContext {
                 None,
             );
         }
-        let Some((id, paths, recorded_body)) = best else {
+        let Some((id, differing, recorded_body)) = best else {
             return miss(
                 format!("no recorded interaction for {}", view.operation),
                 None,
             );
         };
         let place = &candidates[id].place;
-        if !paths.is_empty() {
-            let detail = unified_diff(&recorded_body, &live_body, &paths);
+        if differing.count > 0 {
+            let detail = unified_diff(&recorded_body, &live_body, &differing);
             let compared = if self.total > candidates.len() {
                 format!(
                     " (of the {} recorded calls, {} were compared)",
@@ -1242,7 +1253,7 @@ impl MissContext {
                 format!(
                     "no recorded {} request matches; the closest is {place}{compared}, which differs at {}{}",
                     view.operation,
-                    capped_list(&paths, MAX_LISTED_PATHS),
+                    capped_list(&differing, MAX_LISTED_PATHS),
                     if token_hints {
                         token_hint(&view.operation, &recorded_body, &live_body)
                     } else {
@@ -1285,24 +1296,25 @@ impl MissContext {
             let recorded_body = request.body.json().map_or(Value::Null, |value| {
                 without_tokens(&value, &recorded.spots, sensitive)
             });
-            let mut paths = diff_paths(&recorded_body, live_body);
-            if paths.is_empty() && recorded.canonical != view.canonical {
+            let (mut paths, mut count) = diff_paths_capped(&recorded_body, live_body, KEPT_PATHS);
+            if count == 0 && recorded.canonical != view.canonical {
                 let differing = differing_headers(&parts.answer_headers, &live.answer_headers);
                 paths.push(if differing.is_empty() {
                     "(query or non-JSON body)".to_string()
                 } else {
                     format!("(header {})", differing.join(", "))
                 });
+                count = 1;
             }
-            if paths.is_empty() && candidate.used && candidate.retry {
+            if count == 0 && candidate.used && candidate.retry {
                 used_retry = Some(id);
             }
             let better = match &best {
                 None => true,
-                Some((b, bp, _)) => (paths.len(), candidate.used) < (bp.len(), candidates[*b].used),
+                Some((b, bp, _)) => (count, candidate.used) < (bp.count, candidates[*b].used),
             };
             if better {
-                best = Some((id, paths, recorded_body));
+                best = Some((id, Differing { paths, count }, recorded_body));
             }
         }
         (best, used_retry)
@@ -1323,16 +1335,17 @@ fn differing_headers(a: &[(&str, Cow<'_, str>)], b: &[(&str, Cow<'_, str>)]) -> 
     names.into_iter().map(str::to_string).collect()
 }
 
-fn capped_list(items: &[String], max: usize) -> String {
-    if items.len() <= max {
-        return items.join(", ");
+fn capped_list(differing: &Differing, max: usize) -> String {
+    let named = &differing.paths[..differing.paths.len().min(max)];
+    match differing.count.saturating_sub(named.len()) {
+        0 => named.join(", "),
+        more => format!("{} and {more} more", named.join(", ")),
     }
-    format!("{} and {} more", items[..max].join(", "), items.len() - max)
 }
 
 /// A unified diff of the two bodies, or, when either is too large for a
 /// text diff to stay cheap, the differing paths.
-fn unified_diff(recorded: &Value, live: &Value, paths: &[String]) -> String {
+fn unified_diff(recorded: &Value, live: &Value, differing: &Differing) -> String {
     let a = serde_json::to_string_pretty(recorded).unwrap_or_default();
     let b = serde_json::to_string_pretty(live).unwrap_or_default();
     if a.len() > MAX_DIFF_BYTES || b.len() > MAX_DIFF_BYTES {
@@ -1340,7 +1353,7 @@ fn unified_diff(recorded: &Value, live: &Value, paths: &[String]) -> String {
             "the bodies are too large to show as a diff ({} and {} bytes); they differ at {}",
             a.len(),
             b.len(),
-            capped_list(paths, 200)
+            capped_list(differing, KEPT_PATHS)
         );
     }
     similar::TextDiff::from_lines(&a, &b)
@@ -1674,11 +1687,20 @@ mod binding_tests {
     #[test]
     fn many_differing_paths_are_named_up_to_a_cap() {
         let paths: Vec<String> = (0..30).map(|i| format!("$.a{i}")).collect();
+        let differing = |paths: &[String], count| Differing {
+            paths: paths.to_vec(),
+            count,
+        };
         assert_eq!(
-            capped_list(&paths, 12),
+            capped_list(&differing(&paths, 30), 12),
             format!("{} and 18 more", paths[..12].join(", "))
         );
-        assert_eq!(capped_list(&paths[..2], 12), "$.a0, $.a1");
+        assert_eq!(capped_list(&differing(&paths[..2], 2), 12), "$.a0, $.a1");
+        // Only the first paths are kept; the count says how many more.
+        assert_eq!(
+            capped_list(&differing(&paths[..12], 1_000_000), 12),
+            format!("{} and 999988 more", paths[..12].join(", "))
+        );
     }
 
     fn answer(m: &mut Matcher, token: &str) -> Result<Value, String> {
