@@ -324,6 +324,10 @@ impl ValueBindings {
         learned: &Learned,
     ) -> Result<Pairs, Refusal> {
         let mut pairs: Pairs = Vec::new();
+        // The pairs planned so far, by either side: a request with many
+        // values looks each up once, not along the list.
+        let mut by_live: HashMap<&str, &str> = HashMap::new();
+        let mut by_recorded: HashMap<&str, &str> = HashMap::new();
         for (l, r) in live.iter().zip(recorded) {
             let followed = self.recorded_for(l).unwrap_or(l);
             if followed == &**r {
@@ -335,8 +339,8 @@ impl ValueBindings {
                     recorded: bound.to_string(),
                 });
             }
-            if let Some((_, first)) = pairs.iter().find(|(pl, _)| pl == l) {
-                if first != r {
+            if let Some(first) = by_live.get(&**l) {
+                if *first != &**r {
                     return Err(Refusal::TwoForOne {
                         live: l.to_string(),
                         first: first.to_string(),
@@ -356,13 +360,12 @@ impl ValueBindings {
                     live: other.to_string(),
                 });
             }
-            if pairs.iter().any(|(_, pr)| pr == r) {
+            if let Some(other) = by_recorded.get(&**r) {
                 // Two live values for one recorded value: the same refusal
                 // as a recorded value bound already.
-                let other = pairs.iter().find(|(_, pr)| pr == r).map(|(pl, _)| pl);
                 return Err(Refusal::RecordedTaken {
                     recorded: r.to_string(),
-                    live: other.map_or_else(String::new, |o| o.to_string()),
+                    live: other.to_string(),
                 });
             }
             if self.seen.contains(l) {
@@ -381,6 +384,8 @@ impl ValueBindings {
                     recorded: r.to_string(),
                 });
             }
+            by_live.insert(l, r);
+            by_recorded.insert(r, l);
             pairs.push((l.clone(), r.clone()));
         }
         Ok(pairs)
@@ -543,6 +548,28 @@ mod tests {
             ),
             Err(Refusal::TwoForOne { .. })
         ));
+        // Within one request: two live values for one recorded value, and
+        // one pair met twice.
+        assert_eq!(
+            b.plan(
+                &values(&["ffff6666", "eeee5555"]),
+                &values(&["bbbb2222", "bbbb2222"]),
+                &learned
+            ),
+            Err(Refusal::RecordedTaken {
+                recorded: "bbbb2222".into(),
+                live: "ffff6666".into()
+            })
+        );
+        assert_eq!(
+            b.plan(
+                &values(&["ffff6666", "ffff6666"]),
+                &values(&["bbbb2222", "bbbb2222"]),
+                &learned
+            )
+            .map(|pairs| pairs.len()),
+            Ok(1)
+        );
         b.saw(&values(&["99998888"]));
         assert!(matches!(
             b.plan(&values(&["99998888"]), &values(&["bbbb2222"]), &learned),
