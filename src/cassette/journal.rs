@@ -27,7 +27,8 @@
 //! checksum. Past that point lie only zeros or what remains of the batch
 //! the crash interrupted, whose pages may have reached the disk in any
 //! order; a valid frame of a later batch there means a flushed frame was
-//! damaged, which is an error rather than a crash's trace. A journal whose
+//! damaged, which is an error rather than a crash's trace, as is a frame
+//! whose checksum holds but whose record cannot be read. A journal whose
 //! base is not the canonical file on disk (the fold's rename happened, its
 //! removal did not) is stale and ignored.
 
@@ -349,15 +350,22 @@ fn read_frames(
         let Some(at) = rest.iter().position(|&b| b == b'\n') else {
             break "is cut short".to_string();
         };
-        match parse_frame(&rest[..at])
-            .and_then(|(batch, json)| parse_record(json, bodies).map(|record| (batch, record)))
-        {
-            Ok((batch, record)) => {
-                last_batch = batch;
-                records.push(record);
-            }
+        let (batch, json) = match parse_frame(&rest[..at]) {
+            Ok(frame) => frame,
             Err(why) => break why,
-        }
+        };
+        // A frame whose checksum holds was written whole: one that cannot
+        // be read is damage (or another version's), not a crash's trace,
+        // and the frames after it must not be dropped in silence.
+        let record = parse_record(json, bodies).map_err(|why| CassetteError {
+            path: path.to_path_buf(),
+            position: Some((line, 1)),
+            message: format!(
+                "the record holds its checksum but cannot be read ({why}): the journal is damaged or was written by another version; move it away to load the cassette without it"
+            ),
+        })?;
+        last_batch = batch;
+        records.push(record);
         rest = &rest[at + 1..];
         line += 1;
     };
@@ -367,7 +375,7 @@ fn read_frames(
         .split(|&b| b == b'\n')
         .map(|text| &text[text.iter().take_while(|&&b| b == 0).count()..])
         .filter_map(|text| parse_frame(text).ok())
-        .find(|(batch, _)| *batch > last_batch + 1);
+        .find(|(batch, _)| *batch > last_batch.saturating_add(1));
     if let Some((batch, _)) = later {
         return Err(CassetteError {
             path: path.to_path_buf(),
@@ -632,6 +640,26 @@ mod tests {
         put(&path, second, &[0; 10]);
         let error = load_file(&path).unwrap_err().to_string();
         assert!(error.contains("is not a record"), "{error}");
+    }
+
+    #[test]
+    fn a_whole_frame_that_cannot_be_read_is_an_error_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut journal) = begin(dir.path());
+        commit(&mut journal, 0..1);
+        let second = journal.end;
+        // A frame whose checksum holds but whose record is not one, then a
+        // good frame of the same batch: neither may be dropped in silence.
+        let mut bytes = Vec::new();
+        frame("2", br#"{"not": "a record"}"#, &mut bytes);
+        frame("2", &record(1), &mut bytes);
+        put(&path, second, &bytes);
+        let error = load_file(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("holds its checksum but cannot be read"),
+            "{error}"
+        );
+        assert!(error.contains(".journal:3:"), "{error}");
     }
 
     #[test]
