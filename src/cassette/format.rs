@@ -238,15 +238,48 @@ impl<'de> Visitor<'de> for HeaderValuesVisitor {
 
 /// A body as read: `json` kept as its text in the file, borrowed, until the
 /// format says what it means.
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub(super) enum BodyIn<'a> {
-    #[serde(borrow)]
     Json(&'a RawValue),
-    #[serde(borrow)]
     Text(Cow<'a, str>),
-    #[serde(borrow)]
     Base64(Cow<'a, str>),
+}
+
+/// What a body object must hold, for the errors that say so.
+const BODY_KINDS: &str = "a body is an object with exactly one of `json`, `text` or `base64`";
+
+impl<'de: 'a, 'a> Deserialize<'de> for BodyIn<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(BodyVisitor(std::marker::PhantomData))
+    }
+}
+
+struct BodyVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for BodyVisitor<'a> {
+    type Value = BodyIn<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(BODY_KINDS)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BodyIn<'a>, A::Error> {
+        use serde::de::Error;
+        let mut body = None;
+        while let Some(kind) = map.next_key::<Cow<'de, str>>()? {
+            let read = match &*kind {
+                "json" => BodyIn::Json(map.next_value()?),
+                "text" => BodyIn::Text(map.next_value::<Text<'de>>()?.0),
+                "base64" => BodyIn::Base64(map.next_value::<Text<'de>>()?.0),
+                other => {
+                    return Err(A::Error::custom(format!("{BODY_KINDS}, not `{other}`")));
+                }
+            };
+            if body.replace(read).is_some() {
+                return Err(A::Error::custom(format!("{BODY_KINDS}; this one has two")));
+            }
+        }
+        body.ok_or_else(|| A::Error::custom(format!("{BODY_KINDS}; this one is empty")))
+    }
 }
 
 /// A body as written in format 2.
@@ -602,6 +635,34 @@ mod tests {
                 "request": {{"method": "{method}", "uri": "/"}},
                 "response": {response}}}]}}"#
         )
+    }
+
+    #[test]
+    fn a_body_says_which_kinds_it_may_hold() {
+        for (body, says) in [
+            (r#"{}"#, "this one is empty"),
+            (r#"{"text": "a", "base64": "YQ=="}"#, "this one has two"),
+            (r#"{"yaml": "a"}"#, "not `yaml`"),
+        ] {
+            let text = cassette_answering("GET", &format!(r#"{{"status": 200, "body": {body}}}"#));
+            let error = parse(Path::new("r.json"), text.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("exactly one of `json`, `text` or `base64`") && error.contains(says),
+                "{error}"
+            );
+            assert!(!error.contains("not valid JSON"), "{error}");
+        }
+        let text = cassette_answering(
+            "GET",
+            r#"{"status": 200, "body": {"json": {"a": [1, 2.50]}}}"#,
+        );
+        let cassette = parse(Path::new("r.json"), text.as_bytes()).unwrap();
+        assert_eq!(
+            &cassette.interactions[0].response.body.bytes()[..],
+            br#"{"a":[1,2.50]}"#
+        );
     }
 
     #[test]
