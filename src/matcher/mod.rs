@@ -1573,7 +1573,43 @@ fn push_pairs(out: &mut Vec<u8>, pairs: &[(String, String)]) {
 /// Compact JSON; serde_json sorts object keys, so key order never matters.
 fn write_json(out: &mut Vec<u8>, value: &Value) {
     // Writing a `Value` into memory cannot fail.
-    let _ = serde_json::to_writer(out, value);
+    let _ = serde_json::to_writer(out, &Canonical(value));
+}
+
+/// A JSON value written for keying: a number with no fraction is written
+/// as an integer, so `1.0` (one SDK) and `1` (another) key alike, as the
+/// miss explanation already compares them. Integers beyond 2^53, which a
+/// float cannot hold exactly, are written as they are.
+struct Canonical<'a>(&'a Value);
+
+impl serde::Serialize for Canonical<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        match self.0 {
+            Value::Number(n) => match n.as_f64() {
+                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < EXACT => {
+                    serializer.serialize_i64(f as i64)
+                }
+                _ => n.serialize(serializer),
+            },
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Canonical(item))?;
+                }
+                seq.end()
+            }
+            Value::Object(members) => {
+                let mut map = serializer.serialize_map(Some(members.len()))?;
+                for (key, member) in members {
+                    map.serialize_entry(key, &Canonical(member))?;
+                }
+                map.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
 }
 
 /// Removes the string at `members` from `value`, returning it.
@@ -2004,6 +2040,28 @@ mod header_tests {
     fn key(request: &RecordedRequest) -> Vec<u8> {
         let parts = Parts::of_recorded(request);
         view_of(&parts, &[], BindMode::Auto, &KeyHasher::default()).canonical
+    }
+
+    #[test]
+    fn numbers_key_by_value_whichever_sdk_spelled_them() {
+        let body = |text: &str| {
+            let mut r = request("POST", "/", &[("x-amz-target", "Svc.List")]);
+            r.body = Body::from_bytes(text.as_bytes());
+            r.headers
+                .append("content-type", "application/x-amz-json-1.0".into());
+            r
+        };
+        assert_eq!(key(&body(r#"{"Limit":1}"#)), key(&body(r#"{"Limit":1.0}"#)));
+        assert_eq!(
+            key(&body(r#"{"N":[-0.0,2e3]}"#)),
+            key(&body(r#"{"N":[0,2000]}"#))
+        );
+        assert_ne!(key(&body(r#"{"Limit":1}"#)), key(&body(r#"{"Limit":1.5}"#)));
+        // Beyond 2^53 a float is not exact: kept apart.
+        assert_ne!(
+            key(&body(r#"{"Id":9007199254740993}"#)),
+            key(&body(r#"{"Id":9007199254740993.0}"#))
+        );
     }
 
     #[test]
