@@ -80,6 +80,8 @@ pub async fn run(args: CassetteArgs) -> anyhow::Result<ExitCode> {
 enum Upgraded {
     FromV1,
     Journal,
+    /// Its journal held nothing the file lacks, and is removed.
+    SpentJournal,
     Canonicalised,
     Unchanged,
 }
@@ -100,6 +102,13 @@ fn upgrade(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
                 journals += 1;
                 println!("{}: folded in its recording journal", file.display());
             }
+            Upgraded::SpentJournal => {
+                canonicalised += 1;
+                println!(
+                    "{}: removed its recording journal, which held no exchange the file lacks (a fold that had ended, or a recording that recorded nothing)",
+                    file.display()
+                );
+            }
             Upgraded::Canonicalised => {
                 canonicalised += 1;
                 println!("{}: rewritten in canonical form", file.display());
@@ -119,10 +128,13 @@ fn upgrade_file(path: &Path) -> anyhow::Result<Upgraded> {
     let _lock = cassette::CassetteLock::acquire(path)?;
     cassette::clean_temporaries(path);
     let bytes = cassette::read_regular_file(path)?;
-    let (_, version) = cassette::parse_versioned(path, &bytes)?;
+    let (file_only, version) = cassette::parse_versioned(path, &bytes)?;
     let loaded = cassette::load_file(path)?;
     let journal = cassette::journal_path(path);
     let had_journal = journal.exists();
+    // What the journal added: nothing when it extends an earlier version of
+    // the file (its exchanges are in it already) or recorded nothing.
+    let folded = loaded.cassette.interactions.len() > file_only.interactions.len();
     let canonical = cassette::to_bytes(&loaded.cassette);
     if canonical == bytes && !had_journal {
         return Ok(Upgraded::Unchanged);
@@ -135,7 +147,8 @@ fn upgrade_file(path: &Path) -> anyhow::Result<Upgraded> {
     }
     Ok(match version {
         cassette::Version::V1 => Upgraded::FromV1,
-        _ if had_journal => Upgraded::Journal,
+        _ if folded => Upgraded::Journal,
+        _ if had_journal => Upgraded::SpentJournal,
         _ => Upgraded::Canonicalised,
     })
 }

@@ -563,3 +563,35 @@ fn every_shipped_cassette_upgrades_to_format_2_with_the_same_meaning() {
         .collect();
     assert_eq!(snapshot, again);
 }
+
+#[test]
+fn upgrade_says_whether_a_journal_added_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.json");
+    std::fs::copy(
+        support::repo_root().join("bench/cassettes/get-environment.json"),
+        &file,
+    )
+    .unwrap();
+    let upgrade = || {
+        std::process::Command::new(support::binary())
+            .args(["cassette", "upgrade"])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    assert!(upgrade().status.success(), "to format 2 first");
+    // A journal that extends an earlier version of the file: load ignores
+    // it (its exchanges are in the file), and upgrade says so.
+    let journal = cassette::journal_path(&file);
+    std::fs::write(&journal, "proton-vcr.journal/2 base=1:00000000\n").unwrap();
+    let out = upgrade();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("removed its recording journal, which held no exchange the file lacks"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 with a journal folded in"), "{stdout}");
+    assert!(!journal.exists());
+}
