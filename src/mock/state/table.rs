@@ -636,25 +636,35 @@ mod tests {
         assert_eq!(table.values().copied().collect::<Vec<_>>(), [7, 1]);
     }
 
+    /// Key `n` of a walk: every `long`-th too long for a slot of the index
+    /// (compared in the entries), the others short (compared in the slot).
+    fn walk_key(n: u64, long: u64) -> String {
+        if n % long == 0 {
+            format!("a-key-too-long-for-a-slot-of-the-index-{n}")
+        } else {
+            format!("k{n}")
+        }
+    }
+
+    /// A fixed pseudo-random walk over `keys` key numbers, from `seed`:
+    /// (step, key number).
+    fn walk(seed: u64, steps: u64, keys: u64) -> impl Iterator<Item = (u64, u64)> {
+        let mut n = seed;
+        (0..steps).map(move |step| {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (step, (n >> 33) % keys)
+        })
+    }
+
     #[test]
     fn short_and_long_keys_survive_many_inserts_and_removes() {
         let mut table = Table::default();
         let mut expected = BTreeMap::new();
-        // Short keys are compared in the index, long ones in the entries.
-        let key = |n: u64| {
-            if n % 3 == 0 {
-                format!("a-name-longer-than-a-slot-holds-{n}")
-            } else {
-                format!("k{n}")
-            }
-        };
-        let mut n: u64 = 1;
-        for step in 0..4_000u64 {
-            // A fixed pseudo-random walk over 600 keys.
-            n = n
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let k = key((n >> 33) % 600);
+        let key = |n| walk_key(n, 3);
+        for (step, n) in walk(1, 4_000, 600) {
+            let k = key(n);
             if step % 3 == 2 {
                 assert_eq!(table.remove(k.as_str()), expected.remove(&k), "{k}");
             } else {
@@ -679,19 +689,9 @@ mod tests {
     fn a_hash_table_finds_what_it_holds_through_inserts_and_removes() {
         let mut table = HashTable::default();
         let mut expected = std::collections::HashMap::new();
-        let key = |n: u64| {
-            if n % 4 == 0 {
-                format!("a-key-too-long-for-a-slot-of-the-index-{n}")
-            } else {
-                format!("k{n}")
-            }
-        };
-        let mut n: u64 = 7;
-        for step in 0..3_000u64 {
-            n = n
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let k = key((n >> 33) % 400);
+        let key = |n| walk_key(n, 4);
+        for (step, n) in walk(7, 3_000, 400) {
+            let k = key(n);
             match step % 4 {
                 // Removing moves the last entry into the hole.
                 3 => assert_eq!(table.remove(k.as_str()), expected.remove(&k), "{k}"),
