@@ -502,13 +502,7 @@ fn every_shipped_cassette_upgrades_to_format_2_with_the_same_meaning() {
         .count();
     assert!(v1 > 0, "no format-1 cassette to upgrade");
 
-    let upgrade = || {
-        std::process::Command::new(support::binary())
-            .args(["cassette", "upgrade"])
-            .arg(&copy)
-            .output()
-            .unwrap()
-    };
+    let upgrade = || upgrade(&copy);
     let first = upgrade();
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(
@@ -573,13 +567,7 @@ fn upgrade_says_whether_a_journal_added_anything() {
         &file,
     )
     .unwrap();
-    let upgrade = || {
-        std::process::Command::new(support::binary())
-            .args(["cassette", "upgrade"])
-            .arg(&file)
-            .output()
-            .unwrap()
-    };
+    let upgrade = || upgrade(&file);
     assert!(upgrade().status.success(), "to format 2 first");
     // A journal that extends an earlier version of the file: load ignores
     // it (its exchanges are in the file), and upgrade says so.
@@ -594,4 +582,13 @@ fn upgrade_says_whether_a_journal_added_anything() {
     );
     assert!(stdout.contains("0 with a journal folded in"), "{stdout}");
     assert!(!journal.exists());
+}
+
+/// `proton-vcr cassette upgrade PATH`, run to its end.
+fn upgrade(path: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(support::binary())
+        .args(["cassette", "upgrade"])
+        .arg(path)
+        .output()
+        .unwrap()
 }
