@@ -436,7 +436,8 @@ fn servable(interaction: &Interaction) -> Result<(), String> {
         }
         if framed {
             if let Some(length) = headers.get("content-length") {
-                if length.trim().parse::<usize>() != Ok(body.len()) {
+                let digits = !length.is_empty() && length.bytes().all(|b| b.is_ascii_digit());
+                if !digits || length.parse::<usize>() != Ok(body.len()) {
                     return Err(format!(
                         "the {side}'s content-length is {length:?} but its body holds {} bytes; remove the header or fix it",
                         body.len()
@@ -679,6 +680,11 @@ mod tests {
                 "GET",
                 r#"{"status": 200, "headers": {"content-length": "3"}, "body": {"text": "hello world"}}"#.to_string(),
                 "the response's content-length is \"3\" but its body holds 11 bytes",
+            ),
+            (
+                "GET",
+                r#"{"status": 200, "headers": {"content-length": "+2"}, "body": {"text": "ok"}}"#.to_string(),
+                "the response's content-length is \"+2\"",
             ),
             (
                 "GET",

@@ -287,7 +287,7 @@ pub fn recover_into(
         });
     }
     if first != base {
-        tracing::warn!(journal = %path.display(), "ignored: it extends an earlier version of the cassette (its exchanges are already in it)");
+        tracing::warn!(journal = %path.display(), "ignored: it extends another version of the cassette file (most often the one before a fold that ended, whose exchanges are in it); move it away once you have looked");
         return Ok(0);
     }
     let mut records = Vec::new();

@@ -119,6 +119,9 @@ pub const SECRET_VALUE_HEADERS: &[&str] = &[
     "x-amz-copy-source-server-side-encryption-customer-key",
     "x-amz-copy-source-server-side-encryption-customer-key-md5",
     "x-api-key",
+    // IAM Identity Center's access token (SSO GetRoleCredentials and the
+    // other portal calls carry it here).
+    "x-amz-sso_bearer_token",
 ];
 
 /// Drops secret-bearing headers and replaces sensitive members of both
@@ -1688,6 +1691,10 @@ mod tests {
             "abc".into(),
         );
         headers.append("x-api-key", "k-123456".into());
+        headers.append(
+            "x-amz-sso_bearer_token",
+            "aoaAAAAAGVzc28tYWNjZXNzLXRva2Vu".into(),
+        );
         headers.append(
             "x-amz-server-side-encryption-customer-algorithm",
             "AES256".into(),

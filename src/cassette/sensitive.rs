@@ -566,7 +566,9 @@ fn known_shape(name: &str, value: &str) -> Option<Shape> {
         "sessiontoken" => Some(Shape::SessionToken),
         "secretstring" | "password" | "newpassword" | "oldpassword" | "previouspassword"
         | "proposedpassword" | "temporarypassword" | "masteruserpassword" | "privatekey"
-        | "clientsecret" | "accesstoken" | "refreshtoken" | "idtoken" => Some(Shape::Text),
+        | "clientsecret" | "accesstoken" | "refreshtoken" | "idtoken" | "samlassertion" => {
+            Some(Shape::Text)
+        }
         // Base64 that clients decode (an ECR token is `AWS:password`).
         "secretbinary" | "plaintext" | "authorizationtoken" => Some(Shape::Blob),
         _ => None,
@@ -1206,6 +1208,17 @@ mod tests {
         assert_eq!(n, 2, "{text}");
         assert!(!text.contains("Lightsail-pw-1") && !text.contains("MIIE"));
         assert!(text.contains(r#""username":"admin""#));
+        // A SAML assertion is a bearer credential, in a form body.
+        let mut form = b"Action=AssumeRoleWithSAML&RoleArn=arn%3Ar&SAMLAssertion=PHNhbWxwOlJlc3BvbnNl&Version=2011-06-15".to_vec();
+        let mut p = Placeholders::default();
+        let m = members("sts", "AssumeRoleWithSAML");
+        let content_type = Some("application/x-www-form-urlencoded");
+        assert_eq!(
+            redact_body(&mut form, content_type, &m, Side::Request, &mut p),
+            1
+        );
+        let form = String::from_utf8(form).unwrap();
+        assert!(!form.contains("PHNhbWxw"), "{form}");
     }
 
     #[test]

@@ -80,8 +80,8 @@ pub async fn run(args: CassetteArgs) -> anyhow::Result<ExitCode> {
 enum Upgraded {
     FromV1,
     Journal,
-    /// Its journal held nothing the file lacks, and is removed.
-    SpentJournal,
+    /// Its journal added nothing, and is left where it is.
+    IdleJournal,
     Canonicalised,
     Unchanged,
 }
@@ -102,11 +102,12 @@ fn upgrade(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
                 journals += 1;
                 println!("{}: folded in its recording journal", file.display());
             }
-            Upgraded::SpentJournal => {
-                canonicalised += 1;
+            Upgraded::IdleJournal => {
+                unchanged += 1;
                 println!(
-                    "{}: removed its recording journal, which held no exchange the file lacks (a fold that had ended, or a recording that recorded nothing)",
-                    file.display()
+                    "{}: left {} where it is: it adds no exchange to this file (it extends another version of it, or recorded nothing); remove it once you have looked",
+                    file.display(),
+                    cassette::journal_path(file).display()
                 );
             }
             Upgraded::Canonicalised => {
@@ -136,19 +137,24 @@ fn upgrade_file(path: &Path) -> anyhow::Result<Upgraded> {
     // the file (its exchanges are in it already) or recorded nothing.
     let folded = loaded.cassette.interactions.len() > file_only.interactions.len();
     let canonical = cassette::to_bytes(&loaded.cassette);
-    if canonical == bytes && !had_journal {
-        return Ok(Upgraded::Unchanged);
+    if canonical == bytes && !folded {
+        // A journal that added nothing may still hold what another version
+        // of the file had: it is not this command's to remove.
+        return Ok(if had_journal {
+            Upgraded::IdleJournal
+        } else {
+            Upgraded::Unchanged
+        });
     }
     cassette::write_atomic(path, &canonical)
         .map_err(|e| anyhow::anyhow!("{}: cannot write ({e})", path.display()))?;
-    if had_journal {
+    if folded {
         std::fs::remove_file(&journal)
             .map_err(|e| anyhow::anyhow!("{}: cannot remove ({e})", journal.display()))?;
     }
     Ok(match version {
         cassette::Version::V1 => Upgraded::FromV1,
         _ if folded => Upgraded::Journal,
-        _ if had_journal => Upgraded::SpentJournal,
         _ => Upgraded::Canonicalised,
     })
 }
