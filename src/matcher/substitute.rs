@@ -59,10 +59,13 @@ pub fn digests(
     to_live: &HashMap<Box<str>, Box<str>>,
 ) -> Pairs {
     let mut pairs = Pairs::new();
+    // The recorded digests paired so far: a body of many changed strings
+    // looks each up once, not along the list.
+    let mut seen = std::collections::HashSet::new();
     let mut add = |before: &[u8], after: &[u8]| {
         let recorded: Box<str> = hex(&md5(before)).into();
-        let live: Box<str> = hex(&md5(after)).into();
-        if !pairs.iter().any(|(_, r)| *r == recorded) {
+        if seen.insert(recorded.clone()) {
+            let live: Box<str> = hex(&md5(after)).into();
             pairs.push((live, recorded));
         }
     };
