@@ -433,9 +433,11 @@ pub const MAX_HEADER_VALUES: usize = 10_000;
 
 /// Whether `interaction` can be sent as it was recorded: a final status,
 /// headers HTTP can carry, and a `content-length` that frames its body.
+/// Every reader applies it, and the writer too, so that a recording never
+/// holds an exchange the next load refuses.
 /// Replay sends recorded headers as they are, so a wrong length would cut
 /// the answer short or run it into the next one on the connection.
-fn servable(interaction: &Interaction) -> Result<(), String> {
+pub(super) fn servable(interaction: &Interaction) -> Result<(), String> {
     let status = interaction.response.status;
     if !(200..=999).contains(&status) {
         return Err(format!(

@@ -65,6 +65,9 @@ pub enum WriteError {
     Secret(Leak),
     /// The file could not be written.
     Io(String),
+    /// Replay could not send the exchange as it came (a status that is not
+    /// final, a header HTTP cannot carry): a cassette holding it would not load.
+    Unreplayable(String),
     /// The recording has been stopped.
     Closed,
 }
@@ -74,6 +77,9 @@ impl fmt::Display for WriteError {
         match self {
             WriteError::Secret(leak) => write!(f, "refused to write {leak}"),
             WriteError::Io(message) => f.write_str(message),
+            WriteError::Unreplayable(why) => {
+                write!(f, "replay could not send this exchange as it came: {why}")
+            }
             WriteError::Closed => f.write_str("the recording has stopped"),
         }
     }
@@ -338,6 +344,10 @@ impl CassetteWriter {
 
     /// Records `entry`; returns once it is on disk.
     pub async fn write(&self, entry: Entry) -> Result<(), WriteError> {
+        if let Err(why) = super::format::servable(&entry.interaction) {
+            tracing::error!("not recorded: {why} (the client gets a 500; nothing was written)");
+            return Err(WriteError::Unreplayable(why));
+        }
         let record = self.redactor.record(entry).map_err(|leak| {
             tracing::error!("not recorded: {leak} (the client gets a 500; nothing was written)");
             WriteError::Secret(leak)
@@ -665,6 +675,14 @@ pub(super) mod tests {
         writer.write(entry(10, 1, "early")).await.unwrap();
         let refused = writer.write(entry(20, 3, "a SECRET")).await.unwrap_err();
         assert!(matches!(refused, WriteError::Secret(_)), "{refused}");
+        // What the next load would refuse is not written either.
+        let mut switching = entry(25, 5, "upgrade");
+        switching.interaction.response.status = 101;
+        let refused = writer.write(switching).await.unwrap_err();
+        assert!(
+            matches!(&refused, WriteError::Unreplayable(why) if why.contains("status 101")),
+            "{refused}"
+        );
         writer.close().await;
         assert_eq!(
             writer.write(entry(40, 4, "after")).await,
