@@ -643,6 +643,25 @@ mod tests {
     }
 
     #[test]
+    fn parsing_a_file_with_its_journal_says_how_many_exchanges_the_journal_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut journal) = begin(dir.path());
+        commit(&mut journal, 0..2);
+        let bytes = std::fs::read(&path).unwrap();
+        let (cassette, _, added) = crate::cassette::parse_with_journal(&path, &bytes).unwrap();
+        assert_eq!(added, 2);
+        assert_eq!(
+            cassette.interactions,
+            load_file(&path).unwrap().cassette.interactions
+        );
+        // A journal that extends another version of the file adds nothing.
+        std::fs::write(&path, [&bytes[..], b" "].concat()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let (cassette, _, added) = crate::cassette::parse_with_journal(&path, &bytes).unwrap();
+        assert_eq!((added, cassette.interactions.len()), (0, 0));
+    }
+
+    #[test]
     fn a_whole_frame_that_cannot_be_read_is_an_error_not_a_crash() {
         let dir = tempfile::tempdir().unwrap();
         let (path, mut journal) = begin(dir.path());

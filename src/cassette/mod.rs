@@ -33,6 +33,6 @@ pub use redact::{
 pub use sensitive::{MASKED, SensitiveMembers, is_placeholder, looks_like_access_key_id};
 pub use store::{
     CassetteError, MAX_CASSETTE_BYTES, cassette_files, clean_temporaries, load, load_file, parse,
-    parse_versioned, read_regular_file, to_bytes, write_atomic,
+    parse_versioned, parse_with_journal, read_regular_file, to_bytes, write_atomic,
 };
 pub use writer::{CassetteWriter, Entry, StartKey, WriteError, WriteMode, WriterOptions};

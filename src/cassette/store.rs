@@ -56,6 +56,19 @@ pub fn parse_versioned(path: &Path, bytes: &[u8]) -> Result<(Cassette, Version),
     reader::read(path, bytes, u64::MAX, |_| {})
 }
 
+/// [`parse_versioned`] on a file's `bytes`, with the exchanges its
+/// recording journal adds (as [`load_file`] adds them) and how many those
+/// are: for a command that also needs the file's own bytes.
+pub fn parse_with_journal(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Cassette, Version, usize), CassetteError> {
+    let (mut cassette, version) = parse_versioned(path, bytes)?;
+    let base = (bytes.len() as u64, journal::crc32(bytes));
+    let added = journal::recover_into(path, Some(base), &mut cassette)?;
+    Ok((cassette, version, added))
+}
+
 pub(super) fn check_format(
     path: &Path,
     format: &serde_json::Value,

@@ -129,14 +129,13 @@ fn upgrade_file(path: &Path) -> anyhow::Result<Upgraded> {
     let _lock = cassette::CassetteLock::acquire(path)?;
     cassette::clean_temporaries(path);
     let bytes = cassette::read_regular_file(path)?;
-    let (file_only, version) = cassette::parse_versioned(path, &bytes)?;
-    let loaded = cassette::load_file(path)?;
+    // What the journal added: nothing when it extends another version of
+    // the file or recorded nothing.
+    let (loaded, version, added) = cassette::parse_with_journal(path, &bytes)?;
+    let folded = added > 0;
     let journal = cassette::journal_path(path);
     let had_journal = journal.exists();
-    // What the journal added: nothing when it extends an earlier version of
-    // the file (its exchanges are in it already) or recorded nothing.
-    let folded = loaded.cassette.interactions.len() > file_only.interactions.len();
-    let canonical = cassette::to_bytes(&loaded.cassette);
+    let canonical = cassette::to_bytes(&loaded);
     if canonical == bytes && !folded {
         // A journal that added nothing may still hold what another version
         // of the file had: it is not this command's to remove.
