@@ -412,10 +412,7 @@ impl SensitiveMembers {
 
     /// Whether a form pair's key names a sensitive input member.
     pub fn masks_form_key(&self, key: &str) -> bool {
-        let names: Vec<&str> = key
-            .split('.')
-            .filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()) && *s != "member")
-            .collect();
+        let names = form_names(key);
         let name = names.last().copied().unwrap_or("");
         secret_name(name)
             || is_secret(
@@ -544,7 +541,7 @@ fn rest_with_secrets() -> &'static RestSecrets {
 
 /// `name` in lower case without `_` and `-` (`NEW_PASSWORD` and
 /// `newPassword` are both `newpassword`), written into `buffer`; `None`
-/// for a name longer than it.
+/// for a name longer than it (no known credential name is).
 fn folded<'b>(name: &str, buffer: &'b mut [u8; 64]) -> Option<&'b str> {
     let mut len = 0;
     for b in name.bytes().filter(|b| *b != b'_' && *b != b'-') {
@@ -580,11 +577,19 @@ fn known_shape(name: &str, value: &str) -> Option<Shape> {
 /// (`PASSWORD`, `SECRET_HASH`, `REFRESH_TOKEN`): for values inside what a
 /// model marks sensitive.
 fn names_a_secret(name: &str) -> bool {
+    let long: String;
     let mut buffer = [0; 64];
-    let Some(name) = folded(name, &mut buffer) else {
-        // Too long to fold: looked at as it is, in lower case.
-        let lower = name.to_ascii_lowercase();
-        return SECRET_WORDS.iter().any(|w| lower.contains(w));
+    let name = match folded(name, &mut buffer) {
+        Some(name) => name,
+        // Too long for the buffer (a map key can be): folded on the heap.
+        None => {
+            long = name
+                .bytes()
+                .filter(|b| *b != b'_' && *b != b'-')
+                .map(|b| char::from(b.to_ascii_lowercase()))
+                .collect();
+            &long
+        }
     };
     // (the words with `_` never match a folded name; their forms without
     // it are in the list too)
@@ -658,18 +663,29 @@ pub fn redact_body(
     side: Side,
     placeholders: &mut Placeholders,
 ) -> usize {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let edits: fn(&[u8], &mut Decider<'_>) -> Edits = match first {
+        Some(b'{') | Some(b'[') => json_edits,
+        Some(b'<') => xml_edits,
+        _ if crate::form::is_form(content_type) => form_edits,
+        _ => return 0,
+    };
+    replace(bytes, edits, members.patterns(side), placeholders)
+}
+
+/// Replaces in `bytes` what `edits` finds; how many values (one edit a
+/// value, also one that two passes decided on).
+fn replace(
+    bytes: &mut Vec<u8>,
+    edits: fn(&[u8], &mut Decider<'_>) -> Edits,
+    patterns: (&[Pattern], &[Pattern]),
+    placeholders: &mut Placeholders,
+) -> usize {
     let mut decider = Decider {
-        patterns: members.patterns(side),
+        patterns,
         placeholders,
     };
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let edits = match first {
-        Some(b'{') | Some(b'[') => json_edits(bytes, &mut decider),
-        Some(b'<') => xml_edits(bytes, &mut decider),
-        _ if crate::form::is_form(content_type) => form_edits(bytes, &mut decider),
-        _ => Vec::new(),
-    };
-    // One edit a value replaced (a value two passes decided on is edited once).
+    let edits = edits(bytes, &mut decider);
     let count = edits.len();
     apply(bytes, edits);
     count
@@ -683,14 +699,12 @@ pub fn redact_query(
     members: &SensitiveMembers,
     placeholders: &mut Placeholders,
 ) -> usize {
-    let mut decider = Decider {
-        patterns: members.patterns(Side::Request),
+    replace(
+        query,
+        form_edits,
+        members.patterns(Side::Request),
         placeholders,
-    };
-    let edits = form_edits(query, &mut decider);
-    let count = edits.len();
-    apply(query, edits);
-    count
+    )
 }
 
 /// (start, end, replacement) byte ranges, in order, not overlapping.
@@ -840,16 +854,9 @@ impl JsonWalk<'_, '_> {
         if self.bytes.get(start) != Some(&b'"') {
             return None;
         }
-        let mut i = start + 1;
-        loop {
-            match self.bytes.get(i)? {
-                b'\\' => i += 2,
-                b'"' => break,
-                _ => i += 1,
-            }
-        }
-        self.pos = i + 1;
-        Some((start, i + 1))
+        let end = string_end(self.bytes, start)?;
+        self.pos = end;
+        Some((start, end))
     }
 
     fn value(&mut self, depth: usize) -> Option<()> {
@@ -1007,12 +1014,7 @@ fn form_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
         if let Some(eq) = pair.iter().position(|b| *b == b'=') {
             let key = crate::form::field(&pair[..eq]);
             let value = crate::form::field(&pair[eq + 1..]);
-            let names: Vec<&str> = key
-                .split('.')
-                .filter(|s| {
-                    !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()) && *s != "member"
-                })
-                .collect();
+            let names = form_names(&key);
             let name = names.last().copied().unwrap_or("");
             let covers = |p: &Pattern| p.covers_names(&names);
             if let Some(placeholder) = decider.decide(name, covers, &value) {
@@ -1022,6 +1024,14 @@ fn form_edits(bytes: &[u8], decider: &mut Decider<'_>) -> Edits {
         start = end + 1;
     }
     edits
+}
+
+/// The member names a form key walks (`Tags.member.1.Value`: `Tags`,
+/// `Value`), without list indexes and `member` wrappers.
+fn form_names(key: &str) -> Vec<&str> {
+    key.split('.')
+        .filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()) && *s != "member")
+        .collect()
 }
 
 fn form_encode(text: &str) -> String {
