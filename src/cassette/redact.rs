@@ -156,10 +156,11 @@ pub fn redact_secrets(
     let mut count = 0;
     if let Some((path, query)) = interaction.request.uri.split_once('?') {
         let mut query = query.as_bytes().to_vec();
-        count += super::sensitive::redact_query(&mut query, members, placeholders);
-        if count > 0 {
+        let replaced = super::sensitive::redact_query(&mut query, members, placeholders);
+        if replaced > 0 {
             // Placeholders are written percent-encoded: the query stays text.
             interaction.request.uri = format!("{path}?{}", String::from_utf8_lossy(&query));
+            count += replaced;
         }
     }
     count += redact_recorded_body(

@@ -1506,11 +1506,7 @@ fn view_of(
         }
     }
     // A secret in the query is a placeholder in the recording, as in a form body.
-    for (key, value) in &mut query_pairs {
-        if sensitive.masks_form_key(key) {
-            *value = MASKED.to_string();
-        }
-    }
+    mask_pairs(&mut query_pairs, sensitive);
     query_pairs.sort();
     push_pairs(&mut canonical, &query_pairs);
     canonical.push(b'\n');
@@ -1535,11 +1531,7 @@ fn view_of(
                     *token = take_pair(&mut pairs, name);
                 }
             }
-            for (key, value) in &mut pairs {
-                if sensitive.masks_form_key(key) {
-                    *value = MASKED.to_string();
-                }
-            }
+            mask_pairs(&mut pairs, sensitive);
             pairs.sort();
             push_pairs(&mut canonical, &pairs);
         }
@@ -1571,6 +1563,16 @@ fn push_pairs(out: &mut Vec<u8>, pairs: &[(String, String)]) {
 }
 
 /// Compact JSON; serde_json sorts object keys, so key order never matters.
+/// Sets the value of every pair whose key names a sensitive member to
+/// [`MASKED`]: the recording holds a placeholder there.
+fn mask_pairs(pairs: &mut [(String, String)], sensitive: &SensitiveMembers) {
+    for (key, value) in pairs {
+        if sensitive.masks_form_key(key) {
+            *value = MASKED.to_string();
+        }
+    }
+}
+
 fn write_json(out: &mut Vec<u8>, value: &Value) {
     // Writing a `Value` into memory cannot fail.
     let _ = serde_json::to_writer(out, &Canonical(value));
