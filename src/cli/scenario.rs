@@ -128,14 +128,14 @@ fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
 fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let scenarios = load(&args.scenarios)?;
     let width = |f: &dyn Fn(&Scenario) -> usize, title: &str| {
-        // Capped: a longer value runs past its column (and a format width
-        // past 65,535 is refused).
+        // Capped as the reports cap theirs: a longer value runs past its
+        // column (and a format width past 65,535 is refused).
         scenarios
             .iter()
             .map(f)
             .max()
             .unwrap_or(0)
-            .clamp(title.len(), 120)
+            .clamp(title.len(), proton_vcr::conformance::report::MAX_COLUMN)
     };
     let g = width(&|s| s.group.len(), "GROUP");
     let o = width(&|s| s.operation.len(), "OPERATION");

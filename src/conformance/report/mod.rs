@@ -11,7 +11,7 @@ mod text;
 pub use html::html;
 pub use json::json;
 pub use junit::junit;
-pub use text::{TextOptions, text};
+pub use text::{MAX_COLUMN, TextOptions, text};
 
 use super::compare::{DiffKind, Difference};
 use super::deviations::{Deviation, DeviationKind, StepRef};

@@ -103,7 +103,7 @@ fn plural(n: usize) -> &'static str {
 /// The widest a column is padded to: a longer name (cassette names and
 /// rule ids come from files) runs past its column rather than widening
 /// every line, and a width is never one `format!` refuses.
-const MAX_COLUMN: usize = 120;
+pub const MAX_COLUMN: usize = 120;
 
 /// The width of the column headed `name`.
 fn column(name: &str) -> usize {
