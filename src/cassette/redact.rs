@@ -1104,6 +1104,28 @@ mod tests {
         }
     }
 
+    /// A `method` call of `uri` answered 200, no headers, empty bodies.
+    fn exchange(method: &str, uri: &str) -> Interaction {
+        use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
+        Interaction {
+            elapsed_ms: 0,
+            endpoint: None,
+            expect: None,
+            note: None,
+            request: RecordedRequest {
+                method: method.into(),
+                uri: uri.into(),
+                headers: Headers::default(),
+                body: Body::default(),
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers: Headers::default(),
+                body: Body::default(),
+            },
+        }
+    }
+
     #[test]
     fn decoding_helpers_keep_their_meaning() {
         assert_eq!(
@@ -1681,7 +1703,7 @@ mod tests {
 
     #[test]
     fn recording_drops_headers_that_carry_a_secret() {
-        use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
+        use crate::cassette::Headers;
         let mut headers = Headers::default();
         headers.append(
             "X-Amz-Server-Side-Encryption-Customer-Key",
@@ -1700,23 +1722,9 @@ mod tests {
             "x-amz-server-side-encryption-customer-algorithm",
             "AES256".into(),
         );
-        let mut interaction = Interaction {
-            elapsed_ms: 0,
-            endpoint: None,
-            expect: None,
-            note: None,
-            request: RecordedRequest {
-                method: "PUT".into(),
-                uri: "/bucket/key".into(),
-                headers: headers.clone(),
-                body: Body::default(),
-            },
-            response: RecordedResponse {
-                status: 200,
-                headers,
-                body: Body::default(),
-            },
-        };
+        let mut interaction = exchange("PUT", "/bucket/key");
+        interaction.request.headers = headers.clone();
+        interaction.response.headers = headers;
         redact_secrets(&mut interaction, Some("s3"), &mut Placeholders::default());
         for headers in [&interaction.request.headers, &interaction.response.headers] {
             for name in SECRET_VALUE_HEADERS {
@@ -1732,24 +1740,8 @@ mod tests {
 
     #[test]
     fn finds_secrets_and_secret_headers_in_an_interaction() {
-        use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
-        let clean = Interaction {
-            elapsed_ms: 0,
-            endpoint: None,
-            expect: None,
-            note: None,
-            request: RecordedRequest {
-                method: "POST".into(),
-                uri: "/".into(),
-                headers: Headers::default(),
-                body: Body::default(),
-            },
-            response: RecordedResponse {
-                status: 200,
-                headers: Headers::default(),
-                body: Body::from("fine"),
-            },
-        };
+        let mut clean = exchange("POST", "/");
+        clean.response.body = Body::from("fine");
         assert_eq!(check_interaction(&clean, &Canary), Ok(()));
         let mut leaky = clean.clone();
         leaky.response.body = Body::from_bytes(b"\x00CANARY");
@@ -1784,24 +1776,7 @@ mod tests {
 
     #[test]
     fn secrets_in_a_request_query_are_replaced() {
-        use crate::cassette::{Headers, RecordedRequest, RecordedResponse};
-        let call = |uri: &str| Interaction {
-            elapsed_ms: 0,
-            endpoint: None,
-            expect: None,
-            note: None,
-            request: RecordedRequest {
-                method: "GET".into(),
-                uri: uri.into(),
-                headers: Headers::default(),
-                body: Body::default(),
-            },
-            response: RecordedResponse {
-                status: 200,
-                headers: Headers::default(),
-                body: Body::default(),
-            },
-        };
+        let call = |uri: &str| exchange("GET", uri);
         let mut placeholders = Placeholders::default();
         let mut sts = call(
             "/?Action=AssumeRoleWithWebIdentity&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s&WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln&Version=2011-06-15",

@@ -50,6 +50,16 @@ async fn service_ready(server: &MockServer) -> aws_sdk_proton::Client {
     client
 }
 
+/// The names of the instances a ListServiceInstances page lists, in order.
+fn instance_names(
+    page: &aws_sdk_proton::operation::list_service_instances::ListServiceInstancesOutput,
+) -> Vec<String> {
+    page.service_instances()
+        .iter()
+        .map(|i| i.name().to_string())
+        .collect()
+}
+
 fn code<E: ProvideErrorMetadata>(error: &E) -> (String, String) {
     (
         error.code().unwrap_or_default().to_string(),
@@ -331,16 +341,14 @@ async fn update_service_adds_and_deletes_the_instances_of_its_spec() {
         &DeploymentStatus::DeleteInProgress
     );
     server.mock().advance_clock_ms(2 * SECOND_MS);
-    let names: Vec<String> = client
-        .list_service_instances()
-        .service_name("web")
-        .send()
-        .await
-        .unwrap()
-        .service_instances()
-        .iter()
-        .map(|i| i.name().to_string())
-        .collect();
+    let names = instance_names(
+        &client
+            .list_service_instances()
+            .service_name("web")
+            .send()
+            .await
+            .unwrap(),
+    );
     assert_eq!(names, ["web-prod"]);
     let service = client.get_service().name("web").send().await.unwrap();
     assert_eq!(service.service().unwrap().status(), &ServiceStatus::Active);
@@ -384,16 +392,7 @@ async fn list_service_instances_filters_and_sorts() {
         if let Some((by, order)) = sort {
             request = request.sort_by(by).sort_order(order);
         }
-        async move {
-            request
-                .send()
-                .await
-                .unwrap()
-                .service_instances()
-                .iter()
-                .map(|i| i.name().to_string())
-                .collect::<Vec<_>>()
-        }
+        async move { instance_names(&request.send().await.unwrap()) }
     };
     assert_eq!(list(vec![], None).await, ["api-prod", "web-dev", "zz-prod"]);
     assert_eq!(
@@ -475,13 +474,7 @@ async fn list_service_instances_filters_and_sorts() {
     // One service's instances, and a service that does not exist.
     let of_service =
         |service: &'static str| client.list_service_instances().service_name(service).send();
-    let names: Vec<String> = of_service("web")
-        .await
-        .unwrap()
-        .service_instances()
-        .iter()
-        .map(|i| i.name().to_string())
-        .collect();
+    let names = instance_names(&of_service("web").await.unwrap());
     assert_eq!(names, ["api-prod", "web-dev", "zz-prod"]);
     let missing = of_service("no-such-service")
         .await
