@@ -480,7 +480,9 @@ pub(super) fn servable(interaction: &Interaction) -> Result<(), String> {
             }
         }
         if framed {
-            if let Some(length) = headers.get("content-length") {
+            // Every value: a repeated header is sent repeated.
+            let lengths = headers.iter().filter(|(name, _)| *name == "content-length");
+            for (_, length) in lengths {
                 let digits = !length.is_empty() && length.bytes().all(|b| b.is_ascii_digit());
                 if !digits || length.parse::<usize>() != Ok(body.len()) {
                     return Err(format!(
@@ -725,6 +727,11 @@ mod tests {
                 "GET",
                 r#"{"status": 200, "headers": {"content-length": "3"}, "body": {"text": "hello world"}}"#.to_string(),
                 "the response's content-length is \"3\" but its body holds 11 bytes",
+            ),
+            (
+                "GET",
+                r#"{"status": 200, "headers": {"content-length": ["11", "3"]}, "body": {"text": "hello world"}}"#.to_string(),
+                "the response's content-length is \"3\"",
             ),
             (
                 "GET",
